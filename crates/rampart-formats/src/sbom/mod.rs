@@ -1,0 +1,1 @@
+//! Software bills of materials: CycloneDX (JSON, XML) and SPDX (JSON, tag-value).

@@ -1,0 +1,5 @@
+//! One module per version scheme. Each exposes a parsed version type with
+//! `parse(&str) -> Result<Self, VersionError>`, a total `Ord` equal to the ecosystem's own
+//! tool, and a `Display` whose output parses back to an equal version.
+
+pub mod generic;
