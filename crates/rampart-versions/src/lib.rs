@@ -4,11 +4,15 @@
 //! Pure: no I/O, no allocation on the comparison hot path where avoidable. Every parser
 //! returns a [`VersionError`] on bad input and never panics.
 
+pub mod ecosystem;
 mod error;
+pub mod purl;
 pub mod scheme;
 pub mod schemes;
 
+pub use ecosystem::{Ecosystem, EcosystemKind};
 pub use error::VersionError;
+pub use purl::Purl;
 pub use scheme::{Scheme, Version};
 
 /// Where the crate's tests find the shared, read-only test data (`../shared/data` beside the
