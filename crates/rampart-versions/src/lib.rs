@@ -7,12 +7,14 @@
 pub mod ecosystem;
 mod error;
 pub mod purl;
+pub mod range;
 pub mod scheme;
 pub mod schemes;
 
 pub use ecosystem::{Ecosystem, EcosystemKind};
 pub use error::VersionError;
 pub use purl::Purl;
+pub use range::{CompiledAffected, CompiledRange, RangeKind, RangeOutcome};
 pub use scheme::{Scheme, Version};
 
 /// Where the crate's tests find the shared, read-only test data (`../shared/data` beside the
