@@ -10,12 +10,14 @@ pub mod purl;
 pub mod range;
 pub mod scheme;
 pub mod schemes;
+pub mod vers;
 
 pub use ecosystem::{Ecosystem, EcosystemKind};
 pub use error::VersionError;
 pub use purl::Purl;
 pub use range::{CompiledAffected, CompiledRange, RangeKind, RangeOutcome};
 pub use scheme::{Scheme, Version};
+pub use vers::VersRange;
 
 /// Where the crate's tests find the shared, read-only test data (`../shared/data` beside the
 /// repository, or `RAMPART_TEST_DATA`). Only tests use it.
