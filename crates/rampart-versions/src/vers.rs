@@ -537,7 +537,7 @@ impl CompiledVers {
                 return verdict(true, Some(constraint), None);
             }
         }
-        if let Some((constraint, at)) = bounds().last() {
+        if let Some((constraint, at)) = bounds().next_back() {
             if constraint.comparator.is_lower_bound() && version > at {
                 return verdict(true, Some(constraint), None);
             }
@@ -602,7 +602,7 @@ mod native {
     /// Numeric release segments and the rest (`1.2.3-beta.1` → [1,2,3], "-beta.1").
     fn split_release(version: &str) -> (Vec<&str>, &str) {
         let end = version
-            .find(|c: char| c == '-' || c == '+')
+            .find(['-', '+'])
             .unwrap_or(version.len());
         let (core, suffix) = version.split_at(end);
         (core.split('.').collect(), suffix)
