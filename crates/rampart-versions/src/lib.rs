@@ -4,6 +4,7 @@
 //! Pure: no I/O, no allocation on the comparison hot path where avoidable. Every parser
 //! returns a [`VersionError`] on bad input and never panics.
 
+pub mod cpe;
 pub mod ecosystem;
 mod error;
 pub mod purl;
@@ -12,6 +13,7 @@ pub mod scheme;
 pub mod schemes;
 pub mod vers;
 
+pub use cpe::{Cpe, CpeMatchCriteria};
 pub use ecosystem::{Ecosystem, EcosystemKind};
 pub use error::VersionError;
 pub use purl::Purl;

@@ -601,9 +601,7 @@ mod native {
 
     /// Numeric release segments and the rest (`1.2.3-beta.1` → [1,2,3], "-beta.1").
     fn split_release(version: &str) -> (Vec<&str>, &str) {
-        let end = version
-            .find(['-', '+'])
-            .unwrap_or(version.len());
+        let end = version.find(['-', '+']).unwrap_or(version.len());
         let (core, suffix) = version.split_at(end);
         (core.split('.').collect(), suffix)
     }
