@@ -57,13 +57,16 @@ impl CpeValue {
         }
     }
 
-    /// A literal value, quoting what needs quoting.
+    /// A literal value, quoting what needs quoting. An empty text is ANY (nothing known).
     pub fn literal(text: &str) -> CpeValue {
+        if text.is_empty() {
+            return CpeValue::Any;
+        }
         let mut quoted = String::with_capacity(text.len());
         for c in text.chars() {
             push_literal(&mut quoted, c);
         }
-        CpeValue::Value(quoted)
+        literal_value(quoted)
     }
 }
 
@@ -331,7 +334,15 @@ fn formatted_value(field: &str) -> Result<CpeValue, String> {
         }
     }
     check_wildcard_placement(&out)?;
-    Ok(CpeValue::Value(out))
+    Ok(literal_value(out))
+}
+
+/// A value that is exactly `-` must stay quoted, or it would read back as NA.
+fn literal_value(mut text: String) -> CpeValue {
+    if text == "-" {
+        text.insert(0, '\\');
+    }
+    CpeValue::Value(text)
 }
 
 /// Wildcards may only form a leading and a trailing run: a single `*`, or one or more `?`.
@@ -395,7 +406,8 @@ fn uri_value(component: &str) -> Result<CpeValue, String> {
             index += c.len_utf8();
         }
     }
-    Ok(CpeValue::Value(out))
+    check_wildcard_placement(&out)?;
+    Ok(literal_value(out))
 }
 
 impl FromStr for Cpe {
@@ -819,5 +831,50 @@ mod tests {
         }
         eprintln!("NVD criteria: {parsed} parsed and round-tripped, {bounded} bounds checked");
         assert!(parsed > 500, "only {parsed} criteria found");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn formatted_string_round_trips(
+            text in "cpe:2\\.3:[aoh*]:[a-z0-9_.\\\\*?!+-]{1,6}:[a-z0-9_.\\\\*?:!-]{1,12}:[a-z0-9*.?-]{1,4}(:[a-z*-]{1,3}){7}"
+        ) {
+            if let Ok(parsed) = Cpe::parse(&text) {
+                let formatted = parsed.to_string();
+                let reparsed = Cpe::parse(&formatted).unwrap();
+                proptest::prop_assert_eq!(&reparsed, &parsed);
+                proptest::prop_assert_eq!(reparsed.to_string(), formatted);
+            }
+        }
+
+        #[test]
+        fn uri_binding_agrees_with_formatted_string(
+            vendor in "[a-z0-9_.+-]{1,8}",
+            product in "[a-z0-9_.~+!-]{1,8}",
+            version in "[0-9.a-z-]{1,6}",
+        ) {
+            let encode = |text: &str| -> String {
+                // A lone `-` is NA in the URI binding; the literal needs encoding.
+                if text == "-" {
+                    return "%2d".to_string();
+                }
+                text.chars()
+                    .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                        c.to_string()
+                    } else {
+                        format!("%{:02x}", c as u32)
+                    })
+                    .collect()
+            };
+            let uri = format!("cpe:/a:{}:{}:{}", encode(&vendor), encode(&product), encode(&version));
+            let from_uri = Cpe::parse(&uri).unwrap();
+            let built = Cpe::parse(&format!(
+                "cpe:2.3:a:{}:{}:{}:*:*:*:*:*:*:*",
+                CpeValue::literal(&vendor),
+                CpeValue::literal(&product),
+                CpeValue::literal(&version)
+            ))
+            .unwrap();
+            proptest::prop_assert_eq!(from_uri, built);
+        }
     }
 }

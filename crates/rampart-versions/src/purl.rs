@@ -138,11 +138,14 @@ impl Purl {
         }
 
         let subpath = match subpath {
+            // `.` and `..` are dropped after decoding, so `%2E%2E` cannot smuggle one in.
             Some(raw) => Some(
                 raw.split('/')
-                    .filter(|s| !s.is_empty() && *s != "." && *s != "..")
                     .map(|s| percent_decode(s, input))
                     .collect::<Result<Vec<_>, _>>()?
+                    .into_iter()
+                    .filter(|s| !s.is_empty() && s != "." && s != "..")
+                    .collect::<Vec<_>>()
                     .join("/"),
             ),
             None => None,
@@ -240,10 +243,18 @@ impl Purl {
             }),
         };
 
+        let mut name = (rules.normalise_name)(name, &qualifier_map);
+        if purl_type == "git" {
+            // A git name is a path; empty segments would not survive a round trip.
+            name = name
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("/");
+        }
         if name.is_empty() {
             return Err(err("a name is required".into()));
         }
-        let name = (rules.normalise_name)(name, &qualifier_map);
         (rules.validate_name)(&name).map_err(err)?;
 
         let version = version.filter(|v| !v.is_empty()).map(|v| {
@@ -382,11 +393,7 @@ fn validate_type(purl_type: &str) -> Result<(), &'static str> {
     let mut bytes = purl_type.bytes();
     match bytes.next() {
         None => return Err("a type is required"),
-        Some(first)
-            if !first.is_ascii_alphabetic() && first != b'.' && first != b'+' && first != b'-' =>
-        {
-            return Err("type must start with a letter")
-        }
+        Some(first) if !first.is_ascii_alphabetic() => return Err("type must start with a letter"),
         Some(_) => {}
     }
     if bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-')) {
@@ -1066,5 +1073,22 @@ mod tests {
         );
         assert!(failures.is_empty(), "{}", failures.join("\n"));
         assert!(passed > 500, "suite unexpectedly small: {passed}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn canonical_form_is_a_fixed_point(
+            text in "pkg:(npm|pypi|maven|golang|git|generic|deb|PyPI|x)/[a-zA-Z0-9%@/._+:-]{1,20}(@[a-zA-Z0-9%@._+:-]{0,6})?(\\?[a-zA-Z_]{1,3}=[a-z0-9%/&=]{0,5}){0,2}(#[a-z0-9%./]{0,8})?"
+        ) {
+            for strictness in [Strictness::Strict, Strictness::Lenient] {
+                if let Ok(parsed) = Purl::parse_with(&text, strictness) {
+                    let canonical = parsed.to_string();
+                    let reparsed = Purl::parse(&canonical)
+                        .map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{canonical}: {e}")))?;
+                    proptest::prop_assert_eq!(&reparsed, &parsed);
+                    proptest::prop_assert_eq!(reparsed.to_string(), canonical);
+                }
+            }
+        }
     }
 }

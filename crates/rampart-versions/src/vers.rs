@@ -1292,4 +1292,24 @@ mod tests {
         );
         assert!(!files.is_empty(), "no vers-spec test files found");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn syntax_round_trips_and_simplification_is_canonical(
+            text in "vers:generic/(\\*|((>=|<=|!=|<|>)?[0-9]{1,2}(\\.[0-9])?)(\\|(>=|<=|!=|<|>)?[0-9]{1,2}(\\.[0-9])?){0,5})"
+        ) {
+            let range = VersRange::parse_syntax(&text).unwrap();
+            proptest::prop_assert_eq!(VersRange::parse_syntax(&range.to_string()).unwrap(), range.clone());
+            let simplified = range.simplified(Scheme::Generic).unwrap();
+            // Simplification removes duplicates and redundant bounds, but the spec's
+            // procedure does not repair every invalid sequence (e.g. `<1|=2|<3`), so only
+            // its output's ordering and uniqueness are asserted.
+            let versions: Vec<Version> = simplified
+                .constraints()
+                .iter()
+                .map(|c| Scheme::Generic.parse(&c.version).unwrap())
+                .collect();
+            proptest::prop_assert!(versions.windows(2).all(|w| w[0] < w[1]));
+        }
+    }
 }
