@@ -1091,4 +1091,39 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn agrees_with_purls_in_real_osv_records() {
+        let Some(affected) = crate::range::tests::real_osv_affected() else {
+            return;
+        };
+        let (mut mapped, mut unmapped) = (0, Vec::new());
+        for entry in &affected {
+            let package = &entry["package"];
+            let Some(text) = package["purl"].as_str() else {
+                continue;
+            };
+            let purl = Purl::parse_lenient(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let ecosystem = Ecosystem::parse(package["ecosystem"].as_str().unwrap()).unwrap();
+            match purl.osv_package() {
+                Some(found) => {
+                    assert_eq!(found.ecosystem.kind(), ecosystem.kind(), "{text}");
+                    assert_eq!(found.name, package["name"].as_str().unwrap(), "{text}");
+                    mapped += 1;
+                }
+                None => unmapped.push(text.to_string()),
+            }
+        }
+        unmapped.sort();
+        unmapped.dedup();
+        eprintln!(
+            "real OSV purls: {mapped} mapped to their record's package; unmapped: {unmapped:?}"
+        );
+        assert!(mapped > 1000);
+        // Only the non-standard `pkg:alpine/...` spelling in osv.dev's fixtures is unmapped.
+        assert!(
+            unmapped.iter().all(|p| p.starts_with("pkg:alpine/")),
+            "{unmapped:?}"
+        );
+    }
 }

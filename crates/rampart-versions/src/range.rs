@@ -455,9 +455,51 @@ impl CompiledAffected {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Every `affected[]` entry of the OSV JSON records in the shared test data (RustSec's
+    /// OSV export, the OSV schema's tool fixtures, osv.dev's test data).
+    pub(crate) fn real_osv_affected() -> Option<Vec<serde_json::Value>> {
+        let root = crate::test_data::root()?;
+        let mut files = Vec::new();
+        let mut pending = vec![
+            root.join("rustsec-advisory-db/osv"),
+            root.join("peer-tests/osv-schema/tools"),
+            root.join("peer-tests/osv-dev"),
+        ];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if path.extension().is_some_and(|e| e == "json") {
+                    files.push(path);
+                }
+            }
+        }
+        files.sort();
+        let mut affected = Vec::new();
+        for file in files {
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
+                continue;
+            };
+            let records = match value {
+                serde_json::Value::Array(list) => list,
+                other => vec![other],
+            };
+            for record in records {
+                if let Some(list) = record["affected"].as_array() {
+                    affected.extend(list.iter().cloned());
+                }
+            }
+        }
+        Some(affected)
+    }
 
     fn range(kind: RangeKind, events: &[(EventKind, &str)]) -> CompiledRange {
         CompiledRange::compile(
@@ -644,5 +686,97 @@ mod tests {
                 reference_is_affected(&events, introduced_zero, probe)
             );
         }
+    }
+
+    /// The ordering scheme used for a real OSV range in these tests.
+    fn scheme_for(_ecosystem: &crate::Ecosystem) -> Scheme {
+        Scheme::Generic
+    }
+
+    #[test]
+    fn real_osv_ranges_compile_and_decide_at_their_own_events() {
+        let Some(affected) = real_osv_affected() else {
+            return;
+        };
+        let (mut ranges, mut git, mut checked) = (0, 0, 0);
+        for entry in &affected {
+            let Ok(ecosystem) =
+                crate::Ecosystem::parse(entry["package"]["ecosystem"].as_str().unwrap_or(""))
+            else {
+                continue;
+            };
+            let scheme = scheme_for(&ecosystem);
+            for raw in entry["ranges"].as_array().into_iter().flatten() {
+                let kind = RangeKind::parse(raw["type"].as_str().unwrap()).unwrap();
+                let events: Vec<RawEvent> = raw["events"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|e| {
+                        let (name, version) = e.as_object()?.iter().next()?;
+                        Some(RawEvent::new(
+                            EventKind::parse(name).ok()?,
+                            version.as_str()?,
+                        ))
+                    })
+                    .collect();
+                let Ok(compiled) = CompiledRange::compile(kind, scheme, events.clone()) else {
+                    panic!("{ecosystem}: cannot compile {raw}");
+                };
+                ranges += 1;
+                if kind == RangeKind::Git {
+                    git += 1;
+                    assert_eq!(
+                        compiled.evaluate_str("1.0").unwrap(),
+                        RangeOutcome::NotEvaluated
+                    );
+                    continue;
+                }
+                let has_limit = events.iter().any(|e| e.kind == Limit);
+                for event in &events {
+                    let same_version = |kind: EventKind| {
+                        events.iter().any(|other| {
+                            other.kind == kind
+                                && scheme.compare(&other.version, &event.version)
+                                    == Ok(Ordering::Equal)
+                        })
+                    };
+                    let outcome = compiled.evaluate_str(&event.version);
+                    match event.kind {
+                        Fixed => {
+                            assert!(
+                                !outcome.unwrap().is_affected(),
+                                "{raw}: fixed {} affected",
+                                event.version
+                            );
+                            checked += 1;
+                        }
+                        Introduced if event.version != "0" && !has_limit => {
+                            let expected = !same_version(Fixed);
+                            assert_eq!(
+                                outcome.unwrap().is_affected(),
+                                expected,
+                                "{raw}: introduced {}",
+                                event.version
+                            );
+                            checked += 1;
+                        }
+                        LastAffected if !has_limit => {
+                            assert!(
+                                outcome.unwrap().is_affected(),
+                                "{raw}: last_affected {}",
+                                event.version
+                            );
+                            checked += 1;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        eprintln!(
+            "real OSV: {ranges} ranges compiled ({git} GIT), {checked} event boundaries checked"
+        );
+        assert!(ranges > 1000, "only {ranges} ranges found");
     }
 }
