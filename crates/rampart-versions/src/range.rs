@@ -321,27 +321,21 @@ impl CompiledRange {
                 });
             }
         }
-        let mut affected = false;
-        let mut decided_by = None;
-        let mut bounded_by = None;
-        for event in &self.events {
+        // Whether an event has taken effect at `version` is monotone along the sorted
+        // events (ties order introduced < fixed < last_affected), so the last event to take
+        // effect is found by binary search; it alone decides, as in the schema's walk.
+        let applied = self.events.partition_point(|event| {
             let position = event.point.cmp_version(version);
-            let applies = match event.kind {
+            match event.kind {
                 EventKind::Introduced | EventKind::Fixed => position != Ordering::Greater,
                 // `last_affected` still includes its own version.
                 EventKind::LastAffected => position == Ordering::Less,
                 EventKind::Limit => false,
-            };
-            if applies {
-                affected = event.kind == EventKind::Introduced;
-                decided_by = Some(event);
-            } else {
-                // Events are sorted, so the first one that does not apply bounds the
-                // decision from above (a `last_affected` at exactly `version` included).
-                bounded_by = Some(event);
-                break;
             }
-        }
+        });
+        let decided_by = applied.checked_sub(1).map(|index| &self.events[index]);
+        let bounded_by = self.events.get(applied);
+        let affected = decided_by.is_some_and(|event| event.kind == EventKind::Introduced);
         let evidence = Evidence {
             decided_by: decided_by.map(CompiledEvent::as_ref),
             bounded_by: bounded_by.map(CompiledEvent::as_ref),

@@ -1301,15 +1301,26 @@ mod tests {
             let range = VersRange::parse_syntax(&text).unwrap();
             proptest::prop_assert_eq!(VersRange::parse_syntax(&range.to_string()).unwrap(), range.clone());
             let simplified = range.simplified(Scheme::Generic).unwrap();
-            // Simplification removes duplicates and redundant bounds, but the spec's
-            // procedure does not repair every invalid sequence (e.g. `<1|=2|<3`), so only
-            // its output's ordering and uniqueness are asserted.
-            let versions: Vec<Version> = simplified
-                .constraints()
-                .iter()
-                .map(|c| Scheme::Generic.parse(&c.version).unwrap())
-                .collect();
-            proptest::prop_assert!(versions.windows(2).all(|w| w[0] < w[1]));
+            // Simplification always yields a canonical range...
+            proptest::prop_assert!(
+                simplified.validate(Scheme::Generic).is_ok(),
+                "{} simplified to non-canonical {}", range, simplified
+            );
+            // ...and, for a range that was canonical once sorted, the same set of versions.
+            let sorted = range.normalized(Scheme::Generic).unwrap();
+            if sorted.validate(Scheme::Generic).is_ok() {
+                let before = sorted.compile(Scheme::Generic).unwrap();
+                let after = simplified.compile(Scheme::Generic).unwrap();
+                for probe in 0..=100 {
+                    for version in [format!("{probe}"), format!("{probe}.5")] {
+                        proptest::prop_assert_eq!(
+                            before.contains_str(&version).unwrap().contained,
+                            after.contains_str(&version).unwrap().contained,
+                            "{} vs {} at {}", sorted, simplified, version
+                        );
+                    }
+                }
+            }
         }
     }
 }
