@@ -308,6 +308,11 @@ fn attribute_matches(source: &CpeValue, target: &CpeValue) -> bool {
             if target.has_wildcards() {
                 return false;
             }
+            // Both sides are in canonical quoting, so without wildcards (the usual case)
+            // string equality is the answer, with no allocation.
+            if !source.has_wildcards() {
+                return pattern == value;
+            }
             let pattern: Vec<Token> = tokens(pattern).collect();
             let literal: Vec<char> = tokens(value).map(Token::as_char).collect();
             glob_matches(&pattern, &literal)
