@@ -12,6 +12,8 @@ pub mod model;
 pub mod nvd;
 pub mod osv;
 pub mod report;
+#[cfg(test)]
+mod robustness;
 mod time;
 
 pub use cvss::{score_vector, CvssScore, CvssVersion, SeverityBand};

@@ -620,4 +620,126 @@ mod tests {
         }
         (agreed, total)
     }
+
+    /// osv.dev's NVD → OSV converter snapshots, keyed by CVE id.
+    fn osv_dev_snapshots(text: &str) -> Vec<(String, Value)> {
+        let mut snapshots = Vec::new();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            let Some(id) = line
+                .strip_prefix("[TestCVEToOSV_TestJsonSnapshots/")
+                .and_then(|rest| rest.strip_suffix(" - 1]"))
+            else {
+                continue;
+            };
+            let body: Vec<&str> = lines.by_ref().take_while(|l| *l != "---").collect();
+            snapshots.push((
+                id.to_string(),
+                serde_json::from_str(&body.join("\n")).unwrap(),
+            ));
+        }
+        snapshots
+    }
+
+    fn strings_at<'a>(value: &'a Value, pointer: &str, field: &str) -> Vec<&'a str> {
+        value
+            .pointer(pointer)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                if field.is_empty() {
+                    item.as_str()
+                } else {
+                    item[field].as_str()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn agrees_with_osv_dev_nvd_conversion_snapshots() {
+        let Some(root) = test_data::root() else {
+            return;
+        };
+        let dir = root.join("peer-tests/osv-dev/vulnfeeds/conversion/nvd");
+        let page = parse_nvd_page(&std::fs::read(dir.join("testdata/test.json")).unwrap()).unwrap();
+        assert!(
+            page.advisories.skipped.is_empty(),
+            "{:?}",
+            page.advisories.skipped
+        );
+        let snapshots = osv_dev_snapshots(
+            &std::fs::read_to_string(dir.join("__snapshots__/converter_test.snap")).unwrap(),
+        );
+        assert!(snapshots.len() >= 10);
+        let mut compared = 0;
+        for (id, expected) in &snapshots {
+            let ours = page
+                .advisories
+                .records
+                .iter()
+                .find(|a| &a.id == id)
+                .unwrap_or_else(|| panic!("{id} missing from our parse"));
+            compared += 1;
+            let millis = |t: &chrono::DateTime<chrono::Utc>| {
+                t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            };
+            assert_eq!(
+                Some(millis(&ours.modified).as_str()),
+                expected["modified"].as_str(),
+                "{id} modified"
+            );
+            assert_eq!(
+                ours.published.as_ref().map(millis).as_deref(),
+                expected["published"].as_str(),
+                "{id} published"
+            );
+            assert_eq!(
+                ours.details.as_deref(),
+                expected["details"].as_str(),
+                "{id} details"
+            );
+            let mut aliases: Vec<&str> = ours.aliases.iter().map(String::as_str).collect();
+            let mut expected_aliases = strings_at(expected, "/aliases", "");
+            aliases.sort();
+            expected_aliases.sort();
+            assert_eq!(aliases, expected_aliases, "{id} aliases");
+            // osv.dev keeps every reference URL once; so do we (NVD lists each once).
+            let mut urls: Vec<&str> = ours.references.iter().map(|r| r.url.as_str()).collect();
+            let mut expected_urls = strings_at(expected, "/references", "url");
+            urls.sort();
+            urls.dedup();
+            expected_urls.sort();
+            expected_urls.dedup();
+            assert_eq!(urls, expected_urls, "{id} reference urls");
+            // osv.dev's converter emits only CVSS v3; our v4 (and v2) severities are extra.
+            for (kind, expected_type) in [(SeverityType::CvssV3, "CVSS_V3")] {
+                let expected_vectors: Vec<&str> = expected["severity"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|s| s["type"] == expected_type)
+                    .filter_map(|s| s["score"].as_str())
+                    .collect();
+                let ours_vectors: Vec<&str> = ours
+                    .severity
+                    .iter()
+                    .filter(|s| s.kind == kind)
+                    .map(|s| s.score.as_str())
+                    .collect();
+                assert_eq!(ours_vectors, expected_vectors, "{id} {expected_type}");
+            }
+        }
+        let v4_scored = page
+            .advisories
+            .records
+            .iter()
+            .flat_map(|a| &a.severity)
+            .filter(|s| s.kind == SeverityType::CvssV4)
+            .inspect(|s| assert!(s.computed.is_some(), "{} did not score", s.score))
+            .count();
+        assert!(v4_scored > 0);
+        println!("osv.dev NVD snapshots: {v4_scored} CVSS v4 metrics scored; {compared} CVEs agree on timestamps, details, aliases, reference URLs, CVSS v3 vectors");
+    }
 }
