@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::cvss::CvssScore;
+use std::collections::HashSet;
+
+use super::cvss::{score_vector, CvssScore};
 
 /// One vulnerability record, whichever feed it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +40,34 @@ impl Advisory {
         self.references.iter().any(|reference| reference.is_exploit)
     }
 
+    /// Data-quality findings that do not make the record unusable: empty ranges and CVSS
+    /// vectors that could not be scored.
+    pub fn quality_warnings(&self) -> Vec<String> {
+        let mut warnings = empty_range_warnings(self);
+        let top_level = self.severity.iter().map(|s| ("severity".to_string(), s));
+        let per_package = self.affected.iter().enumerate().flat_map(|(position, a)| {
+            a.severity
+                .iter()
+                .map(move |s| (format!("affected[{position}]: severity"), s))
+        });
+        for (location, severity) in top_level.chain(per_package) {
+            let is_cvss = matches!(
+                severity.kind,
+                SeverityType::CvssV2 | SeverityType::CvssV3 | SeverityType::CvssV4
+            );
+            if is_cvss && severity.computed.is_none() {
+                let reason = score_vector(&severity.score)
+                    .err()
+                    .unwrap_or_else(|| "vector type does not match its severity type".to_string());
+                warnings.push(format!(
+                    "{location} {:?} not scored: {reason}",
+                    severity.score
+                ));
+            }
+        }
+        warnings
+    }
+
     /// The highest computed CVSS score among the record's severities, if any parsed.
     pub fn max_cvss(&self) -> Option<&CvssScore> {
         self.severity
@@ -46,6 +76,37 @@ impl Advisory {
             .filter_map(|s| s.computed.as_ref())
             .max_by(|a, b| a.base_score.total_cmp(&b.base_score))
     }
+}
+
+/// The OSV linter's "range-is-distinct" finding: an introduced version equal to a fixed or
+/// last_affected one in the same range. Real feeds (RustSec, PyPA, OSS-Fuzz) publish such
+/// ranges to say "this line was never affected"; they match nothing, so the record is kept
+/// and the finding reported rather than the record dropped.
+fn empty_range_warnings(advisory: &Advisory) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (affected_position, affected) in advisory.affected.iter().enumerate() {
+        for (range_position, range) in affected.ranges.iter().enumerate() {
+            let introduced: HashSet<&str> = range
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    RangeEvent::Introduced(v) => Some(v.as_str()),
+                    _ => None,
+                })
+                .collect();
+            for event in &range.events {
+                if let RangeEvent::Fixed(v) | RangeEvent::LastAffected(v) = event {
+                    if introduced.contains(v.as_str()) {
+                        warnings.push(format!(
+                            "affected[{affected_position}]: ranges[{range_position}]: range is not distinct: {v:?} is both introduced and {}",
+                            if matches!(event, RangeEvent::Fixed(_)) { "fixed" } else { "last_affected" }
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    warnings
 }
 
 /// A severity statement: the source's type and vector, plus our computed score.

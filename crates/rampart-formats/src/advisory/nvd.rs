@@ -63,7 +63,7 @@ pub fn parse_nvd_page(bytes: &[u8]) -> Result<NvdPage, FormatError> {
             .map_err(|e| e.to_string())
             .and_then(|entry| normalise(entry.cve));
         match parsed {
-            Ok(advisory) => advisories.records.push(advisory),
+            Ok(advisory) => advisories.keep(index, advisory),
             Err(reason) => advisories.skip(index, id, reason),
         }
     }
@@ -96,7 +96,7 @@ pub fn parse_nvd_cve_item(bytes: &[u8]) -> Result<ParseReport<Advisory>, FormatE
         .map_err(|e| e.to_string())
         .and_then(|entry| normalise(entry.cve))
     {
-        Ok(advisory) => report.records.push(advisory),
+        Ok(advisory) => report.keep(0, advisory),
         Err(reason) => report.skip(0, id, reason),
     }
     Ok(report)

@@ -10,7 +10,7 @@ use super::model::{
     Advisory, Affected, AffectedRange, Package, RangeEvent, RangeType, Reference, ReferenceType,
     Severity, SeverityType,
 };
-use super::report::{FormatError, ParseReport, RecordWarning};
+use super::report::{FormatError, ParseReport};
 use super::time::parse_timestamp;
 
 /// Parses an OSV JSON document holding one record (an object) or several (an array).
@@ -102,52 +102,10 @@ fn push_record(index: usize, raw: RawOsv, report: &mut ParseReport<Advisory>) {
     let id = raw.id.clone();
     match normalise(raw) {
         Ok(advisory) => {
-            report
-                .warnings
-                .extend(
-                    empty_range_warnings(&advisory)
-                        .into_iter()
-                        .map(|message| RecordWarning {
-                            index,
-                            id: advisory.id.clone(),
-                            message,
-                        }),
-                );
-            report.records.push(advisory)
+            report.keep(index, advisory);
         }
         Err(reason) => report.skip(index, id, reason),
     }
-}
-
-/// The OSV linter's "range-is-distinct" finding: an introduced version equal to a fixed or
-/// last_affected one in the same range. Real feeds (RustSec, PyPA, OSS-Fuzz) publish such
-/// ranges to say "this line was never affected"; they match nothing, so the record is kept
-/// and the finding reported rather than the record dropped.
-pub fn empty_range_warnings(advisory: &Advisory) -> Vec<String> {
-    let mut warnings = Vec::new();
-    for (affected_position, affected) in advisory.affected.iter().enumerate() {
-        for (range_position, range) in affected.ranges.iter().enumerate() {
-            let introduced: HashSet<&str> = range
-                .events
-                .iter()
-                .filter_map(|e| match e {
-                    RangeEvent::Introduced(v) => Some(v.as_str()),
-                    _ => None,
-                })
-                .collect();
-            for event in &range.events {
-                if let RangeEvent::Fixed(v) | RangeEvent::LastAffected(v) = event {
-                    if introduced.contains(v.as_str()) {
-                        warnings.push(format!(
-                            "affected[{affected_position}]: ranges[{range_position}]: range is not distinct: {v:?} is both introduced and {}",
-                            if matches!(event, RangeEvent::Fixed(_)) { "fixed" } else { "last_affected" }
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    warnings
 }
 
 fn json_kind(value: &Value) -> &'static str {
@@ -480,6 +438,18 @@ mod tests {
     }
 
     #[test]
+    fn unscorable_cvss_vector_keeps_the_record_with_a_warning() {
+        let json = r#"{"id": "X-1", "modified": "2024-01-01T00:00:00Z",
+            "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L"}, {"type": "Ubuntu", "score": "medium"}]}"#;
+        let report = parse_osv_json(json.as_bytes()).unwrap();
+        assert_eq!(report.records.len(), 1);
+        assert!(report.records[0].severity[0].computed.is_none());
+        assert_eq!(report.records[0].severity[1].kind, SeverityType::Ubuntu);
+        assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+        assert!(report.warnings[0].message.contains("lacks base metric PR"));
+    }
+
+    #[test]
     fn yaml_keeps_unquoted_versions_verbatim() {
         let yaml = "id: PYSEC-0000-1\nmodified: 2024-01-01T00:00:00Z\naffected:\n- package:\n    ecosystem: PyPI\n    name: demo\n  ranges:\n  - type: ECOSYSTEM\n    events:\n    - introduced: 0\n    - fixed: 1.10\n  versions:\n  - 1.0\n  - 1.9\n";
         let report = parse_osv_yaml(yaml.as_bytes()).unwrap();
@@ -601,13 +571,13 @@ mod tests {
             dir.display()
         );
         let mut records = 0;
-        let mut warnings = 0;
+        let mut warnings = Vec::new();
         let mut problems = Vec::new();
         for file in &files {
             match parse(&std::fs::read(file).unwrap()) {
                 Ok(report) => {
                     records += report.records.len();
-                    warnings += report.warnings.len();
+                    warnings.extend(report.warnings);
                     for skipped in report.skipped {
                         problems.push(format!("{}: {skipped:?}", file.display()));
                     }
@@ -615,11 +585,20 @@ mod tests {
                 Err(e) => problems.push(format!("{}: {e}", file.display())),
             }
         }
+        let unscored: Vec<&String> = warnings
+            .iter()
+            .map(|w| &w.message)
+            .filter(|m| m.contains("not scored"))
+            .collect();
         println!(
-            "{}: {} files, {records} records parsed, {} skipped/failed, {warnings} range-is-distinct warnings",
+            "{}: {} files, {records} records parsed, {} skipped/failed, {} warnings ({} range-is-distinct, {} unscorable CVSS: {:?})",
             dir.display(),
             files.len(),
-            problems.len()
+            problems.len(),
+            warnings.len(),
+            warnings.iter().filter(|w| w.message.contains("not distinct")).count(),
+            unscored.len(),
+            &unscored[..unscored.len().min(3)]
         );
         assert!(
             problems.is_empty(),
@@ -627,6 +606,7 @@ mod tests {
             problems.len(),
             &problems[..problems.len().min(10)]
         );
+        assert!(unscored.is_empty(), "real CVSS vectors failed to score");
         assert_eq!(records, files.len(), "one record per file");
         records
     }

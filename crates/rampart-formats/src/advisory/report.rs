@@ -22,6 +22,20 @@ impl<T> Default for ParseReport<T> {
     }
 }
 
+impl ParseReport<super::model::Advisory> {
+    /// Keeps an advisory, recording its data-quality findings as warnings.
+    pub(crate) fn keep(&mut self, index: usize, advisory: super::model::Advisory) {
+        for message in advisory.quality_warnings() {
+            self.warnings.push(RecordWarning {
+                index,
+                id: advisory.id.clone(),
+                message,
+            });
+        }
+        self.records.push(advisory);
+    }
+}
+
 impl<T> ParseReport<T> {
     pub(crate) fn skip(&mut self, index: usize, id: Option<String>, reason: impl Into<String>) {
         self.skipped.push(SkippedRecord {
