@@ -121,8 +121,9 @@ pub struct Severity {
     pub computed: Option<CvssScore>,
 }
 
+/// Serialised as its OSV spelling, unknown values verbatim.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(into = "String", from = "String")]
 pub enum SeverityType {
     CvssV2,
     CvssV3,
@@ -176,8 +177,9 @@ impl Reference {
 }
 
 /// OSV reference types; unknown ones are kept verbatim.
+/// Serialised as its OSV spelling, unknown values verbatim.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(into = "String", from = "String")]
 pub enum ReferenceType {
     Advisory,
     Article,
@@ -208,6 +210,23 @@ impl ReferenceType {
             "EVIDENCE" => Self::Evidence,
             "WEB" => Self::Web,
             other => Self::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_osv(&self) -> &str {
+        match self {
+            Self::Advisory => "ADVISORY",
+            Self::Article => "ARTICLE",
+            Self::Detection => "DETECTION",
+            Self::Discussion => "DISCUSSION",
+            Self::Report => "REPORT",
+            Self::Fix => "FIX",
+            Self::Introduced => "INTRODUCED",
+            Self::Git => "GIT",
+            Self::Package => "PACKAGE",
+            Self::Evidence => "EVIDENCE",
+            Self::Web => "WEB",
+            Self::Other(raw) => raw,
         }
     }
 }
@@ -291,8 +310,9 @@ pub struct AffectedRange {
     pub database_specific: Option<Value>,
 }
 
+/// Serialised as its OSV spelling, unknown values verbatim.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(into = "String", from = "String")]
 pub enum RangeType {
     Semver,
     Ecosystem,
@@ -307,6 +327,15 @@ impl RangeType {
             "ECOSYSTEM" => Self::Ecosystem,
             "GIT" => Self::Git,
             other => Self::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_osv(&self) -> &str {
+        match self {
+            Self::Semver => "SEMVER",
+            Self::Ecosystem => "ECOSYSTEM",
+            Self::Git => "GIT",
+            Self::Other(raw) => raw,
         }
     }
 }
@@ -364,6 +393,42 @@ pub struct CpeMatch {
     pub version_end_excluding: Option<String>,
 }
 
+impl From<String> for SeverityType {
+    fn from(raw: String) -> Self {
+        Self::from_osv(&raw)
+    }
+}
+
+impl From<SeverityType> for String {
+    fn from(kind: SeverityType) -> Self {
+        kind.as_osv().to_string()
+    }
+}
+
+impl From<String> for ReferenceType {
+    fn from(raw: String) -> Self {
+        Self::from_osv(&raw)
+    }
+}
+
+impl From<ReferenceType> for String {
+    fn from(kind: ReferenceType) -> Self {
+        kind.as_osv().to_string()
+    }
+}
+
+impl From<String> for RangeType {
+    fn from(raw: String) -> Self {
+        Self::from_osv(&raw)
+    }
+}
+
+impl From<RangeType> for String {
+    fn from(kind: RangeType) -> Self {
+        kind.as_osv().to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,6 +474,19 @@ mod tests {
             "https://github.com/someone/CVE-2021-44228-poc",
             &[]
         ));
+    }
+
+    #[test]
+    fn kinds_serialise_as_their_osv_spelling() {
+        let kinds = (
+            SeverityType::CvssV3,
+            ReferenceType::Other("NEW_KIND".into()),
+            RangeType::Git,
+        );
+        let json = serde_json::to_string(&kinds).unwrap();
+        assert_eq!(json, r#"["CVSS_V3","NEW_KIND","GIT"]"#);
+        let back: (SeverityType, ReferenceType, RangeType) = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, kinds);
     }
 
     #[test]

@@ -13,10 +13,16 @@ use super::model::{
 use super::report::{FormatError, ParseReport};
 use super::time::parse_timestamp;
 
-/// Parses an OSV JSON document holding one record (an object) or several (an array).
+/// Parses an OSV JSON document holding one record (an object), several (an array), or an
+/// OSV API query response (`{"vulns": [...]}`).
 pub fn parse_osv_json(bytes: &[u8]) -> Result<ParseReport<Advisory>, FormatError> {
-    let document: Value =
+    let mut document: Value =
         serde_json::from_slice(bytes).map_err(|e| FormatError::Json(e.to_string()))?;
+    if document.get("id").is_none() {
+        if let Some(vulns) = document.get_mut("vulns").filter(|v| v.is_array()) {
+            document = vulns.take();
+        }
+    }
     let mut report = ParseReport::default();
     match document {
         Value::Array(elements) => {
@@ -447,6 +453,17 @@ mod tests {
         assert_eq!(report.records[0].severity[1].kind, SeverityType::Ubuntu);
         assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
         assert!(report.warnings[0].message.contains("lacks base metric PR"));
+    }
+
+    #[test]
+    fn osv_api_query_response_is_unwrapped() {
+        let json = br#"{"vulns": [{"id": "GHSA-1", "modified": "2024-01-01T00:00:00Z"}], "next_page_token": "t"}"#;
+        let report = parse_osv_json(json).unwrap();
+        assert_eq!(report.records[0].id, "GHSA-1");
+        // The API answers "{}" when nothing matches, but as a document "{}" is a record
+        // without an id; the API client knows which it asked for, the parser cannot.
+        let empty = parse_osv_json(br#"{}"#).unwrap();
+        assert_eq!(empty.skipped.len(), 1);
     }
 
     #[test]
