@@ -1,11 +1,11 @@
 //! The normalised advisory model every feed parser produces: OSV-shaped, plus what OSV
 //! leaves out but NVD carries (computed CVSS scores, CWE ids, CPE configurations).
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-use std::collections::HashSet;
 
 use super::cvss::{score_vector, CvssScore};
 
@@ -41,7 +41,8 @@ impl Advisory {
     }
 
     /// Data-quality findings that do not make the record unusable: empty ranges and CVSS
-    /// vectors that could not be scored.
+    /// vectors that could not be scored. A vector of another CVSS version than its declared
+    /// type is still scored: its `CvssScore::version` says which it is.
     pub fn quality_warnings(&self) -> Vec<String> {
         let mut warnings = empty_range_warnings(self);
         let top_level = self.severity.iter().map(|s| ("severity".to_string(), s));
@@ -55,10 +56,10 @@ impl Advisory {
                 severity.kind,
                 SeverityType::CvssV2 | SeverityType::CvssV3 | SeverityType::CvssV4
             );
-            if is_cvss && severity.computed.is_none() {
-                let reason = score_vector(&severity.score)
-                    .err()
-                    .unwrap_or_else(|| "vector type does not match its severity type".to_string());
+            if !is_cvss || severity.computed.is_some() {
+                continue;
+            }
+            if let Err(reason) = score_vector(&severity.score) {
                 warnings.push(format!(
                     "{location} {:?} not scored: {reason}",
                     severity.score

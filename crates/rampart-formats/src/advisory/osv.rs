@@ -63,8 +63,10 @@ pub fn parse_osv_yaml(bytes: &[u8]) -> Result<ParseReport<Advisory>, FormatError
                     }
                 }
                 // Some element does not fit the schema: go element by element so that one bad
-                // record does not cost the others. Scalars are then typed by YAML's rules, so an
-                // element with an unquoted float-like version is skipped rather than misread.
+                // record does not cost the others. Scalars are then already typed by YAML's
+                // rules, so an element with an unquoted numeric version (`1.10`) is skipped
+                // with its reason rather than misread as 1.1. OSV YAML is published one record
+                // per file, so this path serves only hand-made bundles.
                 Err(_) => {
                     for (index, element) in elements.into_iter().enumerate() {
                         let id = yaml_id(&element);
@@ -532,6 +534,16 @@ mod tests {
         assert_eq!(ids, ["A-1", "A-3"]);
         assert_eq!(report.skipped.len(), 1);
         assert_eq!(report.skipped[0].id.as_deref(), Some("A-2"));
+
+        // In that element-by-element fallback, YAML has already typed unquoted scalars: a
+        // record whose version is the float 1.10 must be skipped, never kept as "1.1".
+        let ambiguous = format!(
+            "{yaml}- id: A-4\n  modified: 2024-01-01T00:00:00Z\n  affected:\n  - versions: [1.10]\n"
+        );
+        let report = parse_osv_yaml(ambiguous.as_bytes()).unwrap();
+        let ids: Vec<&str> = report.records.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["A-1", "A-3"]);
+        assert_eq!(report.skipped[1].id.as_deref(), Some("A-4"));
     }
 
     #[test]
