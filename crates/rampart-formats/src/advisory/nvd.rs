@@ -267,7 +267,7 @@ fn normalise(cve: RawCve) -> Result<Advisory, String> {
     let references: Vec<Reference> = cve
         .references
         .into_iter()
-        .map(|r| Reference::new(reference_type_from_tags(&r.tags), r.url, r.tags))
+        .map(|r| Reference::new(reference_type(&r.tags, &r.url), r.url, r.tags))
         .collect();
     let aliases = ghsa_aliases(&references);
 
@@ -311,23 +311,53 @@ fn preferred_metric(metrics: &[RawMetric]) -> Option<&RawMetric> {
         .or_else(|| metrics.first())
 }
 
-/// Maps NVD reference tags onto OSV reference types, most specific tag first.
-fn reference_type_from_tags(tags: &[String]) -> ReferenceType {
+/// Maps an NVD reference onto an OSV reference type, following the precedence osv.dev's
+/// NVD converter uses so that our records and osv.dev's agree: a patch is a FIX even when
+/// it is also an exploit (the exploit flag is kept separately), a bug tracker entry is a
+/// REPORT, then exploits, advisories and mailing-list posts; untagged URLs are typed by
+/// well-known shapes (commits, distribution advisories), else WEB.
+fn reference_type(tags: &[String], url: &str) -> ReferenceType {
     let has = |wanted: &str| tags.iter().any(|t| t.eq_ignore_ascii_case(wanted));
-    if has("Exploit") {
-        ReferenceType::Evidence
-    } else if has("Patch") {
+    if has("Patch") {
         ReferenceType::Fix
-    } else if has("Vendor Advisory") || has("Third Party Advisory") || has("VDB Entry") {
-        ReferenceType::Advisory
-    } else if has("Issue Tracking") {
+    } else if has("Issue Tracking") || has("Permissions Required") {
         ReferenceType::Report
+    } else if has("Exploit") {
+        ReferenceType::Evidence
+    } else if [
+        "Vendor Advisory",
+        "Third Party Advisory",
+        "VDB Entry",
+        "Release Notes",
+    ]
+    .iter()
+    .any(|tag| has(tag))
+    {
+        ReferenceType::Advisory
     } else if has("Mailing List") {
-        ReferenceType::Discussion
-    } else if has("Technical Description") || has("Press/Media Coverage") {
         ReferenceType::Article
-    } else if has("Product") {
-        ReferenceType::Package
+    } else {
+        reference_type_from_url(url)
+    }
+}
+
+fn reference_type_from_url(url: &str) -> ReferenceType {
+    let lower = url.to_ascii_lowercase();
+    const FIX_SHAPES: [&str; 3] = ["/commit/", "/commits/", "/pull/"];
+    const ADVISORY_SHAPES: [&str; 8] = [
+        "/security/advisories/",
+        "github.com/advisories/",
+        "debian.org/security/",
+        "ubuntu.com/usn/",
+        "usn.ubuntu.com/",
+        "security.gentoo.org/glsa/",
+        "access.redhat.com/errata/",
+        "/advisory/",
+    ];
+    if FIX_SHAPES.iter().any(|shape| lower.contains(shape)) {
+        ReferenceType::Fix
+    } else if ADVISORY_SHAPES.iter().any(|shape| lower.contains(shape)) {
+        ReferenceType::Advisory
     } else {
         ReferenceType::Web
     }
@@ -713,6 +743,21 @@ mod tests {
             expected_urls.sort();
             expected_urls.dedup();
             assert_eq!(urls, expected_urls, "{id} reference urls");
+            for reference in &ours.references {
+                let expected_types: Vec<&str> = expected["references"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| r["url"] == reference.url.as_str())
+                    .filter_map(|r| r["type"].as_str())
+                    .collect();
+                assert!(
+                    expected_types.contains(&reference.kind.as_osv()),
+                    "{id} {} typed {} by us, {expected_types:?} by osv.dev",
+                    reference.url,
+                    reference.kind.as_osv()
+                );
+            }
             // osv.dev's converter emits only CVSS v3; our v4 (and v2) severities are extra.
             let expected_v3: Vec<&str> = expected["severity"]
                 .as_array()
@@ -738,6 +783,6 @@ mod tests {
             .inspect(|s| assert!(s.computed.is_some(), "{} did not score", s.score))
             .count();
         assert!(v4_scored > 0);
-        println!("osv.dev NVD snapshots: {v4_scored} CVSS v4 metrics scored; {compared} CVEs agree on timestamps, details, aliases, reference URLs, CVSS v3 vectors");
+        println!("osv.dev NVD snapshots: {v4_scored} CVSS v4 metrics scored; {compared} CVEs agree on timestamps, details, aliases, reference URLs and types, CVSS v3 vectors");
     }
 }
