@@ -744,6 +744,35 @@ mod tests {
             );
             assert_eq!(report.records.len(), 1);
         }
+        // osv.dev's importer test records, JSON and YAML.
+        let importer = root.join("peer-tests/osv-dev/gcp/workers/oss_fuzz_worker/testdata");
+        let mut importer_records = 0;
+        for (extension, parse) in [
+            ("json", parse_osv_json as fn(&[u8]) -> _),
+            ("yaml", parse_osv_yaml),
+        ] {
+            for file in files_with_extension(&importer, extension) {
+                let outcome = parse(&std::fs::read(&file).unwrap());
+                if file.ends_with("OSV-130.yaml") {
+                    // Repeats the `references` key, which YAML forbids in one mapping; a
+                    // duplicate key leaves the record ambiguous, so the document is refused.
+                    assert!(
+                        matches!(&outcome, Err(FormatError::Yaml(m)) if m.contains("duplicate")),
+                        "{outcome:?}"
+                    );
+                    continue;
+                }
+                let report = outcome.unwrap();
+                assert!(
+                    report.skipped.is_empty(),
+                    "{}: {:?}",
+                    file.display(),
+                    report.skipped
+                );
+                importer_records += report.records.len();
+            }
+        }
+        assert_eq!(importer_records, 18);
         let withdrawn = parse_osv_json(
             &std::fs::read(
                 root.join("peer-tests/osv-schema/tools/ghsa/testdata/withdrawn.osv.json"),
