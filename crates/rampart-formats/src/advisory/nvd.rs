@@ -620,6 +620,54 @@ mod tests {
         assert!(score_checks.1 > 400);
     }
 
+    #[test]
+    fn recorded_2023_page_keeps_paging_and_cpe_configurations() {
+        let Some(root) = test_data::root() else {
+            return;
+        };
+        let bytes =
+            std::fs::read(root.join("nvd-cve-api-2.0/pablotron-nvd-go/responses/cves-2023.json"))
+                .unwrap();
+        let page = parse_nvd_page(&bytes).unwrap();
+        assert_eq!(
+            (page.start_index, page.results_per_page, page.total_results),
+            (200_000, 200, 220_499)
+        );
+        assert_eq!(page.next_start_index(), Some(200_200));
+        let configurations: Vec<&CpeConfiguration> = page
+            .advisories
+            .records
+            .iter()
+            .flat_map(|a| &a.cpe_configurations)
+            .collect();
+        // The data set's own description: 267 configurations, 87 of them AND.
+        assert_eq!(configurations.len(), 267);
+        let and_count = configurations
+            .iter()
+            .filter(|c| c.operator == Some(CpeOperator::And))
+            .count();
+        assert_eq!(and_count, 87);
+        let ranged = configurations
+            .iter()
+            .flat_map(|c| &c.nodes)
+            .flat_map(|n| &n.cpe_match)
+            .filter(|m| m.version_start_including.is_some() || m.version_end_excluding.is_some())
+            .count();
+        assert!(ranged > 0);
+        // Every AND configuration pairs a vulnerable node with a platform node.
+        for configuration in configurations
+            .iter()
+            .filter(|c| c.operator == Some(CpeOperator::And))
+        {
+            assert!(configuration.nodes.len() >= 2);
+            assert!(configuration
+                .nodes
+                .iter()
+                .flat_map(|n| &n.cpe_match)
+                .any(|m| m.vulnerable));
+        }
+    }
+
     fn add(a: (usize, usize), b: (usize, usize)) -> (usize, usize) {
         (a.0 + b.0, a.1 + b.1)
     }
