@@ -19,3 +19,7 @@ pub(crate) mod test_data;
 /// The shared runner for the peers' ordering fixtures. Only tests use it.
 #[cfg(test)]
 pub(crate) mod fixtures;
+
+/// Order and round-trip laws shared by every scheme's property tests. Only tests use it.
+#[cfg(test)]
+pub(crate) mod order_laws;

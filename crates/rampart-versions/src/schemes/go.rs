@@ -178,4 +178,41 @@ mod tests {
             &[],
         );
     }
+
+    /// Realistic versions over a small alphabet, so that ties and near-ties are common.
+    fn version_strategy() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let number = "(0|[1-9][0-9]?)";
+        let identifier = "(0|[1-9][0-9]?|[0-9a-c-]{0,2}[a-c-][0-9a-c-]{0,2})";
+        let release = format!(
+            "v?{number}(\\.{number}(\\.{number}(-{identifier}(\\.{identifier}){{0,2}})?(\\+incompatible)?)?)?"
+        );
+        prop_oneof![
+            proptest::string::string_regex(&release).expect("valid regex"),
+            proptest::string::string_regex(
+                "v?[0-2]\\.[0-2]\\.[0-2](-0\\.|-pre\\.0\\.|-)20[12][0-9]{2}[01][0-9]{7}-[0-9a-f]{12}"
+            )
+            .expect("valid regex"),
+            proptest::string::string_regex("go1\\.(0|[1-9][0-9]?)(\\.[0-9])?((beta|rc)[1-3])?")
+                .expect("valid regex"),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn obeys_the_order_laws(
+            a in version_strategy(),
+            b in version_strategy(),
+            c in version_strategy(),
+        ) {
+            crate::order_laws::check_order_laws(Scheme::Go, &a, &b, &c)?;
+        }
+
+        #[test]
+        fn never_panics_and_round_trips_what_it_accepts(text in "\\PC{0,24}") {
+            if let Ok(version) = Scheme::Go.parse(&text) {
+                crate::order_laws::check_round_trip(Scheme::Go, &version)?;
+            }
+        }
+    }
 }

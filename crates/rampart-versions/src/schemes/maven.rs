@@ -11,6 +11,11 @@
 //! Because a nested list is always the last item of its parent, a version is stored as a
 //! chain of levels, and comparison walks the chain in a loop: no recursion, no allocation.
 //!
+//! Maven's order is not transitive in corners that padding creates: `1 < 1-foo1 < 1-0-alpha1 <
+//! 1` in maven-artifact itself. We follow Maven pair by pair, because matching compares pairs;
+//! sorting a set that holds such a cycle yields an unspecified order (and `slice::sort` may
+//! panic on it), so sort Maven versions with a stable key where a panic would hurt.
+//!
 //! Display gives the version as written; [`MavenVersion::canonical`] gives Maven's canonical
 //! form, which is not always parsed back to an equal version by Maven itself (`1-ga-1`).
 
@@ -509,5 +514,68 @@ mod tests {
         }
         assert!(MavenVersion::parse(&"1-".repeat(600)).is_err());
         assert!(MavenVersion::parse(&"1-".repeat(500)).is_ok());
+    }
+
+    /// Realistic versions over a small alphabet, so that ties and near-ties are common.
+    fn version_strategy() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            proptest::string::string_regex(concat!(
+                "[0-9]{1,2}(\\.[0-9]{1,2}){0,3}",
+                "([.-]?(alpha|beta|milestone|rc|cr|snapshot|ga|final|release|sp|a|b|m|x|Foo)[.-]?[0-9]{0,2}){0,2}",
+                "(-[0-9]{1,2})?",
+            ))
+            .expect("valid regex"),
+            proptest::string::string_regex("[0-9a-cA-C.-]{1,10}").expect("valid regex"),
+        ]
+    }
+
+    /// Versions with at most one qualifier, always last or followed by a number, as nearly
+    /// all published versions are. Maven's order is transitive there (see
+    /// `reproduces_mavens_own_cycle` for where it is not).
+    fn single_qualifier_strategy() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::string::string_regex(concat!(
+            "[1-9][0-9]?(\\.[0-9]{1,2}){0,3}",
+            "([.-]?(alpha|beta|milestone|rc|cr|snapshot|ga|final|release|sp|a|b|m|x|Foo)[0-9]{1,2}",
+            "|[.-](alpha|beta|milestone|rc|cr|snapshot|ga|final|release|sp|x|Foo))?",
+        ))
+        .expect("valid regex")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn obeys_the_order_laws_on_ordinary_versions(
+            a in single_qualifier_strategy(),
+            b in single_qualifier_strategy(),
+            c in single_qualifier_strategy(),
+        ) {
+            crate::order_laws::check_order_laws(Scheme::Maven, &a, &b, &c)?;
+        }
+
+        #[test]
+        fn is_antisymmetric_and_round_trips_everywhere(
+            a in version_strategy(),
+            b in version_strategy(),
+        ) {
+            crate::order_laws::check_pair_laws(Scheme::Maven, &a, &b)?;
+        }
+
+        #[test]
+        fn never_panics_and_round_trips_what_it_accepts(text in "\\PC{0,24}") {
+            if let Ok(version) = Scheme::Maven.parse(&text) {
+                crate::order_laws::check_round_trip(Scheme::Maven, &version)?;
+            }
+        }
+    }
+
+    #[test]
+    fn reproduces_mavens_own_cycle() {
+        // ComparableVersion is not transitive: padding with "nothing" ranks a list below a
+        // release and an unknown qualifier above it, yet a qualifier ranks below any list.
+        // maven-artifact 3.8.7 prints `1 < 1-foo1`, `1-foo1 < 1-0-alpha1`, `1-0-alpha1 < 1`.
+        // We follow Maven pair by pair, since matching compares pairs.
+        assert!(v("1") < v("1-foo1"));
+        assert!(v("1-foo1") < v("1-0-alpha1"));
+        assert!(v("1-0-alpha1") < v("1"));
     }
 }

@@ -247,4 +247,31 @@ mod tests {
             &[],
         );
     }
+
+    /// Realistic versions over a small alphabet, so that ties and near-ties are common.
+    fn version_strategy() -> impl proptest::strategy::Strategy<Value = String> {
+        let label = "(0|[1-9][0-9]?|[a-cA-C][0-9a-cA-C-]{0,2})";
+        proptest::string::string_regex(&format!(
+            "[0-9]{{1,2}}(\\.[0-9]{{1,2}}){{0,3}}(-{label}(\\.{label}){{0,2}})?(\\+[0-9a-zA-Z]{{1,3}})?"
+        ))
+        .expect("valid regex")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn obeys_the_order_laws(
+            a in version_strategy(),
+            b in version_strategy(),
+            c in version_strategy(),
+        ) {
+            crate::order_laws::check_order_laws(Scheme::NuGet, &a, &b, &c)?;
+        }
+
+        #[test]
+        fn never_panics_and_round_trips_what_it_accepts(text in "\\PC{0,24}") {
+            if let Ok(version) = Scheme::NuGet.parse(&text) {
+                crate::order_laws::check_round_trip(Scheme::NuGet, &version)?;
+            }
+        }
+    }
 }

@@ -568,4 +568,39 @@ mod tests {
             crate::fixtures::assert_ordering_fixture(file, Scheme::Pep440, &|_| false, &[]);
         }
     }
+
+    /// Realistic versions over a small alphabet, so that ties and near-ties are common.
+    fn version_strategy() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let standard = concat!(
+            "[vV]?([0-2]!)?[0-9]{1,2}(\\.[0-9]{1,2}){0,3}",
+            "([._-]?(a|b|rc|c|alpha|beta|pre|preview|RC)[._-]?[0-9]{0,2})?",
+            "(-[0-9]{1,2}|[._-]?(post|rev|r)[._-]?[0-9]{0,2})?",
+            "([._-]?dev[0-9]{0,2})?",
+            "(\\+[a-zA-Z0-9]{1,3}([._-][a-zA-Z0-9]{1,3}){0,2})?",
+        );
+        prop_oneof![
+            3 => proptest::string::string_regex(standard).expect("valid regex"),
+            // Mostly legacy versions, some of which happen to be PEP 440.
+            1 => proptest::string::string_regex("[0-9a-zA-Z._!+-]{1,10}").expect("valid regex"),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn obeys_the_order_laws(
+            a in version_strategy(),
+            b in version_strategy(),
+            c in version_strategy(),
+        ) {
+            crate::order_laws::check_order_laws(Scheme::Pep440, &a, &b, &c)?;
+        }
+
+        #[test]
+        fn never_panics_and_round_trips_what_it_accepts(text in "\\PC{0,24}") {
+            if let Ok(version) = Scheme::Pep440.parse(&text) {
+                crate::order_laws::check_round_trip(Scheme::Pep440, &version)?;
+            }
+        }
+    }
 }

@@ -269,4 +269,32 @@ mod tests {
             &[],
         );
     }
+
+    /// Realistic versions over a small alphabet, so that ties and near-ties are common.
+    fn version_strategy() -> impl proptest::strategy::Strategy<Value = String> {
+        let number = "[0-9]{1,2}";
+        let part = "(-?[0-9]{1,2}|0x[0-9a-f]{1,2}|[a-c][0-9a-c-]{0,2})";
+        proptest::string::string_regex(&format!(
+            "{number}\\.{number}\\.{number}(-{part}(\\.{part}){{0,2}})?(\\+{part}(\\.{part}){{0,2}})?"
+        ))
+        .expect("valid regex")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn obeys_the_order_laws(
+            a in version_strategy(),
+            b in version_strategy(),
+            c in version_strategy(),
+        ) {
+            crate::order_laws::check_order_laws(Scheme::Pub, &a, &b, &c)?;
+        }
+
+        #[test]
+        fn never_panics_and_round_trips_what_it_accepts(text in "\\PC{0,24}") {
+            if let Ok(version) = Scheme::Pub.parse(&text) {
+                crate::order_laws::check_round_trip(Scheme::Pub, &version)?;
+            }
+        }
+    }
 }
