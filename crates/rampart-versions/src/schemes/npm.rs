@@ -1,19 +1,34 @@
 //! npm versions as node-semver reads them in loose mode (what `npm` does with package
 //! metadata): surrounding whitespace and any run of `v`, `=` and whitespace before the number
 //! are ignored, numbers may have leading zeros, and the `-` before a pre-release may be left
-//! out (`1.2.3beta`). The order is SemVer precedence with build metadata ignored.
+//! out (`1.2.3beta`, and even `1.2.30.4`, read as `1.2.3-0.4`). The order is SemVer
+//! precedence with build metadata ignored.
 //!
-//! Deviation, on purpose: node-semver rejects components above 2^53-1 and compares numeric
-//! pre-release identifiers above that as imprecise floats; we compare them exactly.
+//! Like node-semver, MAJOR, MINOR and PATCH above 2^53-1 are rejected. Deviation, on purpose:
+//! node-semver compares numeric pre-release identifiers above 2^53-1 as imprecise floats; we
+//! compare them exactly.
 
 use std::fmt;
 
-use super::semantic::{check_build, parse_component, parse_prerelease, SemanticVersion};
+use super::numeral::Numeral;
+use super::semantic::{
+    check_build, parse_component, parse_prerelease, Identifier, SemanticVersion,
+};
 use crate::VersionError;
 
 const SCHEME: &str = "npm";
 /// node-semver's `MAX_LENGTH`.
 const MAX_LENGTH: usize = 256;
+/// JavaScript's `Number.MAX_SAFE_INTEGER`, node-semver's bound on MAJOR, MINOR and PATCH.
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+fn parse_number(text: &str) -> Result<Numeral, &'static str> {
+    let number = parse_component(text, true)?;
+    match number.as_u64() {
+        Some(value) if value <= MAX_SAFE_INTEGER => Ok(number),
+        _ => Err("version number above 2^53-1"),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct NpmVersion(SemanticVersion);
@@ -44,43 +59,47 @@ fn parse_loose(input: &str) -> Result<SemanticVersion, &'static str> {
         Some((rest, build)) => (rest, Some(build)),
         None => (text, None),
     };
-    // MAJOR.MINOR.PATCH, then an optional pre-release that may omit its leading `-`.
-    let mut numbers = [""; 3];
-    let mut remainder = rest;
-    for (index, slot) in numbers.iter_mut().enumerate() {
-        if index > 0 {
-            remainder = remainder
-                .strip_prefix('.')
-                .ok_or("expected MAJOR.MINOR.PATCH")?;
-        }
-        let digits = remainder.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err("expected MAJOR.MINOR.PATCH");
-        }
-        *slot = &remainder[..digits];
-        remainder = &remainder[digits..];
-    }
-    let pre_text = remainder.strip_prefix('-').unwrap_or(remainder);
-    let pre = if remainder.is_empty() {
-        Box::default()
-    } else {
-        // Without a `-`, the pre-release must not start with a digit or a dot: the digits
-        // would have been read as part of the patch number.
-        if !remainder.starts_with('-') && !remainder.starts_with(|c: char| c.is_ascii_alphabetic())
-        {
-            return Err("unexpected text after MAJOR.MINOR.PATCH");
-        }
-        parse_prerelease(pre_text, true)?
+    let mut numbers = rest.splitn(3, '.');
+    let (Some(major), Some(minor), Some(patch_and_pre)) =
+        (numbers.next(), numbers.next(), numbers.next())
+    else {
+        return Err("expected MAJOR.MINOR.PATCH");
     };
+    let (patch, pre) = split_patch_and_prerelease(patch_and_pre)?;
     if let Some(build) = build {
         check_build(build)?;
     }
     Ok(SemanticVersion {
-        major: parse_component(numbers[0], true)?,
-        minor: parse_component(numbers[1], true)?,
-        patch: parse_component(numbers[2], true)?,
+        major: parse_number(major)?,
+        minor: parse_number(minor)?,
+        patch: parse_number(patch)?,
         pre,
         build: build.unwrap_or_default().into(),
+    })
+}
+
+/// node-semver's loose pattern is `(\d+)(?:-?(PRERELEASE))?` after the minor number, matched
+/// by a backtracking regex: the patch takes as many digits as still lets the rest be an
+/// optional `-` and dot-separated identifiers. So `1.2.30.4` is `1.2.3-0.4` and `1.2.3-` is
+/// `1.2.3--`, exactly as `npm` reads them.
+fn split_patch_and_prerelease(text: &str) -> Result<(&str, Box<[Identifier]>), &'static str> {
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    for patch_length in (1..=digits).rev() {
+        let (patch, rest) = text.split_at(patch_length);
+        if rest.is_empty() {
+            return Ok((patch, Box::default()));
+        }
+        let with_dash = rest
+            .strip_prefix('-')
+            .and_then(|after| parse_prerelease(after, true).ok());
+        if let Some(pre) = with_dash.or_else(|| parse_prerelease(rest, true).ok()) {
+            return Ok((patch, pre));
+        }
+    }
+    Err(if digits == 0 {
+        "expected MAJOR.MINOR.PATCH"
+    } else {
+        "invalid pre-release after MAJOR.MINOR.PATCH"
     })
 }
 
@@ -107,6 +126,10 @@ mod tests {
         assert_eq!(v("01.02.03"), v("1.2.3"));
         assert_eq!(v("1.2.3-01"), v("1.2.3-1"));
         assert_eq!(v("1.2.3--x").to_string(), "1.2.3--x");
+        // What node-semver 7.8.6 answers for `semver.parse(text, { loose: true }).version`.
+        assert_eq!(v("v0.2.10.0").to_string(), "0.2.1-0.0");
+        assert_eq!(v("1.2.3-").to_string(), "1.2.3--");
+        assert_eq!(v("10.1.0-.a-b").to_string(), "10.1.0--.a-b");
         assert_eq!(v("=1.2.3-rc.1+build.5").to_string(), "1.2.3-rc.1+build.5");
     }
 
@@ -126,7 +149,8 @@ mod tests {
             "  ",
             "1.2",
             "1.2.3.4",
-            "1.2.3-",
+            "1.2.3-.",
+            "9007199254740992.0.0",
             "1.2.3+",
             "1.2.3.beta",
             "1.2.3 beta",
@@ -144,17 +168,13 @@ mod tests {
 
     #[test]
     fn passes_the_semver_fixture() {
-        // node-semver wants exactly three numbers.
+        // node-semver wants exactly three numbers, none above 2^53-1.
         crate::fixtures::assert_ordering_fixture(
             "semver-versions.txt",
             Scheme::Npm,
             &|text| {
-                text.split(['-', '+'])
-                    .next()
-                    .unwrap_or("")
-                    .split('.')
-                    .count()
-                    != 3
+                let core = text.split(['-', '+']).next().unwrap_or("");
+                core.split('.').count() != 3 || core.split('.').any(|number| number.len() > 16)
             },
             &[],
         );
