@@ -3,9 +3,10 @@
 //! without, and builds compare like pre-releases), and that pre-release and build parts are
 //! numbers whenever Dart's `int.tryParse` reads them as such: `-1`, `007` and even `0x1f`.
 //!
-//! Deviations, on purpose: the `.` between the numbers must be a dot (pub's pattern leaves it
-//! unescaped and so accepts any character there), and components larger than a 64-bit int are
-//! accepted and compared exactly instead of rejected.
+//! Display gives pub's `canonicalizedVersion` (`01.02.03-01.dev+pre.02` → `1.2.3-1.dev+pre.2`).
+//!
+//! Deviation, on purpose: MAJOR, MINOR and PATCH larger than a 64-bit int are accepted and
+//! compared exactly instead of rejected.
 
 use std::cmp::Ordering;
 use std::fmt;
