@@ -3,7 +3,7 @@
 //! allowed in those parts, SemVer 2 release labels compared case-insensitively (numeric
 //! labels that fit an `int` compare as numbers and before text), build metadata ignored.
 //!
-//! Deviation, on purpose: version parts larger than an `int` are accepted and compared
+//! Surrounding whitespace is ignored, as `NuGetVersion.TryParse` trims. Deviation, on purpose: version parts larger than an `int` are accepted and compared
 //! exactly instead of rejected.
 
 use std::cmp::Ordering;
@@ -86,6 +86,8 @@ impl NuGetVersion {
     }
 
     fn parse_text(text: &str) -> Result<Self, &'static str> {
+        // NuGetVersion.TryParse trims before parsing.
+        let text = text.trim();
         if text.is_empty() {
             return Err("empty version");
         }
@@ -203,6 +205,7 @@ mod tests {
         assert!(v("1.0.0.1-alpha") < v("1.0.0.1"));
         assert_eq!(v("1.0.0+a"), v("1.0.0+b"));
         assert_eq!(v("1.0+test").to_string(), "1.0+test");
+        assert_eq!(v(" 1.0.0-beta \n").to_string(), "1.0.0-beta");
     }
 
     #[test]
@@ -227,7 +230,6 @@ mod tests {
             "1.0.0-01",
             "1.0.0+",
             "1.0.0-a..b",
-            "1.0 ",
             "1.0.0-a_b",
         ] {
             assert_eq!(
