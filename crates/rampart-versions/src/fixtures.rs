@@ -3,7 +3,7 @@
 //! all failing lines are reported at once.
 
 use std::cmp::Ordering;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::{Scheme, Version};
 
@@ -44,8 +44,37 @@ pub(crate) fn assert_ordering_fixture(
     rejected_by_tool: &dyn Fn(&str) -> bool,
     tool_verdicts: &[ToolVerdict],
 ) -> Option<FixtureSummary> {
-    let path: PathBuf = crate::test_data::root()?.join(SCALIBR_TESTDATA).join(file);
-    let text = std::fs::read_to_string(&path)
+    let path = crate::test_data::root()?.join(SCALIBR_TESTDATA).join(file);
+    Some(check_fixture_file(
+        &path,
+        scheme,
+        rejected_by_tool,
+        tool_verdicts,
+    ))
+}
+
+/// Checks `<scheme>-random.txt` from `RAMPART_ORACLE_FIXTURES`, a directory of comparisons
+/// that the ecosystems' real tools decided (made by `crates/rampart-versions/oracles/`).
+/// Skipped when the variable is unset: the tools are not part of the build.
+pub(crate) fn assert_oracle_fixture(file: &str, scheme: Scheme) -> Option<FixtureSummary> {
+    let Some(directory) = std::env::var_os("RAMPART_ORACLE_FIXTURES") else {
+        eprintln!("skipping {file}: RAMPART_ORACLE_FIXTURES is not set");
+        return None;
+    };
+    let path = PathBuf::from(directory).join(file);
+    Some(check_fixture_file(&path, scheme, &|_| false, &[]))
+}
+
+fn check_fixture_file(
+    path: &Path,
+    scheme: Scheme,
+    rejected_by_tool: &dyn Fn(&str) -> bool,
+    tool_verdicts: &[ToolVerdict],
+) -> FixtureSummary {
+    let file = path
+        .file_name()
+        .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
+    let text = std::fs::read_to_string(path)
         .unwrap_or_else(|err| panic!("cannot read fixture {}: {err}", path.display()));
 
     let mut summary = FixtureSummary::default();
@@ -123,7 +152,7 @@ pub(crate) fn assert_ordering_fixture(
         failures.join("\n")
     );
     assert!(summary.passed > 0, "{file}: no comparison was checked");
-    Some(summary)
+    summary
 }
 
 fn check_line(scheme: Scheme, left: &str, right: &str, expected: Ordering) -> Result<(), String> {

@@ -578,4 +578,10 @@ mod tests {
         assert!(v("1-foo1") < v("1-0-alpha1"));
         assert!(v("1-0-alpha1") < v("1"));
     }
+
+    #[test]
+    fn matches_the_real_tool_on_random_pairs() {
+        // See crates/rampart-versions/oracles/README.md.
+        crate::fixtures::assert_oracle_fixture("maven-random.txt", Scheme::Maven);
+    }
 }

@@ -603,4 +603,10 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn matches_the_real_tool_on_random_pairs() {
+        // See crates/rampart-versions/oracles/README.md.
+        crate::fixtures::assert_oracle_fixture("pypi-random.txt", Scheme::Pep440);
+    }
 }
