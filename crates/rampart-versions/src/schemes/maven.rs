@@ -16,6 +16,9 @@
 //! sorting a set that holds such a cycle yields an unspecified order (and `slice::sort` may
 //! panic on it), so sort Maven versions with a stable key where a panic would hurt.
 //!
+//! Only ASCII digits count as digits; Java's `Character.isDigit` also takes other Unicode
+//! decimal digits, which no published version uses.
+//!
 //! Display gives the version as written; [`MavenVersion::canonical`] gives Maven's canonical
 //! form, which is not always parsed back to an equal version by Maven itself (`1-ga-1`).
 

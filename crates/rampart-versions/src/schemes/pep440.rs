@@ -4,6 +4,9 @@
 //! string that is not PEP 440 is a `LegacyVersion`, which sorts before every PEP 440 version
 //! and among its kind by setuptools' old key.
 //!
+//! packaging-legacy accepts any string at all as a legacy version; we reject the empty string
+//! and strings holding whitespace or control characters, which are never versions.
+//!
 //! Display gives the normalised form (`1.0-1` → `1.0.post1`, `1.0RC1` → `1.0rc1`); a legacy
 //! version displays as written.
 
