@@ -15,3 +15,11 @@ pub use scheme::{Scheme, Version};
 /// repository, or `RAMPART_TEST_DATA`). Only tests use it.
 #[cfg(test)]
 pub(crate) mod test_data;
+
+/// The shared runner for the peers' ordering fixtures. Only tests use it.
+#[cfg(test)]
+pub(crate) mod fixtures;
+
+/// Order and round-trip laws shared by every scheme's property tests. Only tests use it.
+#[cfg(test)]
+pub(crate) mod order_laws;

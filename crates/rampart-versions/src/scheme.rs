@@ -6,6 +6,13 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use crate::schemes::generic::GenericVersion;
+use crate::schemes::go::GoVersion;
+use crate::schemes::maven::MavenVersion;
+use crate::schemes::npm::NpmVersion;
+use crate::schemes::nuget::NuGetVersion;
+use crate::schemes::pep440::Pep440Version;
+use crate::schemes::pub_semver::PubVersion;
+use crate::schemes::semver::SemverVersion;
 use crate::VersionError;
 
 /// A version ordering algorithm.
@@ -13,6 +20,20 @@ use crate::VersionError;
 pub enum Scheme {
     /// Segment-wise fallback for ecosystems without a scheme of their own.
     Generic,
+    /// Strict SemVer 2.0: crates.io, Hex, SwiftURL, GitHub Actions.
+    Semver,
+    /// node-semver, loose: npm.
+    Npm,
+    /// Go module versions (`v` optional, as OSV writes them), pseudo-versions, toolchain tags.
+    Go,
+    /// Dart `pub_semver`: SemVer with ordered build metadata.
+    Pub,
+    /// PEP 440, with packaging's legacy fallback for non-conforming versions: PyPI.
+    Pep440,
+    /// Maven `ComparableVersion`.
+    Maven,
+    /// NuGet.Versioning: SemVer 2 plus legacy four-part versions.
+    NuGet,
 }
 
 impl Scheme {
@@ -20,12 +41,26 @@ impl Scheme {
     pub fn name(self) -> &'static str {
         match self {
             Scheme::Generic => "generic",
+            Scheme::Semver => "SemVer",
+            Scheme::Npm => "npm",
+            Scheme::Go => "Go",
+            Scheme::Pub => "Pub",
+            Scheme::Pep440 => "PyPI",
+            Scheme::Maven => "Maven",
+            Scheme::NuGet => "NuGet",
         }
     }
 
     pub fn parse(self, input: &str) -> Result<Version, VersionError> {
         Ok(match self {
             Scheme::Generic => Version::Generic(GenericVersion::parse(input)?),
+            Scheme::Semver => Version::Semver(SemverVersion::parse(input)?),
+            Scheme::Npm => Version::Npm(NpmVersion::parse(input)?),
+            Scheme::Go => Version::Go(GoVersion::parse(input)?),
+            Scheme::Pub => Version::Pub(PubVersion::parse(input)?),
+            Scheme::Pep440 => Version::Pep440(Pep440Version::parse(input)?),
+            Scheme::Maven => Version::Maven(MavenVersion::parse(input)?),
+            Scheme::NuGet => Version::NuGet(NuGetVersion::parse(input)?),
         })
     }
 
@@ -41,12 +76,26 @@ impl Scheme {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Version {
     Generic(GenericVersion),
+    Semver(SemverVersion),
+    Npm(NpmVersion),
+    Go(GoVersion),
+    Pub(PubVersion),
+    Pep440(Pep440Version),
+    Maven(MavenVersion),
+    NuGet(NuGetVersion),
 }
 
 impl Version {
     pub fn scheme(&self) -> Scheme {
         match self {
             Version::Generic(_) => Scheme::Generic,
+            Version::Semver(_) => Scheme::Semver,
+            Version::Npm(_) => Scheme::Npm,
+            Version::Go(_) => Scheme::Go,
+            Version::Pub(_) => Scheme::Pub,
+            Version::Pep440(_) => Scheme::Pep440,
+            Version::Maven(_) => Scheme::Maven,
+            Version::NuGet(_) => Scheme::NuGet,
         }
     }
 }
@@ -55,6 +104,13 @@ impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Version::Generic(v) => v.fmt(f),
+            Version::Semver(v) => v.fmt(f),
+            Version::Npm(v) => v.fmt(f),
+            Version::Go(v) => v.fmt(f),
+            Version::Pub(v) => v.fmt(f),
+            Version::Pep440(v) => v.fmt(f),
+            Version::Maven(v) => v.fmt(f),
+            Version::NuGet(v) => v.fmt(f),
         }
     }
 }

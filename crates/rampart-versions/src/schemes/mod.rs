@@ -3,3 +3,12 @@
 //! tool, and a `Display` whose output parses back to an equal version.
 
 pub mod generic;
+pub mod go;
+pub mod maven;
+pub mod npm;
+pub mod nuget;
+pub mod numeral;
+pub mod pep440;
+pub mod pub_semver;
+pub mod semantic;
+pub mod semver;
