@@ -15,3 +15,7 @@ pub use scheme::{Scheme, Version};
 /// repository, or `RAMPART_TEST_DATA`). Only tests use it.
 #[cfg(test)]
 pub(crate) mod test_data;
+
+/// Runner for the peers' ordering fixture files; only tests use it.
+#[cfg(test)]
+mod fixtures;

@@ -2,4 +2,11 @@
 //! `parse(&str) -> Result<Self, VersionError>`, a total `Ord` equal to the ecosystem's own
 //! tool, and a `Display` whose output parses back to an equal version.
 
+pub mod apk;
+pub mod composer;
+pub mod dpkg;
 pub mod generic;
+pub mod numeric_list;
+pub mod rpm;
+pub mod rubygems;
+pub(crate) mod support;
