@@ -102,6 +102,111 @@ fn check_line(line: &str, scheme: Scheme) -> Result<(), String> {
     Ok(())
 }
 
+/// Where the vers specification's test files live inside the shared test data.
+const VERS_TEST_DIR: &str = "peer-tests/vers-spec/tests";
+
+/// Checks a vers-spec `*_version_cmp_test.json` file: every `comparison` test (two versions and
+/// the expected ascending order) and every `equality` test (two versions and whether they are
+/// equal). Panics listing all failures.
+pub(crate) fn assert_vers_comparison_fixture(file_name: &str, scheme: Scheme) {
+    let Some(root) = test_data::root() else {
+        return;
+    };
+    let path = root.join(VERS_TEST_DIR).join(file_name);
+    let content = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()));
+    let document: serde_json::Value = serde_json::from_str(&content)
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+    let tests = document["tests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{file_name} has no `tests` array"));
+
+    let mut checked = 0usize;
+    let mut failures = Vec::new();
+    for (index, test) in tests.iter().enumerate() {
+        let kind = test["test_type"].as_str().unwrap_or_default();
+        if kind != "comparison" && kind != "equality" {
+            continue;
+        }
+        checked += 1;
+        if let Err(reason) = check_vers_test(test, kind, scheme) {
+            failures.push(format!("  test {index}: {reason}"));
+        }
+    }
+
+    eprintln!(
+        "{file_name} with {}: {}/{checked} tests passed",
+        scheme.name(),
+        checked - failures.len()
+    );
+    assert!(checked > 0, "{file_name} contains no comparison tests");
+    assert!(
+        failures.is_empty(),
+        "{file_name} with {}: {} of {checked} tests failed:\n{}",
+        scheme.name(),
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn check_vers_test(test: &serde_json::Value, kind: &str, scheme: Scheme) -> Result<(), String> {
+    let strings = |value: &serde_json::Value| -> Result<Vec<String>, String> {
+        value
+            .as_array()
+            .ok_or("expected an array of versions")?
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or("expected a string version")
+            })
+            .collect::<Result<_, _>>()
+            .map_err(str::to_string)
+    };
+    let inputs = strings(&test["input"]["versions"])?;
+    let [first, second] = &inputs[..] else {
+        return Err(format!("expected two versions, got {inputs:?}"));
+    };
+    let a = scheme.parse(first).map_err(|e| e.to_string())?;
+    let b = scheme.parse(second).map_err(|e| e.to_string())?;
+    match kind {
+        "equality" => {
+            let expected = test["expected_output"]
+                .as_bool()
+                .ok_or("equality test without a boolean expectation")?;
+            if (a == b) != expected || (a.cmp(&b) == Ordering::Equal) != expected {
+                return Err(format!("{first:?} == {second:?} should be {expected}"));
+            }
+        }
+        _ => {
+            let expected = strings(&test["expected_output"])?;
+            let [low, high] = &expected[..] else {
+                return Err(format!("expected two sorted versions, got {expected:?}"));
+            };
+            let (low_version, high_version) = if low == first && high == second {
+                (&a, &b)
+            } else if low == second && high == first {
+                (&b, &a)
+            } else {
+                return Err(format!("{expected:?} is not a permutation of {inputs:?}"));
+            };
+            // Distinct texts must sort strictly; identical texts must be equal.
+            let wanted = if low == high {
+                Ordering::Equal
+            } else {
+                Ordering::Less
+            };
+            let got = low_version.cmp(high_version);
+            if got != wanted {
+                return Err(format!(
+                    "{low:?} vs {high:?}: expected {wanted:?}, got {got:?}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +246,7 @@ mod tests {
     fn alpine() {
         assert_ordering_fixture("alpine-versions.txt", Scheme::Apk);
         assert_ordering_fixture("alpine-versions-generated.txt", Scheme::Apk);
+        assert_vers_comparison_fixture("alpine_version_cmp_test.json", Scheme::Apk);
     }
 
     #[test]
