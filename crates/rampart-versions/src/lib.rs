@@ -19,3 +19,7 @@ pub(crate) mod test_data;
 /// Runner for the peers' ordering fixture files; only tests use it.
 #[cfg(test)]
 mod fixtures;
+
+/// Property tests of the `Ord` laws per scheme.
+#[cfg(test)]
+mod properties;
