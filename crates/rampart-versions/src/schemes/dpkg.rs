@@ -33,10 +33,17 @@ impl DpkgVersion {
         }
         let (epoch, rest) = match text.split_once(':') {
             Some((epoch, rest)) => {
+                // dpkg reads the epoch with strtol, which also takes a plus sign.
+                let epoch = epoch.strip_prefix('+').unwrap_or(epoch);
                 if epoch.is_empty() || !epoch.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(error("epoch is not a number"));
                 }
-                (canonical_decimal(epoch), rest)
+                let epoch = canonical_decimal(epoch);
+                // dpkg stores the epoch in an int and rejects larger ones.
+                if cmp_decimal(&epoch, &i32::MAX.to_string()) == Ordering::Greater {
+                    return Err(error("epoch is too big"));
+                }
+                (epoch, rest)
             }
             None => (String::new(), text),
         };
@@ -47,6 +54,9 @@ impl DpkgVersion {
         };
         if upstream.is_empty() {
             return Err(error("empty upstream version"));
+        }
+        if revision.is_empty() && rest.ends_with('-') {
+            return Err(error("empty revision after the hyphen"));
         }
         Ok(Self {
             text: text.to_string(),
@@ -144,6 +154,11 @@ mod tests {
         assert!(v("1:0.1") > v("9.9"));
         assert_eq!(v("01:2"), v("1:2"));
         assert!(v("1.0-1-1") > v("1.0-1"));
+        assert!(v("2147483647:1") > v("1"));
+        assert_eq!(v("+1:2"), v("1:2"));
+        // dpkg only warns about these, and still orders them.
+        assert!(v("a") < v("b"));
+        assert!(v("1,0") < v("1.0"));
     }
 
     #[test]
@@ -155,7 +170,21 @@ mod tests {
 
     #[test]
     fn rejects_malformed_versions() {
-        for bad in ["", "  ", "a:1.0", ":1.0", "1:", "1: 0", "1.0 beta", "-1"] {
+        for bad in [
+            "",
+            "  ",
+            "a:1.0",
+            ":1.0",
+            "1:",
+            "1: 0",
+            "1.0 beta",
+            "-1",
+            "1.0-",
+            "1.0-a:b",
+            "2147483648:1",
+            "-1:2",
+            "+:2",
+        ] {
             let error = DpkgVersion::parse(bad).unwrap_err();
             assert_eq!(error.scheme, SCHEME, "{bad:?}");
             assert_eq!(error.input, bad);
