@@ -85,6 +85,9 @@ fn char_weight(c: Option<u8>) -> i32 {
         Some(c) if c.is_ascii_digit() => 0,
         Some(c) if c.is_ascii_alphabetic() => i32::from(c),
         Some(b'~') => -1,
+        // dpkg computes `c + 256` on a C `char`, which is signed on x86: bytes of non-ASCII
+        // characters come out as their unsigned value, between letters and punctuation.
+        Some(c) if !c.is_ascii() => i32::from(c),
         Some(c) => i32::from(c) + 256,
     }
 }
@@ -145,6 +148,9 @@ mod tests {
         assert!(v("1.0a") < v("1.0."));
         assert!(v("1.0") < v("1.0a"));
         assert!(v("2.7.4+reloaded2-13ubuntu1") < v("2.7.4+reloaded2-13+deb9u1"));
+        // As dpkg on amd64: non-ASCII after letters, before punctuation.
+        assert!(v("1.0é") > v("1.0z"));
+        assert!(v("1.0é") < v("1.0+"));
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //! `[epoch:]version[-release]` compared field by field with `rpmvercmp`, where only ASCII
 //! letters and digits carry meaning, every other character separates segments, `~` sorts
 //! before everything (pre-release) and `^` after the end but before anything else (snapshot).
+//! A version without a release sorts before the same version with any release (`1 < 1-0`),
+//! as the peers' fixtures require; rpm's own dependency matching instead lets a missing
+//! release match any release, which is a range question, not an ordering one.
 
 use std::cmp::Ordering;
 
