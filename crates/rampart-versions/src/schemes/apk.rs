@@ -268,6 +268,129 @@ mod tests {
         assert!(v("1.2.0A") < v("1.2.0d"));
     }
 
+    /// An independent, token-by-token model of apk-tools 3 `apk_version_compare` for
+    /// well-formed versions: the versions are read as a stream of typed tokens, equal types
+    /// compare by value, and at the first type mismatch the version that goes on is greater,
+    /// unless it goes on with a pre-release suffix.
+    mod apk_tools_model {
+        use std::cmp::Ordering;
+
+        use crate::schemes::support::cmp_decimal;
+
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+        enum Kind {
+            InitialDigit,
+            Digit,
+            Letter,
+            Suffix,
+            SuffixNumber,
+            CommitHash,
+            Revision,
+            End,
+        }
+
+        const SUFFIXES: [&str; 10] = [
+            "alpha", "beta", "pre", "rc", "", "cvs", "svn", "git", "hg", "p",
+        ];
+        const NONE_RANK: usize = 4;
+
+        /// Splits off the longest prefix of `rest` whose bytes satisfy `accept`.
+        fn take<'a>(rest: &mut &'a str, accept: fn(&u8) -> bool) -> &'a str {
+            let length = rest.bytes().take_while(accept).count();
+            let (head, tail) = rest.split_at(length);
+            *rest = tail;
+            head
+        }
+
+        fn tokens(version: &str) -> Vec<(Kind, &str)> {
+            let mut rest = version;
+            let mut out = vec![(Kind::InitialDigit, take(&mut rest, u8::is_ascii_digit))];
+            let mut last = Kind::InitialDigit;
+            while let Some(c) = rest.bytes().next() {
+                let token = match c {
+                    b'.' => {
+                        rest = &rest[1..];
+                        (Kind::Digit, take(&mut rest, u8::is_ascii_digit))
+                    }
+                    b'a'..=b'z' if last <= Kind::Digit => {
+                        let (letter, tail) = rest.split_at(1);
+                        rest = tail;
+                        (Kind::Letter, letter)
+                    }
+                    b'0'..=b'9' if last == Kind::Suffix => {
+                        (Kind::SuffixNumber, take(&mut rest, u8::is_ascii_digit))
+                    }
+                    b'_' => {
+                        rest = &rest[1..];
+                        (Kind::Suffix, take(&mut rest, u8::is_ascii_lowercase))
+                    }
+                    b'~' => {
+                        rest = &rest[1..];
+                        (Kind::CommitHash, take(&mut rest, u8::is_ascii_hexdigit))
+                    }
+                    b'-' => {
+                        // "-r" and the revision number.
+                        rest = &rest[2..];
+                        (Kind::Revision, take(&mut rest, u8::is_ascii_digit))
+                    }
+                    _ => panic!("the model only reads well-formed versions, not {version:?}"),
+                };
+                last = token.0;
+                out.push(token);
+            }
+            out.push((Kind::End, ""));
+            out
+        }
+
+        fn suffix_rank(name: &str) -> usize {
+            SUFFIXES.iter().position(|s| *s == name).unwrap()
+        }
+
+        pub(super) fn compare(a: &str, b: &str) -> Ordering {
+            let (ta, tb) = (tokens(a), tokens(b));
+            for ((kind_a, value_a), (kind_b, value_b)) in ta.iter().zip(&tb) {
+                if kind_a != kind_b {
+                    if *kind_a == Kind::Suffix && suffix_rank(value_a) < NONE_RANK {
+                        return Ordering::Less;
+                    }
+                    if *kind_b == Kind::Suffix && suffix_rank(value_b) < NONE_RANK {
+                        return Ordering::Greater;
+                    }
+                    return kind_b.cmp(kind_a);
+                }
+                let order = match kind_a {
+                    Kind::Digit if value_a.starts_with('0') || value_b.starts_with('0') => {
+                        value_a.cmp(value_b)
+                    }
+                    Kind::Suffix => suffix_rank(value_a).cmp(&suffix_rank(value_b)),
+                    Kind::Letter | Kind::CommitHash | Kind::End => value_a.cmp(value_b),
+                    _ => cmp_decimal(value_a, value_b),
+                };
+                if order != Ordering::Equal {
+                    return order;
+                }
+            }
+            Ordering::Equal
+        }
+    }
+
+    /// Well-formed versions where the peers' fixtures and apk-tools agree: every suffix has a
+    /// number and every version a revision (the fixtures read `_p` as `_p0` and a missing
+    /// revision as `-r0`; apk-tools puts both before their explicit forms).
+    fn well_formed_version() -> impl proptest::strategy::Strategy<Value = String> {
+        "(0|1|2|10|01)(\\.(0|1|2|10|01|00)){0,2}[ab]?(_(alpha|beta|rc|cvs|git|p)[0-2]){0,2}(~[0-9a-f]{1,2})?-r[0-2]"
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_apk_tools_on_well_formed_versions(
+            a in well_formed_version(),
+            b in well_formed_version(),
+        ) {
+            proptest::prop_assert_eq!(v(&a).cmp(&v(&b)), apk_tools_model::compare(&a, &b), "{} vs {}", a, b);
+        }
+    }
+
     #[test]
     fn rejects_empty_and_blank_versions() {
         for bad in ["", " ", "1.0 -r1"] {
