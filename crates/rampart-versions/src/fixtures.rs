@@ -50,6 +50,25 @@ pub(crate) fn assert_ordering_fixture(
         scheme,
         rejected_by_tool,
         tool_verdicts,
+        &[],
+    ))
+}
+
+/// Like [`assert_ordering_fixture`] for a whole file, but skips `contradictory` lines: lines
+/// that no total order can satisfy together with the rest of the file (each with the
+/// reason). Each must be present and must still fail, so the list cannot silently go stale.
+pub(crate) fn assert_ordering_fixture_except(
+    file: &str,
+    scheme: Scheme,
+    contradictory: &[(&str, &str)],
+) -> Option<FixtureSummary> {
+    let path = crate::test_data::root()?.join(SCALIBR_TESTDATA).join(file);
+    Some(check_fixture_file(
+        &path,
+        scheme,
+        &|_| false,
+        &[],
+        contradictory,
     ))
 }
 
@@ -62,7 +81,7 @@ pub(crate) fn assert_oracle_fixture(file: &str, scheme: Scheme) -> Option<Fixtur
         return None;
     };
     let path = PathBuf::from(directory).join(file);
-    Some(check_fixture_file(&path, scheme, &|_| false, &[]))
+    Some(check_fixture_file(&path, scheme, &|_| false, &[], &[]))
 }
 
 fn check_fixture_file(
@@ -70,6 +89,7 @@ fn check_fixture_file(
     scheme: Scheme,
     rejected_by_tool: &dyn Fn(&str) -> bool,
     tool_verdicts: &[ToolVerdict],
+    contradictory: &[(&str, &str)],
 ) -> FixtureSummary {
     let file = path
         .file_name()
@@ -80,6 +100,7 @@ fn check_fixture_file(
     let mut summary = FixtureSummary::default();
     let mut failures = Vec::new();
     let mut used_verdicts = 0;
+    let mut used_contradictions = 0;
     for (index, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with("//") {
@@ -91,6 +112,21 @@ fn check_fixture_file(
             failures.push(format!("{file}:{number}: malformed line {line:?}"));
             continue;
         };
+        if let Some((_, reason)) = contradictory.iter().find(|(known, _)| *known == line) {
+            used_contradictions += 1;
+            let expected = match operator {
+                "<" => Ordering::Less,
+                "=" => Ordering::Equal,
+                _ => Ordering::Greater,
+            };
+            if check_line(scheme, left, right, expected).is_ok() {
+                failures.push(format!(
+                    "{file}:{number}: {line:?} is listed as contradictory ({reason}) but passes"
+                ));
+            }
+            eprintln!("{file}:{number}: skipped contradictory line {line:?}: {reason}");
+            continue;
+        }
         let mut expected = match operator {
             "<" => Ordering::Less,
             "=" => Ordering::Equal,
@@ -129,6 +165,12 @@ fn check_fixture_file(
             Ok(()) => summary.passed += 1,
             Err(problem) => failures.push(format!("{file}:{number}: {line}: {problem}")),
         }
+    }
+    if used_contradictions != contradictory.len() {
+        failures.push(format!(
+            "{file}: {} contradictory lines listed, {used_contradictions} found",
+            contradictory.len()
+        ));
     }
     if used_verdicts != tool_verdicts.len() {
         failures.push(format!(
@@ -172,4 +214,183 @@ fn check_line(scheme: Scheme, left: &str, right: &str, expected: Ordering) -> Re
         return Err("== disagrees with the order".to_string());
     }
     Ok(())
+}
+
+/// Where the vers specification's test files live inside the shared test data.
+const VERS_TEST_DIR: &str = "peer-tests/vers-spec/tests";
+
+/// Checks a vers-spec `*_version_cmp_test.json` file: every `comparison` test (two versions and
+/// the expected ascending order) and every `equality` test (two versions and whether they are
+/// equal). Panics listing all failures.
+pub(crate) fn assert_vers_comparison_fixture(file_name: &str, scheme: Scheme) {
+    let Some(root) = crate::test_data::root() else {
+        return;
+    };
+    let path = root.join(VERS_TEST_DIR).join(file_name);
+    let content = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()));
+    let document: serde_json::Value = serde_json::from_str(&content)
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+    let tests = document["tests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{file_name} has no `tests` array"));
+
+    let mut checked = 0usize;
+    let mut failures = Vec::new();
+    for (index, test) in tests.iter().enumerate() {
+        let kind = test["test_type"].as_str().unwrap_or_default();
+        if kind != "comparison" && kind != "equality" {
+            continue;
+        }
+        checked += 1;
+        if let Err(reason) = check_vers_test(test, kind, scheme) {
+            failures.push(format!("  test {index}: {reason}"));
+        }
+    }
+
+    eprintln!(
+        "{file_name} with {}: {}/{checked} tests passed",
+        scheme.name(),
+        checked - failures.len()
+    );
+    assert!(checked > 0, "{file_name} contains no comparison tests");
+    assert!(
+        failures.is_empty(),
+        "{file_name} with {}: {} of {checked} tests failed:\n{}",
+        scheme.name(),
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn check_vers_test(test: &serde_json::Value, kind: &str, scheme: Scheme) -> Result<(), String> {
+    let strings = |value: &serde_json::Value| -> Result<Vec<String>, String> {
+        value
+            .as_array()
+            .ok_or("expected an array of versions")?
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or("expected a string version")
+            })
+            .collect::<Result<_, _>>()
+            .map_err(str::to_string)
+    };
+    let inputs = strings(&test["input"]["versions"])?;
+    let [first, second] = &inputs[..] else {
+        return Err(format!("expected two versions, got {inputs:?}"));
+    };
+    let a = scheme.parse(first).map_err(|e| e.to_string())?;
+    let b = scheme.parse(second).map_err(|e| e.to_string())?;
+    match kind {
+        "equality" => {
+            let expected = test["expected_output"]
+                .as_bool()
+                .ok_or("equality test without a boolean expectation")?;
+            if (a == b) != expected || (a.cmp(&b) == Ordering::Equal) != expected {
+                return Err(format!("{first:?} == {second:?} should be {expected}"));
+            }
+        }
+        _ => {
+            let expected = strings(&test["expected_output"])?;
+            let [low, high] = &expected[..] else {
+                return Err(format!("expected two sorted versions, got {expected:?}"));
+            };
+            let (low_version, high_version) = if low == first && high == second {
+                (&a, &b)
+            } else if low == second && high == first {
+                (&b, &a)
+            } else {
+                return Err(format!("{expected:?} is not a permutation of {inputs:?}"));
+            };
+            // Distinct texts must sort strictly; identical texts must be equal.
+            let wanted = if low == high {
+                Ordering::Equal
+            } else {
+                Ordering::Less
+            };
+            let got = low_version.cmp(high_version);
+            if got != wanted {
+                return Err(format!(
+                    "{low:?} vs {high:?}: expected {wanted:?}, got {got:?}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rubygems() {
+        assert_ordering_fixture("rubygems-versions.txt", Scheme::RubyGems, &|_| false, &[]);
+        assert_ordering_fixture(
+            "rubygems-versions-generated.txt",
+            Scheme::RubyGems,
+            &|_| false,
+            &[],
+        );
+    }
+
+    #[test]
+    fn packagist() {
+        assert_ordering_fixture_except(
+            "packagist-versions.txt",
+            Scheme::Composer,
+            &[(
+                "1.2.3.# = 1.2.3.1",
+                "the file also says `1.2.3.# = 1.2.3`, so this would make 1.2.3 == 1.2.3.1, \
+                 contradicting `1.0.0 > 1.0` and the generated `1.10 < 1.10.1`",
+            )],
+        );
+        assert_ordering_fixture(
+            "packagist-versions-generated.txt",
+            Scheme::Composer,
+            &|_| false,
+            &[],
+        );
+    }
+
+    #[test]
+    fn debian() {
+        assert_ordering_fixture("debian-versions.txt", Scheme::Dpkg, &|_| false, &[]);
+        assert_ordering_fixture(
+            "debian-versions-generated.txt",
+            Scheme::Dpkg,
+            &|_| false,
+            &[],
+        );
+    }
+
+    #[test]
+    fn redhat() {
+        assert_ordering_fixture("redhat-versions.txt", Scheme::Rpm, &|_| false, &[]);
+    }
+
+    #[test]
+    fn alpine() {
+        assert_ordering_fixture("alpine-versions.txt", Scheme::Apk, &|_| false, &[]);
+        assert_ordering_fixture(
+            "alpine-versions-generated.txt",
+            Scheme::Apk,
+            &|_| false,
+            &[],
+        );
+        assert_vers_comparison_fixture("alpine_version_cmp_test.json", Scheme::Apk);
+    }
+
+    #[test]
+    fn cran() {
+        assert_ordering_fixture("cran-versions.txt", Scheme::Cran, &|_| false, &[]);
+        assert_ordering_fixture("cran-versions-generated.txt", Scheme::Cran, &|_| false, &[]);
+    }
+
+    #[test]
+    fn hackage() {
+        assert_ordering_fixture("hackage-versions.txt", Scheme::Hackage, &|_| false, &[]);
+    }
 }

@@ -23,3 +23,7 @@ pub(crate) mod fixtures;
 /// Order and round-trip laws shared by every scheme's property tests. Only tests use it.
 #[cfg(test)]
 pub(crate) mod order_laws;
+
+/// Property tests of the `Ord` laws per scheme.
+#[cfg(test)]
+mod properties;

@@ -5,13 +5,19 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use crate::schemes::apk::ApkVersion;
+use crate::schemes::composer::ComposerVersion;
+use crate::schemes::dpkg::DpkgVersion;
 use crate::schemes::generic::GenericVersion;
 use crate::schemes::go::GoVersion;
 use crate::schemes::maven::MavenVersion;
 use crate::schemes::npm::NpmVersion;
 use crate::schemes::nuget::NuGetVersion;
+use crate::schemes::numeric_list::{CranVersion, HackageVersion};
 use crate::schemes::pep440::Pep440Version;
 use crate::schemes::pub_semver::PubVersion;
+use crate::schemes::rpm::RpmVersion;
+use crate::schemes::rubygems::RubyGemsVersion;
 use crate::schemes::semver::SemverVersion;
 use crate::VersionError;
 
@@ -34,6 +40,20 @@ pub enum Scheme {
     Maven,
     /// NuGet.Versioning: SemVer 2 plus legacy four-part versions.
     NuGet,
+    /// RubyGems `Gem::Version`.
+    RubyGems,
+    /// Packagist: Composer's normalisation with PHP `version_compare`.
+    Composer,
+    /// Debian and Ubuntu: dpkg's epoch, upstream, revision with `verrevcmp`.
+    Dpkg,
+    /// Red Hat, Rocky Linux, AlmaLinux, SUSE, openSUSE: rpm's EVR with `rpmvercmp`.
+    Rpm,
+    /// Alpine: apk-tools version comparison.
+    Apk,
+    /// CRAN: R `package_version`.
+    Cran,
+    /// Hackage: Haskell PVP integer lists.
+    Hackage,
 }
 
 impl Scheme {
@@ -48,6 +68,13 @@ impl Scheme {
             Scheme::Pep440 => "PyPI",
             Scheme::Maven => "Maven",
             Scheme::NuGet => "NuGet",
+            Scheme::RubyGems => "RubyGems",
+            Scheme::Composer => "Packagist",
+            Scheme::Dpkg => "Debian",
+            Scheme::Rpm => "RPM",
+            Scheme::Apk => "Alpine",
+            Scheme::Cran => "CRAN",
+            Scheme::Hackage => "Hackage",
         }
     }
 
@@ -61,6 +88,13 @@ impl Scheme {
             Scheme::Pep440 => Version::Pep440(Pep440Version::parse(input)?),
             Scheme::Maven => Version::Maven(MavenVersion::parse(input)?),
             Scheme::NuGet => Version::NuGet(NuGetVersion::parse(input)?),
+            Scheme::RubyGems => Version::RubyGems(RubyGemsVersion::parse(input)?),
+            Scheme::Composer => Version::Composer(ComposerVersion::parse(input)?),
+            Scheme::Dpkg => Version::Dpkg(DpkgVersion::parse(input)?),
+            Scheme::Rpm => Version::Rpm(RpmVersion::parse(input)?),
+            Scheme::Apk => Version::Apk(ApkVersion::parse(input)?),
+            Scheme::Cran => Version::Cran(CranVersion::parse(input)?),
+            Scheme::Hackage => Version::Hackage(HackageVersion::parse(input)?),
         })
     }
 
@@ -83,6 +117,13 @@ pub enum Version {
     Pep440(Pep440Version),
     Maven(MavenVersion),
     NuGet(NuGetVersion),
+    RubyGems(RubyGemsVersion),
+    Composer(ComposerVersion),
+    Dpkg(DpkgVersion),
+    Rpm(RpmVersion),
+    Apk(ApkVersion),
+    Cran(CranVersion),
+    Hackage(HackageVersion),
 }
 
 impl Version {
@@ -96,6 +137,13 @@ impl Version {
             Version::Pep440(_) => Scheme::Pep440,
             Version::Maven(_) => Scheme::Maven,
             Version::NuGet(_) => Scheme::NuGet,
+            Version::RubyGems(_) => Scheme::RubyGems,
+            Version::Composer(_) => Scheme::Composer,
+            Version::Dpkg(_) => Scheme::Dpkg,
+            Version::Rpm(_) => Scheme::Rpm,
+            Version::Apk(_) => Scheme::Apk,
+            Version::Cran(_) => Scheme::Cran,
+            Version::Hackage(_) => Scheme::Hackage,
         }
     }
 }
@@ -111,6 +159,13 @@ impl fmt::Display for Version {
             Version::Pep440(v) => v.fmt(f),
             Version::Maven(v) => v.fmt(f),
             Version::NuGet(v) => v.fmt(f),
+            Version::RubyGems(v) => v.fmt(f),
+            Version::Composer(v) => v.fmt(f),
+            Version::Dpkg(v) => v.fmt(f),
+            Version::Rpm(v) => v.fmt(f),
+            Version::Apk(v) => v.fmt(f),
+            Version::Cran(v) => v.fmt(f),
+            Version::Hackage(v) => v.fmt(f),
         }
     }
 }
