@@ -25,3 +25,15 @@ pub use vers::VersRange;
 /// repository, or `RAMPART_TEST_DATA`). Only tests use it.
 #[cfg(test)]
 pub(crate) mod test_data;
+
+/// The shared runner for the peers' ordering fixtures. Only tests use it.
+#[cfg(test)]
+pub(crate) mod fixtures;
+
+/// Order and round-trip laws shared by every scheme's property tests. Only tests use it.
+#[cfg(test)]
+pub(crate) mod order_laws;
+
+/// Property tests of the `Ord` laws per scheme.
+#[cfg(test)]
+mod properties;

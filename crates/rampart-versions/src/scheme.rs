@@ -5,7 +5,20 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use crate::schemes::apk::ApkVersion;
+use crate::schemes::composer::ComposerVersion;
+use crate::schemes::dpkg::DpkgVersion;
 use crate::schemes::generic::GenericVersion;
+use crate::schemes::go::GoVersion;
+use crate::schemes::maven::MavenVersion;
+use crate::schemes::npm::NpmVersion;
+use crate::schemes::nuget::NuGetVersion;
+use crate::schemes::numeric_list::{CranVersion, HackageVersion};
+use crate::schemes::pep440::Pep440Version;
+use crate::schemes::pub_semver::PubVersion;
+use crate::schemes::rpm::RpmVersion;
+use crate::schemes::rubygems::RubyGemsVersion;
+use crate::schemes::semver::SemverVersion;
 use crate::VersionError;
 
 /// A version ordering algorithm.
@@ -13,6 +26,34 @@ use crate::VersionError;
 pub enum Scheme {
     /// Segment-wise fallback for ecosystems without a scheme of their own.
     Generic,
+    /// Strict SemVer 2.0: crates.io, Hex, SwiftURL, GitHub Actions.
+    Semver,
+    /// node-semver, loose: npm.
+    Npm,
+    /// Go module versions (`v` optional, as OSV writes them), pseudo-versions, toolchain tags.
+    Go,
+    /// Dart `pub_semver`: SemVer with ordered build metadata.
+    Pub,
+    /// PEP 440, with packaging's legacy fallback for non-conforming versions: PyPI.
+    Pep440,
+    /// Maven `ComparableVersion`.
+    Maven,
+    /// NuGet.Versioning: SemVer 2 plus legacy four-part versions.
+    NuGet,
+    /// RubyGems `Gem::Version`.
+    RubyGems,
+    /// Packagist: Composer's normalisation with PHP `version_compare`.
+    Composer,
+    /// Debian and Ubuntu: dpkg's epoch, upstream, revision with `verrevcmp`.
+    Dpkg,
+    /// Red Hat, Rocky Linux, AlmaLinux, SUSE, openSUSE: rpm's EVR with `rpmvercmp`.
+    Rpm,
+    /// Alpine: apk-tools version comparison.
+    Apk,
+    /// CRAN: R `package_version`.
+    Cran,
+    /// Hackage: Haskell PVP integer lists.
+    Hackage,
 }
 
 impl Scheme {
@@ -20,12 +61,40 @@ impl Scheme {
     pub fn name(self) -> &'static str {
         match self {
             Scheme::Generic => "generic",
+            Scheme::Semver => "SemVer",
+            Scheme::Npm => "npm",
+            Scheme::Go => "Go",
+            Scheme::Pub => "Pub",
+            Scheme::Pep440 => "PyPI",
+            Scheme::Maven => "Maven",
+            Scheme::NuGet => "NuGet",
+            Scheme::RubyGems => "RubyGems",
+            Scheme::Composer => "Packagist",
+            Scheme::Dpkg => "Debian",
+            Scheme::Rpm => "RPM",
+            Scheme::Apk => "Alpine",
+            Scheme::Cran => "CRAN",
+            Scheme::Hackage => "Hackage",
         }
     }
 
     pub fn parse(self, input: &str) -> Result<Version, VersionError> {
         Ok(match self {
             Scheme::Generic => Version::Generic(GenericVersion::parse(input)?),
+            Scheme::Semver => Version::Semver(SemverVersion::parse(input)?),
+            Scheme::Npm => Version::Npm(NpmVersion::parse(input)?),
+            Scheme::Go => Version::Go(GoVersion::parse(input)?),
+            Scheme::Pub => Version::Pub(PubVersion::parse(input)?),
+            Scheme::Pep440 => Version::Pep440(Pep440Version::parse(input)?),
+            Scheme::Maven => Version::Maven(MavenVersion::parse(input)?),
+            Scheme::NuGet => Version::NuGet(NuGetVersion::parse(input)?),
+            Scheme::RubyGems => Version::RubyGems(RubyGemsVersion::parse(input)?),
+            Scheme::Composer => Version::Composer(ComposerVersion::parse(input)?),
+            Scheme::Dpkg => Version::Dpkg(DpkgVersion::parse(input)?),
+            Scheme::Rpm => Version::Rpm(RpmVersion::parse(input)?),
+            Scheme::Apk => Version::Apk(ApkVersion::parse(input)?),
+            Scheme::Cran => Version::Cran(CranVersion::parse(input)?),
+            Scheme::Hackage => Version::Hackage(HackageVersion::parse(input)?),
         })
     }
 
@@ -41,12 +110,40 @@ impl Scheme {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Version {
     Generic(GenericVersion),
+    Semver(SemverVersion),
+    Npm(NpmVersion),
+    Go(GoVersion),
+    Pub(PubVersion),
+    Pep440(Pep440Version),
+    Maven(MavenVersion),
+    NuGet(NuGetVersion),
+    RubyGems(RubyGemsVersion),
+    Composer(ComposerVersion),
+    Dpkg(DpkgVersion),
+    Rpm(RpmVersion),
+    Apk(ApkVersion),
+    Cran(CranVersion),
+    Hackage(HackageVersion),
 }
 
 impl Version {
     pub fn scheme(&self) -> Scheme {
         match self {
             Version::Generic(_) => Scheme::Generic,
+            Version::Semver(_) => Scheme::Semver,
+            Version::Npm(_) => Scheme::Npm,
+            Version::Go(_) => Scheme::Go,
+            Version::Pub(_) => Scheme::Pub,
+            Version::Pep440(_) => Scheme::Pep440,
+            Version::Maven(_) => Scheme::Maven,
+            Version::NuGet(_) => Scheme::NuGet,
+            Version::RubyGems(_) => Scheme::RubyGems,
+            Version::Composer(_) => Scheme::Composer,
+            Version::Dpkg(_) => Scheme::Dpkg,
+            Version::Rpm(_) => Scheme::Rpm,
+            Version::Apk(_) => Scheme::Apk,
+            Version::Cran(_) => Scheme::Cran,
+            Version::Hackage(_) => Scheme::Hackage,
         }
     }
 }
@@ -55,6 +152,20 @@ impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Version::Generic(v) => v.fmt(f),
+            Version::Semver(v) => v.fmt(f),
+            Version::Npm(v) => v.fmt(f),
+            Version::Go(v) => v.fmt(f),
+            Version::Pub(v) => v.fmt(f),
+            Version::Pep440(v) => v.fmt(f),
+            Version::Maven(v) => v.fmt(f),
+            Version::NuGet(v) => v.fmt(f),
+            Version::RubyGems(v) => v.fmt(f),
+            Version::Composer(v) => v.fmt(f),
+            Version::Dpkg(v) => v.fmt(f),
+            Version::Rpm(v) => v.fmt(f),
+            Version::Apk(v) => v.fmt(f),
+            Version::Cran(v) => v.fmt(f),
+            Version::Hackage(v) => v.fmt(f),
         }
     }
 }

@@ -1,1 +1,26 @@
 //! Advisory feeds: OSV (JSON and YAML), NVD CVE API 2.0, CISA KEV, FIRST EPSS, ExploitDB.
+//!
+//! Every parser takes bytes and returns typed records in a [`ParseReport`]: a malformed
+//! record is skipped with its reason and never aborts the batch; only a document that is not
+//! readable at all (not JSON, bad gzip, wrong shape) is a [`FormatError`].
+
+pub mod cvss;
+pub mod epss;
+pub mod exploitdb;
+pub mod kev;
+pub mod model;
+pub mod nvd;
+pub mod osv;
+pub mod report;
+#[cfg(test)]
+mod robustness;
+mod time;
+
+pub use cvss::{score_vector, CvssScore, CvssVersion, SeverityBand};
+pub use epss::{parse_epss, EpssFile, EpssScore};
+pub use exploitdb::{parse_exploitdb_csv, ExploitRecord};
+pub use kev::{parse_kev_csv, parse_kev_json, KevCatalog, KevEntry};
+pub use model::*;
+pub use nvd::{parse_nvd_cve_item, parse_nvd_page, NvdPage};
+pub use osv::{parse_osv_json, parse_osv_yaml};
+pub use report::{FormatError, ParseReport, RecordWarning, SkippedRecord};

@@ -1,11 +1,14 @@
 //! Fallback order for ecosystems without a scheme of their own: runs of digits compare
-//! numerically, runs of letters lexically, and a version with more segments is greater
-//! (`1.0 < 1.0.1`), except that a letter segment after a shared prefix sorts before the
-//! release (`1.0-rc1 < 1.0`), which is what most projects mean.
+//! numerically (any length), runs of letters case-insensitively, other characters only
+//! separate. A leading `v` before a digit is ignored (`v1.2 == 1.2`), and so are trailing zero
+//! numbers (`1.0 == 1.0.0`). A letter run where the other version has ended or has a number
+//! sorts first, so a trailing word is a pre-release (`1.0-rc1 < 1.0 < 1.0.1`), which is what
+//! most projects mean.
 
 use std::cmp::Ordering;
 use std::fmt;
 
+use super::support::{canonical_decimal, cmp_decimal};
 use crate::VersionError;
 
 #[derive(Debug, Clone)]
@@ -14,11 +17,11 @@ pub struct GenericVersion {
     segments: Vec<Segment>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
-    // Declaration order is the order between kinds: text < number.
     Text(String),
-    Number(u128),
+    /// Decimal digits without leading zeros ("" is zero).
+    Number(String),
 }
 
 impl GenericVersion {
@@ -27,40 +30,43 @@ impl GenericVersion {
         if trimmed.is_empty() {
             return Err(VersionError::new("generic", input, "empty version"));
         }
+        // `v1.2` is how tags spell release 1.2; a `v` before anything else is a word.
+        let body = match trimmed.strip_prefix(['v', 'V']) {
+            Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest,
+            _ => trimmed,
+        };
         let mut segments = Vec::new();
-        let mut chars = trimmed.char_indices().peekable();
+        let mut chars = body.char_indices().peekable();
         while let Some(&(start, c)) = chars.peek() {
-            if c.is_ascii_digit() {
-                let mut end = start;
-                while let Some(&(i, d)) = chars.peek() {
-                    if !d.is_ascii_digit() {
-                        break;
-                    }
-                    end = i + d.len_utf8();
-                    chars.next();
-                }
-                let digits = trimmed[start..end].trim_start_matches('0');
-                let value = if digits.is_empty() {
-                    0
-                } else {
-                    digits.parse::<u128>().map_err(|_| {
-                        VersionError::new("generic", input, "numeric segment too large")
-                    })?
-                };
-                segments.push(Segment::Number(value));
+            let same_kind: fn(char) -> bool = if c.is_ascii_digit() {
+                |d| d.is_ascii_digit()
             } else if c.is_alphabetic() {
-                let mut end = start;
-                while let Some(&(i, a)) = chars.peek() {
-                    if !a.is_alphabetic() {
-                        break;
-                    }
-                    end = i + a.len_utf8();
-                    chars.next();
-                }
-                segments.push(Segment::Text(trimmed[start..end].to_lowercase()));
+                char::is_alphabetic
             } else {
                 chars.next();
+                continue;
+            };
+            let mut end = start;
+            while let Some(&(i, d)) = chars.peek() {
+                if !same_kind(d) {
+                    break;
+                }
+                end = i + d.len_utf8();
+                chars.next();
             }
+            let run = &body[start..end];
+            segments.push(if c.is_ascii_digit() {
+                Segment::Number(canonical_decimal(run))
+            } else {
+                Segment::Text(run.to_lowercase())
+            });
+        }
+        if segments.is_empty() {
+            return Err(VersionError::new(
+                "generic",
+                input,
+                "no letters or digits in version",
+            ));
         }
         Ok(Self {
             text: trimmed.to_string(),
@@ -69,24 +75,31 @@ impl GenericVersion {
     }
 }
 
+/// Where a segment (or its absence, `None`) sorts: text first, then zero and nothing alike,
+/// then other numbers.
+fn cmp_segments(a: Option<&Segment>, b: Option<&Segment>) -> Ordering {
+    match (a, b) {
+        (Some(Segment::Text(x)), Some(Segment::Text(y))) => x.cmp(y),
+        (Some(Segment::Text(_)), _) => Ordering::Less,
+        (_, Some(Segment::Text(_))) => Ordering::Greater,
+        (Some(Segment::Number(x)), Some(Segment::Number(y))) => cmp_decimal(x, y),
+        // A missing segment counts as zero.
+        (Some(Segment::Number(x)), None) => cmp_decimal(x, ""),
+        (None, Some(Segment::Number(y))) => cmp_decimal("", y),
+        (None, None) => Ordering::Equal,
+    }
+}
+
 impl Ord for GenericVersion {
     fn cmp(&self, other: &Self) -> Ordering {
-        let mut left = self.segments.iter();
-        let mut right = other.segments.iter();
-        loop {
-            match (left.next(), right.next()) {
-                (None, None) => return Ordering::Equal,
-                // A trailing text segment is a pre-release: it sorts before the bare release.
-                (Some(Segment::Text(_)), None) => return Ordering::Less,
-                (None, Some(Segment::Text(_))) => return Ordering::Greater,
-                (Some(_), None) => return Ordering::Greater,
-                (None, Some(_)) => return Ordering::Less,
-                (Some(a), Some(b)) => match a.cmp(b) {
-                    Ordering::Equal => continue,
-                    unequal => return unequal,
-                },
+        let length = self.segments.len().max(other.segments.len());
+        for index in 0..length {
+            match cmp_segments(self.segments.get(index), other.segments.get(index)) {
+                Ordering::Equal => {}
+                unequal => return unequal,
             }
         }
+        Ordering::Equal
     }
 }
 
@@ -123,7 +136,33 @@ mod tests {
         assert!(v("1.2") < v("1.10"));
         assert!(v("1.0") < v("1.0.1"));
         assert!(v("1.0-rc1") < v("1.0"));
+        assert!(v("1.0-rc1") < v("1.0.0"));
+        assert!(v("1.0.0-rc1") < v("1.0"));
+        assert!(v("1.0-alpha") < v("1.0-beta"));
         assert_eq!(v("1.02"), v("1.2"));
         assert!(GenericVersion::parse("  ").is_err());
+        assert!(GenericVersion::parse("-.-").is_err());
+    }
+
+    #[test]
+    fn ignores_trailing_zeros_and_a_v_prefix() {
+        assert_eq!(v("1.0"), v("1.0.0"));
+        assert_eq!(v("1"), v("1.0.0.0"));
+        assert_eq!(v("v1.2.3"), v("1.2.3"));
+        assert_eq!(v("V1.2"), v("1.2.0"));
+        assert!(v("v1.2.3") > v("0.9"));
+        // Not a prefix: a word that happens to start with v.
+        assert!(v("very") < v("1"));
+    }
+
+    #[test]
+    fn numbers_of_any_length() {
+        assert!(v("1.99999999999999999999999999999999999999999") < v("2"));
+        assert!(v("20240101000000000000000000000000000000000001") > v("20240101"));
+    }
+
+    #[test]
+    fn case_insensitive_words() {
+        assert_eq!(v("1.0-RC1"), v("1.0-rc1"));
     }
 }

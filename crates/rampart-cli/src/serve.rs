@@ -1,0 +1,102 @@
+//! `rampart serve` and `rampart migrate`.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use rampart_server::App;
+use rampart_store::Store;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{DatabaseArgs, LogFormat, ServeArgs};
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = args.resolve()?;
+    init_logging(settings.log_format);
+    let mut app = App::build(settings.server).await?;
+    if let Some(bootstrap) = app.bootstrap.take() {
+        let key = bootstrap.admin_key;
+        match &settings.admin_api_key_file {
+            Some(path) => {
+                write_secret_file(path, key.reveal())?;
+                tracing::info!(path = %path.display(), "first start: admin API key written");
+            }
+            None => {
+                // The one time the full key leaves the process: stdout, never the log.
+                let mut stdout = std::io::stdout().lock();
+                writeln!(stdout, "Admin API key: {}", key.reveal())?;
+                stdout.flush()?;
+                tracing::info!(key = %key.masked(), "first start: admin API key printed to stdout");
+            }
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    tracing::info!(address = %listener.local_addr()?, "listening");
+    app.serve(listener, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+pub async fn migrate(args: DatabaseArgs) -> anyhow::Result<()> {
+    init_logging(LogFormat::Human);
+    let store = Store::connect(&args.into_location()?).await?;
+    store.migrate().await?;
+    store.close().await;
+    tracing::info!("migrations applied");
+    Ok(())
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[cfg(unix)]
+fn write_secret_file(path: &Path, secret: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    // The mode only applies on creation; tighten a pre-existing file too.
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    writeln!(file, "{secret}")?;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM: the server then stops accepting and drains.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT: shutting down"),
+        () = terminate => tracing::info!("SIGTERM: shutting down"),
+    }
+}

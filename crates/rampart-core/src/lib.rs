@@ -1,0 +1,8 @@
+//! Rampart's domain: the types every layer shares (scopes, API key tokens, roles).
+//! No HTTP, no SQL.
+
+pub mod api_key;
+pub mod scope;
+
+pub use api_key::{ApiKeyHash, ApiKeyKind, ApiKeySecret};
+pub use scope::{Scope, ScopeSet};

@@ -1,0 +1,208 @@
+//! The error policy, in one place.
+//!
+//! Every failure a client can see is an [`ApiError`]: an HTTP status and a stable
+//! [`ErrorCode`], rendered as `{"error":{"code","message","documentation_url"}}`. Handlers
+//! return `Result<_, ApiError>`; store and internal errors become `internal_error` with the
+//! cause logged server-side and never sent. Responses that some layer produced without a
+//! JSON body (axum's 405, a panic) are rewritten to the same shape by
+//! [`crate::middleware::json_errors`], so a client never sees an HTML or plain-text error.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+macro_rules! error_codes {
+    ($($variant:ident => ($status:ident, $code:literal, $doc:literal);)*) => {
+        /// Stable machine-readable error codes. Never rename one: clients match on them.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode {
+            $(#[doc = $doc] $variant,)*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code,)* }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self { $(ErrorCode::$variant => StatusCode::$status,)* }
+            }
+
+            pub fn description(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $doc,)* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    BadRequest => (BAD_REQUEST, "bad_request", "The request is malformed (bad query string, path parameter or header).");
+    MalformedJson => (BAD_REQUEST, "malformed_json", "The body is not valid JSON; the message names the line and column.");
+    InvalidBody => (UNPROCESSABLE_ENTITY, "invalid_body", "The body is well-formed JSON but does not have the expected fields or types.");
+    ValidationFailed => (UNPROCESSABLE_ENTITY, "validation_failed", "A field has a value that is not allowed; the message names the field.");
+    MissingCredentials => (UNAUTHORIZED, "missing_credentials", "No credentials were sent. Send `Authorization: Bearer <key>`.");
+    InvalidApiKey => (UNAUTHORIZED, "invalid_api_key", "The provided API key is expired, revoked or invalid.");
+    InsufficientScope => (FORBIDDEN, "insufficient_scope", "The credential lacks the scope this endpoint needs; the message names it.");
+    Forbidden => (FORBIDDEN, "forbidden", "The credential may not perform this action.");
+    UpgradeRequired => (FORBIDDEN, "upgrade_required", "The team's plan does not include this feature.");
+    NotFound => (NOT_FOUND, "not_found", "No such resource (or it belongs to another team).");
+    MethodNotAllowed => (METHOD_NOT_ALLOWED, "method_not_allowed", "The path exists but not with this HTTP method.");
+    Conflict => (CONFLICT, "conflict", "The request conflicts with the current state of the resource.");
+    PayloadTooLarge => (PAYLOAD_TOO_LARGE, "payload_too_large", "The body exceeds the configured size limit.");
+    UnsupportedMediaType => (UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "The body's content type is not accepted here (JSON needs `Content-Type: application/json`).");
+    RateLimited => (TOO_MANY_REQUESTS, "rate_limited", "Too many requests; wait for the number of seconds in `Retry-After`.");
+    InternalError => (INTERNAL_SERVER_ERROR, "internal_error", "The server failed; the request id in `X-Request-Id` finds the cause in the server log.");
+    ServiceUnavailable => (SERVICE_UNAVAILABLE, "service_unavailable", "The server is not ready (database unreachable or migrations pending).");
+}
+
+impl ErrorCode {
+    /// The code a bare status maps to, for responses produced without an `ApiError`.
+    pub fn for_status(status: StatusCode) -> ErrorCode {
+        match status {
+            StatusCode::UNAUTHORIZED => ErrorCode::MissingCredentials,
+            StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+            StatusCode::NOT_FOUND => ErrorCode::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+            StatusCode::CONFLICT => ErrorCode::Conflict,
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+            StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::ValidationFailed,
+            StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
+            StatusCode::SERVICE_UNAVAILABLE => ErrorCode::ServiceUnavailable,
+            s if s.is_server_error() => ErrorCode::InternalError,
+            _ => ErrorCode::BadRequest,
+        }
+    }
+}
+
+/// A client-visible failure.
+#[derive(Debug)]
+pub struct ApiError {
+    code: ErrorCode,
+    message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    /// An internal failure: the cause goes to the log (with the request id of the span),
+    /// the client gets a generic message.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(ErrorCode::InternalError, "internal server error")
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+}
+
+impl From<rampart_store::StoreError> for ApiError {
+    fn from(error: rampart_store::StoreError) -> Self {
+        ApiError::internal(error)
+    }
+}
+
+/// The JSON error body.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable code; see the `ErrorCode` schema.
+    pub code: String,
+    pub message: String,
+    /// Where the code is explained, on this server.
+    pub documentation_url: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.code.status();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.as_str().to_string(),
+                message: self.message,
+                documentation_url: format!("/docs/errors#{}", self.code.as_str()),
+            },
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            let challenge = match self.code {
+                ErrorCode::InvalidApiKey => "Bearer error=\"invalid_token\"",
+                _ => "Bearer",
+            };
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        response
+    }
+}
+
+/// `axum::Json` with our error policy: syntax errors are 400 naming line and column,
+/// shape errors 422 naming the field, oversize bodies 413.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    use std::error::Error as _;
+    // The innermost serde_json message carries "at line L column C".
+    let detail = {
+        let mut source: Option<&dyn std::error::Error> = rejection.source();
+        let mut last = rejection.body_text();
+        while let Some(err) = source {
+            last = err.to_string();
+            source = err.source();
+        }
+        last
+    };
+    match rejection {
+        JsonRejection::JsonSyntaxError(_) => ApiError::new(
+            ErrorCode::MalformedJson,
+            format!("malformed JSON: {detail}"),
+        ),
+        JsonRejection::JsonDataError(_) => {
+            ApiError::new(ErrorCode::InvalidBody, format!("invalid body: {detail}"))
+        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "expected `Content-Type: application/json`",
+        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "request body exceeds the configured limit",
+        ),
+        other => ApiError::new(ErrorCode::BadRequest, other.body_text()),
+    }
+}

@@ -1,0 +1,125 @@
+//! Rampart's HTTP API.
+//!
+//! [`App::build`] connects to the database, applies migrations and bootstraps a fresh
+//! server; [`App::serve`] serves HTTP on a listener until a shutdown signal, finishing
+//! in-flight requests. `rampart serve` and the test harness share both.
+
+pub mod auth;
+pub mod error;
+mod middleware;
+pub mod openapi;
+mod routes;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::Router;
+use rampart_store::{Bootstrap, Store};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use state::{AppState, ServerConfig};
+
+/// A migrated, bootstrapped server ready to serve.
+pub struct App {
+    state: AppState,
+    /// Set only on the very first start: the admin key to show once.
+    pub bootstrap: Option<Bootstrap>,
+}
+
+impl App {
+    pub async fn build(config: ServerConfig) -> anyhow::Result<App> {
+        let store = Store::connect(&config.database).await?;
+        store.migrate().await?;
+        let bootstrap = store.bootstrap(&config.admin_email).await?;
+        Ok(App {
+            state: AppState {
+                store,
+                config: Arc::new(config),
+            },
+            bootstrap,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    pub fn router(&self) -> Router {
+        router(self.state.clone())
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and drains in-flight requests.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let router = self.router();
+        let store = self.state.store.clone();
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
+        store.close().await;
+        Ok(())
+    }
+}
+
+/// The routes and the OpenAPI document that describes them, built together so they cannot
+/// drift: (public routes, routes needing a credential, document).
+fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
+    let (public, mut document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(routes::health::healthz))
+        .routes(routes!(routes::health::readyz))
+        .split_for_parts();
+    let (protected, protected_document) = OpenApiRouter::new()
+        .routes(routes!(routes::me::me))
+        .split_for_parts();
+    document.merge(protected_document);
+    (public, protected, document)
+}
+
+/// The OpenAPI document served at `/api/v1/openapi.json`.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    api_routes().2
+}
+
+pub fn router(state: AppState) -> Router {
+    let (public, protected, document) = api_routes();
+    let protected = protected.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_principal,
+    ));
+    let document = Arc::new(document);
+    let max_body = state.config.max_body_bytes;
+    public
+        .merge(protected)
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let document = Arc::clone(&document);
+                async move { axum::Json(document.as_ref().clone()) }
+            }),
+        )
+        .route("/docs", get(openapi::docs_page))
+        .route("/docs/errors", get(openapi::docs_page))
+        .fallback(middleware::not_found)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .layer(axum::middleware::from_fn(middleware::json_errors))
+        .layer(axum::middleware::from_fn(middleware::log_requests))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}

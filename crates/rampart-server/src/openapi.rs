@@ -1,0 +1,89 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations, and the API
+//! reference page that renders it (served from the binary: no CDN).
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use utoipa::openapi::extensions::ExtensionsBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::RefOr;
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{ErrorBody, ErrorCode};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Rampart",
+        description = "Self-hosted vulnerability intelligence and management. \
+            Authenticate with `Authorization: Bearer rk_live_…`. Errors share one body: \
+            `{\"error\":{\"code\",\"message\",\"documentation_url\"}}`.",
+        license(name = "Apache-2.0")
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&SecurityAndErrors),
+    tags(
+        (name = "health", description = "Liveness and readiness probes (no credentials)"),
+        (name = "identity", description = "Who is calling"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecurityAndErrors;
+
+impl Modify for SecurityAndErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API key (`rk_live_…` or `rk_test_…`) or a session token",
+                    ))
+                    .build(),
+            ),
+        );
+        // Every error code with its meaning: the docs page renders these at /docs/errors.
+        let descriptions: serde_json::Map<String, serde_json::Value> = ErrorCode::ALL
+            .iter()
+            .map(|code| {
+                let text = format!("HTTP {}. {}", code.status().as_u16(), code.description());
+                (code.as_str().to_string(), serde_json::Value::from(text))
+            })
+            .collect();
+        let codes = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("Stable error codes"))
+            .enum_values(Some(ErrorCode::ALL.iter().map(|code| code.as_str())))
+            .extensions(Some(
+                ExtensionsBuilder::new()
+                    .add(
+                        "x-enum-descriptions",
+                        serde_json::Value::Object(descriptions),
+                    )
+                    .build(),
+            ));
+        components.schemas.insert(
+            "ErrorCode".to_string(),
+            RefOr::T(Schema::Object(codes.build())),
+        );
+    }
+}
+
+const DOCS_PAGE: &str = include_str!("../assets/docs.html");
+
+/// The API reference page (also answers `/docs/errors`, whose fragments name error codes).
+pub async fn docs_page() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+            ),
+        ],
+        DOCS_PAGE,
+    )
+}

@@ -1,0 +1,92 @@
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+
+use crate::auth::{Credential, Principal};
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MeResponse {
+    pub user: MeUser,
+    /// The team this credential acts for.
+    pub team: MeTeam,
+    /// Every team the user belongs to.
+    pub teams: Vec<MeTeam>,
+    pub credential: MeCredential,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MeUser {
+    pub id: i64,
+    pub email: String,
+}
+
+#[derive(Clone, Serialize, utoipa::ToSchema)]
+pub struct MeTeam {
+    pub id: i64,
+    pub name: String,
+    pub plan: String,
+    pub role: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MeCredential {
+    /// `api_key`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub id: i64,
+    pub name: String,
+    pub scopes: Vec<String>,
+    /// True for `rk_test_` keys: data they create is test data; no real scans or notifications.
+    pub test_mode: bool,
+}
+
+/// Who am I: the user, their teams and roles, and the credential in use with its scopes.
+#[utoipa::path(get, path = "/api/v1/me", tag = "identity",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = MeResponse),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+    ))]
+pub async fn me(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<MeResponse>, ApiError> {
+    let memberships = state.store.memberships(principal.user_id).await?;
+    let teams: Vec<MeTeam> = memberships
+        .into_iter()
+        .map(|m| MeTeam {
+            id: m.team_id,
+            name: m.team_name,
+            plan: m.plan,
+            role: m.role,
+        })
+        .collect();
+    let team = teams
+        .iter()
+        .find(|t| t.id == principal.team_id)
+        .cloned()
+        .ok_or_else(|| ApiError::internal("credential's team has no membership for its user"))?;
+    let test_mode = principal.is_test_mode();
+    let Credential::ApiKey { id, name, .. } = principal.credential;
+    Ok(Json(MeResponse {
+        user: MeUser {
+            id: principal.user_id,
+            email: principal.user_email,
+        },
+        team,
+        teams,
+        credential: MeCredential {
+            kind: "api_key",
+            id,
+            name,
+            scopes: principal
+                .scopes
+                .iter()
+                .map(|s| s.as_str().to_string())
+                .collect(),
+            test_mode,
+        },
+    }))
+}

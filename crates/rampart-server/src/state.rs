@@ -1,0 +1,34 @@
+use std::sync::Arc;
+
+use rampart_store::{DatabaseLocation, Store};
+
+/// Resolved server settings (the CLI merges flags, environment, file and defaults).
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub database: DatabaseLocation,
+    /// E-mail of the admin user created on first start.
+    pub admin_email: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl ServerConfig {
+    pub const DEFAULT_ADMIN_EMAIL: &'static str = "admin@localhost";
+    /// 50 MB: the default SBOM size limit, the largest body any route takes.
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 50 * 1024 * 1024;
+
+    pub fn new(database: DatabaseLocation) -> Self {
+        ServerConfig {
+            database,
+            admin_email: Self::DEFAULT_ADMIN_EMAIL.to_string(),
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<ServerConfig>,
+}

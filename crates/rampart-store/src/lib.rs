@@ -1,0 +1,169 @@
+//! One [`Store`] over SQLite (the embedded default) or PostgreSQL (several replicas).
+//!
+//! SQL is written once in the dialect subset both understand (`$1` placeholders,
+//! `ON CONFLICT`, `RETURNING`) and run on whichever pool is configured; the few statements
+//! that differ are spelled per dialect next to each other. Migrations are plain SQL, one
+//! directory per dialect. Every function that touches tenant data takes the caller's team.
+
+mod error;
+mod identity;
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub use error::StoreError;
+pub use identity::{ApiKeyRecord, Bootstrap, Membership, UserKind};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum DatabaseLocation {
+    /// `rampart.db` (WAL mode) inside this directory, created on first start.
+    SqliteDir(PathBuf),
+    /// A PostgreSQL connection URL.
+    Postgres(String),
+}
+
+#[derive(Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the configured pool. The body is compiled once per
+/// backend, so it can use any sqlx API both drivers implement.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::Pool::Sqlite($pool) => $body,
+            $crate::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+/// Which backend a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database. Does not migrate: call [`Store::migrate`].
+    pub async fn connect(location: &DatabaseLocation) -> Result<Store, StoreError> {
+        let pool = match location {
+            DatabaseLocation::SqliteDir(dir) => {
+                std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+                    path: dir.clone(),
+                    source,
+                })?;
+                let options = SqliteConnectOptions::new()
+                    .filename(dir.join("rampart.db"))
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true);
+                Pool::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(8)
+                        .connect_with(options)
+                        .await?,
+                )
+            }
+            DatabaseLocation::Postgres(url) => {
+                let options = sqlx::postgres::PgConnectOptions::from_str(url)?;
+                Pool::Postgres(
+                    PgPoolOptions::new()
+                        .max_connections(16)
+                        .acquire_timeout(Duration::from_secs(10))
+                        .connect_with(options)
+                        .await?,
+                )
+            }
+        };
+        Ok(Store { pool })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    fn migrator(&self) -> &'static Migrator {
+        match self.pool {
+            Pool::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Pool::Postgres(_) => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Applies pending migrations. On PostgreSQL the migrator holds a session advisory lock
+    /// for the whole run, so replicas starting together apply each migration once.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = self.migrator();
+        with_pool!(self, pool => migrator.run(pool).await)?;
+        Ok(())
+    }
+
+    /// Ready = the database answers and every migration this binary knows is applied.
+    pub async fn is_ready(&self) -> bool {
+        let expected = self.migrator().iter().count() as i64;
+        let applied: Result<i64, sqlx::Error> = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(pool)
+                .await
+        });
+        matches!(applied, Ok(n) if n >= expected)
+    }
+
+    /// Identifies a set of migrations (for caching migrated templates in tests): changes
+    /// whenever a migration is added or edited.
+    pub fn migrations_fingerprint(backend: Backend) -> String {
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        // FNV-1a over versions and checksums: stable across builds and platforms.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for migration in migrator.iter() {
+            for byte in migration
+                .version
+                .to_le_bytes()
+                .iter()
+                .chain(migration.checksum.iter())
+            {
+                hash ^= u64::from(*byte);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        format!("{hash:016x}")
+    }
+
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// The current time at the precision both backends store (microseconds), so a value
+/// written and read back compares equal.
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}

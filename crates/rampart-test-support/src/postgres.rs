@@ -1,0 +1,139 @@
+//! Fresh PostgreSQL databases for tests, cloned from a template that is migrated once per
+//! set of migrations (shared by all test processes: nextest runs each test in its own).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use rampart_store::{Backend, DatabaseLocation, Store};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::Connection;
+
+const URL_VAR: &str = "RAMPART_TEST_PG_URL";
+const REQUIRE_VAR: &str = "RAMPART_REQUIRE_PG";
+/// Serialises template creation across test processes.
+const TEMPLATE_LOCK_KEY: i64 = 0x7261_6d70_7465_7374; // "ramptest"
+
+/// A URL to a new, migrated, empty database; `None` (reason printed) when no server is
+/// configured, or a panic when `RAMPART_REQUIRE_PG=1`.
+pub(crate) async fn fresh_database() -> Option<String> {
+    let Ok(admin_url) = std::env::var(URL_VAR) else {
+        if std::env::var(REQUIRE_VAR).as_deref() == Ok("1") {
+            panic!("{URL_VAR} is not set but {REQUIRE_VAR}=1");
+        }
+        eprintln!("skipping PostgreSQL case: {URL_VAR} is not set");
+        return None;
+    };
+    let template = ensure_template(&admin_url).await;
+    let name = format!("rampart_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = connect(&admin_url).await;
+    // Cloning fails while another session is connected to the template; that window is
+    // short (only the template builder connects), so retry briefly.
+    for attempt in 0.. {
+        let created = sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .execute(&mut admin)
+            .await;
+        match created {
+            Ok(_) => break,
+            Err(error) if attempt < 50 => {
+                eprintln!("retrying CREATE DATABASE: {error}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("cannot create test database: {error}"),
+        }
+    }
+    Some(with_database(&admin_url, &name))
+}
+
+async fn ensure_template(admin_url: &str) -> String {
+    let template = format!(
+        "rampart_template_{}",
+        Store::migrations_fingerprint(Backend::Postgres)
+    );
+    let mut admin = connect(admin_url).await;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(TEMPLATE_LOCK_KEY)
+        .execute(&mut admin)
+        .await
+        .expect("template lock");
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&template)
+            .fetch_one(&mut admin)
+            .await
+            .expect("query pg_database");
+    if !exists {
+        // Built under another name and renamed when complete, so a crash mid-way never
+        // leaves a half-migrated template behind.
+        let building = format!("{template}_building");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {building}"))
+            .execute(&mut admin)
+            .await
+            .expect("drop stale template");
+        sqlx::query(&format!("CREATE DATABASE {building}"))
+            .execute(&mut admin)
+            .await
+            .expect("create template");
+        let store = Store::connect(&DatabaseLocation::Postgres(with_database(
+            admin_url, &building,
+        )))
+        .await
+        .expect("connect to template");
+        store.migrate().await.expect("migrate template");
+        store.close().await;
+        sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {template}"))
+            .execute(&mut admin)
+            .await
+            .expect("publish template");
+    }
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(TEMPLATE_LOCK_KEY)
+        .execute(&mut admin)
+        .await
+        .expect("template unlock");
+    template
+}
+
+async fn connect(url: &str) -> PgConnection {
+    let options = PgConnectOptions::from_str(url).expect("valid RAMPART_TEST_PG_URL");
+    PgConnection::connect_with(&options)
+        .await
+        .expect("connect to RAMPART_TEST_PG_URL")
+}
+
+/// The same URL pointing at another database.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn replaces_only_the_database_name() {
+        assert_eq!(
+            with_database("postgres://u:p@127.0.0.1:5433/postgres", "t1"),
+            "postgres://u:p@127.0.0.1:5433/t1"
+        );
+        assert_eq!(
+            with_database("postgres://u@localhost", "t1"),
+            "postgres://u@localhost/t1"
+        );
+        assert_eq!(
+            with_database("postgresql:///postgres?host=/tmp/pg&port=5499", "t1"),
+            "postgresql:///t1?host=/tmp/pg&port=5499"
+        );
+    }
+}

@@ -1,0 +1,10 @@
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rampart_versions::Scheme;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        rampart_versions_fuzz::check_parse(Scheme::Pub, text);
+    }
+});

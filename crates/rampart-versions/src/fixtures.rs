@@ -1,0 +1,396 @@
+//! Runner for the peers' ordering fixtures (`A < B`, `A = B`, `A > B` per line; `#` and `//`
+//! start comments). Every scheme's tests call [`assert_ordering_fixture`] with its files;
+//! all failing lines are reported at once.
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+
+use crate::{Scheme, Version};
+
+/// Where osv-scalibr's `semantic` fixtures live inside the shared test data.
+pub(crate) const SCALIBR_TESTDATA: &str = "peer-tests/osv-scalibr-semantic/semantic/testdata";
+
+/// What a fixture run found.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FixtureSummary {
+    /// Comparison lines whose both sides parsed and compared as expected.
+    pub passed: usize,
+    /// Lines skipped because a side is rejected by the ecosystem's own tool (and by us).
+    pub skipped: usize,
+    /// Lines where the fixture contradicts the ecosystem's own tool and the tool's verdict,
+    /// which we give, was checked instead.
+    pub overridden: usize,
+}
+
+/// A fixture line that the ecosystem's own tool decides differently, with the tool's verdict
+/// for `left` against `right`. Keep the evidence (tool, version, command) next to each one.
+pub(crate) struct ToolVerdict {
+    pub line: &'static str,
+    pub tool_says: Ordering,
+}
+
+/// Checks every comparison line of `file` (relative to [`SCALIBR_TESTDATA`]) under `scheme`,
+/// in both directions, and that `==` agrees with the order.
+///
+/// `rejected_by_tool` names inputs that the ecosystem's own tool refuses (a peer's lenient
+/// parser accepted them); lines using one are skipped, but only after checking that we reject
+/// that input too, so the list cannot hide a wrong comparison. Pass `&|_| false` when the
+/// whole file applies. `tool_verdicts` replaces the expectation of lines the real tool decides
+/// otherwise; each must match a line and must differ from it. Returns `None` when the shared
+/// test data is absent.
+pub(crate) fn assert_ordering_fixture(
+    file: &str,
+    scheme: Scheme,
+    rejected_by_tool: &dyn Fn(&str) -> bool,
+    tool_verdicts: &[ToolVerdict],
+) -> Option<FixtureSummary> {
+    let path = crate::test_data::root()?.join(SCALIBR_TESTDATA).join(file);
+    Some(check_fixture_file(
+        &path,
+        scheme,
+        rejected_by_tool,
+        tool_verdicts,
+        &[],
+    ))
+}
+
+/// Like [`assert_ordering_fixture`] for a whole file, but skips `contradictory` lines: lines
+/// that no total order can satisfy together with the rest of the file (each with the
+/// reason). Each must be present and must still fail, so the list cannot silently go stale.
+pub(crate) fn assert_ordering_fixture_except(
+    file: &str,
+    scheme: Scheme,
+    contradictory: &[(&str, &str)],
+) -> Option<FixtureSummary> {
+    let path = crate::test_data::root()?.join(SCALIBR_TESTDATA).join(file);
+    Some(check_fixture_file(
+        &path,
+        scheme,
+        &|_| false,
+        &[],
+        contradictory,
+    ))
+}
+
+/// Checks `<scheme>-random.txt` from `RAMPART_ORACLE_FIXTURES`, a directory of comparisons
+/// that the ecosystems' real tools decided (made by `crates/rampart-versions/oracles/`).
+/// Skipped when the variable is unset: the tools are not part of the build.
+pub(crate) fn assert_oracle_fixture(file: &str, scheme: Scheme) -> Option<FixtureSummary> {
+    let Some(directory) = std::env::var_os("RAMPART_ORACLE_FIXTURES") else {
+        eprintln!("skipping {file}: RAMPART_ORACLE_FIXTURES is not set");
+        return None;
+    };
+    let path = PathBuf::from(directory).join(file);
+    Some(check_fixture_file(&path, scheme, &|_| false, &[], &[]))
+}
+
+fn check_fixture_file(
+    path: &Path,
+    scheme: Scheme,
+    rejected_by_tool: &dyn Fn(&str) -> bool,
+    tool_verdicts: &[ToolVerdict],
+    contradictory: &[(&str, &str)],
+) -> FixtureSummary {
+    let file = path
+        .file_name()
+        .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|err| panic!("cannot read fixture {}: {err}", path.display()));
+
+    let mut summary = FixtureSummary::default();
+    let mut failures = Vec::new();
+    let mut used_verdicts = 0;
+    let mut used_contradictions = 0;
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with("//") {
+            continue;
+        }
+        let number = index + 1;
+        let tokens: Vec<&str> = line.split_whitespace().collect();
+        let [left, operator, right] = tokens[..] else {
+            failures.push(format!("{file}:{number}: malformed line {line:?}"));
+            continue;
+        };
+        if let Some((_, reason)) = contradictory.iter().find(|(known, _)| *known == line) {
+            used_contradictions += 1;
+            let expected = match operator {
+                "<" => Ordering::Less,
+                "=" => Ordering::Equal,
+                _ => Ordering::Greater,
+            };
+            if check_line(scheme, left, right, expected).is_ok() {
+                failures.push(format!(
+                    "{file}:{number}: {line:?} is listed as contradictory ({reason}) but passes"
+                ));
+            }
+            eprintln!("{file}:{number}: skipped contradictory line {line:?}: {reason}");
+            continue;
+        }
+        let mut expected = match operator {
+            "<" => Ordering::Less,
+            "=" => Ordering::Equal,
+            ">" => Ordering::Greater,
+            _ => {
+                failures.push(format!("{file}:{number}: unknown operator in {line:?}"));
+                continue;
+            }
+        };
+        if let Some(verdict) = tool_verdicts.iter().find(|v| v.line == line) {
+            if verdict.tool_says == expected {
+                failures.push(format!(
+                    "{file}:{number}: verdict for {line:?} repeats the fixture"
+                ));
+            }
+            expected = verdict.tool_says;
+            used_verdicts += 1;
+            summary.overridden += 1;
+        }
+        if rejected_by_tool(left) || rejected_by_tool(right) {
+            let mut wrongly_accepted = false;
+            for side in [left, right] {
+                if rejected_by_tool(side) && scheme.parse(side).is_ok() {
+                    failures.push(format!(
+                        "{file}:{number}: {side:?} is listed as rejected by the tool but parses"
+                    ));
+                    wrongly_accepted = true;
+                }
+            }
+            if !wrongly_accepted {
+                summary.skipped += 1;
+            }
+            continue;
+        }
+        match check_line(scheme, left, right, expected) {
+            Ok(()) => summary.passed += 1,
+            Err(problem) => failures.push(format!("{file}:{number}: {line}: {problem}")),
+        }
+    }
+    if used_contradictions != contradictory.len() {
+        failures.push(format!(
+            "{file}: {} contradictory lines listed, {used_contradictions} found",
+            contradictory.len()
+        ));
+    }
+    if used_verdicts != tool_verdicts.len() {
+        failures.push(format!(
+            "{file}: {} tool verdicts given, {used_verdicts} matched a line",
+            tool_verdicts.len()
+        ));
+    }
+    eprintln!(
+        "{file} as {}: {} passed ({} of them by the tool's verdict), {} skipped (rejected by \
+         the tool), {} failed",
+        scheme.name(),
+        summary.passed,
+        summary.overridden,
+        summary.skipped,
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failing fixture lines:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(summary.passed > 0, "{file}: no comparison was checked");
+    summary
+}
+
+fn check_line(scheme: Scheme, left: &str, right: &str, expected: Ordering) -> Result<(), String> {
+    let parse = |text: &str| -> Result<Version, String> {
+        scheme.parse(text).map_err(|err| err.to_string())
+    };
+    let (a, b) = (parse(left)?, parse(right)?);
+    let forward = a.cmp(&b);
+    let backward = b.cmp(&a);
+    if forward != expected {
+        return Err(format!("got {forward:?} (parsed as {a} and {b})"));
+    }
+    if backward != expected.reverse() {
+        return Err(format!("reversed comparison gave {backward:?}"));
+    }
+    if (a == b) != (expected == Ordering::Equal) {
+        return Err("== disagrees with the order".to_string());
+    }
+    Ok(())
+}
+
+/// Where the vers specification's test files live inside the shared test data.
+const VERS_TEST_DIR: &str = "peer-tests/vers-spec/tests";
+
+/// Checks a vers-spec `*_version_cmp_test.json` file: every `comparison` test (two versions and
+/// the expected ascending order) and every `equality` test (two versions and whether they are
+/// equal). Panics listing all failures.
+pub(crate) fn assert_vers_comparison_fixture(file_name: &str, scheme: Scheme) {
+    let Some(root) = crate::test_data::root() else {
+        return;
+    };
+    let path = root.join(VERS_TEST_DIR).join(file_name);
+    let content = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()));
+    let document: serde_json::Value = serde_json::from_str(&content)
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+    let tests = document["tests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{file_name} has no `tests` array"));
+
+    let mut checked = 0usize;
+    let mut failures = Vec::new();
+    for (index, test) in tests.iter().enumerate() {
+        let kind = test["test_type"].as_str().unwrap_or_default();
+        if kind != "comparison" && kind != "equality" {
+            continue;
+        }
+        checked += 1;
+        if let Err(reason) = check_vers_test(test, kind, scheme) {
+            failures.push(format!("  test {index}: {reason}"));
+        }
+    }
+
+    eprintln!(
+        "{file_name} with {}: {}/{checked} tests passed",
+        scheme.name(),
+        checked - failures.len()
+    );
+    assert!(checked > 0, "{file_name} contains no comparison tests");
+    assert!(
+        failures.is_empty(),
+        "{file_name} with {}: {} of {checked} tests failed:\n{}",
+        scheme.name(),
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn check_vers_test(test: &serde_json::Value, kind: &str, scheme: Scheme) -> Result<(), String> {
+    let strings = |value: &serde_json::Value| -> Result<Vec<String>, String> {
+        value
+            .as_array()
+            .ok_or("expected an array of versions")?
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or("expected a string version")
+            })
+            .collect::<Result<_, _>>()
+            .map_err(str::to_string)
+    };
+    let inputs = strings(&test["input"]["versions"])?;
+    let [first, second] = &inputs[..] else {
+        return Err(format!("expected two versions, got {inputs:?}"));
+    };
+    let a = scheme.parse(first).map_err(|e| e.to_string())?;
+    let b = scheme.parse(second).map_err(|e| e.to_string())?;
+    match kind {
+        "equality" => {
+            let expected = test["expected_output"]
+                .as_bool()
+                .ok_or("equality test without a boolean expectation")?;
+            if (a == b) != expected || (a.cmp(&b) == Ordering::Equal) != expected {
+                return Err(format!("{first:?} == {second:?} should be {expected}"));
+            }
+        }
+        _ => {
+            let expected = strings(&test["expected_output"])?;
+            let [low, high] = &expected[..] else {
+                return Err(format!("expected two sorted versions, got {expected:?}"));
+            };
+            let (low_version, high_version) = if low == first && high == second {
+                (&a, &b)
+            } else if low == second && high == first {
+                (&b, &a)
+            } else {
+                return Err(format!("{expected:?} is not a permutation of {inputs:?}"));
+            };
+            // Distinct texts must sort strictly; identical texts must be equal.
+            let wanted = if low == high {
+                Ordering::Equal
+            } else {
+                Ordering::Less
+            };
+            let got = low_version.cmp(high_version);
+            if got != wanted {
+                return Err(format!(
+                    "{low:?} vs {high:?}: expected {wanted:?}, got {got:?}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rubygems() {
+        assert_ordering_fixture("rubygems-versions.txt", Scheme::RubyGems, &|_| false, &[]);
+        assert_ordering_fixture(
+            "rubygems-versions-generated.txt",
+            Scheme::RubyGems,
+            &|_| false,
+            &[],
+        );
+    }
+
+    #[test]
+    fn packagist() {
+        assert_ordering_fixture_except(
+            "packagist-versions.txt",
+            Scheme::Composer,
+            &[(
+                "1.2.3.# = 1.2.3.1",
+                "the file also says `1.2.3.# = 1.2.3`, so this would make 1.2.3 == 1.2.3.1, \
+                 contradicting `1.0.0 > 1.0` and the generated `1.10 < 1.10.1`",
+            )],
+        );
+        assert_ordering_fixture(
+            "packagist-versions-generated.txt",
+            Scheme::Composer,
+            &|_| false,
+            &[],
+        );
+    }
+
+    #[test]
+    fn debian() {
+        assert_ordering_fixture("debian-versions.txt", Scheme::Dpkg, &|_| false, &[]);
+        assert_ordering_fixture(
+            "debian-versions-generated.txt",
+            Scheme::Dpkg,
+            &|_| false,
+            &[],
+        );
+    }
+
+    #[test]
+    fn redhat() {
+        assert_ordering_fixture("redhat-versions.txt", Scheme::Rpm, &|_| false, &[]);
+    }
+
+    #[test]
+    fn alpine() {
+        assert_ordering_fixture("alpine-versions.txt", Scheme::Apk, &|_| false, &[]);
+        assert_ordering_fixture(
+            "alpine-versions-generated.txt",
+            Scheme::Apk,
+            &|_| false,
+            &[],
+        );
+        assert_vers_comparison_fixture("alpine_version_cmp_test.json", Scheme::Apk);
+    }
+
+    #[test]
+    fn cran() {
+        assert_ordering_fixture("cran-versions.txt", Scheme::Cran, &|_| false, &[]);
+        assert_ordering_fixture("cran-versions-generated.txt", Scheme::Cran, &|_| false, &[]);
+    }
+
+    #[test]
+    fn hackage() {
+        assert_ordering_fixture("hackage-versions.txt", Scheme::Hackage, &|_| false, &[]);
+    }
+}
