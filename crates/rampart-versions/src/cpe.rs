@@ -485,14 +485,17 @@ impl CpeMatchCriteria {
     ) -> Result<Self, VersionError> {
         let bound =
             |text: Option<&str>, inclusive: bool| -> Result<Option<VersionBound>, VersionError> {
-                text.map(|text| {
-                    Ok(VersionBound {
-                        version: scheme.parse(text)?,
-                        text: text.to_string(),
-                        inclusive,
+                // NVD occasionally writes `-` (or `*`) for "no bound", e.g.
+                // `versionStartIncluding: "-"`: from the first version on.
+                text.filter(|text| !matches!(text.trim(), "" | "-" | "*"))
+                    .map(|text| {
+                        Ok(VersionBound {
+                            version: scheme.parse(text)?,
+                            text: text.to_string(),
+                            inclusive,
+                        })
                     })
-                })
-                .transpose()
+                    .transpose()
             };
         let start = match (start_including, start_excluding) {
             (Some(_), Some(_)) => {
@@ -706,6 +709,17 @@ mod tests {
         assert!(criteria
             .matches(&cpe("cpe:2.3:a:atlassian:jira:7.1:*:*:*:*:*:*:*"))
             .is_none());
+        let from_start = CpeMatchCriteria::new(
+            cpe("cpe:2.3:a:atlassian:bitbucket:*:*:*:*:*:*:*:*"),
+            Scheme::Generic,
+            Some("-"),
+            None,
+            None,
+            Some("3.2.3"),
+        )
+        .unwrap();
+        assert!(from_start.matches(&at("0.1")).is_some());
+        assert!(from_start.matches(&at("3.2.3")).is_none());
         assert!(CpeMatchCriteria::new(
             cpe("cpe:2.3:a:x:y:*:*:*:*:*:*:*:*"),
             Scheme::Generic,
@@ -814,7 +828,9 @@ mod tests {
                             // The bounds themselves sit exactly on the edge of the range.
                             let at =
                                 |v: &str| criteria.criteria().with_version(CpeValue::literal(v));
-                            let field = |name: &str| entry[name].as_str();
+                            let field = |name: &str| {
+                                entry[name].as_str().filter(|v| *v != "-" && *v != "*")
+                            };
                             if let Some(v) = field("versionStartIncluding") {
                                 assert!(criteria.matches(&at(v)).is_some(), "{text} start {v}");
                                 bounded += 1;

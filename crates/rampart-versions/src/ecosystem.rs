@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::VersionError;
+use crate::{Scheme, VersionError};
 
 /// Declares the known ecosystems once: variant, canonical OSV spelling.
 macro_rules! ecosystems {
@@ -95,6 +95,42 @@ ecosystems! {
     Wolfi => "Wolfi",
 }
 
+impl EcosystemKind {
+    /// The version ordering this ecosystem's `ECOSYSTEM` ranges use. Ecosystems without a
+    /// dedicated scheme (and unknown ones) fall back to [`Scheme::Generic`].
+    pub fn scheme(&self) -> Scheme {
+        use EcosystemKind as E;
+        match self {
+            E::CratesIo | E::Hex | E::SwiftUrl | E::GitHubActions => Scheme::Semver,
+            E::Npm => Scheme::Npm,
+            E::Go => Scheme::Go,
+            E::Pub => Scheme::Pub,
+            E::PyPI => Scheme::Pep440,
+            E::Maven => Scheme::Maven,
+            E::NuGet => Scheme::NuGet,
+            E::RubyGems => Scheme::RubyGems,
+            E::Packagist => Scheme::Composer,
+            E::Debian | E::Ubuntu => Scheme::Dpkg,
+            // RPM-based distributions: all order versions with rpmvercmp.
+            E::RedHat
+            | E::RockyLinux
+            | E::AlmaLinux
+            | E::Suse
+            | E::OpenSuse
+            | E::OpenEuler
+            | E::AzureLinux
+            | E::Mageia
+            | E::PhotonOs => Scheme::Rpm,
+            // apk-based distributions.
+            E::Alpine | E::Wolfi | E::Chainguard | E::MinimOs => Scheme::Apk,
+            // Bioconductor packages are R packages, versioned like CRAN's.
+            E::Cran | E::Bioconductor => Scheme::Cran,
+            E::Hackage => Scheme::Hackage,
+            _ => Scheme::Generic,
+        }
+    }
+}
+
 impl fmt::Display for EcosystemKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -142,6 +178,11 @@ impl Ecosystem {
     /// The release or repository after the first `:`, if any (`11` in `Debian:11`).
     pub fn suffix(&self) -> Option<&str> {
         self.suffix.as_deref()
+    }
+
+    /// The version ordering of this ecosystem (the suffix does not change it).
+    pub fn scheme(&self) -> Scheme {
+        self.kind.scheme()
     }
 
     /// The same ecosystem without its suffix (`Debian:11` → `Debian`).
@@ -204,6 +245,40 @@ mod tests {
         assert_eq!(ubuntu.kind(), &EcosystemKind::Ubuntu);
         assert_eq!(ubuntu.suffix(), Some("Pro:18.04:LTS"));
         assert_eq!(ubuntu.without_suffix().to_string(), "Ubuntu");
+    }
+
+    #[test]
+    fn maps_ecosystems_to_their_ordering_scheme() {
+        for (name, scheme) in [
+            ("PyPI", Scheme::Pep440),
+            ("npm", Scheme::Npm),
+            ("crates.io", Scheme::Semver),
+            ("Hex", Scheme::Semver),
+            ("SwiftURL", Scheme::Semver),
+            ("GitHub Actions", Scheme::Semver),
+            ("Go", Scheme::Go),
+            ("Pub", Scheme::Pub),
+            ("Maven:https://maven.google.com", Scheme::Maven),
+            ("NuGet", Scheme::NuGet),
+            ("RubyGems", Scheme::RubyGems),
+            ("Packagist", Scheme::Composer),
+            ("Debian:11", Scheme::Dpkg),
+            ("Ubuntu:22.04:LTS", Scheme::Dpkg),
+            ("Red Hat:rhel_aus:8.4::appstream", Scheme::Rpm),
+            ("Rocky Linux:9", Scheme::Rpm),
+            ("AlmaLinux:8", Scheme::Rpm),
+            ("SUSE:Linux Enterprise Server 15 SP5", Scheme::Rpm),
+            ("openSUSE:Tumbleweed", Scheme::Rpm),
+            ("Alpine:v3.16", Scheme::Apk),
+            ("Wolfi", Scheme::Apk),
+            ("Chainguard", Scheme::Apk),
+            ("CRAN", Scheme::Cran),
+            ("Hackage", Scheme::Hackage),
+            ("Linux", Scheme::Generic),
+            ("Nix:24.05", Scheme::Generic),
+        ] {
+            assert_eq!(Ecosystem::parse(name).unwrap().scheme(), scheme, "{name}");
+        }
     }
 
     #[test]

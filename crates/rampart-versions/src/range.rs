@@ -36,6 +36,19 @@ impl RangeKind {
         }
     }
 
+    /// The scheme a range of this kind is ordered by, given its ecosystem's scheme. OSV
+    /// defines `SEMVER` ranges as SemVer 2.0 whatever the ecosystem; schemes that already
+    /// order SemVer strings that way (and read Go's or npm's spellings) are kept.
+    pub fn scheme(self, ecosystem_scheme: Scheme) -> Scheme {
+        match self {
+            RangeKind::Semver => match ecosystem_scheme {
+                Scheme::Semver | Scheme::Npm | Scheme::Go | Scheme::Pub => ecosystem_scheme,
+                _ => Scheme::Semver,
+            },
+            RangeKind::Ecosystem | RangeKind::Git => ecosystem_scheme,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RangeKind::Semver => "SEMVER",
@@ -682,11 +695,6 @@ pub(crate) mod tests {
         }
     }
 
-    /// The ordering scheme used for a real OSV range in these tests.
-    fn scheme_for(_ecosystem: &crate::Ecosystem) -> Scheme {
-        Scheme::Generic
-    }
-
     #[test]
     fn real_osv_ranges_compile_and_decide_at_their_own_events() {
         let Some(affected) = real_osv_affected() else {
@@ -699,9 +707,9 @@ pub(crate) mod tests {
             else {
                 continue;
             };
-            let scheme = scheme_for(&ecosystem);
             for raw in entry["ranges"].as_array().into_iter().flatten() {
                 let kind = RangeKind::parse(raw["type"].as_str().unwrap()).unwrap();
+                let scheme = kind.scheme(ecosystem.scheme());
                 let events: Vec<RawEvent> = raw["events"]
                     .as_array()
                     .unwrap()
