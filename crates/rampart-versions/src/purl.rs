@@ -138,16 +138,22 @@ impl Purl {
         }
 
         let subpath = match subpath {
-            // `.` and `..` are dropped after decoding, so `%2E%2E` cannot smuggle one in.
-            Some(raw) => Some(
-                raw.split('/')
+            // Segments are cleaned after decoding, so an encoded `..` or `/` (`%2E%2E`,
+            // `%2F`) cannot smuggle in a segment the canonical form would not keep.
+            Some(raw) => {
+                let decoded = raw
+                    .split('/')
                     .map(|s| percent_decode(s, input))
                     .collect::<Result<Vec<_>, _>>()?
-                    .into_iter()
-                    .filter(|s| !s.is_empty() && s != "." && s != "..")
-                    .collect::<Vec<_>>()
-                    .join("/"),
-            ),
+                    .join("/");
+                Some(
+                    decoded
+                        .split('/')
+                        .filter(|s| !s.is_empty() && *s != "." && *s != "..")
+                        .collect::<Vec<_>>()
+                        .join("/"),
+                )
+            }
             None => None,
         };
 
