@@ -861,6 +861,17 @@ mod tests {
             purl("pkg:PYPI/Django_Package@1.0").to_string(),
             "pkg:pypi/django-package@1.0"
         );
+        // Encoded `/` and `..` in a subpath are cleaned like literal ones.
+        let tricky = purl("pkg:generic/x#a%2F%2Fb/%2E%2E/c");
+        assert_eq!(tricky.subpath(), Some("a/b/c"));
+        assert_eq!(Purl::parse(&tricky.to_string()).unwrap(), tricky);
+        // A git name is the repository path below the host.
+        let git = purl("pkg:git/github.com/Owner/Repo@abc");
+        assert_eq!(
+            (git.namespace(), git.name()),
+            (Some("github.com"), "owner/repo")
+        );
+        assert_eq!(git.to_string(), "pkg:git/github.com/owner/repo@abc");
     }
 
     #[test]
