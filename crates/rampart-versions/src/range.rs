@@ -408,6 +408,21 @@ impl CompiledAffected {
         }
     }
 
+    /// Compiles an OSV `affected[]` entry for `ecosystem`: each range is ordered by its
+    /// kind's scheme (see [`RangeKind::scheme`]), the explicit versions by the ecosystem's.
+    pub fn compile(
+        ecosystem: &crate::Ecosystem,
+        ranges: impl IntoIterator<Item = (RangeKind, Vec<RawEvent>)>,
+        versions: Vec<String>,
+    ) -> Result<Self, VersionError> {
+        let scheme = ecosystem.scheme();
+        let ranges = ranges
+            .into_iter()
+            .map(|(kind, events)| CompiledRange::compile(kind, kind.scheme(scheme), events))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::new(scheme, ranges, versions))
+    }
+
     pub fn ranges(&self) -> &[CompiledRange] {
         &self.ranges
     }
@@ -629,6 +644,51 @@ pub(crate) mod tests {
             entry.evaluate_str("3.0").unwrap(),
             AffectedOutcome::NotEvaluated
         );
+    }
+
+    #[test]
+    fn compiles_an_affected_entry_per_ecosystem() {
+        let pypi = crate::Ecosystem::parse("PyPI").unwrap();
+        let entry = CompiledAffected::compile(
+            &pypi,
+            [(
+                RangeKind::Ecosystem,
+                vec![
+                    RawEvent::new(Introduced, "1.0"),
+                    RawEvent::new(Fixed, "1.4.3"),
+                ],
+            )],
+            vec!["0.9.post1".into()],
+        )
+        .unwrap();
+        // PEP 440: 1.4.3rc1 is a pre-release of 1.4.3, so still below the fix.
+        assert!(matches!(
+            entry.evaluate_str("1.4.3rc1").unwrap(),
+            AffectedOutcome::Affected(AffectedMatch::Range { index: 0, .. })
+        ));
+        assert_eq!(
+            entry.evaluate_str("1.4.3").unwrap(),
+            AffectedOutcome::NotAffected
+        );
+        // Listed versions match by PEP 440 equality, not only by spelling.
+        assert_eq!(
+            entry.evaluate_str("0.9.post1").unwrap(),
+            AffectedOutcome::Affected(AffectedMatch::ListedVersion("0.9.post1"))
+        );
+        assert!(matches!(
+            entry.evaluate_str("0.9-post1").unwrap(),
+            AffectedOutcome::Affected(AffectedMatch::ListedVersion("0.9.post1"))
+        ));
+        // A bad event version is an error value, not a panic.
+        assert!(CompiledAffected::compile(
+            &pypi,
+            [(
+                RangeKind::Ecosystem,
+                vec![RawEvent::new(Introduced, "not a version!")]
+            )],
+            vec![],
+        )
+        .is_err());
     }
 
     /// The OSV schema's pseudocode, verbatim in spirit: sort, walk, no early exit.
