@@ -3,3 +3,6 @@
 
 pub mod advisory;
 pub mod sbom;
+
+#[cfg(test)]
+pub(crate) mod test_data;

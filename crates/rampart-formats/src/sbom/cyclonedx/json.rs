@@ -1,0 +1,708 @@
+//! CycloneDX JSON. The document is deserialized in one pass straight into the model: each
+//! top-level component is read, checked, flattened into `Sbom::components` and dropped, so a
+//! large BOM is never held twice. Parts of the schema that the model does not keep
+//! (vulnerabilities, compositions, formulation, ...) are skipped without being built.
+//!
+//! Validation is typed deserialization plus the targeted checks the CycloneDX conformance
+//! suite exercises: required fields, enumerations, hash/serial/timestamp patterns, SPDX
+//! licence identifiers, licence-choice shape, non-empty and unique `bom-ref`s.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use super::{
+    check_enum, check_hash_content, check_purl, check_reference, check_serial_number,
+    check_spdx_license_id, check_timestamp, spec_minor_version, ATTACHMENT_ENCODINGS,
+    COMPONENT_TYPES, DATA_FLOWS, HASH_ALGORITHMS, ISSUE_TYPES, PATCH_TYPES, SCOPES,
+};
+use crate::sbom::json_support::deserialize_tracked;
+use crate::sbom::{
+    Component, Dependency, Hash, License, Relationship, Sbom, SbomError, SbomFormat,
+};
+
+pub(crate) fn parse_str(text: &str) -> Result<Sbom, SbomError> {
+    // Some rules differ between spec versions, and `specVersion` may come after the parts
+    // they apply to, so the version is looked up before the real pass. The real pass checks
+    // `specVersion` itself.
+    let minor = prescan_spec_minor_version(text).unwrap_or(6);
+    let _version = SpecVersionScope::enter(minor);
+    let mut state = State::default();
+    let result = deserialize_tracked(text, RootSeed { state: &mut state });
+    if let Some(error) = state.precise_error.take() {
+        return Err(error);
+    }
+    let root = result?;
+    let spec_version = root
+        .spec_version
+        .ok_or_else(|| SbomError::at_pointer("", "missing field `specVersion`"))?;
+    if !root.has_bom_format {
+        return Err(SbomError::at_pointer("", "missing field `bomFormat`"));
+    }
+    let metadata = root.metadata.unwrap_or_default();
+    let tools = metadata.tools.map(Tools::names).unwrap_or_default();
+    let primary_component = metadata.component.map(|mut raw| {
+        raw.components.clear();
+        convert_component(raw, None)
+    });
+    Ok(Sbom {
+        format: SbomFormat::CycloneDx,
+        spec_version,
+        serial_number: root.serial_number.map(|serial| serial.0),
+        name: primary_component.as_ref().map(|c| c.name.clone()),
+        created: metadata.timestamp.map(|timestamp| timestamp.0),
+        tools,
+        primary_component,
+        components: state.components,
+        dependencies: state.dependencies,
+    })
+}
+
+/// Finds the first `"specVersion": "1.x"` in the text without parsing the document.
+fn prescan_spec_minor_version(text: &str) -> Option<u8> {
+    let after_key = &text[text.find("\"specVersion\"")? + "\"specVersion\"".len()..];
+    let value = after_key.trim_start().strip_prefix(':')?.trim_start();
+    let value = value.strip_prefix('"')?;
+    let value = &value[..value.find('"')?];
+    spec_minor_version(value).ok()
+}
+
+thread_local! {
+    /// Minor spec version of the document being parsed on this thread. serde gives
+    /// `Deserialize` impls no context, and threading a seed through every nested type would
+    /// double this module; the scope guard below keeps it correct under nesting.
+    static SPEC_MINOR_VERSION: Cell<u8> = const { Cell::new(6) };
+}
+
+struct SpecVersionScope {
+    previous: u8,
+}
+
+impl SpecVersionScope {
+    fn enter(minor: u8) -> Self {
+        SpecVersionScope {
+            previous: SPEC_MINOR_VERSION.with(|cell| cell.replace(minor)),
+        }
+    }
+}
+
+impl Drop for SpecVersionScope {
+    fn drop(&mut self) {
+        SPEC_MINOR_VERSION.with(|cell| cell.set(self.previous));
+    }
+}
+
+fn spec_minor() -> u8 {
+    SPEC_MINOR_VERSION.with(Cell::get)
+}
+
+/// A string checked as it is deserialized, so that a bad value is reported at its own path.
+macro_rules! checked_string {
+    ($(#[$doc:meta])* $name:ident, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        #[allow(dead_code)] // Some are read only to be checked.
+        struct $name(String);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = String::deserialize(deserializer)?;
+                let check: fn(&str) -> Result<(), String> = $check;
+                check(&value).map_err(de::Error::custom)?;
+                Ok($name(value))
+            }
+        }
+    };
+}
+
+checked_string!(SpecVersion, |v| spec_minor_version(v).map(drop));
+checked_string!(BomFormat, |v| check_enum("bomFormat", v, &["CycloneDX"]));
+checked_string!(SerialNumber, check_serial_number);
+checked_string!(Timestamp, |v| check_timestamp(v, true));
+checked_string!(ComponentType, |v| check_enum(
+    "component type",
+    v,
+    COMPONENT_TYPES
+));
+checked_string!(Scope, |v| check_enum("scope", v, SCOPES));
+checked_string!(HashAlgorithm, |v| check_enum(
+    "hash algorithm",
+    v,
+    HASH_ALGORITHMS
+));
+checked_string!(HashContent, check_hash_content);
+checked_string!(Reference, check_reference);
+checked_string!(Purl, check_purl);
+checked_string!(LicenseId, check_spdx_license_id);
+checked_string!(PatchType, |v| check_enum("patch type", v, PATCH_TYPES));
+checked_string!(IssueType, |v| check_enum("issue type", v, ISSUE_TYPES));
+checked_string!(DataFlow, |v| check_enum("data flow", v, DATA_FLOWS));
+checked_string!(AttachmentEncoding, |v| check_enum(
+    "attachment encoding",
+    v,
+    ATTACHMENT_ENCODINGS
+));
+
+#[derive(Debug, Deserialize)]
+struct RawComponent {
+    #[serde(rename = "type")]
+    component_type: ComponentType,
+    #[serde(rename = "bom-ref")]
+    bom_ref: Option<Reference>,
+    name: String,
+    version: Option<String>,
+    group: Option<String>,
+    purl: Option<Purl>,
+    cpe: Option<String>,
+    #[serde(default)]
+    hashes: Vec<RawHash>,
+    licenses: Option<LicenseChoice>,
+    supplier: Option<OrganizationalEntity>,
+    scope: Option<Scope>,
+    // Read only to be checked.
+    #[allow(dead_code)]
+    swid: Option<Swid>,
+    #[allow(dead_code)]
+    pedigree: Option<Box<Pedigree>>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    properties: Vec<Property>,
+    #[serde(default)]
+    components: Vec<RawComponent>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawHash {
+    alg: HashAlgorithm,
+    content: HashContent,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct OrganizationalEntity {
+    name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // Read to enforce the schema's required fields.
+struct Swid {
+    tag_id: String,
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Pedigree {
+    // Ancestors, descendants and variants are not part of this BOM's inventory; they are
+    // read only to be checked.
+    #[serde(default)]
+    #[allow(dead_code)]
+    ancestors: Vec<RawComponent>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    descendants: Vec<RawComponent>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    variants: Vec<RawComponent>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    patches: Vec<Patch>,
+}
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct Patch {
+    #[serde(rename = "type")]
+    patch_type: PatchType,
+    #[serde(default)]
+    resolves: Vec<Issue>,
+}
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct Issue {
+    #[serde(rename = "type")]
+    issue_type: IssueType,
+}
+
+/// A name-value property. 1.6 made `name` required and closed the object; earlier versions
+/// accept anything here, so it is only checked, never kept.
+#[derive(Debug)]
+struct Property;
+
+impl<'de> Deserialize<'de> for Property {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct StrictProperty {
+            name: String,
+            value: Option<String>,
+        }
+        if spec_minor() >= 6 {
+            StrictProperty::deserialize(deserializer)?;
+        } else {
+            IgnoredAny::deserialize(deserializer)?;
+        }
+        Ok(Property)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "RawLicense")]
+enum NamedLicense {
+    Id(String),
+    Name(String),
+}
+
+#[derive(Debug, Deserialize)]
+struct RawLicense {
+    id: Option<LicenseId>,
+    name: Option<String>,
+    text: Option<Attachment>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    properties: Vec<Property>,
+}
+
+impl TryFrom<RawLicense> for NamedLicense {
+    type Error = String;
+
+    fn try_from(raw: RawLicense) -> Result<Self, String> {
+        let _ = raw.text;
+        match (raw.id, raw.name) {
+            (Some(id), None) => Ok(NamedLicense::Id(id.0)),
+            (None, Some(name)) => Ok(NamedLicense::Name(name)),
+            (Some(_), Some(_)) => Err("a license has either `id` or `name`, not both".into()),
+            (None, None) => Err("a license needs `id` or `name`".into()),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct Attachment {
+    encoding: Option<AttachmentEncoding>,
+}
+
+/// One entry of a `licenses` array: `{"license": {...}}` or `{"expression": "..."}`.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "RawLicenseEntry")]
+enum LicenseEntry {
+    License(NamedLicense),
+    Expression(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLicenseEntry {
+    license: Option<NamedLicense>,
+    expression: Option<String>,
+    acknowledgement: Option<String>,
+    #[serde(rename = "bom-ref")]
+    bom_ref: Option<Reference>,
+}
+
+impl TryFrom<RawLicenseEntry> for LicenseEntry {
+    type Error = String;
+
+    fn try_from(raw: RawLicenseEntry) -> Result<Self, String> {
+        match (raw.license, raw.expression) {
+            (Some(_), Some(_)) => {
+                Err("a license choice holds either `license` or `expression`, not both".into())
+            }
+            (Some(license), None) if raw.acknowledgement.is_none() && raw.bom_ref.is_none() => {
+                Ok(LicenseEntry::License(license))
+            }
+            (Some(_), None) => Err(
+                "`acknowledgement` and `bom-ref` belong inside `license`, or beside `expression`"
+                    .into(),
+            ),
+            (None, Some(expression)) => Ok(LicenseEntry::Expression(expression)),
+            (None, None) => Err("a license choice needs `license` or `expression`".into()),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct LicenseChoice(Vec<LicenseEntry>);
+
+impl<'de> Deserialize<'de> for LicenseChoice {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let entries = Vec::<LicenseEntry>::deserialize(deserializer)?;
+        // Since 1.5 the schema allows either any number of licenses or exactly one
+        // expression; 1.4 judged each entry on its own.
+        let has_expression = entries
+            .iter()
+            .any(|entry| matches!(entry, LicenseEntry::Expression(_)));
+        if spec_minor() >= 5 && has_expression && entries.len() > 1 {
+            return Err(de::Error::custom(
+                "a license expression must be the only entry of `licenses`",
+            ));
+        }
+        Ok(LicenseChoice(entries))
+    }
+}
+
+impl LicenseChoice {
+    fn into_licenses(self) -> Vec<License> {
+        self.0
+            .into_iter()
+            .map(|entry| match entry {
+                LicenseEntry::License(NamedLicense::Id(id)) => License::Id(id),
+                LicenseEntry::License(NamedLicense::Name(name)) => License::Name(name),
+                LicenseEntry::Expression(expression) => License::Expression(expression),
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Metadata {
+    timestamp: Option<Timestamp>,
+    tools: Option<Tools>,
+    component: Option<RawComponent>,
+    #[allow(dead_code)]
+    licenses: Option<LicenseChoice>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    properties: Vec<Property>,
+}
+
+/// 1.2–1.4 list tools as `{vendor, name, version}`; 1.5 made them components and services
+/// (the old form stays allowed, deprecated).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Tools {
+    Legacy(Vec<LegacyTool>),
+    Modern(ModernTools),
+}
+
+#[derive(Debug, Deserialize)]
+struct LegacyTool {
+    vendor: Option<String>,
+    name: Option<String>,
+    version: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ModernTools {
+    #[serde(default)]
+    components: Vec<RawComponent>,
+    #[serde(default)]
+    services: Vec<Service>,
+}
+
+impl Tools {
+    fn names(self) -> Vec<String> {
+        fn join(parts: &[Option<&str>]) -> String {
+            parts
+                .iter()
+                .flatten()
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        match self {
+            Tools::Legacy(tools) => tools
+                .iter()
+                .map(|t| join(&[t.vendor.as_deref(), t.name.as_deref(), t.version.as_deref()]))
+                .collect(),
+            Tools::Modern(tools) => tools
+                .components
+                .iter()
+                .map(|c| join(&[c.group.as_deref(), Some(&c.name), c.version.as_deref()]))
+                .chain(tools.services.iter().map(|s| s.name.clone()))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Service {
+    #[serde(rename = "bom-ref")]
+    bom_ref: Option<Reference>,
+    name: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    properties: Vec<Property>,
+    #[allow(dead_code)]
+    data: Option<Vec<ServiceData>>,
+    #[serde(default)]
+    services: Vec<Service>,
+}
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct ServiceData {
+    flow: DataFlow,
+    classification: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawDependency {
+    #[serde(rename = "ref")]
+    reference: Reference,
+    #[serde(rename = "dependsOn", default)]
+    depends_on: Vec<Reference>,
+}
+
+#[derive(Default)]
+struct State {
+    components: Vec<Component>,
+    dependencies: Vec<Dependency>,
+    /// Every `bom-ref` seen so far, with the pointer of its first use.
+    references: HashMap<String, String>,
+    /// An error whose exact location this module knows better than the serde path does.
+    precise_error: Option<SbomError>,
+}
+
+impl State {
+    fn register_reference(&mut self, reference: &str, pointer: impl FnOnce() -> String) -> bool {
+        if let Some(first) = self.references.get(reference) {
+            self.precise_error = Some(SbomError::at_pointer(
+                pointer(),
+                format!("duplicate bom-ref \"{reference}\" (first used at {first})"),
+            ));
+            return false;
+        }
+        self.references.insert(reference.to_owned(), pointer());
+        true
+    }
+
+    /// Appends `raw` and its nested components to the flat list. `path` holds the indices
+    /// from the top-level `components` array down to `raw`, to name it in an error.
+    fn flatten(
+        &mut self,
+        mut raw: RawComponent,
+        parent: Option<usize>,
+        path: &mut Vec<usize>,
+    ) -> bool {
+        if let Some(reference) = &raw.bom_ref {
+            if !self.register_reference(&reference.0, || component_pointer(path) + "/bom-ref") {
+                return false;
+            }
+        }
+        let children = std::mem::take(&mut raw.components);
+        let index = self.components.len();
+        self.components.push(convert_component(raw, parent));
+        for (child_index, child) in children.into_iter().enumerate() {
+            path.push(child_index);
+            let ok = self.flatten(child, Some(index), path);
+            path.pop();
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn register_services(&mut self, services: &[Service], prefix: &str) -> bool {
+        for (index, service) in services.iter().enumerate() {
+            let pointer = format!("{prefix}/{index}");
+            if let Some(reference) = &service.bom_ref {
+                if !self.register_reference(&reference.0, || format!("{pointer}/bom-ref")) {
+                    return false;
+                }
+            }
+            if !self.register_services(&service.services, &format!("{pointer}/services")) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn component_pointer(path: &[usize]) -> String {
+    let mut pointer = String::from("/components");
+    for (depth, index) in path.iter().enumerate() {
+        if depth > 0 {
+            pointer.push_str("/components");
+        }
+        pointer.push('/');
+        pointer.push_str(&index.to_string());
+    }
+    pointer
+}
+
+fn convert_component(raw: RawComponent, parent: Option<usize>) -> Component {
+    Component {
+        bom_ref: raw.bom_ref.map(|r| r.0),
+        parent,
+        name: raw.name,
+        version: raw.version,
+        group: raw.group,
+        purl: raw.purl.map(|p| p.0),
+        cpe: raw.cpe,
+        hashes: raw
+            .hashes
+            .into_iter()
+            .map(|h| Hash {
+                algorithm: h.alg.0,
+                value: h.content.0,
+            })
+            .collect(),
+        licenses: raw
+            .licenses
+            .map(LicenseChoice::into_licenses)
+            .unwrap_or_default(),
+        supplier: raw.supplier.and_then(|s| s.name),
+        component_type: Some(raw.component_type.0),
+        scope: raw.scope.map(|s| s.0),
+    }
+}
+
+struct Root {
+    has_bom_format: bool,
+    spec_version: Option<String>,
+    serial_number: Option<SerialNumber>,
+    metadata: Option<Metadata>,
+}
+
+struct RootSeed<'a> {
+    state: &'a mut State,
+}
+
+impl<'de> DeserializeSeed<'de> for RootSeed<'_> {
+    type Value = Root;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Root, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RootSeed<'_> {
+    type Value = Root;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a CycloneDX BOM object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Root, A::Error> {
+        let mut root = Root {
+            has_bom_format: false,
+            spec_version: None,
+            serial_number: None,
+            metadata: None,
+        };
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "bomFormat" => {
+                    map.next_value::<BomFormat>()?;
+                    root.has_bom_format = true;
+                }
+                "specVersion" => root.spec_version = Some(map.next_value::<SpecVersion>()?.0),
+                "serialNumber" => root.serial_number = Some(map.next_value()?),
+                "version" => {
+                    let version: u64 = map.next_value()?;
+                    if version < 1 {
+                        return Err(de::Error::custom(format!(
+                            "BOM version must be 1 or more, got {version}"
+                        )));
+                    }
+                }
+                "metadata" => {
+                    let metadata: Metadata = map.next_value()?;
+                    if let Some(reference) =
+                        metadata.component.as_ref().and_then(|c| c.bom_ref.as_ref())
+                    {
+                        if !self.state.register_reference(&reference.0, || {
+                            "/metadata/component/bom-ref".into()
+                        }) {
+                            return Err(de::Error::custom("duplicate bom-ref"));
+                        }
+                    }
+                    root.metadata = Some(metadata);
+                }
+                "components" => map.next_value_seed(ComponentsSeed {
+                    state: &mut *self.state,
+                })?,
+                "services" => {
+                    let services: Vec<Service> = map.next_value()?;
+                    if !self.state.register_services(&services, "/services") {
+                        return Err(de::Error::custom("duplicate bom-ref"));
+                    }
+                }
+                "dependencies" => map.next_value_seed(DependenciesSeed {
+                    edges: &mut self.state.dependencies,
+                })?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(root)
+    }
+}
+
+/// Reads the `components` array one element at a time into the flat list.
+struct ComponentsSeed<'a> {
+    state: &'a mut State,
+}
+
+impl<'de> DeserializeSeed<'de> for ComponentsSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ComponentsSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of components")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut path = Vec::new();
+        let mut index = 0;
+        while let Some(raw) = seq.next_element::<RawComponent>()? {
+            path.clear();
+            path.push(index);
+            if !self.state.flatten(raw, None, &mut path) {
+                return Err(de::Error::custom("duplicate bom-ref"));
+            }
+            index += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Reads the `dependencies` array one entry at a time into graph edges.
+struct DependenciesSeed<'a> {
+    edges: &'a mut Vec<Dependency>,
+}
+
+impl<'de> DeserializeSeed<'de> for DependenciesSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DependenciesSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of dependencies")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(entry) = seq.next_element::<RawDependency>()? {
+            let from = entry.reference.0;
+            for to in entry.depends_on {
+                self.edges.push(Dependency {
+                    from: from.clone(),
+                    to: to.0,
+                    relationship: Relationship::DependsOn,
+                });
+            }
+        }
+        Ok(())
+    }
+}
