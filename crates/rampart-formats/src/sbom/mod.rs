@@ -7,7 +7,7 @@
 mod cyclonedx;
 mod json_support;
 mod spdx;
-mod text;
+pub(crate) mod text;
 
 use std::fmt;
 
