@@ -4,10 +4,14 @@
 //! the first problem, naming where it is: a JSON pointer for JSON, a line and column for XML
 //! and tag-value. Nested CycloneDX components are flattened; each keeps its parent's index.
 
+#[cfg(test)]
+mod corpus_tests;
 mod cyclonedx;
 mod json_support;
 mod spdx;
 pub(crate) mod text;
+#[cfg(test)]
+mod throughput_tests;
 
 use std::fmt;
 

@@ -39,7 +39,7 @@ fn utf8(bytes: &[u8]) -> Result<Cow<'_, str>, SbomError> {
 }
 
 fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, SbomError> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(SbomError::new(
             "invalid UTF-16: odd number of bytes after the byte-order mark",
         ));
