@@ -92,3 +92,68 @@ fn cyclonedx_json_conformance_suite() {
 fn cyclonedx_xml_conformance_suite() {
     conformance("xml");
 }
+
+/// The 1.6 corpus writes its valid documents in both encodings with the same content (the
+/// 1.4/1.5 twins drift apart: different names, extra components); both encodings must read
+/// to the same inventory and graph.
+#[test]
+fn json_and_xml_twins_read_alike() {
+    let Some(root) = test_data::root() else {
+        return;
+    };
+    let dir = root.join("cyclonedx-spec-tests/tools/src/test/resources");
+    let mut compared = 0;
+    let mut differences = Vec::new();
+    for version in ["1.6"] {
+        for entry in fs::read_dir(dir.join(version)).expect("conformance directory") {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            if !name.starts_with("valid-") || !name.ends_with(".json") {
+                continue;
+            }
+            let twin = path.with_extension("xml");
+            let Ok(xml_bytes) = fs::read(&twin) else {
+                continue;
+            };
+            let json = super::parse_cyclonedx_json(&fs::read(&path).expect("readable"))
+                .expect("valid JSON");
+            let xml = super::parse_cyclonedx_xml(&xml_bytes).expect("valid XML");
+            compared += 1;
+            let summary = |sbom: &crate::sbom::Sbom| {
+                let components: Vec<_> = sbom
+                    .components
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.bom_ref.clone(),
+                            c.parent,
+                            c.name.clone(),
+                            c.version.clone(),
+                            c.purl.clone(),
+                            c.hashes.len(),
+                            c.licenses.clone(),
+                        )
+                    })
+                    .collect();
+                (
+                    components,
+                    sbom.dependencies.clone(),
+                    sbom.serial_number.clone(),
+                )
+            };
+            if summary(&json) != summary(&xml) {
+                differences.push(format!("{version}/{name}"));
+            }
+        }
+    }
+    println!(
+        "compared {compared} JSON/XML twins, {} differ",
+        differences.len()
+    );
+    assert!(compared > 40, "only {compared} twins");
+    assert!(differences.is_empty(), "twins differ: {differences:?}");
+}

@@ -706,3 +706,151 @@ impl<'de> Visitor<'de> for DependenciesSeed<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sbom::ErrorLocation;
+
+    const NESTED: &str = r#"{
+      "bomFormat": "CycloneDX", "specVersion": "1.6",
+      "serialNumber": "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79", "version": 1,
+      "metadata": {
+        "timestamp": "2024-05-01T10:00:00Z",
+        "tools": {"components": [{"type": "application", "group": "@cyclonedx", "name": "cdxgen", "version": "10.0.0"}]},
+        "component": {"type": "application", "bom-ref": "app", "name": "shop", "version": "2.0"}
+      },
+      "components": [
+        {"type": "library", "bom-ref": "a", "group": "org.acme", "name": "a", "version": "1.0",
+         "purl": "pkg:maven/org.acme/a@1.0", "cpe": "cpe:2.3:a:acme:a:1.0:*:*:*:*:*:*:*",
+         "supplier": {"name": "Acme"}, "scope": "required",
+         "hashes": [{"alg": "SHA-1", "content": "e6b1000b94e835ffd37f4c6dcbdad43f4b48a02a"}],
+         "licenses": [{"license": {"id": "Apache-2.0"}}, {"license": {"name": "Custom"}}],
+         "components": [
+           {"type": "library", "bom-ref": "a-inner", "name": "inner",
+            "licenses": [{"expression": "MIT OR Apache-2.0"}],
+            "components": [{"type": "file", "name": "deepest"}]}
+         ]},
+        {"type": "library", "bom-ref": "b", "name": "b"}
+      ],
+      "dependencies": [
+        {"ref": "app", "dependsOn": ["a", "b"]},
+        {"ref": "a", "dependsOn": ["a-inner"]},
+        {"ref": "b"}
+      ],
+      "vulnerabilities": [{"id": "CVE-2024-0001"}]
+    }"#;
+
+    #[test]
+    fn flattens_nested_components_keeping_parents() {
+        let sbom = parse_str(NESTED).unwrap();
+        assert_eq!(sbom.spec_version, "1.6");
+        assert_eq!(sbom.name.as_deref(), Some("shop"));
+        assert_eq!(sbom.created.as_deref(), Some("2024-05-01T10:00:00Z"));
+        assert_eq!(sbom.tools, vec!["@cyclonedx cdxgen 10.0.0".to_owned()]);
+        let names: Vec<_> = sbom.components.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a", "inner", "deepest", "b"]);
+        let parents: Vec<_> = sbom.components.iter().map(|c| c.parent).collect();
+        assert_eq!(parents, [None, Some(0), Some(1), None]);
+        let a = &sbom.components[0];
+        assert_eq!(a.purl.as_deref(), Some("pkg:maven/org.acme/a@1.0"));
+        assert_eq!(a.group.as_deref(), Some("org.acme"));
+        assert_eq!(a.supplier.as_deref(), Some("Acme"));
+        assert_eq!(a.scope.as_deref(), Some("required"));
+        assert_eq!(a.hashes[0].algorithm, "SHA-1");
+        assert_eq!(
+            a.licenses,
+            vec![
+                License::Id("Apache-2.0".into()),
+                License::Name("Custom".into())
+            ]
+        );
+        assert_eq!(
+            sbom.components[1].licenses,
+            vec![License::Expression("MIT OR Apache-2.0".into())]
+        );
+        let edges: Vec<_> = sbom
+            .dependencies
+            .iter()
+            .map(|d| (d.from.as_str(), d.to.as_str()))
+            .collect();
+        assert_eq!(edges, [("app", "a"), ("app", "b"), ("a", "a-inner")]);
+        assert_eq!(
+            sbom.primary_component.unwrap().bom_ref.as_deref(),
+            Some("app")
+        );
+    }
+
+    fn pointer_of(text: &str) -> String {
+        match parse_str(text).unwrap_err().location {
+            Some(ErrorLocation::JsonPointer(pointer)) => pointer,
+            other => panic!("expected a JSON pointer, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_point_at_the_offending_value() {
+        let wrong_type = NESTED.replace(r#""name": "deepest""#, r#""name": 5"#);
+        assert_eq!(
+            pointer_of(&wrong_type),
+            "/components/0/components/0/components/0/name"
+        );
+        let duplicate = NESTED.replace(r#""bom-ref": "b""#, r#""bom-ref": "a-inner""#);
+        let error = parse_str(&duplicate).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "/components/1/bom-ref: duplicate bom-ref \"a-inner\" (first used at /components/0/components/0/bom-ref)"
+        );
+        let clash_with_metadata = NESTED.replace(r#""bom-ref": "b""#, r#""bom-ref": "app""#);
+        assert_eq!(pointer_of(&clash_with_metadata), "/components/1/bom-ref");
+        let bad_purl = NESTED.replace("pkg:maven/org.acme/a@1.0", "maven/org.acme/a@1.0");
+        assert_eq!(pointer_of(&bad_purl), "/components/0/purl");
+        let empty_dependency = NESTED.replace(r#"{"ref": "b"}"#, r#"{"ref": ""}"#);
+        assert_eq!(pointer_of(&empty_dependency), "/dependencies/2/ref");
+        assert_eq!(pointer_of(&NESTED.replace("1.6", "1.7")), "/specVersion");
+        assert_eq!(pointer_of(r#"{"specVersion": "1.5"}"#), "");
+        assert_eq!(pointer_of("[1, 2]"), "");
+    }
+
+    #[test]
+    fn version_specific_rules_follow_spec_version() {
+        let nameless_property = NESTED.replace(
+            r#""name": "b"}"#,
+            r#""name": "b", "properties": [{"value": "no name"}]}"#,
+        );
+        assert_eq!(pointer_of(&nameless_property), "/components/1/properties/0");
+        let as_15 = nameless_property.replace(r#""specVersion": "1.6""#, r#""specVersion": "1.5""#);
+        assert!(parse_str(&as_15).is_ok());
+
+        let mixed = NESTED.replace(
+            r#"{"license": {"name": "Custom"}}"#,
+            r#"{"expression": "MIT"}"#,
+        );
+        assert_eq!(pointer_of(&mixed), "/components/0/licenses");
+        let as_14 = mixed.replace(r#""specVersion": "1.6""#, r#""specVersion": "1.4""#);
+        let as_14 = as_14.replace(
+            r#""tools": {"components": [{"type": "application", "group": "@cyclonedx", "name": "cdxgen", "version": "10.0.0"}]}"#,
+            r#""tools": [{"vendor": "CycloneDX", "name": "cli", "version": "0.1"}]"#,
+        );
+        let sbom = parse_str(&as_14).unwrap();
+        assert_eq!(sbom.tools, vec!["CycloneDX cli 0.1".to_owned()]);
+    }
+
+    #[test]
+    fn hostile_nesting_is_an_error_not_a_crash() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse_str(&deep).is_err());
+        let nested_document = |depth: usize| {
+            let mut nested = String::from(r#"{"type":"library","name":"leaf"}"#);
+            for _ in 0..depth {
+                nested = format!(r#"{{"type":"library","name":"n","components":[{nested}]}}"#);
+            }
+            format!(r#"{{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{nested}]}}"#)
+        };
+        assert_eq!(
+            parse_str(&nested_document(50)).unwrap().components.len(),
+            51
+        );
+        assert!(parse_str(&nested_document(10_000)).is_err());
+    }
+}

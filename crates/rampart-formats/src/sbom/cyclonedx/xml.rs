@@ -665,3 +665,122 @@ struct XmlMetadata {
     tools: Vec<String>,
     component: Option<Component>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sbom::ErrorLocation;
+
+    const NESTED: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bom xmlns="http://cyclonedx.org/schema/bom/1.5" xmlns:ext="urn:example"
+     serialNumber="urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79" version="1">
+  <metadata>
+    <timestamp>2024-05-01T10:00:00Z</timestamp>
+    <tools><tool><vendor>CycloneDX</vendor><name>cli</name><version>0.1</version></tool></tools>
+    <component type="application" bom-ref="app"><name>shop</name></component>
+  </metadata>
+  <components>
+    <component type="library" bom-ref="a">
+      <supplier><name>Acme</name></supplier>
+      <group>org.acme</group>
+      <name>a &amp; b</name>
+      <version>1.0</version>
+      <scope>required</scope>
+      <hashes><hash alg="SHA-1">e6b1000b94e835ffd37f4c6dcbdad43f4b48a02a</hash></hashes>
+      <licenses><license><id>Apache-2.0</id></license><license><name>Custom</name></license></licenses>
+      <cpe>cpe:2.3:a:acme:a:1.0:*:*:*:*:*:*:*</cpe>
+      <purl><![CDATA[pkg:maven/org.acme/a@1.0]]></purl>
+      <ext:note><ext:name>ignored extension</ext:name></ext:note>
+      <components>
+        <component type="library" bom-ref="a-inner">
+          <name>inner</name>
+          <licenses><expression>MIT OR Apache-2.0</expression></licenses>
+          <components><component type="file"><name>deepest</name></component></components>
+        </component>
+      </components>
+    </component>
+    <component type="library" bom-ref="b"><name>b</name></component>
+  </components>
+  <dependencies>
+    <dependency ref="app"><dependency ref="a"/><dependency ref="b"/></dependency>
+    <dependency ref="a"><dependency ref="a-inner"/></dependency>
+  </dependencies>
+  <vulnerabilities><vulnerability><id>CVE-2024-0001</id></vulnerability></vulnerabilities>
+</bom>
+"#;
+
+    #[test]
+    fn flattens_nested_components_keeping_parents() {
+        let sbom = parse_str(NESTED).unwrap();
+        assert_eq!(sbom.spec_version, "1.5");
+        assert_eq!(sbom.name.as_deref(), Some("shop"));
+        assert_eq!(sbom.tools, vec!["CycloneDX cli 0.1".to_owned()]);
+        let names: Vec<_> = sbom.components.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a & b", "inner", "deepest", "b"]);
+        let parents: Vec<_> = sbom.components.iter().map(|c| c.parent).collect();
+        assert_eq!(parents, [None, Some(0), Some(1), None]);
+        let a = &sbom.components[0];
+        assert_eq!(a.purl.as_deref(), Some("pkg:maven/org.acme/a@1.0"));
+        assert_eq!(a.cpe.as_deref(), Some("cpe:2.3:a:acme:a:1.0:*:*:*:*:*:*:*"));
+        assert_eq!(a.supplier.as_deref(), Some("Acme"));
+        assert_eq!(a.hashes.len(), 1);
+        assert_eq!(
+            a.licenses,
+            vec![
+                License::Id("Apache-2.0".into()),
+                License::Name("Custom".into())
+            ]
+        );
+        let edges: Vec<_> = sbom
+            .dependencies
+            .iter()
+            .map(|d| (d.from.as_str(), d.to.as_str()))
+            .collect();
+        assert_eq!(edges, [("app", "a"), ("app", "b"), ("a", "a-inner")]);
+    }
+
+    fn location_of(text: &str) -> (usize, usize) {
+        match parse_str(text).unwrap_err().location {
+            Some(ErrorLocation::LineColumn { line, column }) => (line, column),
+            other => panic!("expected a line and column, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let duplicate = NESTED.replace(r#"bom-ref="b""#, r#"bom-ref="a-inner""#);
+        let error = parse_str(&duplicate).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "line 29, column 5: duplicate bom-ref \"a-inner\" (first used at line 22, column 9)"
+        );
+        let bad_scope = NESTED.replace("<scope>required</scope>", "<scope>sometimes</scope>");
+        assert_eq!(location_of(&bad_scope), (10, 5));
+        let unclosed = NESTED.replace("</components>\n  <dependencies>", "\n  <dependencies>");
+        assert!(parse_str(&unclosed).is_err());
+        let mismatched = NESTED.replace("<version>1.0</version>", "<version>1.0</versio>");
+        let (line, _) = location_of(&mismatched);
+        assert_eq!(line, 14);
+        let wrong_root = r#"<sbom xmlns="http://cyclonedx.org/schema/bom/1.5"/>"#;
+        assert!(parse_str(wrong_root).unwrap_err().message.contains("<bom>"));
+        let no_namespace = "<bom version=\"1\"><components/></bom>";
+        assert_eq!(location_of(no_namespace), (1, 1));
+        assert!(parse_str("").is_err());
+        let unknown_entity = NESTED.replace("<name>b</name>", "<name>&bogus;</name>");
+        let error = parse_str(&unknown_entity).unwrap_err();
+        assert!(error.message.contains("unknown entity"), "{error}");
+    }
+
+    #[test]
+    fn hostile_nesting_is_an_error_not_a_crash() {
+        let deep = format!(
+            "<bom xmlns=\"http://cyclonedx.org/schema/bom/1.6\"><metadata>{}{}</metadata></bom>",
+            "<x>".repeat(100_000),
+            "</x>".repeat(100_000)
+        );
+        assert!(parse_str(&deep)
+            .unwrap_err()
+            .message
+            .contains("nested deeper"));
+    }
+}
