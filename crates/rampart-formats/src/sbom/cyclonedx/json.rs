@@ -19,7 +19,7 @@ use super::{
     check_spdx_license_id, check_timestamp, spec_minor_version, ATTACHMENT_ENCODINGS,
     COMPONENT_TYPES, DATA_FLOWS, HASH_ALGORITHMS, ISSUE_TYPES, PATCH_TYPES, SCOPES,
 };
-use crate::sbom::json_support::deserialize_tracked;
+use crate::sbom::json_support::{deserialize_tracked, deserialize_untracked};
 use crate::sbom::{
     Component, Dependency, Hash, License, Relationship, Sbom, SbomError, SbomFormat,
 };
@@ -31,11 +31,18 @@ pub(crate) fn parse_str(text: &str) -> Result<Sbom, SbomError> {
     let minor = prescan_spec_minor_version(text).unwrap_or(6);
     let _version = SpecVersionScope::enter(minor);
     let mut state = State::default();
-    let result = deserialize_tracked(text, RootSeed { state: &mut state });
-    if let Some(error) = state.precise_error.take() {
-        return Err(error);
-    }
-    let root = result?;
+    let root = match deserialize_untracked(text, RootSeed { state: &mut state }) {
+        Ok(root) => root,
+        Err(()) => {
+            // Read again, tracking the path, to say where the problem is.
+            state = State::default();
+            let result = deserialize_tracked(text, RootSeed { state: &mut state });
+            if let Some(error) = state.precise_error.take() {
+                return Err(error);
+            }
+            result?
+        }
+    };
     let spec_version = root
         .spec_version
         .ok_or_else(|| SbomError::at_pointer("", "missing field `specVersion`"))?;

@@ -2,16 +2,21 @@
 //! the document is read, so neither is held twice; everything else is skipped.
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::{apply_identifier, edge, external_identifier, license, spec_version, supplier, tool};
-use crate::sbom::json_support::deserialize_tracked;
+use crate::sbom::json_support::{deserialize_tracked, deserialize_untracked};
 use crate::sbom::{Component, Dependency, Hash, Sbom, SbomError, SbomFormat};
 
 pub(crate) fn parse_str(text: &str) -> Result<Sbom, SbomError> {
-    let document: Document = deserialize_tracked(text, std::marker::PhantomData)?;
+    let document: Document = match deserialize_untracked(text, PhantomData) {
+        Ok(document) => document,
+        // Read again, tracking the path, to say where the problem is.
+        Err(()) => deserialize_tracked(text, PhantomData)?,
+    };
     let creation = document.creation_info.unwrap_or_default();
     Ok(Sbom {
         format: SbomFormat::Spdx,
