@@ -1,5 +1,6 @@
 //! The CycloneDX specification's own conformance corpus: every `valid-*` document of the
-//! versions we claim must parse, every `invalid-*` one must be rejected.
+//! versions we read (1.4–1.6 claimed, 1.2–1.3 accepted too) must parse, every `invalid-*`
+//! one must be rejected.
 
 use std::fs;
 use std::path::Path;
@@ -64,7 +65,7 @@ fn conformance(extension: &str) {
     };
     let dir = root.join("cyclonedx-spec-tests/tools/src/test/resources");
     let mut failures = Vec::new();
-    for version in ["1.4", "1.5", "1.6"] {
+    for version in ["1.2", "1.3", "1.4", "1.5", "1.6"] {
         let tally = run(&dir, version, extension);
         println!(
             "CycloneDX {version} {extension}: valid accepted {}/{}, invalid rejected {}/{}",

@@ -154,8 +154,12 @@ impl<'t> Parser<'t> {
             ));
         };
         let spec_version = version.to_owned();
-        self.minor =
-            spec_minor_version(&spec_version).map_err(|message| self.error_at(offset, message))?;
+        self.minor = spec_minor_version(&spec_version).map_err(|message| {
+            self.error_at(
+                offset,
+                format!("namespace \"{}\": {message}", self.namespace),
+            )
+        })?;
         let attributes = self.attributes(&root, offset)?;
         let find = |name: &str| {
             attributes
