@@ -185,7 +185,11 @@ impl<'t> Parser<'t> {
             let (in_namespace, event, offset) = self.next()?;
             match event {
                 Event::Start(start) if in_namespace => match start.local_name().as_ref() {
-                    b"components" => self.read_components(offset)?,
+                    b"components" => {
+                        self.read_each("components", b"component", |parser, element| {
+                            parser.flatten(element, None)
+                        })?
+                    }
                     b"metadata" => {
                         let element = self.read_element(&start, offset, 1)?;
                         metadata = Some(self.metadata(&element)?);
@@ -195,8 +199,7 @@ impl<'t> Parser<'t> {
                         self.services(&element)?;
                     }
                     b"dependencies" => {
-                        let element = self.read_element(&start, offset, 1)?;
-                        self.read_dependencies(&element)?;
+                        self.read_each("dependencies", b"dependency", Self::dependency)?
                     }
                     _ => self.skip()?,
                 },
@@ -327,23 +330,28 @@ impl<'t> Parser<'t> {
         }
     }
 
-    /// Reads `<components>` one `<component>` at a time.
-    fn read_components(&mut self, _offset: usize) -> Checked<()> {
+    /// Reads the children named `item` of the list element just opened (`<components>`,
+    /// `<dependencies>`) one at a time, handing each tree to `handle` and dropping it.
+    fn read_each(
+        &mut self,
+        list: &str,
+        item: &[u8],
+        mut handle: impl FnMut(&mut Self, &Element) -> Checked<()>,
+    ) -> Checked<()> {
         loop {
             let (in_namespace, event, offset) = self.next()?;
             match event {
-                Event::Start(start)
-                    if in_namespace && start.local_name().as_ref() == b"component" =>
-                {
+                Event::Start(start) if in_namespace && start.local_name().as_ref() == item => {
                     let element = self.read_element(&start, offset, 2)?;
-                    self.flatten(&element, None)?;
+                    handle(self, &element)?;
                 }
                 Event::Start(_) => self.skip()?,
                 Event::End(_) => return Ok(()),
                 Event::Eof => {
-                    return Err(
-                        self.error_at(offset, "unexpected end of document inside <components>")
-                    )
+                    return Err(self.error_at(
+                        offset,
+                        format!("unexpected end of document inside <{list}>"),
+                    ))
                 }
                 _ => {}
             }
@@ -636,17 +644,16 @@ impl<'t> Parser<'t> {
         Ok(())
     }
 
-    fn read_dependencies(&mut self, element: &Element) -> Checked<()> {
-        for dependency in element.children_named("dependency") {
-            let from = self.dependency_ref(dependency)?;
-            for target in dependency.children_named("dependency") {
-                let to = self.dependency_ref(target)?;
-                self.dependencies.push(Dependency {
-                    from: from.clone(),
-                    to,
-                    relationship: Relationship::DependsOn,
-                });
-            }
+    /// One `<dependency ref="…">` with its `<dependency ref="…"/>` targets.
+    fn dependency(&mut self, dependency: &Element) -> Checked<()> {
+        let from = self.dependency_ref(dependency)?;
+        for target in dependency.children_named("dependency") {
+            let to = self.dependency_ref(target)?;
+            self.dependencies.push(Dependency {
+                from: from.clone(),
+                to,
+                relationship: Relationship::DependsOn,
+            });
         }
         Ok(())
     }
@@ -773,6 +780,18 @@ mod tests {
         let unknown_entity = NESTED.replace("<name>b</name>", "<name>&bogus;</name>");
         let error = parse_str(&unknown_entity).unwrap_err();
         assert!(error.message.contains("unknown entity"), "{error}");
+    }
+
+    #[test]
+    fn reads_utf16_documents() {
+        let text = NESTED.replace("encoding=\"UTF-8\"", "encoding=\"UTF-16\"");
+        let bytes: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        let sbom = crate::sbom::parse_cyclonedx_xml(&bytes).unwrap();
+        assert_eq!(sbom.components.len(), 4);
+        assert_eq!(sbom.components[0].name, "a & b");
     }
 
     #[test]
