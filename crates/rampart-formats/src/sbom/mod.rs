@@ -8,6 +8,8 @@
 mod corpus_tests;
 mod cyclonedx;
 mod json_support;
+#[cfg(test)]
+mod property_tests;
 mod spdx;
 pub(crate) mod text;
 #[cfg(test)]
