@@ -26,23 +26,18 @@ use crate::sbom::{
 
 pub(crate) fn parse_str(text: &str) -> Result<Sbom, SbomError> {
     // Some rules differ between spec versions, and `specVersion` may come after the parts
-    // they apply to, so the version is looked up before the real pass. The real pass checks
-    // `specVersion` itself.
-    let minor = prescan_spec_minor_version(text).unwrap_or(6);
-    let _version = SpecVersionScope::enter(minor);
-    let mut state = State::default();
-    let root = match deserialize_untracked(text, RootSeed { state: &mut state }) {
-        Ok(root) => root,
-        Err(()) => {
-            // Read again, tracking the path, to say where the problem is.
-            state = State::default();
-            let result = deserialize_tracked(text, RootSeed { state: &mut state });
-            if let Some(error) = state.precise_error.take() {
-                return Err(error);
-            }
-            result?
-        }
+    // they apply to, so the version is guessed from the text first. When the guess turns out
+    // wrong, the document is read again under its real version.
+    let guess = prescan_spec_minor_version(text).unwrap_or(6);
+    let (mut result, mut state) = read_under_version(text, guess);
+    let actual = match &result {
+        Ok(root) => root.spec_minor,
+        Err(_) => top_level_spec_minor_version(text),
     };
+    if let Some(actual) = actual.filter(|&actual| actual != guess) {
+        (result, state) = read_under_version(text, actual);
+    }
+    let root = result?;
     let spec_version = root
         .spec_version
         .ok_or_else(|| SbomError::at_pointer("", "missing field `specVersion`"))?;
@@ -66,6 +61,34 @@ pub(crate) fn parse_str(text: &str) -> Result<Sbom, SbomError> {
         components: state.components,
         dependencies: state.dependencies,
     })
+}
+
+/// Reads the document with version-dependent rules set for `minor`.
+fn read_under_version(text: &str, minor: u8) -> (Result<Root, SbomError>, State) {
+    let _version = SpecVersionScope::enter(minor);
+    let mut state = State::default();
+    if let Ok(root) = deserialize_untracked(text, RootSeed { state: &mut state }) {
+        return (Ok(root), state);
+    }
+    // Read again, tracking the path, to say where the problem is.
+    state = State::default();
+    let result = deserialize_tracked(text, RootSeed { state: &mut state });
+    let result = match state.precise_error.take() {
+        Some(error) => Err(error),
+        None => result,
+    };
+    (result, state)
+}
+
+/// The top-level `specVersion` of a document that failed to parse, read on its own.
+fn top_level_spec_minor_version(text: &str) -> Option<u8> {
+    #[derive(Deserialize)]
+    struct VersionOnly {
+        #[serde(rename = "specVersion")]
+        spec_version: Option<String>,
+    }
+    let version: VersionOnly = serde_json::from_str(text).ok()?;
+    spec_minor_version(&version.spec_version?).ok()
 }
 
 /// Finds the first `"specVersion": "1.x"` in the text without parsing the document.
@@ -564,6 +587,7 @@ fn convert_component(raw: RawComponent, parent: Option<usize>) -> Component {
 struct Root {
     has_bom_format: bool,
     spec_version: Option<String>,
+    spec_minor: Option<u8>,
     serial_number: Option<SerialNumber>,
     metadata: Option<Metadata>,
 }
@@ -591,6 +615,7 @@ impl<'de> Visitor<'de> for RootSeed<'_> {
         let mut root = Root {
             has_bom_format: false,
             spec_version: None,
+            spec_minor: None,
             serial_number: None,
             metadata: None,
         };
@@ -600,7 +625,11 @@ impl<'de> Visitor<'de> for RootSeed<'_> {
                     map.next_value::<BomFormat>()?;
                     root.has_bom_format = true;
                 }
-                "specVersion" => root.spec_version = Some(map.next_value::<SpecVersion>()?.0),
+                "specVersion" => {
+                    let version = map.next_value::<SpecVersion>()?.0;
+                    root.spec_minor = spec_minor_version(&version).ok();
+                    root.spec_version = Some(version);
+                }
                 "serialNumber" => root.serial_number = Some(map.next_value()?),
                 "version" => {
                     let version: u64 = map.next_value()?;
@@ -841,6 +870,24 @@ mod tests {
         );
         let sbom = parse_str(&as_14).unwrap();
         assert_eq!(sbom.tools, vec!["CycloneDX cli 0.1".to_owned()]);
+    }
+
+    #[test]
+    fn spec_version_after_the_components_still_decides_the_rules() {
+        // A 1.5 document whose first "specVersion" key belongs to something else.
+        let document = r#"{"annotations": [{"specVersion": "1.6"}],
+            "components": [{"type": "library", "name": "a",
+            "properties": [{"value": "nameless is fine before 1.6"}]}],
+            "bomFormat": "CycloneDX", "specVersion": "1.5"}"#;
+        assert_eq!(prescan_spec_minor_version(document), Some(6));
+        assert_eq!(parse_str(document).unwrap().spec_version, "1.5");
+        let as_16 = document.replace(r#""specVersion": "1.5""#, r#""specVersion": "1.6""#);
+        assert_eq!(pointer_of(&as_16), "/components/0/properties/0");
+        // And the other way round: a 1.4-looking guess must not let a 1.6 document through.
+        let misleading_14 =
+            as_16.replace(r#"[{"specVersion": "1.6"}]"#, r#"[{"specVersion": "1.4"}]"#);
+        assert_eq!(prescan_spec_minor_version(&misleading_14), Some(4));
+        assert_eq!(pointer_of(&misleading_14), "/components/0/properties/0");
     }
 
     #[test]
