@@ -289,7 +289,11 @@ impl<'t> Parser<'t> {
                 Event::End(_) => return Ok(element),
                 Event::Text(text) => {
                     let text = text.decode().map_err(|error| self.xml_error(error))?;
-                    element.text.push_str(&text);
+                    // Indentation before the first child would only be trimmed away later;
+                    // skipping it spares an allocation for every element with children.
+                    if !(element.text.is_empty() && text.trim().is_empty()) {
+                        element.text.push_str(&text);
+                    }
                 }
                 Event::CData(data) => {
                     let data = data.decode().map_err(|error| self.xml_error(error))?;
