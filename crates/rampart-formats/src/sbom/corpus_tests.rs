@@ -100,6 +100,7 @@ fn spdx_examples_parse() {
     let (mut json, mut tag_value) = ((0, 0), (0, 0));
     let mut failures = Vec::new();
     let mut components = 0;
+    let mut spdx3 = 0;
     for path in sorted_files(&dir, &[".json", ".spdx"]) {
         // The JSON schema names `spdxVersion` as a property, which is not a document.
         if path.ends_with("schemas/spdx-schema.json") {
@@ -114,8 +115,15 @@ fn spdx_examples_parse() {
         let tally = match detect(&bytes) {
             Some(DocumentFormat::SpdxJson) => &mut json,
             Some(DocumentFormat::SpdxTagValue) => &mut tag_value,
-            // SPDX 3.0 JSON-LD is not an SPDX 2 document.
-            _ => continue,
+            // SPDX 3.0 JSON-LD is not an SPDX 2 document; nothing else may be skipped.
+            _ if name.contains("spdx3.0/") => {
+                spdx3 += 1;
+                continue;
+            }
+            other => {
+                failures.push(format!("{name}: detected as {other:?}"));
+                continue;
+            }
         };
         tally.1 += 1;
         match parse(&bytes) {
@@ -127,7 +135,7 @@ fn spdx_examples_parse() {
         }
     }
     println!(
-        "SPDX examples: JSON {}/{} parsed, tag-value {}/{} parsed, {components} packages",
+        "SPDX examples: JSON {}/{} parsed, tag-value {}/{} parsed, {components} packages; {spdx3} SPDX 3.0 files not claimed",
         json.0, json.1, tag_value.0, tag_value.1
     );
     assert!(json.1 > 15 && tag_value.1 > 10, "corpus unexpectedly small");
@@ -176,4 +184,68 @@ fn real_sboms_keep_their_identifiers() {
     let tag = parse(&fs::read(utf16.join("SPDXTagExample-UTF-16.spdx")).unwrap()).unwrap();
     assert_eq!(json.components.len(), tag.components.len());
     assert!(!json.components.is_empty());
+}
+
+/// The SPDX examples come as JSON and tag-value twins; both must give the same packages and
+/// graph.
+#[test]
+fn spdx_json_and_tag_value_twins_read_alike() {
+    let Some(root) = test_data::root() else {
+        return;
+    };
+    let pairs = [
+        (
+            "_spdx-spec-2.3.1/examples/SPDXJSONExample-v2.3.spdx.json",
+            "_spdx-spec-2.3.1/examples/SPDXTagExample-v2.3.spdx",
+        ),
+        (
+            "_tools-python/tests/spdx/data/SPDXJSONExample-v2.3.spdx.json",
+            "_tools-python/tests/spdx/data/SPDXTagExample-v2.3.spdx",
+        ),
+        (
+            "_tools-python/tests/spdx/data/SPDXJSONExample-v2.2.spdx.json",
+            "_tools-python/tests/spdx/data/SPDXTagExample-v2.2.spdx",
+        ),
+        (
+            "_tools-python/tests/spdx/data/SPDXJSONExample-UTF-16.spdx.json",
+            "_tools-python/tests/spdx/data/SPDXTagExample-UTF-16.spdx",
+        ),
+    ];
+    let dir = root.join("spdx-examples");
+    for (json, tag_value) in pairs {
+        let json = parse(&fs::read(dir.join(json)).unwrap()).unwrap();
+        let tag_value = parse(&fs::read(dir.join(tag_value)).unwrap()).unwrap();
+        let summary = |sbom: &super::Sbom| {
+            let mut packages: Vec<_> = sbom
+                .components
+                .iter()
+                .map(|c| {
+                    (
+                        c.bom_ref.clone(),
+                        c.name.clone(),
+                        c.version.clone(),
+                        c.purl.clone(),
+                        c.cpe.clone(),
+                        c.hashes.clone(),
+                        c.supplier.clone(),
+                    )
+                })
+                .collect();
+            packages.sort();
+            let mut edges: Vec<_> = sbom
+                .dependencies
+                .iter()
+                .map(|d| (d.from.clone(), d.to.clone()))
+                .collect();
+            edges.sort();
+            (
+                sbom.spec_version.clone(),
+                sbom.serial_number.clone(),
+                packages,
+                edges,
+            )
+        };
+        assert!(!json.components.is_empty());
+        assert_eq!(summary(&json), summary(&tag_value));
+    }
 }

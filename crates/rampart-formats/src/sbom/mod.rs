@@ -90,14 +90,14 @@ pub struct Component {
     pub scope: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Hash {
     /// As spelled by the format: `SHA-256` (CycloneDX), `SHA256` (SPDX).
     pub algorithm: String,
     pub value: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum License {
     /// An SPDX license identifier.
     Id(String),
@@ -108,7 +108,7 @@ pub enum License {
 }
 
 /// How two components relate in the dependency graph.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Relationship {
     /// `from` needs `to` (CycloneDX `dependsOn`, SPDX `DEPENDS_ON` and the `*_DEPENDENCY_OF`
     /// family read in reverse).
@@ -118,7 +118,7 @@ pub enum Relationship {
 }
 
 /// An edge of the dependency graph, between `bom_ref`s.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Dependency {
     pub from: String,
     pub to: String,

@@ -7,9 +7,12 @@ use std::marker::PhantomData;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::{apply_identifier, edge, external_identifier, license, spec_version, supplier, tool};
+use super::{
+    apply_identifier, edge, external_identifier, license, spec_version, supplier, tool,
+    unique_edges,
+};
 use crate::sbom::json_support::{deserialize_tracked, deserialize_untracked};
-use crate::sbom::{Component, Dependency, Hash, Sbom, SbomError, SbomFormat};
+use crate::sbom::{Component, Dependency, Hash, Relationship, Sbom, SbomError, SbomFormat};
 
 pub(crate) fn parse_str(text: &str) -> Result<Sbom, SbomError> {
     let document: Document = match deserialize_untracked(text, PhantomData) {
@@ -26,8 +29,8 @@ pub(crate) fn parse_str(text: &str) -> Result<Sbom, SbomError> {
         created: creation.created,
         tools: creation.creators.iter().filter_map(|c| tool(c)).collect(),
         primary_component: None,
-        components: document.packages,
-        dependencies: document.relationships,
+        components: document.packages.components,
+        dependencies: unique_edges(document.packages.contained_files, document.relationships),
     })
 }
 
@@ -54,7 +57,7 @@ struct Document {
     document_namespace: Option<String>,
     creation_info: Option<CreationInfo>,
     #[serde(default, deserialize_with = "packages_as_components")]
-    packages: Vec<Component>,
+    packages: Packages,
     #[serde(default, deserialize_with = "relationships_as_edges")]
     relationships: Vec<Dependency>,
 }
@@ -81,6 +84,16 @@ struct RawPackage {
     license_concluded: Option<String>,
     license_declared: Option<String>,
     primary_package_purpose: Option<String>,
+    /// Files the package contains: the same as `CONTAINS` relationships.
+    #[serde(default)]
+    has_files: Vec<String>,
+}
+
+/// The packages as components, and the containment edges their `hasFiles` imply.
+#[derive(Debug, Default)]
+struct Packages {
+    components: Vec<Component>,
+    contained_files: Vec<Dependency>,
 }
 
 #[derive(Debug)]
@@ -151,26 +164,36 @@ fn convert_package(raw: RawPackage) -> Component {
 
 fn packages_as_components<'de, D: Deserializer<'de>>(
     deserializer: D,
-) -> Result<Vec<Component>, D::Error> {
-    struct Packages;
+) -> Result<Packages, D::Error> {
+    struct PackagesVisitor;
 
-    impl<'de> Visitor<'de> for Packages {
-        type Value = Vec<Component>;
+    impl<'de> Visitor<'de> for PackagesVisitor {
+        type Value = Packages;
 
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("an array of packages")
         }
 
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Component>, A::Error> {
-            let mut components = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-            while let Some(raw) = seq.next_element::<RawPackage>()? {
-                components.push(convert_package(raw));
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Packages, A::Error> {
+            let mut packages = Packages {
+                components: Vec::with_capacity(seq.size_hint().unwrap_or(0)),
+                contained_files: Vec::new(),
+            };
+            while let Some(mut raw) = seq.next_element::<RawPackage>()? {
+                for file in std::mem::take(&mut raw.has_files) {
+                    packages.contained_files.push(Dependency {
+                        from: raw.spdx_id.clone(),
+                        to: file,
+                        relationship: Relationship::Contains,
+                    });
+                }
+                packages.components.push(convert_package(raw));
             }
-            Ok(components)
+            Ok(packages)
         }
     }
 
-    deserializer.deserialize_seq(Packages)
+    deserializer.deserialize_seq(PackagesVisitor)
 }
 
 fn relationships_as_edges<'de, D: Deserializer<'de>>(
@@ -204,7 +227,7 @@ fn relationships_as_edges<'de, D: Deserializer<'de>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sbom::{ErrorLocation, License, Relationship};
+    use crate::sbom::{ErrorLocation, License};
 
     const MINIMAL: &str = r#"{
       "spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "demo",
@@ -214,6 +237,7 @@ mod tests {
         {"SPDXID": "SPDXRef-a", "name": "a", "versionInfo": "1.0", "supplier": "Organization: Acme",
          "licenseConcluded": "MIT", "licenseDeclared": "MIT OR Apache-2.0",
          "checksums": [{"algorithm": "SHA256", "checksumValue": "abcd"}],
+         "hasFiles": ["SPDXRef-file", "SPDXRef-file"],
          "externalRefs": [
            {"referenceCategory": "SECURITY", "referenceType": "cpe23Type", "referenceLocator": "cpe:2.3:a:acme:a:1.0:*:*:*:*:*:*:*"},
            {"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": "pkg:npm/a@1.0"}
@@ -248,8 +272,19 @@ mod tests {
                 License::Expression("MIT OR Apache-2.0".into())
             ]
         );
-        assert_eq!(sbom.dependencies.len(), 1);
-        assert_eq!(sbom.dependencies[0].relationship, Relationship::DependsOn);
+        let edges: Vec<_> = sbom
+            .dependencies
+            .iter()
+            .map(|d| (d.from.as_str(), d.to.as_str(), d.relationship))
+            .collect();
+        assert_eq!(
+            edges,
+            [
+                ("SPDXRef-a", "SPDXRef-file", Relationship::Contains),
+                ("SPDXRef-a", "SPDXRef-b", Relationship::DependsOn)
+            ],
+            "hasFiles means CONTAINS, each edge once"
+        );
     }
 
     #[test]

@@ -51,6 +51,20 @@ pub(crate) fn edge(element: &str, relationship: &str, related: &str) -> Option<D
     })
 }
 
+/// Containment edges first, then relationships, each edge once: documents often state a
+/// containment both ways (`hasFiles` and a `CONTAINS` relationship) or list a file twice.
+pub(crate) fn unique_edges(
+    contained: Vec<Dependency>,
+    relationships: Vec<Dependency>,
+) -> Vec<Dependency> {
+    let mut seen = std::collections::HashSet::new();
+    contained
+        .into_iter()
+        .chain(relationships)
+        .filter(|edge| seen.insert(edge.clone()))
+        .collect()
+}
+
 /// `Organization: Acme (a@b.c)` → `Acme (a@b.c)`; `NOASSERTION` → nothing.
 pub(crate) fn supplier(value: &str) -> Option<String> {
     let value = value.trim();

@@ -2,13 +2,19 @@
 //! lines. A `PackageName` opens a package; `FileName`, `SnippetSPDXID` and `LicenseID` open
 //! sections whose tags do not belong to it.
 
-use super::{apply_identifier, edge, external_identifier, license, spec_version, supplier, tool};
+use super::{
+    apply_identifier, edge, external_identifier, license, spec_version, supplier, tool,
+    unique_edges,
+};
 use crate::sbom::{Component, Hash, Sbom, SbomError, SbomFormat};
+use crate::sbom::{Dependency, Relationship};
 
 #[derive(PartialEq)]
 enum Section {
     Document,
     Package,
+    /// A file; tag-value files belong to the package before them.
+    File,
     Other,
 }
 
@@ -93,6 +99,7 @@ pub(crate) fn parse_str(text: &str) -> Result<Sbom, SbomError> {
     };
     // The line of the open package's `PackageName`, to report a package without `SPDXID`.
     let mut package_line = 0;
+    let mut contained_files = Vec::new();
     for entry in entries(text)? {
         let at = |message: String| SbomError::at_line(entry.line, 1, message);
         let value = entry.value;
@@ -111,7 +118,22 @@ pub(crate) fn parse_str(text: &str) -> Result<Sbom, SbomError> {
                     ..Component::default()
                 });
             }
-            "FileName" | "SnippetSPDXID" | "LicenseID" => {
+            "FileName" => {
+                check_package_has_id(&sbom, &section, package_line)?;
+                section = Section::File;
+            }
+            "SPDXID" if section == Section::File => {
+                // A file listed after a package is contained in it (what JSON says with
+                // `hasFiles`).
+                if let Some(package) = sbom.components.last().and_then(|c| c.bom_ref.clone()) {
+                    contained_files.push(Dependency {
+                        from: package,
+                        to: value.to_owned(),
+                        relationship: Relationship::Contains,
+                    });
+                }
+            }
+            "SnippetSPDXID" | "LicenseID" => {
                 check_package_has_id(&sbom, &section, package_line)?;
                 section = Section::Other;
             }
@@ -179,6 +201,7 @@ pub(crate) fn parse_str(text: &str) -> Result<Sbom, SbomError> {
         }
     }
     check_package_has_id(&sbom, &section, package_line)?;
+    sbom.dependencies = unique_edges(contained_files, std::mem::take(&mut sbom.dependencies));
     sbom.spec_version = version.ok_or_else(|| SbomError::at_line(1, 1, "missing `SPDXVersion`"))?;
     Ok(sbom)
 }
@@ -211,7 +234,7 @@ PackageName: b\nSPDXID: SPDXRef-b\n\
 Relationship: SPDXRef-a DEPENDS_ON SPDXRef-b\nRelationship: SPDXRef-DOCUMENT DESCRIBES SPDXRef-a\n";
 
     #[test]
-    fn reads_packages_and_skips_files() {
+    fn reads_packages_and_files_they_contain() {
         let sbom = parse_str(DOCUMENT).unwrap();
         assert_eq!(sbom.spec_version, "2.3");
         assert_eq!(sbom.name.as_deref(), Some("demo"));
@@ -224,8 +247,18 @@ Relationship: SPDXRef-a DEPENDS_ON SPDXRef-b\nRelationship: SPDXRef-DOCUMENT DES
         assert_eq!(a.hashes.len(), 1, "file checksums stay with the file");
         assert_eq!(a.licenses, vec![License::Id("Apache-2.0".into())]);
         assert_eq!(sbom.components[1].bom_ref.as_deref(), Some("SPDXRef-b"));
-        assert_eq!(sbom.dependencies.len(), 1);
-        assert_eq!(sbom.dependencies[0].relationship, Relationship::DependsOn);
+        let edges: Vec<_> = sbom
+            .dependencies
+            .iter()
+            .map(|d| (d.from.as_str(), d.to.as_str(), d.relationship))
+            .collect();
+        assert_eq!(
+            edges,
+            [
+                ("SPDXRef-a", "SPDXRef-file", Relationship::Contains),
+                ("SPDXRef-a", "SPDXRef-b", Relationship::DependsOn)
+            ]
+        );
     }
 
     #[test]
