@@ -1,7 +1,8 @@
 //! SPDX 2.2 and 2.3, in JSON and tag-value. Packages become components (files and snippets
 //! are not inventory for vulnerability matching); `externalRefs` of type `purl` and
 //! `cpe23Type` (or `cpe22Type`) give the identifiers; relationships of the dependency and
-//! containment families give the graph.
+//! containment families give the graph, together with the containment that JSON states with
+//! `hasFiles` and tag-value with a file's place after its package.
 
 pub(crate) mod json;
 pub(crate) mod tag_value;
