@@ -3,6 +3,22 @@
 //! Every format is read into one model, [`Sbom`]. Parsing validates as it goes and stops at
 //! the first problem, naming where it is: a JSON pointer for JSON, a line and column for XML
 //! and tag-value. Nested CycloneDX components are flattened; each keeps its parent's index.
+//!
+//! ```
+//! use rampart_formats::sbom::{detect, parse, DocumentFormat};
+//!
+//! let upload = br#"{"bomFormat": "CycloneDX", "specVersion": "1.6",
+//!   "components": [{"type": "library", "name": "lodash", "version": "4.17.20",
+//!                   "purl": "pkg:npm/lodash@4.17.20"}]}"#;
+//! assert_eq!(detect(upload), Some(DocumentFormat::CycloneDxJson));
+//! let sbom = parse(upload).unwrap();
+//! assert_eq!(sbom.components[0].purl.as_deref(), Some("pkg:npm/lodash@4.17.20"));
+//!
+//! let broken = br#"{"bomFormat": "CycloneDX", "specVersion": "1.6",
+//!   "components": [{"type": "library", "name": "lodash", "version": 4}]}"#;
+//! let error = parse(broken).unwrap_err();
+//! assert!(error.to_string().starts_with("/components/0/version: invalid type"));
+//! ```
 
 #[cfg(test)]
 mod corpus_tests;

@@ -483,23 +483,73 @@ struct RawDependency {
 struct State {
     components: Vec<Component>,
     dependencies: Vec<Dependency>,
-    /// Every `bom-ref` seen so far, with the pointer of its first use.
-    references: HashMap<String, String>,
+    /// Every `bom-ref` seen so far, with where it was first used.
+    references: HashMap<String, FirstUse>,
     /// An error whose exact location this module knows better than the serde path does.
     precise_error: Option<SbomError>,
 }
 
+/// Where a `bom-ref` was first used. Components, by far the most numerous, are remembered by
+/// index and their pointer is worked out only if a duplicate needs it.
+enum FirstUse {
+    Component(usize),
+    Elsewhere(String),
+}
+
+/// Where a `bom-ref` is being used now.
+enum Site<'p> {
+    /// The component about to get flat index `index`, at `path` in the nested arrays.
+    Component {
+        index: usize,
+        path: &'p [usize],
+    },
+    Elsewhere(String),
+}
+
 impl State {
-    fn register_reference(&mut self, reference: &str, pointer: impl FnOnce() -> String) -> bool {
-        if let Some(first) = self.references.get(reference) {
-            self.precise_error = Some(SbomError::at_pointer(
-                pointer(),
-                format!("duplicate bom-ref \"{reference}\" (first used at {first})"),
-            ));
-            return false;
+    fn register_reference(&mut self, reference: &str, site: Site) -> bool {
+        let Some(first) = self.references.get(reference) else {
+            let first = match site {
+                Site::Component { index, .. } => FirstUse::Component(index),
+                Site::Elsewhere(pointer) => FirstUse::Elsewhere(pointer),
+            };
+            self.references.insert(reference.to_owned(), first);
+            return true;
+        };
+        let first = match first {
+            FirstUse::Component(index) => self.pointer_of_component(*index) + "/bom-ref",
+            FirstUse::Elsewhere(pointer) => pointer.clone(),
+        };
+        let here = match site {
+            Site::Component { path, .. } => component_pointer(path) + "/bom-ref",
+            Site::Elsewhere(pointer) => pointer,
+        };
+        self.precise_error = Some(SbomError::at_pointer(
+            here,
+            format!("duplicate bom-ref \"{reference}\" (first used at {first})"),
+        ));
+        false
+    }
+
+    /// The JSON pointer of an already flattened component, rebuilt from the parent links:
+    /// flattening is depth-first, so a component's position among its siblings is the number
+    /// of earlier components with the same parent.
+    fn pointer_of_component(&self, mut index: usize) -> String {
+        let mut path = Vec::new();
+        loop {
+            let parent = self.components[index].parent;
+            let position = self.components[..index]
+                .iter()
+                .filter(|c| c.parent == parent)
+                .count();
+            path.push(position);
+            match parent {
+                Some(parent) => index = parent,
+                None => break,
+            }
         }
-        self.references.insert(reference.to_owned(), pointer());
-        true
+        path.reverse();
+        component_pointer(&path)
     }
 
     /// Appends `raw` and its nested components to the flat list. `path` holds the indices
@@ -510,13 +560,13 @@ impl State {
         parent: Option<usize>,
         path: &mut Vec<usize>,
     ) -> bool {
+        let index = self.components.len();
         if let Some(reference) = &raw.bom_ref {
-            if !self.register_reference(&reference.0, || component_pointer(path) + "/bom-ref") {
+            if !self.register_reference(&reference.0, Site::Component { index, path }) {
                 return false;
             }
         }
         let children = std::mem::take(&mut raw.components);
-        let index = self.components.len();
         self.components.push(convert_component(raw, parent));
         for (child_index, child) in children.into_iter().enumerate() {
             path.push(child_index);
@@ -533,7 +583,8 @@ impl State {
         for (index, service) in services.iter().enumerate() {
             let pointer = format!("{prefix}/{index}");
             if let Some(reference) = &service.bom_ref {
-                if !self.register_reference(&reference.0, || format!("{pointer}/bom-ref")) {
+                let site = Site::Elsewhere(format!("{pointer}/bom-ref"));
+                if !self.register_reference(&reference.0, site) {
                     return false;
                 }
             }
@@ -644,9 +695,8 @@ impl<'de> Visitor<'de> for RootSeed<'_> {
                     if let Some(reference) =
                         metadata.component.as_ref().and_then(|c| c.bom_ref.as_ref())
                     {
-                        if !self.state.register_reference(&reference.0, || {
-                            "/metadata/component/bom-ref".into()
-                        }) {
+                        let site = Site::Elsewhere("/metadata/component/bom-ref".into());
+                        if !self.state.register_reference(&reference.0, site) {
                             return Err(de::Error::custom("duplicate bom-ref"));
                         }
                     }
@@ -836,6 +886,22 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "/components/1/bom-ref: duplicate bom-ref \"a-inner\" (first used at /components/0/components/0/bom-ref)"
+        );
+        let third = NESTED.replace(
+            r#"{"type": "library", "bom-ref": "b", "name": "b"}"#,
+            r#"{"type": "library", "bom-ref": "b", "name": "b"}, {"type": "library", "bom-ref": "b", "name": "c"}"#,
+        );
+        assert_eq!(
+            parse_str(&third).unwrap_err().to_string(),
+            "/components/2/bom-ref: duplicate bom-ref \"b\" (first used at /components/1/bom-ref)"
+        );
+        let deep_first = NESTED.replace(r#""bom-ref": "b""#, r#""bom-ref": "a-inner-2""#).replace(
+            r#"{"type": "file", "name": "deepest"}"#,
+            r#"{"type": "file", "name": "deepest"}, {"type": "file", "bom-ref": "a-inner-2", "name": "second"}"#,
+        );
+        assert_eq!(
+            parse_str(&deep_first).unwrap_err().to_string(),
+            "/components/1/bom-ref: duplicate bom-ref \"a-inner-2\" (first used at /components/0/components/0/components/1/bom-ref)"
         );
         let clash_with_metadata = NESTED.replace(r#""bom-ref": "b""#, r#""bom-ref": "app""#);
         assert_eq!(pointer_of(&clash_with_metadata), "/components/1/bom-ref");
