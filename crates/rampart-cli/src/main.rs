@@ -24,6 +24,8 @@ enum Command {
     Serve(config::ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(config::DatabaseArgs),
+    /// Print the OpenAPI 3.1 document of this build (the one served at /api/v1/openapi.json).
+    Openapi,
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Migrate(args) => serve::migrate(args).await,
+            Command::Openapi => serve::print_openapi(),
         }
     });
     match result {

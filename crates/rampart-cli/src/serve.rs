@@ -48,6 +48,12 @@ pub async fn migrate(args: DatabaseArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub fn print_openapi() -> anyhow::Result<()> {
+    let document = rampart_server::openapi_document();
+    println!("{}", serde_json::to_string_pretty(&document)?);
+    Ok(())
+}
+
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));

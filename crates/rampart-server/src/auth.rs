@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::Response;
-use rampart_core::{ApiKeyKind, ApiKeySecret, ScopeSet};
+use rampart_core::{ApiKeyKind, ApiKeySecret, Scope, ScopeSet};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -32,6 +32,19 @@ pub enum Credential {
 }
 
 impl Principal {
+    /// Every handler's first line: `principal.require(Scope::ProductsRead)?;` (and the same
+    /// scope in its `#[utoipa::path(security(("bearer" = ["products:read"])))]`).
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.scopes.contains(scope) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                ErrorCode::InsufficientScope,
+                format!("this endpoint needs the `{scope}` scope"),
+            ))
+        }
+    }
+
     /// Test keys create test data and never cause real outbound effects.
     pub fn is_test_mode(&self) -> bool {
         matches!(

@@ -26,6 +26,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use axum;
 pub use state::{AppState, ServerConfig};
 
 /// A migrated, bootstrapped server ready to serve.
@@ -54,7 +55,7 @@ impl App {
     }
 
     pub fn router(&self) -> Router {
-        router(self.state.clone())
+        router(self.state.clone(), Router::new())
     }
 
     /// Serves until `shutdown` resolves, then stops accepting and drains in-flight requests.
@@ -63,7 +64,19 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let router = self.router();
+        self.serve_with_routes(listener, Router::new(), shutdown)
+            .await
+    }
+
+    /// [`App::serve`] with `extra` routes mounted behind the same middleware: tests use it to
+    /// exercise the error policy (panics, bodies) on the real stack.
+    pub async fn serve_with_routes(
+        self,
+        listener: TcpListener,
+        extra: Router<AppState>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let router = router(self.state.clone(), extra);
         let store = self.state.store.clone();
         axum::serve(
             listener,
@@ -95,7 +108,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     api_routes().2
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, extra: Router<AppState>) -> Router {
     let (public, protected, document) = api_routes();
     let protected = protected.route_layer(axum::middleware::from_fn_with_state(
         state.clone(),
@@ -105,6 +118,7 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     public
         .merge(protected)
+        .merge(extra)
         .route(
             "/api/v1/openapi.json",
             get(move || {

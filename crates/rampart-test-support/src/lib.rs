@@ -9,11 +9,13 @@
 mod postgres;
 pub mod test_data;
 
-use rampart_server::{App, ServerConfig};
+use rampart_server::axum::Router;
+use rampart_server::{App, AppState, ServerConfig};
 use rampart_store::DatabaseLocation;
 use reqwest::{Method, RequestBuilder};
 use tokio::sync::oneshot;
 
+pub use postgres::fresh_database as fresh_postgres_database;
 pub use rampart_server;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +52,15 @@ impl TestApp {
         backend: Backend,
         configure: impl FnOnce(&mut ServerConfig),
     ) -> Option<TestApp> {
+        Self::spawn_with_routes(backend, configure, Router::new()).await
+    }
+
+    /// [`TestApp::spawn_with`] plus `extra` routes behind the real middleware stack.
+    pub async fn spawn_with_routes(
+        backend: Backend,
+        configure: impl FnOnce(&mut ServerConfig),
+        extra: Router<AppState>,
+    ) -> Option<TestApp> {
         let (database, data_dir) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -59,7 +70,7 @@ impl TestApp {
                 )
             }
             Backend::Postgres => (
-                DatabaseLocation::Postgres(postgres::fresh_database().await?),
+                DatabaseLocation::Postgres(postgres::fresh_database(true).await?),
                 None,
             ),
         };
@@ -78,7 +89,7 @@ impl TestApp {
             .expect("bind loopback");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let (shutdown, stop) = oneshot::channel::<()>();
-        let server = tokio::spawn(app.serve(listener, async {
+        let server = tokio::spawn(app.serve_with_routes(listener, extra, async {
             let _ = stop.await;
         }));
         Some(TestApp {
@@ -134,6 +145,8 @@ impl Drop for TestApp {
 }
 
 /// Runs each test once per backend: `mod <name> { fn sqlite(); fn postgres(); }`.
+/// Optional attributes, in this order: `#[configure(closure over &mut ServerConfig)]` and
+/// `#[routes(Router<AppState>)]` (extra routes behind the real middleware).
 ///
 /// ```ignore
 /// backend_tests! {
@@ -144,7 +157,11 @@ impl Drop for TestApp {
 /// ```
 #[macro_export]
 macro_rules! backend_tests {
-    ($($(#[configure($configure:expr)])? async fn $name:ident($app:ident) $body:block)*) => {
+    ($(
+        $(#[configure($configure:expr)])?
+        $(#[routes($routes:expr)])?
+        async fn $name:ident($app:ident) $body:block
+    )*) => {
         $(
             mod $name {
                 #[allow(unused_imports)]
@@ -152,9 +169,10 @@ macro_rules! backend_tests {
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    let $app = $crate::TestApp::spawn_with(
+                    let $app = $crate::TestApp::spawn_with_routes(
                         $crate::Backend::Sqlite,
                         $crate::backend_tests!(@configure $($configure)?),
+                        $crate::backend_tests!(@routes $($routes)?),
                     )
                     .await
                     .expect("SQLite is always available");
@@ -163,9 +181,10 @@ macro_rules! backend_tests {
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    let Some($app) = $crate::TestApp::spawn_with(
+                    let Some($app) = $crate::TestApp::spawn_with_routes(
                         $crate::Backend::Postgres,
                         $crate::backend_tests!(@configure $($configure)?),
+                        $crate::backend_tests!(@routes $($routes)?),
                     )
                     .await
                     else {
@@ -178,4 +197,6 @@ macro_rules! backend_tests {
     };
     (@configure $configure:expr) => { $configure };
     (@configure) => { |_: &mut $crate::rampart_server::ServerConfig| {} };
+    (@routes $routes:expr) => { $routes };
+    (@routes) => { $crate::rampart_server::axum::Router::new() };
 }

@@ -13,9 +13,10 @@ const REQUIRE_VAR: &str = "RAMPART_REQUIRE_PG";
 /// Serialises template creation across test processes.
 const TEMPLATE_LOCK_KEY: i64 = 0x7261_6d70_7465_7374; // "ramptest"
 
-/// A URL to a new, migrated, empty database; `None` (reason printed) when no server is
-/// configured, or a panic when `RAMPART_REQUIRE_PG=1`.
-pub(crate) async fn fresh_database() -> Option<String> {
+/// A URL to a new database, migrated from the template when `migrated`, else completely
+/// empty; `None` (reason printed) when no server is configured, or a panic when
+/// `RAMPART_REQUIRE_PG=1`.
+pub async fn fresh_database(migrated: bool) -> Option<String> {
     let Ok(admin_url) = std::env::var(URL_VAR) else {
         if std::env::var(REQUIRE_VAR).as_deref() == Ok("1") {
             panic!("{URL_VAR} is not set but {REQUIRE_VAR}=1");
@@ -23,7 +24,11 @@ pub(crate) async fn fresh_database() -> Option<String> {
         eprintln!("skipping PostgreSQL case: {URL_VAR} is not set");
         return None;
     };
-    let template = ensure_template(&admin_url).await;
+    let template = if migrated {
+        ensure_template(&admin_url).await
+    } else {
+        "template0".to_string()
+    };
     let name = format!("rampart_test_{}", uuid::Uuid::new_v4().simple());
     let mut admin = connect(&admin_url).await;
     // Cloning fails while another session is connected to the template; that window is
