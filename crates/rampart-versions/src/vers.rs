@@ -411,38 +411,106 @@ impl VersRange {
         Ok((events, versions))
     }
 
-    /// Builds a vers from OSV events and listed versions of one range. `limit` events and
-    /// `GIT` commits cannot be expressed and are rejected.
+    /// Builds a canonical vers from one OSV range's events plus listed versions, by walking
+    /// the events in evaluation order and emitting a bound at each change of verdict, so
+    /// overlapping or empty OSV intervals come out as the set they describe. `limit` events
+    /// have no vers equivalent, and a range that affects nothing cannot be written as a
+    /// `vers:` of its type; both are errors.
     pub fn from_osv(
         vers_type: &str,
         scheme: Scheme,
         events: &[RawEvent],
         listed_versions: &[String],
     ) -> Result<VersRange, VersionError> {
-        let mut constraints = Vec::new();
-        let mut unbounded_below = false;
+        // (version, kind, text); `None` is `introduced: "0"`, below everything.
+        let mut sorted: Vec<(Option<Version>, EventKind, &str)> = Vec::with_capacity(events.len());
         for event in events {
-            match (event.kind, event.version.as_str()) {
-                (EventKind::Introduced, "0") => unbounded_below = true,
-                (EventKind::Introduced, v) => {
-                    constraints.push(Constraint::new(Comparator::GreaterOrEqual, v))
+            let version = match (event.kind, event.version.as_str()) {
+                (EventKind::Limit, text) => {
+                    return Err(vers_error(text, "`limit` events have no vers equivalent"))
                 }
-                (EventKind::Fixed, v) => constraints.push(Constraint::new(Comparator::Less, v)),
-                (EventKind::LastAffected, v) => {
-                    constraints.push(Constraint::new(Comparator::LessOrEqual, v))
+                (EventKind::Introduced, "0") => None,
+                (_, text) => Some(scheme.parse(text)?),
+            };
+            sorted.push((version, event.kind, &event.version));
+        }
+        sorted.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+
+        let mut constraints: Vec<Constraint> = Vec::new();
+        // Where the current affected interval opened: `None` when closed.
+        let mut open: Option<Option<&Version>> = None;
+        let mut affected_from_start = false;
+        for (version, kind, text) in &sorted {
+            match (kind, open) {
+                (EventKind::Introduced, None) => {
+                    match version {
+                        None => affected_from_start = true,
+                        Some(_) => {
+                            constraints.push(Constraint::new(Comparator::GreaterOrEqual, *text))
+                        }
+                    }
+                    open = Some(version.as_ref());
                 }
-                (EventKind::Limit, v) => {
-                    return Err(vers_error(v, "`limit` events have no vers equivalent"))
+                (EventKind::Fixed, Some(opened_at)) => {
+                    if opened_at.is_some() && opened_at == version.as_ref() {
+                        // Introduced and fixed at one version: an empty interval.
+                        constraints.pop();
+                    } else {
+                        constraints.push(Constraint::new(Comparator::Less, *text));
+                    }
+                    open = None;
                 }
+                (EventKind::LastAffected, Some(opened_at)) => {
+                    if opened_at.is_some() && opened_at == version.as_ref() {
+                        // Introduced and last affected at one version: just that version.
+                        if let Some(last) = constraints.last_mut() {
+                            last.comparator = Comparator::Equal;
+                        }
+                    } else {
+                        constraints.push(Constraint::new(Comparator::LessOrEqual, *text));
+                    }
+                    open = None;
+                }
+                // Introducing while affected, or fixing while not, changes nothing.
+                _ => {}
             }
         }
-        constraints.extend(
-            listed_versions
-                .iter()
-                .map(|v| Constraint::new(Comparator::Equal, v.clone())),
-        );
-        if constraints.is_empty() && unbounded_below {
+        let everything = affected_from_start && open.is_some() && constraints.is_empty();
+        if everything {
+            // Every version is affected; listed versions add nothing.
             return Ok(VersRange::any(vers_type));
+        }
+        let ranges = VersRange::new(vers_type, constraints);
+        // Listed versions join as `=`, except where the ranges already hold them or where
+        // one sits exactly on an exclusive upper bound (`<v` becomes `<=v`), so the result
+        // stays canonical.
+        let compiled_ranges = if ranges.constraints.is_empty() {
+            None
+        } else {
+            Some(ranges.compile(scheme)?)
+        };
+        let mut constraints = ranges.constraints.clone();
+        let mut added: Vec<Version> = Vec::new();
+        for text in listed_versions {
+            let version = scheme.parse(text)?;
+            let held = compiled_ranges
+                .as_ref()
+                .is_some_and(|c| c.contains(&version).contained);
+            if held || added.contains(&version) {
+                continue;
+            }
+            let on_upper_bound = constraints.iter_mut().find(|c| {
+                c.comparator == Comparator::Less
+                    && scheme.parse(&c.version).ok().as_ref() == Some(&version)
+            });
+            match on_upper_bound {
+                Some(bound) => bound.comparator = Comparator::LessOrEqual,
+                None => constraints.push(Constraint::new(Comparator::Equal, text.clone())),
+            }
+            added.push(version);
+        }
+        if constraints.is_empty() {
+            return Err(vers_error(vers_type, "the OSV range affects no version"));
         }
         VersRange::new(vers_type, constraints).normalized(scheme)
     }
@@ -1373,6 +1441,136 @@ mod tests {
                             before.contains_str(&version).unwrap().contained,
                             after.contains_str(&version).unwrap().contained,
                             "{} vs {} at {}", sorted, simplified, version
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Real OSV ranges converted to vers give the same verdicts as the OSV evaluator at
+    /// every event version (the points where a verdict can change).
+    #[test]
+    fn osv_ranges_and_their_vers_agree_on_real_records() {
+        use crate::range::{CompiledRange, EventKind, RangeKind};
+        let Some(affected) = crate::range::tests::real_osv_affected() else {
+            return;
+        };
+        let (mut compared, mut empty) = (0, 0);
+        for entry in &affected {
+            let Ok(ecosystem) =
+                crate::Ecosystem::parse(entry["package"]["ecosystem"].as_str().unwrap_or(""))
+            else {
+                continue;
+            };
+            for raw in entry["ranges"].as_array().into_iter().flatten() {
+                let kind = RangeKind::parse(raw["type"].as_str().unwrap()).unwrap();
+                if kind == RangeKind::Git {
+                    continue;
+                }
+                let scheme = kind.scheme(ecosystem.scheme());
+                let events: Vec<RawEvent> = raw["events"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|e| {
+                        let (name, version) = e.as_object()?.iter().next()?;
+                        Some(RawEvent::new(
+                            EventKind::parse(name).ok()?,
+                            version.as_str()?,
+                        ))
+                    })
+                    .collect();
+                if events.iter().any(|e| e.kind == EventKind::Limit) {
+                    continue;
+                }
+                let osv = CompiledRange::compile(kind, scheme, events.clone()).unwrap();
+                let vers = match VersRange::from_osv("generic", scheme, &events, &[]) {
+                    Ok(vers) => vers,
+                    Err(_) => {
+                        // Only a range that affects nothing has no vers; check it is one.
+                        empty += 1;
+                        for event in events.iter().filter(|e| e.version != "0") {
+                            let at = osv.evaluate_str(&event.version).unwrap();
+                            assert!(
+                                !at.is_affected(),
+                                "{raw} has no vers but affects {}",
+                                event.version
+                            );
+                        }
+                        continue;
+                    }
+                };
+                let vers = vers
+                    .compile(scheme)
+                    .unwrap_or_else(|e| panic!("{raw} gave non-canonical {vers}: {e}"));
+                for event in events.iter().filter(|e| e.version != "0") {
+                    let version = scheme.parse(&event.version).unwrap();
+                    assert_eq!(
+                        osv.evaluate(&version).unwrap().is_affected(),
+                        vers.contains(&version).contained,
+                        "{raw} at {}",
+                        event.version
+                    );
+                    compared += 1;
+                }
+            }
+        }
+        eprintln!("OSV vs vers: {compared} verdicts agree ({empty} ranges affect nothing)");
+        assert!(compared > 1000);
+    }
+
+    fn osv_event_kind() -> impl proptest::strategy::Strategy<Value = EventKind> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(EventKind::Introduced),
+            Just(EventKind::Fixed),
+            Just(EventKind::LastAffected)
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn vers_from_osv_is_canonical_and_agrees_with_the_osv_evaluator(
+            events in proptest::collection::vec((osv_event_kind(), 0u32..10), 0..7),
+            introduced_zero in proptest::bool::ANY,
+            listed in proptest::collection::vec(0u32..10, 0..2),
+        ) {
+            use crate::range::{CompiledAffected, CompiledRange, RangeKind};
+            let mut raw: Vec<RawEvent> = events
+                .iter()
+                .map(|(k, x)| RawEvent::new(*k, format!("1.{x}")))
+                .collect();
+            if introduced_zero {
+                raw.push(RawEvent::new(EventKind::Introduced, "0"));
+            }
+            let listed: Vec<String> = listed.iter().map(|x| format!("1.{x}")).collect();
+            let range = CompiledRange::compile(RangeKind::Ecosystem, Scheme::Generic, raw.clone()).unwrap();
+            let affected = CompiledAffected::new(Scheme::Generic, vec![range], listed.clone());
+            let probes: Vec<String> = (0..=11).flat_map(|x| [format!("1.{x}"), format!("1.{x}.5")]).collect();
+            match VersRange::from_osv("generic", Scheme::Generic, &raw, &listed) {
+                Ok(vers) => {
+                    let compiled = vers.compile(Scheme::Generic);
+                    proptest::prop_assert!(compiled.is_ok(), "{:?} -> non-canonical {}", raw, vers);
+                    let compiled = compiled.unwrap();
+                    for probe in &probes {
+                        let by_osv = !matches!(
+                            affected.evaluate_str(probe).unwrap(),
+                            crate::range::AffectedOutcome::NotAffected
+                        );
+                        proptest::prop_assert_eq!(
+                            by_osv,
+                            compiled.contains_str(probe).unwrap().contained,
+                            "{:?} {:?} as {} at {}", raw, listed, vers, probe
+                        );
+                    }
+                }
+                Err(_) => {
+                    for probe in &probes {
+                        proptest::prop_assert_eq!(
+                            affected.evaluate_str(probe).unwrap(),
+                            crate::range::AffectedOutcome::NotAffected,
+                            "{:?} has no vers but affects {}", raw, probe
                         );
                     }
                 }
