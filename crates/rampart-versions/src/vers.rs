@@ -1553,6 +1553,20 @@ mod tests {
                     let compiled = vers.compile(Scheme::Generic);
                     proptest::prop_assert!(compiled.is_ok(), "{:?} -> non-canonical {}", raw, vers);
                     let compiled = compiled.unwrap();
+                    // And back: the vers as OSV events and listed versions.
+                    let (back_events, back_listed) = vers.to_osv(Scheme::Generic).unwrap();
+                    let back = CompiledAffected::new(
+                        Scheme::Generic,
+                        vec![CompiledRange::compile(RangeKind::Ecosystem, Scheme::Generic, back_events).unwrap()],
+                        back_listed,
+                    );
+                    for probe in &probes {
+                        proptest::prop_assert_eq!(
+                            affected.evaluate_str(probe).unwrap() == crate::range::AffectedOutcome::NotAffected,
+                            back.evaluate_str(probe).unwrap() == crate::range::AffectedOutcome::NotAffected,
+                            "round trip of {} at {}", vers, probe
+                        );
+                    }
                     for probe in &probes {
                         let by_osv = !matches!(
                             affected.evaluate_str(probe).unwrap(),
