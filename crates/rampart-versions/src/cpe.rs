@@ -159,9 +159,15 @@ impl Cpe {
     /// Parses either binding, chosen by prefix.
     pub fn parse(input: &str) -> Result<Self, VersionError> {
         let trimmed = input.trim();
-        if trimmed.len() >= 8 && trimmed[..8].eq_ignore_ascii_case("cpe:2.3:") {
+        let has_prefix = |prefix: &str| {
+            // `get` rather than slicing: the input may be non-ASCII at the cut.
+            trimmed
+                .get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+        };
+        if has_prefix("cpe:2.3:") {
             Self::parse_formatted(trimmed)
-        } else if trimmed.len() >= 5 && trimmed[..5].eq_ignore_ascii_case("cpe:/") {
+        } else if has_prefix("cpe:/") {
             Self::parse_uri(trimmed)
         } else {
             Err(cpe_error(input, "expected `cpe:2.3:` or `cpe:/`"))
@@ -643,6 +649,8 @@ mod tests {
             "cpe:/a:v:p%zz",
             "cpe:/a:v:p:1:~a~b",
             "pkg:npm/foo",
+            "cpe:2.é",
+            "cpe:é",
         ] {
             assert!(Cpe::parse(bad).is_err(), "{bad:?} accepted");
         }
