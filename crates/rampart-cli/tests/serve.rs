@@ -110,7 +110,9 @@ async fn first_start_prints_the_admin_key_once_and_a_restart_prints_none() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = data_dir_arg(dir.path());
     let first = ServerProcess::start(&["--data-dir", &data_dir], &[]);
-    let key = first.printed_key().expect("first start prints the admin key");
+    let key = first
+        .printed_key()
+        .expect("first start prints the admin key");
     assert!(key.starts_with("rk_live_") && key.len() == 72, "{key}");
     assert_eq!(status(&first.url("/healthz"), None).await, 200);
     assert_eq!(status(&first.url("/readyz"), None).await, 200);
@@ -119,7 +121,10 @@ async fn first_start_prints_the_admin_key_once_and_a_restart_prints_none() {
     assert_eq!(status(&first.url("/api/v1/me"), Some(&wrong)).await, 401);
     let (exit, _) = first.stop("TERM");
     assert!(exit.success(), "SIGTERM exits 0: {exit:?}");
-    assert!(dir.path().join("rampart.db").exists(), "SQLite lives in the data dir");
+    assert!(
+        dir.path().join("rampart.db").exists(),
+        "SQLite lives in the data dir"
+    );
 
     let second = ServerProcess::start(&["--data-dir", &data_dir], &[]);
     assert_eq!(second.printed_key(), None, "a restart prints no key");
@@ -138,8 +143,15 @@ async fn the_admin_key_goes_to_a_private_file_when_asked() {
         &["--data-dir", &data_dir],
         &[("RAMPART_ADMIN_API_KEY_FILE", key_file.to_str().unwrap())],
     );
-    assert_eq!(server.printed_key(), None, "not printed when written to a file");
-    let key = std::fs::read_to_string(&key_file).unwrap().trim().to_string();
+    assert_eq!(
+        server.printed_key(),
+        None,
+        "not printed when written to a file"
+    );
+    let key = std::fs::read_to_string(&key_file)
+        .unwrap()
+        .trim()
+        .to_string();
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
@@ -167,7 +179,10 @@ async fn two_replicas_starting_together_on_one_empty_postgres_share_one_schema()
         assert_eq!(status(&server.url("/api/v1/me"), Some(&keys[0])).await, 200);
     }
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    let teams: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM teams").fetch_one(&pool).await.unwrap();
+    let teams: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM teams")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(teams, 1, "one bootstrap team");
     let failed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE NOT success")
         .fetch_one(&pool)
