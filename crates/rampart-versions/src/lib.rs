@@ -37,3 +37,7 @@ pub(crate) mod order_laws;
 /// Property tests of the `Ord` laws per scheme.
 #[cfg(test)]
 mod properties;
+
+/// Throughput figures for `BENCHMARKS.md` (ignored unless run explicitly).
+#[cfg(test)]
+mod throughput;
