@@ -14,8 +14,8 @@ use super::{purl, Collector, LockedPackage, LockfileError, Origin, CRATES_IO};
 #[derive(Deserialize)]
 struct CargoLock {
     #[serde(default)]
-    package: Vec<Spanned<Package>>,
-    root: Option<Spanned<Package>>,
+    package: Vec<Package>,
+    root: Option<Package>,
 }
 
 #[derive(Deserialize)]
@@ -29,16 +29,16 @@ struct Package {
 
 pub(crate) fn parse(text: &str, out: &mut Collector) -> Result<(), LockfileError> {
     let lock: CargoLock = toml::from_str(text).map_err(|error| toml_error(text, &error))?;
-    let packages: Vec<&Spanned<Package>> = lock.root.iter().chain(&lock.package).collect();
+    let packages: Vec<&Package> = lock.root.iter().chain(&lock.package).collect();
     for package in &packages {
-        check_field(text, &package.get_ref().name, "name")?;
-        check_field(text, &package.get_ref().version, "version")?;
+        check_field(text, &package.name, "name")?;
+        check_field(text, &package.version, "version")?;
     }
 
     // Direct dependencies are those a workspace member (a package without source) lists.
     let mut direct = vec![false; packages.len()];
-    for member in packages.iter().filter(|p| p.get_ref().source.is_none()) {
-        for reference in &member.get_ref().dependencies {
+    for member in packages.iter().filter(|p| p.source.is_none()) {
+        for reference in &member.dependencies {
             if let Some(target) = resolve(&packages, reference) {
                 direct[target] = true;
             }
@@ -46,7 +46,6 @@ pub(crate) fn parse(text: &str, out: &mut Collector) -> Result<(), LockfileError
     }
 
     for (package, is_direct) in packages.iter().zip(direct) {
-        let package = package.get_ref();
         let name = package.name.get_ref();
         let version = package.version.get_ref();
         let origin = match package.source.as_deref() {
@@ -74,7 +73,7 @@ pub(crate) fn parse(text: &str, out: &mut Collector) -> Result<(), LockfileError
 
 /// Finds the package a `dependencies` entry names: `name`, `name version` or
 /// `name version (source)`.
-fn resolve(packages: &[&Spanned<Package>], reference: &str) -> Option<usize> {
+fn resolve(packages: &[&Package], reference: &str) -> Option<usize> {
     let mut parts = reference.splitn(3, ' ');
     let name = parts.next()?;
     let version = parts.next();
@@ -82,7 +81,6 @@ fn resolve(packages: &[&Spanned<Package>], reference: &str) -> Option<usize> {
         .next()
         .map(|s| s.trim_start_matches('(').trim_end_matches(')'));
     packages.iter().position(|candidate| {
-        let candidate = candidate.get_ref();
         candidate.name.get_ref() == name
             && version.is_none_or(|v| candidate.version.get_ref() == v)
             && source.is_none_or(|s| candidate.source.as_deref() == Some(s))
@@ -376,6 +374,10 @@ dependencies = [
         assert_eq!(error.line, Some(2), "{error}");
 
         let error = parse("version = 4\n[[package]\nname = \"a\"\n").unwrap_err();
+        assert_eq!(error.line, Some(2), "{error}");
+
+        let deep = format!("version = 4\nx = {}", "[".repeat(100_000));
+        let error = parse(&deep).unwrap_err();
         assert_eq!(error.line, Some(2), "{error}");
 
         let error = parse("{\"not\": \"toml\"}").unwrap_err();

@@ -276,7 +276,6 @@ fn detect_by_content(bytes: &[u8]) -> Option<LockfileKind> {
             Some(LockfileKind::CargoLock)
         };
     }
-    let mut lines = head.lines().map(str::trim_end);
     if head.lines().any(|line| {
         matches!(
             line.trim_end(),
@@ -288,7 +287,7 @@ fn detect_by_content(bytes: &[u8]) -> Option<LockfileKind> {
     if head.starts_with("module ") || head.lines().any(|l| l.starts_with("module ")) {
         return Some(LockfileKind::GoMod);
     }
-    if lines.next().is_some_and(|first| {
+    if head.lines().next().is_some_and(|first| {
         let fields: Vec<&str> = first.split_whitespace().collect();
         fields.len() == 3 && fields[1].starts_with('v') && fields[2].starts_with("h1:")
     }) {

@@ -147,7 +147,7 @@ fn read_packages(packages: Ordered<PackageEntry>, out: &mut Collector) {
     let mut declared: HashMap<&str, HashSet<&str>> = HashMap::new();
     let keys: HashSet<&str> = packages.0.iter().map(|(path, _)| path.as_str()).collect();
     for (path, entry) in &packages.0 {
-        if !path.contains("node_modules/") && !entry.link {
+        if split_installed(path).is_none() && !entry.link {
             let names = declared.entry(path.trim_end_matches('/')).or_default();
             for map in [
                 &entry.dependencies,
@@ -186,7 +186,7 @@ fn read_packages(packages: Ordered<PackageEntry>, out: &mut Collector) {
             );
             continue;
         }
-        let installed = path.rsplit_once("node_modules/");
+        let installed = split_installed(path);
         let (name, origin) = match installed {
             Some((_, key_name)) => (
                 entry.name.as_deref().unwrap_or(key_name),
@@ -287,6 +287,18 @@ fn read_tree(dependencies: Ordered<DependencyV1>, out: &mut Collector) {
             source,
         });
     }
+}
+
+/// Splits `a/node_modules/@s/b` into the directory it is installed in (`a/`) and the name
+/// it is installed under (`@s/b`); `None` for paths outside any `node_modules`.
+fn split_installed(path: &str) -> Option<(&str, &str)> {
+    const MARKER: &str = "node_modules/";
+    let at = path
+        .match_indices(MARKER)
+        .map(|(at, _)| at)
+        .filter(|&at| at == 0 || path.as_bytes()[at - 1] == b'/')
+        .last()?;
+    Some((&path[..at], &path[at + MARKER.len()..]))
 }
 
 fn is_git(spec: &str) -> bool {
@@ -666,6 +678,44 @@ mod tests {
                 row("ms", "2.1.3", Some(true), false, false, Origin::Registry),
             ]
         );
+    }
+
+    #[test]
+    fn workspace_dependencies_hoisted_to_the_root_are_direct() {
+        let text = r#"{"lockfileVersion":3,"packages":{
+            "":{"name":"mono","workspaces":["packages/*"]},
+            "node_modules/api":{"resolved":"packages/api","link":true},
+            "node_modules/chalk":{"version":"5.3.0"},
+            "node_modules/lodash":{"version":"4.17.21"},
+            "node_modules/semver":{"version":"7.6.0"},
+            "packages/api":{"name":"api","version":"1.0.0","dependencies":{"chalk":"^5","semver":"^6"}},
+            "packages/api/node_modules/semver":{"version":"6.3.1"},
+            "packages/web/node_modules/lodash":{"version":"4.17.20"},
+            "packages/web":{"name":"web","version":"1.0.0","dependencies":{"lodash":"4.17.20"}}}}"#;
+        let packages = parse(text).unwrap();
+        let direct: Vec<(&str, &str, Option<bool>)> = packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str(), p.direct))
+            .collect();
+        assert_eq!(
+            direct,
+            vec![
+                ("chalk", "5.3.0", Some(true)),
+                ("lodash", "4.17.21", Some(false)),
+                ("semver", "7.6.0", Some(false)),
+                ("api", "1.0.0", None),
+                ("semver", "6.3.1", Some(true)),
+                ("lodash", "4.17.20", Some(true)),
+                ("web", "1.0.0", None),
+            ]
+        );
+        assert_eq!(split_installed("node_modules/a"), Some(("", "a")));
+        assert_eq!(
+            split_installed("node_modules/a/node_modules/@s/b"),
+            Some(("node_modules/a/", "@s/b"))
+        );
+        assert_eq!(split_installed("packages/my_node_modules/x"), None);
+        assert_eq!(split_installed("packages/x"), None);
     }
 
     #[test]

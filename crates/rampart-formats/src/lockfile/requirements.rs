@@ -212,7 +212,13 @@ fn read_requirement(
             ));
         };
         let version = trimmed[operator.len()..].trim();
-        if version.is_empty() || version.contains(char::is_whitespace) {
+        // PEP 440 characters (with `*` for prefix matches); `===` compares arbitrary text.
+        let pep440 =
+            |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '!' | '+' | '_' | '-' | '*');
+        if version.is_empty()
+            || version.contains(char::is_whitespace)
+            || (operator != "===" && !version.chars().all(pep440))
+        {
             let at = specifiers_at + (trimmed.as_ptr() as usize - specifiers.as_ptr() as usize);
             return Err(line.error_at(at, format!("invalid version in {trimmed:?}")));
         }
@@ -386,11 +392,15 @@ typing_extensions===4.9.0
 
     #[test]
     fn comments_need_whitespace_before_the_hash() {
-        let lockfile =
-            read("# header\nattrs==23.2.0  # pinned for py3.7\nzipp==3.17.0#not-a-comment\n");
-        assert_eq!(pins(&lockfile)[0], ("attrs", "23.2.0"));
-        // `#` glued to the version is part of it, as pip sees it (and then rejects it).
-        assert_eq!(pins(&lockfile)[1], ("zipp", "3.17.0#not-a-comment"));
+        let lockfile = read("# header\nattrs==23.2.0  # pinned for py3.7\n\tzipp==3.17.0\t# tab\n");
+        assert_eq!(
+            pins(&lockfile),
+            vec![("attrs", "23.2.0"), ("zipp", "3.17.0")]
+        );
+        // `#` glued to the version is part of it, and makes it invalid, as pip says.
+        let e = error("attrs==23.2.0\nzipp==3.17.0#not-a-comment\n");
+        assert_eq!((e.line, e.column), (Some(2), Some(5)), "{e}");
+        assert!(e.message.contains("invalid version"), "{e}");
     }
 
     #[test]
