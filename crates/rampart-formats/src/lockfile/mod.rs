@@ -344,7 +344,8 @@ impl Collector {
         }
     }
 
-    pub(crate) fn push(&mut self, package: LockedPackage) {
+    /// Adds a package, or merges it into an earlier one; returns the index it is kept at.
+    pub(crate) fn push(&mut self, package: LockedPackage) -> usize {
         // The purl carries the normalised name, so `PyYAML` and `pyyaml` are one package.
         let key = (package.purl.clone(), package.origin, package.source.clone());
         match self.index.get(&key) {
@@ -354,11 +355,21 @@ impl Collector {
                 kept.direct = merge(kept.direct, package.direct, |a, b| a || b);
                 kept.dev = merge(kept.dev, package.dev, |a, b| a && b);
                 kept.optional = merge(kept.optional, package.optional, |a, b| a && b);
+                at
             }
             None => {
-                self.index.insert(key, self.packages.len());
+                let at = self.packages.len();
+                self.index.insert(key, at);
                 self.packages.push(package);
+                at
             }
+        }
+    }
+
+    /// Records what an annotation says about the package at `index`; direct wins.
+    pub(crate) fn mark_direct(&mut self, index: usize, direct: bool) {
+        if let Some(package) = self.packages.get_mut(index) {
+            package.direct = merge(package.direct, Some(direct), |a, b| a || b);
         }
     }
 

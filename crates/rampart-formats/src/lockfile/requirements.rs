@@ -57,15 +57,53 @@ fn logical_lines(text: &str) -> Vec<LogicalLine> {
     lines
 }
 
-/// Cuts a comment: `#` at the start or after whitespace, as pip does.
-fn strip_comment(text: &str) -> &str {
+/// Splits off a comment: `#` at the start or after whitespace, as pip does. Returns the text
+/// before it and the comment after the `#`.
+fn split_comment(text: &str) -> (&str, Option<&str>) {
     let bytes = text.as_bytes();
     for (index, &byte) in bytes.iter().enumerate() {
         if byte == b'#' && (index == 0 || bytes[index - 1].is_ascii_whitespace()) {
-            return &text[..index];
+            return (&text[..index], Some(&text[index + 1..]));
         }
     }
-    text
+    (text, None)
+}
+
+/// Reads pip-compile / uv annotations (`# via -r requirements.in`, or `# via` followed by one
+/// `#   source` line each): a package is direct when a requirements input or a project file
+/// (`my-app (pyproject.toml)`) asks for it, indirect when only other packages do.
+#[derive(Default)]
+struct ViaAnnotations {
+    /// The package the comments below a requirement describe.
+    package: Option<usize>,
+    in_list: bool,
+}
+
+impl ViaAnnotations {
+    fn requirement(&mut self, package: Option<usize>) {
+        self.package = package;
+        self.in_list = false;
+    }
+
+    fn comment(&mut self, comment: &str, out: &mut Collector) {
+        let Some(package) = self.package else { return };
+        let text = comment.trim();
+        if text == "via" {
+            self.in_list = true;
+            out.mark_direct(package, false);
+        } else if let Some(source) = text.strip_prefix("via ") {
+            self.in_list = false;
+            out.mark_direct(package, is_project_input(source.trim()));
+        } else if self.in_list && !text.is_empty() {
+            out.mark_direct(package, is_project_input(text));
+        } else {
+            self.in_list = false;
+        }
+    }
+}
+
+fn is_project_input(source: &str) -> bool {
+    source.starts_with("-r ") || (source.ends_with(')') && source.contains(" ("))
 }
 
 /// Global options that take a value (`-i URL`, `--index-url=URL`) or none. Requirement-level
@@ -88,18 +126,23 @@ const OPTIONS_WITH_VALUE: [&str; 13] = [
 const FLAG_OPTIONS: [&str; 4] = ["--pre", "--no-index", "--prefer-binary", "--require-hashes"];
 
 pub(crate) fn parse(text: &str, out: &mut Collector) -> Result<(), LockfileError> {
+    let mut via = ViaAnnotations::default();
     for line in logical_lines(text) {
-        let content = strip_comment(&line.text);
+        let (content, comment) = split_comment(&line.text);
         let start = content.len() - content.trim_start().len();
         let content = content.trim();
-        if content.is_empty() {
-            continue;
-        }
         if content.starts_with('-') {
             read_option(&line, content, out);
-            continue;
+            via.requirement(None);
+        } else if !content.is_empty() {
+            via.requirement(read_requirement(&line, start, content, out)?);
+        } else if comment.is_none() {
+            // A blank line ends the annotations of the requirement above.
+            via.requirement(None);
         }
-        read_requirement(&line, start, content, out)?;
+        if let Some(comment) = comment {
+            via.comment(comment, out);
+        }
     }
     Ok(())
 }
@@ -138,7 +181,7 @@ fn read_requirement(
     start: usize,
     content: &str,
     out: &mut Collector,
-) -> Result<(), LockfileError> {
+) -> Result<Option<usize>, LockfileError> {
     let line_no = Some(line.first_line());
     // Per-requirement options (`--hash=sha256:...`) come after whitespace.
     let requirement = match content.find(" --").or_else(|| content.find("\t--")) {
@@ -151,7 +194,7 @@ fn read_requirement(
             requirement,
             "direct URL reference: no registry version",
         );
-        return Ok(());
+        return Ok(None);
     }
     if looks_like_url_or_path(requirement) {
         out.skip(
@@ -159,7 +202,7 @@ fn read_requirement(
             requirement,
             "a URL or path, not a named requirement: no registry version",
         );
-        return Ok(());
+        return Ok(None);
     }
 
     let name_end = requirement
@@ -193,7 +236,7 @@ fn read_requirement(
     let specifiers_at = start + requirement.find(specifiers).unwrap_or(name_end);
     if specifiers.is_empty() {
         out.skip(line_no, requirement, "not pinned: no version specifier");
-        return Ok(());
+        return Ok(None);
     }
 
     let mut pins = Vec::new();
@@ -227,26 +270,26 @@ fn read_requirement(
         }
     }
     match pins.as_slice() {
-        [version] if clauses == 1 => {
-            out.push(LockedPackage {
-                ecosystem: PYPI,
-                name: name.to_string(),
-                version: version.to_string(),
-                purl: purl::pypi(name, version),
-                direct: None,
-                dev: None,
-                optional: None,
-                origin: Origin::Registry,
-                source: None,
-            });
+        [version] if clauses == 1 => Ok(Some(out.push(LockedPackage {
+            ecosystem: PYPI,
+            name: name.to_string(),
+            version: version.to_string(),
+            purl: purl::pypi(name, version),
+            direct: None,
+            dev: None,
+            optional: None,
+            origin: Origin::Registry,
+            source: None,
+        }))),
+        _ => {
+            out.skip(
+                line_no,
+                requirement,
+                format!("not pinned to one version: {specifiers}"),
+            );
+            Ok(None)
         }
-        _ => out.skip(
-            line_no,
-            requirement,
-            format!("not pinned to one version: {specifiers}"),
-        ),
     }
-    Ok(())
 }
 
 /// PEP 508 `name[extras] @ url`.
@@ -348,6 +391,48 @@ typing_extensions===4.9.0
             .iter()
             .all(|p| p.ecosystem == "PyPI" && p.origin == Origin::Registry));
         assert!(lockfile.skipped.is_empty(), "{:?}", lockfile.skipped);
+        let direct: Vec<Option<bool>> = lockfile.packages.iter().map(|p| p.direct).collect();
+        assert_eq!(
+            direct,
+            vec![
+                Some(false),
+                Some(false),
+                Some(true),
+                Some(false),
+                Some(true),
+                None,
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn via_annotations_in_every_style_say_what_is_direct() {
+        // pip-compile's default split style, its line style, and uv's output for a pyproject.
+        let text = "anyio==4.3.0\n    # via\n    #   httpx\n    #   starlette\n\
+            fastapi==0.110.0\n    # via\n    #   -r requirements.in\n    #   my-app (pyproject.toml)\n\
+            httpx==0.27.0  # via -r requirements.in\n\
+            idna==3.6  # via anyio, httpx\n\
+            starlette==0.36.3\n    # via my-app (pyproject.toml)\n\
+            \n# The following packages are considered to be unsafe in a requirements file:\n\
+            sniffio==1.3.1\n";
+        let lockfile = read(text);
+        let direct: Vec<(&str, Option<bool>)> = lockfile
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.direct))
+            .collect();
+        assert_eq!(
+            direct,
+            vec![
+                ("anyio", Some(false)),
+                ("fastapi", Some(true)),
+                ("httpx", Some(true)),
+                ("idna", Some(false)),
+                ("starlette", Some(true)),
+                ("sniffio", None),
+            ]
+        );
     }
 
     #[test]
