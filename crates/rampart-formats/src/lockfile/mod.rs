@@ -149,6 +149,38 @@ pub struct LockedPackage {
     pub source: Option<String>,
 }
 
+impl LockedPackage {
+    /// Whether it came from the ecosystem's public registry (crates.io, registry.npmjs.org,
+    /// PyPI, the Go module proxy, rubygems.org), whose packages OSV advisories describe. A
+    /// private registry or index may publish a different package under the same name.
+    pub fn from_default_registry(&self) -> bool {
+        if self.origin != Origin::Registry {
+            return false;
+        }
+        let Some(source) = self.source.as_deref() else {
+            // No source recorded: npm without `resolved`, pip, poetry without a source
+            // table, Go. All mean the default.
+            return true;
+        };
+        match self.ecosystem {
+            CRATES_IO => matches!(
+                source,
+                "registry+https://github.com/rust-lang/crates.io-index"
+                    | "sparse+https://index.crates.io/"
+            ),
+            NPM => {
+                source.starts_with("https://registry.npmjs.org/")
+                    || source.starts_with("https://registry.yarnpkg.com/")
+            }
+            RUBYGEMS => matches!(
+                source.trim_end_matches('/'),
+                "https://rubygems.org" | "http://rubygems.org"
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// An entry that was read but yields no package to match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
@@ -501,6 +533,56 @@ mod tests {
             assert_eq!(error.line, Some(2), "{kind}: {error}");
             assert!(error.message.contains("UTF-8"), "{kind}: {error}");
         }
+    }
+
+    #[test]
+    fn default_registries_are_recognised() {
+        let cargo = |source: Option<&str>, origin| LockedPackage {
+            ecosystem: CRATES_IO,
+            name: "serde".into(),
+            version: "1.0.0".into(),
+            purl: "pkg:cargo/serde@1.0.0".into(),
+            direct: None,
+            dev: None,
+            optional: None,
+            origin,
+            source: source.map(str::to_string),
+        };
+        let crates_io = "registry+https://github.com/rust-lang/crates.io-index";
+        assert!(cargo(Some(crates_io), Origin::Registry).from_default_registry());
+        assert!(
+            cargo(Some("sparse+https://index.crates.io/"), Origin::Registry)
+                .from_default_registry()
+        );
+        assert!(
+            !cargo(Some("sparse+https://cargo.corp.example/"), Origin::Registry)
+                .from_default_registry()
+        );
+        assert!(!cargo(None, Origin::Local).from_default_registry());
+        assert!(!cargo(
+            Some("git+https://github.com/serde-rs/serde#abc"),
+            Origin::Git
+        )
+        .from_default_registry());
+
+        let npm = |source: &str| LockedPackage {
+            ecosystem: NPM,
+            source: Some(source.into()),
+            ..cargo(None, Origin::Registry)
+        };
+        assert!(npm("https://registry.npmjs.org/ms/-/ms-2.1.3.tgz").from_default_registry());
+        assert!(!npm("https://npm.corp.example/ms/-/ms-2.1.3.tgz").from_default_registry());
+        let gem = LockedPackage {
+            ecosystem: RUBYGEMS,
+            source: Some("https://rubygems.org/".into()),
+            ..cargo(None, Origin::Registry)
+        };
+        assert!(gem.from_default_registry());
+        let go = LockedPackage {
+            ecosystem: GO,
+            ..cargo(None, Origin::Registry)
+        };
+        assert!(go.from_default_registry());
     }
 
     #[test]
