@@ -118,6 +118,9 @@ fn format_lines() -> impl Strategy<Value = String> {
         "\r",
         "\u{feff}",
         "é",
+        "-é",
+        "[é",
+        "(é)",
         "\t",
     ]);
     let line = (0usize..7, prop::collection::vec(token, 0..6))

@@ -153,9 +153,11 @@ fn read_option(line: &LogicalLine, content: &str, out: &mut Collector) {
         None => (content, ""),
     };
     // Short options may carry their value without a space: `-rbase.txt`.
-    let (option, value) = match option {
-        _ if option.starts_with("--") || option.len() <= 2 => (option, value),
-        _ => (&option[..2], content[2..].trim()),
+    let (option, value) = match option.char_indices().nth(2) {
+        Some((second_end, _)) if !option.starts_with("--") => {
+            (&option[..second_end], content[second_end..].trim())
+        }
+        _ => (option, value),
     };
     let line_no = Some(line.first_line());
     match option {
@@ -473,6 +475,11 @@ typing_extensions===4.9.0
             reasons[13],
             (15, "--frobnicate", "unknown option --frobnicate")
         );
+        // Short options glued to a value, including a non-ASCII one.
+        let lockfile = read("-rbase.txt\n-é\n-éx\n");
+        assert!(lockfile.skipped[0].reason.contains("base.txt"));
+        assert_eq!(lockfile.skipped[1].reason, "unknown option -é");
+        assert_eq!(lockfile.skipped[2].reason, "unknown option -é");
     }
 
     #[test]
