@@ -198,6 +198,9 @@ pub struct Lockfile {
     /// Packages in the order the file lists them, each (purl, origin, source) once.
     pub packages: Vec<LockedPackage>,
     pub skipped: Vec<Skipped>,
+    /// Other files this one pulls in, as written (relative to it): `-r` includes of a
+    /// requirements file. Reading them is the caller's job; this crate does no I/O.
+    pub includes: Vec<String>,
 }
 
 /// Why a lockfile was rejected: the first problem, and where.
@@ -368,6 +371,7 @@ pub(crate) struct Collector {
     packages: Vec<LockedPackage>,
     index: HashMap<(String, Origin, Option<String>), usize>,
     skipped: Vec<Skipped>,
+    includes: Vec<String>,
 }
 
 impl Collector {
@@ -377,6 +381,13 @@ impl Collector {
             packages: Vec::new(),
             index: HashMap::new(),
             skipped: Vec::new(),
+            includes: Vec::new(),
+        }
+    }
+
+    pub(crate) fn include(&mut self, path: &str) {
+        if !path.is_empty() {
+            self.includes.push(path.to_string());
         }
     }
 
@@ -427,6 +438,7 @@ impl Collector {
             kind: self.kind,
             packages: self.packages,
             skipped: self.skipped,
+            includes: self.includes,
         }
     }
 }

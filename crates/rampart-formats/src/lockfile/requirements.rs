@@ -161,10 +161,18 @@ fn read_option(line: &LogicalLine, content: &str, out: &mut Collector) {
     };
     let line_no = Some(line.first_line());
     match option {
-        "-r" | "--requirement" | "-c" | "--constraint" => out.skip(
+        "-r" | "--requirement" => {
+            out.include(value);
+            out.skip(
+                line_no,
+                content,
+                format!("includes {value}: listed in `includes`, not read here"),
+            );
+        }
+        "-c" | "--constraint" => out.skip(
             line_no,
             content,
-            format!("includes {value}: not read (parse that file separately)"),
+            format!("constraints file {value}: limits versions, installs nothing"),
         ),
         "-e" | "--editable" => out.skip(
             line_no,
@@ -451,6 +459,7 @@ typing_extensions===4.9.0
             .map(|s| (s.line.unwrap(), s.entry.as_str(), s.reason.as_str()))
             .collect();
         assert_eq!(reasons.len(), 14, "{reasons:#?}");
+        assert_eq!(lockfile.includes, vec!["base.txt", "dev.txt"]);
         assert_eq!(reasons[0].0, 1);
         assert!(reasons[0].2.contains("base.txt"));
         assert!(reasons[1].2.contains("constraints.txt"));
