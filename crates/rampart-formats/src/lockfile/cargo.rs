@@ -341,6 +341,16 @@ dependencies = [
     }
 
     #[test]
+    fn unused_patches_are_not_packages() {
+        let text = "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n\n\
+            [[patch.unused]]\nname = \"openssl-sys\"\nversion = \"0.9.90\"\n\
+            source = \"git+https://github.com/sfackler/rust-openssl?branch=master#0123456789abcdef0123456789abcdef01234567\"\n";
+        let packages = parse(text).unwrap();
+        assert_eq!(packages.len(), 1);
+        assert_eq!(packages[0].name, "app");
+    }
+
+    #[test]
     fn duplicates_are_merged() {
         let entry = "[[package]]\nname = \"cfg-if\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n";
         let packages = parse(&format!("{entry}{entry}")).unwrap();
