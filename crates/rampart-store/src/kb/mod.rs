@@ -4,9 +4,9 @@
 //! not tenant data, written only by ingest (sync jobs and `rampart import`).
 
 mod ingest;
+mod query;
 
 pub use ingest::IngestStats;
-mod query;
 
 pub use query::{
     AffectedPackageRow, CatalogProduct, CpeMatchRow, EpssView, ExploitView, KevView,
