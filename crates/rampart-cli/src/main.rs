@@ -1,6 +1,7 @@
 //! `rampart`: the server and its command-line tools.
 
 mod config;
+mod import;
 mod serve;
 
 use std::process::ExitCode;
@@ -24,6 +25,8 @@ enum Command {
     Serve(config::ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(config::DatabaseArgs),
+    /// Load an advisory feed (file, directory tree, .zip or http(s) URL) into the knowledge base.
+    Import(import::ImportArgs),
     /// Print the OpenAPI 3.1 document of this build (the one served at /api/v1/openapi.json).
     Openapi,
 }
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Migrate(args) => serve::migrate(args).await,
+            Command::Import(args) => import::run(args).await,
             Command::Openapi => serve::print_openapi(),
         }
     });

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod kb_index;
 mod middleware;
 pub mod openapi;
 mod routes;
@@ -41,10 +42,14 @@ impl App {
         let store = Store::connect(&config.database).await?;
         store.migrate().await?;
         let bootstrap = store.bootstrap(&config.admin_email).await?;
+        // The first index is built before serving, so a restarted server answers at once.
+        let kb_index =
+            rampart_core::match_index::MatchIndexHandle::new(kb_index::build_index(&store).await?);
         Ok(App {
             state: AppState {
                 store,
                 config: Arc::new(config),
+                kb_index,
             },
             bootstrap,
         })
@@ -78,12 +83,15 @@ impl App {
     ) -> std::io::Result<()> {
         let router = router(self.state.clone(), extra);
         let store = self.state.store.clone();
-        axum::serve(
+        let refresher = kb_index::spawn_refresher(store.clone(), self.state.kb_index.clone());
+        let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+        refresher.abort();
+        served?;
         store.close().await;
         Ok(())
     }
@@ -98,6 +106,15 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .split_for_parts();
     let (protected, protected_document) = OpenApiRouter::new()
         .routes(routes!(routes::me::me))
+        .routes(routes!(routes::kb::list_vulnerabilities))
+        .routes(routes!(routes::kb::get_vulnerability))
+        .routes(routes!(routes::kb::catalog_products))
+        .routes(routes!(routes::kb::kb_status))
+        .routes(routes!(routes::kb::seed::product_cves))
+        .routes(routes!(routes::kb::seed::get_exploits))
+        .routes(routes!(routes::kb::osv::query))
+        .routes(routes!(routes::kb::osv::querybatch))
+        .routes(routes!(routes::kb::osv::get_vuln))
         .split_for_parts();
     document.merge(protected_document);
     (public, protected, document)

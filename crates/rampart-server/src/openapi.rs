@@ -25,6 +25,8 @@ use crate::error::{ErrorBody, ErrorCode};
     tags(
         (name = "health", description = "Liveness and readiness probes (no credentials)"),
         (name = "identity", description = "Who is calling"),
+        (name = "knowledge-base", description = "Vulnerabilities, the CPE product catalogue, exploits (scope `kb:read`)"),
+        (name = "osv", description = "OSV-compatible API (osv.dev wire format; scope `kb:read`)"),
     )
 )]
 pub struct ApiDoc;

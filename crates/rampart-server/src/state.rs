@@ -31,4 +31,6 @@ impl ServerConfig {
 pub struct AppState {
     pub store: Store,
     pub config: Arc<ServerConfig>,
+    /// The knowledge base's match index, kept current by `kb_index::spawn_refresher`.
+    pub kb_index: rampart_core::match_index::MatchIndexHandle,
 }

@@ -7,6 +7,7 @@
 
 mod error;
 mod identity;
+pub mod kb;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -21,6 +22,7 @@ use sqlx::sqlite::{
 
 pub use error::StoreError;
 pub use identity::{ApiKeyRecord, Bootstrap, Membership, UserKind};
+pub use kb::*;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

@@ -1,4 +1,5 @@
 //! One module per resource; handlers parse, call one store function, map the result.
 
 pub mod health;
+pub mod kb;
 pub mod me;
