@@ -10,13 +10,16 @@
 //! of the thread's own CPU time (the machine is shared, so wall time would also count other
 //! processes' turns). Parsing
 //! includes dropping the parsed version. Comparisons run over the fixture lines' own pairs
-//! (near-ties, the hard case), pre-parsed.
+//! (near-ties, the hard case), pre-parsed. OSV range evaluation evaluates every pre-parsed
+//! version against one `ECOSYSTEM` range of six events (three affected intervals, one closed
+//! by `last_affected`) whose versions are taken from the same strings.
 
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use rampart_versions::{Scheme, Version};
+use rampart_versions::range::{EventKind, RawEvent};
+use rampart_versions::{CompiledRange, RangeKind, Scheme, Version};
 
 const SAMPLE: Duration = Duration::from_millis(150);
 const SAMPLES: usize = 5;
@@ -141,6 +144,26 @@ fn best_rate(ops: usize, mut round: impl FnMut()) -> Rate {
     best
 }
 
+/// `introduced`, `fixed`, `introduced`, `last_affected`, `introduced`, `fixed` at versions
+/// spread over `texts` (the range sorts them by version itself).
+fn six_event_range(scheme: Scheme, texts: &[String]) -> CompiledRange {
+    let kinds = [
+        EventKind::Introduced,
+        EventKind::Fixed,
+        EventKind::Introduced,
+        EventKind::LastAffected,
+        EventKind::Introduced,
+        EventKind::Fixed,
+    ];
+    let events = kinds.iter().enumerate().map(|(index, kind)| {
+        RawEvent::new(
+            *kind,
+            texts[texts.len() * (index + 1) / (kinds.len() + 1)].clone(),
+        )
+    });
+    CompiledRange::compile(RangeKind::Ecosystem, scheme, events).expect("versions parse")
+}
+
 fn main() {
     // `cargo bench -- <filter>` passes the filter (and `--bench`) through.
     let filter: Vec<String> = std::env::args()
@@ -154,8 +177,10 @@ fn main() {
 
     println!("Rates per CPU-second of the benchmark thread (per wall-clock second in brackets).");
     println!();
-    println!("| Scheme | Versions | Pairs | Parses/s | Comparisons/s (pre-parsed) |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| Scheme | Versions | Pairs | Parses/s | Comparisons/s (pre-parsed) | OSV range evaluations/s |"
+    );
+    println!("|---|---|---|---|---|---|");
     for (scheme, files) in WORKLOADS {
         if !filter.is_empty() && !filter.iter().any(|f| scheme.name().eq_ignore_ascii_case(f)) {
             continue;
@@ -186,13 +211,24 @@ fn main() {
                 black_box(black_box(left).cmp(black_box(right)));
             }
         });
+        let range = six_event_range(*scheme, &texts);
+        let versions: Vec<Version> = texts
+            .iter()
+            .map(|text| scheme.parse(text).expect("kept because it parses"))
+            .collect();
+        let evaluations = best_rate(versions.len(), || {
+            for version in &versions {
+                black_box(range.evaluate(black_box(version)).ok());
+            }
+        });
         println!(
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             scheme.name(),
             texts.len(),
             pairs.len(),
             parses,
-            comparisons
+            comparisons,
+            evaluations
         );
     }
 }
