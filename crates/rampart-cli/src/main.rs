@@ -3,6 +3,7 @@
 mod config;
 mod import;
 mod serve;
+mod version;
 
 use std::process::ExitCode;
 
@@ -29,10 +30,17 @@ enum Command {
     Import(import::ImportArgs),
     /// Print the OpenAPI 3.1 document of this build (the one served at /api/v1/openapi.json).
     Openapi,
+    /// Version tools: sort, compare, check against a range, in an ecosystem's own order.
+    Version(version::VersionArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let command = match cli.command {
+        // Pure computation: no async runtime needed.
+        Command::Version(args) => return version::run(args),
+        command => command,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -44,11 +52,12 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        match cli.command {
+        match command {
             Command::Serve(args) => serve::run(args).await,
             Command::Migrate(args) => serve::migrate(args).await,
             Command::Import(args) => import::run(args).await,
             Command::Openapi => serve::print_openapi(),
+            Command::Version(_) => unreachable!("handled before the runtime starts"),
         }
     });
     match result {
