@@ -25,6 +25,9 @@ use crate::error::{ErrorBody, ErrorCode};
     tags(
         (name = "health", description = "Liveness and readiness probes (no credentials)"),
         (name = "identity", description = "Who is calling"),
+        (name = "products", description = "Products a team ships (seed 004's `/api/products` paths serve the same JSON)"),
+        (name = "releases", description = "Versions of a product"),
+        (name = "sboms", description = "SBOM upload (CycloneDX, SPDX), download, components, analysis jobs"),
     )
 )]
 pub struct ApiDoc;

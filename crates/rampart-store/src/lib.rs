@@ -7,6 +7,8 @@
 
 mod error;
 mod identity;
+mod products;
+mod sboms;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -21,6 +23,14 @@ use sqlx::sqlite::{
 
 pub use error::StoreError;
 pub use identity::{ApiKeyRecord, Bootstrap, Membership, UserKind};
+pub use products::{
+    NewProduct, NewRelease, Page, PageRequest, Product, ProductChanges, Release, ReleaseChanges,
+    RELEASE_STATUSES,
+};
+pub use sboms::{
+    Analysis, AnalysisStatus, ComponentIdentity, ComponentResolution, NewSbom, SbomRecord,
+    StoredComponent, COMPONENT_CHUNK,
+};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
