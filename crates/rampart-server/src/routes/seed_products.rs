@@ -14,6 +14,7 @@ use crate::state::AppState;
 
 /// Lists the team's products (seed 004 path; same as `GET /api/v1/products`).
 #[utoipa::path(get, path = "/api/products", tag = "products",
+    operation_id = "seed_list_products",
     security(("bearer" = ["products:read"])),
     params(ProductListQuery),
     responses(
@@ -30,6 +31,7 @@ pub async fn list_products(
 
 /// Creates a product (seed 004 path; same as `POST /api/v1/products`).
 #[utoipa::path(post, path = "/api/products", tag = "products",
+    operation_id = "seed_create_product",
     security(("bearer" = ["products:write"])),
     request_body = CreateProduct,
     responses(
@@ -47,6 +49,7 @@ pub async fn create_product(
 
 /// One product (seed 004 path; same as `GET /api/v1/products/{id}`).
 #[utoipa::path(get, path = "/api/products/{id}", tag = "products",
+    operation_id = "seed_get_product",
     security(("bearer" = ["products:read"])),
     params(("id" = i64, Path, description = "Product id")),
     responses(
@@ -63,6 +66,7 @@ pub async fn get_product(
 
 /// A product's releases (seed 004 path; same as `GET /api/v1/products/{id}/releases`).
 #[utoipa::path(get, path = "/api/products/{id}/releases", tag = "releases",
+    operation_id = "seed_list_releases",
     security(("bearer" = ["releases:read"])),
     params(("id" = i64, Path, description = "Product id"), PageQuery),
     responses(
@@ -80,6 +84,7 @@ pub async fn list_releases(
 
 /// Creates a release (seed 004 path; same as `POST /api/v1/products/{id}/releases`).
 #[utoipa::path(post, path = "/api/products/{id}/releases", tag = "releases",
+    operation_id = "seed_create_release",
     security(("bearer" = ["releases:write"])),
     params(("id" = i64, Path, description = "Product id")),
     request_body = CreateRelease,
