@@ -2,10 +2,8 @@
 //! and the analysis job an upload queues, all written in one transaction.
 //!
 //! Components go in with multi-row INSERTs, chunked so one statement stays under SQLite's
-//! 32,766 bound parameters (PostgreSQL allows 65,535); `$1`/`$2` (team, SBOM) are shared by
-//! every row of a chunk.
+//! 32,766 bound parameters (PostgreSQL allows 65,535).
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -16,12 +14,12 @@ use crate::{now, with_pool, Backend, Store, StoreError};
 
 /// Largest number of bound parameters in one statement on both backends (SQLite's limit).
 const MAX_PARAMETERS: usize = 32_766;
-/// Parameters per component row besides the shared team and SBOM ids.
-const COMPONENT_PARAMETERS: usize = 13;
-const DEPENDENCY_PARAMETERS: usize = 3;
+/// Parameters per component row (team and SBOM ids included).
+const COMPONENT_PARAMETERS: usize = 15;
+const DEPENDENCY_PARAMETERS: usize = 5;
 /// Rows per component INSERT.
-pub const COMPONENT_CHUNK: usize = (MAX_PARAMETERS - 2) / COMPONENT_PARAMETERS;
-const DEPENDENCY_CHUNK: usize = (MAX_PARAMETERS - 2) / DEPENDENCY_PARAMETERS;
+pub const COMPONENT_CHUNK: usize = MAX_PARAMETERS / COMPONENT_PARAMETERS;
+const DEPENDENCY_CHUNK: usize = MAX_PARAMETERS / DEPENDENCY_PARAMETERS;
 /// Rows per `UPDATE … FROM (VALUES …)` when analysis records resolved packages.
 const RESOLUTION_CHUNK: usize = (MAX_PARAMETERS - 2) / 3;
 
@@ -208,26 +206,48 @@ const ANALYSIS_COLUMNS: &str =
     "id, team_id, sbom_id, release_id, status, created_at, started_at, finished_at,
     attempts, component_count, resolved_count, summary, error";
 
-/// `INSERT … VALUES (…), (…)` for `rows` rows of `per_row` parameters after the shared `$1`
-/// (team) and `$2` (SBOM).
-fn multi_row_insert(head: &str, row_prefix: &str, rows: usize, per_row: usize) -> String {
-    let mut sql = String::with_capacity(head.len() + rows * (per_row * 7 + 12));
+/// Writes bind parameters in statement order: `$1, $2, …` on PostgreSQL, anonymous `?` on
+/// SQLite. (SQLite looks up every numbered or named parameter by a linear search when the
+/// statement is prepared and bound, which is quadratic over a 30,000-parameter statement;
+/// anonymous parameters are bound by position.)
+struct Placeholders {
+    backend: Backend,
+    next: usize,
+}
+
+impl Placeholders {
+    fn new(backend: Backend) -> Self {
+        Placeholders { backend, next: 1 }
+    }
+
+    fn push(&mut self, sql: &mut String) {
+        match self.backend {
+            Backend::Sqlite => sql.push('?'),
+            Backend::Postgres => {
+                sql.push('$');
+                sql.push_str(&self.next.to_string());
+            }
+        }
+        self.next += 1;
+    }
+}
+
+/// `INSERT … VALUES (…), (…)` for `rows` rows of `per_row` parameters each.
+fn multi_row_insert(backend: Backend, head: &str, rows: usize, per_row: usize) -> String {
+    let mut placeholders = Placeholders::new(backend);
+    let mut sql = String::with_capacity(head.len() + rows * (per_row * 7 + 4));
     sql.push_str(head);
     sql.push_str(" VALUES ");
-    let mut next = 3;
     for row in 0..rows {
         if row > 0 {
             sql.push(',');
         }
         sql.push('(');
-        sql.push_str(row_prefix);
         for column in 0..per_row {
-            if column > 0 || !row_prefix.is_empty() {
+            if column > 0 {
                 sql.push(',');
             }
-            sql.push('$');
-            sql.push_str(&next.to_string());
-            next += 1;
+            placeholders.push(&mut sql);
         }
         sql.push(')');
     }
@@ -239,33 +259,6 @@ const COMPONENT_INSERT_HEAD: &str =
     name, version, group_name, purl, cpe, hashes, licenses, supplier, component_type, scope)";
 const DEPENDENCY_INSERT_HEAD: &str =
     "INSERT INTO sbom_dependencies (team_id, sbom_id, from_ref, to_ref, relationship)";
-
-/// The statement for a full chunk, built once per process.
-fn full_chunk_sql(
-    cache: &'static OnceLock<String>,
-    head: &str,
-    rows: usize,
-    per_row: usize,
-) -> &'static str {
-    cache.get_or_init(|| multi_row_insert(head, "$1,$2", rows, per_row))
-}
-
-fn chunk_sql(
-    cache: &'static OnceLock<String>,
-    head: &str,
-    rows: usize,
-    full: usize,
-    per_row: usize,
-) -> std::borrow::Cow<'static, str> {
-    if rows == full {
-        full_chunk_sql(cache, head, rows, per_row).into()
-    } else {
-        multi_row_insert(head, "$1,$2", rows, per_row).into()
-    }
-}
-
-static COMPONENT_CHUNK_SQL: OnceLock<String> = OnceLock::new();
-static DEPENDENCY_CHUNK_SQL: OnceLock<String> = OnceLock::new();
 
 fn hashes_json(component: &Component) -> String {
     let hashes: Vec<serde_json::Value> = component
@@ -310,6 +303,7 @@ impl Store {
         new: &NewSbom<'_>,
     ) -> Result<Option<(SbomRecord, Analysis)>, StoreError> {
         let at = now();
+        let backend = self.backend();
         let sbom = new.sbom;
         let format = match sbom.format {
             rampart_formats::sbom::SbomFormat::CycloneDx => "cyclonedx",
@@ -363,10 +357,12 @@ impl Store {
                     .iter()
                     .map(|c| (hashes_json(c), licenses_json(c)))
                     .collect();
-                let sql = chunk_sql(&COMPONENT_CHUNK_SQL, COMPONENT_INSERT_HEAD, chunk.len(), COMPONENT_CHUNK, COMPONENT_PARAMETERS);
-                let mut query = sqlx::query(&sql).bind(team_id).bind(record.id);
+                let sql = multi_row_insert(backend, COMPONENT_INSERT_HEAD, chunk.len(), COMPONENT_PARAMETERS);
+                let mut query = sqlx::query(&sql);
                 for (offset, (component, (hashes, licenses))) in chunk.iter().zip(&json).enumerate() {
                     query = query
+                        .bind(team_id)
+                        .bind(record.id)
                         .bind(to_i64(first_position + offset))
                         .bind(component.parent.map(to_i64))
                         .bind(component.bom_ref.as_deref())
@@ -385,10 +381,12 @@ impl Store {
             }
 
             for chunk in sbom.dependencies.chunks(DEPENDENCY_CHUNK) {
-                let sql = chunk_sql(&DEPENDENCY_CHUNK_SQL, DEPENDENCY_INSERT_HEAD, chunk.len(), DEPENDENCY_CHUNK, DEPENDENCY_PARAMETERS);
-                let mut query = sqlx::query(&sql).bind(team_id).bind(record.id);
+                let sql = multi_row_insert(backend, DEPENDENCY_INSERT_HEAD, chunk.len(), DEPENDENCY_PARAMETERS);
+                let mut query = sqlx::query(&sql);
                 for edge in chunk {
                     query = query
+                        .bind(team_id)
+                        .bind(record.id)
                         .bind(edge.from.as_str())
                         .bind(edge.to.as_str())
                         .bind(relationship_text(edge.relationship));
@@ -616,40 +614,47 @@ impl Store {
         summary: &str,
     ) -> Result<bool, StoreError> {
         let at = now();
+        let backend = self.backend();
+        // Values first, then the team and SBOM that confine the update (statement order).
         let chunk_statement = |rows: usize| {
+            let mut placeholders = Placeholders::new(backend);
             let mut values = String::with_capacity(rows * 40);
             for row in 0..rows {
                 if row > 0 {
                     values.push(',');
                 }
-                let base = row * 3 + 2;
-                values.push_str(&format!(
-                    "(CAST(${} AS BIGINT), ${}, ${})",
-                    base + 1,
-                    base + 2,
-                    base + 3
-                ));
+                values.push_str("(CAST(");
+                placeholders.push(&mut values);
+                values.push_str(" AS BIGINT),");
+                placeholders.push(&mut values);
+                values.push(',');
+                placeholders.push(&mut values);
+                values.push(')');
             }
+            let mut confine = String::new();
+            confine.push_str(" AND sbom_components.team_id = ");
+            placeholders.push(&mut confine);
+            confine.push_str(" AND sbom_components.sbom_id = ");
+            placeholders.push(&mut confine);
             // VALUES columns are column1..3 on both backends.
             format!(
                 "UPDATE sbom_components SET ecosystem = v.column2, package_name = v.column3
                  FROM (VALUES {values}) AS v
-                 WHERE sbom_components.id = v.column1 AND sbom_components.team_id = $1
-                   AND sbom_components.sbom_id = $2"
+                 WHERE sbom_components.id = v.column1{confine}"
             )
         };
         let finished = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             for chunk in resolutions.chunks(RESOLUTION_CHUNK) {
                 let sql = chunk_statement(chunk.len());
-                let mut query = sqlx::query(&sql).bind(analysis.team_id).bind(analysis.sbom_id);
+                let mut query = sqlx::query(&sql);
                 for resolution in chunk {
                     query = query
                         .bind(resolution.component_id)
                         .bind(resolution.ecosystem.as_str())
                         .bind(resolution.package_name.as_str());
                 }
-                query.execute(&mut *tx).await?;
+                query.bind(analysis.team_id).bind(analysis.sbom_id).execute(&mut *tx).await?;
             }
             let updated = sqlx::query(
                 "UPDATE analyses SET status = 'completed', finished_at = $2, lease_expires_at = NULL,
