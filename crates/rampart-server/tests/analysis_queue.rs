@@ -111,16 +111,32 @@ async fn exercise(location: DatabaseLocation) {
         .complete_analysis(&reclaimed, &[], "{}")
         .await
         .unwrap());
+
+    // Concurrent claims (two workers, or two replicas on PostgreSQL) take different jobs.
+    let (_, first) = store.create_sbom(team_id, &new).await.unwrap().unwrap();
+    let (_, second) = store.create_sbom(team_id, &new).await.unwrap().unwrap();
+    let lease = Duration::from_secs(600);
+    let (a, b, c) = tokio::join!(
+        store.claim_analysis(lease),
+        store.claim_analysis(lease),
+        store.claim_analysis(lease)
+    );
+    let mut claimed: Vec<i64> = [a, b, c]
+        .into_iter()
+        .filter_map(|claim| claim.unwrap().map(|analysis| analysis.id))
+        .collect();
+    claimed.sort();
+    assert_eq!(claimed, vec![first.id, second.id]);
     store.close().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analysis_queue_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     exercise(DatabaseLocation::SqliteDir(dir.path().to_path_buf())).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analysis_queue_postgres() {
     let Some(url) = rampart_test_support::fresh_postgres_database(true).await else {
         return;
