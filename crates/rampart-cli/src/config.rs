@@ -54,6 +54,9 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes [default: 52428800].
     #[arg(long, env = "RAMPART_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Largest SBOM upload accepted, in bytes [default: 52428800].
+    #[arg(long, env = "RAMPART_MAX_SBOM_BYTES")]
+    pub max_sbom_bytes: Option<usize>,
 }
 
 /// The optional TOML file. Unknown keys are an error, so a typo cannot be silently ignored.
@@ -68,6 +71,7 @@ struct FileConfig {
     admin_api_key_file: Option<PathBuf>,
     log_format: Option<LogFormat>,
     max_body_bytes: Option<usize>,
+    max_sbom_bytes: Option<usize>,
 }
 
 /// Everything `rampart serve` needs, resolved.
@@ -145,6 +149,9 @@ impl ServeArgs {
         }
         if let Some(limit) = self.max_body_bytes.or(file.max_body_bytes) {
             server.max_body_bytes = limit;
+        }
+        if let Some(limit) = self.max_sbom_bytes.or(file.max_sbom_bytes) {
+            server.max_sbom_bytes = limit;
         }
         Ok(ServeSettings {
             listen: self

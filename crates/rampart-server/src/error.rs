@@ -7,8 +7,9 @@
 //! JSON body (axum's 405, a panic) are rewritten to the same shape by
 //! [`crate::middleware::json_errors`], so a client never sees an HTML or plain-text error.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -52,6 +53,8 @@ error_codes! {
     NotFound => (NOT_FOUND, "not_found", "No such resource (or it belongs to another team).");
     MethodNotAllowed => (METHOD_NOT_ALLOWED, "method_not_allowed", "The path exists but not with this HTTP method.");
     Conflict => (CONFLICT, "conflict", "The request conflicts with the current state of the resource.");
+    NotAnSbom => (BAD_REQUEST, "not_an_sbom", "The uploaded document is not a supported SBOM (CycloneDX JSON/XML, SPDX JSON/tag-value); nothing was stored.");
+    InvalidSbom => (UNPROCESSABLE_ENTITY, "invalid_sbom", "The SBOM has a problem; the message names the first one with its JSON pointer or line and column. Nothing was stored.");
     PayloadTooLarge => (PAYLOAD_TOO_LARGE, "payload_too_large", "The body exceeds the configured size limit.");
     UnsupportedMediaType => (UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "The body's content type is not accepted here (JSON needs `Content-Type: application/json`).");
     RateLimited => (TOO_MANY_REQUESTS, "rate_limited", "Too many requests; wait for the number of seconds in `Retry-After`.");
@@ -112,7 +115,12 @@ impl ApiError {
 
 impl From<rampart_store::StoreError> for ApiError {
     fn from(error: rampart_store::StoreError) -> Self {
-        ApiError::internal(error)
+        match error {
+            rampart_store::StoreError::Conflict(message) => {
+                ApiError::new(ErrorCode::Conflict, message)
+            }
+            other => ApiError::internal(other),
+        }
     }
 }
 
@@ -175,31 +183,6 @@ where
     }
 }
 
-/// `axum::extract::Query` with our error policy: a bad query string is 400 `bad_request`
-/// naming the parameter.
-pub struct ApiQuery<T>(pub T);
-
-impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, ApiError> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
-            Err(rejection) => Err(ApiError::new(
-                ErrorCode::BadRequest,
-                format!("invalid query string: {}", rejection.body_text()),
-            )),
-        }
-    }
-}
-
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     use std::error::Error as _;
     // The innermost serde_json message carries "at line L column C".
@@ -229,5 +212,27 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             "request body exceeds the configured limit",
         ),
         other => ApiError::new(ErrorCode::BadRequest, other.body_text()),
+    }
+}
+
+/// `axum::extract::Query` with our error policy: a parameter that does not parse is a 400
+/// `bad_request` naming the parameter.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    axum::extract::Query<T>: FromRequestParts<S, Rejection = QueryRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(ApiError::new(
+                ErrorCode::BadRequest,
+                format!("invalid query string: {}", rejection.body_text()),
+            )),
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! server; [`App::serve`] serves HTTP on a listener until a shutdown signal, finishing
 //! in-flight requests. `rampart serve` and the test harness share both.
 
+pub mod analysis;
 pub mod auth;
 pub mod error;
 pub mod kb_index;
@@ -50,6 +51,7 @@ impl App {
                 store,
                 config: Arc::new(config),
                 kb_index,
+                analysis_queued: Arc::new(tokio::sync::Notify::new()),
             },
             bootstrap,
         })
@@ -84,6 +86,12 @@ impl App {
         let router = router(self.state.clone(), extra);
         let store = self.state.store.clone();
         let refresher = kb_index::spawn_refresher(store.clone(), self.state.kb_index.clone());
+        let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(analysis::run_worker(
+            store.clone(),
+            Arc::clone(&self.state.analysis_queued),
+            worker_stopped,
+        ));
         let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -91,6 +99,10 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await;
         refresher.abort();
+        // The worker finishes the analysis in hand (an interrupted one would be taken again
+        // once its lease expires) before the pool closes.
+        let _ = stop_worker.send(true);
+        let _ = worker.await;
         served?;
         store.close().await;
         Ok(())
@@ -115,6 +127,41 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .routes(routes!(routes::kb::osv::query))
         .routes(routes!(routes::kb::osv::querybatch))
         .routes(routes!(routes::kb::osv::get_vuln))
+        .routes(routes!(
+            routes::products::create_product,
+            routes::products::list_products
+        ))
+        .routes(routes!(
+            routes::products::get_product,
+            routes::products::update_product,
+            routes::products::delete_product
+        ))
+        .routes(routes!(
+            routes::releases::create_release,
+            routes::releases::list_releases
+        ))
+        .routes(routes!(
+            routes::releases::get_release,
+            routes::releases::update_release,
+            routes::releases::delete_release
+        ))
+        .routes(routes!(
+            routes::sboms::upload_sbom,
+            routes::sboms::list_sboms
+        ))
+        .routes(routes!(routes::sboms::get_sbom, routes::sboms::delete_sbom))
+        .routes(routes!(routes::sboms::download_sbom))
+        .routes(routes!(routes::sboms::list_components))
+        .routes(routes!(routes::analyses::get_analysis))
+        .routes(routes!(
+            routes::seed_products::list_products,
+            routes::seed_products::create_product
+        ))
+        .routes(routes!(routes::seed_products::get_product))
+        .routes(routes!(
+            routes::seed_products::list_releases,
+            routes::seed_products::create_release
+        ))
         .split_for_parts();
     document.merge(protected_document);
     (public, protected, document)

@@ -12,6 +12,10 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The write would break a uniqueness rule (a product name, a release version); the
+    /// message is safe to show the caller.
+    #[error("{0}")]
+    Conflict(String),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 }

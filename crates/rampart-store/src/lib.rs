@@ -8,6 +8,8 @@
 mod error;
 mod identity;
 pub mod kb;
+mod products;
+mod sboms;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -23,6 +25,14 @@ use sqlx::sqlite::{
 pub use error::StoreError;
 pub use identity::{ApiKeyRecord, Bootstrap, Membership, UserKind};
 pub use kb::*;
+pub use products::{
+    NewProduct, NewRelease, Page, PageRequest, Product, ProductChanges, Release, ReleaseChanges,
+    RELEASE_STATUSES,
+};
+pub use sboms::{
+    Analysis, AnalysisStatus, ComponentIdentity, ComponentResolution, NewSbom, SbomRecord,
+    StoredComponent, COMPONENT_CHUNK,
+};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

@@ -1,5 +1,86 @@
 //! One module per resource; handlers parse, call one store function, map the result.
 
+pub mod analyses;
 pub mod health;
 pub mod kb;
 pub mod me;
+pub mod products;
+pub mod releases;
+pub mod sboms;
+pub mod seed_products;
+
+use rampart_store::PageRequest;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, ErrorCode};
+
+/// The largest `per_page` any listing accepts.
+pub const MAX_PER_PAGE: u32 = 500;
+const DEFAULT_PER_PAGE: u32 = 50;
+
+/// `page` (1-based) and `per_page` (1–500, default 50) of a listing.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1-based page number [default: 1].
+    pub page: Option<u32>,
+    /// Items per page, 1–500 [default: 50].
+    pub per_page: Option<u32>,
+}
+
+impl PageQuery {
+    pub fn to_request(&self) -> Result<PageRequest, ApiError> {
+        let page = self.page.unwrap_or(1);
+        if page == 0 {
+            return Err(ApiError::new(ErrorCode::BadRequest, "`page` starts at 1"));
+        }
+        let per_page = self.per_page.unwrap_or(DEFAULT_PER_PAGE);
+        if per_page == 0 || per_page > MAX_PER_PAGE {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                format!("`per_page` must be between 1 and {MAX_PER_PAGE}"),
+            ));
+        }
+        Ok(PageRequest { page, per_page })
+    }
+}
+
+/// A page of a listing with the size of the whole listing.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Paginated<T> {
+    pub items: Vec<T>,
+    pub page: u32,
+    pub per_page: u32,
+    /// Items in the whole listing (all pages).
+    pub total: i64,
+}
+
+impl<T> Paginated<T> {
+    pub fn new<S>(
+        page: rampart_store::Page<S>,
+        request: PageRequest,
+        map: impl Fn(S) -> T,
+    ) -> Self {
+        Paginated {
+            items: page.items.into_iter().map(map).collect(),
+            page: request.page,
+            per_page: request.per_page,
+            total: page.total,
+        }
+    }
+}
+
+/// A search term: trimmed; empty means no filter.
+pub fn search_term(q: &Option<String>) -> Option<&str> {
+    q.as_deref().map(str::trim).filter(|q| !q.is_empty())
+}
+
+/// `Option<Option<T>>` for PATCH bodies: absent → `None` (keep), `null` → `Some(None)`
+/// (clear), a value → `Some(Some(v))`.
+pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}

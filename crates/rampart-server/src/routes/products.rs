@@ -1,0 +1,254 @@
+//! Products: what a team ships. Names are unique per team; deleting a product deletes its
+//! releases and SBOMs.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use rampart_core::Scope;
+use rampart_store::{NewProduct, Product, ProductChanges};
+use serde::{Deserialize, Serialize};
+
+use super::{double_option, search_term, PageQuery, Paginated};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody, ErrorCode};
+use crate::state::AppState;
+
+const MAX_NAME: usize = 200;
+const MAX_DESCRIPTION: usize = 4000;
+const MAX_TAGS: usize = 50;
+const MAX_TAG: usize = 64;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProductBody {
+    pub id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    /// Match components by CPE as well as by purl (off by default: CPE matching breeds false
+    /// positives).
+    pub cpe_matching: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Product> for ProductBody {
+    fn from(product: Product) -> Self {
+        ProductBody {
+            id: product.id,
+            name: product.name,
+            description: product.description,
+            tags: product.tags,
+            cpe_matching: product.cpe_matching,
+            created_at: product.created_at,
+            updated_at: product.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProduct {
+    /// Unique within the team, 1–200 characters.
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// [default: false]
+    #[serde(default)]
+    pub cpe_matching: bool,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProduct {
+    pub name: Option<String>,
+    /// `null` clears the description.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+    pub cpe_matching: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProductListQuery {
+    /// Only products whose name, description or tags contain this text (case-insensitive).
+    pub q: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::ValidationFailed, message)
+}
+
+fn valid_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME {
+        return Err(invalid(format!("`name` must be 1–{MAX_NAME} characters")));
+    }
+    Ok(name.to_string())
+}
+
+fn valid_description(description: Option<String>) -> Result<Option<String>, ApiError> {
+    match description {
+        Some(text) if text.chars().count() > MAX_DESCRIPTION => Err(invalid(format!(
+            "`description` must be at most {MAX_DESCRIPTION} characters"
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// Trimmed, de-duplicated (first occurrence kept), each 1–64 characters, at most 50.
+fn valid_tags(tags: Vec<String>) -> Result<Vec<String>, ApiError> {
+    let mut out: Vec<String> = Vec::with_capacity(tags.len());
+    for (index, tag) in tags.iter().enumerate() {
+        let tag = tag.trim();
+        if tag.is_empty() || tag.chars().count() > MAX_TAG {
+            return Err(invalid(format!(
+                "`tags[{index}]` must be 1–{MAX_TAG} characters"
+            )));
+        }
+        if !out.iter().any(|t| t == tag) {
+            out.push(tag.to_string());
+        }
+    }
+    if out.len() > MAX_TAGS {
+        return Err(invalid(format!("`tags` holds at most {MAX_TAGS} tags")));
+    }
+    Ok(out)
+}
+
+/// Creates a product.
+#[utoipa::path(post, path = "/api/v1/products", tag = "products",
+    security(("bearer" = ["products:write"])),
+    request_body = CreateProduct,
+    responses(
+        (status = 201, description = "Created", body = ProductBody),
+        (status = 409, description = "The team already has a product with this name", body = ErrorBody),
+        (status = 422, description = "A field is invalid", body = ErrorBody),
+    ))]
+pub async fn create_product(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Result<ApiJson<CreateProduct>, ApiError>,
+) -> Result<(StatusCode, Json<ProductBody>), ApiError> {
+    principal.require(Scope::ProductsWrite)?;
+    let ApiJson(body) = body?;
+    let product = NewProduct {
+        name: valid_name(&body.name)?,
+        description: valid_description(body.description)?,
+        tags: valid_tags(body.tags)?,
+        cpe_matching: body.cpe_matching,
+    };
+    let created = state
+        .store
+        .create_product(principal.team_id, &product)
+        .await?;
+    Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+/// Lists the team's products by name.
+#[utoipa::path(get, path = "/api/v1/products", tag = "products",
+    security(("bearer" = ["products:read"])),
+    params(ProductListQuery),
+    responses(
+        (status = 200, description = "One page of products", body = Paginated<ProductBody>),
+        (status = 400, description = "Bad query parameter", body = ErrorBody),
+    ))]
+pub async fn list_products(
+    State(state): State<AppState>,
+    principal: Principal,
+    query: Result<ApiQuery<ProductListQuery>, ApiError>,
+) -> Result<Json<Paginated<ProductBody>>, ApiError> {
+    principal.require(Scope::ProductsRead)?;
+    let ApiQuery(query) = query?;
+    let request = PageQuery {
+        page: query.page,
+        per_page: query.per_page,
+    }
+    .to_request()?;
+    let page = state
+        .store
+        .list_products(principal.team_id, search_term(&query.q), request)
+        .await?;
+    Ok(Json(Paginated::new(page, request, ProductBody::from)))
+}
+
+/// One product.
+#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "products",
+    security(("bearer" = ["products:read"])),
+    params(("id" = i64, Path, description = "Product id")),
+    responses(
+        (status = 200, description = "The product", body = ProductBody),
+        (status = 404, description = "No such product in this team", body = ErrorBody),
+    ))]
+pub async fn get_product(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<ProductBody>, ApiError> {
+    principal.require(Scope::ProductsRead)?;
+    let product = state
+        .store
+        .product(principal.team_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    Ok(Json(product.into()))
+}
+
+/// Changes a product's fields; absent fields keep their value.
+#[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "products",
+    security(("bearer" = ["products:write"])),
+    params(("id" = i64, Path, description = "Product id")),
+    request_body = UpdateProduct,
+    responses(
+        (status = 200, description = "The updated product", body = ProductBody),
+        (status = 404, description = "No such product in this team", body = ErrorBody),
+        (status = 409, description = "The team already has a product with this name", body = ErrorBody),
+        (status = 422, description = "A field is invalid", body = ErrorBody),
+    ))]
+pub async fn update_product(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    body: Result<ApiJson<UpdateProduct>, ApiError>,
+) -> Result<Json<ProductBody>, ApiError> {
+    principal.require(Scope::ProductsWrite)?;
+    let ApiJson(body) = body?;
+    let changes = ProductChanges {
+        name: body.name.as_deref().map(valid_name).transpose()?,
+        description: body.description.map(valid_description).transpose()?,
+        tags: body.tags.map(valid_tags).transpose()?,
+        cpe_matching: body.cpe_matching,
+    };
+    let product = state
+        .store
+        .update_product(principal.team_id, id, &changes)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    Ok(Json(product.into()))
+}
+
+/// Deletes a product with its releases, SBOMs and analyses.
+#[utoipa::path(delete, path = "/api/v1/products/{id}", tag = "products",
+    security(("bearer" = ["products:write"])),
+    params(("id" = i64, Path, description = "Product id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such product in this team", body = ErrorBody),
+    ))]
+pub async fn delete_product(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    principal.require(Scope::ProductsWrite)?;
+    if state.store.delete_product(principal.team_id, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("product"))
+    }
+}

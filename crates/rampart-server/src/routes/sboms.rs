@@ -1,0 +1,444 @@
+//! SBOMs of a release: upload (format detected from content, stored verbatim with its
+//! parsed components and dependency graph, analysis queued), metadata, download, components,
+//! delete.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use rampart_core::Scope;
+use rampart_formats::sbom::{self, DocumentFormat, Sbom};
+use rampart_store::{NewSbom, SbomRecord, StoredComponent};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::analyses::{wait_for_analysis, AnalysisBody};
+use super::{search_term, PageQuery, Paginated};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiQuery, ErrorBody, ErrorCode};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SbomBody {
+    pub id: i64,
+    pub release_id: i64,
+    /// `cyclonedx` or `spdx`.
+    pub format: String,
+    /// `cyclonedx_json`, `cyclonedx_xml`, `spdx_json` or `spdx_tag_value`.
+    pub document_format: String,
+    /// `1.6`, `2.3`, …
+    pub spec_version: String,
+    /// CycloneDX `serialNumber` or SPDX `documentNamespace`.
+    pub serial_number: Option<String>,
+    pub name: Option<String>,
+    /// The content type the document was uploaded with; download returns it.
+    pub content_type: String,
+    pub size_bytes: i64,
+    /// Hex SHA-256 of the uploaded bytes.
+    pub sha256: String,
+    pub component_count: i64,
+    pub dependency_count: i64,
+    pub uploaded_at: DateTime<Utc>,
+    /// The user or service account that uploaded it.
+    pub uploaded_by: String,
+}
+
+impl From<SbomRecord> for SbomBody {
+    fn from(record: SbomRecord) -> Self {
+        SbomBody {
+            id: record.id,
+            release_id: record.release_id,
+            format: record.format,
+            document_format: record.document_format,
+            spec_version: record.spec_version,
+            serial_number: record.serial_number,
+            name: record.name,
+            content_type: record.content_type,
+            size_bytes: record.size_bytes,
+            sha256: record.sha256,
+            component_count: record.component_count,
+            dependency_count: record.dependency_count,
+            uploaded_at: record.uploaded_at,
+            uploaded_by: record.uploaded_by,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UploadResponse {
+    pub sbom: SbomBody,
+    /// The analysis the upload queued; finished already when `?wait=true` was given and it
+    /// completed in time.
+    pub analysis: AnalysisBody,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadQuery {
+    /// Wait (up to 30 s) for the analysis to finish before answering.
+    #[serde(default)]
+    pub wait: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ComponentBody {
+    pub id: i64,
+    /// Position in the document (nested CycloneDX components flattened in document order).
+    pub position: i64,
+    /// Position of the component this one is nested in.
+    pub parent_position: Option<i64>,
+    pub bom_ref: Option<String>,
+    pub name: String,
+    pub version: Option<String>,
+    /// CycloneDX `group`.
+    pub group: Option<String>,
+    pub purl: Option<String>,
+    pub cpe: Option<String>,
+    #[schema(value_type = Vec<Object>)]
+    pub hashes: serde_json::Value,
+    #[schema(value_type = Vec<Object>)]
+    pub licenses: serde_json::Value,
+    pub supplier: Option<String>,
+    /// CycloneDX `type` or SPDX `primaryPackagePurpose` (lower case).
+    #[serde(rename = "type")]
+    pub component_type: Option<String>,
+    pub scope: Option<String>,
+    /// OSV ecosystem of the package the purl names (set by analysis).
+    pub ecosystem: Option<String>,
+    /// Package name within that ecosystem (set by analysis).
+    pub package_name: Option<String>,
+}
+
+impl From<StoredComponent> for ComponentBody {
+    fn from(c: StoredComponent) -> Self {
+        ComponentBody {
+            id: c.id,
+            position: c.position,
+            parent_position: c.parent_position,
+            bom_ref: c.bom_ref,
+            name: c.name,
+            version: c.version,
+            group: c.group_name,
+            purl: c.purl,
+            cpe: c.cpe,
+            hashes: serde_json::from_str(&c.hashes).unwrap_or_default(),
+            licenses: serde_json::from_str(&c.licenses).unwrap_or_default(),
+            supplier: c.supplier,
+            component_type: c.component_type,
+            scope: c.scope,
+            ecosystem: c.ecosystem,
+            package_name: c.package_name,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ComponentListQuery {
+    /// Only components whose name, version or purl contains this text (case-insensitive).
+    pub q: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+fn document_format_name(format: DocumentFormat) -> &'static str {
+    match format {
+        DocumentFormat::CycloneDxJson => "cyclonedx_json",
+        DocumentFormat::CycloneDxXml => "cyclonedx_xml",
+        DocumentFormat::SpdxJson => "spdx_json",
+        DocumentFormat::SpdxTagValue => "spdx_tag_value",
+    }
+}
+
+/// The registered media type, for uploads that came without a content type.
+fn default_content_type(format: DocumentFormat) -> &'static str {
+    match format {
+        DocumentFormat::CycloneDxJson => "application/vnd.cyclonedx+json",
+        DocumentFormat::CycloneDxXml => "application/vnd.cyclonedx+xml",
+        DocumentFormat::SpdxJson => "application/spdx+json",
+        DocumentFormat::SpdxTagValue => "text/spdx",
+    }
+}
+
+fn file_extension(document_format: &str) -> &'static str {
+    match document_format {
+        "cyclonedx_json" => "cdx.json",
+        "cyclonedx_xml" => "cdx.xml",
+        "spdx_json" => "spdx.json",
+        _ => "spdx",
+    }
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the SBOM exceeds the upload limit of {limit} bytes"),
+    )
+}
+
+/// Reads the body up to the configured SBOM limit (not the general body limit).
+async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(too_large(limit));
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+        while let Some(inner) = source {
+            if inner.is::<http_body_util::LengthLimitError>() {
+                return too_large(limit);
+            }
+            source = inner.source();
+        }
+        ApiError::new(ErrorCode::BadRequest, "could not read the request body")
+    })
+}
+
+struct Parsed {
+    format: DocumentFormat,
+    sbom: Sbom,
+    sha256: String,
+}
+
+/// Detects, parses and hashes off the async threads: a large document is seconds of CPU.
+async fn parse_document(bytes: Bytes) -> Result<(Bytes, Parsed), ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let Some(format) = sbom::detect(&bytes) else {
+            return Err(ApiError::new(
+                ErrorCode::NotAnSbom,
+                "not a supported SBOM: expected CycloneDX (JSON or XML) or SPDX (JSON or tag-value)",
+            ));
+        };
+        let parsed = sbom::parse(&bytes).map_err(|error| {
+            ApiError::new(ErrorCode::InvalidSbom, format!("invalid SBOM: {error}"))
+        })?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        Ok((
+            bytes,
+            Parsed {
+                format,
+                sbom: parsed,
+                sha256,
+            },
+        ))
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// Uploads an SBOM to a release. The body is the document as is (CycloneDX 1.2–1.6 JSON or
+/// XML, SPDX 2.2/2.3 JSON or tag-value); the format is detected from the content and the
+/// content type is kept for download. Nothing is stored when the document is rejected.
+#[utoipa::path(post, path = "/api/v1/releases/{id}/sboms", tag = "sboms",
+    security(("bearer" = ["sboms:write"])),
+    params(("id" = i64, Path, description = "Release id"), UploadQuery),
+    request_body(content = String, content_type = "application/vnd.cyclonedx+json",
+        description = "The SBOM document, verbatim. Any content type is accepted and kept \
+            (application/json, application/vnd.cyclonedx+json, application/xml, \
+            application/vnd.cyclonedx+xml, application/spdx+json, text/spdx, …)."),
+    responses(
+        (status = 201, description = "Stored; analysis queued (or finished, with `?wait=true`)", body = UploadResponse),
+        (status = 400, description = "Not an SBOM", body = ErrorBody),
+        (status = 404, description = "No such release in this team", body = ErrorBody),
+        (status = 413, description = "Larger than the configured SBOM limit", body = ErrorBody),
+        (status = 422, description = "An SBOM with a problem; the message names where", body = ErrorBody),
+    ))]
+pub async fn upload_sbom(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(release_id): Path<i64>,
+    query: Result<ApiQuery<UploadQuery>, ApiError>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<UploadResponse>), ApiError> {
+    principal.require(Scope::SbomsWrite)?;
+    let ApiQuery(query) = query?;
+    if state
+        .store
+        .release(principal.team_id, release_id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found("release"));
+    }
+    let bytes = read_limited(&headers, body, state.config.max_sbom_bytes).await?;
+    let (bytes, parsed) = parse_document(bytes).await?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .unwrap_or(default_content_type(parsed.format));
+    let new = NewSbom {
+        release_id,
+        document_format: document_format_name(parsed.format),
+        content_type,
+        content: &bytes,
+        sha256: &parsed.sha256,
+        uploaded_by_user_id: principal.user_id,
+        uploaded_by: &principal.user_email,
+        sbom: &parsed.sbom,
+    };
+    let (record, mut analysis) = state
+        .store
+        .create_sbom(principal.team_id, &new)
+        .await?
+        .ok_or_else(|| ApiError::not_found("release"))?;
+    drop(parsed);
+    state.analysis_queued.notify_one();
+    if query.wait {
+        analysis = wait_for_analysis(&state, principal.team_id, analysis).await?;
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(UploadResponse {
+            sbom: record.into(),
+            analysis: analysis.into(),
+        }),
+    ))
+}
+
+/// Lists a release's SBOMs, newest first.
+#[utoipa::path(get, path = "/api/v1/releases/{id}/sboms", tag = "sboms",
+    security(("bearer" = ["sboms:read"])),
+    params(("id" = i64, Path, description = "Release id"), PageQuery),
+    responses(
+        (status = 200, description = "One page of SBOMs", body = Paginated<SbomBody>),
+        (status = 404, description = "No such release in this team", body = ErrorBody),
+    ))]
+pub async fn list_sboms(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(release_id): Path<i64>,
+    query: Result<ApiQuery<PageQuery>, ApiError>,
+) -> Result<Json<Paginated<SbomBody>>, ApiError> {
+    principal.require(Scope::SbomsRead)?;
+    let ApiQuery(query) = query?;
+    let request = query.to_request()?;
+    let page = state
+        .store
+        .list_sboms(principal.team_id, release_id, request)
+        .await?
+        .ok_or_else(|| ApiError::not_found("release"))?;
+    Ok(Json(Paginated::new(page, request, SbomBody::from)))
+}
+
+/// An SBOM's metadata.
+#[utoipa::path(get, path = "/api/v1/sboms/{id}", tag = "sboms",
+    security(("bearer" = ["sboms:read"])),
+    params(("id" = i64, Path, description = "SBOM id")),
+    responses(
+        (status = 200, description = "The SBOM", body = SbomBody),
+        (status = 404, description = "No such SBOM in this team", body = ErrorBody),
+    ))]
+pub async fn get_sbom(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<SbomBody>, ApiError> {
+    principal.require(Scope::SbomsRead)?;
+    let record = state
+        .store
+        .sbom(principal.team_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("SBOM"))?;
+    Ok(Json(record.into()))
+}
+
+/// The uploaded document: the same bytes with the same content type.
+#[utoipa::path(get, path = "/api/v1/sboms/{id}/download", tag = "sboms",
+    security(("bearer" = ["sboms:read"])),
+    params(("id" = i64, Path, description = "SBOM id")),
+    responses(
+        (status = 200, description = "The document as uploaded", content_type = "application/octet-stream", body = String),
+        (status = 404, description = "No such SBOM in this team", body = ErrorBody),
+    ))]
+pub async fn download_sbom(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    principal.require(Scope::SbomsRead)?;
+    let record = state
+        .store
+        .sbom(principal.team_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("SBOM"))?;
+    let (content_type, content) = state
+        .store
+        .sbom_document(principal.team_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("SBOM"))?;
+    let mut response = content.into_response();
+    let content_type = HeaderValue::from_str(&content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
+    let disposition = format!(
+        "attachment; filename=\"sbom-{}.{}\"",
+        record.id,
+        file_extension(&record.document_format)
+    );
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// An SBOM's components in document order.
+#[utoipa::path(get, path = "/api/v1/sboms/{id}/components", tag = "sboms",
+    security(("bearer" = ["sboms:read"])),
+    params(("id" = i64, Path, description = "SBOM id"), ComponentListQuery),
+    responses(
+        (status = 200, description = "One page of components", body = Paginated<ComponentBody>),
+        (status = 404, description = "No such SBOM in this team", body = ErrorBody),
+    ))]
+pub async fn list_components(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    query: Result<ApiQuery<ComponentListQuery>, ApiError>,
+) -> Result<Json<Paginated<ComponentBody>>, ApiError> {
+    principal.require(Scope::SbomsRead)?;
+    let ApiQuery(query) = query?;
+    let request = PageQuery {
+        page: query.page,
+        per_page: query.per_page,
+    }
+    .to_request()?;
+    let page = state
+        .store
+        .list_sbom_components(principal.team_id, id, search_term(&query.q), request)
+        .await?
+        .ok_or_else(|| ApiError::not_found("SBOM"))?;
+    Ok(Json(Paginated::new(page, request, ComponentBody::from)))
+}
+
+/// Deletes an SBOM with its components and analyses.
+#[utoipa::path(delete, path = "/api/v1/sboms/{id}", tag = "sboms",
+    security(("bearer" = ["sboms:write"])),
+    params(("id" = i64, Path, description = "SBOM id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such SBOM in this team", body = ErrorBody),
+    ))]
+pub async fn delete_sbom(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    principal.require(Scope::SbomsWrite)?;
+    if state.store.delete_sbom(principal.team_id, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("SBOM"))
+    }
+}

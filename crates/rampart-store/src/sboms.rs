@@ -1,0 +1,694 @@
+//! SBOMs: the uploaded document kept verbatim, its parsed components and dependency edges,
+//! and the analysis job an upload queues, all written in one transaction.
+//!
+//! Components go in with multi-row INSERTs, chunked so one statement stays under SQLite's
+//! 32,766 bound parameters (PostgreSQL allows 65,535).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rampart_formats::sbom::{Component, License, Relationship, Sbom};
+
+use crate::products::{like_pattern, Page, PageRequest};
+use crate::{now, with_pool, Backend, Store, StoreError};
+
+/// Largest number of bound parameters in one statement on both backends (SQLite's limit).
+const MAX_PARAMETERS: usize = 32_766;
+/// Parameters per component row (team and SBOM ids included).
+const COMPONENT_PARAMETERS: usize = 15;
+const DEPENDENCY_PARAMETERS: usize = 5;
+/// Rows per component INSERT.
+pub const COMPONENT_CHUNK: usize = MAX_PARAMETERS / COMPONENT_PARAMETERS;
+const DEPENDENCY_CHUNK: usize = MAX_PARAMETERS / DEPENDENCY_PARAMETERS;
+/// Rows per `UPDATE … FROM (VALUES …)` when analysis records resolved packages.
+const RESOLUTION_CHUNK: usize = (MAX_PARAMETERS - 2) / 3;
+
+/// What an upload stores besides the parsed document.
+pub struct NewSbom<'a> {
+    pub release_id: i64,
+    /// `cyclonedx_json`, `cyclonedx_xml`, `spdx_json` or `spdx_tag_value`.
+    pub document_format: &'a str,
+    /// The content type the client sent, returned again on download.
+    pub content_type: &'a str,
+    pub content: &'a [u8],
+    /// Lower-case hex SHA-256 of `content`.
+    pub sha256: &'a str,
+    pub uploaded_by_user_id: i64,
+    pub uploaded_by: &'a str,
+    pub sbom: &'a Sbom,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SbomRecord {
+    pub id: i64,
+    pub team_id: i64,
+    pub release_id: i64,
+    /// `cyclonedx` or `spdx`.
+    pub format: String,
+    pub document_format: String,
+    pub spec_version: String,
+    pub serial_number: Option<String>,
+    pub name: Option<String>,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub component_count: i64,
+    pub dependency_count: i64,
+    pub uploaded_at: DateTime<Utc>,
+    pub uploaded_by_user_id: i64,
+    pub uploaded_by: String,
+}
+
+const SBOM_COLUMNS: &str = "id, team_id, release_id, format, document_format, spec_version, serial_number, name,
+    content_type, size_bytes, sha256, component_count, dependency_count, uploaded_at, uploaded_by_user_id, uploaded_by";
+
+/// A stored component, as listed by the API.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct StoredComponent {
+    pub id: i64,
+    pub position: i64,
+    pub parent_position: Option<i64>,
+    pub bom_ref: Option<String>,
+    pub name: String,
+    pub version: Option<String>,
+    pub group_name: Option<String>,
+    pub purl: Option<String>,
+    pub cpe: Option<String>,
+    /// JSON: `[{"alg": "SHA-256", "content": "…"}]`
+    pub hashes: String,
+    /// JSON: `[{"id": "MIT"} | {"name": "…"} | {"expression": "…"}]`
+    pub licenses: String,
+    pub supplier: Option<String>,
+    pub component_type: Option<String>,
+    pub scope: Option<String>,
+    pub ecosystem: Option<String>,
+    pub package_name: Option<String>,
+}
+
+const COMPONENT_COLUMNS: &str =
+    "id, position, parent_position, bom_ref, name, version, group_name, purl, cpe,
+    hashes, licenses, supplier, component_type, scope, ecosystem, package_name";
+
+/// The identifiers analysis works from.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ComponentIdentity {
+    pub id: i64,
+    pub name: String,
+    pub version: Option<String>,
+    pub purl: Option<String>,
+    pub cpe: Option<String>,
+}
+
+/// What analysis found out about one component.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentResolution {
+    pub component_id: i64,
+    /// OSV ecosystem name (`npm`, `Maven`, `PyPI`, …).
+    pub ecosystem: String,
+    /// The package name in that ecosystem (`org.apache:commons-text`, `@babel/core`).
+    pub package_name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnalysisStatus {
+    Queued,
+    Running,
+    Completed,
+    Failed,
+}
+
+impl AnalysisStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnalysisStatus::Queued => "queued",
+            AnalysisStatus::Running => "running",
+            AnalysisStatus::Completed => "completed",
+            AnalysisStatus::Failed => "failed",
+        }
+    }
+
+    fn from_db(text: &str) -> Result<Self, StoreError> {
+        match text {
+            "queued" => Ok(AnalysisStatus::Queued),
+            "running" => Ok(AnalysisStatus::Running),
+            "completed" => Ok(AnalysisStatus::Completed),
+            "failed" => Ok(AnalysisStatus::Failed),
+            other => Err(StoreError::Corrupt(format!(
+                "unknown analysis status {other:?}"
+            ))),
+        }
+    }
+
+    pub fn is_finished(self) -> bool {
+        matches!(self, AnalysisStatus::Completed | AnalysisStatus::Failed)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    pub id: i64,
+    pub team_id: i64,
+    pub sbom_id: i64,
+    pub release_id: i64,
+    pub status: AnalysisStatus,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub attempts: i64,
+    pub component_count: i64,
+    /// Components whose purl named a package in a known ecosystem.
+    pub resolved_count: Option<i64>,
+    /// JSON object written by the analysis (per-ecosystem counts).
+    pub summary: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AnalysisRow {
+    id: i64,
+    team_id: i64,
+    sbom_id: i64,
+    release_id: i64,
+    status: String,
+    created_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    attempts: i64,
+    component_count: i64,
+    resolved_count: Option<i64>,
+    summary: Option<String>,
+    error: Option<String>,
+}
+
+impl TryFrom<AnalysisRow> for Analysis {
+    type Error = StoreError;
+
+    fn try_from(row: AnalysisRow) -> Result<Self, StoreError> {
+        Ok(Analysis {
+            id: row.id,
+            team_id: row.team_id,
+            sbom_id: row.sbom_id,
+            release_id: row.release_id,
+            status: AnalysisStatus::from_db(&row.status)?,
+            created_at: row.created_at,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+            attempts: row.attempts,
+            component_count: row.component_count,
+            resolved_count: row.resolved_count,
+            summary: row.summary,
+            error: row.error,
+        })
+    }
+}
+
+const ANALYSIS_COLUMNS: &str =
+    "id, team_id, sbom_id, release_id, status, created_at, started_at, finished_at,
+    attempts, component_count, resolved_count, summary, error";
+
+/// Writes bind parameters in statement order: `$1, $2, …` on PostgreSQL, anonymous `?` on
+/// SQLite. (SQLite looks up every numbered or named parameter by a linear search when the
+/// statement is prepared and bound, which is quadratic over a 30,000-parameter statement;
+/// anonymous parameters are bound by position.)
+struct Placeholders {
+    backend: Backend,
+    next: usize,
+}
+
+impl Placeholders {
+    fn new(backend: Backend) -> Self {
+        Placeholders { backend, next: 1 }
+    }
+
+    fn push(&mut self, sql: &mut String) {
+        match self.backend {
+            Backend::Sqlite => sql.push('?'),
+            Backend::Postgres => {
+                sql.push('$');
+                sql.push_str(&self.next.to_string());
+            }
+        }
+        self.next += 1;
+    }
+}
+
+/// `INSERT … VALUES (…), (…)` for `rows` rows of `per_row` parameters each.
+fn multi_row_insert(backend: Backend, head: &str, rows: usize, per_row: usize) -> String {
+    let mut placeholders = Placeholders::new(backend);
+    let mut sql = String::with_capacity(head.len() + rows * (per_row * 7 + 4));
+    sql.push_str(head);
+    sql.push_str(" VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for column in 0..per_row {
+            if column > 0 {
+                sql.push(',');
+            }
+            placeholders.push(&mut sql);
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+const COMPONENT_INSERT_HEAD: &str =
+    "INSERT INTO sbom_components (team_id, sbom_id, position, parent_position, bom_ref,
+    name, version, group_name, purl, cpe, hashes, licenses, supplier, component_type, scope)";
+const DEPENDENCY_INSERT_HEAD: &str =
+    "INSERT INTO sbom_dependencies (team_id, sbom_id, from_ref, to_ref, relationship)";
+
+fn hashes_json(component: &Component) -> String {
+    let hashes: Vec<serde_json::Value> = component
+        .hashes
+        .iter()
+        .map(|h| serde_json::json!({"alg": h.algorithm, "content": h.value}))
+        .collect();
+    serde_json::Value::Array(hashes).to_string()
+}
+
+fn licenses_json(component: &Component) -> String {
+    let licenses: Vec<serde_json::Value> = component
+        .licenses
+        .iter()
+        .map(|license| match license {
+            License::Id(id) => serde_json::json!({"id": id}),
+            License::Name(name) => serde_json::json!({"name": name}),
+            License::Expression(expression) => serde_json::json!({"expression": expression}),
+        })
+        .collect();
+    serde_json::Value::Array(licenses).to_string()
+}
+
+fn relationship_text(relationship: Relationship) -> &'static str {
+    match relationship {
+        Relationship::DependsOn => "depends_on",
+        Relationship::Contains => "contains",
+    }
+}
+
+fn to_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl Store {
+    /// Stores an SBOM: the document, its components and dependency edges, and a queued
+    /// analysis, in one transaction (all or nothing). `None` when the release is not the
+    /// team's.
+    pub async fn create_sbom(
+        &self,
+        team_id: i64,
+        new: &NewSbom<'_>,
+    ) -> Result<Option<(SbomRecord, Analysis)>, StoreError> {
+        let at = now();
+        let backend = self.backend();
+        let sbom = new.sbom;
+        let format = match sbom.format {
+            rampart_formats::sbom::SbomFormat::CycloneDx => "cyclonedx",
+            rampart_formats::sbom::SbomFormat::Spdx => "spdx",
+        };
+        let insert_sbom = format!(
+            "INSERT INTO sboms (team_id, release_id, format, document_format, spec_version, serial_number, name,
+                content_type, size_bytes, sha256, component_count, dependency_count, uploaded_at,
+                uploaded_by_user_id, uploaded_by)
+             SELECT team_id, id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
+             FROM releases WHERE id = $1 AND team_id = $2
+             RETURNING {SBOM_COLUMNS}"
+        );
+        let insert_analysis = format!(
+            "INSERT INTO analyses (team_id, sbom_id, release_id, status, created_at, component_count)
+             VALUES ($1, $2, $3, 'queued', $4, $5) RETURNING {ANALYSIS_COLUMNS}"
+        );
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let record: Option<SbomRecord> = sqlx::query_as(&insert_sbom)
+                .bind(new.release_id)
+                .bind(team_id)
+                .bind(format)
+                .bind(new.document_format)
+                .bind(&sbom.spec_version)
+                .bind(&sbom.serial_number)
+                .bind(&sbom.name)
+                .bind(new.content_type)
+                .bind(to_i64(new.content.len()))
+                .bind(new.sha256)
+                .bind(to_i64(sbom.components.len()))
+                .bind(to_i64(sbom.dependencies.len()))
+                .bind(at)
+                .bind(new.uploaded_by_user_id)
+                .bind(new.uploaded_by)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(record) = record else {
+                return Ok(None);
+            };
+            sqlx::query("INSERT INTO sbom_documents (sbom_id, team_id, content) VALUES ($1, $2, $3)")
+                .bind(record.id)
+                .bind(team_id)
+                .bind(new.content)
+                .execute(&mut *tx)
+                .await?;
+
+            for (chunk_index, chunk) in sbom.components.chunks(COMPONENT_CHUNK).enumerate() {
+                let first_position = chunk_index * COMPONENT_CHUNK;
+                let json: Vec<(String, String)> = chunk
+                    .iter()
+                    .map(|c| (hashes_json(c), licenses_json(c)))
+                    .collect();
+                let sql = multi_row_insert(backend, COMPONENT_INSERT_HEAD, chunk.len(), COMPONENT_PARAMETERS);
+                let mut query = sqlx::query(&sql);
+                for (offset, (component, (hashes, licenses))) in chunk.iter().zip(&json).enumerate() {
+                    query = query
+                        .bind(team_id)
+                        .bind(record.id)
+                        .bind(to_i64(first_position + offset))
+                        .bind(component.parent.map(to_i64))
+                        .bind(component.bom_ref.as_deref())
+                        .bind(component.name.as_str())
+                        .bind(component.version.as_deref())
+                        .bind(component.group.as_deref())
+                        .bind(component.purl.as_deref())
+                        .bind(component.cpe.as_deref())
+                        .bind(hashes.as_str())
+                        .bind(licenses.as_str())
+                        .bind(component.supplier.as_deref())
+                        .bind(component.component_type.as_deref())
+                        .bind(component.scope.as_deref());
+                }
+                query.execute(&mut *tx).await?;
+            }
+
+            for chunk in sbom.dependencies.chunks(DEPENDENCY_CHUNK) {
+                let sql = multi_row_insert(backend, DEPENDENCY_INSERT_HEAD, chunk.len(), DEPENDENCY_PARAMETERS);
+                let mut query = sqlx::query(&sql);
+                for edge in chunk {
+                    query = query
+                        .bind(team_id)
+                        .bind(record.id)
+                        .bind(edge.from.as_str())
+                        .bind(edge.to.as_str())
+                        .bind(relationship_text(edge.relationship));
+                }
+                query.execute(&mut *tx).await?;
+            }
+
+            let analysis: AnalysisRow = sqlx::query_as(&insert_analysis)
+                .bind(team_id)
+                .bind(record.id)
+                .bind(record.release_id)
+                .bind(at)
+                .bind(record.component_count)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Some((record, Analysis::try_from(analysis)?)))
+        })
+    }
+
+    pub async fn sbom(&self, team_id: i64, id: i64) -> Result<Option<SbomRecord>, StoreError> {
+        let sql = format!("SELECT {SBOM_COLUMNS} FROM sboms WHERE id = $1 AND team_id = $2");
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(id).bind(team_id).fetch_optional(pool).await
+        })?)
+    }
+
+    /// A release's SBOMs, newest first. `None` when the release is not the team's.
+    pub async fn list_sboms(
+        &self,
+        team_id: i64,
+        release_id: i64,
+        page: PageRequest,
+    ) -> Result<Option<Page<SbomRecord>>, StoreError> {
+        if self.release(team_id, release_id).await?.is_none() {
+            return Ok(None);
+        }
+        let sql = format!(
+            "SELECT {SBOM_COLUMNS} FROM sboms WHERE release_id = $1 AND team_id = $2
+             ORDER BY uploaded_at DESC, id DESC LIMIT $3 OFFSET $4"
+        );
+        let (items, total) = with_pool!(self, pool => {
+            let items: Vec<SbomRecord> = sqlx::query_as(&sql)
+                .bind(release_id)
+                .bind(team_id)
+                .bind(page.limit())
+                .bind(page.offset())
+                .fetch_all(pool)
+                .await?;
+            let total: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM sboms WHERE release_id = $1 AND team_id = $2",
+            )
+            .bind(release_id)
+            .bind(team_id)
+            .fetch_one(pool)
+            .await?;
+            (items, total)
+        });
+        Ok(Some(Page { items, total }))
+    }
+
+    /// The uploaded bytes and the content type they came with.
+    pub async fn sbom_document(
+        &self,
+        team_id: i64,
+        id: i64,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT s.content_type, d.content FROM sboms s JOIN sbom_documents d ON d.sbom_id = s.id
+                 WHERE s.id = $1 AND s.team_id = $2",
+            )
+            .bind(id)
+            .bind(team_id)
+            .fetch_optional(pool)
+            .await
+        })?)
+    }
+
+    /// An SBOM's components in document order, optionally only those whose name, purl or
+    /// version contains `query` (case-insensitive). `None` when the SBOM is not the team's.
+    pub async fn list_sbom_components(
+        &self,
+        team_id: i64,
+        sbom_id: i64,
+        query: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Option<Page<StoredComponent>>, StoreError> {
+        if self.sbom(team_id, sbom_id).await?.is_none() {
+            return Ok(None);
+        }
+        let pattern = query.map(like_pattern);
+        let filter = "sbom_id = $1 AND team_id = $2 AND ($3 IS NULL OR LOWER(name) LIKE $3 ESCAPE '\\'
+            OR LOWER(COALESCE(purl, '')) LIKE $3 ESCAPE '\\' OR LOWER(COALESCE(version, '')) LIKE $3 ESCAPE '\\')";
+        let list_sql = format!(
+            "SELECT {COMPONENT_COLUMNS} FROM sbom_components WHERE {filter} ORDER BY position LIMIT $4 OFFSET $5"
+        );
+        let count_sql = format!("SELECT COUNT(*) FROM sbom_components WHERE {filter}");
+        let (items, total) = with_pool!(self, pool => {
+            let items: Vec<StoredComponent> = sqlx::query_as(&list_sql)
+                .bind(sbom_id)
+                .bind(team_id)
+                .bind(&pattern)
+                .bind(page.limit())
+                .bind(page.offset())
+                .fetch_all(pool)
+                .await?;
+            let total: i64 = sqlx::query_scalar(&count_sql)
+                .bind(sbom_id)
+                .bind(team_id)
+                .bind(&pattern)
+                .fetch_one(pool)
+                .await?;
+            (items, total)
+        });
+        Ok(Some(Page { items, total }))
+    }
+
+    /// Deletes an SBOM with its document, components, edges and analyses.
+    pub async fn delete_sbom(&self, team_id: i64, id: i64) -> Result<bool, StoreError> {
+        let deleted = with_pool!(self, pool => {
+            sqlx::query("DELETE FROM sboms WHERE id = $1 AND team_id = $2")
+                .bind(id)
+                .bind(team_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(deleted > 0)
+    }
+
+    /// Row counts of the SBOM tables for one team (tests check that a rejected upload
+    /// stored nothing and a delete left nothing behind).
+    pub async fn sbom_row_counts(&self, team_id: i64) -> Result<[i64; 5], StoreError> {
+        let mut counts = [0; 5];
+        for (slot, table) in counts.iter_mut().zip([
+            "sboms",
+            "sbom_documents",
+            "sbom_components",
+            "sbom_dependencies",
+            "analyses",
+        ]) {
+            let sql = format!("SELECT COUNT(*) FROM {table} WHERE team_id = $1");
+            *slot = with_pool!(self, pool => {
+                sqlx::query_scalar(&sql).bind(team_id).fetch_one(pool).await
+            })?;
+        }
+        Ok(counts)
+    }
+
+    pub async fn analysis(&self, team_id: i64, id: i64) -> Result<Option<Analysis>, StoreError> {
+        let sql = format!("SELECT {ANALYSIS_COLUMNS} FROM analyses WHERE id = $1 AND team_id = $2");
+        let row: Option<AnalysisRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(id).bind(team_id).fetch_optional(pool).await
+        })?;
+        row.map(Analysis::try_from).transpose()
+    }
+
+    /// The most recent analysis of an SBOM.
+    pub async fn latest_analysis(
+        &self,
+        team_id: i64,
+        sbom_id: i64,
+    ) -> Result<Option<Analysis>, StoreError> {
+        let sql = format!(
+            "SELECT {ANALYSIS_COLUMNS} FROM analyses WHERE sbom_id = $1 AND team_id = $2 ORDER BY id DESC LIMIT 1"
+        );
+        let row: Option<AnalysisRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(sbom_id).bind(team_id).fetch_optional(pool).await
+        })?;
+        row.map(Analysis::try_from).transpose()
+    }
+
+    /// The job queue's claim: takes the oldest queued analysis (or one whose worker's lease
+    /// ran out) and marks it running under a new lease, atomically. Across replicas on
+    /// PostgreSQL `FOR UPDATE SKIP LOCKED` lets concurrent workers take different rows;
+    /// SQLite serialises writers, so the single UPDATE is already exclusive.
+    pub async fn claim_analysis(&self, lease: Duration) -> Result<Option<Analysis>, StoreError> {
+        let at = now();
+        let lease_until =
+            at + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::days(1));
+        let lock = match self.backend() {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE analyses SET status = 'running', started_at = $1, lease_expires_at = $2,
+                attempts = attempts + 1
+             WHERE id = (SELECT id FROM analyses
+                         WHERE status = 'queued' OR (status = 'running' AND lease_expires_at < $1)
+                         ORDER BY id LIMIT 1 {lock})
+             RETURNING {ANALYSIS_COLUMNS}"
+        );
+        let row: Option<AnalysisRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(at).bind(lease_until).fetch_optional(pool).await
+        })?;
+        row.map(Analysis::try_from).transpose()
+    }
+
+    /// The identifiers of an SBOM's components, for analysis.
+    pub async fn component_identities(
+        &self,
+        team_id: i64,
+        sbom_id: i64,
+    ) -> Result<Vec<ComponentIdentity>, StoreError> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, name, version, purl, cpe FROM sbom_components
+                 WHERE sbom_id = $1 AND team_id = $2 ORDER BY position",
+            )
+            .bind(sbom_id)
+            .bind(team_id)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Records a finished analysis: each resolved component's package, the counts and the
+    /// summary, in one transaction. Only a running analysis can complete (`false` when it is
+    /// not running any more, e.g. deleted with its SBOM).
+    pub async fn complete_analysis(
+        &self,
+        analysis: &Analysis,
+        resolutions: &[ComponentResolution],
+        summary: &str,
+    ) -> Result<bool, StoreError> {
+        let at = now();
+        let backend = self.backend();
+        // Values first, then the team and SBOM that confine the update (statement order).
+        let chunk_statement = |rows: usize| {
+            let mut placeholders = Placeholders::new(backend);
+            let mut values = String::with_capacity(rows * 40);
+            for row in 0..rows {
+                if row > 0 {
+                    values.push(',');
+                }
+                values.push_str("(CAST(");
+                placeholders.push(&mut values);
+                values.push_str(" AS BIGINT),");
+                placeholders.push(&mut values);
+                values.push(',');
+                placeholders.push(&mut values);
+                values.push(')');
+            }
+            let mut confine = String::new();
+            confine.push_str(" AND sbom_components.team_id = ");
+            placeholders.push(&mut confine);
+            confine.push_str(" AND sbom_components.sbom_id = ");
+            placeholders.push(&mut confine);
+            // VALUES columns are column1..3 on both backends.
+            format!(
+                "UPDATE sbom_components SET ecosystem = v.column2, package_name = v.column3
+                 FROM (VALUES {values}) AS v
+                 WHERE sbom_components.id = v.column1{confine}"
+            )
+        };
+        let finished = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for chunk in resolutions.chunks(RESOLUTION_CHUNK) {
+                let sql = chunk_statement(chunk.len());
+                let mut query = sqlx::query(&sql);
+                for resolution in chunk {
+                    query = query
+                        .bind(resolution.component_id)
+                        .bind(resolution.ecosystem.as_str())
+                        .bind(resolution.package_name.as_str());
+                }
+                query.bind(analysis.team_id).bind(analysis.sbom_id).execute(&mut *tx).await?;
+            }
+            let updated = sqlx::query(
+                "UPDATE analyses SET status = 'completed', finished_at = $2, lease_expires_at = NULL,
+                    resolved_count = $3, summary = $4, error = NULL
+                 WHERE id = $1 AND status = 'running'",
+            )
+            .bind(analysis.id)
+            .bind(at)
+            .bind(to_i64(resolutions.len()))
+            .bind(summary)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            updated > 0
+        });
+        Ok(finished)
+    }
+
+    /// Marks a running analysis failed with a message for the API.
+    pub async fn fail_analysis(&self, analysis_id: i64, error: &str) -> Result<(), StoreError> {
+        let at = now();
+        with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE analyses SET status = 'failed', finished_at = $2, lease_expires_at = NULL, error = $3
+                 WHERE id = $1 AND status = 'running'",
+            )
+            .bind(analysis_id)
+            .bind(at)
+            .bind(error)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })?;
+        Ok(())
+    }
+}
