@@ -10,6 +10,7 @@ mod middleware;
 pub mod openapi;
 mod routes;
 pub mod state;
+pub mod sync;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::Router;
-use rampart_store::{Bootstrap, Store};
+use rampart_store::{Bootstrap, DatabaseLocation, Store};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -28,6 +29,7 @@ use utoipa_axum::routes;
 
 pub use axum;
 pub use state::{AppState, ServerConfig};
+use sync::{SecretKey, SyncService};
 
 /// A migrated, bootstrapped server ready to serve.
 pub struct App {
@@ -38,13 +40,28 @@ pub struct App {
 
 impl App {
     pub async fn build(config: ServerConfig) -> anyhow::Result<App> {
+        let secret_key = match (&config.secret_key, &config.database) {
+            (Some(key), _) => key.clone(),
+            (None, DatabaseLocation::SqliteDir(dir)) => {
+                std::fs::create_dir_all(dir)?;
+                SecretKey::load_or_create(&dir.join("secret.key"))?
+            }
+            (None, DatabaseLocation::Postgres(_)) => anyhow::bail!(
+                "PostgreSQL needs a server secret key shared by every replica: set --secret-key, \
+                 RAMPART_SECRET_KEY or RAMPART_SECRET_KEY_FILE (32 bytes as 64 hex digits or \
+                 base64, e.g. from `openssl rand -hex 32`); stored sync-source API keys are \
+                 encrypted with it"
+            ),
+        };
         let store = Store::connect(&config.database).await?;
         store.migrate().await?;
         let bootstrap = store.bootstrap(&config.admin_email).await?;
+        let sync = SyncService::new(store.clone(), config.sync.clone(), secret_key)?;
         Ok(App {
             state: AppState {
                 store,
                 config: Arc::new(config),
+                sync,
             },
             bootstrap,
         })
@@ -78,14 +95,18 @@ impl App {
     ) -> std::io::Result<()> {
         let router = router(self.state.clone(), extra);
         let store = self.state.store.clone();
-        axum::serve(
+        let (stop_sync, sync_stopped) = tokio::sync::watch::channel(false);
+        let sync = tokio::spawn(self.state.sync.clone().run(sync_stopped));
+        let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+        let _ = stop_sync.send(true);
+        let _ = sync.await;
         store.close().await;
-        Ok(())
+        served
     }
 }
 
@@ -98,6 +119,16 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .split_for_parts();
     let (protected, protected_document) = OpenApiRouter::new()
         .routes(routes!(routes::me::me))
+        .routes(routes!(
+            routes::sync_sources::configure_sync_source,
+            routes::sync_sources::list_sync_sources
+        ))
+        .routes(routes!(
+            routes::sync_sources::get_sync_source,
+            routes::sync_sources::delete_sync_source
+        ))
+        .routes(routes!(routes::sync_sources::run_sync_source))
+        .routes(routes!(routes::sync_sources::list_sync_runs))
         .split_for_parts();
     document.merge(protected_document);
     (public, protected, document)

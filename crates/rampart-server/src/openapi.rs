@@ -25,6 +25,7 @@ use crate::error::{ErrorBody, ErrorCode};
     tags(
         (name = "health", description = "Liveness and readiness probes (no credentials)"),
         (name = "identity", description = "Who is calling"),
+        (name = "sync", description = "Sync sources: server-wide feed configuration (OSV, NVD, GHSA, KEV, EPSS, ExploitDB) and their runs"),
     )
 )]
 pub struct ApiDoc;

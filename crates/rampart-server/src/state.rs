@@ -2,6 +2,8 @@ use std::sync::Arc;
 
 use rampart_store::{DatabaseLocation, Store};
 
+use crate::sync::{SecretKey, SyncService, SyncSettings};
+
 /// Resolved server settings (the CLI merges flags, environment, file and defaults).
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -10,6 +12,11 @@ pub struct ServerConfig {
     pub admin_email: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Encrypts stored secrets (sync-source API keys). `None`: on SQLite one is generated
+    /// and kept in the data directory (mode 0600); on PostgreSQL the server refuses to start,
+    /// because every replica must share the key.
+    pub secret_key: Option<SecretKey>,
+    pub sync: SyncSettings,
 }
 
 impl ServerConfig {
@@ -22,6 +29,8 @@ impl ServerConfig {
             database,
             admin_email: Self::DEFAULT_ADMIN_EMAIL.to_string(),
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            secret_key: None,
+            sync: SyncSettings::default(),
         }
     }
 }
@@ -31,4 +40,6 @@ impl ServerConfig {
 pub struct AppState {
     pub store: Store,
     pub config: Arc<ServerConfig>,
+    /// This replica's sync worker (also holds the secret key for stored secrets).
+    pub sync: SyncService,
 }

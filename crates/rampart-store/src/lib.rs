@@ -7,6 +7,7 @@
 
 mod error;
 mod identity;
+mod sync;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -21,6 +22,10 @@ use sqlx::sqlite::{
 
 pub use error::StoreError;
 pub use identity::{ApiKeyRecord, Bootstrap, Membership, UserKind};
+pub use sync::{
+    ApiKeyChange, ClaimedRun, SyncCounts, SyncRunRecord, SyncRunStatus, SyncSourceRecord,
+    SyncSourceUpsert,
+};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
