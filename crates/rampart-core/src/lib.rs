@@ -6,3 +6,6 @@ pub mod scope;
 
 pub use api_key::{ApiKeyHash, ApiKeyKind, ApiKeySecret};
 pub use scope::{Scope, ScopeSet};
+pub mod package_name;
+
+pub use package_name::normalize_package_name;

@@ -50,6 +50,13 @@ fn policy_routes() -> Router<AppState> {
             post(|ApiJson(body): ApiJson<Named>| async move { body.name }),
         )
         .route(
+            "/test/slow",
+            get(|| async {
+                tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+                "finished"
+            }),
+        )
+        .route(
             "/test/panic",
             get(|| async {
                 panic!("secret internal detail");
@@ -220,5 +227,17 @@ backend_tests! {
         assert!(!body.to_string().contains("secret internal detail"));
         let after = app.get("/api/v1/me").send().await.unwrap();
         assert_eq!(after.status(), StatusCode::OK);
+    }
+
+    #[routes(policy_routes())]
+    async fn shutdown_finishes_in_flight_requests(app) {
+        let in_flight = tokio::spawn(app.get("/test/slow").send());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let url = app.url.clone();
+        app.shutdown().await;
+        let response = in_flight.await.unwrap().expect("the in-flight request completes");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.text().await.unwrap(), "finished");
+        assert!(reqwest::get(format!("{url}/healthz")).await.is_err(), "no longer accepting");
     }
 }

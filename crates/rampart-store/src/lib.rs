@@ -7,6 +7,7 @@
 
 mod error;
 mod identity;
+pub mod kb;
 mod sync;
 
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ use sqlx::sqlite::{
 
 pub use error::StoreError;
 pub use identity::{ApiKeyRecord, Bootstrap, Membership, UserKind};
+pub use kb::IngestStats;
 pub use sync::{
     ApiKeyChange, ClaimedRun, SyncCounts, SyncRunRecord, SyncRunStatus, SyncSourceRecord,
     SyncSourceUpsert,

@@ -4,12 +4,22 @@
 //! Pure: no I/O, no allocation on the comparison hot path where avoidable. Every parser
 //! returns a [`VersionError`] on bad input and never panics.
 
+pub mod cpe;
+pub mod ecosystem;
 mod error;
+pub mod purl;
+pub mod range;
 pub mod scheme;
 pub mod schemes;
+pub mod vers;
 
+pub use cpe::{Cpe, CpeMatchCriteria};
+pub use ecosystem::{Ecosystem, EcosystemKind};
 pub use error::VersionError;
+pub use purl::Purl;
+pub use range::{CompiledAffected, CompiledRange, RangeKind, RangeOutcome};
 pub use scheme::{Scheme, Version};
+pub use vers::VersRange;
 
 /// Where the crate's tests find the shared, read-only test data (`../shared/data` beside the
 /// repository, or `RAMPART_TEST_DATA`). Only tests use it.
@@ -27,3 +37,7 @@ pub(crate) mod order_laws;
 /// Property tests of the `Ord` laws per scheme.
 #[cfg(test)]
 mod properties;
+
+/// Throughput figures for `BENCHMARKS.md` (ignored unless run explicitly).
+#[cfg(test)]
+mod throughput;

@@ -1,0 +1,208 @@
+//! `rampart serve` as a user runs it: the real binary, real signals, real databases.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A running `rampart serve` whose output is collected line by line.
+struct ServerProcess {
+    child: Child,
+    address: String,
+    stdout: mpsc::Receiver<String>,
+}
+
+impl ServerProcess {
+    /// Starts the binary and waits until it logs the address it listens on.
+    fn start(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_rampart"));
+        command
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+            .args(args)
+            .env_remove("RAMPART_ADMIN_API_KEY_FILE")
+            .env_remove("RAMPART_DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("start rampart");
+        let (stdout_tx, stdout) = mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = stdout_tx.send(line);
+            }
+        });
+        let (address_tx, address_rx) = mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                eprintln!("server: {line}");
+                if let Ok(event) = serde_json::from_str::<Value>(&line) {
+                    if event["fields"]["message"] == "listening" {
+                        let address = event["fields"]["address"].as_str().unwrap().to_string();
+                        let _ = address_tx.send(address);
+                    }
+                }
+            }
+        });
+        let address = address_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server logs its address");
+        ServerProcess {
+            child,
+            address,
+            stdout,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    /// Sends `signal` (TERM or INT) and waits for the exit.
+    fn stop(mut self, signal: &str) -> (ExitStatus, Vec<String>) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let exit = self.child.wait().expect("wait");
+        let printed = self.stdout.try_iter().collect();
+        (exit, printed)
+    }
+
+    /// The admin key line printed on first start, if any (waits briefly for it).
+    fn printed_key(&self) -> Option<String> {
+        self.stdout
+            .recv_timeout(Duration::from_millis(500))
+            .ok()
+            .and_then(|line| line.strip_prefix("Admin API key: ").map(str::to_string))
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn status(url: &str, key: Option<&str>) -> u16 {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    request.send().await.expect("request").status().as_u16()
+}
+
+fn data_dir_arg(dir: &Path) -> String {
+    dir.to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_start_prints_the_admin_key_once_and_a_restart_prints_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = data_dir_arg(dir.path());
+    let first = ServerProcess::start(&["--data-dir", &data_dir], &[]);
+    let key = first
+        .printed_key()
+        .expect("first start prints the admin key");
+    assert!(key.starts_with("rk_live_") && key.len() == 72, "{key}");
+    assert_eq!(status(&first.url("/healthz"), None).await, 200);
+    assert_eq!(status(&first.url("/readyz"), None).await, 200);
+    assert_eq!(status(&first.url("/api/v1/me"), Some(&key)).await, 200);
+    let wrong = format!("rk_live_{}", "1".repeat(64));
+    assert_eq!(status(&first.url("/api/v1/me"), Some(&wrong)).await, 401);
+    let (exit, _) = first.stop("TERM");
+    assert!(exit.success(), "SIGTERM exits 0: {exit:?}");
+    assert!(
+        dir.path().join("rampart.db").exists(),
+        "SQLite lives in the data dir"
+    );
+
+    let second = ServerProcess::start(&["--data-dir", &data_dir], &[]);
+    assert_eq!(second.printed_key(), None, "a restart prints no key");
+    assert_eq!(status(&second.url("/api/v1/me"), Some(&key)).await, 200);
+    let (exit, printed) = second.stop("INT");
+    assert!(exit.success(), "SIGINT exits 0: {exit:?}");
+    assert!(printed.is_empty(), "nothing printed on stdout: {printed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_key_goes_to_a_private_file_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("admin.key");
+    let data_dir = data_dir_arg(&dir.path().join("data"));
+    let server = ServerProcess::start(
+        &["--data-dir", &data_dir],
+        &[("RAMPART_ADMIN_API_KEY_FILE", key_file.to_str().unwrap())],
+    );
+    assert_eq!(
+        server.printed_key(),
+        None,
+        "not printed when written to a file"
+    );
+    let key = std::fs::read_to_string(&key_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(status(&server.url("/api/v1/me"), Some(&key)).await, 200);
+    let (exit, _) = server.stop("TERM");
+    assert!(exit.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_starting_together_on_one_empty_postgres_share_one_schema() {
+    let Some(url) = rampart_test_support::fresh_postgres_database(false).await else {
+        return;
+    };
+    let (a, b) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| ServerProcess::start(&["--database-url", &url], &[]));
+        let second = scope.spawn(|| ServerProcess::start(&["--database-url", &url], &[]));
+        (first.join().unwrap(), second.join().unwrap())
+    });
+    for server in [&a, &b] {
+        assert_eq!(status(&server.url("/readyz"), None).await, 200);
+    }
+    let keys: Vec<String> = [&a, &b].iter().filter_map(|s| s.printed_key()).collect();
+    assert_eq!(keys.len(), 1, "exactly one replica bootstraps: {keys:?}");
+    for server in [&a, &b] {
+        assert_eq!(status(&server.url("/api/v1/me"), Some(&keys[0])).await, 200);
+    }
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let teams: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM teams")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(teams, 1, "one bootstrap team");
+    let failed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE NOT success")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(failed, 0);
+    pool.close().await;
+    for server in [a, b] {
+        let (exit, _) = server.stop("TERM");
+        assert!(exit.success());
+    }
+}
+
+#[test]
+fn bad_configuration_is_a_clear_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["serve", "--database-url", "mysql://nope"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("postgres://"), "{stderr}");
+}
