@@ -44,6 +44,7 @@ pub struct SyncSourceConfigInput {
     #[serde(rename = "type")]
     pub source_type: Option<String>,
     /// Ignored: the server computes the mask.
+    #[allow(dead_code)]
     pub api_key_masked: Option<String>,
     /// Hours between runs, 1 to 8784 (default 24).
     #[schema(value_type = Option<i64>)]
@@ -57,6 +58,7 @@ pub struct SyncSourceConfigInput {
     #[schema(value_type = Option<String>)]
     pub last_modified_since: Option<Option<String>>,
     /// Ignored: set by the server on creation.
+    #[allow(dead_code)]
     pub created_at: Option<String>,
     /// Upstream URL (also `baseUrl`); default: the type's public URL. OSV: a bucket base
     /// (`{url}/{ecosystem}/all.zip`), a `.zip`, or (if the operator allows local sync

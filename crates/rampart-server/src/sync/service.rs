@@ -165,26 +165,6 @@ impl SyncService {
             _ = heartbeat => unreachable!("the heartbeat never ends"),
         };
         let (counts, message) = progress.snapshot();
-                    match store.renew_sync_run(run_id, &worker, lease, counts, &message).await {
-                        Ok(true) => {}
-                        Ok(false) => {
-                            progress.mark_lease_lost();
-                            return;
-                        }
-                        Err(error) => tracing::warn!(run = run_id, %error, "cannot renew sync lease"),
-                    }
-                }
-            })
-        };
-        let context = RunContext {
-            store: &inner.store,
-            client: &inner.client,
-            settings: &inner.settings,
-            secret_key: &inner.secret_key,
-            progress: &progress,
-        };
-        let outcome = runner::execute(&context, &claimed).await;
-        let (counts, message) = progress.snapshot();
         let error = outcome.as_ref().err().map(|e| format!("{e:#}"));
         match &error {
             None => tracing::info!(run = run_id, source = %source_id, added = counts.added,
