@@ -134,9 +134,12 @@ async fn team_key(app: &TestApp, operator: bool, scopes: ScopeSet) -> String {
     }
     match &app.config.database {
         DatabaseLocation::SqliteDir(dir) => {
-            insert!(sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.join("rampart.db").display()))
-                .await
-                .unwrap())
+            insert!(sqlx::SqlitePool::connect(&format!(
+                "sqlite://{}",
+                dir.join("rampart.db").display()
+            ))
+            .await
+            .unwrap())
         }
         DatabaseLocation::Postgres(url) => insert!(sqlx::PgPool::connect(url).await.unwrap()),
     }
@@ -146,16 +149,23 @@ async fn team_key(app: &TestApp, operator: bool, scopes: ScopeSet) -> String {
 fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// One number from the app's database.
 async fn scalar(app: &TestApp, sql: &str) -> i64 {
     match &app.config.database {
         DatabaseLocation::SqliteDir(dir) => {
-            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.join("rampart.db").display()))
-                .await
-                .unwrap();
+            let pool = sqlx::SqlitePool::connect(&format!(
+                "sqlite://{}",
+                dir.join("rampart.db").display()
+            ))
+            .await
+            .unwrap();
             let value = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
             pool.close().await;
             value
@@ -202,7 +212,12 @@ async fn wait_for_finished_run(app: &TestApp, source_id: &str, run_id: i64) -> V
             .json()
             .await
             .unwrap();
-        if let Some(run) = runs["runs"].as_array().unwrap().iter().find(|r| r["id"] == run_id) {
+        if let Some(run) = runs["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == run_id)
+        {
             if run["status"] == "succeeded" || run["status"] == "failed" {
                 return run.clone();
             }
@@ -220,7 +235,10 @@ async fn run_now(app: &TestApp, source_id: &str) -> Value {
         .unwrap();
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let run: Value = response.json().await.unwrap();
-    assert!(run["status"] == "queued" || run["status"] == "running", "{run}");
+    assert!(
+        run["status"] == "queued" || run["status"] == "running",
+        "{run}"
+    );
     let id = run["id"].as_i64().unwrap();
     wait_for_finished_run(app, source_id, id).await
 }
@@ -270,7 +288,8 @@ impl Upstream {
             "pablotron-nvd-go/responses/cves-2023.json",
             "vunnel-nvd-fixtures/tests/unit/providers/nvd/test-fixtures/full-page.json",
         ] {
-            let page: Value = serde_json::from_slice(&std::fs::read(nvd_dir.join(file)).unwrap()).unwrap();
+            let page: Value =
+                serde_json::from_slice(&std::fs::read(nvd_dir.join(file)).unwrap()).unwrap();
             for entry in page["vulnerabilities"].as_array().unwrap() {
                 let id = entry["cve"]["id"].as_str().unwrap().to_string();
                 if seen.insert(id) {
@@ -309,8 +328,14 @@ impl Upstream {
         let entries: Vec<&Value> = self.nvd_entries.iter().take(count).collect();
         let page = json!({"resultsPerPage": entries.len(), "startIndex": 0,
             "totalResults": entries.len(), "vulnerabilities": entries});
-        let parsed = rampart_formats::advisory::parse_nvd_page(page.to_string().as_bytes()).unwrap();
-        parsed.advisories.records.into_iter().map(|a| a.id).collect()
+        let parsed =
+            rampart_formats::advisory::parse_nvd_page(page.to_string().as_bytes()).unwrap();
+        parsed
+            .advisories
+            .records
+            .into_iter()
+            .map(|a| a.id)
+            .collect()
     }
 }
 
@@ -376,7 +401,11 @@ async fn nvd_handler(
     }
     let block = {
         let served = *upstream.nvd_pages_served.lock().unwrap();
-        upstream.nvd_block_after.lock().unwrap().is_some_and(|n| served >= n)
+        upstream
+            .nvd_block_after
+            .lock()
+            .unwrap()
+            .is_some_and(|n| served >= n)
     };
     if block {
         let mut release = upstream.release.subscribe();
@@ -384,8 +413,12 @@ async fn nvd_handler(
     }
     let range = match (query.get("lastModStartDate"), query.get("lastModEndDate")) {
         (Some(start), Some(end)) => Some((
-            DateTime::parse_from_rfc3339(start).unwrap().with_timezone(&Utc),
-            DateTime::parse_from_rfc3339(end).unwrap().with_timezone(&Utc),
+            DateTime::parse_from_rfc3339(start)
+                .unwrap()
+                .with_timezone(&Utc),
+            DateTime::parse_from_rfc3339(end)
+                .unwrap()
+                .with_timezone(&Utc),
         )),
         _ => None,
     };
@@ -404,7 +437,12 @@ async fn nvd_handler(
         .get("resultsPerPage")
         .map_or(2000, |s| s.parse().unwrap())
         .min(2000);
-    let page: Vec<&Value> = matching.iter().skip(start).take(per_page).copied().collect();
+    let page: Vec<&Value> = matching
+        .iter()
+        .skip(start)
+        .take(per_page)
+        .copied()
+        .collect();
     record(200);
     *upstream.nvd_pages_served.lock().unwrap() += 1;
     rampart_server::axum::Json(json!({
@@ -435,9 +473,18 @@ async fn start_upstream(upstream: Arc<Upstream>) -> String {
     let app = Router::new()
         .route("/nvd/rest/json/cves/2.0", get(nvd_handler))
         .route("/osv/{ecosystem}/all.zip", get(osv_handler))
-        .route("/kev.json", get(|State(u): State<Arc<Upstream>>| async move { u.kev.clone() }))
-        .route("/epss.csv.gz", get(|State(u): State<Arc<Upstream>>| async move { u.epss_gz.clone() }))
-        .route("/exploitdb.csv", get(|State(u): State<Arc<Upstream>>| async move { u.exploitdb.clone() }))
+        .route(
+            "/kev.json",
+            get(|State(u): State<Arc<Upstream>>| async move { u.kev.clone() }),
+        )
+        .route(
+            "/epss.csv.gz",
+            get(|State(u): State<Arc<Upstream>>| async move { u.epss_gz.clone() }),
+        )
+        .route(
+            "/exploitdb.csv",
+            get(|State(u): State<Arc<Upstream>>| async move { u.exploitdb.clone() }),
+        )
         .route(
             "/redirect-private",
             get(|| async { (AxStatus::FOUND, [("location", "http://10.0.0.1/kev.json")]) }),
@@ -445,7 +492,10 @@ async fn start_upstream(upstream: Arc<Upstream>) -> String {
         .route(
             "/redirect-metadata",
             get(|| async {
-                (AxStatus::FOUND, [("location", "http://169.254.169.254/latest/meta-data/")])
+                (
+                    AxStatus::FOUND,
+                    [("location", "http://169.254.169.254/latest/meta-data/")],
+                )
             }),
         )
         .with_state(upstream);
@@ -879,8 +929,32 @@ backend_tests! {
         let started = DateTime::parse_from_rfc3339(run["started_at"].as_str().unwrap()).unwrap();
         assert_eq!(next - started, chrono::Duration::hours(1));
     }
-}
 
+    #[configure(|c: &mut ServerConfig| { fast_sync(c); c.sync.outbound.allow_local_paths = true; })]
+    async fn a_local_osv_tree_loads_when_the_operator_allows_local_paths(app) {
+        let Some(root) = data_root() else { return };
+        let tree = root.join("rustsec-advisory-db/osv");
+        let records = std::fs::read_dir(tree.join("crates")).unwrap().filter(|e| {
+            e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json")
+        }).count() as i64;
+        let url = format!("file://{}", tree.display());
+        configure_ok(&app, &json!({"config": {"id": "rustsec", "type": "GHSA", "ecosystems": ["crates.io"], "url": url}})).await;
+        let run = run_now(&app, "rustsec").await;
+        assert_eq!(run["status"], "succeeded", "{run}");
+        let processed: i64 = ["records_added", "records_updated", "records_unchanged", "records_skipped"]
+            .iter()
+            .map(|field| run[*field].as_i64().unwrap())
+            .sum();
+        assert_eq!(processed, records, "{run}");
+        assert!(run["records_added"].as_i64().unwrap() > records / 2, "{run}");
+        // The ecosystem list filters: a tree without PyPI records stores nothing.
+        configure_ok(&app, &json!({"config": {"id": "pypi-only", "type": "OSV", "ecosystems": "PyPI", "url": tree.display().to_string()}})).await;
+        let filtered = run_now(&app, "pypi-only").await;
+        assert_eq!(filtered["status"], "succeeded", "{filtered}");
+        assert_eq!(filtered["records_added"], 0);
+        assert_eq!(filtered["records_updated"], 0);
+    }
+}
 
 #[tokio::test]
 async fn postgres_without_a_secret_key_refuses_to_start() {
@@ -888,7 +962,9 @@ async fn postgres_without_a_secret_key_refuses_to_start() {
         return;
     };
     let config = ServerConfig::new(DatabaseLocation::Postgres(url));
-    let error = rampart_server::App::build(config).await.err().expect("refused");
+    let error = rampart_server::App::build(config)
+        .await
+        .err()
+        .expect("refused");
     assert!(error.to_string().contains("RAMPART_SECRET_KEY"), "{error}");
 }
-

@@ -46,9 +46,8 @@ impl TryFrom<SyncSourceRow> for SyncSourceRecord {
     type Error = StoreError;
 
     fn try_from(row: SyncSourceRow) -> Result<Self, StoreError> {
-        let ecosystems: Vec<String> = serde_json::from_str(&row.ecosystems).map_err(|e| {
-            StoreError::Corrupt(format!("sync source {} ecosystems: {e}", row.id))
-        })?;
+        let ecosystems: Vec<String> = serde_json::from_str(&row.ecosystems)
+            .map_err(|e| StoreError::Corrupt(format!("sync source {} ecosystems: {e}", row.id)))?;
         Ok(SyncSourceRecord {
             id: row.id,
             source_type: row.source_type,

@@ -217,7 +217,10 @@ fn parse_ecosystems(value: &Value) -> Result<Vec<String>, ApiError> {
             .iter()
             .map(|item| {
                 item.as_str().map(|s| s.trim().to_string()).ok_or_else(|| {
-                    invalid("config.ecosystems", "must be a list of strings or a comma-separated string")
+                    invalid(
+                        "config.ecosystems",
+                        "must be a list of strings or a comma-separated string",
+                    )
                 })
             })
             .collect::<Result<_, _>>()?,
@@ -231,7 +234,10 @@ fn parse_ecosystems(value: &Value) -> Result<Vec<String>, ApiError> {
     let mut ecosystems: Vec<String> = Vec::new();
     for item in items.into_iter().filter(|s| !s.is_empty()) {
         if item.len() > 100 || item.contains(['/', '\\']) || item.chars().any(char::is_control) {
-            return Err(invalid("config.ecosystems", format!("{item:?} is not an ecosystem name")));
+            return Err(invalid(
+                "config.ecosystems",
+                format!("{item:?} is not an ecosystem name"),
+            ));
         }
         if !ecosystems.contains(&item) {
             ecosystems.push(item);
@@ -274,16 +280,18 @@ pub async fn configure_sync_source(
     principal.require(Scope::SyncWrite)?;
     require_operator(&state, &principal).await?;
     let config = request.config;
-    let id = match config.id.as_deref().map(str::trim) {
-        None | Some("") => format!("sync-src-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
-        Some(id) if valid_id(id) => id.to_string(),
-        Some(_) => {
-            return Err(invalid(
+    let id =
+        match config.id.as_deref().map(str::trim) {
+            None | Some("") => format!(
+                "sync-src-{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..12]
+            ),
+            Some(id) if valid_id(id) => id.to_string(),
+            Some(_) => return Err(invalid(
                 "config.id",
                 "must be 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit",
-            ))
-        }
-    };
+            )),
+        };
     let existing = state.store.sync_source(&id).await?;
 
     let source_type = match (&config.source_type, &existing) {
@@ -518,10 +526,16 @@ pub async fn list_sync_runs(
     let page = query.page.unwrap_or(1);
     let per_page = query.per_page.unwrap_or(50);
     if page < 1 {
-        return Err(ApiError::new(ErrorCode::BadRequest, "page: must be 1 or more"));
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "page: must be 1 or more",
+        ));
     }
     if !(1..=500).contains(&per_page) {
-        return Err(ApiError::new(ErrorCode::BadRequest, "per_page: must be from 1 to 500"));
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "per_page: must be from 1 to 500",
+        ));
     }
     if state.store.sync_source(&id).await?.is_none() {
         return Err(ApiError::not_found("sync source"));

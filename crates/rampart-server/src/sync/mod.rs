@@ -62,7 +62,11 @@ impl SourceType {
     pub fn parse(text: &str) -> Option<SourceType> {
         let upper = text.trim().to_ascii_uppercase();
         let bare = upper.strip_prefix("SYNC_SOURCE_TYPE_").unwrap_or(&upper);
-        let bare = if bare == "EXPLOIT_DB" { "EXPLOITDB" } else { bare };
+        let bare = if bare == "EXPLOIT_DB" {
+            "EXPLOITDB"
+        } else {
+            bare
+        };
         SourceType::ALL.iter().copied().find(|t| t.as_str() == bare)
     }
 

@@ -61,7 +61,9 @@ pub enum GuardError {
     Scheme(String),
     #[error("local paths and file:// URLs are not allowed as sources (the operator has not enabled local sync paths)")]
     LocalPathsDisabled,
-    #[error("{host} resolves to {address}, a {class} address, which outbound requests may not reach")]
+    #[error(
+        "{host} resolves to {address}, a {class} address, which outbound requests may not reach"
+    )]
     Address {
         host: String,
         address: IpAddr,
@@ -136,7 +138,11 @@ fn restricted_v4(v4: Ipv4Addr) -> Option<(&'static str, bool)> {
 impl OutboundPolicy {
     /// Admits or refuses one resolved address of `host`.
     pub fn check_address(&self, host: &str, address: IpAddr) -> Result<(), GuardError> {
-        if self.allowed_networks.iter().any(|net| net.contains(&address)) {
+        if self
+            .allowed_networks
+            .iter()
+            .any(|net| net.contains(&address))
+        {
             return Ok(());
         }
         match restricted_class(address) {
@@ -296,7 +302,10 @@ impl OutboundClient {
     /// Reads a response body, refusing one larger than the policy's limit.
     pub async fn read_body(&self, mut response: reqwest::Response) -> anyhow::Result<Vec<u8>> {
         let limit = self.policy.max_response_bytes;
-        if response.content_length().is_some_and(|length| length > limit) {
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit)
+        {
             anyhow::bail!("response larger than the {limit}-byte limit");
         }
         let mut body = Vec::new();
@@ -312,7 +321,10 @@ impl OutboundClient {
     /// Streams a response body into an anonymous temporary file (archives can be large).
     pub async fn download(&self, mut response: reqwest::Response) -> anyhow::Result<std::fs::File> {
         let limit = self.policy.max_response_bytes;
-        if response.content_length().is_some_and(|length| length > limit) {
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit)
+        {
             anyhow::bail!("response larger than the {limit}-byte limit");
         }
         let mut file = tempfile::tempfile()?;
@@ -352,7 +364,10 @@ mod tests {
             "http://100.64.0.1/x",
         ] {
             let refused = policy.admit(url).await.unwrap_err();
-            assert!(matches!(refused, GuardError::Address { .. }), "{url}: {refused}");
+            assert!(
+                matches!(refused, GuardError::Address { .. }),
+                "{url}: {refused}"
+            );
         }
         for url in ["file:///etc/passwd", "/var/lib/osv"] {
             assert!(matches!(
@@ -361,7 +376,10 @@ mod tests {
             ));
         }
         for url in ["ftp://example.com/x", "gopher://example.com/"] {
-            assert!(matches!(policy.admit(url).await.unwrap_err(), GuardError::Scheme(_)));
+            assert!(matches!(
+                policy.admit(url).await.unwrap_err(),
+                GuardError::Scheme(_)
+            ));
         }
         // A public literal address passes.
         assert!(policy.admit("https://93.184.215.14/x").await.is_ok());

@@ -205,7 +205,10 @@ async fn nvd(
         sent: VecDeque::new(),
     };
     let windows: Vec<Option<(DateTime<Utc>, DateTime<Utc>)>> = match cursor {
-        Some(cursor) => nvd_windows(cursor, started_at).into_iter().map(Some).collect(),
+        Some(cursor) => nvd_windows(cursor, started_at)
+            .into_iter()
+            .map(Some)
+            .collect(),
         None => vec![None],
     };
     let window_count = windows.len();
@@ -227,7 +230,11 @@ async fn nvd(
                 .await?
                 .context("NVD answered with something that is not a CVE API 2.0 page")?;
             context.progress.add_skipped(page.advisories.skipped.len());
-            for batch in page.advisories.records.chunks(context.settings.batch_size.max(1)) {
+            for batch in page
+                .advisories
+                .records
+                .chunks(context.settings.batch_size.max(1))
+            {
                 context.ingest_advisories("nvd", batch).await?;
             }
             let next = page.next_start_index();
@@ -242,10 +249,9 @@ async fn nvd(
                 ),
                 None => "NVD full load".to_string(),
             };
-            context.progress.set_message(format!(
-                "{scope}: {done} of {} CVEs",
-                page.total_results
-            ));
+            context
+                .progress
+                .set_message(format!("{scope}: {done} of {} CVEs", page.total_results));
             match next {
                 Some(next) => start_index = next,
                 None => break,
@@ -269,7 +275,8 @@ async fn nvd_request(
         limiter.acquire().await;
         let mut request = context.client.get(url.clone());
         if let Some(key) = api_key {
-            let mut value = HeaderValue::from_str(key).context("API key is not a valid header value")?;
+            let mut value =
+                HeaderValue::from_str(key).context("API key is not a valid header value")?;
             value.set_sensitive(true);
             request = request.header("apiKey", value);
         }
@@ -294,7 +301,10 @@ async fn nvd_request(
                     .map(Duration::from_secs);
                 (format!("NVD answered {status}"), retry_after)
             }
-            Err(error) => (format!("request to NVD failed: {}", error.without_url()), None),
+            Err(error) => (
+                format!("request to NVD failed: {}", error.without_url()),
+                None,
+            ),
         };
         if attempt >= settings.max_retries {
             bail!("{reason} (gave up after {} retries)", settings.max_retries);
@@ -303,7 +313,9 @@ async fn nvd_request(
             .retry_base_delay
             .saturating_mul(2u32.saturating_pow(attempt))
             .min(settings.max_retry_delay);
-        let delay = retry_after.map_or(backoff, |r| r.max(backoff)).min(settings.max_retry_delay);
+        let delay = retry_after
+            .map_or(backoff, |r| r.max(backoff))
+            .min(settings.max_retry_delay);
         tracing::warn!(%reason, attempt = attempt + 1, delay_ms = delay.as_millis() as u64, "retrying NVD request");
         context
             .progress
@@ -386,7 +398,9 @@ async fn archive(
             let file = context.client.download(response).await?;
             (Input::Zip(file), url.to_string())
         }
-        Location::Local(path) if path.is_dir() => (Input::Directory(path.clone()), path.display().to_string()),
+        Location::Local(path) if path.is_dir() => {
+            (Input::Directory(path.clone()), path.display().to_string())
+        }
         Location::Local(path) => {
             let file = std::fs::File::open(&path)
                 .with_context(|| format!("cannot open {}", path.display()))?;
@@ -424,7 +438,9 @@ async fn archive(
         context.progress.add_unchanged(part.unchanged);
         context.progress.add_skipped(part.skipped);
         if !part.advisories.is_empty() {
-            context.ingest_advisories(kb_source, &part.advisories).await?;
+            context
+                .ingest_advisories(kb_source, &part.advisories)
+                .await?;
         }
         context
             .progress
@@ -504,11 +520,13 @@ fn parse_entry(name: &str, bytes: &[u8]) -> Option<ParseReport<Advisory>> {
     };
     Some(parsed.unwrap_or_else(|error| {
         let mut report = ParseReport::default();
-        report.skipped.push(rampart_formats::advisory::SkippedRecord {
-            index: 0,
-            id: None,
-            reason: format!("{name}: {error}"),
-        });
+        report
+            .skipped
+            .push(rampart_formats::advisory::SkippedRecord {
+                index: 0,
+                id: None,
+                reason: format!("{name}: {error}"),
+            });
         report
     }))
 }
@@ -636,7 +654,9 @@ async fn snapshot(
                         ..ParseReport::default()
                     },
                 };
-                context.progress.add(context.store.ingest_epss(&part).await?);
+                context
+                    .progress
+                    .add(context.store.ingest_epss(&part).await?);
                 context.progress.set_message(format!(
                     "{label}: {} of {total} scores",
                     context.progress.processed()

@@ -156,9 +156,10 @@ mod tests {
     fn round_trip_and_tamper_detection() {
         let key = SecretKey::generate();
         let sealed = key.encrypt(b"sk-nvd-abc123secret");
-        assert!(!sealed
-            .windows(6)
-            .any(|w| w == b"abc123"), "ciphertext does not contain the plaintext");
+        assert!(
+            !sealed.windows(6).any(|w| w == b"abc123"),
+            "ciphertext does not contain the plaintext"
+        );
         assert_eq!(key.decrypt(&sealed).unwrap(), b"sk-nvd-abc123secret");
         let mut tampered = sealed.clone();
         *tampered.last_mut().unwrap() ^= 1;

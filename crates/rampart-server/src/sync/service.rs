@@ -89,7 +89,10 @@ impl SyncService {
         if self.inner.settings.scheduler {
             self.inner.store.queue_due_sync_runs().await?;
         }
-        while self.inner.settings.execute_runs {
+        if !self.inner.settings.execute_runs {
+            return Ok(());
+        }
+        loop {
             let Ok(permit) = Arc::clone(&self.inner.slots).try_acquire_owned() else {
                 return Ok(());
             };
@@ -102,7 +105,6 @@ impl SyncService {
                 drop(permit);
             });
         }
-        Ok(())
     }
 
     /// Claims one run for this worker, if any is queued or abandoned.
@@ -170,7 +172,9 @@ impl SyncService {
             None => tracing::info!(run = run_id, source = %source_id, added = counts.added,
                 updated = counts.updated, unchanged = counts.unchanged, skipped = counts.skipped,
                 "sync run succeeded"),
-            Some(error) => tracing::warn!(run = run_id, source = %source_id, %error, "sync run failed"),
+            Some(error) => {
+                tracing::warn!(run = run_id, source = %source_id, %error, "sync run failed")
+            }
         }
         match inner
             .store
@@ -178,8 +182,13 @@ impl SyncService {
             .await
         {
             Ok(true) => {}
-            Ok(false) => tracing::warn!(run = run_id, "sync run finished after losing its lease; outcome not recorded"),
-            Err(error) => tracing::error!(run = run_id, %error, "cannot record the end of a sync run"),
+            Ok(false) => tracing::warn!(
+                run = run_id,
+                "sync run finished after losing its lease; outcome not recorded"
+            ),
+            Err(error) => {
+                tracing::error!(run = run_id, %error, "cannot record the end of a sync run")
+            }
         }
     }
 }
