@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
+use rampart_server::sync::SecretKey;
 use rampart_server::ServerConfig;
 use rampart_store::DatabaseLocation;
 use serde::Deserialize;
@@ -57,6 +58,32 @@ pub struct ServeArgs {
     /// Largest SBOM upload accepted, in bytes [default: 52428800].
     #[arg(long, env = "RAMPART_MAX_SBOM_BYTES")]
     pub max_sbom_bytes: Option<usize>,
+    /// Server secret key (32 bytes as 64 hex digits or base64) encrypting stored secrets such
+    /// as sync-source API keys. Required on PostgreSQL (every replica needs the same key); on
+    /// SQLite one is generated into the data directory when unset.
+    #[arg(long, env = "RAMPART_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// File containing the server secret key (alternative to --secret-key).
+    #[arg(long, env = "RAMPART_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
+    /// Let sync sources reach loopback and private-network addresses (a LAN mirror; tests).
+    /// Link-local/metadata addresses stay refused unless listed in --sync-allowed-networks.
+    #[arg(long, env = "RAMPART_ALLOW_PRIVATE_SYNC_TARGETS")]
+    pub allow_private_sync_targets: bool,
+    /// Networks (CIDR, comma-separated) sync sources may reach whatever their class.
+    #[arg(long, env = "RAMPART_SYNC_ALLOWED_NETWORKS", value_delimiter = ',')]
+    pub sync_allowed_networks: Vec<ipnet::IpNet>,
+    /// Let sync sources read local directories, archives and file:// URLs.
+    #[arg(long, env = "RAMPART_ALLOW_LOCAL_SYNC_PATHS")]
+    pub allow_local_sync_paths: bool,
+    /// Do not queue sync runs by schedule on this replica (runs started through the API
+    /// still execute).
+    #[arg(long, env = "RAMPART_DISABLE_SYNC_SCHEDULER")]
+    pub disable_sync_scheduler: bool,
+    /// Do not execute sync runs on this replica (it only serves the API); other replicas
+    /// sharing the database run them.
+    #[arg(long, env = "RAMPART_DISABLE_SYNC_WORKER")]
+    pub disable_sync_worker: bool,
 }
 
 /// The optional TOML file. Unknown keys are an error, so a typo cannot be silently ignored.
@@ -72,6 +99,13 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     max_body_bytes: Option<usize>,
     max_sbom_bytes: Option<usize>,
+    secret_key: Option<String>,
+    secret_key_file: Option<PathBuf>,
+    allow_private_sync_targets: Option<bool>,
+    sync_allowed_networks: Option<Vec<ipnet::IpNet>>,
+    allow_local_sync_paths: Option<bool>,
+    disable_sync_scheduler: Option<bool>,
+    disable_sync_worker: Option<bool>,
 }
 
 /// Everything `rampart serve` needs, resolved.
@@ -153,6 +187,30 @@ impl ServeArgs {
         if let Some(limit) = self.max_sbom_bytes.or(file.max_sbom_bytes) {
             server.max_sbom_bytes = limit;
         }
+        let secret_key = secret(
+            "secret_key",
+            self.secret_key.or(file.secret_key),
+            self.secret_key_file.or(file.secret_key_file),
+        )?;
+        server.secret_key = secret_key
+            .as_deref()
+            .map(SecretKey::parse)
+            .transpose()
+            .context("invalid secret key")?;
+        let outbound = &mut server.sync.outbound;
+        outbound.allow_private_targets =
+            self.allow_private_sync_targets || file.allow_private_sync_targets.unwrap_or(false);
+        outbound.allow_local_paths =
+            self.allow_local_sync_paths || file.allow_local_sync_paths.unwrap_or(false);
+        outbound.allowed_networks = if self.sync_allowed_networks.is_empty() {
+            file.sync_allowed_networks.unwrap_or_default()
+        } else {
+            self.sync_allowed_networks
+        };
+        server.sync.scheduler =
+            !(self.disable_sync_scheduler || file.disable_sync_scheduler.unwrap_or(false));
+        server.sync.execute_runs =
+            !(self.disable_sync_worker || file.disable_sync_worker.unwrap_or(false));
         Ok(ServeSettings {
             listen: self
                 .listen
@@ -226,6 +284,29 @@ mod tests {
         ]);
         assert!(both.unwrap_err().to_string().contains("not both"));
         assert!(settings(&["--database-url", "mysql://nope"]).is_err());
+    }
+
+    #[test]
+    fn sync_settings_and_the_secret_key_resolve() {
+        let key = "ab".repeat(32);
+        let resolved = settings(&[
+            "--secret-key",
+            &key,
+            "--allow-private-sync-targets",
+            "--sync-allowed-networks",
+            "10.20.0.0/16,192.168.7.0/24",
+        ])
+        .unwrap();
+        assert!(resolved.server.secret_key.is_some());
+        let outbound = &resolved.server.sync.outbound;
+        assert!(outbound.allow_private_targets);
+        assert!(!outbound.allow_local_paths);
+        assert_eq!(outbound.allowed_networks.len(), 2);
+        assert!(resolved.server.sync.scheduler);
+        let defaults = settings(&[]).unwrap();
+        assert!(defaults.server.secret_key.is_none());
+        assert!(!defaults.server.sync.outbound.allow_private_targets);
+        assert!(settings(&["--secret-key", "tooshort"]).is_err());
     }
 
     #[test]

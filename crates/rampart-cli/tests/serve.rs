@@ -165,9 +165,17 @@ async fn two_replicas_starting_together_on_one_empty_postgres_share_one_schema()
     let Some(url) = rampart_test_support::fresh_postgres_database(false).await else {
         return;
     };
+    // Replicas share the server secret key (PostgreSQL refuses to start without one).
+    let secret_key = "5e".repeat(32);
+    let args = [
+        "--database-url",
+        url.as_str(),
+        "--secret-key",
+        secret_key.as_str(),
+    ];
     let (a, b) = std::thread::scope(|scope| {
-        let first = scope.spawn(|| ServerProcess::start(&["--database-url", &url], &[]));
-        let second = scope.spawn(|| ServerProcess::start(&["--database-url", &url], &[]));
+        let first = scope.spawn(|| ServerProcess::start(&args, &[]));
+        let second = scope.spawn(|| ServerProcess::start(&args, &[]));
         (first.join().unwrap(), second.join().unwrap())
     });
     for server in [&a, &b] {
@@ -194,6 +202,22 @@ async fn two_replicas_starting_together_on_one_empty_postgres_share_one_schema()
         let (exit, _) = server.stop("TERM");
         assert!(exit.success());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_without_a_secret_key_is_a_clear_error() {
+    let Some(url) = rampart_test_support::fresh_postgres_database(false).await else {
+        return;
+    };
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["serve", "--database-url", &url, "--listen", "127.0.0.1:0"])
+        .env_remove("RAMPART_SECRET_KEY")
+        .env_remove("RAMPART_SECRET_KEY_FILE")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--secret-key"), "{stderr}");
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod middleware;
 pub mod openapi;
 mod routes;
 pub mod state;
+pub mod sync;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::Router;
-use rampart_store::{Bootstrap, Store};
+use rampart_store::{Bootstrap, DatabaseLocation, Store};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -30,6 +31,7 @@ use utoipa_axum::routes;
 
 pub use axum;
 pub use state::{AppState, ServerConfig};
+use sync::{SecretKey, SyncService};
 
 /// A migrated, bootstrapped server ready to serve.
 pub struct App {
@@ -40,18 +42,33 @@ pub struct App {
 
 impl App {
     pub async fn build(config: ServerConfig) -> anyhow::Result<App> {
+        let secret_key = match (&config.secret_key, &config.database) {
+            (Some(key), _) => key.clone(),
+            (None, DatabaseLocation::SqliteDir(dir)) => {
+                std::fs::create_dir_all(dir)?;
+                SecretKey::load_or_create(&dir.join("secret.key"))?
+            }
+            (None, DatabaseLocation::Postgres(_)) => anyhow::bail!(
+                "PostgreSQL needs a server secret key shared by every replica: set --secret-key, \
+                 RAMPART_SECRET_KEY or RAMPART_SECRET_KEY_FILE (32 bytes as 64 hex digits or \
+                 base64, e.g. from `openssl rand -hex 32`); stored sync-source API keys are \
+                 encrypted with it"
+            ),
+        };
         let store = Store::connect(&config.database).await?;
         store.migrate().await?;
         let bootstrap = store.bootstrap(&config.admin_email).await?;
         // The first index is built before serving, so a restarted server answers at once.
         let kb_index =
             rampart_core::match_index::MatchIndexHandle::new(kb_index::build_index(&store).await?);
+        let sync = SyncService::new(store.clone(), config.sync.clone(), secret_key)?;
         Ok(App {
             state: AppState {
                 store,
                 config: Arc::new(config),
                 kb_index,
                 analysis_queued: Arc::new(tokio::sync::Notify::new()),
+                sync,
             },
             bootstrap,
         })
@@ -92,6 +109,8 @@ impl App {
             Arc::clone(&self.state.analysis_queued),
             worker_stopped,
         ));
+        let (stop_sync, sync_stopped) = tokio::sync::watch::channel(false);
+        let sync = tokio::spawn(self.state.sync.clone().run(sync_stopped));
         let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -102,10 +121,11 @@ impl App {
         // The worker finishes the analysis in hand (an interrupted one would be taken again
         // once its lease expires) before the pool closes.
         let _ = stop_worker.send(true);
+        let _ = stop_sync.send(true);
         let _ = worker.await;
-        served?;
+        let _ = sync.await;
         store.close().await;
-        Ok(())
+        served
     }
 }
 
@@ -162,6 +182,16 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
             routes::seed_products::list_releases,
             routes::seed_products::create_release
         ))
+        .routes(routes!(
+            routes::sync_sources::configure_sync_source,
+            routes::sync_sources::list_sync_sources
+        ))
+        .routes(routes!(
+            routes::sync_sources::get_sync_source,
+            routes::sync_sources::delete_sync_source
+        ))
+        .routes(routes!(routes::sync_sources::run_sync_source))
+        .routes(routes!(routes::sync_sources::list_sync_runs))
         .split_for_parts();
     document.merge(protected_document);
     (public, protected, document)

@@ -30,6 +30,7 @@ use crate::error::{ErrorBody, ErrorCode};
         (name = "products", description = "Products a team ships (seed 004's `/api/products` paths serve the same JSON)"),
         (name = "releases", description = "Versions of a product"),
         (name = "sboms", description = "SBOM upload (CycloneDX, SPDX), download, components, analysis jobs"),
+        (name = "sync", description = "Sync sources: server-wide feed configuration (OSV, NVD, GHSA, KEV, EPSS, ExploitDB) and their runs"),
     )
 )]
 pub struct ApiDoc;

@@ -2,6 +2,8 @@ use std::sync::Arc;
 
 use rampart_store::{DatabaseLocation, Store};
 
+use crate::sync::{SecretKey, SyncService, SyncSettings};
+
 /// Resolved server settings (the CLI merges flags, environment, file and defaults).
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -14,6 +16,11 @@ pub struct ServerConfig {
     pub max_sbom_bytes: usize,
     /// How long `?wait=true` on an upload waits for its analysis.
     pub analysis_wait: std::time::Duration,
+    /// Encrypts stored secrets (sync-source API keys). `None`: on SQLite one is generated
+    /// and kept in the data directory (mode 0600); on PostgreSQL the server refuses to start,
+    /// because every replica must share the key.
+    pub secret_key: Option<SecretKey>,
+    pub sync: SyncSettings,
 }
 
 impl ServerConfig {
@@ -30,6 +37,8 @@ impl ServerConfig {
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             max_sbom_bytes: Self::DEFAULT_MAX_SBOM_BYTES,
             analysis_wait: std::time::Duration::from_secs(30),
+            secret_key: None,
+            sync: SyncSettings::default(),
         }
     }
 }
@@ -43,4 +52,6 @@ pub struct AppState {
     pub kb_index: rampart_core::match_index::MatchIndexHandle,
     /// Wakes the analysis worker when an upload queued work.
     pub analysis_queued: Arc<tokio::sync::Notify>,
+    /// This replica's sync worker (also holds the secret key for stored secrets).
+    pub sync: SyncService,
 }

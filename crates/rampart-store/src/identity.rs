@@ -123,8 +123,10 @@ impl Store {
             if claimed.is_none() {
                 return Ok(None);
             }
+            // The bootstrap team operates the server (server-wide settings such as sync sources).
             let team_id: i64 = sqlx::query_scalar(
-                "INSERT INTO teams (name, plan, created_at) VALUES ($1, 'enterprise', $2) RETURNING id",
+                "INSERT INTO teams (name, plan, created_at, is_operator)
+                 VALUES ($1, 'enterprise', $2, TRUE) RETURNING id",
             )
             .bind("Operators")
             .bind(at)

@@ -10,6 +10,7 @@ mod identity;
 pub mod kb;
 mod products;
 mod sboms;
+mod sync;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -32,6 +33,10 @@ pub use products::{
 pub use sboms::{
     Analysis, AnalysisStatus, ComponentIdentity, ComponentResolution, NewSbom, SbomRecord,
     StoredComponent, COMPONENT_CHUNK,
+};
+pub use sync::{
+    ApiKeyChange, ClaimedRun, SyncCounts, SyncRunRecord, SyncRunStatus, SyncSourceRecord,
+    SyncSourceUpsert,
 };
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

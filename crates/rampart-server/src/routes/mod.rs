@@ -84,3 +84,4 @@ where
 {
     Option::<T>::deserialize(deserializer).map(Some)
 }
+pub mod sync_sources;

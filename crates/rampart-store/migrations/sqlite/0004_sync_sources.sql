@@ -1,0 +1,60 @@
+-- Sync sources: server-wide feed configuration (the knowledge base is shared by all teams),
+-- their runs, and the operators' team that alone may configure them.
+
+-- The team made at bootstrap operates the server. Servers bootstrapped before this
+-- migration get the flag on their first team (the bootstrap transaction created it).
+ALTER TABLE teams ADD COLUMN is_operator BOOLEAN NOT NULL DEFAULT FALSE;
+UPDATE teams SET is_operator = TRUE
+WHERE id = (SELECT MIN(id) FROM teams) AND EXISTS (SELECT 1 FROM server_state);
+
+CREATE TABLE sync_sources (
+    -- Chosen by the client (seed 000: `sync-src-001`) or generated.
+    id TEXT PRIMARY KEY,
+    -- OSV, NVD, GHSA, KEV, EPSS, EXPLOITDB
+    source_type TEXT NOT NULL,
+    -- NULL: the type's public default URL.
+    url TEXT,
+    -- AES-256-GCM: 12-byte nonce followed by ciphertext and tag. NULL: no key.
+    api_key_ciphertext BLOB,
+    api_key_masked TEXT NOT NULL DEFAULT '',
+    sync_interval_hours INTEGER NOT NULL,
+    -- JSON array of ecosystem names.
+    ecosystems TEXT NOT NULL,
+    -- The incremental cursor: advanced to a successful run's start time.
+    last_modified_since TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    -- When the scheduler next queues a run.
+    next_run_at TEXT NOT NULL
+);
+
+CREATE TABLE sync_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source_id TEXT NOT NULL REFERENCES sync_sources (id) ON DELETE CASCADE,
+    -- 'schedule' or 'manual'
+    trigger_kind TEXT NOT NULL,
+    -- queued, running, succeeded, failed
+    status TEXT NOT NULL,
+    queued_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    -- The cursor this run fetched from (NULL: full load).
+    cursor_from TEXT,
+    records_added INTEGER NOT NULL DEFAULT 0,
+    records_updated INTEGER NOT NULL DEFAULT 0,
+    records_unchanged INTEGER NOT NULL DEFAULT 0,
+    records_skipped INTEGER NOT NULL DEFAULT 0,
+    progress TEXT,
+    error TEXT,
+    -- How many workers have claimed this run (more than one after a takeover).
+    attempts INTEGER NOT NULL DEFAULT 0,
+    -- The job lease: the worker running it and until when; renewed while it runs.
+    lease_owner TEXT,
+    lease_expires_at TEXT
+);
+
+-- At most one queued or running run per source, across every replica.
+CREATE UNIQUE INDEX sync_runs_one_active ON sync_runs (source_id)
+    WHERE status IN ('queued', 'running');
+CREATE INDEX sync_runs_source ON sync_runs (source_id, id);
+CREATE INDEX sync_runs_status ON sync_runs (status);
