@@ -48,6 +48,9 @@ impl IngestStats {
 
 /// Timestamps at the precision both backends keep (microseconds), so that a re-ingested
 /// record compares equal to its stored self.
+/// (epss, percentile, score date, model version) as stored.
+type EpssRow = (f64, f64, Option<DateTime<Utc>>, Option<String>);
+
 fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
     at.trunc_subsecs(6)
 }
@@ -492,7 +495,7 @@ impl Store {
                     stats.skipped += 1;
                     continue;
                 }
-                let stored: Option<(f64, f64, Option<DateTime<Utc>>, Option<String>)> =
+                let stored: Option<EpssRow> =
                     sqlx::query_as(
                         "SELECT epss, percentile, score_date, model_version FROM epss_scores
                          WHERE cve_id = $1",
