@@ -2,7 +2,9 @@
 //! No HTTP, no SQL.
 
 pub mod api_key;
+pub mod role;
 pub mod scope;
 
 pub use api_key::{ApiKeyHash, ApiKeyKind, ApiKeySecret};
-pub use scope::{Scope, ScopeSet};
+pub use role::{Role, UnknownRole};
+pub use scope::{Scope, ScopeSet, UnknownScope};

@@ -5,6 +5,8 @@
 //! that differ are spelled per dialect next to each other. Migrations are plain SQL, one
 //! directory per dialect. Every function that touches tenant data takes the caller's team.
 
+mod access;
+mod audit;
 mod error;
 mod identity;
 
@@ -19,6 +21,11 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use access::{
+    ApiKeyInfo, KeyOwner, KeyVisibility, LoginOutcome, MemberInfo, NewApiKey, NewSession,
+    OtpRecord, SessionRecord, TeamInfo,
+};
+pub use audit::{AuditActor, AuditEntry, AuditEvent, AuditFilter};
 pub use error::StoreError;
 pub use identity::{ApiKeyRecord, Bootstrap, Membership, UserKind};
 
