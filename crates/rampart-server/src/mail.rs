@@ -6,7 +6,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// How to reach the SMTP server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SmtpConfig {
     pub host: String,
     pub port: u16,
@@ -15,6 +15,20 @@ pub struct SmtpConfig {
     pub tls: SmtpTls,
     /// The `From:` address, e.g. `Rampart <rampart@example.com>`.
     pub from: String,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    /// The password never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("tls", &self.tls)
+            .field("from", &self.from)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -61,7 +75,7 @@ impl Mailer {
         })
     }
 
-    /// Sends a plain-text message. `log_text` is what the log shows in development mode.
+    /// Sends a plain-text message (or, without SMTP, logs it with a development-only warning).
     pub async fn send(&self, to: &str, subject: &str, body: String) -> anyhow::Result<()> {
         match self {
             Mailer::Smtp { transport, from } => {
