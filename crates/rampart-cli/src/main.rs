@@ -21,7 +21,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server (migrates and bootstraps the database first).
-    Serve(config::ServeArgs),
+    Serve(Box<config::ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate(config::DatabaseArgs),
     /// Print the OpenAPI 3.1 document of this build (the one served at /api/v1/openapi.json).
@@ -42,7 +42,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await,
+            Command::Serve(args) => serve::run(*args).await,
             Command::Migrate(args) => serve::migrate(args).await,
             Command::Openapi => serve::print_openapi(),
         }

@@ -139,6 +139,16 @@ pub struct OtpRecord {
     pub consumed_at: Option<DateTime<Utc>>,
 }
 
+/// A login code to store: only its salted hash.
+#[derive(Debug, Clone)]
+pub struct NewOtp<'a> {
+    pub email: &'a str,
+    pub code_salt: &'a [u8],
+    pub code_hash: &'a [u8],
+    pub source_ip: Option<&'a str>,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A login session as the authentication layer needs it.
 #[derive(Debug, Clone)]
 pub struct SessionRecord {
@@ -496,13 +506,9 @@ impl Store {
     /// Stores a new code (hashed); it supersedes every earlier code for the e-mail.
     pub async fn create_otp(
         &self,
-        email: &str,
-        code_salt: &[u8],
-        code_hash: &[u8],
-        ip: Option<&str>,
+        otp: &NewOtp<'_>,
         event: &AuditEvent,
         at: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -510,12 +516,12 @@ impl Store {
                 "INSERT INTO otp_codes (email, code_salt, code_hash, request_ip, created_at, expires_at)
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
-            .bind(email)
-            .bind(code_salt)
-            .bind(code_hash)
-            .bind(ip)
+            .bind(otp.email)
+            .bind(otp.code_salt)
+            .bind(otp.code_hash)
+            .bind(otp.source_ip)
             .bind(at)
-            .bind(expires_at)
+            .bind(otp.expires_at)
             .execute(&mut *tx)
             .await?;
             insert_audit!(&mut *tx, event, at)?;

@@ -22,7 +22,7 @@ use sqlx::sqlite::{
 };
 
 pub use access::{
-    ApiKeyInfo, KeyOwner, KeyVisibility, LoginOutcome, MemberInfo, NewApiKey, NewSession,
+    ApiKeyInfo, KeyOwner, KeyVisibility, LoginOutcome, MemberInfo, NewApiKey, NewOtp, NewSession,
     OtpRecord, SessionRecord, TeamInfo,
 };
 pub use audit::{AuditActor, AuditEntry, AuditEvent, AuditFilter};

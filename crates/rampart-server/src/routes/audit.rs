@@ -228,7 +228,7 @@ pub async fn export(
             ])
             .map_err(csv_error)?;
     }
-    let bytes = writer.into_inner().map_err(|e| ApiError::internal(e))?;
+    let bytes = writer.into_inner().map_err(ApiError::internal)?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

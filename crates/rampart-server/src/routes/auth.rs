@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use rampart_store::{AuditActor, AuditEvent, NewSession, StoreError};
+use rampart_store::{AuditActor, AuditEvent, NewOtp, NewSession, StoreError};
 use rand::{Rng, RngCore};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -130,18 +130,15 @@ pub async fn request_otp(
         )
         .target("email", &email),
     );
-    state
-        .store
-        .create_otp(
-            &email,
-            &salt,
-            &code_hash(&salt, &code),
-            meta.source_ip.as_deref(),
-            &event,
-            now,
-            now + config.otp_ttl,
-        )
-        .await?;
+    let code_hash = code_hash(&salt, &code);
+    let otp = NewOtp {
+        email: &email,
+        code_salt: &salt,
+        code_hash: &code_hash,
+        source_ip: meta.source_ip.as_deref(),
+        expires_at: now + config.otp_ttl,
+    };
+    state.store.create_otp(&otp, &event, now).await?;
     let minutes = config.otp_ttl.num_minutes().max(1);
     let text = format!(
         "Your Rampart login code is {code}\n\nIt is valid for {minutes} minutes and can be used once.\n\
