@@ -147,6 +147,27 @@ impl Store {
         Ok(())
     }
 
+    /// Tries an UPDATE and a DELETE on the audit log and returns both outcomes; the tests
+    /// use it to prove the database refuses them. Never called by the server.
+    #[doc(hidden)]
+    pub async fn try_tamper_with_audit_log_for_tests(
+        &self,
+    ) -> (Result<(), StoreError>, Result<(), StoreError>) {
+        with_pool!(self, pool => {
+            let update = sqlx::query("UPDATE audit_log SET action = 'forged'")
+                .execute(pool)
+                .await
+                .map(|_| ())
+                .map_err(StoreError::from);
+            let delete = sqlx::query("DELETE FROM audit_log")
+                .execute(pool)
+                .await
+                .map(|_| ())
+                .map_err(StoreError::from);
+            (update, delete)
+        })
+    }
+
     /// A team's entries, newest first: (page of entries, total matching). `per_page` 0 means
     /// every matching entry (exports).
     pub async fn list_audit(
