@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
+use rampart_server::mail::{SmtpConfig, SmtpTls};
 use rampart_server::sync::SecretKey;
 use rampart_server::ServerConfig;
 use rampart_store::DatabaseLocation;
@@ -84,6 +85,45 @@ pub struct ServeArgs {
     /// sharing the database run them.
     #[arg(long, env = "RAMPART_DISABLE_SYNC_WORKER")]
     pub disable_sync_worker: bool,
+    /// The URL clients use; `https://…` marks the session cookie Secure.
+    #[arg(long, env = "RAMPART_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Plan of teams created after the first start: free, pro or enterprise [default: free].
+    #[arg(long, env = "RAMPART_DEFAULT_PLAN")]
+    pub default_plan: Option<String>,
+    /// Let unknown e-mail addresses sign up (a new team on the default plan) [default: true].
+    #[arg(long, env = "RAMPART_ALLOW_SIGNUP")]
+    pub allow_signup: Option<bool>,
+    /// SMTP server for login codes; without it codes go to the log (development only).
+    #[arg(long, env = "RAMPART_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// SMTP port [default: 587 for starttls, 465 for tls, 25 for none].
+    #[arg(long, env = "RAMPART_SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+    /// SMTP transport security: none, starttls or tls [default: starttls].
+    #[arg(long, env = "RAMPART_SMTP_TLS")]
+    pub smtp_tls: Option<String>,
+    #[arg(long, env = "RAMPART_SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+    #[arg(long, env = "RAMPART_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+    /// File containing the SMTP password.
+    #[arg(long, env = "RAMPART_SMTP_PASSWORD_FILE")]
+    pub smtp_password_file: Option<PathBuf>,
+    /// From address of login e-mails [default: rampart@<smtp host>].
+    #[arg(long, env = "RAMPART_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+}
+
+/// `[plans.<name>]` in the TOML file: any subset of a plan's limits.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanOverride {
+    api_keys_per_user: Option<u32>,
+    scans_per_day: Option<u32>,
+    url_monitors: Option<u32>,
+    product_alerts: Option<u32>,
+    rate_limit_per_minute: Option<u32>,
 }
 
 /// The optional TOML file. Unknown keys are an error, so a typo cannot be silently ignored.
@@ -106,6 +146,17 @@ struct FileConfig {
     allow_local_sync_paths: Option<bool>,
     disable_sync_scheduler: Option<bool>,
     disable_sync_worker: Option<bool>,
+    public_url: Option<String>,
+    default_plan: Option<String>,
+    allow_signup: Option<bool>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_tls: Option<String>,
+    smtp_username: Option<String>,
+    smtp_password: Option<String>,
+    smtp_password_file: Option<PathBuf>,
+    smtp_from: Option<String>,
+    plans: Option<std::collections::BTreeMap<String, PlanOverride>>,
 }
 
 /// Everything `rampart serve` needs, resolved.
@@ -211,6 +262,68 @@ impl ServeArgs {
             !(self.disable_sync_scheduler || file.disable_sync_scheduler.unwrap_or(false));
         server.sync.execute_runs =
             !(self.disable_sync_worker || file.disable_sync_worker.unwrap_or(false));
+        server.public_url = self.public_url.or(file.public_url);
+        if let Some(plan) = self.default_plan.or(file.default_plan) {
+            server.default_plan = plan;
+        }
+        if let Some(allow) = self.allow_signup.or(file.allow_signup) {
+            server.allow_signup = allow;
+        }
+        for (name, limits) in file.plans.take().unwrap_or_default() {
+            let Some(plan) = server.plans.get_mut(&name) else {
+                bail!("unknown plan [plans.{name}] (free, pro, enterprise)");
+            };
+            if let Some(v) = limits.api_keys_per_user {
+                plan.api_keys_per_user = v;
+            }
+            if let Some(v) = limits.scans_per_day {
+                plan.scans_per_day = v;
+            }
+            if let Some(v) = limits.url_monitors {
+                plan.url_monitors = v;
+            }
+            if let Some(v) = limits.product_alerts {
+                plan.product_alerts = v;
+            }
+            if let Some(v) = limits.rate_limit_per_minute {
+                plan.rate_limit_per_minute = v;
+            }
+        }
+        let password = secret(
+            "smtp_password",
+            self.smtp_password.or(file.smtp_password.take()),
+            self.smtp_password_file.or(file.smtp_password_file.take()),
+        )?;
+        if let Some(host) = self.smtp_host.or(file.smtp_host.take()) {
+            let tls = match self
+                .smtp_tls
+                .or(file.smtp_tls.take())
+                .as_deref()
+                .unwrap_or("starttls")
+            {
+                "none" => SmtpTls::None,
+                "starttls" => SmtpTls::Starttls,
+                "tls" => SmtpTls::Tls,
+                other => bail!("smtp_tls must be none, starttls or tls, not {other:?}"),
+            };
+            let port = self.smtp_port.or(file.smtp_port).unwrap_or(match tls {
+                SmtpTls::None => 25,
+                SmtpTls::Starttls => 587,
+                SmtpTls::Tls => 465,
+            });
+            let from = self
+                .smtp_from
+                .or(file.smtp_from.take())
+                .unwrap_or_else(|| format!("rampart@{host}"));
+            server.smtp = Some(SmtpConfig {
+                host,
+                port,
+                username: self.smtp_username.or(file.smtp_username.take()),
+                password,
+                tls,
+                from,
+            });
+        }
         Ok(ServeSettings {
             listen: self
                 .listen
@@ -307,6 +420,28 @@ mod tests {
         assert!(defaults.server.secret_key.is_none());
         assert!(!defaults.server.sync.outbound.allow_private_targets);
         assert!(settings(&["--secret-key", "tooshort"]).is_err());
+    }
+
+    #[test]
+    fn smtp_and_plans_come_from_flags_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rampart.toml");
+        std::fs::write(
+            &file,
+            "smtp_host = \"mail.example.com\"\nsmtp_tls = \"tls\"\ndefault_plan = \"pro\"\n\
+             [plans.pro]\napi_keys_per_user = 7\n",
+        )
+        .unwrap();
+        let resolved = settings(&["--config", file.to_str().unwrap()]).unwrap();
+        let smtp = resolved.server.smtp.expect("smtp configured");
+        assert_eq!((smtp.port, smtp.tls), (465, SmtpTls::Tls));
+        assert_eq!(smtp.from, "rampart@mail.example.com");
+        assert_eq!(resolved.server.default_plan, "pro");
+        assert_eq!(resolved.server.plans.pro.api_keys_per_user, 7);
+        assert_eq!(resolved.server.plans.pro.rate_limit_per_minute, 600);
+        assert!(settings(&[]).unwrap().server.smtp.is_none());
+        std::fs::write(&file, "[plans.gold]\napi_keys_per_user = 1\n").unwrap();
+        assert!(settings(&["--config", file.to_str().unwrap()]).is_err());
     }
 
     #[test]

@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server (migrates and bootstraps the database first).
-    Serve(config::ServeArgs),
+    Serve(Box<config::ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate(config::DatabaseArgs),
     /// Load an advisory feed (file, directory tree, .zip or http(s) URL) into the knowledge base.
@@ -53,7 +53,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match command {
-            Command::Serve(args) => serve::run(args).await,
+            Command::Serve(args) => serve::run(*args).await,
             Command::Migrate(args) => serve::migrate(args).await,
             Command::Import(args) => import::run(args).await,
             Command::Openapi => serve::print_openapi(),

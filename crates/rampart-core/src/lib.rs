@@ -2,11 +2,13 @@
 //! No HTTP, no SQL.
 
 pub mod api_key;
+pub mod role;
 pub mod scope;
 
 pub use api_key::{ApiKeyHash, ApiKeyKind, ApiKeySecret};
-pub use scope::{Scope, ScopeSet};
 pub mod match_index;
 pub mod package_name;
 
 pub use package_name::normalize_package_name;
+pub use role::{Role, UnknownRole};
+pub use scope::{Scope, ScopeSet, UnknownScope};

@@ -23,6 +23,11 @@ macro_rules! scopes {
                 }
             }
 
+            /// A read-only scope (`*:read`).
+            pub fn is_read(self) -> bool {
+                self.as_str().ends_with(":read")
+            }
+
             pub fn description(self) -> &'static str {
                 match self {
                     $(Scope::$variant => $doc,)*
@@ -109,6 +114,19 @@ impl ScopeSet {
 
     pub fn contains(self, scope: Scope) -> bool {
         self.0 & Self::bit(scope) != 0
+    }
+
+    /// Every scope of `self` is also in `other`.
+    pub fn is_subset_of(self, other: ScopeSet) -> bool {
+        self.0 & !other.0 == 0
+    }
+
+    pub fn intersection(self, other: ScopeSet) -> ScopeSet {
+        ScopeSet(self.0 & other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
     }
 
     pub fn insert(&mut self, scope: Scope) {

@@ -1,25 +1,56 @@
-//! Who is calling. A request to a protected route must carry `Authorization: Bearer <key>`;
-//! the key is hashed, looked up, and must be neither revoked nor expired. The result is a
-//! [`Principal`] that handlers receive as an extractor.
+//! Who is calling, and how often.
+//!
+//! Credentials, in order: `x-xdr-auth-id: <key id>` with the key as the whole
+//! `Authorization` value (seed 001's Cortex style); `Authorization: Bearer <token>` where the
+//! token is an API key (`rk_live_…`/`rk_test_…`) or a session token (`rks_…`, from the OTP
+//! login); else the `rampart_session` cookie. Keys and sessions are looked up in the
+//! database on every request, so a revoked key or ended session fails on the very next
+//! request on every replica.
+//!
+//! [`identify`] runs on every request: it authenticates when credentials are present,
+//! applies the rate limit (per key, per session user, else per source IP) and sets the
+//! `X-RateLimit-*` headers on every response. [`require_principal`] guards protected
+//! routes. Handlers receive the [`Principal`] and [`RequestMeta`] as extractors.
+//!
+//! ## Test mode (for every feature)
+//! A request made with an `rk_test_` key is in test mode ([`Principal::is_test_mode`]).
+//! The rule for features: rows such a request creates carry `is_test = TRUE` (a BOOLEAN
+//! column next to `team_id`, default FALSE) and live listings exclude them unless asked;
+//! test-mode requests never start real scans or send real outbound messages (webhooks,
+//! e-mail), they produce dry-run results; and key-authenticated write responses include
+//! `"test_mode": true` (use [`Principal::test_mode_field`]).
 
-use axum::extract::{FromRequestParts, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
-use axum::response::Response;
-use rampart_core::{ApiKeyKind, ApiKeySecret, Scope, ScopeSet};
+use axum::response::{IntoResponse, Response};
+use rampart_core::{ApiKeyHash, ApiKeyKind, ApiKeySecret, Role, Scope, ScopeSet};
+use rampart_store::{AuditActor, AuditEvent, UserKind};
+use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "rampart_session";
+/// Prefix of session tokens (opaque, 256 random bits, stored as SHA-256).
+pub const SESSION_PREFIX: &str = "rks_";
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub team_id: i64,
     pub user_id: i64,
+    /// A person's e-mail, or `api_<key-name>` for a service account.
     pub user_email: String,
     pub credential: Credential,
     pub scopes: ScopeSet,
+    pub role: Role,
+    /// The team's plan name.
+    pub plan: String,
 }
 
 #[derive(Debug, Clone)]
@@ -28,6 +59,11 @@ pub enum Credential {
         id: i64,
         name: String,
         kind: ApiKeyKind,
+        /// The key belongs to the team (a service account), not to a person.
+        service_account: bool,
+    },
+    Session {
+        id: i64,
     },
 }
 
@@ -45,7 +81,20 @@ impl Principal {
         }
     }
 
-    /// Test keys create test data and never cause real outbound effects.
+    /// Key management and other account actions need a logged-in session (seed 003: API
+    /// keys cannot create, rotate or revoke keys). Returns the session id.
+    pub fn require_session(&self) -> Result<i64, ApiError> {
+        match self.credential {
+            Credential::Session { id } => Ok(id),
+            Credential::ApiKey { .. } => Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "this action needs a logged-in session (POST /api/v1/auth/otp); API keys cannot manage API keys",
+            )),
+        }
+    }
+
+    /// Test keys create test data and never cause real outbound effects (see the module
+    /// documentation for the rule features follow).
     pub fn is_test_mode(&self) -> bool {
         matches!(
             self.credential,
@@ -55,73 +104,322 @@ impl Principal {
             }
         )
     }
+
+    /// `Some(true)` in test mode, else `None`: for a `#[serde(skip_serializing_if =
+    /// "Option::is_none")] test_mode: Option<bool>` response field.
+    pub fn test_mode_field(&self) -> Option<bool> {
+        self.is_test_mode().then_some(true)
+    }
+
+    /// The actor audit entries name: the person, or the service account behind a team key.
+    pub fn audit_actor(&self) -> AuditActor {
+        let service = matches!(
+            self.credential,
+            Credential::ApiKey {
+                service_account: true,
+                ..
+            }
+        );
+        AuditActor {
+            user_id: Some(self.user_id),
+            label: self.user_email.clone(),
+            kind: if service { "service_account" } else { "user" },
+        }
+    }
+
+    /// An audit event by this caller in their team, with the request's id and source IP.
+    pub fn audit(&self, meta: &RequestMeta, action: &str) -> AuditEvent {
+        meta.stamp(AuditEvent::new(
+            Some(self.team_id),
+            self.audit_actor(),
+            action,
+        ))
+    }
 }
 
-/// Middleware for protected routes: authenticates and stores the [`Principal`].
-pub async fn require_principal(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let principal = authenticate(&state, request.headers()).await?;
-    request.extensions_mut().insert(principal);
-    Ok(next.run(request).await)
+/// The request id and source IP, for audit entries.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub request_id: Option<String>,
+    pub source_ip: Option<String>,
 }
 
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    let token = bearer_token(headers)?;
-    let invalid = || {
-        ApiError::new(
-            ErrorCode::InvalidApiKey,
-            "The provided API key is expired or invalid.",
-        )
+impl RequestMeta {
+    pub fn stamp(&self, mut event: AuditEvent) -> AuditEvent {
+        event.request_id = self.request_id.clone();
+        event.source_ip = self.source_ip.clone();
+        event
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Ok(parts
+            .extensions
+            .get::<RequestMeta>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+/// What [`identify`] found: a principal, no credentials at all, or a refusal to report on
+/// protected routes.
+#[derive(Clone)]
+struct AuthOutcome(Result<Option<Principal>, (ErrorCode, String)>);
+
+/// Global middleware: authenticate if credentials are present, rate-limit, and set the
+/// rate-limit headers on the response. Also records scope denials in the audit log.
+pub async fn identify(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let meta = RequestMeta {
+        request_id: request
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        source_ip: request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string()),
     };
-    let secret = ApiKeySecret::parse(token).ok_or_else(invalid)?;
+    let now = state.now();
+    let outcome = authenticate(&state, request.headers(), now).await;
+    let (bucket, limit) = match &outcome {
+        Ok(Some(principal)) => {
+            let limit = state
+                .config
+                .plans
+                .limits(&principal.plan)
+                .rate_limit_per_minute;
+            let bucket = match principal.credential {
+                Credential::ApiKey { id, .. } => format!("key:{id}"),
+                Credential::Session { .. } => format!("user:{}", principal.user_id),
+            };
+            (bucket, limit)
+        }
+        _ => (
+            format!("ip:{}", meta.source_ip.as_deref().unwrap_or("unknown")),
+            state.config.anonymous_rate_limit_per_minute,
+        ),
+    };
+    let decision = state
+        .rate_limiter
+        .hit(&state.store, &bucket, limit, now)
+        .await;
+    let mut response = if decision.allowed {
+        if let Ok(Some(Principal {
+            credential: Credential::ApiKey { id, .. },
+            ..
+        })) = &outcome
+        {
+            state.key_usage.record(*id, now);
+        }
+        let principal = outcome.as_ref().ok().cloned().flatten();
+        request.extensions_mut().insert(meta.clone());
+        request.extensions_mut().insert(AuthOutcome(
+            outcome.map_err(|e| (e.code(), e.message().to_string())),
+        ));
+        let path = request.uri().path().to_string();
+        let response = next.run(request).await;
+        if response.extensions().get::<ErrorCode>() == Some(&ErrorCode::InsufficientScope) {
+            if let Some(principal) = principal {
+                let event = principal
+                    .audit(&meta, "access.denied")
+                    .target("route", &path);
+                if let Err(error) = state.store.record_audit(&event, now).await {
+                    tracing::warn!(%error, "cannot record scope denial");
+                }
+            }
+        }
+        response
+    } else {
+        let mut refused = ApiError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "rate limit of {} requests per minute exceeded; retry after {} seconds",
+                decision.limit, decision.retry_after
+            ),
+        )
+        .into_response();
+        refused
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(decision.retry_after));
+        refused
+    };
+    let headers = response.headers_mut();
+    headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
+    headers.insert(
+        "x-ratelimit-remaining",
+        HeaderValue::from(decision.remaining),
+    );
+    headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset));
+    response
+}
+
+/// Route layer of protected routes: a principal, or the reason there is none.
+pub async fn require_principal(mut request: Request, next: Next) -> Result<Response, ApiError> {
+    let outcome = request
+        .extensions_mut()
+        .remove::<AuthOutcome>()
+        .ok_or_else(|| ApiError::internal("identify middleware is not installed"))?;
+    match outcome.0 {
+        Ok(Some(principal)) => {
+            request.extensions_mut().insert(principal);
+            Ok(next.run(request).await)
+        }
+        Ok(None) => Err(ApiError::new(
+            ErrorCode::MissingCredentials,
+            "missing credentials: send `Authorization: Bearer <api key or session token>`",
+        )),
+        Err((code, message)) => Err(ApiError::new(code, message)),
+    }
+}
+
+fn invalid_key() -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidApiKey,
+        "The provided API key is expired or invalid.",
+    )
+}
+
+fn invalid_session() -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidApiKey,
+        "The session has ended or expired; log in again.",
+    )
+}
+
+/// `Ok(None)`: no credentials were sent.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Principal>, ApiError> {
+    let authorization = match headers.get(header::AUTHORIZATION) {
+        Some(value) => Some(value.to_str().map_err(|_| invalid_key())?.trim()),
+        None => None,
+    };
+    // Seed 001 (Cortex): key id header plus the bare key in Authorization.
+    if let Some(key_id) = headers.get("x-xdr-auth-id") {
+        let key_id: i64 = key_id
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(invalid_key)?;
+        let secret = authorization.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::MissingCredentials,
+                "x-xdr-auth-id needs the API key in `Authorization`",
+            )
+        })?;
+        let secret = secret
+            .strip_prefix("Bearer ")
+            .or_else(|| secret.strip_prefix("bearer "))
+            .unwrap_or(secret)
+            .trim();
+        return authenticate_key(state, secret, Some(key_id), now)
+            .await
+            .map(Some);
+    }
+    if let Some(value) = authorization {
+        let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+        let token = token.trim();
+        if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::MissingCredentials,
+                "expected `Authorization: Bearer <api key or session token>`",
+            ));
+        }
+        if token.starts_with(SESSION_PREFIX) {
+            return authenticate_session(state, token, now).await.map(Some);
+        }
+        return authenticate_key(state, token, None, now).await.map(Some);
+    }
+    if let Some(token) = session_cookie(headers) {
+        return authenticate_session(state, token, now).await.map(Some);
+    }
+    Ok(None)
+}
+
+async fn authenticate_key(
+    state: &AppState,
+    token: &str,
+    expected_id: Option<i64>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Principal, ApiError> {
+    let secret = ApiKeySecret::parse(token).ok_or_else(invalid_key)?;
     let record = state
         .store
         .find_api_key(&secret.hash())
         .await?
-        .ok_or_else(invalid)?;
-    if !record.is_active_at(chrono::Utc::now()) {
-        return Err(invalid());
+        .ok_or_else(invalid_key)?;
+    if !record.is_active_at(now) || expected_id.is_some_and(|id| id != record.id) {
+        return Err(invalid_key());
     }
+    // The key's owner left the team: the key no longer works.
+    let role = record.role.ok_or_else(invalid_key)?;
+    let service_account = record.user_kind == UserKind::Service;
     Ok(Principal {
         team_id: record.team_id,
         user_id: record.user_id,
-        user_email: record.user_email,
-        scopes: record.scopes,
+        user_email: if service_account {
+            record.user_name.unwrap_or(record.user_email)
+        } else {
+            record.user_email
+        },
+        scopes: record.scopes.intersection(role.scopes()),
+        role,
+        plan: record.team_plan,
         credential: Credential::ApiKey {
             id: record.id,
             name: record.name,
             kind: record.kind,
+            service_account,
         },
     })
 }
 
-fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::MissingCredentials,
-                "missing credentials: send `Authorization: Bearer <api key>`",
-            )
-        })?
-        .to_str()
-        .map_err(|_| {
-            ApiError::new(
-                ErrorCode::InvalidApiKey,
-                "The provided API key is expired or invalid.",
-            )
-        })?;
-    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::new(
-            ErrorCode::MissingCredentials,
-            "expected `Authorization: Bearer <api key>`",
-        ));
+async fn authenticate_session(
+    state: &AppState,
+    token: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Principal, ApiError> {
+    let record = state
+        .store
+        .find_session(&hash_token(token))
+        .await?
+        .ok_or_else(invalid_session)?;
+    if record.ended_at.is_some() || record.expires_at <= now {
+        return Err(invalid_session());
     }
-    Ok(token.trim())
+    let role = record.role.ok_or_else(invalid_session)?;
+    Ok(Principal {
+        team_id: record.team_id,
+        user_id: record.user_id,
+        user_email: record.email,
+        scopes: role.scopes(),
+        role,
+        plan: record.team_plan,
+        credential: Credential::Session { id: record.id },
+    })
+}
+
+/// SHA-256 of a session token: the only form stored.
+pub fn hash_token(token: &str) -> ApiKeyHash {
+    ApiKeyHash(Sha256::digest(token.as_bytes()).into())
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim())
+        .filter(|value| !value.is_empty())
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Principal {

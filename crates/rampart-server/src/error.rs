@@ -50,6 +50,8 @@ error_codes! {
     InsufficientScope => (FORBIDDEN, "insufficient_scope", "The credential lacks the scope this endpoint needs; the message names it.");
     Forbidden => (FORBIDDEN, "forbidden", "The credential may not perform this action.");
     UpgradeRequired => (FORBIDDEN, "upgrade_required", "The team's plan does not include this feature.");
+    QuotaExceeded => (FORBIDDEN, "quota_exceeded", "A limit of the team's plan is reached; the message names it.");
+    InvalidCode => (UNAUTHORIZED, "invalid_code", "The login code is wrong, expired, used or locked after too many wrong tries.");
     NotFound => (NOT_FOUND, "not_found", "No such resource (or it belongs to another team).");
     MethodNotAllowed => (METHOD_NOT_ALLOWED, "method_not_allowed", "The path exists but not with this HTTP method.");
     Conflict => (CONFLICT, "conflict", "The request conflicts with the current state of the resource.");
@@ -111,14 +113,22 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         self.code
     }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 impl From<rampart_store::StoreError> for ApiError {
     fn from(error: rampart_store::StoreError) -> Self {
+        use rampart_store::StoreError;
         match error {
-            rampart_store::StoreError::Conflict(message) => {
-                ApiError::new(ErrorCode::Conflict, message)
-            }
+            StoreError::NotFound => ApiError::new(ErrorCode::NotFound, "not found"),
+            StoreError::Conflict(message) => ApiError::new(ErrorCode::Conflict, message),
+            StoreError::LimitReached(limit) => ApiError::new(
+                ErrorCode::QuotaExceeded,
+                format!("the plan's limit of {limit} is reached"),
+            ),
             other => ApiError::internal(other),
         }
     }
@@ -150,6 +160,8 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, axum::Json(body)).into_response();
+        // Lets outer layers see the code (the audit log records scope denials).
+        response.extensions_mut().insert(self.code);
         if status == StatusCode::UNAUTHORIZED {
             let challenge = match self.code {
                 ErrorCode::InvalidApiKey => "Bearer error=\"invalid_token\"",

@@ -8,11 +8,14 @@ pub mod analysis;
 pub mod auth;
 pub mod error;
 pub mod kb_index;
+pub mod mail;
 mod middleware;
 pub mod openapi;
+pub mod ratelimit;
 mod routes;
 pub mod state;
 pub mod sync;
+pub mod usage;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -30,7 +33,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use axum;
-pub use state::{AppState, ServerConfig};
+pub use state::{AppState, Clock, PlanLimits, Plans, ServerConfig};
 use sync::{SecretKey, SyncService};
 
 /// A migrated, bootstrapped server ready to serve.
@@ -62,6 +65,18 @@ impl App {
         let kb_index =
             rampart_core::match_index::MatchIndexHandle::new(kb_index::build_index(&store).await?);
         let sync = SyncService::new(store.clone(), config.sync.clone(), secret_key)?;
+        if config.plans.get(&config.default_plan).is_none() {
+            anyhow::bail!(
+                "default plan {:?} is not one of free, pro, enterprise",
+                config.default_plan
+            );
+        }
+        if config.smtp.is_none() {
+            tracing::warn!(
+                "no SMTP server configured: login codes are written to the server log (development only)"
+            );
+        }
+        let mailer = mail::Mailer::new(config.smtp.as_ref())?;
         Ok(App {
             state: AppState {
                 store,
@@ -69,6 +84,9 @@ impl App {
                 kb_index,
                 analysis_queued: Arc::new(tokio::sync::Notify::new()),
                 sync,
+                mailer: Arc::new(mailer),
+                rate_limiter: Arc::default(),
+                key_usage: Arc::default(),
             },
             bootstrap,
         })
@@ -111,6 +129,8 @@ impl App {
         ));
         let (stop_sync, sync_stopped) = tokio::sync::watch::channel(false);
         let sync = tokio::spawn(self.state.sync.clone().run(sync_stopped));
+        let state = self.state.clone();
+        let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -118,14 +138,33 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await;
         refresher.abort();
+        housekeeping.abort();
         // The worker finishes the analysis in hand (an interrupted one would be taken again
         // once its lease expires) before the pool closes.
         let _ = stop_worker.send(true);
         let _ = stop_sync.send(true);
         let _ = worker.await;
         let _ = sync.await;
+        // Usage counted since the last flush is written before the pool closes.
+        state.key_usage.flush(&state.store).await;
         store.close().await;
         served
+    }
+}
+
+/// Writes batched key usage every `usage_flush_interval` and purges old rate-limit windows.
+async fn housekeeping(state: AppState) {
+    let mut ticker = tokio::time::interval(state.config.usage_flush_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_purge = state.now();
+    loop {
+        ticker.tick().await;
+        state.key_usage.flush(&state.store).await;
+        let now = state.now();
+        if now - last_purge >= chrono::Duration::seconds(60) {
+            state.rate_limiter.purge(&state.store, now).await;
+            last_purge = now;
+        }
     }
 }
 
@@ -135,6 +174,8 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
     let (public, mut document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(routes::health::healthz))
         .routes(routes!(routes::health::readyz))
+        .routes(routes!(routes::auth::request_otp))
+        .routes(routes!(routes::auth::verify_otp))
         .split_for_parts();
     let (protected, protected_document) = OpenApiRouter::new()
         .routes(routes!(routes::me::me))
@@ -192,6 +233,26 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         ))
         .routes(routes!(routes::sync_sources::run_sync_source))
         .routes(routes!(routes::sync_sources::list_sync_runs))
+        .routes(routes!(routes::auth::logout))
+        .routes(routes!(routes::api_keys::create, routes::api_keys::list))
+        .routes(routes!(routes::api_keys::revoke))
+        .routes(routes!(routes::api_keys::rotate))
+        .routes(routes!(routes::seed_api_keys::create))
+        .routes(routes!(routes::seed_api_keys::list))
+        .routes(routes!(routes::seed_api_keys::revoke))
+        .routes(routes!(routes::seed_api_keys::rotate))
+        .routes(routes!(
+            routes::teams::list_teams,
+            routes::teams::create_team
+        ))
+        .routes(routes!(
+            routes::teams::list_members,
+            routes::teams::invite_member
+        ))
+        .routes(routes!(routes::teams::remove_member))
+        .routes(routes!(routes::teams::set_plan))
+        .routes(routes!(routes::audit::list))
+        .routes(routes!(routes::audit::export))
         .split_for_parts();
     document.merge(protected_document);
     (public, protected, document)
@@ -204,10 +265,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 
 pub fn router(state: AppState, extra: Router<AppState>) -> Router {
     let (public, protected, document) = api_routes();
-    let protected = protected.route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_principal,
-    ));
+    let protected = protected.route_layer(axum::middleware::from_fn(auth::require_principal));
     let document = Arc::new(document);
     let max_body = state.config.max_body_bytes;
     public
@@ -223,9 +281,12 @@ pub fn router(state: AppState, extra: Router<AppState>) -> Router {
         .route("/docs", get(openapi::docs_page))
         .route("/docs/errors", get(openapi::docs_page))
         .fallback(middleware::not_found)
-        .with_state(state)
+        .with_state(state.clone())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(middleware::panic_response))
+        // Authentication and rate limiting: outside the panic guard, so every response
+        // (panics and unknown routes too) carries the X-RateLimit-* headers.
+        .layer(axum::middleware::from_fn_with_state(state, auth::identify))
         .layer(axum::middleware::from_fn(middleware::json_errors))
         .layer(axum::middleware::from_fn(middleware::log_requests))
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -16,7 +16,8 @@ use crate::error::{ErrorBody, ErrorCode};
     info(
         title = "Rampart",
         description = "Self-hosted vulnerability intelligence and management. \
-            Authenticate with `Authorization: Bearer rk_live_…`. Errors share one body: \
+            Authenticate with `Authorization: Bearer rk_live_…` (an API key) or \
+            `Bearer rks_…` (a session from `POST /api/v1/auth/otp/verify`). Errors share one body: \
             `{\"error\":{\"code\",\"message\",\"documentation_url\"}}`.",
         license(name = "Apache-2.0")
     ),
@@ -31,6 +32,10 @@ use crate::error::{ErrorBody, ErrorCode};
         (name = "releases", description = "Versions of a product"),
         (name = "sboms", description = "SBOM upload (CycloneDX, SPDX), download, components, analysis jobs"),
         (name = "sync", description = "Sync sources: server-wide feed configuration (OSV, NVD, GHSA, KEV, EPSS, ExploitDB) and their runs"),
+        (name = "auth", description = "Passwordless e-mail login (one-time codes) and sessions"),
+        (name = "api-keys", description = "API keys: canonical resources and seed 003's endpoints"),
+        (name = "teams", description = "Teams, members and plans"),
+        (name = "audit", description = "The append-only audit log"),
     )
 )]
 pub struct ApiDoc;

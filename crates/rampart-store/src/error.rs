@@ -12,10 +12,15 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
-    /// The write would break a uniqueness rule (a product name, a release version); the
-    /// message is safe to show the caller.
+    /// The object does not exist for this caller (absent or another team's).
+    #[error("not found")]
+    NotFound,
+    /// The change conflicts with current state; the text says how (safe to show).
     #[error("{0}")]
     Conflict(String),
+    /// A quota is full; carries the limit.
+    #[error("limit of {0} reached")]
+    LimitReached(i64),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 }

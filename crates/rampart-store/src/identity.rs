@@ -2,7 +2,7 @@
 //! every authenticated request makes.
 
 use chrono::{DateTime, Utc};
-use rampart_core::{ApiKeyHash, ApiKeyKind, ApiKeySecret, ScopeSet};
+use rampart_core::{ApiKeyHash, ApiKeyKind, ApiKeySecret, Role, ScopeSet};
 
 use crate::{now, with_pool, Store, StoreError};
 
@@ -22,7 +22,14 @@ pub enum UserKind {
 }
 
 impl UserKind {
-    fn from_db(text: &str) -> Result<Self, StoreError> {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserKind::Person => "person",
+            UserKind::Service => "service",
+        }
+    }
+
+    pub(crate) fn from_db(text: &str) -> Result<Self, StoreError> {
         match text {
             "person" => Ok(UserKind::Person),
             "service" => Ok(UserKind::Service),
@@ -39,6 +46,12 @@ pub struct ApiKeyRecord {
     pub user_id: i64,
     pub user_email: String,
     pub user_kind: UserKind,
+    /// Display name (`api_<key-name>` for service accounts).
+    pub user_name: Option<String>,
+    /// The owner's current role in the key's team; `None` once they left it (the key then
+    /// stops working).
+    pub role: Option<Role>,
+    pub team_plan: String,
     pub name: String,
     pub key_hash: ApiKeyHash,
     pub kind: ApiKeyKind,
@@ -61,6 +74,9 @@ struct ApiKeyRow {
     user_id: i64,
     email: String,
     user_kind: String,
+    user_name: Option<String>,
+    role: Option<String>,
+    plan: String,
     name: String,
     key_hash: Vec<u8>,
     is_test: bool,
@@ -79,6 +95,13 @@ impl TryFrom<ApiKeyRow> for ApiKeyRecord {
             user_id: row.user_id,
             user_email: row.email,
             user_kind: UserKind::from_db(&row.user_kind)?,
+            user_name: row.user_name,
+            role: row
+                .role
+                .map(|r| r.parse::<Role>())
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("api key {}: {e}", row.id)))?,
+            team_plan: row.plan,
             name: row.name,
             key_hash: ApiKeyHash::from_slice(&row.key_hash)
                 .ok_or_else(|| StoreError::Corrupt(format!("api key {} hash length", row.id)))?,
@@ -150,8 +173,8 @@ impl Store {
             .await?;
             let admin_key = ApiKeySecret::generate(ApiKeyKind::Live);
             sqlx::query(
-                "INSERT INTO api_keys (team_id, user_id, name, key_hash, is_test, last_six, scopes, created_at)
-                 VALUES ($1, $2, $3, $4, FALSE, $5, $6, $7)",
+                "INSERT INTO api_keys (team_id, user_id, name, key_hash, is_test, last_six, scopes, created_at, created_by)
+                 VALUES ($1, $2, $3, $4, FALSE, $5, $6, $7, $2)",
             )
             .bind(team_id)
             .bind(user_id)
@@ -175,9 +198,13 @@ impl Store {
     ) -> Result<Option<ApiKeyRecord>, StoreError> {
         let row: Option<ApiKeyRow> = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT k.id, k.team_id, k.user_id, u.email, u.kind AS user_kind, k.name, k.key_hash,
-                        k.is_test, k.scopes, k.expires_at, k.revoked_at
-                 FROM api_keys k JOIN users u ON u.id = k.user_id
+                "SELECT k.id, k.team_id, k.user_id, u.email, u.kind AS user_kind, u.name AS user_name,
+                        m.role, t.plan, k.name, k.key_hash, k.is_test, k.scopes, k.expires_at,
+                        k.revoked_at
+                 FROM api_keys k
+                 JOIN users u ON u.id = k.user_id
+                 JOIN teams t ON t.id = k.team_id
+                 LEFT JOIN team_members m ON m.team_id = k.team_id AND m.user_id = k.user_id
                  WHERE k.key_hash = $1",
             )
             .bind(hash.0.to_vec())
@@ -189,7 +216,7 @@ impl Store {
         Ok(record.key_hash.matches(hash).then_some(record))
     }
 
-    /// The teams a user belongs to, with role and plan.
+    /// The teams a user belongs to, with role and plan (service-account memberships too).
     pub async fn memberships(&self, user_id: i64) -> Result<Vec<Membership>, StoreError> {
         let rows = with_pool!(self, pool => {
             sqlx::query_as(

@@ -5,6 +5,8 @@
 //! that differ are spelled per dialect next to each other. Migrations are plain SQL, one
 //! directory per dialect. Every function that touches tenant data takes the caller's team.
 
+mod access;
+mod audit;
 mod error;
 mod identity;
 pub mod kb;
@@ -23,6 +25,11 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use access::{
+    ApiKeyInfo, KeyOwner, KeyVisibility, LoginOutcome, MemberInfo, NewApiKey, NewOtp, NewSession,
+    OtpRecord, SessionRecord, TeamInfo,
+};
+pub use audit::{AuditActor, AuditEntry, AuditEvent, AuditFilter};
 pub use error::StoreError;
 pub use identity::{ApiKeyRecord, Bootstrap, Membership, UserKind};
 pub use kb::*;

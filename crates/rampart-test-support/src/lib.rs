@@ -7,6 +7,7 @@
 //! PostgreSQL cases print why they are skipped, or fail when `RAMPART_REQUIRE_PG=1`.
 
 mod postgres;
+pub mod smtp;
 pub mod test_data;
 
 use rampart_server::axum::Router;
@@ -17,6 +18,7 @@ use tokio::sync::oneshot;
 
 pub use postgres::fresh_database as fresh_postgres_database;
 pub use rampart_server;
+pub use smtp::{ReceivedMail, SmtpSink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -33,6 +35,8 @@ pub struct TestApp {
     pub backend: Backend,
     pub client: reqwest::Client,
     pub config: ServerConfig,
+    /// The SMTP server the app sends its mail to (login codes, invitations).
+    pub mail: SmtpSink,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _data_dir: Option<tempfile::TempDir>,
@@ -74,6 +78,7 @@ impl TestApp {
                 None,
             ),
         };
+        let mail = SmtpSink::start().await;
         let mut config = ServerConfig::new(database);
         // Replicas on PostgreSQL must be given the secret key; each test gets a fresh one.
         if backend == Backend::Postgres {
@@ -81,6 +86,7 @@ impl TestApp {
         }
         // No run starts by itself in a test: tests that exercise the scheduler turn it on.
         config.sync.scheduler = false;
+        config.smtp = Some(mail.config());
         configure(&mut config);
         let mut app = App::build(config.clone()).await.expect("app starts");
         let admin_key = app
@@ -104,6 +110,7 @@ impl TestApp {
             backend,
             client: reqwest::Client::new(),
             config,
+            mail,
             shutdown: Some(shutdown),
             server: Some(server),
             _data_dir: data_dir,
@@ -126,6 +133,55 @@ impl TestApp {
 
     pub fn post(&self, path: &str) -> RequestBuilder {
         self.request(Method::POST, path)
+    }
+
+    /// A request with a bearer token (session token or API key).
+    pub fn with_token(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
+        self.anonymous(method, path).bearer_auth(token)
+    }
+
+    /// Asks for a login code and returns it, read from the e-mail the sink received.
+    pub async fn request_code(&self, email: &str) -> String {
+        let response = self
+            .anonymous(Method::POST, "/api/v1/auth/otp")
+            .json(&serde_json::json!({ "email": email }))
+            .send()
+            .await
+            .expect("request OTP");
+        assert_eq!(response.status().as_u16(), 202, "OTP request for {email}");
+        self.mail
+            .last_to(email)
+            .and_then(|m| m.six_digits_after("code is "))
+            .expect("the login code e-mail arrived")
+    }
+
+    /// Logs in by e-mail code (signing up if new): returns the verify response body, whose
+    /// `token` is the session token.
+    pub async fn login(&self, email: &str) -> serde_json::Value {
+        let code = self.request_code(email).await;
+        let response = self
+            .anonymous(Method::POST, "/api/v1/auth/otp/verify")
+            .json(&serde_json::json!({ "email": email, "code": code }))
+            .send()
+            .await
+            .expect("verify OTP");
+        assert_eq!(response.status().as_u16(), 200, "login of {email}");
+        response.json().await.expect("verify body")
+    }
+
+    /// A new user with their own team, moved to `plan` by the operator's admin key:
+    /// (session token, team id).
+    pub async fn user_on_plan(&self, email: &str, plan: &str) -> (String, i64) {
+        let login = self.login(email).await;
+        let team_id = login["team_id"].as_i64().expect("team id");
+        let response = self
+            .request(Method::PUT, &format!("/api/v1/teams/{team_id}/plan"))
+            .json(&serde_json::json!({ "plan": plan }))
+            .send()
+            .await
+            .expect("set plan");
+        assert_eq!(response.status().as_u16(), 200, "set plan {plan}");
+        (login["token"].as_str().expect("token").to_string(), team_id)
     }
 
     /// Stops accepting, waits for in-flight requests, returns once the server has exited.

@@ -32,11 +32,16 @@ pub struct MeTeam {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct MeCredential {
-    /// `api_key`.
+    /// `api_key` or `session`.
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub id: i64,
-    pub name: String,
+    /// The key's name (`null` for a session).
+    pub name: Option<String>,
+    /// For keys: the key belongs to the team's service account.
+    pub service_account: bool,
+    /// Role in the acting team (a session's scopes come from it).
+    pub role: String,
     pub scopes: Vec<String>,
     /// True for `rk_test_` keys: data they create is test data; no real scans or notifications.
     pub test_mode: bool,
@@ -69,7 +74,15 @@ pub async fn me(
         .cloned()
         .ok_or_else(|| ApiError::internal("credential's team has no membership for its user"))?;
     let test_mode = principal.is_test_mode();
-    let Credential::ApiKey { id, name, .. } = principal.credential;
+    let (kind, id, name, service_account) = match principal.credential {
+        Credential::ApiKey {
+            id,
+            name,
+            service_account,
+            ..
+        } => ("api_key", id, Some(name), service_account),
+        Credential::Session { id } => ("session", id, None, false),
+    };
     Ok(Json(MeResponse {
         user: MeUser {
             id: principal.user_id,
@@ -78,9 +91,11 @@ pub async fn me(
         team,
         teams,
         credential: MeCredential {
-            kind: "api_key",
+            kind,
             id,
             name,
+            service_account,
+            role: principal.role.as_str().to_string(),
             scopes: principal
                 .scopes
                 .iter()

@@ -1,6 +1,9 @@
 //! One module per resource; handlers parse, call one store function, map the result.
 
 pub mod analyses;
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
 pub mod health;
 pub mod kb;
 pub mod me;
@@ -84,4 +87,6 @@ where
 {
     Option::<T>::deserialize(deserializer).map(Some)
 }
+pub mod seed_api_keys;
 pub mod sync_sources;
+pub mod teams;

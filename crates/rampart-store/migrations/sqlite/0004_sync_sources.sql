@@ -1,11 +1,6 @@
--- Sync sources: server-wide feed configuration (the knowledge base is shared by all teams),
--- their runs, and the operators' team that alone may configure them.
-
--- The team made at bootstrap operates the server. Servers bootstrapped before this
--- migration get the flag on their first team (the bootstrap transaction created it).
-ALTER TABLE teams ADD COLUMN is_operator BOOLEAN NOT NULL DEFAULT FALSE;
-UPDATE teams SET is_operator = TRUE
-WHERE id = (SELECT MIN(id) FROM teams) AND EXISTS (SELECT 1 FROM server_state);
+-- Sync sources: server-wide feed configuration (the knowledge base is shared by all teams)
+-- and their runs. Only the operators' team (`teams.is_operator`, migration 0002) may
+-- configure them.
 
 CREATE TABLE sync_sources (
     -- Chosen by the client (seed 000: `sync-src-001`) or generated.

@@ -1,0 +1,352 @@
+//! Teams (tenants), members and plans. Member management needs `teams:manage` (owners and
+//! admins); a team id other than the caller's answers 404. Plans are set by the operators
+//! (owners/admins of the team made at bootstrap) for any team.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use rampart_core::{Role, Scope};
+use serde::{Deserialize, Serialize};
+
+use super::auth::normalize_email;
+use crate::auth::{Principal, RequestMeta};
+use crate::error::{ApiError, ApiJson, ErrorBody, ErrorCode};
+use crate::state::{AppState, Plans};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TeamView {
+    pub id: i64,
+    pub name: String,
+    pub plan: String,
+    /// The caller's role in it.
+    pub role: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TeamList {
+    pub teams: Vec<TeamView>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTeam {
+    /// 1-100 characters.
+    pub name: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MemberView {
+    pub user_id: i64,
+    pub email: String,
+    pub role: String,
+    pub joined_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MemberList {
+    pub members: Vec<MemberView>,
+    pub total: usize,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteMember {
+    pub email: String,
+    /// owner, admin, member (default) or viewer.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPlan {
+    /// free, pro or enterprise.
+    pub plan: String,
+}
+
+/// The caller's own team, or 404 for any other id (never 403: no hint it exists).
+fn own_team(principal: &Principal, team_id: i64) -> Result<(), ApiError> {
+    if principal.team_id == team_id {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("team"))
+    }
+}
+
+/// The teams the caller belongs to, with their role and plan.
+#[utoipa::path(get, path = "/api/v1/teams", tag = "teams",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Teams", body = TeamList),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+    ))]
+pub async fn list_teams(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<TeamList>, ApiError> {
+    let teams = state
+        .store
+        .memberships(principal.user_id)
+        .await?
+        .into_iter()
+        .map(|m| TeamView {
+            id: m.team_id,
+            name: m.team_name,
+            plan: m.plan,
+            role: m.role,
+        })
+        .collect();
+    Ok(Json(TeamList { teams }))
+}
+
+/// Creates a team on the server's default plan, with the caller as owner (session only).
+#[utoipa::path(post, path = "/api/v1/teams", tag = "teams",
+    security(("bearer" = [])),
+    request_body = CreateTeam,
+    responses(
+        (status = 201, description = "Created", body = TeamView),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 403, description = "Not a session", body = ErrorBody),
+        (status = 422, description = "Invalid name", body = ErrorBody),
+    ))]
+pub async fn create_team(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    principal: Principal,
+    ApiJson(body): ApiJson<CreateTeam>,
+) -> Result<(StatusCode, Json<TeamView>), ApiError> {
+    principal.require_session()?;
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::new(
+            ErrorCode::ValidationFailed,
+            "`name` must be 1 to 100 characters",
+        ));
+    }
+    let event = principal.audit(&meta, "team.create");
+    let team = state
+        .store
+        .create_team(
+            principal.user_id,
+            name,
+            &state.config.default_plan,
+            event,
+            state.now(),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TeamView {
+            id: team.id,
+            name: team.name,
+            plan: team.plan,
+            role: Role::Owner.as_str().into(),
+        }),
+    ))
+}
+
+/// The team's people (service accounts are not listed).
+#[utoipa::path(get, path = "/api/v1/teams/{team_id}/members", tag = "teams",
+    security(("bearer" = ["teams:manage"])),
+    params(("team_id" = i64, Path, description = "Team id")),
+    responses(
+        (status = 200, description = "Members", body = MemberList),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 403, description = "Missing scope", body = ErrorBody),
+        (status = 404, description = "Not your team", body = ErrorBody),
+    ))]
+pub async fn list_members(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(team_id): Path<i64>,
+) -> Result<Json<MemberList>, ApiError> {
+    principal.require(Scope::TeamsManage)?;
+    own_team(&principal, team_id)?;
+    let members: Vec<MemberView> = state
+        .store
+        .list_members(team_id)
+        .await?
+        .into_iter()
+        .map(|m| MemberView {
+            user_id: m.user_id,
+            email: m.email,
+            role: m.role,
+            joined_at: m.joined_at,
+        })
+        .collect();
+    Ok(Json(MemberList {
+        total: members.len(),
+        members,
+    }))
+}
+
+/// Invites a person by e-mail: they join with the role and log in with an e-mailed code.
+#[utoipa::path(post, path = "/api/v1/teams/{team_id}/members", tag = "teams",
+    security(("bearer" = ["teams:manage"])),
+    params(("team_id" = i64, Path, description = "Team id")),
+    request_body = InviteMember,
+    responses(
+        (status = 201, description = "Invited", body = MemberView),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 403, description = "Missing scope, or only owners may add owners", body = ErrorBody),
+        (status = 404, description = "Not your team", body = ErrorBody),
+        (status = 409, description = "Already a member", body = ErrorBody),
+        (status = 422, description = "Invalid e-mail or role", body = ErrorBody),
+    ))]
+pub async fn invite_member(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    principal: Principal,
+    Path(team_id): Path<i64>,
+    ApiJson(body): ApiJson<InviteMember>,
+) -> Result<(StatusCode, Json<MemberView>), ApiError> {
+    principal.require(Scope::TeamsManage)?;
+    own_team(&principal, team_id)?;
+    let email = normalize_email(&body.email)?;
+    let role: Role = body
+        .role
+        .as_deref()
+        .unwrap_or("member")
+        .parse()
+        .ok()
+        .filter(|r| Role::ASSIGNABLE.contains(r))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::ValidationFailed,
+                "`role` must be owner, admin, member or viewer",
+            )
+        })?;
+    if role == Role::Owner && principal.role != Role::Owner {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only an owner can add another owner",
+        ));
+    }
+    let event = principal.audit(&meta, "member.invite");
+    let member = state
+        .store
+        .add_member(team_id, &email, role, event, state.now())
+        .await?;
+    let team_name = state
+        .store
+        .team(team_id)
+        .await?
+        .map(|t| t.name)
+        .unwrap_or_default();
+    let text = format!(
+        "{} added you to the team \"{team_name}\" on Rampart as {role}.\n\
+         Log in with this e-mail address: you will receive a one-time code.\n",
+        principal.user_email
+    );
+    if let Err(error) = state
+        .mailer
+        .send(&email, "You were invited to a Rampart team", text)
+        .await
+    {
+        // The membership stands; the person can still log in with a code.
+        tracing::warn!(%error, "cannot send the invitation e-mail");
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(MemberView {
+            user_id: member.user_id,
+            email: member.email,
+            role: member.role,
+            joined_at: member.joined_at,
+        }),
+    ))
+}
+
+/// Removes a person from the team; their sessions and keys for it stop working at once.
+#[utoipa::path(delete, path = "/api/v1/teams/{team_id}/members/{user_id}", tag = "teams",
+    security(("bearer" = ["teams:manage"])),
+    params(
+        ("team_id" = i64, Path, description = "Team id"),
+        ("user_id" = i64, Path, description = "User id"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 403, description = "Missing scope", body = ErrorBody),
+        (status = 404, description = "Not your team, or not a member", body = ErrorBody),
+        (status = 409, description = "The last owner", body = ErrorBody),
+    ))]
+pub async fn remove_member(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    principal: Principal,
+    Path((team_id, user_id)): Path<(i64, i64)>,
+) -> Result<StatusCode, ApiError> {
+    principal.require(Scope::TeamsManage)?;
+    own_team(&principal, team_id)?;
+    let event = principal.audit(&meta, "member.remove");
+    state
+        .store
+        .remove_member(team_id, user_id, event, state.now())
+        .await
+        .map_err(|e| match e {
+            rampart_store::StoreError::NotFound => ApiError::not_found("member"),
+            other => other.into(),
+        })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sets a team's plan. Operators only (owners/admins of the team made at bootstrap).
+#[utoipa::path(put, path = "/api/v1/teams/{team_id}/plan", tag = "teams",
+    security(("bearer" = ["teams:manage"])),
+    params(("team_id" = i64, Path, description = "Team id")),
+    request_body = SetPlan,
+    responses(
+        (status = 200, description = "Plan set", body = TeamView),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 403, description = "Missing scope or not an operator", body = ErrorBody),
+        (status = 404, description = "No such team", body = ErrorBody),
+        (status = 422, description = "Unknown plan", body = ErrorBody),
+    ))]
+pub async fn set_plan(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    principal: Principal,
+    Path(team_id): Path<i64>,
+    ApiJson(body): ApiJson<SetPlan>,
+) -> Result<Json<TeamView>, ApiError> {
+    principal.require(Scope::TeamsManage)?;
+    let operator = state
+        .store
+        .team(principal.team_id)
+        .await?
+        .is_some_and(|t| t.is_operator);
+    if !operator {
+        own_team(&principal, team_id)?;
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "plans are set by the server's operators",
+        ));
+    }
+    if !Plans::NAMES.contains(&body.plan.as_str()) {
+        return Err(ApiError::new(
+            ErrorCode::ValidationFailed,
+            "`plan` must be free, pro or enterprise",
+        ));
+    }
+    let event = principal.audit(&meta, "team.plan");
+    let team = state
+        .store
+        .set_team_plan(team_id, &body.plan, event, state.now())
+        .await
+        .map_err(|e| match e {
+            rampart_store::StoreError::NotFound => ApiError::not_found("team"),
+            other => other.into(),
+        })?;
+    Ok(Json(TeamView {
+        id: team.id,
+        name: team.name,
+        plan: team.plan,
+        role: if team.id == principal.team_id {
+            principal.role.as_str().into()
+        } else {
+            String::new()
+        },
+    }))
+}
