@@ -1,7 +1,9 @@
 //! `rampart`: the server and its command-line tools.
 
 mod config;
+mod import;
 mod serve;
+mod version;
 
 use std::process::ExitCode;
 
@@ -24,12 +26,21 @@ enum Command {
     Serve(config::ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(config::DatabaseArgs),
+    /// Load an advisory feed (file, directory tree, .zip or http(s) URL) into the knowledge base.
+    Import(import::ImportArgs),
     /// Print the OpenAPI 3.1 document of this build (the one served at /api/v1/openapi.json).
     Openapi,
+    /// Version tools: sort, compare, check against a range, in an ecosystem's own order.
+    Version(version::VersionArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let command = match cli.command {
+        // Pure computation: no async runtime needed.
+        Command::Version(args) => return version::run(args),
+        command => command,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -41,10 +52,12 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        match cli.command {
+        match command {
             Command::Serve(args) => serve::run(args).await,
             Command::Migrate(args) => serve::migrate(args).await,
+            Command::Import(args) => import::run(args).await,
             Command::Openapi => serve::print_openapi(),
+            Command::Version(_) => unreachable!("handled before the runtime starts"),
         }
     });
     match result {

@@ -6,3 +6,7 @@ pub mod scope;
 
 pub use api_key::{ApiKeyHash, ApiKeyKind, ApiKeySecret};
 pub use scope::{Scope, ScopeSet};
+pub mod match_index;
+pub mod package_name;
+
+pub use package_name::normalize_package_name;

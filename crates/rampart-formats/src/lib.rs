@@ -2,6 +2,7 @@
 //! Pure: bytes in, typed records out; no I/O, no HTTP, no SQL.
 
 pub mod advisory;
+pub mod lockfile;
 pub mod sbom;
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod auth;
 pub mod error;
+pub mod kb_index;
 mod middleware;
 pub mod openapi;
 mod routes;
@@ -42,11 +43,15 @@ impl App {
         let store = Store::connect(&config.database).await?;
         store.migrate().await?;
         let bootstrap = store.bootstrap(&config.admin_email).await?;
+        // The first index is built before serving, so a restarted server answers at once.
+        let kb_index =
+            rampart_core::match_index::MatchIndexHandle::new(kb_index::build_index(&store).await?);
         Ok(App {
             state: AppState {
                 store,
                 config: Arc::new(config),
                 analysis_queued: Arc::new(tokio::sync::Notify::new()),
+                kb_index,
             },
             bootstrap,
         })
@@ -86,6 +91,7 @@ impl App {
             Arc::clone(&self.state.analysis_queued),
             worker_stopped,
         ));
+        let refresher = kb_index::spawn_refresher(store.clone(), self.state.kb_index.clone());
         let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -96,6 +102,7 @@ impl App {
         // once its lease expires) before the pool closes.
         let _ = stop_worker.send(true);
         let _ = worker.await;
+        refresher.abort();
         served?;
         store.close().await;
         Ok(())
@@ -146,6 +153,15 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
             routes::seed_products::list_releases,
             routes::seed_products::create_release
         ))
+        .routes(routes!(routes::kb::list_vulnerabilities))
+        .routes(routes!(routes::kb::get_vulnerability))
+        .routes(routes!(routes::kb::catalog_products))
+        .routes(routes!(routes::kb::kb_status))
+        .routes(routes!(routes::kb::seed::product_cves))
+        .routes(routes!(routes::kb::seed::get_exploits))
+        .routes(routes!(routes::kb::osv::query))
+        .routes(routes!(routes::kb::osv::querybatch))
+        .routes(routes!(routes::kb::osv::get_vuln))
         .split_for_parts();
     document.merge(protected_document);
     (public, protected, document)

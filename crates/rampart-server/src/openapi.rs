@@ -28,6 +28,8 @@ use crate::error::{ErrorBody, ErrorCode};
         (name = "products", description = "Products a team ships (seed 004's `/api/products` paths serve the same JSON)"),
         (name = "releases", description = "Versions of a product"),
         (name = "sboms", description = "SBOM upload (CycloneDX, SPDX), download, components, analysis jobs"),
+        (name = "knowledge-base", description = "Vulnerabilities, the CPE product catalogue, exploits (scope `kb:read`)"),
+        (name = "osv", description = "OSV-compatible API (osv.dev wire format; scope `kb:read`)"),
     )
 )]
 pub struct ApiDoc;

@@ -41,4 +41,6 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Wakes the analysis worker when an upload queued work.
     pub analysis_queued: Arc<tokio::sync::Notify>,
+    /// The knowledge base's match index, kept current by `kb_index::spawn_refresher`.
+    pub kb_index: rampart_core::match_index::MatchIndexHandle,
 }

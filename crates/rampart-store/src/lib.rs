@@ -7,6 +7,7 @@
 
 mod error;
 mod identity;
+pub mod kb;
 mod products;
 mod sboms;
 
@@ -23,6 +24,7 @@ use sqlx::sqlite::{
 
 pub use error::StoreError;
 pub use identity::{ApiKeyRecord, Bootstrap, Membership, UserKind};
+pub use kb::*;
 pub use products::{
     NewProduct, NewRelease, Page, PageRequest, Product, ProductChanges, Release, ReleaseChanges,
     RELEASE_STATUSES,

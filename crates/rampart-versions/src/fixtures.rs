@@ -15,8 +15,9 @@ pub(crate) const SCALIBR_TESTDATA: &str = "peer-tests/osv-scalibr-semantic/seman
 pub(crate) struct FixtureSummary {
     /// Comparison lines whose both sides parsed and compared as expected.
     pub passed: usize,
-    /// Lines skipped because a side is rejected by the ecosystem's own tool (and by us).
-    pub skipped: usize,
+    /// Of those, lines with a side that the ecosystem's own tool rejects and that only OSV's
+    /// lenient reading ([`Scheme::parse`] against [`Scheme::parse_strict`]) accepts.
+    pub lenient: usize,
     /// Lines where the fixture contradicts the ecosystem's own tool and the tool's verdict,
     /// which we give, was checked instead.
     pub overridden: usize,
@@ -32,26 +33,16 @@ pub(crate) struct ToolVerdict {
 /// Checks every comparison line of `file` (relative to [`SCALIBR_TESTDATA`]) under `scheme`,
 /// in both directions, and that `==` agrees with the order.
 ///
-/// `rejected_by_tool` names inputs that the ecosystem's own tool refuses (a peer's lenient
-/// parser accepted them); lines using one are skipped, but only after checking that we reject
-/// that input too, so the list cannot hide a wrong comparison. Pass `&|_| false` when the
-/// whole file applies. `tool_verdicts` replaces the expectation of lines the real tool decides
-/// otherwise; each must match a line and must differ from it. Returns `None` when the shared
-/// test data is absent.
+/// `tool_verdicts` replaces the expectation of lines the real tool decides otherwise; each
+/// must match a line and must differ from it. Returns `None` when the shared test data is
+/// absent.
 pub(crate) fn assert_ordering_fixture(
     file: &str,
     scheme: Scheme,
-    rejected_by_tool: &dyn Fn(&str) -> bool,
     tool_verdicts: &[ToolVerdict],
 ) -> Option<FixtureSummary> {
     let path = crate::test_data::root()?.join(SCALIBR_TESTDATA).join(file);
-    Some(check_fixture_file(
-        &path,
-        scheme,
-        rejected_by_tool,
-        tool_verdicts,
-        &[],
-    ))
+    Some(check_fixture_file(&path, scheme, tool_verdicts, &[]))
 }
 
 /// Like [`assert_ordering_fixture`] for a whole file, but skips `contradictory` lines: lines
@@ -63,13 +54,7 @@ pub(crate) fn assert_ordering_fixture_except(
     contradictory: &[(&str, &str)],
 ) -> Option<FixtureSummary> {
     let path = crate::test_data::root()?.join(SCALIBR_TESTDATA).join(file);
-    Some(check_fixture_file(
-        &path,
-        scheme,
-        &|_| false,
-        &[],
-        contradictory,
-    ))
+    Some(check_fixture_file(&path, scheme, &[], contradictory))
 }
 
 /// Checks `<scheme>-random.txt` from `RAMPART_ORACLE_FIXTURES`, a directory of comparisons
@@ -81,13 +66,12 @@ pub(crate) fn assert_oracle_fixture(file: &str, scheme: Scheme) -> Option<Fixtur
         return None;
     };
     let path = PathBuf::from(directory).join(file);
-    Some(check_fixture_file(&path, scheme, &|_| false, &[], &[]))
+    Some(check_fixture_file(&path, scheme, &[], &[]))
 }
 
 fn check_fixture_file(
     path: &Path,
     scheme: Scheme,
-    rejected_by_tool: &dyn Fn(&str) -> bool,
     tool_verdicts: &[ToolVerdict],
     contradictory: &[(&str, &str)],
 ) -> FixtureSummary {
@@ -146,23 +130,16 @@ fn check_fixture_file(
             used_verdicts += 1;
             summary.overridden += 1;
         }
-        if rejected_by_tool(left) || rejected_by_tool(right) {
-            let mut wrongly_accepted = false;
-            for side in [left, right] {
-                if rejected_by_tool(side) && scheme.parse(side).is_ok() {
-                    failures.push(format!(
-                        "{file}:{number}: {side:?} is listed as rejected by the tool but parses"
-                    ));
-                    wrongly_accepted = true;
+        match check_line(scheme, left, right, expected) {
+            Ok(()) => {
+                summary.passed += 1;
+                if [left, right]
+                    .iter()
+                    .any(|side| scheme.parse_strict(side).is_err())
+                {
+                    summary.lenient += 1;
                 }
             }
-            if !wrongly_accepted {
-                summary.skipped += 1;
-            }
-            continue;
-        }
-        match check_line(scheme, left, right, expected) {
-            Ok(()) => summary.passed += 1,
             Err(problem) => failures.push(format!("{file}:{number}: {line}: {problem}")),
         }
     }
@@ -179,12 +156,13 @@ fn check_fixture_file(
         ));
     }
     eprintln!(
-        "{file} as {}: {} passed ({} of them by the tool's verdict), {} skipped (rejected by \
-         the tool), {} failed",
+        "{file} as {}: {} passed ({} needing OSV's lenient reading, {} by the tool's verdict), \
+         {} contradictory, {} failed",
         scheme.name(),
         summary.passed,
+        summary.lenient,
         summary.overridden,
-        summary.skipped,
+        used_contradictions,
         failures.len()
     );
     assert!(
@@ -327,13 +305,8 @@ mod tests {
 
     #[test]
     fn rubygems() {
-        assert_ordering_fixture("rubygems-versions.txt", Scheme::RubyGems, &|_| false, &[]);
-        assert_ordering_fixture(
-            "rubygems-versions-generated.txt",
-            Scheme::RubyGems,
-            &|_| false,
-            &[],
-        );
+        assert_ordering_fixture("rubygems-versions.txt", Scheme::RubyGems, &[]);
+        assert_ordering_fixture("rubygems-versions-generated.txt", Scheme::RubyGems, &[]);
     }
 
     #[test]
@@ -347,50 +320,35 @@ mod tests {
                  contradicting `1.0.0 > 1.0` and the generated `1.10 < 1.10.1`",
             )],
         );
-        assert_ordering_fixture(
-            "packagist-versions-generated.txt",
-            Scheme::Composer,
-            &|_| false,
-            &[],
-        );
+        assert_ordering_fixture("packagist-versions-generated.txt", Scheme::Composer, &[]);
     }
 
     #[test]
     fn debian() {
-        assert_ordering_fixture("debian-versions.txt", Scheme::Dpkg, &|_| false, &[]);
-        assert_ordering_fixture(
-            "debian-versions-generated.txt",
-            Scheme::Dpkg,
-            &|_| false,
-            &[],
-        );
+        assert_ordering_fixture("debian-versions.txt", Scheme::Dpkg, &[]);
+        assert_ordering_fixture("debian-versions-generated.txt", Scheme::Dpkg, &[]);
     }
 
     #[test]
     fn redhat() {
-        assert_ordering_fixture("redhat-versions.txt", Scheme::Rpm, &|_| false, &[]);
+        assert_ordering_fixture("redhat-versions.txt", Scheme::Rpm, &[]);
     }
 
     #[test]
     fn alpine() {
-        assert_ordering_fixture("alpine-versions.txt", Scheme::Apk, &|_| false, &[]);
-        assert_ordering_fixture(
-            "alpine-versions-generated.txt",
-            Scheme::Apk,
-            &|_| false,
-            &[],
-        );
+        assert_ordering_fixture("alpine-versions.txt", Scheme::Apk, &[]);
+        assert_ordering_fixture("alpine-versions-generated.txt", Scheme::Apk, &[]);
         assert_vers_comparison_fixture("alpine_version_cmp_test.json", Scheme::Apk);
     }
 
     #[test]
     fn cran() {
-        assert_ordering_fixture("cran-versions.txt", Scheme::Cran, &|_| false, &[]);
-        assert_ordering_fixture("cran-versions-generated.txt", Scheme::Cran, &|_| false, &[]);
+        assert_ordering_fixture("cran-versions.txt", Scheme::Cran, &[]);
+        assert_ordering_fixture("cran-versions-generated.txt", Scheme::Cran, &[]);
     }
 
     #[test]
     fn hackage() {
-        assert_ordering_fixture("hackage-versions.txt", Scheme::Hackage, &|_| false, &[]);
+        assert_ordering_fixture("hackage-versions.txt", Scheme::Hackage, &[]);
     }
 }

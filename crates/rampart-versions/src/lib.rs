@@ -34,6 +34,10 @@ pub(crate) mod fixtures;
 #[cfg(test)]
 pub(crate) mod order_laws;
 
+/// The purl, vers and CPE fuzz targets' checks as bounded property tests (stable toolchain).
+#[cfg(test)]
+mod fuzz_smoke;
+
 /// Property tests of the `Ord` laws per scheme.
 #[cfg(test)]
 mod properties;

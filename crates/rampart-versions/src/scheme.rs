@@ -26,7 +26,7 @@ use crate::VersionError;
 pub enum Scheme {
     /// Segment-wise fallback for ecosystems without a scheme of their own.
     Generic,
-    /// Strict SemVer 2.0: crates.io, Hex, SwiftURL, GitHub Actions.
+    /// SemVer 2.0: crates.io, Hex, SwiftURL, GitHub Actions.
     Semver,
     /// node-semver, loose: npm.
     Npm,
@@ -78,6 +78,10 @@ impl Scheme {
         }
     }
 
+    /// Parses `input` the way OSV's matchers read this scheme's versions: the ecosystem tool's
+    /// grammar, and for the SemVer family (SemVer, npm, Go, Pub) OSV's lenient reading of what
+    /// the tool rejects (`v1.2.3`, `1.2`, `1.1.3.4.5`; see [`crate::schemes::semantic`]).
+    /// Whatever the tool accepts is read and ordered exactly as the tool does.
     pub fn parse(self, input: &str) -> Result<Version, VersionError> {
         Ok(match self {
             Scheme::Generic => Version::Generic(GenericVersion::parse(input)?),
@@ -96,6 +100,19 @@ impl Scheme {
             Scheme::Cran => Version::Cran(CranVersion::parse(input)?),
             Scheme::Hackage => Version::Hackage(HackageVersion::parse(input)?),
         })
+    }
+
+    /// Parses `input` with the ecosystem tool's grammar alone, for callers that must reject
+    /// what the tool rejects (validating what a user publishes, say). Same as [`Self::parse`]
+    /// for schemes without a lenient OSV reading.
+    pub fn parse_strict(self, input: &str) -> Result<Version, VersionError> {
+        match self {
+            Scheme::Semver => Ok(Version::Semver(SemverVersion::parse_strict(input)?)),
+            Scheme::Npm => Ok(Version::Npm(NpmVersion::parse_strict(input)?)),
+            Scheme::Go => Ok(Version::Go(GoVersion::parse_strict(input)?)),
+            Scheme::Pub => Ok(Version::Pub(PubVersion::parse_strict(input)?)),
+            _ => self.parse(input),
+        }
     }
 
     /// Parses both and compares them; fails if either is unparseable.

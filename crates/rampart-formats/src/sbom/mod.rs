@@ -23,7 +23,7 @@
 #[cfg(test)]
 mod corpus_tests;
 mod cyclonedx;
-mod json_support;
+pub(crate) mod json_support;
 #[cfg(test)]
 mod property_tests;
 mod spdx;

@@ -2,6 +2,7 @@
 
 pub mod analyses;
 pub mod health;
+pub mod kb;
 pub mod me;
 pub mod products;
 pub mod releases;

@@ -6,11 +6,15 @@
 //! so the prefix is optional here. Go toolchain tags (`go1.21rc2`, `go1.9.2`), as reported
 //! for the standard library, are read the way the Go vulnerability database maps them to
 //! SemVer: `go1.21rc2` is `v1.21.0-rc.2`, `go1.21` is `v1.21.0`.
+//!
+//! [`GoVersion::parse`], what matching uses, falls back to OSV's lenient reading when
+//! x/mod/semver rejects a module version (see [`super::semantic`]): `1.1.3.4.5` is
+//! `v1.1.3+4.5`, `v01.2.3` is `v1.2.3`. [`GoVersion::parse_strict`] is x/mod's grammar alone.
 
 use std::fmt;
 
 use super::numeral::Numeral;
-use super::semantic::{Identifier, SemanticVersion};
+use super::semantic::{parse_semver_like, Identifier, SemanticVersion};
 use super::semver::parse_strict;
 use crate::VersionError;
 
@@ -20,10 +24,28 @@ const SCHEME: &str = "Go";
 pub struct GoVersion(SemanticVersion);
 
 impl GoVersion {
+    /// Reads `input` the way OSV matches it: x/mod's grammar (with the `v` optional) or a
+    /// toolchain tag, else OSV's lenient reading.
     pub fn parse(input: &str) -> Result<Self, VersionError> {
+        Self::parse_with(input, true)
+    }
+
+    /// Accepts module versions as x/mod/semver does (`v` optional) and toolchain tags.
+    pub fn parse_strict(input: &str) -> Result<Self, VersionError> {
+        Self::parse_with(input, false)
+    }
+
+    fn parse_with(input: &str, lenient: bool) -> Result<Self, VersionError> {
         let result = match input.strip_prefix("go") {
             Some(tag) => parse_toolchain_tag(tag),
-            None => parse_module_version(input.strip_prefix('v').unwrap_or(input)),
+            None => {
+                let module = parse_module_version(input.strip_prefix('v').unwrap_or(input));
+                if lenient {
+                    module.or_else(|_| parse_semver_like(input))
+                } else {
+                    module
+                }
+            }
         };
         result
             .map(GoVersion)
@@ -139,23 +161,35 @@ mod tests {
     }
 
     #[test]
-    fn rejects_invalid_module_versions() {
+    fn strict_rejects_what_x_mod_rejects() {
+        for bad in ["v1.2-pre", "v1-pre", "v01.2.3", "v1.2.3-01", "v1.2.3.4"] {
+            assert_eq!(
+                GoVersion::parse_strict(bad).unwrap_err().scheme,
+                "Go",
+                "{bad}"
+            );
+            assert!(GoVersion::parse(bad).is_ok(), "OSV reads {bad}");
+        }
+        assert_eq!(v("v1.2-pre").to_string(), "v1.2.0-pre");
+        assert_eq!(v("1.1.3.4.5").to_string(), "v1.1.3+4.5");
+        assert_eq!(v("1.1.3.4.5"), v("v1.1.3"));
+    }
+
+    #[test]
+    fn rejects_what_neither_x_mod_nor_osv_reads() {
         for bad in [
             "",
             "v",
             "vv1.2.3",
-            "v1.2-pre",
-            "v1-pre",
-            "v01.2.3",
-            "v1.2.3-01",
-            "v1.2.3.4",
             "v1.2.3+",
+            "v1.2.3-",
             "V1.2.3",
             "go",
             "go1.21x1",
             "go1.21rc",
             "go1.2.3.4",
             " v1.2.3",
+            "v1.2.x",
         ] {
             assert_eq!(GoVersion::parse(bad).unwrap_err().scheme, "Go", "{bad}");
         }
@@ -163,20 +197,7 @@ mod tests {
 
     #[test]
     fn passes_the_semver_fixture() {
-        // Go allows at most three numbers.
-        crate::fixtures::assert_ordering_fixture(
-            "semver-versions.txt",
-            Scheme::Go,
-            &|text| {
-                text.split(['-', '+'])
-                    .next()
-                    .unwrap_or("")
-                    .split('.')
-                    .count()
-                    > 3
-            },
-            &[],
-        );
+        crate::fixtures::assert_ordering_fixture("semver-versions.txt", Scheme::Go, &[]);
     }
 
     /// Realistic versions over a small alphabet, so that ties and near-ties are common.
@@ -187,8 +208,13 @@ mod tests {
         let release = format!(
             "v?{number}(\\.{number}(\\.{number}(-{identifier}(\\.{identifier}){{0,2}})?(\\+incompatible)?)?)?"
         );
+        // What only OSV's lenient reading accepts.
+        let lenient = format!(
+            "v?0?{number}(\\.{number}){{0,4}}(-0?{number}(\\.{identifier}){{0,2}})?(\\+[a-z]{{1,3}})?"
+        );
         prop_oneof![
             proptest::string::string_regex(&release).expect("valid regex"),
+            proptest::string::string_regex(&lenient).expect("valid regex"),
             proptest::string::string_regex(
                 "v?[0-2]\\.[0-2]\\.[0-2](-0\\.|-pre\\.0\\.|-)20[12][0-9]{2}[01][0-9]{7}-[0-9a-f]{12}"
             )

@@ -449,7 +449,7 @@ mod tests {
             } else {
                 GENERATED_VERDICTS
             };
-            assert_ordering_fixture(file, Scheme::Maven, &|_| false, verdicts);
+            assert_ordering_fixture(file, Scheme::Maven, verdicts);
         }
     }
 

@@ -4,15 +4,20 @@
 //! out (`1.2.3beta`, and even `1.2.30.4`, read as `1.2.3-0.4`). The order is SemVer
 //! precedence with build metadata ignored.
 //!
-//! Like node-semver, MAJOR, MINOR and PATCH above 2^53-1 are rejected. Deviation, on purpose:
-//! node-semver compares numeric pre-release identifiers above 2^53-1 as imprecise floats; we
-//! compare them exactly.
+//! Like node-semver, [`NpmVersion::parse_strict`] rejects MAJOR, MINOR and PATCH above
+//! 2^53-1. Deviation, on purpose: node-semver compares numeric pre-release identifiers above
+//! 2^53-1 as imprecise floats; we compare them exactly.
+//!
+//! [`NpmVersion::parse`], what matching uses, falls back to OSV's lenient reading when
+//! node-semver rejects the text (see [`super::semantic`]): `1.2` is `1.2.0`, numbers of any
+//! size compare exactly, and `1.1.3.4.5` is `1.1.3+4.5`. Only rejected text takes that path,
+//! so `1.2.30.4` stays node-semver's `1.2.3-0.4`.
 
 use std::fmt;
 
 use super::numeral::Numeral;
 use super::semantic::{
-    check_build, parse_component, parse_prerelease, Identifier, SemanticVersion,
+    check_build, parse_component, parse_prerelease, parse_semver_like, Identifier, SemanticVersion,
 };
 use crate::VersionError;
 
@@ -34,7 +39,17 @@ fn parse_number(text: &str) -> Result<Numeral, &'static str> {
 pub struct NpmVersion(SemanticVersion);
 
 impl NpmVersion {
+    /// Reads `input` the way OSV matches it: node-semver's loose grammar, else OSV's lenient
+    /// reading.
     pub fn parse(input: &str) -> Result<Self, VersionError> {
+        parse_loose(input)
+            .or_else(|_| parse_semver_like(input))
+            .map(NpmVersion)
+            .map_err(|reason| VersionError::new(SCHEME, input, reason))
+    }
+
+    /// Accepts only what node-semver accepts in loose mode.
+    pub fn parse_strict(input: &str) -> Result<Self, VersionError> {
         parse_loose(input)
             .map(NpmVersion)
             .map_err(|reason| VersionError::new(SCHEME, input, reason))
@@ -143,14 +158,31 @@ mod tests {
     }
 
     #[test]
-    fn rejects_what_node_semver_rejects() {
+    fn strict_rejects_what_node_semver_rejects() {
+        for bad in ["1.2", "1.2.3.4", "9007199254740992.0.0", "1.1.3.4.5"] {
+            let err = NpmVersion::parse_strict(bad).unwrap_err();
+            assert_eq!(err.scheme, "npm", "{bad}");
+            assert!(NpmVersion::parse(bad).is_ok(), "OSV reads {bad}");
+        }
+        assert!(NpmVersion::parse_strict(&format!("1.2.3-{}", "a".repeat(300))).is_err());
+    }
+
+    #[test]
+    fn reads_what_osv_reads_where_node_semver_gives_up() {
+        assert_eq!(v("1.2").to_string(), "1.2.0");
+        assert_eq!(v("1.1.3.4.5").to_string(), "1.1.3+4.5");
+        assert_eq!(v("1.1.3.4.5"), v("1.1.3"));
+        assert!(v("9007199254740992.0.0") > v("9007199254740991.0.0"));
+        // node-semver accepts this one, so its reading stands.
+        assert_eq!(v("1.2.30.4").to_string(), "1.2.3-0.4");
+    }
+
+    #[test]
+    fn rejects_what_neither_node_semver_nor_osv_reads() {
         for bad in [
             "",
             "  ",
-            "1.2",
-            "1.2.3.4",
             "1.2.3-.",
-            "9007199254740992.0.0",
             "1.2.3+",
             "1.2.3.beta",
             "1.2.3 beta",
@@ -163,31 +195,30 @@ mod tests {
             let err = NpmVersion::parse(bad).unwrap_err();
             assert_eq!(err.scheme, "npm", "{bad}");
         }
-        assert!(NpmVersion::parse(&format!("1.2.3-{}", "a".repeat(300))).is_err());
     }
 
     #[test]
     fn passes_the_semver_fixture() {
-        // node-semver wants exactly three numbers, none above 2^53-1.
-        crate::fixtures::assert_ordering_fixture(
-            "semver-versions.txt",
-            Scheme::Npm,
-            &|text| {
-                let core = text.split(['-', '+']).next().unwrap_or("");
-                core.split('.').count() != 3 || core.split('.').any(|number| number.len() > 16)
-            },
-            &[],
-        );
+        crate::fixtures::assert_ordering_fixture("semver-versions.txt", Scheme::Npm, &[]);
     }
 
-    /// Realistic versions over a small alphabet, so that ties and near-ties are common.
+    /// Realistic versions over a small alphabet, so that ties and near-ties are common: what
+    /// node-semver reads, and what only OSV's lenient reading accepts.
     fn version_strategy() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
         let number = "[0-9]{1,2}";
         let identifier = "([0-9]{1,2}|[0-9a-c-]{0,2}[a-c-][0-9a-c-]{0,2})";
-        proptest::string::string_regex(&format!(
-            " ?[v=]{{0,2}}{number}\\.{number}\\.{number}((-|[a-c]){identifier}(\\.{identifier}){{0,2}})?(\\+[0-9a-z-]{{1,3}})?"
-        ))
-        .expect("valid regex")
+        let build = "(\\+[0-9a-z-]{1,3})?";
+        prop_oneof![
+            proptest::string::string_regex(&format!(
+                " ?[v=]{{0,2}}{number}\\.{number}\\.{number}((-|[a-c]){identifier}(\\.{identifier}){{0,2}})?{build}"
+            ))
+            .expect("valid regex"),
+            proptest::string::string_regex(&format!(
+                "v?{number}(\\.{number}){{0,4}}(-{identifier}(\\.{identifier}){{0,2}})?{build}"
+            ))
+            .expect("valid regex"),
+        ]
     }
 
     proptest::proptest! {

@@ -242,12 +242,7 @@ mod tests {
 
     #[test]
     fn passes_the_nuget_fixture() {
-        crate::fixtures::assert_ordering_fixture(
-            "nuget-versions.txt",
-            Scheme::NuGet,
-            &|_| false,
-            &[],
-        );
+        crate::fixtures::assert_ordering_fixture("nuget-versions.txt", Scheme::NuGet, &[]);
     }
 
     /// Realistic versions over a small alphabet, so that ties and near-ties are common.

@@ -7,11 +7,18 @@
 //!
 //! Deviation, on purpose: MAJOR, MINOR and PATCH larger than a 64-bit int are accepted and
 //! compared exactly instead of rejected.
+//!
+//! [`PubVersion::parse`], what matching uses, falls back to OSV's lenient reading when
+//! pub_semver rejects the text (see [`super::semantic`]): `v1.2.3` is `1.2.3`, `1.2` is
+//! `1.2.0`, and numbers after the third lead the build, so `1.1.3.4.5` is `1.1.3+4.5` (and,
+//! builds being ordered in pub, sorts after `1.1.3`). [`PubVersion::parse_strict`] is
+//! pub_semver's grammar alone.
 
 use std::cmp::Ordering;
 use std::fmt;
 
 use super::numeral::Numeral;
+use super::semantic::split_semver_like;
 use crate::VersionError;
 
 const SCHEME: &str = "Pub";
@@ -121,8 +128,35 @@ fn parse_parts(text: &str) -> Result<Box<[Part]>, &'static str> {
 }
 
 impl PubVersion {
+    /// Reads `input` the way OSV matches it: pub_semver's grammar, else OSV's lenient reading.
     pub fn parse(input: &str) -> Result<Self, VersionError> {
+        Self::parse_text(input)
+            .or_else(|_| Self::parse_semver_like(input))
+            .map_err(|reason| VersionError::new(SCHEME, input, reason))
+    }
+
+    /// Accepts only what pub_semver accepts.
+    pub fn parse_strict(input: &str) -> Result<Self, VersionError> {
         Self::parse_text(input).map_err(|reason| VersionError::new(SCHEME, input, reason))
+    }
+
+    fn parse_semver_like(text: &str) -> Result<Self, &'static str> {
+        let parts = split_semver_like(text)?;
+        let mut build = parts
+            .extra
+            .iter()
+            .map(|digits| Part::parse(digits))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(written) = parts.build {
+            build.extend(parse_parts(written)?);
+        }
+        Ok(PubVersion {
+            major: parts.major,
+            minor: parts.minor,
+            patch: parts.patch,
+            pre: parts.pre.map(parse_parts).transpose()?.unwrap_or_default(),
+            build: build.into_boxed_slice(),
+        })
     }
 
     fn parse_text(text: &str) -> Result<Self, &'static str> {
@@ -236,16 +270,38 @@ mod tests {
     }
 
     #[test]
+    fn strict_rejects_what_pub_semver_rejects() {
+        for bad in ["v1.2.3", "1.2", "1.2.3.4"] {
+            assert_eq!(
+                PubVersion::parse_strict(bad).unwrap_err().scheme,
+                "Pub",
+                "{bad}"
+            );
+            assert!(PubVersion::parse(bad).is_ok(), "OSV reads {bad}");
+        }
+    }
+
+    #[test]
+    fn reads_what_osv_reads() {
+        assert_eq!(v("v1.2.3+b"), v("1.2.3+b"));
+        assert_eq!(v("1.2").to_string(), "1.2.0");
+        assert_eq!(v("1.1.3.4.5").to_string(), "1.1.3+4.5");
+        assert_eq!(v("1.1.3.4-pre+b").to_string(), "1.1.3-pre+4.b");
+        assert!(v("1.1.3.4.5") > v("1.1.3"));
+        assert!(v("1.1.3.4.5") < v("1.1.4"));
+    }
+
+    #[test]
     fn rejects_invalid_versions() {
         for bad in [
             "",
-            "v1.2.3",
-            "1.2",
-            "1.2.3.4",
+            "v",
+            "vv1.2.3",
             "1.2.3-",
             "1.2.3+",
             "1x2x3",
             "1.2.3-a_b",
+            "1.2.x",
         ] {
             assert_eq!(PubVersion::parse(bad).unwrap_err().scheme, "Pub", "{bad}");
         }
@@ -253,22 +309,7 @@ mod tests {
 
     #[test]
     fn passes_the_pub_fixture() {
-        // pub_semver rejects a `v` prefix and anything but three numbers.
-        crate::fixtures::assert_ordering_fixture(
-            "pub-versions.txt",
-            Scheme::Pub,
-            &|text| {
-                text.starts_with('v')
-                    || text
-                        .split(['-', '+'])
-                        .next()
-                        .unwrap_or("")
-                        .split('.')
-                        .count()
-                        != 3
-            },
-            &[],
-        );
+        crate::fixtures::assert_ordering_fixture("pub-versions.txt", Scheme::Pub, &[]);
     }
 
     /// Realistic versions over a small alphabet, so that ties and near-ties are common.
@@ -276,7 +317,7 @@ mod tests {
         let number = "[0-9]{1,2}";
         let part = "(-?[0-9]{1,2}|0x[0-9a-f]{1,2}|[a-c][0-9a-c-]{0,2})";
         proptest::string::string_regex(&format!(
-            "{number}\\.{number}\\.{number}(-{part}(\\.{part}){{0,2}})?(\\+{part}(\\.{part}){{0,2}})?"
+            "v?{number}(\\.{number}(\\.{number}(\\.{number}){{0,2}})?)?(-{part}(\\.{part}){{0,2}})?(\\+{part}(\\.{part}){{0,2}})?"
         ))
         .expect("valid regex")
     }

@@ -2,6 +2,19 @@
 //! order is SemVer's but whose accepted spellings differ: strict SemVer (crates.io, Hex),
 //! node-semver's loose grammar and Go module versions. Build metadata is kept for display and
 //! ignored by the order, as §10 requires.
+//!
+//! # OSV's lenient reading
+//!
+//! OSV records for crates.io, npm, Go, Hex, Pub, SwiftURL (and `SEMVER` ranges of any
+//! ecosystem) are compared by OSV's matchers (osv.dev's `semver_index`, osv-scalibr's
+//! `semantic` package), which read more than the ecosystems' own tools accept: a leading `v`,
+//! one or two numbers instead of three (the missing ones are zero), leading zeros, numbers of
+//! any size, and more than three numbers (osv-scalibr treats what follows the third as build
+//! metadata). The peers' ordering fixtures state orders over such versions, and advisories
+//! contain them, so the semver-family schemes fall back to [`split_semver_like`] when the
+//! tool's grammar rejects an input. Whatever the tool accepts is read exactly as the tool
+//! reads it; the fallback only turns a rejection into a version. Each scheme also offers a
+//! `parse_strict` with the tool's grammar alone.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -174,4 +187,82 @@ impl fmt::Display for SemanticVersion {
         }
         Ok(())
     }
+}
+
+/// A SemVer-like version split the way OSV's matchers read one (see the module
+/// documentation): numbers, then an optional `-` pre-release, then an optional `+` build.
+#[derive(Debug)]
+pub(crate) struct SemverLike<'a> {
+    pub major: Numeral,
+    pub minor: Numeral,
+    pub patch: Numeral,
+    /// Numbers after the third, verbatim; OSV counts them as build metadata.
+    pub extra: Vec<&'a str>,
+    pub pre: Option<&'a str>,
+    pub build: Option<&'a str>,
+}
+
+/// Splits `text` as OSV's lenient reading does: an optional leading `v`, one or more
+/// dot-separated decimal numbers (leading zeros and any size allowed; missing minor and patch
+/// are zero), then SemVer's `-pre` and `+build`. The pre-release and build texts are returned
+/// unchecked: each scheme validates them with its own identifier rules.
+pub(crate) fn split_semver_like(text: &str) -> Result<SemverLike<'_>, &'static str> {
+    let text = text.strip_prefix('v').unwrap_or(text);
+    let (core, pre, build) = SemanticVersion::split(text);
+    if core.is_empty() {
+        return Err("expected a version number");
+    }
+    let mut numbers = core.split('.');
+    let mut next_number = || -> Result<Numeral, &'static str> {
+        match numbers.next() {
+            None => Ok(Numeral::ZERO),
+            Some(digits) => {
+                Numeral::from_digits(digits).ok_or("version numbers must be decimal digits")
+            }
+        }
+    };
+    let (major, minor, patch) = (next_number()?, next_number()?, next_number()?);
+    let extra = numbers
+        .map(|digits| {
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                Ok(digits)
+            } else {
+                Err("version numbers must be decimal digits")
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SemverLike {
+        major,
+        minor,
+        patch,
+        extra,
+        pre,
+        build,
+    })
+}
+
+/// OSV's lenient reading into SemVer's model: numbers after the third become build
+/// identifiers ahead of any written build, and numeric pre-release identifiers may have
+/// leading zeros (read as numbers, as osv.dev does).
+pub(crate) fn parse_semver_like(text: &str) -> Result<SemanticVersion, &'static str> {
+    let parts = split_semver_like(text)?;
+    let pre = match parts.pre {
+        Some(pre) => parse_prerelease(pre, true)?,
+        None => Box::default(),
+    };
+    if let Some(build) = parts.build {
+        check_build(build)?;
+    }
+    let build: Box<str> = match (parts.extra.is_empty(), parts.build) {
+        (true, build) => build.unwrap_or_default().into(),
+        (false, None) => parts.extra.join(".").into(),
+        (false, Some(build)) => format!("{}.{build}", parts.extra.join(".")).into(),
+    };
+    Ok(SemanticVersion {
+        major: parts.major,
+        minor: parts.minor,
+        patch: parts.patch,
+        pre,
+        build,
+    })
 }

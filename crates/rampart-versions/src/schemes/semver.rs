@@ -1,11 +1,18 @@
-//! Strict SemVer 2.0 (crates.io, Hex, SwiftURL, GitHub Actions): exactly
-//! `MAJOR.MINOR.PATCH[-PRE][+BUILD]`, no leading zeros, no `v` prefix (Cargo and Elixir
-//! reject one). Components may exceed `u64`: the grammar does not bound them, and accepting
-//! more than Cargo does never changes how two accepted versions order.
+//! SemVer 2.0 (crates.io, Hex, SwiftURL, GitHub Actions). The tools' grammar
+//! ([`SemverVersion::parse_strict`]) is exactly `MAJOR.MINOR.PATCH[-PRE][+BUILD]`, no leading
+//! zeros, no `v` prefix (Cargo and Elixir reject one). Components may exceed `u64`: the
+//! grammar does not bound them, and accepting more than Cargo does never changes how two
+//! accepted versions order.
+//!
+//! [`SemverVersion::parse`], what matching uses, falls back to OSV's lenient reading when the
+//! strict grammar rejects the text (see [`super::semantic`]): `v1.2.3` is `1.2.3`, `1.2` is
+//! `1.2.0`, `01.2.3` is `1.2.3` and `1.1.3.4.5` is `1.1.3+4.5`, so it equals `1.1.3`.
 
 use std::fmt;
 
-use super::semantic::{check_build, parse_component, parse_prerelease, SemanticVersion};
+use super::semantic::{
+    check_build, parse_component, parse_prerelease, parse_semver_like, SemanticVersion,
+};
 use crate::VersionError;
 
 const SCHEME: &str = "SemVer";
@@ -14,7 +21,16 @@ const SCHEME: &str = "SemVer";
 pub struct SemverVersion(SemanticVersion);
 
 impl SemverVersion {
+    /// Reads `input` the way OSV matches it: the SemVer grammar, else OSV's lenient reading.
     pub fn parse(input: &str) -> Result<Self, VersionError> {
+        parse_strict(input)
+            .or_else(|_| parse_semver_like(input))
+            .map(SemverVersion)
+            .map_err(|reason| VersionError::new(SCHEME, input, reason))
+    }
+
+    /// Accepts only what Cargo and Hex accept.
+    pub fn parse_strict(input: &str) -> Result<Self, VersionError> {
         parse_strict(input)
             .map(SemverVersion)
             .map_err(|reason| VersionError::new(SCHEME, input, reason))
@@ -93,14 +109,35 @@ mod tests {
     }
 
     #[test]
-    fn rejects_what_cargo_rejects() {
+    fn strict_rejects_what_cargo_rejects() {
+        for bad in ["v1.2.3", "1.2", "1.2.3.4", "01.2.3", "1.2.3-01"] {
+            let err = SemverVersion::parse_strict(bad).unwrap_err();
+            assert_eq!(err.scheme, "SemVer");
+            assert_eq!(err.input, bad);
+            assert!(SemverVersion::parse(bad).is_ok(), "OSV reads {bad}");
+        }
+    }
+
+    #[test]
+    fn reads_what_osv_reads() {
+        assert_eq!(v("v1.2.3"), v("1.2.3"));
+        assert_eq!(v("v1.2.3-rc.1").to_string(), "1.2.3-rc.1");
+        assert_eq!(v("1").to_string(), "1.0.0");
+        assert_eq!(v("1.2").to_string(), "1.2.0");
+        assert_eq!(v("01.002.3-01").to_string(), "1.2.3-1");
+        assert_eq!(v("1.1.3.4.5").to_string(), "1.1.3+4.5");
+        assert_eq!(v("1.1.3.4-b+x").to_string(), "1.1.3-b+4.x");
+        assert_eq!(v("1.1.3.4.5"), v("1.1.3"));
+        assert!(v("999999999999999999999999999991") < v("999999999999999999999999999999"));
+    }
+
+    #[test]
+    fn rejects_what_neither_cargo_nor_osv_reads() {
         for bad in [
             "",
-            "v1.2.3",
-            "1.2",
-            "1.2.3.4",
-            "01.2.3",
-            "1.2.3-01",
+            "v",
+            "vv1.2.3",
+            "V1.2.3",
             "1.2.3-",
             "1.2.3+",
             "1.2.3-a..b",
@@ -108,6 +145,12 @@ mod tests {
             " 1.2.3",
             "1.2.3-é",
             "1.2.x",
+            "1..2",
+            "1.2.",
+            "1.2.3.x",
+            "1.2.3beta",
+            "-1.2.3",
+            "+1",
         ] {
             let err = SemverVersion::parse(bad).unwrap_err();
             assert_eq!(err.scheme, "SemVer");
@@ -115,24 +158,9 @@ mod tests {
         }
     }
 
-    /// The number of dot-separated parts before any pre-release or build.
-    fn core_parts(text: &str) -> usize {
-        text.split(['-', '+'])
-            .next()
-            .unwrap_or("")
-            .split('.')
-            .count()
-    }
-
     #[test]
     fn passes_the_semver_fixture() {
-        // Cargo and Hex reject a `v` prefix and anything but three numbers.
-        crate::fixtures::assert_ordering_fixture(
-            "semver-versions.txt",
-            Scheme::Semver,
-            &|text| text.starts_with('v') || core_parts(text) != 3,
-            &[],
-        );
+        crate::fixtures::assert_ordering_fixture("semver-versions.txt", Scheme::Semver, &[]);
     }
 
     /// Realistic versions over a small alphabet, so that ties and near-ties are common.
@@ -140,7 +168,7 @@ mod tests {
         let number = "(0|[1-9][0-9]?)";
         let identifier = "(0|[1-9][0-9]?|[0-9a-c-]{0,2}[a-c-][0-9a-c-]{0,2})";
         proptest::string::string_regex(&format!(
-            "{number}\\.{number}\\.{number}(-{identifier}(\\.{identifier}){{0,2}})?(\\+[0-9a-z-]{{1,3}})?"
+            "v?0?{number}(\\.0?{number}(\\.{number}(\\.[0-9]{{1,2}}){{0,2}})?)?(-{identifier}(\\.{identifier}){{0,2}})?(\\+[0-9a-z-]{{1,3}})?"
         ))
         .expect("valid regex")
     }

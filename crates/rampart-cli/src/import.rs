@@ -1,0 +1,374 @@
+//! `rampart import --type osv|nvd|ghsa|kev|epss|exploitdb PATH_OR_URL`: air-gapped loading of
+//! advisory feeds into the knowledge base, through the same parsers and ingest API as sync.
+//!
+//! PATH is a file, a directory tree (every `.json`/`.yaml`/`.yml`/`.csv`/`.gz` file in it) or a
+//! `.zip` archive (e.g. OSV's `{ecosystem}/all.zip`); URL is fetched over http(s). A malformed
+//! record or document is skipped, counted and reported, never fatal.
+
+use std::io::{Cursor, Read, Seek};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rampart_formats::advisory::{
+    parse_epss, parse_exploitdb_csv, parse_kev_csv, parse_kev_json, parse_nvd_page, parse_osv_json,
+    parse_osv_yaml, Advisory, ExploitRecord, FormatError, KevEntry, SkippedRecord,
+};
+use rampart_store::{IngestStats, Store};
+
+use crate::config::DatabaseArgs;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FeedType {
+    /// OSV JSON or YAML records (a file, a directory tree or a zip such as `all.zip`).
+    Osv,
+    /// NVD CVE API 2.0 response pages (JSON).
+    Nvd,
+    /// The GitHub Advisory Database in OSV format (a tree or zip of OSV JSON).
+    Ghsa,
+    /// CISA Known Exploited Vulnerabilities catalog (JSON or CSV).
+    Kev,
+    /// FIRST EPSS scores CSV (plain or gzip).
+    Epss,
+    /// Exploit Database `files_exploits.csv`.
+    Exploitdb,
+}
+
+impl FeedType {
+    fn source_name(self) -> &'static str {
+        match self {
+            FeedType::Osv => "osv",
+            FeedType::Nvd => "nvd",
+            FeedType::Ghsa => "ghsa",
+            FeedType::Kev => "kev",
+            FeedType::Epss => "epss",
+            FeedType::Exploitdb => "exploitdb",
+        }
+    }
+
+    /// Whether a file inside a directory or archive is a document of this feed.
+    fn wants(self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        let extensions: &[&str] = match self {
+            FeedType::Osv | FeedType::Ghsa => &[".json", ".yaml", ".yml"],
+            FeedType::Nvd => &[".json"],
+            FeedType::Kev => &[".json", ".csv"],
+            FeedType::Epss => &[".csv", ".csv.gz", ".gz"],
+            FeedType::Exploitdb => &[".csv"],
+        };
+        extensions.iter().any(|e| lower.ends_with(e))
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The feed's format.
+    #[arg(long = "type", value_enum)]
+    pub feed: FeedType,
+    /// A file, a directory tree, a .zip archive, or an http(s) URL.
+    pub source: String,
+    /// Records per transaction.
+    #[arg(long, default_value_t = 1000)]
+    pub batch_size: usize,
+    /// Hide the progress bar (the summary line is still printed).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// One readable unit of input: a file, an archive entry or a download.
+struct Document {
+    name: String,
+    bytes: Vec<u8>,
+}
+
+/// Collects parsed records and writes them in batches.
+struct Importer<'a> {
+    store: &'a Store,
+    feed: FeedType,
+    batch_size: usize,
+    advisories: Vec<Advisory>,
+    kev: Vec<KevEntry>,
+    exploits: Vec<ExploitRecord>,
+    stats: IngestStats,
+    /// Reasons of skipped records and documents, as printed.
+    reported_skips: usize,
+    progress: ProgressBar,
+}
+
+/// Skip reasons printed before the rest are only counted.
+const MAX_REPORTED_SKIPS: usize = 20;
+
+impl<'a> Importer<'a> {
+    fn skip(&mut self, what: String) {
+        self.stats.skipped += 1;
+        if self.reported_skips < MAX_REPORTED_SKIPS {
+            self.progress.suspend(|| eprintln!("skipped: {what}"));
+        } else if self.reported_skips == MAX_REPORTED_SKIPS {
+            self.progress
+                .suspend(|| eprintln!("skipped: … (further skips are only counted)"));
+        }
+        self.reported_skips += 1;
+    }
+
+    fn skip_records(&mut self, document: &str, skipped: Vec<SkippedRecord>) {
+        for record in skipped {
+            let id = record.id.as_deref().unwrap_or("?");
+            self.skip(format!(
+                "{document}: record {} ({id}): {}",
+                record.index, record.reason
+            ));
+        }
+    }
+
+    async fn document(&mut self, document: Document) -> anyhow::Result<()> {
+        let name = document.name;
+        let bytes = document.bytes;
+        let lower = name.to_ascii_lowercase();
+        let outcome: Result<(), FormatError> = match self.feed {
+            FeedType::Osv | FeedType::Ghsa => {
+                let report = if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+                    parse_osv_yaml(&bytes)
+                } else {
+                    parse_osv_json(&bytes)
+                };
+                report.map(|report| {
+                    self.skip_records(&name, report.skipped);
+                    self.advisories.extend(report.records);
+                })
+            }
+            FeedType::Nvd => parse_nvd_page(&bytes).map(|page| {
+                self.skip_records(&name, page.advisories.skipped);
+                self.advisories.extend(page.advisories.records);
+            }),
+            FeedType::Kev => {
+                let report = if lower.ends_with(".csv") {
+                    parse_kev_csv(&bytes)
+                } else {
+                    parse_kev_json(&bytes).map(|catalog| catalog.entries)
+                };
+                report.map(|report| {
+                    self.skip_records(&name, report.skipped);
+                    self.kev.extend(report.records);
+                })
+            }
+            FeedType::Epss => match parse_epss(&bytes) {
+                Ok(mut file) => {
+                    let skipped = std::mem::take(&mut file.scores.skipped);
+                    self.skip_records(&name, skipped);
+                    // One file = one score date: its scores are written together.
+                    for chunk in file.scores.records.chunks(self.batch_size.max(1)) {
+                        let part = rampart_formats::advisory::EpssFile {
+                            model_version: file.model_version.clone(),
+                            score_date: file.score_date,
+                            scores: rampart_formats::advisory::ParseReport {
+                                records: chunk.to_vec(),
+                                ..Default::default()
+                            },
+                        };
+                        self.stats.absorb(self.store.ingest_epss(&part).await?);
+                    }
+                    Ok(())
+                }
+                Err(error) => Err(error),
+            },
+            FeedType::Exploitdb => parse_exploitdb_csv(&bytes).map(|report| {
+                self.skip_records(&name, report.skipped);
+                self.exploits.extend(report.records);
+            }),
+        };
+        if let Err(error) = outcome {
+            self.skip(format!("{name}: unreadable document: {error}"));
+        }
+        self.progress.inc(1);
+        self.flush(false).await
+    }
+
+    /// Writes what is pending once a batch is full (or everything when `all`).
+    async fn flush(&mut self, all: bool) -> anyhow::Result<()> {
+        let size = self.batch_size.max(1);
+        while self.advisories.len() >= size || (all && !self.advisories.is_empty()) {
+            let take = self.advisories.len().min(size);
+            let batch: Vec<Advisory> = self.advisories.drain(..take).collect();
+            self.stats.absorb(
+                self.store
+                    .ingest_advisories(self.feed.source_name(), &batch)
+                    .await?,
+            );
+        }
+        while self.kev.len() >= size || (all && !self.kev.is_empty()) {
+            let take = self.kev.len().min(size);
+            let batch: Vec<KevEntry> = self.kev.drain(..take).collect();
+            self.stats.absorb(self.store.ingest_kev(&batch).await?);
+        }
+        while self.exploits.len() >= size || (all && !self.exploits.is_empty()) {
+            let take = self.exploits.len().min(size);
+            let batch: Vec<ExploitRecord> = self.exploits.drain(..take).collect();
+            self.stats.absorb(self.store.ingest_exploits(&batch).await?);
+        }
+        let stats = self.stats;
+        self.progress.set_message(format!(
+            "{} added, {} updated, {} unchanged, {} skipped",
+            stats.added, stats.updated, stats.unchanged, stats.skipped
+        ));
+        Ok(())
+    }
+}
+
+pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let location = args.database.into_location()?;
+    let store = Store::connect(&location)
+        .await
+        .context("cannot open the database")?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
+
+    let progress = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+    };
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed}] {pos}/{len} documents  {msg}")
+            .expect("valid template"),
+    );
+    let mut importer = Importer {
+        store: &store,
+        feed: args.feed,
+        batch_size: args.batch_size,
+        advisories: Vec::new(),
+        kev: Vec::new(),
+        exploits: Vec::new(),
+        stats: IngestStats::default(),
+        reported_skips: 0,
+        progress,
+    };
+
+    let source = args.source.as_str();
+    if source.starts_with("http://") || source.starts_with("https://") {
+        let bytes = download(source).await?;
+        let name = source.rsplit('/').next().unwrap_or(source).to_string();
+        if is_zip(&name, &bytes) {
+            import_zip(&mut importer, Cursor::new(bytes)).await?;
+        } else {
+            importer.progress.set_length(1);
+            importer.document(Document { name, bytes }).await?;
+        }
+    } else {
+        let path = PathBuf::from(source.strip_prefix("file://").unwrap_or(source));
+        if path.is_dir() {
+            let files = collect_files(&path, args.feed)?;
+            importer.progress.set_length(files.len() as u64);
+            for file in files {
+                let bytes = std::fs::read(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let name = file.display().to_string();
+                importer.document(Document { name, bytes }).await?;
+            }
+        } else if path.is_file() {
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let name = path.display().to_string();
+            if is_zip(&name, &bytes) {
+                import_zip(&mut importer, Cursor::new(bytes)).await?;
+            } else {
+                importer.progress.set_length(1);
+                importer.document(Document { name, bytes }).await?;
+            }
+        } else {
+            bail!("{source}: no such file or directory");
+        }
+    }
+    importer.flush(true).await?;
+    importer.progress.finish_and_clear();
+    let stats = importer.stats;
+    println!(
+        "imported {} from {}: {} records: {} added, {} updated, {} unchanged, {} skipped in {:.1}s",
+        args.feed.source_name(),
+        source,
+        stats.total(),
+        stats.added,
+        stats.updated,
+        stats.unchanged,
+        stats.skipped,
+        started.elapsed().as_secs_f64()
+    );
+    store.close().await;
+    Ok(())
+}
+
+fn is_zip(name: &str, bytes: &[u8]) -> bool {
+    name.to_ascii_lowercase().ends_with(".zip") || bytes.starts_with(b"PK\x03\x04")
+}
+
+/// Every file of the feed's kinds under `root`, sorted for a reproducible order.
+fn collect_files(root: &Path, feed: FeedType) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?
+        {
+            let path = entry?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if feed.wants(&path.to_string_lossy()) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+async fn import_zip(importer: &mut Importer<'_>, reader: impl Read + Seek) -> anyhow::Result<()> {
+    let mut archive = zip::ZipArchive::new(reader).context("not a readable zip archive")?;
+    importer.progress.set_length(archive.len() as u64);
+    for index in 0..archive.len() {
+        let document = {
+            let mut entry = match archive.by_index(index) {
+                Ok(entry) => entry,
+                Err(error) => {
+                    importer.skip(format!("zip entry {index}: {error}"));
+                    continue;
+                }
+            };
+            let name = entry.name().to_string();
+            if entry.is_dir() || !importer.feed.wants(&name) {
+                importer.progress.inc(1);
+                continue;
+            }
+            let mut bytes = Vec::with_capacity(entry.size() as usize);
+            if let Err(error) = entry.read_to_end(&mut bytes) {
+                importer.skip(format!("{name}: {error}"));
+                continue;
+            }
+            Document { name, bytes }
+        };
+        importer.document(document).await?;
+    }
+    Ok(())
+}
+
+async fn download(url: &str) -> anyhow::Result<Vec<u8>> {
+    let response = reqwest::Client::new()
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("cannot fetch {url}"))?;
+    let status = response.status();
+    if !status.is_success() {
+        bail!("{url} answered {status}");
+    }
+    Ok(response
+        .bytes()
+        .await
+        .with_context(|| format!("cannot read {url}"))?
+        .to_vec())
+}

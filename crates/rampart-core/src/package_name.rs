@@ -1,0 +1,70 @@
+//! The lookup key of a package name within its ecosystem, so that the spellings an ecosystem
+//! treats as one package (`Django`/`django`, `zope.interface`/`zope-interface` on PyPI) meet.
+
+/// Normalises `name` for lookups in `ecosystem` (an OSV ecosystem string, suffix allowed).
+///
+/// PyPI: PEP 503 (lower-case, runs of `-`, `_`, `.` become one `-`). Ecosystems whose
+/// registries are case-insensitive (crates.io, NuGet, Packagist, npm, Hex, Pub) are
+/// lower-cased. Everything else (Go module paths, Maven coordinates, RubyGems, distros) is
+/// case-sensitive and kept as written.
+pub fn normalize_package_name(ecosystem: &str, name: &str) -> String {
+    let base = ecosystem.split(':').next().unwrap_or(ecosystem).trim();
+    let name = name.trim();
+    if base.eq_ignore_ascii_case("PyPI") {
+        let mut normalized = String::with_capacity(name.len());
+        let mut in_separator = false;
+        for c in name.chars() {
+            if matches!(c, '-' | '_' | '.') {
+                if !in_separator {
+                    normalized.push('-');
+                }
+                in_separator = true;
+            } else {
+                normalized.extend(c.to_lowercase());
+                in_separator = false;
+            }
+        }
+        return normalized;
+    }
+    const CASE_INSENSITIVE: [&str; 6] = ["crates.io", "NuGet", "Packagist", "npm", "Hex", "Pub"];
+    if CASE_INSENSITIVE
+        .iter()
+        .any(|known| base.eq_ignore_ascii_case(known))
+    {
+        return name.to_lowercase();
+    }
+    name.to_string()
+}
+
+/// The canonical spelling of an ecosystem's base name for lookups: case-insensitive match
+/// against OSV's names would need the full list, so lookups compare lower-cased strings.
+pub fn ecosystem_key(ecosystem: &str) -> String {
+    ecosystem.trim().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pypi_names_follow_pep_503() {
+        assert_eq!(
+            normalize_package_name("PyPI", "Zope.Interface"),
+            "zope-interface"
+        );
+        assert_eq!(normalize_package_name("PyPI", "a__b-.c"), "a-b-c");
+    }
+
+    #[test]
+    fn case_sensitive_ecosystems_keep_the_name() {
+        assert_eq!(
+            normalize_package_name("Go", "github.com/BurntSushi/toml"),
+            "github.com/BurntSushi/toml"
+        );
+        assert_eq!(normalize_package_name("crates.io", "Serde"), "serde");
+        assert_eq!(
+            normalize_package_name("Maven", "org.Foo:Bar"),
+            "org.Foo:Bar"
+        );
+    }
+}

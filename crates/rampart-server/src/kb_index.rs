@@ -1,0 +1,76 @@
+//! Keeps the in-memory match index in step with the knowledge base: a background task polls
+//! the store's `kb_version` and, when it moved, rebuilds the index off the request path and
+//! swaps it in. Requests read whichever index is current and never wait.
+
+use std::time::Duration;
+
+use rampart_core::match_index::{AffectedInput, CpeInput, MatchIndex, MatchIndexHandle};
+use rampart_formats::advisory::AffectedRange;
+use rampart_store::{Store, StoreError};
+
+/// How often replicas check whether the knowledge base changed (one cheap query).
+pub const REFRESH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Builds an index from the store's current contents.
+pub async fn build_index(store: &Store) -> Result<MatchIndex, StoreError> {
+    // Read the version first: a concurrent ingest then at worst triggers one extra rebuild.
+    let version = store.kb_version().await?;
+    let affected = store.affected_package_rows().await?;
+    let cpe = store.cpe_match_rows().await?;
+    let index = tokio::task::spawn_blocking(move || {
+        let affected = affected.into_iter().map(|row| AffectedInput {
+            vulnerability_id: row.vulnerability_id,
+            vuln_id: row.vuln_id,
+            modified: row.modified,
+            withdrawn: row.withdrawn.is_some(),
+            ranges: serde_json::from_str::<Vec<AffectedRange>>(&row.ranges).unwrap_or_default(),
+            versions: serde_json::from_str::<Vec<String>>(&row.versions).unwrap_or_default(),
+            ecosystem: row.ecosystem,
+            name: row.name,
+        });
+        let cpe = cpe.into_iter().map(|row| CpeInput {
+            vulnerability_id: row.vulnerability_id,
+            product_id: row.product_id,
+            criteria: row.criteria,
+            vulnerable: row.vulnerable,
+            version_start_including: row.version_start_including,
+            version_start_excluding: row.version_start_excluding,
+            version_end_including: row.version_end_including,
+            version_end_excluding: row.version_end_excluding,
+        });
+        MatchIndex::build(version, affected, cpe)
+    })
+    .await
+    .map_err(|e| StoreError::Corrupt(format!("index build task failed: {e}")))?;
+    Ok(index)
+}
+
+/// Rebuilds when the store's version differs from the index's. Returns whether it swapped.
+pub async fn refresh(store: &Store, handle: &MatchIndexHandle) -> Result<bool, StoreError> {
+    let current = handle.load().kb_version();
+    if store.kb_version().await? == current {
+        return Ok(false);
+    }
+    let index = build_index(store).await?;
+    tracing::info!(
+        kb_version = index.kb_version(),
+        entries = index.stats().affected_entries,
+        "match index rebuilt"
+    );
+    handle.swap(index);
+    Ok(true)
+}
+
+/// Runs [`refresh`] every [`REFRESH_INTERVAL`] until the task is aborted.
+pub fn spawn_refresher(store: Store, handle: MatchIndexHandle) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(REFRESH_INTERVAL);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(error) = refresh(&store, &handle).await {
+                tracing::warn!(%error, "match index refresh failed; serving the previous index");
+            }
+        }
+    })
+}

@@ -1,0 +1,643 @@
+//! The knowledge base over HTTP: vulnerabilities by any alias and by filters, the CPE
+//! product catalogue, the OSV-compatible API (`osv`), and seed 003's CVE endpoints (`seed`).
+//! Scope: `kb:read` everywhere.
+
+pub mod osv;
+pub mod osv_json;
+pub mod seed;
+
+use axum::extract::{Path, State};
+use axum::Json;
+use chrono::{DateTime, NaiveDate, Utc};
+use rampart_core::Scope;
+use rampart_store::{
+    CatalogProduct, StoredVulnerability, VulnerabilityFilter, VulnerabilityGroup,
+    VulnerabilitySort, VulnerabilitySummary,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiQuery, ErrorBody, ErrorCode};
+use crate::state::AppState;
+
+pub const MAX_PER_PAGE: u32 = 500;
+const DEFAULT_PER_PAGE: u32 = 50;
+
+/// Validated `page`/`per_page` (1-based, per_page 1..=500).
+pub fn paging(
+    page: Option<u32>,
+    per_page: Option<u32>,
+    default: u32,
+) -> Result<(u32, u32), ApiError> {
+    let page = page.unwrap_or(1);
+    if page == 0 {
+        return Err(ApiError::new(ErrorCode::BadRequest, "`page` starts at 1"));
+    }
+    let per_page = per_page.unwrap_or(default);
+    if per_page == 0 || per_page > MAX_PER_PAGE {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            format!("`per_page` must be between 1 and {MAX_PER_PAGE}"),
+        ));
+    }
+    Ok((page, per_page))
+}
+
+pub fn parse_sort(sort: Option<&str>) -> Result<VulnerabilitySort, ApiError> {
+    match sort.map(str::trim) {
+        None | Some("") | Some("newest") => Ok(VulnerabilitySort::Newest),
+        Some("epss") => Ok(VulnerabilitySort::Epss),
+        Some("oldest") => Ok(VulnerabilitySort::Oldest),
+        Some(other) => Err(ApiError::new(
+            ErrorCode::BadRequest,
+            format!("`sort` must be epss, newest or oldest, not {other:?}"),
+        )),
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SeverityView {
+    /// `CVSS_V2`, `CVSS_V3`, `CVSS_V4`, `Ubuntu`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The vector or rating as the source wrote it.
+    pub vector: String,
+    pub source: Option<String>,
+    /// `2.0`, `3.0`, `3.1`, `4.0` when the vector was scored.
+    pub cvss_version: Option<String>,
+    pub base_score: Option<f64>,
+    /// `none`, `low`, `medium`, `high`, `critical`.
+    pub band: Option<String>,
+    /// The record this severity comes from.
+    pub record: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReferenceView {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: String,
+    pub tags: Vec<String>,
+    /// Points at an exploit or proof of concept.
+    pub is_exploit: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AffectedView {
+    pub ecosystem: String,
+    pub name: String,
+    pub purl: Option<String>,
+    /// OSV ranges: `{type, repo?, events:[{introduced|fixed|last_affected|limit}]}`.
+    #[schema(value_type = Vec<Object>)]
+    pub ranges: Vec<Value>,
+    pub versions: Vec<String>,
+    /// The record this entry comes from.
+    pub record: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct KevInfo {
+    pub cve_id: String,
+    pub vendor_project: String,
+    pub product: String,
+    pub vulnerability_name: String,
+    pub date_added: NaiveDate,
+    pub short_description: String,
+    pub required_action: String,
+    pub due_date: Option<NaiveDate>,
+    pub known_ransomware_campaign_use: bool,
+    pub notes: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EpssInfo {
+    pub cve_id: String,
+    pub score: f64,
+    pub percentile: f64,
+    pub date: Option<DateTime<Utc>>,
+    pub model_version: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ExploitInfo {
+    pub edb_id: i64,
+    pub cve_id: String,
+    pub description: String,
+    #[serde(rename = "type")]
+    pub exploit_type: String,
+    pub platform: String,
+    pub date_published: Option<NaiveDate>,
+    pub verified: bool,
+    pub author: String,
+    pub source_url: Option<String>,
+    /// The exploit's page on Exploit Database.
+    pub url: String,
+}
+
+impl From<rampart_store::KevView> for KevInfo {
+    fn from(k: rampart_store::KevView) -> Self {
+        KevInfo {
+            cve_id: k.cve_id,
+            vendor_project: k.vendor_project,
+            product: k.product,
+            vulnerability_name: k.vulnerability_name,
+            date_added: k.date_added,
+            short_description: k.short_description,
+            required_action: k.required_action,
+            due_date: k.due_date,
+            known_ransomware_campaign_use: k.known_ransomware_campaign_use,
+            notes: k.notes,
+        }
+    }
+}
+
+impl From<rampart_store::EpssView> for EpssInfo {
+    fn from(e: rampart_store::EpssView) -> Self {
+        EpssInfo {
+            cve_id: e.cve_id,
+            score: e.epss,
+            percentile: e.percentile,
+            date: e.score_date,
+            model_version: e.model_version,
+        }
+    }
+}
+
+impl From<rampart_store::ExploitView> for ExploitInfo {
+    fn from(x: rampart_store::ExploitView) -> Self {
+        ExploitInfo {
+            url: format!("https://www.exploit-db.com/exploits/{}", x.edb_id),
+            edb_id: x.edb_id,
+            cve_id: x.cve_id,
+            description: x.description,
+            exploit_type: x.exploit_type,
+            platform: x.platform,
+            date_published: x.date_published,
+            verified: x.verified,
+            author: x.author,
+            source_url: x.source_url,
+        }
+    }
+}
+
+/// A vulnerability: the record asked for, with everything its alias group knows.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct VulnerabilityDetail {
+    pub id: String,
+    /// Internal numeric id of this record (accepted by `/api/get-exploits?cve_id=`).
+    pub internal_id: i64,
+    /// The feed that wrote this record: osv, nvd, ghsa.
+    pub source: String,
+    /// Every other identifier of the group (CVE, GHSA, PYSEC, ...).
+    pub aliases: Vec<String>,
+    /// Other stored records of the same group.
+    pub related_records: Vec<String>,
+    pub summary: Option<String>,
+    pub details: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+    pub modified: DateTime<Utc>,
+    pub withdrawn: Option<DateTime<Utc>>,
+    /// Severities of every record in the group.
+    pub severity: Vec<SeverityView>,
+    pub cwe_ids: Vec<String>,
+    pub references: Vec<ReferenceView>,
+    /// Affected packages of every record in the group.
+    pub affected: Vec<AffectedView>,
+    /// NVD CPE configurations of every record in the group.
+    #[schema(value_type = Vec<Object>)]
+    pub cpe_configurations: Vec<Value>,
+    pub kev: Option<KevInfo>,
+    pub epss: Option<EpssInfo>,
+    pub exploits: Vec<ExploitInfo>,
+}
+
+fn severity_views(member: &StoredVulnerability) -> impl Iterator<Item = SeverityView> + '_ {
+    let advisory = &member.advisory;
+    advisory
+        .severity
+        .iter()
+        .chain(advisory.affected.iter().flat_map(|a| a.severity.iter()))
+        .map(move |s| SeverityView {
+            kind: s.kind.as_osv().to_string(),
+            vector: s.score.clone(),
+            source: s.source.clone(),
+            cvss_version: s.computed.map(|c| match c.version {
+                rampart_formats::advisory::CvssVersion::V2_0 => "2.0".to_string(),
+                rampart_formats::advisory::CvssVersion::V3_0 => "3.0".to_string(),
+                rampart_formats::advisory::CvssVersion::V3_1 => "3.1".to_string(),
+                rampart_formats::advisory::CvssVersion::V4_0 => "4.0".to_string(),
+            }),
+            base_score: s.computed.map(|c| c.base_score),
+            band: s.computed.map(|c| c.band.as_str().to_string()),
+            record: advisory.id.clone(),
+        })
+}
+
+impl From<VulnerabilityGroup> for VulnerabilityDetail {
+    fn from(group: VulnerabilityGroup) -> Self {
+        let primary = &group.primary.advisory;
+        let mut severity = Vec::new();
+        let mut affected = Vec::new();
+        let mut cpe_configurations = Vec::new();
+        let mut cwe_ids: Vec<String> = Vec::new();
+        let mut references: Vec<ReferenceView> = Vec::new();
+        // The primary record first, then the other members.
+        let members = std::iter::once(&group.primary).chain(
+            group
+                .members
+                .iter()
+                .filter(|m| m.internal_id != group.primary.internal_id),
+        );
+        for member in members {
+            let advisory = &member.advisory;
+            for view in severity_views(member) {
+                if !severity
+                    .iter()
+                    .any(|s: &SeverityView| s.vector == view.vector && s.source == view.source)
+                {
+                    severity.push(view);
+                }
+            }
+            for cwe in &advisory.cwe_ids {
+                if !cwe_ids.contains(cwe) {
+                    cwe_ids.push(cwe.clone());
+                }
+            }
+            for reference in &advisory.references {
+                if !references.iter().any(|r| r.url == reference.url) {
+                    references.push(ReferenceView {
+                        kind: reference.kind.as_osv().to_string(),
+                        url: reference.url.clone(),
+                        tags: reference.tags.clone(),
+                        is_exploit: reference.is_exploit,
+                    });
+                }
+            }
+            for entry in &advisory.affected {
+                let Some(package) = &entry.package else {
+                    continue;
+                };
+                let osv = osv_json::to_osv(&rampart_formats::advisory::Advisory {
+                    affected: vec![entry.clone()],
+                    ..advisory.clone()
+                });
+                let ranges = osv["affected"][0]["ranges"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                affected.push(AffectedView {
+                    ecosystem: package.ecosystem.clone(),
+                    name: package.name.clone(),
+                    purl: package.purl.clone(),
+                    ranges,
+                    versions: entry.versions.clone(),
+                    record: advisory.id.clone(),
+                });
+            }
+            for configuration in &advisory.cpe_configurations {
+                cpe_configurations.push(serde_json::to_value(configuration).unwrap_or(Value::Null));
+            }
+        }
+        VulnerabilityDetail {
+            id: primary.id.clone(),
+            internal_id: group.primary.internal_id,
+            source: group.primary.source.clone(),
+            aliases: group
+                .identifiers
+                .iter()
+                .filter(|id| **id != primary.id)
+                .cloned()
+                .collect(),
+            related_records: group
+                .members
+                .iter()
+                .filter(|m| m.internal_id != group.primary.internal_id)
+                .map(|m| m.advisory.id.clone())
+                .collect(),
+            summary: primary.summary.clone(),
+            details: primary.details.clone(),
+            published: primary.published,
+            modified: primary.modified,
+            withdrawn: primary.withdrawn,
+            severity,
+            cwe_ids,
+            references,
+            affected,
+            cpe_configurations,
+            kev: group.kev.into_iter().next().map(KevInfo::from),
+            epss: group
+                .epss
+                .into_iter()
+                .max_by(|a, b| a.epss.total_cmp(&b.epss))
+                .map(EpssInfo::from),
+            exploits: group.exploits.into_iter().map(ExploitInfo::from).collect(),
+        }
+    }
+}
+
+/// A vulnerability by any of its identifiers (CVE, GHSA, PYSEC, RUSTSEC, GO, OSV, ...).
+#[utoipa::path(get, path = "/api/v1/vulnerabilities/{id}", tag = "knowledge-base",
+    security(("bearer" = ["kb:read"])),
+    params(("id" = String, Path, description = "Any identifier of the vulnerability")),
+    responses(
+        (status = 200, description = "The vulnerability", body = VulnerabilityDetail),
+        (status = 404, description = "No record knows this identifier", body = ErrorBody),
+    ))]
+pub async fn get_vulnerability(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<VulnerabilityDetail>, ApiError> {
+    principal.require(Scope::KbRead)?;
+    let group = state
+        .store
+        .vulnerability_group(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("vulnerability"))?;
+    Ok(Json(group.into()))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VulnerabilityListQuery {
+    /// OSV ecosystem (`PyPI`, `npm`, `crates.io`, `Debian:12`, ...).
+    pub ecosystem: Option<String>,
+    /// Package name (with `ecosystem`).
+    pub package: Option<String>,
+    /// Only records affecting this version (with `ecosystem`+`package`, `purl` or `cpe`).
+    pub version: Option<String>,
+    /// Package URL; its version (or `version`) selects affected records.
+    pub purl: Option<String>,
+    /// CPE 2.3 name; a concrete version (or `version`) selects by NVD version ranges.
+    pub cpe: Option<String>,
+    /// Highest CVSS band: critical, high, medium, low, none.
+    pub severity: Option<String>,
+    /// In CISA KEV (true) or not (false).
+    pub kev: Option<bool>,
+    /// Text in the id, summary or details.
+    pub q: Option<String>,
+    /// epss | newest (default) | oldest.
+    pub sort: Option<String>,
+    pub page: Option<u32>,
+    /// 1..=500, default 50.
+    pub per_page: Option<u32>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct VulnerabilityListItem {
+    pub id: String,
+    pub internal_id: i64,
+    pub summary: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+    pub modified: DateTime<Utc>,
+    pub withdrawn: Option<DateTime<Utc>>,
+    pub cvss_score: Option<f64>,
+    pub severity: Option<String>,
+    pub epss_score: Option<f64>,
+    pub epss_percentile: Option<f64>,
+    pub in_kev: bool,
+    pub has_exploit: bool,
+    /// Why the record matched a version-aware query.
+    #[schema(value_type = Option<Object>)]
+    pub evidence: Option<Value>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct VulnerabilityList {
+    pub data: Vec<VulnerabilityListItem>,
+    pub page: u32,
+    pub per_page: u32,
+    pub total: u64,
+}
+
+pub fn list_item(row: VulnerabilitySummary, evidence: Option<Value>) -> VulnerabilityListItem {
+    VulnerabilityListItem {
+        id: row.vuln_id,
+        internal_id: row.internal_id,
+        summary: row.summary,
+        published: row.published,
+        modified: row.modified,
+        withdrawn: row.withdrawn,
+        cvss_score: row.max_cvss,
+        severity: row.severity_band,
+        epss_score: row.epss,
+        epss_percentile: row.epss_percentile,
+        in_kev: row.in_kev,
+        has_exploit: row.has_exploit_reference,
+        evidence,
+    }
+}
+
+/// Narrows a filter with a version-aware match from the index; returns the evidence by id.
+async fn version_aware(
+    state: &AppState,
+    query: &VulnerabilityListQuery,
+    filter: &mut VulnerabilityFilter,
+) -> Result<std::collections::HashMap<i64, Value>, ApiError> {
+    let index = state.kb_index.load();
+    let version = query
+        .version
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    let mut matches: Option<Vec<rampart_core::match_index::IndexMatch>> = None;
+    if let Some(purl) = query.purl.as_deref() {
+        let found = index.query_purl(purl, version).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::BadRequest,
+                "`purl` is not a package URL of a known ecosystem",
+            )
+        })?;
+        matches = Some(found);
+    } else if let Some(cpe) = query.cpe.as_deref() {
+        let parsed = rampart_versions::Cpe::parse(cpe)
+            .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("`cpe`: {e}")))?;
+        let vendor = parsed.vendor().to_string();
+        let product = parsed.product().to_string();
+        let cpe_version = parsed
+            .version()
+            .unquoted()
+            .filter(|v| !v.contains(['*', '?']));
+        let product_id = state.store.catalog_product_id(&vendor, &product).await?;
+        let found = match product_id {
+            Some(id) => index.query_cpe_product(id, version.or(cpe_version.as_deref())),
+            None => Vec::new(),
+        };
+        matches = Some(found);
+    } else if let Some(version) = version {
+        let (Some(ecosystem), Some(package)) = (&query.ecosystem, &query.package) else {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "`version` needs `ecosystem` and `package`, a `purl` or a `cpe`",
+            ));
+        };
+        matches = Some(index.query_package(ecosystem, package, Some(version)));
+        // The index decided; the SQL package filter would only repeat it.
+        filter.ecosystem = None;
+        filter.package = None;
+    }
+    let Some(matches) = matches else {
+        return Ok(Default::default());
+    };
+    filter.internal_ids = Some(matches.iter().map(|m| m.vulnerability_id).collect());
+    Ok(matches
+        .into_iter()
+        .map(|m| {
+            (
+                m.vulnerability_id,
+                serde_json::to_value(&m.evidence).unwrap_or(Value::Null),
+            )
+        })
+        .collect())
+}
+
+/// Vulnerabilities by package (version-aware), purl, CPE, severity, KEV, text.
+#[utoipa::path(get, path = "/api/v1/vulnerabilities", tag = "knowledge-base",
+    security(("bearer" = ["kb:read"])),
+    params(VulnerabilityListQuery),
+    responses(
+        (status = 200, description = "A page of vulnerability records", body = VulnerabilityList),
+        (status = 400, description = "A bad parameter, named in the message", body = ErrorBody),
+    ))]
+pub async fn list_vulnerabilities(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<VulnerabilityListQuery>,
+) -> Result<Json<VulnerabilityList>, ApiError> {
+    principal.require(Scope::KbRead)?;
+    let (page, per_page) = paging(query.page, query.per_page, DEFAULT_PER_PAGE)?;
+    let sort = parse_sort(query.sort.as_deref())?;
+    if let Some(band) = &query.severity {
+        if !matches!(
+            band.to_lowercase().as_str(),
+            "critical" | "high" | "medium" | "low" | "none"
+        ) {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "`severity` must be critical, high, medium, low or none",
+            ));
+        }
+    }
+    let mut filter = VulnerabilityFilter {
+        ecosystem: query.ecosystem.clone(),
+        package: query.package.clone(),
+        cpe_product: None,
+        severity: query.severity.clone(),
+        kev: query.kev,
+        text: query.q.clone().filter(|q| !q.trim().is_empty()),
+        internal_ids: None,
+    };
+    let evidence = version_aware(&state, &query, &mut filter).await?;
+    let (rows, total) = state
+        .store
+        .list_vulnerabilities(&filter, sort, page, per_page)
+        .await?;
+    let data = rows
+        .into_iter()
+        .map(|row| {
+            let evidence = evidence.get(&row.internal_id).cloned();
+            list_item(row, evidence)
+        })
+        .collect();
+    Ok(Json(VulnerabilityList {
+        data,
+        page,
+        per_page,
+        total,
+    }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CatalogQuery {
+    /// Text in the vendor or product name.
+    pub q: Option<String>,
+    pub page: Option<u32>,
+    /// 1..=500, default 50.
+    pub per_page: Option<u32>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CatalogProductView {
+    /// Numeric id, the `product_id` of `/api/product-cves`.
+    pub id: i64,
+    pub vendor: String,
+    pub product: String,
+    pub vulnerability_count: i64,
+}
+
+impl From<CatalogProduct> for CatalogProductView {
+    fn from(p: CatalogProduct) -> Self {
+        CatalogProductView {
+            id: p.id,
+            vendor: p.vendor,
+            product: p.product,
+            vulnerability_count: p.vulnerability_count,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CatalogList {
+    pub data: Vec<CatalogProductView>,
+    pub page: u32,
+    pub per_page: u32,
+    pub total: u64,
+}
+
+/// The CPE vendor/product catalogue derived from NVD configurations.
+#[utoipa::path(get, path = "/api/v1/catalog/products", tag = "knowledge-base",
+    security(("bearer" = ["kb:read"])),
+    params(CatalogQuery),
+    responses(
+        (status = 200, description = "A page of catalogue products", body = CatalogList),
+    ))]
+pub async fn catalog_products(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<CatalogQuery>,
+) -> Result<Json<CatalogList>, ApiError> {
+    principal.require(Scope::KbRead)?;
+    let (page, per_page) = paging(query.page, query.per_page, DEFAULT_PER_PAGE)?;
+    let (rows, total) = state
+        .store
+        .catalog_products(query.q.as_deref(), page, per_page)
+        .await?;
+    Ok(Json(CatalogList {
+        data: rows.into_iter().map(Into::into).collect(),
+        page,
+        per_page,
+        total,
+    }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct KbStatus {
+    /// The knowledge base's version in the store.
+    pub kb_version: i64,
+    /// The version the serving match index was built from (equal once it caught up).
+    pub index_kb_version: i64,
+    pub index_built_at: DateTime<Utc>,
+    #[schema(value_type = Object)]
+    pub index: Value,
+}
+
+/// Knowledge-base and match-index state (for operators and for waiting on a rebuild).
+#[utoipa::path(get, path = "/api/v1/kb/status", tag = "knowledge-base",
+    security(("bearer" = ["kb:read"])),
+    responses((status = 200, description = "Versions and index counts", body = KbStatus)))]
+pub async fn kb_status(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<KbStatus>, ApiError> {
+    principal.require(Scope::KbRead)?;
+    let kb_version = state.store.kb_version().await?;
+    let index = state.kb_index.load();
+    Ok(Json(KbStatus {
+        kb_version,
+        index_kb_version: index.kb_version(),
+        index_built_at: index.built_at(),
+        index: serde_json::to_value(index.stats()).unwrap_or(Value::Null),
+    }))
+}

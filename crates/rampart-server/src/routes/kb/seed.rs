@@ -1,0 +1,232 @@
+//! Seed 003's CVE endpoints, verbatim paths and parameters, with its `success` envelope:
+//! `GET /api/product-cves?product_id=&version=&page=&per_page=&sort=epss` over the CPE
+//! catalogue, and `GET /api/get-exploits?cve_id=` (a CVE id or a numeric internal id).
+
+use axum::extract::State;
+use axum::Json;
+use rampart_core::Scope;
+use rampart_store::VulnerabilityFilter;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{
+    list_item, paging, parse_sort, CatalogProductView, ExploitInfo, KevInfo, ReferenceView,
+    VulnerabilityListItem,
+};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiQuery, ErrorBody, ErrorCode};
+use crate::state::AppState;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProductCvesQuery {
+    /// Catalogue product id (`GET /api/v1/catalog/products?q=`).
+    pub product_id: Option<String>,
+    /// Only CVEs whose NVD configurations include this version.
+    pub version: Option<String>,
+    pub page: Option<u32>,
+    /// 1..=500, default 20.
+    pub per_page: Option<u32>,
+    /// epss | newest (default) | oldest.
+    pub sort: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProductCvesResponse {
+    pub success: bool,
+    pub product: CatalogProductView,
+    /// The version filtered by, if any.
+    pub version: Option<String>,
+    pub cves: Vec<VulnerabilityListItem>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+    pub total_pages: u64,
+}
+
+/// CVEs of a catalogue product, optionally only those affecting a version (seed 003).
+#[utoipa::path(get, path = "/api/product-cves", tag = "knowledge-base",
+    security(("bearer" = ["kb:read"])),
+    params(ProductCvesQuery),
+    responses(
+        (status = 200, description = "A page of the product's CVEs", body = ProductCvesResponse),
+        (status = 400, description = "A bad parameter, named in the message", body = ErrorBody),
+        (status = 404, description = "No such product", body = ErrorBody),
+    ))]
+pub async fn product_cves(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<ProductCvesQuery>,
+) -> Result<Json<ProductCvesResponse>, ApiError> {
+    principal.require(Scope::KbRead)?;
+    let product_id: i64 = query
+        .product_id
+        .as_deref()
+        .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "`product_id` is required"))?
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::new(ErrorCode::BadRequest, "`product_id` must be a number"))?;
+    let (page, per_page) = paging(query.page, query.per_page, 20)?;
+    let sort = parse_sort(query.sort.as_deref())?;
+    let product = state
+        .store
+        .catalog_product(product_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    let version = query
+        .version
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    let matches = state.kb_index.load().query_cpe_product(product_id, version);
+    let evidence: std::collections::HashMap<i64, Value> = matches
+        .iter()
+        .map(|m| {
+            (
+                m.vulnerability_id,
+                serde_json::to_value(&m.evidence).unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    let filter = VulnerabilityFilter {
+        internal_ids: Some(matches.iter().map(|m| m.vulnerability_id).collect()),
+        ..Default::default()
+    };
+    let (rows, total) = state
+        .store
+        .list_vulnerabilities(&filter, sort, page, per_page)
+        .await?;
+    Ok(Json(ProductCvesResponse {
+        success: true,
+        product: product.into(),
+        version: version.map(str::to_string),
+        cves: rows
+            .into_iter()
+            .map(|row| {
+                let evidence = evidence.get(&row.internal_id).cloned();
+                list_item(row, evidence)
+            })
+            .collect(),
+        total,
+        page,
+        per_page,
+        total_pages: total.div_ceil(u64::from(per_page)),
+    }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GetExploitsQuery {
+    /// A CVE id (`CVE-2021-44228`) or the numeric internal id of a vulnerability record.
+    pub cve_id: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct GetExploitsResponse {
+    pub success: bool,
+    /// The CVE the exploits belong to.
+    pub cve_id: String,
+    /// Internal id of the vulnerability record, when one is stored.
+    pub vulnerability_id: Option<i64>,
+    /// Exploit Database entries.
+    pub exploits: Vec<ExploitInfo>,
+    /// References flagged as exploits or proofs of concept (EVIDENCE, NVD "Exploit" tag,
+    /// exploit archives, GitHub PoC repositories).
+    pub poc_references: Vec<ReferenceView>,
+    /// CISA KEV entry: exploited in the wild.
+    pub kev: Option<KevInfo>,
+    pub total: usize,
+}
+
+/// Exploits and proofs of concept for a CVE (seed 003).
+#[utoipa::path(get, path = "/api/get-exploits", tag = "knowledge-base",
+    security(("bearer" = ["kb:read"])),
+    params(GetExploitsQuery),
+    responses(
+        (status = 200, description = "The CVE's exploits", body = GetExploitsResponse),
+        (status = 400, description = "Missing `cve_id`", body = ErrorBody),
+        (status = 404, description = "Unknown CVE or id", body = ErrorBody),
+    ))]
+pub async fn get_exploits(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<GetExploitsQuery>,
+) -> Result<Json<GetExploitsResponse>, ApiError> {
+    principal.require(Scope::KbRead)?;
+    let requested = query
+        .cve_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "`cve_id` is required"))?;
+    let group = match requested.parse::<i64>() {
+        Ok(internal_id) => Some(
+            state
+                .store
+                .vulnerability_group_by_internal_id(internal_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("vulnerability"))?,
+        ),
+        Err(_) => state.store.vulnerability_group(requested).await?,
+    };
+    let response = match group {
+        Some(group) => {
+            let cve_id = if requested.parse::<i64>().is_ok() {
+                std::iter::once(&group.primary.advisory.id)
+                    .chain(group.identifiers.iter())
+                    .find(|id| id.starts_with("CVE-"))
+                    .cloned()
+                    .unwrap_or_else(|| group.primary.advisory.id.clone())
+            } else {
+                requested.to_uppercase()
+            };
+            let mut poc_references: Vec<ReferenceView> = Vec::new();
+            for member in &group.members {
+                for reference in member.advisory.references.iter().filter(|r| r.is_exploit) {
+                    if !poc_references.iter().any(|r| r.url == reference.url) {
+                        poc_references.push(ReferenceView {
+                            kind: reference.kind.as_osv().to_string(),
+                            url: reference.url.clone(),
+                            tags: reference.tags.clone(),
+                            is_exploit: true,
+                        });
+                    }
+                }
+            }
+            let exploits: Vec<ExploitInfo> = group.exploits.into_iter().map(Into::into).collect();
+            GetExploitsResponse {
+                success: true,
+                cve_id,
+                vulnerability_id: Some(group.primary.internal_id),
+                total: exploits.len() + poc_references.len(),
+                exploits,
+                poc_references,
+                kev: group.kev.into_iter().next().map(Into::into),
+            }
+        }
+        None => {
+            // No record for the CVE, but Exploit Database may still list it.
+            let cve_id = requested.to_uppercase();
+            let exploits: Vec<ExploitInfo> = state
+                .store
+                .exploits_for_cve(&cve_id)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect();
+            if exploits.is_empty() {
+                return Err(ApiError::not_found("CVE"));
+            }
+            GetExploitsResponse {
+                success: true,
+                cve_id,
+                vulnerability_id: None,
+                total: exploits.len(),
+                exploits,
+                poc_references: Vec::new(),
+                kev: None,
+            }
+        }
+    };
+    Ok(Json(response))
+}

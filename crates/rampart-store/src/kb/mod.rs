@@ -1,0 +1,15 @@
+//! The knowledge base: vulnerabilities from every feed joined into alias groups, with
+//! severities, CWEs, references, affected packages, NVD CPE matches (and the vendor/product
+//! catalogue they yield), EPSS scores, CISA KEV entries and exploits. Shared by every team:
+//! not tenant data, written only by ingest (sync jobs and `rampart import`).
+
+mod ingest;
+mod query;
+
+pub use ingest::IngestStats;
+
+pub use query::{
+    AffectedPackageRow, CatalogProduct, CpeMatchRow, EpssView, ExploitView, KevView,
+    StoredVulnerability, VulnerabilityFilter, VulnerabilityGroup, VulnerabilitySort,
+    VulnerabilitySummary,
+};

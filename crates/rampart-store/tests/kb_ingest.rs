@@ -1,0 +1,224 @@
+//! Knowledge-base ingest on both backends, with the real corpora in ../shared/data.
+
+use std::path::Path;
+
+use chrono::Duration;
+use rampart_formats::advisory::{
+    parse_epss, parse_exploitdb_csv, parse_kev_json, parse_nvd_page, parse_osv_json,
+    parse_osv_yaml, Advisory,
+};
+use rampart_store::{DatabaseLocation, IngestStats, Store};
+
+/// A migrated store per backend: SQLite always, PostgreSQL when configured.
+async fn stores() -> Vec<(Store, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Store::connect(&DatabaseLocation::SqliteDir(dir.path().to_path_buf()))
+        .await
+        .unwrap();
+    sqlite.migrate().await.unwrap();
+    let mut stores = vec![(sqlite, Some(dir))];
+    if let Some(url) = rampart_test_support::fresh_postgres_database(true).await {
+        let pg = Store::connect(&DatabaseLocation::Postgres(url))
+            .await
+            .unwrap();
+        pg.migrate().await.unwrap();
+        stores.push((pg, None));
+    }
+    stores
+}
+
+fn pypa_advisories(root: &Path) -> (Vec<Advisory>, usize) {
+    let mut advisories = Vec::new();
+    let mut skipped = 0;
+    let mut stack = vec![root.join("osv-pypa/vulns")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "yaml") {
+                let report = parse_osv_yaml(&std::fs::read(&path).unwrap()).unwrap();
+                skipped += report.skipped.len();
+                advisories.extend(report.records);
+            }
+        }
+    }
+    advisories.sort_by(|a, b| a.id.cmp(&b.id));
+    (advisories, skipped)
+}
+
+fn stats(added: u64, updated: u64, unchanged: u64) -> IngestStats {
+    IngestStats {
+        added,
+        updated,
+        unchanged,
+        skipped: 0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pypa_corpus_ingests_once_and_reingests_unchanged() {
+    let Some(root) = rampart_test_support::test_data::root() else {
+        return;
+    };
+    let (advisories, _) = pypa_advisories(&root);
+    assert!(advisories.len() > 2500, "{}", advisories.len());
+    for (store, _dir) in stores().await {
+        let before = store.kb_version().await.unwrap();
+        let mut total = IngestStats::default();
+        for chunk in advisories.chunks(500) {
+            total.absorb(store.ingest_advisories("osv", chunk).await.unwrap());
+        }
+        assert_eq!(
+            total,
+            stats(advisories.len() as u64, 0, 0),
+            "{:?}",
+            store.backend()
+        );
+        let after_first = store.kb_version().await.unwrap();
+        assert!(after_first > before);
+
+        let again = store.ingest_advisories("osv", &advisories).await.unwrap();
+        assert_eq!(again, stats(0, 0, advisories.len() as u64));
+        assert_eq!(
+            store.kb_version().await.unwrap(),
+            after_first,
+            "no change, no bump"
+        );
+
+        // Any alias of a PYSEC record finds its group.
+        let record = advisories
+            .iter()
+            .find(|a| a.aliases.iter().any(|x| x.starts_with("CVE-")))
+            .unwrap();
+        let cve = record
+            .aliases
+            .iter()
+            .find(|x| x.starts_with("CVE-"))
+            .unwrap();
+        let by_id = store.alias_group(&record.id).await.unwrap().unwrap();
+        assert_eq!(store.alias_group(cve).await.unwrap(), Some(by_id));
+        store.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_modified_updates_and_an_older_one_is_ignored() {
+    let Some(root) = rampart_test_support::test_data::root() else {
+        return;
+    };
+    let path = root.join("rustsec-advisory-db/osv/crates/RUSTSEC-2021-0001.json");
+    let advisory = parse_osv_json(&std::fs::read(&path).unwrap())
+        .unwrap()
+        .records
+        .remove(0);
+    for (store, _dir) in stores().await {
+        assert_eq!(
+            store
+                .ingest_advisories("osv", std::slice::from_ref(&advisory))
+                .await
+                .unwrap(),
+            stats(1, 0, 0)
+        );
+        let mut older = advisory.clone();
+        older.modified -= Duration::days(1);
+        older.summary = Some("older".into());
+        assert_eq!(
+            store.ingest_advisories("osv", &[older]).await.unwrap(),
+            stats(0, 0, 1)
+        );
+        let mut newer = advisory.clone();
+        newer.modified += Duration::days(1);
+        newer.summary = Some("newer".into());
+        assert_eq!(
+            store.ingest_advisories("osv", &[newer]).await.unwrap(),
+            stats(0, 1, 0)
+        );
+        let stored = store.advisory(&advisory.id).await.unwrap().unwrap();
+        assert_eq!(stored.summary.as_deref(), Some("newer"));
+        store.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_nvd_record_and_an_osv_record_of_one_cve_share_a_group() {
+    let Some(root) = rampart_test_support::test_data::root() else {
+        return;
+    };
+    let page = parse_nvd_page(
+        &std::fs::read(root.join("nvd-cve-api-2.0/pablotron-nvd-go/responses/cves-2023.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let nvd = page.advisories.records;
+    let cve = nvd
+        .iter()
+        .find(|a| a.id == "CVE-2022-23748")
+        .unwrap()
+        .clone();
+    // A GHSA record as an OSV feed would publish it for the same CVE (no real GHSA record for
+    // these CVEs is in the data set): only its id and alias matter here.
+    let mut ghsa = cve.clone();
+    ghsa.id = "GHSA-test-2374-8xxx".into();
+    ghsa.aliases = vec!["CVE-2022-23748".into()];
+    ghsa.cpe_configurations.clear();
+    for (store, _dir) in stores().await {
+        // The GHSA record first, so the CVE record must join an existing group.
+        store
+            .ingest_advisories("ghsa", &[ghsa.clone()])
+            .await
+            .unwrap();
+        let added = store.ingest_advisories("nvd", &nvd).await.unwrap();
+        assert_eq!(added.added, nvd.len() as u64);
+        let group = store.alias_group("CVE-2022-23748").await.unwrap().unwrap();
+        assert_eq!(store.alias_group(&ghsa.id).await.unwrap(), Some(group));
+        let mut members = store.group_members(group).await.unwrap();
+        members.sort();
+        assert_eq!(members, vec!["CVE-2022-23748".to_string(), ghsa.id.clone()]);
+        store.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kev_epss_and_exploits_are_idempotent() {
+    let Some(root) = rampart_test_support::test_data::root() else {
+        return;
+    };
+    let kev = parse_kev_json(
+        &std::fs::read(root.join("cisa-kev/known_exploited_vulnerabilities.json")).unwrap(),
+    )
+    .unwrap()
+    .entries
+    .records;
+    let epss =
+        parse_epss(&std::fs::read(root.join("epss/epss_scores-current.head60.csv")).unwrap())
+            .unwrap();
+    let exploits = parse_exploitdb_csv(
+        b"id,file,description,date_published,author,type,platform,port,date_added,date_updated,verified,codes,tags,aliases,screenshot_url,application_url,source_url\n\
+          50001,exploits/php/webapps/50001.txt,Example 1.0 - SQLi,2021-06-01,someone,webapps,php,,2021-06-01,2021-06-01,1,CVE-2021-1234;OSVDB-1,,,,,\n",
+    )
+    .unwrap()
+    .records;
+    for (store, _dir) in stores().await {
+        let n = kev.len() as u64;
+        assert_eq!(store.ingest_kev(&kev).await.unwrap(), stats(n, 0, 0));
+        assert_eq!(store.ingest_kev(&kev).await.unwrap(), stats(0, 0, n));
+        let mut changed = kev[..1].to_vec();
+        changed[0].notes.push_str(" (updated)");
+        assert_eq!(store.ingest_kev(&changed).await.unwrap(), stats(0, 1, 0));
+
+        let n = epss.scores.records.len() as u64;
+        assert_eq!(store.ingest_epss(&epss).await.unwrap(), stats(n, 0, 0));
+        assert_eq!(store.ingest_epss(&epss).await.unwrap(), stats(0, 0, n));
+
+        assert_eq!(
+            store.ingest_exploits(&exploits).await.unwrap(),
+            stats(1, 0, 0)
+        );
+        assert_eq!(
+            store.ingest_exploits(&exploits).await.unwrap(),
+            stats(0, 0, 1)
+        );
+        store.close().await;
+    }
+}
