@@ -357,6 +357,24 @@ mod tests {
     }
 
     #[test]
+    fn sbom_limit_comes_from_flag_or_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rampart.toml");
+        std::fs::write(&file, "max_sbom_bytes = 1000\n").unwrap();
+        let path = file.to_str().unwrap();
+        assert_eq!(
+            settings(&[]).unwrap().server.max_sbom_bytes,
+            ServerConfig::DEFAULT_MAX_SBOM_BYTES
+        );
+        assert_eq!(
+            settings(&["--config", path]).unwrap().server.max_sbom_bytes,
+            1000
+        );
+        let flagged = settings(&["--config", path, "--max-sbom-bytes", "2000"]).unwrap();
+        assert_eq!(flagged.server.max_sbom_bytes, 2000);
+    }
+
+    #[test]
     fn flags_beat_the_file_and_the_file_beats_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("rampart.toml");

@@ -7,9 +7,8 @@
 //! JSON body (axum's 405, a panic) are rewritten to the same shape by
 //! [`crate::middleware::json_errors`], so a client never sees an HTML or plain-text error.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -224,27 +223,5 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             "request body exceeds the configured limit",
         ),
         other => ApiError::new(ErrorCode::BadRequest, other.body_text()),
-    }
-}
-
-/// `axum::extract::Query` with our error policy: a parameter that does not parse is a 400
-/// `bad_request` naming the parameter.
-pub struct ApiQuery<T>(pub T);
-
-impl<S, T> FromRequestParts<S> for ApiQuery<T>
-where
-    axum::extract::Query<T>: FromRequestParts<S, Rejection = QueryRejection>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
-            Err(rejection) => Err(ApiError::new(
-                ErrorCode::BadRequest,
-                format!("invalid query string: {}", rejection.body_text()),
-            )),
-        }
     }
 }
