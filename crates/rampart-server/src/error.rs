@@ -194,6 +194,31 @@ where
     }
 }
 
+/// `axum::extract::Query` with our error policy: a bad query string is 400 `bad_request`
+/// naming the parameter.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(ApiError::new(
+                ErrorCode::BadRequest,
+                format!("invalid query string: {}", rejection.body_text()),
+            )),
+        }
+    }
+}
+
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     use std::error::Error as _;
     // The innermost serde_json message carries "at line L column C".
