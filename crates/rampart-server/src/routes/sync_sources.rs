@@ -275,10 +275,13 @@ fn parse_interval(value: &Value) -> Result<i64, ApiError> {
 pub async fn configure_sync_source(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(request): ApiJson<ConfigureSyncSourceRequest>,
+    request: Result<ApiJson<ConfigureSyncSourceRequest>, ApiError>,
 ) -> Result<Json<SyncSourceResponse>, ApiError> {
+    // Scope and operator checks come before the body is read: a caller without the right
+    // gets 403 whatever it sent.
     principal.require(Scope::SyncWrite)?;
     require_operator(&state, &principal).await?;
+    let ApiJson(request) = request?;
     let config = request.config;
     let id =
         match config.id.as_deref().map(str::trim) {

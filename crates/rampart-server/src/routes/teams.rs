@@ -199,9 +199,10 @@ pub async fn invite_member(
     meta: RequestMeta,
     principal: Principal,
     Path(team_id): Path<i64>,
-    ApiJson(body): ApiJson<InviteMember>,
+    body: Result<ApiJson<InviteMember>, ApiError>,
 ) -> Result<(StatusCode, Json<MemberView>), ApiError> {
     principal.require(Scope::TeamsManage)?;
+    let ApiJson(body) = body?;
     own_team(&principal, team_id)?;
     let email = normalize_email(&body.email)?;
     let role: Role = body
@@ -309,9 +310,10 @@ pub async fn set_plan(
     meta: RequestMeta,
     principal: Principal,
     Path(team_id): Path<i64>,
-    ApiJson(body): ApiJson<SetPlan>,
+    body: Result<ApiJson<SetPlan>, ApiError>,
 ) -> Result<Json<TeamView>, ApiError> {
     principal.require(Scope::TeamsManage)?;
+    let ApiJson(body) = body?;
     let operator = state
         .store
         .team(principal.team_id)

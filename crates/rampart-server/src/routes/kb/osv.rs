@@ -155,9 +155,10 @@ pub struct OsvQueryResponse {
 pub async fn query(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(body): ApiJson<OsvQuery>,
+    body: Result<ApiJson<OsvQuery>, ApiError>,
 ) -> Result<Json<OsvQueryResponse>, ApiError> {
     principal.require(Scope::KbRead)?;
+    let ApiJson(body) = body?;
     let matches = run_query(&state, &body, "")?;
     let offset = page_offset(body.page_token.as_deref(), "")?;
     let (page, next_page_token) = page(&matches, offset);
@@ -208,9 +209,10 @@ fn osv_time(at: DateTime<Utc>) -> String {
 pub async fn querybatch(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(body): ApiJson<OsvBatchQuery>,
+    body: Result<ApiJson<OsvBatchQuery>, ApiError>,
 ) -> Result<Json<OsvBatchResponse>, ApiError> {
     principal.require(Scope::KbRead)?;
+    let ApiJson(body) = body?;
     if body.queries.len() > MAX_BATCH {
         return Err(ApiError::new(
             ErrorCode::BadRequest,
