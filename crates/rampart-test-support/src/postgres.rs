@@ -39,7 +39,7 @@ pub async fn fresh_database(migrated: bool) -> Option<String> {
             .await;
         match created {
             Ok(_) => break,
-            Err(error) if attempt < 50 => {
+            Err(error) if attempt < 300 => {
                 eprintln!("retrying CREATE DATABASE: {error}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
