@@ -186,3 +186,38 @@ impl fmt::Display for Version {
         }
     }
 }
+
+#[cfg(test)]
+mod error_naming_tests {
+    use super::Scheme;
+
+    #[test]
+    fn errors_name_the_scheme_that_refused_and_the_input() {
+        let schemes = [
+            Scheme::Generic,
+            Scheme::Semver,
+            Scheme::Npm,
+            Scheme::Go,
+            Scheme::Pub,
+            Scheme::Pep440,
+            Scheme::Maven,
+            Scheme::NuGet,
+            Scheme::RubyGems,
+            Scheme::Composer,
+            Scheme::Dpkg,
+            Scheme::Rpm,
+            Scheme::Apk,
+            Scheme::Cran,
+            Scheme::Hackage,
+        ];
+        for scheme in schemes {
+            for input in ["", "   "] {
+                let error = scheme
+                    .parse(input)
+                    .expect_err("a blank version is refused by every scheme");
+                assert_eq!(error.scheme, scheme.name(), "{scheme:?}");
+                assert_eq!(error.input, input, "{scheme:?}");
+            }
+        }
+    }
+}
