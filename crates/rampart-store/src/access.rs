@@ -89,6 +89,11 @@ impl TryFrom<ApiKeyInfoRow> for ApiKeyInfo {
     }
 }
 
+/// The active key `$1` of team `$2` that caller `$3` may manage: their own, or (when `$4`)
+/// one of the team's service-account keys. Revoke and rotate select with it.
+const ACTIVE_KEY_VISIBLE_TO_CALLER: &str = "WHERE k.id = $1 AND k.team_id = $2
+        AND k.revoked_at IS NULL AND (k.user_id = $3 OR ($4 AND u.kind = 'service'))";
+
 const KEY_INFO_SELECT: &str = "SELECT k.id, k.team_id, k.user_id, u.kind AS user_kind,
         COALESCE(u.name, u.email) AS owner, k.name, k.is_test, k.last_six, k.scopes,
         k.expires_at, k.expiry_days, k.created_at, k.last_used_at, k.request_count,
@@ -342,8 +347,7 @@ impl Store {
         let row: ApiKeyInfoRow = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let row: Option<ApiKeyInfoRow> = sqlx::query_as(&format!(
-                "{KEY_INFO_SELECT} WHERE k.id = $1 AND k.team_id = $2 AND k.revoked_at IS NULL
-                 AND (k.user_id = $3 OR ($4 AND u.kind = 'service'))"
+                "{KEY_INFO_SELECT} {ACTIVE_KEY_VISIBLE_TO_CALLER}"
             ))
             .bind(key_id)
             .bind(visibility.team_id)
@@ -388,8 +392,7 @@ impl Store {
         let (row, secret): (ApiKeyInfoRow, ApiKeySecret) = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let old: Option<ApiKeyInfoRow> = sqlx::query_as(&format!(
-                "{KEY_INFO_SELECT} WHERE k.id = $1 AND k.team_id = $2 AND k.revoked_at IS NULL
-                 AND (k.user_id = $3 OR ($4 AND u.kind = 'service'))"
+                "{KEY_INFO_SELECT} {ACTIVE_KEY_VISIBLE_TO_CALLER}"
             ))
             .bind(key_id)
             .bind(visibility.team_id)
