@@ -7,16 +7,20 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
-/// The database flags of one backend, plus the temp dir that must outlive the runs.
-fn backends() -> Vec<(Vec<String>, Option<tempfile::TempDir>)> {
+/// The database flags of one backend, plus what must outlive the runs (the temp dir or the
+/// test database).
+fn backends() -> Vec<(Vec<String>, Box<dyn std::any::Any>)> {
     let dir = tempfile::tempdir().unwrap();
-    let mut backends = vec![(
+    let mut backends: Vec<(Vec<String>, Box<dyn std::any::Any>)> = vec![(
         vec!["--data-dir".to_string(), dir.path().display().to_string()],
-        Some(dir),
+        Box::new(dir),
     )];
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    if let Some(url) = runtime.block_on(rampart_test_support::fresh_postgres_database(false)) {
-        backends.push((vec!["--database-url".to_string(), url], None));
+    if let Some(database) = runtime.block_on(rampart_test_support::fresh_postgres_database(false)) {
+        backends.push((
+            vec!["--database-url".to_string(), database.url().to_string()],
+            Box::new(database),
+        ));
     }
     backends
 }

@@ -162,17 +162,13 @@ async fn the_admin_key_goes_to_a_private_file_when_asked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_starting_together_on_one_empty_postgres_share_one_schema() {
-    let Some(url) = rampart_test_support::fresh_postgres_database(false).await else {
+    let Some(database) = rampart_test_support::fresh_postgres_database(false).await else {
         return;
     };
+    let url = database.url();
     // Replicas share the server secret key (PostgreSQL refuses to start without one).
     let secret_key = "5e".repeat(32);
-    let args = [
-        "--database-url",
-        url.as_str(),
-        "--secret-key",
-        secret_key.as_str(),
-    ];
+    let args = ["--database-url", url, "--secret-key", secret_key.as_str()];
     let (a, b) = std::thread::scope(|scope| {
         let first = scope.spawn(|| ServerProcess::start(&args, &[]));
         let second = scope.spawn(|| ServerProcess::start(&args, &[]));
@@ -206,11 +202,12 @@ async fn two_replicas_starting_together_on_one_empty_postgres_share_one_schema()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_without_a_secret_key_is_a_clear_error() {
-    let Some(url) = rampart_test_support::fresh_postgres_database(false).await else {
+    let Some(database) = rampart_test_support::fresh_postgres_database(false).await else {
         return;
     };
+    let url = database.url();
     let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(["serve", "--database-url", &url, "--listen", "127.0.0.1:0"])
+        .args(["serve", "--database-url", url, "--listen", "127.0.0.1:0"])
         .env_remove("RAMPART_SECRET_KEY")
         .env_remove("RAMPART_SECRET_KEY_FILE")
         .output()

@@ -138,8 +138,8 @@ async fn analysis_queue_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analysis_queue_postgres() {
-    let Some(url) = rampart_test_support::fresh_postgres_database(true).await else {
+    let Some(database) = rampart_test_support::fresh_postgres_database(true).await else {
         return;
     };
-    exercise(DatabaseLocation::Postgres(url)).await;
+    exercise(DatabaseLocation::Postgres(database.url().to_string())).await;
 }

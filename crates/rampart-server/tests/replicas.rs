@@ -22,10 +22,10 @@ async fn serve(config: ServerConfig) -> (String, Option<String>, tokio::sync::on
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_share_the_rate_limit_on_postgres() {
-    let Some(url) = rampart_test_support::fresh_postgres_database(true).await else {
+    let Some(database) = rampart_test_support::fresh_postgres_database(true).await else {
         return;
     };
-    let mut config = ServerConfig::new(DatabaseLocation::Postgres(url));
+    let mut config = ServerConfig::new(DatabaseLocation::Postgres(database.url().to_string()));
     config.plans.enterprise.rate_limit_per_minute = 10;
     // Replicas on PostgreSQL share one secret key.
     config.secret_key = Some(rampart_server::sync::SecretKey::generate());

@@ -149,8 +149,12 @@ async fn sbom_insertion_sqlite() {
 #[tokio::test]
 #[ignore = "benchmark: run explicitly with --ignored --nocapture"]
 async fn sbom_insertion_postgres() {
-    let Some(url) = rampart_test_support::fresh_postgres_database(true).await else {
+    let Some(database) = rampart_test_support::fresh_postgres_database(true).await else {
         return;
     };
-    measure(DatabaseLocation::Postgres(url), "PostgreSQL").await;
+    measure(
+        DatabaseLocation::Postgres(database.url().to_string()),
+        "PostgreSQL",
+    )
+    .await;
 }

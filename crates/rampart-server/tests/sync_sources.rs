@@ -958,10 +958,10 @@ backend_tests! {
 
 #[tokio::test]
 async fn postgres_without_a_secret_key_refuses_to_start() {
-    let Some(url) = rampart_test_support::fresh_postgres_database(false).await else {
+    let Some(database) = rampart_test_support::fresh_postgres_database(false).await else {
         return;
     };
-    let config = ServerConfig::new(DatabaseLocation::Postgres(url));
+    let config = ServerConfig::new(DatabaseLocation::Postgres(database.url().to_string()));
     let error = rampart_server::App::build(config)
         .await
         .err()

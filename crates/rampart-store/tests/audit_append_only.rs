@@ -28,8 +28,8 @@ async fn sqlite_refuses_changes() {
 
 #[tokio::test]
 async fn postgres_refuses_changes() {
-    let Some(url) = rampart_test_support::fresh_postgres_database(true).await else {
+    let Some(database) = rampart_test_support::fresh_postgres_database(true).await else {
         return;
     };
-    check(DatabaseLocation::Postgres(url)).await;
+    check(DatabaseLocation::Postgres(database.url().to_string())).await;
 }

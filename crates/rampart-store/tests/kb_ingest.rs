@@ -9,20 +9,21 @@ use rampart_formats::advisory::{
 };
 use rampart_store::{DatabaseLocation, IngestStats, Store};
 
-/// A migrated store per backend: SQLite always, PostgreSQL when configured.
-async fn stores() -> Vec<(Store, Option<tempfile::TempDir>)> {
+/// A migrated store per backend: SQLite always, PostgreSQL when configured; each with what
+/// must outlive it (the temp dir or the test database).
+async fn stores() -> Vec<(Store, Box<dyn std::any::Any>)> {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = Store::connect(&DatabaseLocation::SqliteDir(dir.path().to_path_buf()))
         .await
         .unwrap();
     sqlite.migrate().await.unwrap();
-    let mut stores = vec![(sqlite, Some(dir))];
-    if let Some(url) = rampart_test_support::fresh_postgres_database(true).await {
-        let pg = Store::connect(&DatabaseLocation::Postgres(url))
+    let mut stores: Vec<(Store, Box<dyn std::any::Any>)> = vec![(sqlite, Box::new(dir))];
+    if let Some(database) = rampart_test_support::fresh_postgres_database(true).await {
+        let pg = Store::connect(&DatabaseLocation::Postgres(database.url().to_string()))
             .await
             .unwrap();
         pg.migrate().await.unwrap();
-        stores.push((pg, None));
+        stores.push((pg, Box::new(database)));
     }
     stores
 }

@@ -16,7 +16,7 @@ use rampart_store::DatabaseLocation;
 use reqwest::{Method, RequestBuilder};
 use tokio::sync::oneshot;
 
-pub use postgres::fresh_database as fresh_postgres_database;
+pub use postgres::{fresh_database as fresh_postgres_database, TestDatabase};
 pub use rampart_server;
 pub use smtp::{ReceivedMail, SmtpSink};
 
@@ -40,6 +40,8 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _data_dir: Option<tempfile::TempDir>,
+    /// Declared last: dropped after the server has been told to stop.
+    _database: Option<TestDatabase>,
 }
 
 impl TestApp {
@@ -65,18 +67,23 @@ impl TestApp {
         configure: impl FnOnce(&mut ServerConfig),
         extra: Router<AppState>,
     ) -> Option<TestApp> {
-        let (database, data_dir) = match backend {
+        let (database, data_dir, test_database) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 (
                     DatabaseLocation::SqliteDir(dir.path().to_path_buf()),
                     Some(dir),
+                    None,
                 )
             }
-            Backend::Postgres => (
-                DatabaseLocation::Postgres(postgres::fresh_database(true).await?),
-                None,
-            ),
+            Backend::Postgres => {
+                let test_database = postgres::fresh_database(true).await?;
+                (
+                    DatabaseLocation::Postgres(test_database.url().to_string()),
+                    None,
+                    Some(test_database),
+                )
+            }
         };
         let mail = SmtpSink::start().await;
         let mut config = ServerConfig::new(database);
@@ -114,6 +121,7 @@ impl TestApp {
             shutdown: Some(shutdown),
             server: Some(server),
             _data_dir: data_dir,
+            _database: test_database,
         })
     }
 

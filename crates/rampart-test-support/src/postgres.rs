@@ -13,10 +13,51 @@ const REQUIRE_VAR: &str = "RAMPART_REQUIRE_PG";
 /// Serialises template creation across test processes.
 const TEMPLATE_LOCK_KEY: i64 = 0x7261_6d70_7465_7374; // "ramptest"
 
-/// A URL to a new database, migrated from the template when `migrated`, else completely
-/// empty; `None` (reason printed) when no server is configured, or a panic when
+/// A test's own database; dropped (connections and all) when this value is dropped, so a
+/// long test run does not fill the disk with finished tests' databases.
+#[derive(Debug)]
+pub struct TestDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    /// The URL of this database.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // Drop runs inside the test's runtime, which cannot be blocked on; a short-lived
+        // runtime on its own thread does the work.
+        let admin_url = self.admin_url.clone();
+        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let options = PgConnectOptions::from_str(&admin_url)?;
+                let mut admin = PgConnection::connect_with(&options).await?;
+                sqlx::query(&statement).execute(&mut admin).await?;
+                admin.close().await?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })
+        })
+        .join();
+        if let Ok(Err(error)) = dropped {
+            eprintln!("could not drop test database {}: {error}", self.name);
+        }
+    }
+}
+
+/// A new database, migrated from the template when `migrated`, else completely empty;
+/// `None` (reason printed) when no server is configured, or a panic when
 /// `RAMPART_REQUIRE_PG=1`.
-pub async fn fresh_database(migrated: bool) -> Option<String> {
+pub async fn fresh_database(migrated: bool) -> Option<TestDatabase> {
     let Ok(admin_url) = std::env::var(URL_VAR) else {
         if std::env::var(REQUIRE_VAR).as_deref() == Ok("1") {
             panic!("{URL_VAR} is not set but {REQUIRE_VAR}=1");
@@ -31,12 +72,25 @@ pub async fn fresh_database(migrated: bool) -> Option<String> {
     };
     let name = format!("rampart_test_{}", uuid::Uuid::new_v4().simple());
     let mut admin = connect(&admin_url).await;
+    // PostgreSQL 15's default strategy writes the whole template through the WAL; copying
+    // the files keeps a long run's WAL (and disk use) small.
+    let version: String = sqlx::query_scalar("SHOW server_version_num")
+        .fetch_one(&mut admin)
+        .await
+        .expect("server version");
+    let strategy = if version.parse::<u32>().unwrap_or(0) >= 150_000 {
+        " STRATEGY FILE_COPY"
+    } else {
+        ""
+    };
     // Cloning fails while another session is connected to the template; that window is
     // short (only the template builder connects), so retry briefly.
     for attempt in 0.. {
-        let created = sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
-            .execute(&mut admin)
-            .await;
+        let created = sqlx::query(&format!(
+            "CREATE DATABASE {name} TEMPLATE {template}{strategy}"
+        ))
+        .execute(&mut admin)
+        .await;
         match created {
             Ok(_) => break,
             Err(error) if attempt < 300 => {
@@ -46,7 +100,11 @@ pub async fn fresh_database(migrated: bool) -> Option<String> {
             Err(error) => panic!("cannot create test database: {error}"),
         }
     }
-    Some(with_database(&admin_url, &name))
+    Some(TestDatabase {
+        url: with_database(&admin_url, &name),
+        admin_url,
+        name,
+    })
 }
 
 async fn ensure_template(admin_url: &str) -> String {
@@ -85,10 +143,29 @@ async fn ensure_template(admin_url: &str) -> String {
         .expect("connect to template");
         store.migrate().await.expect("migrate template");
         store.close().await;
-        sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {template}"))
+        // Renaming fails while any session is attached, and a closed pool can leave one
+        // behind for a while (seen after the migrator's unlock): end them all first.
+        for attempt in 0.. {
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(&building)
             .execute(&mut admin)
             .await
-            .expect("publish template");
+            .expect("end sessions on the template");
+            let renamed = sqlx::query(&format!("ALTER DATABASE {building} RENAME TO {template}"))
+                .execute(&mut admin)
+                .await;
+            match renamed {
+                Ok(_) => break,
+                Err(error) if attempt < 100 => {
+                    eprintln!("retrying template rename: {error}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => panic!("publish template: {error}"),
+            }
+        }
     }
     sqlx::query("SELECT pg_advisory_unlock($1)")
         .bind(TEMPLATE_LOCK_KEY)
