@@ -1,6 +1,6 @@
 //! Insertion time of large SBOMs (a benchmark, not a timed test: it prints, it does not
 //! assert on time). Run with
-//! `cargo test -p rampart-server --test sbom_insert_bench -- --ignored --nocapture`
+//! `cargo test -p rampart-server --test api sbom_insert -- --ignored --nocapture`
 //! (PostgreSQL too when `RAMPART_TEST_PG_URL` is set).
 
 use std::time::Instant;

@@ -1,0 +1,5 @@
+//! The command-line tool as a user runs it: the real binary, real files, real databases.
+
+mod import;
+mod serve;
+mod version_cli;

@@ -1,0 +1,13 @@
+//! The server's integration tests, one binary (one link) for all of them: each module talks
+//! HTTP to the real app, on SQLite and PostgreSQL.
+
+mod analysis_queue;
+mod docs_browser;
+mod foundation;
+mod identity;
+mod kb;
+mod products;
+mod replicas;
+mod sbom_insert_bench;
+mod sync_sources;
+mod tenancy;
