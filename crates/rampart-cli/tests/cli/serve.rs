@@ -182,7 +182,7 @@ async fn two_replicas_starting_together_on_one_empty_postgres_share_one_schema()
     for server in [&a, &b] {
         assert_eq!(status(&server.url("/api/v1/me"), Some(&keys[0])).await, 200);
     }
-    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
     let teams: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM teams")
         .fetch_one(&pool)
         .await
