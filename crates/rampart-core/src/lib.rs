@@ -8,6 +8,8 @@ pub mod scope;
 pub use api_key::{ApiKeyHash, ApiKeyKind, ApiKeySecret};
 pub mod match_index;
 pub mod package_name;
+#[cfg(test)]
+mod test_data;
 
 pub use package_name::normalize_package_name;
 pub use role::{Role, UnknownRole};

@@ -6,12 +6,12 @@
 //! Version semantics come from `rampart-versions` (the ecosystem's scheme, OSV range
 //! evaluation, CPE match criteria); nothing here orders versions itself.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
-use rampart_formats::advisory::{AffectedRange, RangeEvent};
+use rampart_formats::advisory::{AffectedRange, CpeOperator, RangeEvent};
 use rampart_versions::cpe::CpeMatchReason;
 use rampart_versions::range::{AffectedMatch, AffectedOutcome, EventKind, RawEvent};
 use rampart_versions::{CompiledAffected, Cpe, CpeMatchCriteria, Ecosystem, RangeKind, Scheme};
@@ -32,11 +32,21 @@ pub struct AffectedInput {
     pub versions: Vec<String>,
 }
 
-/// One NVD `cpeMatch` of a stored record, for CPE lookups by catalogue product.
+/// One NVD `cpeMatch` of a stored record with its place in the record's configurations, for
+/// CPE lookups. The entries sharing (`vulnerability_id`, `configuration_index`) form one
+/// configuration; within it those sharing `node_index` form one node.
 #[derive(Debug, Clone)]
 pub struct CpeInput {
     pub vulnerability_id: i64,
     pub product_id: i64,
+    pub configuration_index: i64,
+    /// How the configuration combines its nodes (NVD leaves it out for one node: OR).
+    pub configuration_operator: CpeOperator,
+    pub configuration_negate: bool,
+    pub node_index: i64,
+    /// How the node combines its cpeMatch entries.
+    pub node_operator: CpeOperator,
+    pub node_negate: bool,
     pub criteria: String,
     pub vulnerable: bool,
     pub version_start_including: Option<String>,
@@ -57,6 +67,14 @@ pub struct MatchEvidence {
     pub detail: String,
     /// Index of the deciding range in the record's `affected[].ranges`, when a range decided.
     pub range_index: Option<usize>,
+    /// Index of the deciding NVD configuration, for CPE matches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub configuration_index: Option<usize>,
+    /// Platform criteria (`vulnerable: false`, e.g. "running on Windows") the configuration
+    /// requires but the CPEs supplied to the lookup did not show: the match holds only if
+    /// they do. Empty when everything the configuration requires was verified.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unverified_platforms: Vec<String>,
 }
 
 /// A record that affects the package (or product) asked about.
@@ -80,10 +98,113 @@ struct IndexedAffected {
     listed: Vec<String>,
 }
 
-struct IndexedCpe {
-    vulnerability_id: i64,
+/// One cpeMatch entry of a configuration node.
+struct IndexedCriterion {
+    product_id: i64,
+    vulnerable: bool,
     criteria_text: String,
-    criteria: CpeMatchCriteria,
+    /// `None` when the criteria or its bounds could not be read: it is never satisfied.
+    criteria: Option<CpeMatchCriteria>,
+}
+
+struct IndexedNode {
+    operator: CpeOperator,
+    negate: bool,
+    criteria: Vec<IndexedCriterion>,
+}
+
+impl IndexedNode {
+    /// A node of `vulnerable: false` entries only: a condition on the platform ("running on
+    /// Windows"), not the vulnerable software itself.
+    fn is_platform_only(&self) -> bool {
+        self.criteria.iter().all(|c| !c.vulnerable)
+    }
+}
+
+/// One NVD configuration, as a tree: nodes combined by `operator`, each node's entries by
+/// the node's operator, `negate` inverting a node or the whole configuration.
+struct IndexedConfiguration {
+    vulnerability_id: i64,
+    configuration_index: usize,
+    operator: CpeOperator,
+    negate: bool,
+    nodes: Vec<IndexedNode>,
+}
+
+/// The CPEs a lookup knows to be present.
+#[derive(Debug, Clone)]
+pub enum PresentCpe {
+    /// A full CPE name (a component's CPE). Criteria match it by CPE name matching, and a
+    /// version range needs its version to be a concrete value.
+    Name(Box<Cpe>),
+    /// A catalogue product at a version; `None` stands for every version of it.
+    Product {
+        product_id: i64,
+        version: Option<String>,
+    },
+}
+
+/// What a lookup does with platform-only nodes (every entry `vulnerable: false`) that the
+/// supplied CPEs do not satisfy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PlatformPolicy {
+    /// Assume the platform holds and list its criteria in
+    /// [`MatchEvidence::unverified_platforms`].
+    #[default]
+    Report,
+    /// The supplied CPEs are everything present: a platform they do not show is absent
+    /// (so a required one fails and a negated one holds), and a configuration matches only
+    /// when they satisfy it as written.
+    Strict,
+}
+
+/// A node's or configuration's truth under the supplied CPEs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Truth {
+    True,
+    False,
+    /// Holds if these unverified platform criteria hold.
+    Unverified(Vec<String>),
+}
+
+impl Truth {
+    fn negate(self) -> Truth {
+        match self {
+            Truth::True => Truth::False,
+            Truth::False => Truth::True,
+            // "not running on X" is as unverified as "running on X".
+            unverified @ Truth::Unverified(_) => unverified,
+        }
+    }
+
+    fn combine(operator: CpeOperator, values: impl IntoIterator<Item = Truth>) -> Truth {
+        let mut unverified: Vec<String> = Vec::new();
+        let mut any_unverified = false;
+        let mut any_true = false;
+        let mut any_false = false;
+        for value in values {
+            match value {
+                Truth::True => any_true = true,
+                Truth::False => any_false = true,
+                Truth::Unverified(criteria) => {
+                    any_unverified = true;
+                    for criterion in criteria {
+                        if !unverified.contains(&criterion) {
+                            unverified.push(criterion);
+                        }
+                    }
+                }
+            }
+        }
+        match operator {
+            CpeOperator::And if any_false => Truth::False,
+            CpeOperator::And if any_unverified => Truth::Unverified(unverified),
+            CpeOperator::And => Truth::True,
+            CpeOperator::Or if any_true => Truth::True,
+            CpeOperator::Or if any_unverified => Truth::Unverified(unverified),
+            CpeOperator::Or => Truth::False,
+        }
+    }
 }
 
 /// Counts describing an index, for status pages and benchmarks.
@@ -95,8 +216,9 @@ pub struct IndexStats {
     /// Entries whose ranges could not be compiled (only their explicit versions match).
     pub uncompiled_entries: usize,
     pub cpe_criteria: usize,
-    /// CPE matches whose criteria or bounds could not be read (left out).
+    /// CPE matches whose criteria or bounds could not be read (never satisfied).
     pub unreadable_cpe_criteria: usize,
+    pub cpe_configurations: usize,
 }
 
 /// The immutable index.
@@ -105,8 +227,13 @@ pub struct MatchIndex {
     built_at: DateTime<Utc>,
     /// (lower-cased base ecosystem, normalised name) → entries.
     packages: HashMap<(String, String), Vec<IndexedAffected>>,
-    /// catalogue product id → CPE criteria.
-    cpe_products: HashMap<i64, Vec<IndexedCpe>>,
+    /// Every NVD configuration.
+    cpe_configurations: Vec<IndexedConfiguration>,
+    /// catalogue product id → the configurations naming it (indexes into
+    /// `cpe_configurations`, ascending).
+    cpe_products: HashMap<i64, Vec<usize>>,
+    /// (vendor, product) as the criteria spell them → catalogue product id.
+    cpe_product_ids: HashMap<(String, String), i64>,
     stats: IndexStats,
 }
 
@@ -150,7 +277,9 @@ impl MatchIndex {
             kb_version: -1,
             built_at: Utc::now(),
             packages: HashMap::new(),
+            cpe_configurations: Vec::new(),
             cpe_products: HashMap::new(),
+            cpe_product_ids: HashMap::new(),
             stats: IndexStats::default(),
         }
     }
@@ -192,41 +321,15 @@ impl MatchIndex {
             });
         }
         stats.packages = packages.len();
-        let mut cpe_products: HashMap<i64, Vec<IndexedCpe>> = HashMap::new();
-        for input in cpe {
-            if !input.vulnerable {
-                continue;
-            }
-            let criteria = Cpe::parse(&input.criteria).and_then(|cpe| {
-                CpeMatchCriteria::new(
-                    cpe,
-                    Scheme::Generic,
-                    input.version_start_including.as_deref(),
-                    input.version_start_excluding.as_deref(),
-                    input.version_end_including.as_deref(),
-                    input.version_end_excluding.as_deref(),
-                )
-            });
-            match criteria {
-                Ok(criteria) => {
-                    stats.cpe_criteria += 1;
-                    cpe_products
-                        .entry(input.product_id)
-                        .or_default()
-                        .push(IndexedCpe {
-                            vulnerability_id: input.vulnerability_id,
-                            criteria_text: input.criteria,
-                            criteria,
-                        });
-                }
-                Err(_) => stats.unreadable_cpe_criteria += 1,
-            }
-        }
+        let (cpe_configurations, cpe_products, cpe_product_ids) =
+            build_configurations(cpe, &mut stats);
         Self {
             kb_version,
             built_at: Utc::now(),
             packages,
+            cpe_configurations,
             cpe_products,
+            cpe_product_ids,
             stats,
         }
     }
@@ -315,6 +418,8 @@ impl MatchIndex {
                         identifier: identifier(),
                         detail,
                         range_index,
+                        configuration_index: None,
+                        unverified_platforms: Vec::new(),
                     },
                 });
             }
@@ -323,74 +428,284 @@ impl MatchIndex {
         matches
     }
 
-    /// Records whose NVD CPE criteria on catalogue product `product_id` match `version`
-    /// (every vulnerable criteria when `None`), one match per record, by internal id.
+    /// Records with an NVD configuration that holds for catalogue product `product_id` at
+    /// `version` (at any version when `None`), one match per record, by internal id.
+    /// Platform conditions the product alone cannot show are reported in the evidence
+    /// ([`PlatformPolicy::Report`]).
     pub fn query_cpe_product(&self, product_id: i64, version: Option<&str>) -> Vec<IndexMatch> {
-        let Some(entries) = self.cpe_products.get(&product_id) else {
-            return Vec::new();
-        };
-        let mut matches: Vec<IndexMatch> = Vec::new();
-        for entry in entries {
-            if matches
-                .iter()
-                .any(|m| m.vulnerability_id == entry.vulnerability_id)
-            {
+        let version = version
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string);
+        self.query_cpe(
+            &[PresentCpe::Product {
+                product_id,
+                version,
+            }],
+            PlatformPolicy::Report,
+        )
+    }
+
+    /// Records with an NVD configuration that holds when the `present` CPEs (one
+    /// component's, or everything known to be installed together) are present, one match
+    /// per record, by internal id. A configuration holds when its nodes combine to true
+    /// (each node's operator over its entries, the configuration's operator over its nodes,
+    /// `negate` honoured) and at least one satisfied entry is `vulnerable: true`. A match
+    /// resting on unverified platform nodes is reported or dropped as `policy` says; a
+    /// fully verified configuration is preferred over one that needs a platform.
+    pub fn query_cpe(&self, present: &[PresentCpe], policy: PlatformPolicy) -> Vec<IndexMatch> {
+        let mut candidates: Vec<usize> = present
+            .iter()
+            .filter_map(|cpe| match cpe {
+                PresentCpe::Product { product_id, .. } => Some(*product_id),
+                PresentCpe::Name(name) => self
+                    .cpe_product_ids
+                    .get(&(name.vendor().to_string(), name.product().to_string()))
+                    .copied(),
+            })
+            .filter_map(|product_id| self.cpe_products.get(&product_id))
+            .flatten()
+            .copied()
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut best: BTreeMap<i64, IndexMatch> = BTreeMap::new();
+        for position in candidates {
+            let configuration = &self.cpe_configurations[position];
+            let Some(evidence) = evaluate_configuration(configuration, present, policy) else {
                 continue;
-            }
-            let detail = match version.map(str::trim).filter(|v| !v.is_empty()) {
-                None => Some("no version given: every vulnerable configuration".to_string()),
-                Some(version) => {
-                    let target = entry
-                        .criteria
-                        .criteria()
-                        .with_version(rampart_versions::cpe::CpeValue::literal(version));
-                    entry.criteria.matches(&target).map(|reason| match reason {
-                        CpeMatchReason::Name => format!("cpe name {}", entry.criteria_text),
-                        CpeMatchReason::VersionRange { start, end } => {
-                            let mut parts = Vec::new();
-                            if let Some(start) = start {
-                                parts.push(format!(
-                                    "versionStart{} {}",
-                                    if start.inclusive {
-                                        "Including"
-                                    } else {
-                                        "Excluding"
-                                    },
-                                    start.text
-                                ));
-                            }
-                            if let Some(end) = end {
-                                parts.push(format!(
-                                    "versionEnd{} {}",
-                                    if end.inclusive {
-                                        "Including"
-                                    } else {
-                                        "Excluding"
-                                    },
-                                    end.text
-                                ));
-                            }
-                            parts.join(", ")
-                        }
-                    })
-                }
             };
-            if let Some(detail) = detail {
-                matches.push(IndexMatch {
-                    vulnerability_id: entry.vulnerability_id,
-                    vuln_id: Arc::from(""),
-                    modified: self.built_at,
-                    evidence: MatchEvidence {
-                        matched_by: "cpe",
-                        identifier: entry.criteria_text.clone(),
-                        detail,
-                        range_index: None,
-                    },
+            let better = best
+                .get(&configuration.vulnerability_id)
+                .is_none_or(|current| {
+                    !current.evidence.unverified_platforms.is_empty()
+                        && evidence.unverified_platforms.is_empty()
                 });
+            if better {
+                best.insert(
+                    configuration.vulnerability_id,
+                    IndexMatch {
+                        vulnerability_id: configuration.vulnerability_id,
+                        vuln_id: Arc::from(""),
+                        modified: self.built_at,
+                        evidence,
+                    },
+                );
             }
         }
-        matches
+        best.into_values().collect()
     }
+}
+
+/// Groups the cpeMatch rows into configuration trees and indexes them by product.
+#[allow(clippy::type_complexity)]
+fn build_configurations(
+    cpe: impl IntoIterator<Item = CpeInput>,
+    stats: &mut IndexStats,
+) -> (
+    Vec<IndexedConfiguration>,
+    HashMap<i64, Vec<usize>>,
+    HashMap<(String, String), i64>,
+) {
+    // (record, configuration) → (operator, negate, node index → node).
+    let mut grouped: BTreeMap<(i64, i64), (CpeOperator, bool, BTreeMap<i64, IndexedNode>)> =
+        BTreeMap::new();
+    let mut product_ids: HashMap<(String, String), i64> = HashMap::new();
+    for input in cpe {
+        let criteria = Cpe::parse(&input.criteria).and_then(|cpe| {
+            CpeMatchCriteria::new(
+                cpe,
+                Scheme::Generic,
+                input.version_start_including.as_deref(),
+                input.version_start_excluding.as_deref(),
+                input.version_end_including.as_deref(),
+                input.version_end_excluding.as_deref(),
+            )
+        });
+        let criteria = match criteria {
+            Ok(criteria) => {
+                stats.cpe_criteria += 1;
+                product_ids
+                    .entry((
+                        criteria.criteria().vendor().to_string(),
+                        criteria.criteria().product().to_string(),
+                    ))
+                    .or_insert(input.product_id);
+                Some(criteria)
+            }
+            Err(_) => {
+                stats.unreadable_cpe_criteria += 1;
+                None
+            }
+        };
+        let (_, _, nodes) = grouped
+            .entry((input.vulnerability_id, input.configuration_index))
+            .or_insert_with(|| {
+                (
+                    input.configuration_operator,
+                    input.configuration_negate,
+                    BTreeMap::new(),
+                )
+            });
+        nodes
+            .entry(input.node_index)
+            .or_insert_with(|| IndexedNode {
+                operator: input.node_operator,
+                negate: input.node_negate,
+                criteria: Vec::new(),
+            })
+            .criteria
+            .push(IndexedCriterion {
+                product_id: input.product_id,
+                vulnerable: input.vulnerable,
+                criteria_text: input.criteria,
+                criteria,
+            });
+    }
+    let mut configurations = Vec::with_capacity(grouped.len());
+    let mut by_product: HashMap<i64, Vec<usize>> = HashMap::new();
+    for ((vulnerability_id, configuration_index), (operator, negate, nodes)) in grouped {
+        let position = configurations.len();
+        let configuration = IndexedConfiguration {
+            vulnerability_id,
+            configuration_index: usize::try_from(configuration_index).unwrap_or(0),
+            operator,
+            negate,
+            nodes: nodes.into_values().collect(),
+        };
+        for criterion in configuration.nodes.iter().flat_map(|n| &n.criteria) {
+            let positions = by_product.entry(criterion.product_id).or_default();
+            if positions.last() != Some(&position) {
+                positions.push(position);
+            }
+        }
+        configurations.push(configuration);
+    }
+    stats.cpe_configurations = configurations.len();
+    (configurations, by_product, product_ids)
+}
+
+/// Why `criterion` holds for one of the `present` CPEs, if it does.
+fn criterion_detail(criterion: &IndexedCriterion, present: &[PresentCpe]) -> Option<String> {
+    let criteria = criterion.criteria.as_ref()?;
+    present.iter().find_map(|cpe| {
+        let target = match cpe {
+            PresentCpe::Name(name) => Cpe::clone(name),
+            PresentCpe::Product {
+                product_id,
+                version,
+            } => {
+                if *product_id != criterion.product_id {
+                    return None;
+                }
+                match version {
+                    None => return Some("no version given: every vulnerable configuration".into()),
+                    Some(version) => criteria
+                        .criteria()
+                        .with_version(rampart_versions::cpe::CpeValue::literal(version)),
+                }
+            }
+        };
+        criteria
+            .matches(&target)
+            .map(|reason| reason_detail(&criterion.criteria_text, reason))
+    })
+}
+
+fn reason_detail(criteria_text: &str, reason: CpeMatchReason<'_>) -> String {
+    match reason {
+        CpeMatchReason::Name => format!("cpe name {criteria_text}"),
+        CpeMatchReason::VersionRange { start, end } => {
+            let mut parts = Vec::new();
+            if let Some(start) = start {
+                let kind = if start.inclusive {
+                    "Including"
+                } else {
+                    "Excluding"
+                };
+                parts.push(format!("versionStart{kind} {}", start.text));
+            }
+            if let Some(end) = end {
+                let kind = if end.inclusive {
+                    "Including"
+                } else {
+                    "Excluding"
+                };
+                parts.push(format!("versionEnd{kind} {}", end.text));
+            }
+            parts.join(", ")
+        }
+    }
+}
+
+/// The evidence for a configuration that holds under `present`, or `None`.
+fn evaluate_configuration(
+    configuration: &IndexedConfiguration,
+    present: &[PresentCpe],
+    policy: PlatformPolicy,
+) -> Option<MatchEvidence> {
+    // The first satisfied vulnerable entry of a node that holds names the match.
+    let mut deciding: Option<(&IndexedCriterion, String)> = None;
+    let mut node_values = Vec::with_capacity(configuration.nodes.len());
+    for node in &configuration.nodes {
+        let details: Vec<Option<String>> = node
+            .criteria
+            .iter()
+            .map(|criterion| criterion_detail(criterion, present))
+            .collect();
+        let plain = Truth::combine(
+            node.operator,
+            details.iter().map(|detail| {
+                if detail.is_some() {
+                    Truth::True
+                } else {
+                    Truth::False
+                }
+            }),
+        );
+        let value =
+            if plain == Truth::False && node.is_platform_only() && policy == PlatformPolicy::Report
+            {
+                Truth::Unverified(
+                    node.criteria
+                        .iter()
+                        .map(|c| c.criteria_text.clone())
+                        .collect(),
+                )
+            } else {
+                plain
+            };
+        let value = if node.negate { value.negate() } else { value };
+        if deciding.is_none() && !node.negate && value != Truth::False {
+            deciding = node
+                .criteria
+                .iter()
+                .zip(details)
+                .find_map(|(criterion, detail)| {
+                    criterion.vulnerable.then_some(())?;
+                    Some((criterion, detail?))
+                });
+        }
+        node_values.push(value);
+    }
+    let mut value = Truth::combine(configuration.operator, node_values);
+    if configuration.negate {
+        value = value.negate();
+    }
+    let unverified_platforms = match value {
+        Truth::False => return None,
+        Truth::True => Vec::new(),
+        Truth::Unverified(criteria) => criteria,
+    };
+    let (criterion, detail) = deciding?;
+    Some(MatchEvidence {
+        matched_by: "cpe",
+        identifier: criterion.criteria_text.clone(),
+        detail,
+        range_index: None,
+        configuration_index: Some(configuration.configuration_index),
+        unverified_platforms,
+    })
 }
 
 /// Whether one entry affects `version`, and why.
@@ -447,7 +762,9 @@ impl MatchIndexHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rampart_formats::advisory::RangeType;
+    use rampart_formats::advisory::{
+        parse_nvd_page, CpeConfiguration, CpeMatch, CpeNode, RangeType,
+    };
 
     fn pypi(vuln_id: &str, events: Vec<RangeEvent>, versions: &[&str]) -> AffectedInput {
         AffectedInput {
@@ -517,5 +834,465 @@ mod tests {
             .load()
             .query_package("PyPI", "django", Some("1.0"))
             .is_empty());
+    }
+
+    /// The index rows of a record's configurations, products numbered by (vendor, product)
+    /// as the store's catalogue does.
+    fn cpe_inputs(
+        vulnerability_id: i64,
+        configurations: &[CpeConfiguration],
+        catalogue: &mut HashMap<(String, String), i64>,
+    ) -> Vec<CpeInput> {
+        let mut rows = Vec::new();
+        for (configuration_index, configuration) in configurations.iter().enumerate() {
+            for (node_index, node) in configuration.nodes.iter().enumerate() {
+                for m in &node.cpe_match {
+                    let cpe = Cpe::parse(&m.criteria).unwrap();
+                    let next = catalogue.len() as i64 + 1;
+                    let product_id = *catalogue
+                        .entry((cpe.vendor().to_string(), cpe.product().to_string()))
+                        .or_insert(next);
+                    rows.push(CpeInput {
+                        vulnerability_id,
+                        product_id,
+                        configuration_index: configuration_index as i64,
+                        configuration_operator: configuration.operator.unwrap_or(CpeOperator::Or),
+                        configuration_negate: configuration.negate,
+                        node_index: node_index as i64,
+                        node_operator: node.operator,
+                        node_negate: node.negate,
+                        criteria: m.criteria.clone(),
+                        vulnerable: m.vulnerable,
+                        version_start_including: m.version_start_including.clone(),
+                        version_start_excluding: m.version_start_excluding.clone(),
+                        version_end_including: m.version_end_including.clone(),
+                        version_end_excluding: m.version_end_excluding.clone(),
+                    });
+                }
+            }
+        }
+        rows
+    }
+
+    fn criterion(vulnerable: bool, criteria: &str, end_excluding: Option<&str>) -> CpeMatch {
+        CpeMatch {
+            vulnerable,
+            criteria: criteria.into(),
+            match_criteria_id: None,
+            version_start_including: None,
+            version_start_excluding: None,
+            version_end_including: None,
+            version_end_excluding: end_excluding.map(str::to_string),
+        }
+    }
+
+    fn node(operator: CpeOperator, negate: bool, cpe_match: Vec<CpeMatch>) -> CpeNode {
+        CpeNode {
+            operator,
+            negate,
+            cpe_match,
+        }
+    }
+
+    fn configuration(operator: CpeOperator, nodes: Vec<CpeNode>) -> CpeConfiguration {
+        CpeConfiguration {
+            operator: Some(operator),
+            negate: false,
+            nodes,
+        }
+    }
+
+    fn name(text: &str) -> PresentCpe {
+        PresentCpe::Name(Box::new(Cpe::parse(text).unwrap()))
+    }
+
+    const APP: &str = "cpe:2.3:a:vendor:app:*:*:*:*:*:*:*:*";
+    const WINDOWS: &str = "cpe:2.3:o:microsoft:windows:-:*:*:*:*:*:*:*";
+    const LINUX: &str = "cpe:2.3:o:linux:linux_kernel:-:*:*:*:*:*:*:*";
+
+    /// Builds an index of one record (internal id 1) and the catalogue it numbered.
+    fn index_of(
+        configurations: &[CpeConfiguration],
+    ) -> (MatchIndex, HashMap<(String, String), i64>) {
+        let mut catalogue = HashMap::new();
+        let rows = cpe_inputs(1, configurations, &mut catalogue);
+        (MatchIndex::build(1, [], rows), catalogue)
+    }
+
+    fn product(catalogue: &HashMap<(String, String), i64>, vendor: &str, product: &str) -> i64 {
+        catalogue[&(vendor.to_string(), product.to_string())]
+    }
+
+    #[test]
+    fn an_and_with_a_platform_matches_only_with_the_platform_verified_or_reported() {
+        let (index, catalogue) = index_of(&[configuration(
+            CpeOperator::And,
+            vec![
+                node(
+                    CpeOperator::Or,
+                    false,
+                    vec![criterion(true, APP, Some("2.0"))],
+                ),
+                node(
+                    CpeOperator::Or,
+                    false,
+                    vec![criterion(false, WINDOWS, None)],
+                ),
+            ],
+        )]);
+        let app_1 = name("cpe:2.3:a:vendor:app:1.5:*:*:*:*:*:*:*");
+        let app_2 = name("cpe:2.3:a:vendor:app:2.0:*:*:*:*:*:*:*");
+
+        // The application alone: reported, with the platform it needs named.
+        let reported = index.query_cpe(std::slice::from_ref(&app_1), PlatformPolicy::Report);
+        assert_eq!(reported.len(), 1);
+        assert_eq!(reported[0].evidence.identifier, APP);
+        assert_eq!(reported[0].evidence.detail, "versionEndExcluding 2.0");
+        assert_eq!(reported[0].evidence.configuration_index, Some(0));
+        assert_eq!(
+            reported[0].evidence.unverified_platforms,
+            vec![WINDOWS.to_string()]
+        );
+        let json = serde_json::to_value(&reported[0].evidence).unwrap();
+        assert_eq!(json["unverified_platforms"][0], WINDOWS);
+        // Strict: the platform is not shown, so no match.
+        assert!(index
+            .query_cpe(std::slice::from_ref(&app_1), PlatformPolicy::Strict)
+            .is_empty());
+        // The platform shown: a verified match either way.
+        for policy in [PlatformPolicy::Report, PlatformPolicy::Strict] {
+            let verified = index.query_cpe(&[app_1.clone(), name(WINDOWS)], policy);
+            assert_eq!(verified.len(), 1, "{policy:?}");
+            assert!(verified[0].evidence.unverified_platforms.is_empty());
+            let json = serde_json::to_value(&verified[0].evidence).unwrap();
+            assert!(json.get("unverified_platforms").is_none(), "{json}");
+        }
+        // Another platform shown does not verify this one.
+        assert!(index
+            .query_cpe(&[app_1.clone(), name(LINUX)], PlatformPolicy::Strict)
+            .is_empty());
+        // Outside the range, the platform does not help.
+        assert!(index
+            .query_cpe(&[app_2, name(WINDOWS)], PlatformPolicy::Report)
+            .is_empty());
+        // The platform alone is not a vulnerable criterion: nothing.
+        assert!(index
+            .query_cpe(&[name(WINDOWS)], PlatformPolicy::Report)
+            .is_empty());
+        let windows = product(&catalogue, "microsoft", "windows");
+        assert!(index.query_cpe_product(windows, None).is_empty());
+        // The catalogue lookup reports the platform too.
+        let app = product(&catalogue, "vendor", "app");
+        let by_product = index.query_cpe_product(app, Some("1.9"));
+        assert_eq!(by_product.len(), 1);
+        assert_eq!(
+            by_product[0].evidence.unverified_platforms,
+            vec![WINDOWS.to_string()]
+        );
+        assert!(index.query_cpe_product(app, Some("2.0")).is_empty());
+    }
+
+    #[test]
+    fn an_and_of_two_vulnerable_nodes_needs_both() {
+        let (index, catalogue) = index_of(&[configuration(
+            CpeOperator::And,
+            vec![
+                node(
+                    CpeOperator::Or,
+                    false,
+                    vec![criterion(true, APP, Some("2.0"))],
+                ),
+                node(
+                    CpeOperator::Or,
+                    false,
+                    vec![criterion(
+                        true,
+                        "cpe:2.3:a:vendor:plugin:*:*:*:*:*:*:*:*",
+                        Some("3.0"),
+                    )],
+                ),
+            ],
+        )]);
+        let app = name("cpe:2.3:a:vendor:app:1.0:*:*:*:*:*:*:*");
+        for policy in [PlatformPolicy::Report, PlatformPolicy::Strict] {
+            assert!(index
+                .query_cpe(std::slice::from_ref(&app), policy)
+                .is_empty());
+        }
+        assert!(index
+            .query_cpe_product(product(&catalogue, "vendor", "app"), None)
+            .is_empty());
+        let old_plugin = name("cpe:2.3:a:vendor:plugin:2.9:*:*:*:*:*:*:*");
+        let new_plugin = name("cpe:2.3:a:vendor:plugin:3.0:*:*:*:*:*:*:*");
+        let both = index.query_cpe(&[app.clone(), old_plugin], PlatformPolicy::Strict);
+        assert_eq!(both.len(), 1);
+        assert!(both[0].evidence.unverified_platforms.is_empty());
+        assert!(index
+            .query_cpe(&[app, new_plugin], PlatformPolicy::Report)
+            .is_empty());
+    }
+
+    #[test]
+    fn negated_nodes_and_node_operators_are_honoured() {
+        // The app before 2.0, unless a fixed build of the runtime is installed; the app node
+        // is an AND of two entries (the app and its edition).
+        let (index, _) = index_of(&[configuration(
+            CpeOperator::And,
+            vec![
+                node(
+                    CpeOperator::And,
+                    false,
+                    vec![
+                        criterion(true, APP, Some("2.0")),
+                        criterion(true, "cpe:2.3:a:vendor:app:*:*:*:*:enterprise:*:*:*", None),
+                    ],
+                ),
+                node(
+                    CpeOperator::Or,
+                    true,
+                    vec![criterion(
+                        true,
+                        "cpe:2.3:a:vendor:runtime:5.0:*:*:*:*:*:*:*",
+                        None,
+                    )],
+                ),
+            ],
+        )]);
+        let enterprise = name("cpe:2.3:a:vendor:app:1.0:*:*:*:enterprise:*:*:*");
+        let community = name("cpe:2.3:a:vendor:app:1.0:*:*:*:community:*:*:*");
+        let runtime = name("cpe:2.3:a:vendor:runtime:5.0:*:*:*:*:*:*:*");
+        let matched = index.query_cpe(std::slice::from_ref(&enterprise), PlatformPolicy::Strict);
+        assert_eq!(matched.len(), 1);
+        assert_eq!(matched[0].evidence.detail, "versionEndExcluding 2.0");
+        // The node's AND: the community edition satisfies only one of its entries.
+        assert!(index
+            .query_cpe(&[community], PlatformPolicy::Report)
+            .is_empty());
+        // The negated node: the runtime present makes the configuration false.
+        assert!(index
+            .query_cpe(&[enterprise, runtime], PlatformPolicy::Report)
+            .is_empty());
+    }
+
+    #[test]
+    fn an_or_of_nodes_needs_any_and_a_negated_platform_is_reported() {
+        let (index, _) = index_of(&[
+            configuration(
+                CpeOperator::Or,
+                vec![
+                    node(
+                        CpeOperator::Or,
+                        false,
+                        vec![criterion(true, APP, Some("2.0"))],
+                    ),
+                    node(
+                        CpeOperator::Or,
+                        false,
+                        vec![criterion(
+                            true,
+                            "cpe:2.3:a:vendor:server:4.1:*:*:*:*:*:*:*",
+                            None,
+                        )],
+                    ),
+                ],
+            ),
+            // A second configuration of the same record: the app on anything but Linux.
+            configuration(
+                CpeOperator::And,
+                vec![
+                    node(
+                        CpeOperator::Or,
+                        false,
+                        vec![criterion(
+                            true,
+                            "cpe:2.3:a:vendor:agent:*:*:*:*:*:*:*:*",
+                            None,
+                        )],
+                    ),
+                    node(CpeOperator::Or, true, vec![criterion(false, LINUX, None)]),
+                ],
+            ),
+        ]);
+        let server = index.query_cpe(
+            &[name("cpe:2.3:a:vendor:server:4.1:*:*:*:*:*:*:*")],
+            PlatformPolicy::Strict,
+        );
+        assert_eq!(server.len(), 1);
+        assert_eq!(server[0].evidence.configuration_index, Some(0));
+        assert!(index
+            .query_cpe(
+                &[name("cpe:2.3:a:vendor:server:4.2:*:*:*:*:*:*:*")],
+                PlatformPolicy::Strict
+            )
+            .is_empty());
+        let agent = name("cpe:2.3:a:vendor:agent:1.0:*:*:*:*:*:*:*");
+        let reported = index.query_cpe(std::slice::from_ref(&agent), PlatformPolicy::Report);
+        assert_eq!(reported.len(), 1);
+        assert_eq!(reported[0].evidence.configuration_index, Some(1));
+        assert_eq!(
+            reported[0].evidence.unverified_platforms,
+            vec![LINUX.to_string()]
+        );
+        // Strict reads the supplied CPEs as everything present: no Linux, so "not Linux"
+        // holds.
+        let strict = index.query_cpe(std::slice::from_ref(&agent), PlatformPolicy::Strict);
+        assert_eq!(strict.len(), 1);
+        assert!(strict[0].evidence.unverified_platforms.is_empty());
+        for policy in [PlatformPolicy::Report, PlatformPolicy::Strict] {
+            assert!(index
+                .query_cpe(&[agent.clone(), name(LINUX)], policy)
+                .is_empty());
+        }
+        // One match per record, the verified configuration preferred.
+        let both = index.query_cpe(
+            &[
+                name("cpe:2.3:a:vendor:agent:1.0:*:*:*:*:*:*:*"),
+                name("cpe:2.3:a:vendor:app:1.0:*:*:*:*:*:*:*"),
+            ],
+            PlatformPolicy::Report,
+        );
+        assert_eq!(both.len(), 1);
+        assert_eq!(both[0].evidence.configuration_index, Some(0));
+        assert!(both[0].evidence.unverified_platforms.is_empty());
+    }
+
+    #[test]
+    fn recorded_nvd_and_configurations_match_only_as_specified() {
+        let Some(root) = crate::test_data::root() else {
+            return;
+        };
+        let bytes =
+            std::fs::read(root.join("nvd-cve-api-2.0/pablotron-nvd-go/responses/cves-2023.json"))
+                .unwrap();
+        let records = parse_nvd_page(&bytes).unwrap().advisories.records;
+        let mut catalogue = HashMap::new();
+        let mut rows = Vec::new();
+        let mut ids = HashMap::new();
+        for (position, record) in records.iter().enumerate() {
+            let internal_id = position as i64 + 1;
+            ids.insert(record.id.clone(), internal_id);
+            rows.extend(cpe_inputs(
+                internal_id,
+                &record.cpe_configurations,
+                &mut catalogue,
+            ));
+        }
+        let index = MatchIndex::build(1, [], rows);
+        assert_eq!(index.stats().cpe_configurations, 267);
+        let dante_cve = ids["CVE-2022-23748"];
+        let of = |matches: Vec<IndexMatch>, id: i64| {
+            matches.into_iter().find(|m| m.vulnerability_id == id)
+        };
+
+        // CVE-2022-23748: dante_application_library <= 1.2.0 AND running on windows:-.
+        let dante = |version: &str| {
+            name(&format!(
+                "cpe:2.3:a:audinate:dante_application_library:{version}:*:*:*:*:*:*:*"
+            ))
+        };
+        let reported = of(
+            index.query_cpe(&[dante("1.2.0")], PlatformPolicy::Report),
+            dante_cve,
+        )
+        .expect("reported with its platform");
+        assert_eq!(
+            reported.evidence.unverified_platforms,
+            vec![WINDOWS.to_string()]
+        );
+        assert_eq!(reported.evidence.detail, "versionEndIncluding 1.2.0");
+        assert!(of(
+            index.query_cpe(&[dante("1.2.0")], PlatformPolicy::Strict),
+            dante_cve
+        )
+        .is_none());
+        let verified = of(
+            index.query_cpe(&[dante("1.2.0"), name(WINDOWS)], PlatformPolicy::Strict),
+            dante_cve,
+        )
+        .expect("verified on windows");
+        assert!(verified.evidence.unverified_platforms.is_empty());
+        assert!(of(
+            index.query_cpe(&[dante("1.2.0"), name(LINUX)], PlatformPolicy::Strict),
+            dante_cve
+        )
+        .is_none());
+        assert!(of(
+            index.query_cpe(&[dante("1.2.1"), name(WINDOWS)], PlatformPolicy::Report),
+            dante_cve
+        )
+        .is_none());
+        // Windows alone is only the platform: no record matches on it.
+        let windows = product(&catalogue, "microsoft", "windows");
+        assert!(index.query_cpe_product(windows, None).is_empty());
+
+        // CVE-2022-45461: netbackup <= 10.1 AND (linux_kernel OR unix): one platform of the
+        // node's OR is enough.
+        let netbackup_cve = ids["CVE-2022-45461"];
+        let netbackup = name("cpe:2.3:a:veritas:netbackup:10.0:*:*:*:*:*:*:*");
+        let unix = name("cpe:2.3:o:opengroup:unix:-:*:*:*:*:*:*:*");
+        assert!(of(
+            index.query_cpe(&[netbackup.clone(), unix], PlatformPolicy::Strict),
+            netbackup_cve
+        )
+        .is_some());
+        let reported = of(
+            index.query_cpe(std::slice::from_ref(&netbackup), PlatformPolicy::Report),
+            netbackup_cve,
+        )
+        .unwrap();
+        assert_eq!(reported.evidence.unverified_platforms.len(), 2);
+
+        // Every record whose configurations are all AND with a platform node: its vulnerable
+        // products alone report it with platforms and never match it strictly.
+        let mut checked = 0;
+        for record in &records {
+            let all_and_with_platform = !record.cpe_configurations.is_empty()
+                && record.cpe_configurations.iter().all(|c| {
+                    c.operator == Some(CpeOperator::And)
+                        && c.nodes
+                            .iter()
+                            .any(|n| n.cpe_match.iter().all(|m| !m.vulnerable))
+                });
+            if !all_and_with_platform {
+                continue;
+            }
+            let internal_id = ids[&record.id];
+            for m in record
+                .cpe_configurations
+                .iter()
+                .flat_map(|c| &c.nodes)
+                .flat_map(|n| &n.cpe_match)
+                .filter(|m| m.vulnerable)
+            {
+                let cpe = Cpe::parse(&m.criteria).unwrap();
+                let product_id = catalogue[&(cpe.vendor().to_string(), cpe.product().to_string())];
+                let present = [PresentCpe::Product {
+                    product_id,
+                    version: None,
+                }];
+                let reported = of(
+                    index.query_cpe(&present, PlatformPolicy::Report),
+                    internal_id,
+                )
+                .unwrap_or_else(|| panic!("{} not reported for {}", record.id, m.criteria));
+                assert!(
+                    !reported.evidence.unverified_platforms.is_empty(),
+                    "{}",
+                    record.id
+                );
+                assert!(
+                    of(
+                        index.query_cpe(&present, PlatformPolicy::Strict),
+                        internal_id
+                    )
+                    .is_none(),
+                    "{} matched strictly on {} alone",
+                    record.id,
+                    m.criteria
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 80, "{checked}");
     }
 }

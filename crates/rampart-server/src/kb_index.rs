@@ -5,11 +5,20 @@
 use std::time::Duration;
 
 use rampart_core::match_index::{AffectedInput, CpeInput, MatchIndex, MatchIndexHandle};
-use rampart_formats::advisory::AffectedRange;
+use rampart_formats::advisory::{AffectedRange, CpeOperator};
 use rampart_store::{Store, StoreError};
 
 /// How often replicas check whether the knowledge base changed (one cheap query).
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The stored operator label (`AND` / `OR`); anything else reads as OR, NVD's default.
+fn operator(label: &str) -> CpeOperator {
+    if label.eq_ignore_ascii_case("AND") {
+        CpeOperator::And
+    } else {
+        CpeOperator::Or
+    }
+}
 
 /// Builds an index from the store's current contents.
 pub async fn build_index(store: &Store) -> Result<MatchIndex, StoreError> {
@@ -31,6 +40,12 @@ pub async fn build_index(store: &Store) -> Result<MatchIndex, StoreError> {
         let cpe = cpe.into_iter().map(|row| CpeInput {
             vulnerability_id: row.vulnerability_id,
             product_id: row.product_id,
+            configuration_index: row.configuration_index,
+            configuration_operator: operator(&row.configuration_operator),
+            configuration_negate: row.configuration_negate,
+            node_index: row.node_index,
+            node_operator: operator(&row.node_operator),
+            node_negate: row.node_negate,
             criteria: row.criteria,
             vulnerable: row.vulnerable,
             version_start_including: row.version_start_including,

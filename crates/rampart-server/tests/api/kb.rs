@@ -370,4 +370,51 @@ backend_tests! {
         let (status, _) = get_json(&app, "/api/get-exploits").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
     }
+
+    async fn nvd_and_configurations_survive_the_store_and_name_their_platform(app) {
+        let Some(root) = data_root() else { return };
+        let store = Store::connect(&app.config.database).await.unwrap();
+        store.ingest_advisories("nvd", &nvd_page(&root)).await.unwrap();
+        store.close().await;
+        wait_for_index(&app).await;
+        // CVE-2022-23748: dante_application_library <= 1.2.0, AND running on windows:-.
+        let windows = "cpe:2.3:o:microsoft:windows:-:*:*:*:*:*:*:*";
+        let (status, catalog) = get_json(&app, "/api/v1/catalog/products?q=dante").await;
+        assert_eq!(status, StatusCode::OK, "{catalog}");
+        let product_id = catalog["data"].as_array().unwrap().iter()
+            .find(|p| p["product"] == "dante_application_library").unwrap()["id"].as_i64().unwrap();
+        let at = |version: &str| format!("/api/product-cves?product_id={product_id}&version={version}");
+        let (status, inside) = get_json(&app, &at("1.2.0")).await;
+        assert_eq!(status, StatusCode::OK, "{inside}");
+        assert_eq!(ids(&inside["cves"]), ["CVE-2022-23748"], "{inside}");
+        let evidence = &inside["cves"][0]["evidence"];
+        assert_eq!(evidence["matched_by"], "cpe", "{evidence}");
+        assert_eq!(evidence["detail"], "versionEndIncluding 1.2.0", "{evidence}");
+        assert_eq!(evidence["unverified_platforms"], json!([windows]), "{evidence}");
+        let (_, outside) = get_json(&app, &at("1.2.1")).await;
+        assert!(ids(&outside["cves"]).is_empty(), "{outside}");
+        // The same through the CPE filter of the vulnerability list.
+        let (status, listed) = get_json(
+            &app,
+            "/api/v1/vulnerabilities?cpe=cpe:2.3:a:audinate:dante_application_library:1.1:*:*:*:*:*:*:*",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{listed}");
+        assert_eq!(ids(&listed["data"]), ["CVE-2022-23748"], "{listed}");
+        assert_eq!(listed["data"][0]["evidence"]["unverified_platforms"], json!([windows]));
+        // Strict: the platform is not shown, so the configuration does not hold.
+        let (status, strict) = get_json(
+            &app,
+            "/api/v1/vulnerabilities?cpe=cpe:2.3:a:audinate:dante_application_library:1.1:*:*:*:*:*:*:*&strict_platforms=true",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{strict}");
+        assert!(ids(&strict["data"]).is_empty(), "{strict}");
+        // Windows is only the platform of every configuration naming it: no CVE by itself.
+        let (_, catalog) = get_json(&app, "/api/v1/catalog/products?q=microsoft%20windows").await;
+        let windows_id = catalog["data"].as_array().unwrap().iter()
+            .find(|p| p["vendor"] == "microsoft" && p["product"] == "windows").unwrap()["id"].as_i64().unwrap();
+        let (_, on_windows) = get_json(&app, &format!("/api/product-cves?product_id={windows_id}")).await;
+        assert_eq!(on_windows["total"], 0, "{on_windows}");
+    }
 }

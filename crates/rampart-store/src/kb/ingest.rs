@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use rampart_core::normalize_package_name;
-use rampart_formats::advisory::{Advisory, EpssFile, ExploitRecord, KevEntry};
+use rampart_formats::advisory::{Advisory, CpeOperator, EpssFile, ExploitRecord, KevEntry};
 use serde::Serialize;
 
 use crate::{now, with_pool, Store, StoreError};
@@ -86,9 +86,22 @@ fn identifiers(advisory: &Advisory) -> Vec<String> {
         .collect()
 }
 
+fn operator_label(operator: CpeOperator) -> &'static str {
+    match operator {
+        CpeOperator::And => "AND",
+        CpeOperator::Or => "OR",
+    }
+}
+
 /// One CPE match of a record, flattened for its table.
 struct CpeRow<'a> {
     configuration_index: i64,
+    /// `AND` or `OR` (NVD leaves it out for single-node configurations: OR).
+    configuration_operator: &'static str,
+    configuration_negate: bool,
+    node_index: i64,
+    node_operator: &'static str,
+    node_negate: bool,
     criteria: &'a str,
     part: String,
     vendor: String,
@@ -104,13 +117,20 @@ struct CpeRow<'a> {
 fn cpe_rows(advisory: &Advisory) -> Vec<CpeRow<'_>> {
     let mut rows = Vec::new();
     for (index, configuration) in advisory.cpe_configurations.iter().enumerate() {
-        for node in &configuration.nodes {
+        let configuration_operator =
+            operator_label(configuration.operator.unwrap_or(CpeOperator::Or));
+        for (node_index, node) in configuration.nodes.iter().enumerate() {
             for m in &node.cpe_match {
                 let Some(parts) = cpe_components(&m.criteria) else {
                     continue;
                 };
                 rows.push(CpeRow {
                     configuration_index: index as i64,
+                    configuration_operator,
+                    configuration_negate: configuration.negate,
+                    node_index: node_index as i64,
+                    node_operator: operator_label(node.operator),
+                    node_negate: node.negate,
                     criteria: &m.criteria,
                     part: parts[0].to_string(),
                     vendor: parts[1].to_string(),
@@ -383,8 +403,11 @@ impl Store {
                     sqlx::query(
                         "INSERT INTO cpe_matches (vulnerability_id, product_id, configuration_index,
                             criteria, part, version, vulnerable, version_start_including,
-                            version_start_excluding, version_end_including, version_end_excluding)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                            version_start_excluding, version_end_including, version_end_excluding,
+                            configuration_operator, configuration_negate, node_index,
+                            node_operator, node_negate)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                            $15, $16)",
                     )
                     .bind(vulnerability_id)
                     .bind(product_id)
@@ -397,6 +420,11 @@ impl Store {
                     .bind(row.start_excluding)
                     .bind(row.end_including)
                     .bind(row.end_excluding)
+                    .bind(row.configuration_operator)
+                    .bind(row.configuration_negate)
+                    .bind(row.node_index)
+                    .bind(row.node_operator)
+                    .bind(row.node_negate)
                     .execute(&mut *tx)
                     .await?;
                 }

@@ -474,6 +474,13 @@ pub struct CpeMatchRow {
     pub vulnerability_id: i64,
     pub product_id: i64,
     pub configuration_index: i64,
+    /// `AND` or `OR`: how the configuration combines its nodes.
+    pub configuration_operator: String,
+    pub configuration_negate: bool,
+    pub node_index: i64,
+    /// `AND` or `OR`: how the node combines its cpeMatch entries.
+    pub node_operator: String,
+    pub node_negate: bool,
     pub criteria: String,
     pub vulnerable: bool,
     pub version_start_including: Option<String>,
@@ -588,10 +595,12 @@ impl Store {
     pub async fn cpe_match_rows(&self) -> Result<Vec<CpeMatchRow>, StoreError> {
         Ok(with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT vulnerability_id, product_id, configuration_index, criteria, vulnerable,
-                        version_start_including, version_start_excluding, version_end_including,
-                        version_end_excluding
-                 FROM cpe_matches ORDER BY vulnerability_id, configuration_index",
+                "SELECT vulnerability_id, product_id, configuration_index, configuration_operator,
+                        configuration_negate, node_index, node_operator, node_negate, criteria,
+                        vulnerable, version_start_including, version_start_excluding,
+                        version_end_including, version_end_excluding
+                 FROM cpe_matches
+                 ORDER BY vulnerability_id, configuration_index, node_index, criteria",
             )
             .fetch_all(pool)
             .await

@@ -9,6 +9,7 @@ pub mod seed;
 use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
+use rampart_core::match_index::{PlatformPolicy, PresentCpe};
 use rampart_core::Scope;
 use rampart_store::{
     CatalogProduct, StoredVulnerability, VulnerabilityFilter, VulnerabilityGroup,
@@ -370,7 +371,12 @@ pub struct VulnerabilityListQuery {
     /// Package URL; its version (or `version`) selects affected records.
     pub purl: Option<String>,
     /// CPE 2.3 name; a concrete version (or `version`) selects by NVD version ranges.
+    /// NVD configurations count as NVD means them (AND/OR nodes, negation); a match that
+    /// also needs a platform the CPE alone does not show (a `vulnerable: false` node, e.g.
+    /// "running on Windows") names it in `evidence.unverified_platforms`.
     pub cpe: Option<String>,
+    /// With `cpe`: drop the matches that need such an unverified platform (default false).
+    pub strict_platforms: Option<bool>,
     /// Highest CVSS band: critical, high, medium, low, none.
     pub severity: Option<String>,
     /// In CISA KEV (true) or not (false).
@@ -460,8 +466,19 @@ async fn version_aware(
             .unquoted()
             .filter(|v| !v.contains(['*', '?']));
         let product_id = state.store.catalog_product_id(&vendor, &product).await?;
+        let policy = if query.strict_platforms.unwrap_or(false) {
+            PlatformPolicy::Strict
+        } else {
+            PlatformPolicy::Report
+        };
         let found = match product_id {
-            Some(id) => index.query_cpe_product(id, version.or(cpe_version.as_deref())),
+            Some(product_id) => index.query_cpe(
+                &[PresentCpe::Product {
+                    product_id,
+                    version: version.or(cpe_version.as_deref()).map(str::to_string),
+                }],
+                policy,
+            ),
             None => Vec::new(),
         };
         matches = Some(found);
