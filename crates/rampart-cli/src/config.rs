@@ -85,6 +85,10 @@ pub struct ServeArgs {
     /// sharing the database run them.
     #[arg(long, env = "RAMPART_DISABLE_SYNC_WORKER")]
     pub disable_sync_worker: bool,
+    /// Seconds a replica's lease on a sync run lasts (renewed every third of it): a run
+    /// whose replica died is taken over by another (or by the restarted one) once it ran out.
+    #[arg(long, env = "RAMPART_SYNC_LEASE_SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub sync_lease_seconds: Option<u64>,
     /// The URL clients use; `https://…` marks the session cookie Secure.
     #[arg(long, env = "RAMPART_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -146,6 +150,7 @@ struct FileConfig {
     allow_local_sync_paths: Option<bool>,
     disable_sync_scheduler: Option<bool>,
     disable_sync_worker: Option<bool>,
+    sync_lease_seconds: Option<u64>,
     public_url: Option<String>,
     default_plan: Option<String>,
     allow_signup: Option<bool>,
@@ -262,6 +267,12 @@ impl ServeArgs {
             !(self.disable_sync_scheduler || file.disable_sync_scheduler.unwrap_or(false));
         server.sync.execute_runs =
             !(self.disable_sync_worker || file.disable_sync_worker.unwrap_or(false));
+        if let Some(seconds) = self.sync_lease_seconds.or(file.sync_lease_seconds) {
+            if !(1..=86_400).contains(&seconds) {
+                bail!("sync_lease_seconds must be between 1 and 86400");
+            }
+            server.sync.lease = std::time::Duration::from_secs(seconds);
+        }
         server.public_url = self.public_url.or(file.public_url);
         if let Some(plan) = self.default_plan.or(file.default_plan) {
             server.default_plan = plan;
@@ -372,6 +383,24 @@ mod tests {
         );
         let flagged = settings(&["--config", path, "--max-sbom-bytes", "2000"]).unwrap();
         assert_eq!(flagged.server.max_sbom_bytes, 2000);
+    }
+
+    #[test]
+    fn the_sync_lease_comes_from_flag_or_file_and_zero_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rampart.toml");
+        std::fs::write(&file, "sync_lease_seconds = 30\n").unwrap();
+        let path = file.to_str().unwrap();
+        let default = settings(&[]).unwrap().server.sync.lease;
+        assert_eq!(default, rampart_server::sync::SyncSettings::default().lease);
+        let from_file = settings(&["--config", path]).unwrap();
+        assert_eq!(from_file.server.sync.lease.as_secs(), 30);
+        let flagged = settings(&["--config", path, "--sync-lease-seconds", "4"]).unwrap();
+        assert_eq!(flagged.server.sync.lease.as_secs(), 4);
+        assert!(settings(&["--sync-lease-seconds", "0"]).is_err());
+        std::fs::write(&file, "sync_lease_seconds = 0\n").unwrap();
+        let error = settings(&["--config", path]).unwrap_err().to_string();
+        assert!(error.contains("sync_lease_seconds"), "{error}");
     }
 
     #[test]

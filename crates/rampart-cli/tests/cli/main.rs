@@ -2,4 +2,5 @@
 
 mod import;
 mod serve;
+mod sync_kill;
 mod version_cli;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 /// A running `rampart serve` whose output is collected line by line.
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: Child,
     address: String,
     stdout: mpsc::Receiver<String>,
@@ -17,7 +17,7 @@ struct ServerProcess {
 
 impl ServerProcess {
     /// Starts the binary and waits until it logs the address it listens on.
-    fn start(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
+    pub(crate) fn start(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
         let mut command = Command::new(env!("CARGO_BIN_EXE_rampart"));
         command
             .arg("serve")
@@ -61,12 +61,12 @@ impl ServerProcess {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
     }
 
-    /// Sends `signal` (TERM or INT) and waits for the exit.
-    fn stop(mut self, signal: &str) -> (ExitStatus, Vec<String>) {
+    /// Sends `signal` (TERM, INT, KILL) and waits for the exit.
+    pub(crate) fn stop(mut self, signal: &str) -> (ExitStatus, Vec<String>) {
         let status = Command::new("kill")
             .args([&format!("-{signal}"), &self.child.id().to_string()])
             .status()
@@ -78,7 +78,7 @@ impl ServerProcess {
     }
 
     /// The admin key line printed on first start, if any (waits briefly for it).
-    fn printed_key(&self) -> Option<String> {
+    pub(crate) fn printed_key(&self) -> Option<String> {
         self.stdout
             .recv_timeout(Duration::from_millis(500))
             .ok()
