@@ -666,10 +666,13 @@ fn evaluate_configuration(
         let value =
             if plain == Truth::False && node.is_platform_only() && policy == PlatformPolicy::Report
             {
+                // Only the entries the supplied CPEs did not show (an AND node may have some).
                 Truth::Unverified(
                     node.criteria
                         .iter()
-                        .map(|c| c.criteria_text.clone())
+                        .zip(&details)
+                        .filter(|(_, detail)| detail.is_none())
+                        .map(|(criterion, _)| criterion.criteria_text.clone())
                         .collect(),
                 )
             } else {
@@ -1030,6 +1033,42 @@ mod tests {
         assert!(index
             .query_cpe(&[app, new_plugin], PlatformPolicy::Report)
             .is_empty());
+    }
+
+    #[test]
+    fn a_partly_shown_platform_node_lists_only_what_is_missing() {
+        let hardware = "cpe:2.3:h:vendor:appliance:-:*:*:*:*:*:*:*";
+        let (index, _) = index_of(&[configuration(
+            CpeOperator::And,
+            vec![
+                node(CpeOperator::Or, false, vec![criterion(true, APP, None)]),
+                node(
+                    CpeOperator::And,
+                    false,
+                    vec![
+                        criterion(false, WINDOWS, None),
+                        criterion(false, hardware, None),
+                    ],
+                ),
+            ],
+        )]);
+        let app = name("cpe:2.3:a:vendor:app:3.0:*:*:*:*:*:*:*");
+        let partly = index.query_cpe(&[app.clone(), name(WINDOWS)], PlatformPolicy::Report);
+        assert_eq!(partly.len(), 1);
+        assert_eq!(partly[0].evidence.detail, format!("cpe name {APP}"));
+        assert_eq!(
+            partly[0].evidence.unverified_platforms,
+            vec![hardware.to_string()]
+        );
+        assert!(index
+            .query_cpe(&[app.clone(), name(WINDOWS)], PlatformPolicy::Strict)
+            .is_empty());
+        let whole = index.query_cpe(
+            &[app, name(WINDOWS), name(hardware)],
+            PlatformPolicy::Strict,
+        );
+        assert_eq!(whole.len(), 1);
+        assert!(whole[0].evidence.unverified_platforms.is_empty());
     }
 
     #[test]

@@ -2,8 +2,8 @@
 -- NVD means it (nodes combined by the configuration's operator, cpeMatch entries by their
 -- node's operator, negation honoured) instead of every criterion on its own.
 -- The defaults put existing rows in one OR node of an OR configuration: any vulnerable
--- criterion matches, which is what they meant before (re-ingesting a record stores its
--- real structure).
+-- criterion matches, which is what they meant before. A record gets its real structure
+-- when a newer version of it (a later `lastModified`) is ingested.
 ALTER TABLE cpe_matches ADD COLUMN configuration_operator TEXT NOT NULL DEFAULT 'OR';
 ALTER TABLE cpe_matches ADD COLUMN configuration_negate BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE cpe_matches ADD COLUMN node_index INTEGER NOT NULL DEFAULT 0;
