@@ -9,6 +9,6 @@ pub use api_key::{ApiKeyHash, ApiKeyKind, ApiKeySecret};
 pub mod match_index;
 pub mod package_name;
 
-pub use package_name::normalize_package_name;
+pub use package_name::{normalize_package_name, package_lookup_key};
 pub use role::{Role, UnknownRole};
 pub use scope::{Scope, ScopeSet, UnknownScope};

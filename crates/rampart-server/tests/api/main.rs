@@ -3,6 +3,7 @@
 
 mod analysis_queue;
 mod docs_browser;
+mod findings;
 mod foundation;
 mod identity;
 mod kb;
