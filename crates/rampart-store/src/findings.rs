@@ -155,6 +155,22 @@ pub struct ReanalysisPass {
     pub queued_analyses: usize,
 }
 
+/// The knowledge base's current view of a matched record, rated like a stored finding.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct MatchedRecordView {
+    pub internal_id: i64,
+    pub vuln_id: String,
+    pub group_id: i64,
+    pub source: String,
+    pub summary: Option<String>,
+    /// Highest CVSS base score of the alias group.
+    pub cvss: Option<f64>,
+    pub severity: Option<String>,
+    pub epss: Option<f64>,
+    pub epss_percentile: Option<f64>,
+    pub in_kev: bool,
+}
+
 /// Where a findings query looks.
 enum FindingScope {
     Release,
@@ -566,6 +582,57 @@ impl Store {
             Ok::<_, sqlx::Error>((items, total))
         })?;
         Ok(Page { items, total })
+    }
+
+    /// Severity (by the alias group's highest CVSS, else the record's own band), EPSS and
+    /// KEV of matched records, as [`Store::release_findings`] rates stored findings; for
+    /// matches that are not stored (`rampart scan`).
+    pub async fn matched_record_views(
+        &self,
+        internal_ids: &[i64],
+    ) -> Result<HashMap<i64, MatchedRecordView>, StoreError> {
+        let unique: BTreeSet<i64> = internal_ids.iter().copied().collect();
+        let unique: Vec<i64> = unique.into_iter().collect();
+        let mut views = HashMap::with_capacity(unique.len());
+        for chunk in unique.chunks(MAX_PARAMETERS / 2) {
+            let mut placeholders = Placeholders::new(self.backend());
+            let mut list = String::new();
+            for index in 0..chunk.len() {
+                if index > 0 {
+                    list.push(',');
+                }
+                placeholders.push(&mut list);
+            }
+            let sql = format!(
+                "SELECT q.internal_id, q.vuln_id, q.group_id, q.source, q.summary, q.cvss,
+                    COALESCE({BAND_OF_CVSS}, q.record_band) AS severity, q.epss,
+                    q.epss_percentile, q.in_kev
+                 FROM (
+                    SELECT v.id AS internal_id, v.vuln_id, v.group_id, v.source, v.summary,
+                        v.severity_band AS record_band,
+                        (SELECT MAX(v2.max_cvss) FROM vulnerabilities v2
+                         WHERE v2.group_id = v.group_id) AS cvss,
+                        (SELECT MAX(e.epss) FROM vuln_aliases a
+                         JOIN epss_scores e ON e.cve_id = a.alias
+                         WHERE a.group_id = v.group_id) AS epss,
+                        (SELECT MAX(e.percentile) FROM vuln_aliases a
+                         JOIN epss_scores e ON e.cve_id = a.alias
+                         WHERE a.group_id = v.group_id) AS epss_percentile,
+                        EXISTS (SELECT 1 FROM vuln_aliases a JOIN kev_entries k ON k.cve_id = a.alias
+                                WHERE a.group_id = v.group_id) AS in_kev
+                    FROM vulnerabilities v WHERE v.id IN ({list})
+                 ) q"
+            );
+            let rows: Vec<MatchedRecordView> = with_pool!(self, pool => {
+                let mut query = sqlx::query_as(&sql);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.fetch_all(pool).await
+            })?;
+            views.extend(rows.into_iter().map(|row| (row.internal_id, row)));
+        }
+        Ok(views)
     }
 
     /// The identifiers of each alias group (sorted), for the groups given.

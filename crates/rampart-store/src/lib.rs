@@ -33,8 +33,8 @@ pub use access::{
 pub use audit::{AuditActor, AuditEntry, AuditEvent, AuditFilter};
 pub use error::StoreError;
 pub use findings::{
-    AnalysisOutcome, FindingEvent, FindingFilter, FindingSort, FindingView, NewFinding,
-    ProductFindingSummary, ReanalysisPass, VulnerabilityRef,
+    AnalysisOutcome, FindingEvent, FindingFilter, FindingSort, FindingView, MatchedRecordView,
+    NewFinding, ProductFindingSummary, ReanalysisPass, VulnerabilityRef,
 };
 pub use identity::{ApiKeyRecord, Bootstrap, Membership, UserKind};
 pub use kb::*;

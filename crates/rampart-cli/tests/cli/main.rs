@@ -1,5 +1,6 @@
 //! The command-line tool as a user runs it: the real binary, real files, real databases.
 
 mod import;
+mod scan;
 mod serve;
 mod version_cli;
