@@ -326,3 +326,39 @@ fn the_same_advisories_as_cargo_audit() {
         theirs.len()
     );
 }
+
+#[test]
+fn requirements_files_match_pypi_advisories_by_normalised_name() {
+    let Some(root) = rampart_test_support::test_data::root() else {
+        return;
+    };
+    let db = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["import", "--quiet", "--type", "osv", "--data-dir"])
+        .arg(db.path())
+        .arg(root.join("osv-pypa/vulns/jinja2"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let work = tempfile::tempdir().unwrap();
+    let requirements = work.path().join("requirements.txt");
+    // PYSEC-2014-82: every Jinja2 before 2.7.3.
+    std::fs::write(&requirements, "Jinja2==2.7.2  # pinned\nrequests>=2.0\n").unwrap();
+    let (code, stdout, stderr) = scan(db.path(), &["--json", requirements.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let found = findings(&stdout);
+    assert!(has(&found, "PYSEC-2014-82", "Jinja2", "2.7.2"), "{found:?}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        report["skipped"], 1,
+        "the unpinned requirement is not matched"
+    );
+    std::fs::write(&requirements, "jinja2==2.7.3\n").unwrap();
+    let (_, stdout, _) = scan(db.path(), &["--json", requirements.to_str().unwrap()]);
+    assert!(
+        !findings(&stdout)
+            .iter()
+            .any(|(id, _, _)| id == "PYSEC-2014-82"),
+        "{stdout}"
+    );
+}
