@@ -21,7 +21,7 @@ pub enum LogFormat {
 }
 
 /// Where the database is; shared by every subcommand that touches one.
-#[derive(Args, Debug, Default)]
+#[derive(Args, Debug, Default, Clone)]
 pub struct DatabaseArgs {
     /// TOML configuration file (keys as the long flags with `_`: `data_dir = "…"`).
     #[arg(long, env = "RAMPART_CONFIG")]

@@ -2,6 +2,7 @@
 
 mod config;
 mod import;
+mod scan;
 mod serve;
 mod version;
 
@@ -32,6 +33,9 @@ enum Command {
     Openapi,
     /// Version tools: sort, compare, check against a range, in an ecosystem's own order.
     Version(version::VersionArgs),
+    /// Check an SBOM or lockfile against a local knowledge base, offline: table, --json or
+    /// --sarif; exit 1 on a finding at or above --fail-on, 2 on bad input.
+    Scan(Box<scan::ScanArgs>),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +43,8 @@ fn main() -> ExitCode {
     let command = match cli.command {
         // Pure computation: no async runtime needed.
         Command::Version(args) => return version::run(args),
+        // Exit codes of its own (1 = findings, 2 = bad input); its own small runtime.
+        Command::Scan(args) => return scan::run(*args),
         command => command,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -57,7 +63,9 @@ fn main() -> ExitCode {
             Command::Migrate(args) => serve::migrate(args).await,
             Command::Import(args) => import::run(args).await,
             Command::Openapi => serve::print_openapi(),
-            Command::Version(_) => unreachable!("handled before the runtime starts"),
+            Command::Version(_) | Command::Scan(_) => {
+                unreachable!("handled before the runtime starts")
+            }
         }
     });
     match result {

@@ -11,6 +11,6 @@ pub mod package_name;
 #[cfg(test)]
 mod test_data;
 
-pub use package_name::normalize_package_name;
+pub use package_name::{normalize_package_name, package_lookup_key};
 pub use role::{Role, UnknownRole};
 pub use scope::{Scope, ScopeSet, UnknownScope};

@@ -84,6 +84,9 @@ pub struct IndexMatch {
     pub vuln_id: Arc<str>,
     pub modified: DateTime<Utc>,
     pub evidence: MatchEvidence,
+    /// Versions that fix it: the `fixed` events of the deciding range (of every range when
+    /// a listed version decided); empty when the record names none (or for CPE matches).
+    pub fixed_versions: Vec<String>,
 }
 
 struct IndexedAffected {
@@ -96,6 +99,21 @@ struct IndexedAffected {
     /// explicit `versions` list still matches verbatim.
     compiled: Option<CompiledAffected>,
     listed: Vec<String>,
+    /// The `fixed` events of each range, by range index.
+    fixed_by_range: Vec<Vec<String>>,
+}
+
+impl IndexedAffected {
+    fn fixed_versions(&self, range_index: Option<usize>) -> Vec<String> {
+        match range_index.and_then(|index| self.fixed_by_range.get(index)) {
+            Some(fixed) => fixed.clone(),
+            None => {
+                let mut all: Vec<String> = self.fixed_by_range.iter().flatten().cloned().collect();
+                all.dedup();
+                all
+            }
+        }
+    }
 }
 
 /// One cpeMatch entry of a configuration node.
@@ -302,6 +320,20 @@ impl MatchIndex {
                 .or_insert_with(|| Arc::from(input.vuln_id.as_str()))
                 .clone();
             let compiled = compile(&input.ecosystem, &input);
+            let fixed_by_range = input
+                .ranges
+                .iter()
+                .map(|range| {
+                    range
+                        .events
+                        .iter()
+                        .filter_map(|event| match event {
+                            RangeEvent::Fixed(version) => Some(version.clone()),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .collect();
             stats.affected_entries += 1;
             stats.ranges += input.ranges.len();
             if compiled.is_none() {
@@ -318,6 +350,7 @@ impl MatchIndex {
                 ecosystem: input.ecosystem,
                 compiled,
                 listed: input.versions,
+                fixed_by_range,
             });
         }
         stats.packages = packages.len();
@@ -366,6 +399,22 @@ impl MatchIndex {
     /// ecosystem.
     pub fn query_purl(&self, purl: &str, version: Option<&str>) -> Option<Vec<IndexMatch>> {
         let parsed = rampart_versions::Purl::parse(purl).ok()?;
+        self.query_parsed_purl(&parsed, purl, version)
+    }
+
+    /// [`MatchIndex::query_purl`] for purls as SBOM tools write them, read leniently (e.g.
+    /// unencoded characters a strict parser refuses).
+    pub fn query_purl_lenient(&self, purl: &str, version: Option<&str>) -> Option<Vec<IndexMatch>> {
+        let parsed = rampart_versions::Purl::parse_lenient(purl).ok()?;
+        self.query_parsed_purl(&parsed, purl, version)
+    }
+
+    fn query_parsed_purl(
+        &self,
+        parsed: &rampart_versions::Purl,
+        purl: &str,
+        version: Option<&str>,
+    ) -> Option<Vec<IndexMatch>> {
         let package = parsed.osv_package()?;
         let version = version.or(parsed.version());
         Some(self.query(
@@ -413,6 +462,7 @@ impl MatchIndex {
                     vulnerability_id: entry.vulnerability_id,
                     vuln_id: entry.vuln_id.clone(),
                     modified: entry.modified,
+                    fixed_versions: entry.fixed_versions(range_index),
                     evidence: MatchEvidence {
                         matched_by,
                         identifier: identifier(),
@@ -489,6 +539,7 @@ impl MatchIndex {
                         vuln_id: Arc::from(""),
                         modified: self.built_at,
                         evidence,
+                        fixed_versions: Vec::new(),
                     },
                 );
             }

@@ -36,6 +36,18 @@ pub fn normalize_package_name(ecosystem: &str, name: &str) -> String {
     name.to_string()
 }
 
+/// `lower(base ecosystem)/normalised name`: one string that two spellings of the same
+/// package share (`PyPI:3.11`/`Zope_Interface` and `pypi`/`zope.interface`), for lookups in
+/// the store and the match index.
+pub fn package_lookup_key(ecosystem: &str, name: &str) -> String {
+    let base = ecosystem.split(':').next().unwrap_or(ecosystem).trim();
+    format!(
+        "{}/{}",
+        base.to_lowercase(),
+        normalize_package_name(ecosystem, name)
+    )
+}
+
 /// The canonical spelling of an ecosystem's base name for lookups: case-insensitive match
 /// against OSV's names would need the full list, so lookups compare lower-cased strings.
 pub fn ecosystem_key(ecosystem: &str) -> String {

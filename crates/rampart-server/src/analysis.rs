@@ -1,17 +1,25 @@
-//! The SBOM analysis worker: claims queued analyses from the store's job queue (a lease, so
-//! a job whose worker died is taken again, and on PostgreSQL `FOR UPDATE SKIP LOCKED`, so
-//! replicas take different jobs) and runs [`analyse`] on each.
+//! SBOM analysis: the worker that claims queued analyses from the store's job queue (a lease,
+//! so a job whose worker died is taken again, and on PostgreSQL `FOR UPDATE SKIP LOCKED`, so
+//! replicas take different jobs), and [`analyse`], which matches every component against the
+//! in-memory index and records the findings.
 //!
-//! Today an analysis resolves every component's purl to the package it names (OSV ecosystem
-//! and name) and records that with per-ecosystem counts. Matching those packages against the
-//! knowledge base's index (findings) plugs in here once the index exists: it needs exactly
-//! the resolved (ecosystem, name, version) triples computed below.
+//! Matching: a component's purl names an ecosystem package, looked up at the purl's version
+//! (or the component's); CPE matching, only for products that turn it on, looks the
+//! component's CPE up in the NVD catalogue. One finding per component and alias group: when
+//! several records of one group match (a GHSA and the PYSEC it aliases), the purl match of a
+//! non-NVD record is kept, as the most precise evidence.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
-use rampart_store::{Analysis, ComponentIdentity, ComponentResolution, Store, StoreError};
+use rampart_core::match_index::{IndexMatch, MatchIndex, MatchIndexHandle};
+use rampart_core::package_lookup_key;
+use rampart_store::{
+    Analysis, AnalysisOutcome, ComponentIdentity, ComponentResolution, NewFinding, Store,
+    StoreError, VulnerabilityRef,
+};
 use rampart_versions::purl::Purl;
+use rampart_versions::Cpe;
 use tokio::sync::{watch, Notify};
 
 /// How long a claimed analysis stays with its worker before another may take it.
@@ -23,6 +31,7 @@ const IDLE_POLL: Duration = Duration::from_secs(2);
 /// Runs until `stop` turns true: claims and analyses jobs, sleeping when there are none.
 pub async fn run_worker(
     store: Store,
+    index: MatchIndexHandle,
     wakeup: std::sync::Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -33,7 +42,7 @@ pub async fn run_worker(
         match store.claim_analysis(LEASE).await {
             Ok(Some(analysis)) => {
                 let id = analysis.id;
-                if let Err(error) = analyse(&store, &analysis).await {
+                if let Err(error) = analyse(&store, &index, &analysis).await {
                     tracing::error!(analysis = id, %error, "analysis failed");
                     if let Err(error) = store
                         .fail_analysis(id, "internal error while analysing")
@@ -62,32 +71,183 @@ pub fn resolve(component: &ComponentIdentity) -> Option<(String, String)> {
     Some((package.ecosystem.to_string(), package.name))
 }
 
-/// Resolves the SBOM's components and records the result.
-pub async fn analyse(store: &Store, analysis: &Analysis) -> Result<(), StoreError> {
+/// A component's CPE as the catalogue spells vendor and product, with the version to match.
+fn cpe_key(component: &ComponentIdentity) -> Option<((String, String), Option<String>)> {
+    let cpe = Cpe::parse(component.cpe.as_deref()?.trim()).ok()?;
+    let vendor = cpe.vendor().to_string();
+    let product = cpe.product().to_string();
+    let version = cpe
+        .version()
+        .unquoted()
+        .or_else(|| component.version.clone());
+    Some(((vendor, product), version))
+}
+
+/// What matching an SBOM's components produced.
+#[derive(Debug, Default)]
+pub struct ComponentMatches {
+    pub resolutions: Vec<ComponentResolution>,
+    /// Resolved components per OSV ecosystem.
+    pub ecosystems: BTreeMap<String, i64>,
+    /// (component id, match), every record that matched.
+    pub matches: Vec<(i64, IndexMatch)>,
+}
+
+/// Matches components against the index: by purl always; by CPE when `cpe_products` (the
+/// catalogue ids of the components' CPE vendor/products) is given. Pure and CPU-bound.
+pub fn match_components(
+    index: &MatchIndex,
+    components: &[ComponentIdentity],
+    cpe_products: Option<&HashMap<(String, String), i64>>,
+) -> ComponentMatches {
+    let mut out = ComponentMatches::default();
+    for component in components {
+        if let Some((ecosystem, package_name)) = resolve(component) {
+            *out.ecosystems.entry(ecosystem.clone()).or_default() += 1;
+            out.resolutions.push(ComponentResolution {
+                component_id: component.id,
+                package_key: package_lookup_key(&ecosystem, &package_name),
+                ecosystem,
+                package_name,
+            });
+            let purl = component.purl.as_deref().unwrap_or_default();
+            let purl_has_version = Purl::parse_lenient(purl)
+                .ok()
+                .is_some_and(|p| p.version().is_some());
+            let version = if purl_has_version {
+                None
+            } else {
+                component.version.as_deref()
+            };
+            if let Some(found) = index.query_purl_lenient(purl, version) {
+                out.matches
+                    .extend(found.into_iter().map(|m| (component.id, m)));
+            }
+        }
+        if let Some(products) = cpe_products {
+            if let Some((key, version)) = cpe_key(component) {
+                if let Some(product_id) = products.get(&key) {
+                    // A CPE without any version would match every vulnerable configuration:
+                    // that is no evidence, so it is not asked.
+                    if let Some(version) = version.filter(|v| !v.trim().is_empty()) {
+                        out.matches.extend(
+                            index
+                                .query_cpe_product(*product_id, Some(&version))
+                                .into_iter()
+                                .map(|m| (component.id, m)),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One finding per component and alias group, preferring a purl/package match, then a
+/// record not from NVD (ecosystem advisories carry exact package ranges), then the lowest id.
+pub fn choose_findings(
+    matches: Vec<(i64, IndexMatch)>,
+    refs: &HashMap<i64, VulnerabilityRef>,
+) -> Vec<NewFinding> {
+    let rank = |m: &IndexMatch, r: &VulnerabilityRef| {
+        (
+            m.evidence.matched_by == "cpe",
+            r.source == "nvd",
+            r.vuln_id.clone(),
+        )
+    };
+    let mut best: HashMap<(i64, i64), (IndexMatch, &VulnerabilityRef)> = HashMap::new();
+    for (component_id, found) in matches {
+        let Some(record) = refs.get(&found.vulnerability_id) else {
+            continue;
+        };
+        let key = (component_id, record.group_id);
+        match best.get(&key) {
+            Some((current, current_ref)) if rank(current, current_ref) <= rank(&found, record) => {}
+            _ => {
+                best.insert(key, (found, record));
+            }
+        }
+    }
+    let mut findings: Vec<NewFinding> = best
+        .into_iter()
+        .map(|((component_id, group_id), (found, record))| NewFinding {
+            component_id,
+            group_id,
+            vulnerability_id: record.internal_id,
+            matched_by: found.evidence.matched_by.to_string(),
+            identifier: found.evidence.identifier,
+            detail: found.evidence.detail,
+            range_index: found
+                .evidence
+                .range_index
+                .and_then(|i| i64::try_from(i).ok()),
+            fixed_versions: found.fixed_versions,
+        })
+        .collect();
+    findings.sort_by_key(|f| (f.component_id, f.group_id));
+    findings
+}
+
+/// The catalogue ids of the vendor/products the components' CPEs name.
+pub async fn cpe_catalogue_ids(
+    store: &Store,
+    components: &[ComponentIdentity],
+) -> Result<HashMap<(String, String), i64>, StoreError> {
+    let keys: HashSet<(String, String)> = components
+        .iter()
+        .filter_map(|c| cpe_key(c).map(|(key, _)| key))
+        .collect();
+    let mut ids = HashMap::with_capacity(keys.len());
+    for (vendor, product) in keys {
+        if let Some(id) = store.catalog_product_id(&vendor, &product).await? {
+            ids.insert((vendor, product), id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Analyses one SBOM: brings the index up to the knowledge base's current version if another
+/// replica changed it, matches, and records resolutions, findings and events.
+pub async fn analyse(
+    store: &Store,
+    index: &MatchIndexHandle,
+    analysis: &Analysis,
+) -> Result<Option<AnalysisOutcome>, StoreError> {
+    if store.kb_version().await? != index.load().kb_version() {
+        crate::kb_index::refresh(store, index).await?;
+    }
+    let cpe_matching = match store.release(analysis.team_id, analysis.release_id).await? {
+        Some(release) => store
+            .product(analysis.team_id, release.product_id)
+            .await?
+            .is_some_and(|product| product.cpe_matching),
+        None => false,
+    };
     let components = store
         .component_identities(analysis.team_id, analysis.sbom_id)
         .await?;
-    let (resolutions, ecosystems) = tokio::task::spawn_blocking(move || {
-        let mut ecosystems: BTreeMap<String, i64> = BTreeMap::new();
-        let resolutions: Vec<ComponentResolution> = components
-            .iter()
-            .filter_map(|component| {
-                let (ecosystem, package_name) = resolve(component)?;
-                *ecosystems.entry(ecosystem.clone()).or_default() += 1;
-                Some(ComponentResolution {
-                    component_id: component.id,
-                    ecosystem,
-                    package_name,
-                })
-            })
-            .collect();
-        (resolutions, ecosystems)
+    let cpe_products = if cpe_matching {
+        Some(cpe_catalogue_ids(store, &components).await?)
+    } else {
+        None
+    };
+    let current = index.load();
+    let matched = tokio::task::spawn_blocking(move || {
+        match_components(&current, &components, cpe_products.as_ref())
     })
     .await
     .map_err(|e| StoreError::Corrupt(format!("analysis task: {e}")))?;
-    let summary = serde_json::json!({ "ecosystems": ecosystems }).to_string();
+    let ids: Vec<i64> = matched
+        .matches
+        .iter()
+        .map(|(_, m)| m.vulnerability_id)
+        .collect();
+    let refs = store.vulnerability_refs(&ids).await?;
+    let findings = choose_findings(matched.matches, &refs);
+    let summary = serde_json::json!({ "ecosystems": matched.ecosystems }).to_string();
     store
-        .complete_analysis(analysis, &resolutions, &summary)
-        .await?;
-    Ok(())
+        .complete_analysis(analysis, &matched.resolutions, &findings, &summary)
+        .await
 }

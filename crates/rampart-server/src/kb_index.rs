@@ -76,15 +76,42 @@ pub async fn refresh(store: &Store, handle: &MatchIndexHandle) -> Result<bool, S
     Ok(true)
 }
 
-/// Runs [`refresh`] every [`REFRESH_INTERVAL`] until the task is aborted.
-pub fn spawn_refresher(store: Store, handle: MatchIndexHandle) -> tokio::task::JoinHandle<()> {
+/// Runs [`refresh`] every [`REFRESH_INTERVAL`] until the task is aborted; each time the index
+/// moves to a newer knowledge base, queues the re-analyses the change calls for (only SBOMs
+/// the changed records can touch; one replica does each step) and wakes the analysis worker.
+pub fn spawn_refresher(
+    store: Store,
+    handle: MatchIndexHandle,
+    analysis_queued: std::sync::Arc<tokio::sync::Notify>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(REFRESH_INTERVAL);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut reanalysed_up_to = None;
         loop {
             ticker.tick().await;
             if let Err(error) = refresh(&store, &handle).await {
                 tracing::warn!(%error, "match index refresh failed; serving the previous index");
+            }
+            let version = handle.load().kb_version();
+            if reanalysed_up_to == Some(version) {
+                continue;
+            }
+            match store.queue_reanalyses(version).await {
+                Ok(pass) => {
+                    reanalysed_up_to = Some(version);
+                    if pass.queued_analyses > 0 {
+                        tracing::info!(
+                            from = pass.from,
+                            to = pass.to,
+                            changed_records = pass.changed_records,
+                            analyses = pass.queued_analyses,
+                            "knowledge base changed: re-analysing the SBOMs it touches"
+                        );
+                        analysis_queued.notify_one();
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "queueing re-analyses failed; retrying"),
             }
         }
     })

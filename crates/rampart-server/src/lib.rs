@@ -120,10 +120,15 @@ impl App {
     ) -> std::io::Result<()> {
         let router = router(self.state.clone(), extra);
         let store = self.state.store.clone();
-        let refresher = kb_index::spawn_refresher(store.clone(), self.state.kb_index.clone());
+        let refresher = kb_index::spawn_refresher(
+            store.clone(),
+            self.state.kb_index.clone(),
+            Arc::clone(&self.state.analysis_queued),
+        );
         let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
         let worker = tokio::spawn(analysis::run_worker(
             store.clone(),
+            self.state.kb_index.clone(),
             Arc::clone(&self.state.analysis_queued),
             worker_stopped,
         ));
@@ -214,6 +219,9 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .routes(routes!(routes::sboms::download_sbom))
         .routes(routes!(routes::sboms::list_components))
         .routes(routes!(routes::analyses::get_analysis))
+        .routes(routes!(routes::findings::release_vulnerabilities))
+        .routes(routes!(routes::findings::product_summary))
+        .routes(routes!(routes::findings::finding_events))
         .routes(routes!(
             routes::seed_products::list_products,
             routes::seed_products::create_product

@@ -8,6 +8,7 @@
 mod access;
 mod audit;
 mod error;
+mod findings;
 mod identity;
 pub mod kb;
 mod products;
@@ -31,6 +32,10 @@ pub use access::{
 };
 pub use audit::{AuditActor, AuditEntry, AuditEvent, AuditFilter};
 pub use error::StoreError;
+pub use findings::{
+    AnalysisOutcome, FindingEvent, FindingFilter, FindingSort, FindingView, MatchedRecordView,
+    NewFinding, ProductFindingSummary, ReanalysisPass, VulnerabilityRef,
+};
 pub use identity::{ApiKeyRecord, Bootstrap, Membership, UserKind};
 pub use kb::*;
 pub use products::{

@@ -13,7 +13,7 @@ use crate::products::{like_pattern, Page, PageRequest};
 use crate::{now, with_pool, Backend, Store, StoreError};
 
 /// Largest number of bound parameters in one statement on both backends (SQLite's limit).
-const MAX_PARAMETERS: usize = 32_766;
+pub(crate) const MAX_PARAMETERS: usize = 32_766;
 /// Parameters per component row (team and SBOM ids included).
 const COMPONENT_PARAMETERS: usize = 15;
 const DEPENDENCY_PARAMETERS: usize = 5;
@@ -21,7 +21,7 @@ const DEPENDENCY_PARAMETERS: usize = 5;
 pub const COMPONENT_CHUNK: usize = MAX_PARAMETERS / COMPONENT_PARAMETERS;
 const DEPENDENCY_CHUNK: usize = MAX_PARAMETERS / DEPENDENCY_PARAMETERS;
 /// Rows per `UPDATE … FROM (VALUES …)` when analysis records resolved packages.
-const RESOLUTION_CHUNK: usize = (MAX_PARAMETERS - 2) / 3;
+pub(crate) const RESOLUTION_CHUNK: usize = (MAX_PARAMETERS - 2) / 4;
 
 /// What an upload stores besides the parsed document.
 pub struct NewSbom<'a> {
@@ -107,6 +107,8 @@ pub struct ComponentResolution {
     pub ecosystem: String,
     /// The package name in that ecosystem (`org.apache:commons-text`, `@babel/core`).
     pub package_name: String,
+    /// `lower(base ecosystem)/normalised name`: what re-analysis looks components up by.
+    pub package_key: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,13 +160,18 @@ pub struct Analysis {
     pub component_count: i64,
     /// Components whose purl named a package in a known ecosystem.
     pub resolved_count: Option<i64>,
+    /// `upload` or `knowledge_base` (queued because the knowledge base changed).
+    pub reason: String,
+    /// Open findings after the analysis, and how many of them it found first.
+    pub findings_count: Option<i64>,
+    pub new_findings_count: Option<i64>,
     /// JSON object written by the analysis (per-ecosystem counts).
     pub summary: Option<String>,
     pub error: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
-struct AnalysisRow {
+pub(crate) struct AnalysisRow {
     id: i64,
     team_id: i64,
     sbom_id: i64,
@@ -178,6 +185,9 @@ struct AnalysisRow {
     resolved_count: Option<i64>,
     summary: Option<String>,
     error: Option<String>,
+    reason: String,
+    findings_count: Option<i64>,
+    new_findings_count: Option<i64>,
 }
 
 impl TryFrom<AnalysisRow> for Analysis {
@@ -198,29 +208,33 @@ impl TryFrom<AnalysisRow> for Analysis {
             resolved_count: row.resolved_count,
             summary: row.summary,
             error: row.error,
+            reason: row.reason,
+            findings_count: row.findings_count,
+            new_findings_count: row.new_findings_count,
         })
     }
 }
 
-const ANALYSIS_COLUMNS: &str =
+pub(crate) const ANALYSIS_COLUMNS: &str =
     "id, team_id, sbom_id, release_id, status, created_at, started_at, finished_at,
-    attempts, component_count, resolved_count, summary, error";
+    attempts, component_count, resolved_count, summary, error, reason, findings_count,
+    new_findings_count";
 
 /// Writes bind parameters in statement order: `$1, $2, …` on PostgreSQL, anonymous `?` on
 /// SQLite. (SQLite looks up every numbered or named parameter by a linear search when the
 /// statement is prepared and bound, which is quadratic over a 30,000-parameter statement;
 /// anonymous parameters are bound by position.)
-struct Placeholders {
+pub(crate) struct Placeholders {
     backend: Backend,
     next: usize,
 }
 
 impl Placeholders {
-    fn new(backend: Backend) -> Self {
+    pub(crate) fn new(backend: Backend) -> Self {
         Placeholders { backend, next: 1 }
     }
 
-    fn push(&mut self, sql: &mut String) {
+    pub(crate) fn push(&mut self, sql: &mut String) {
         match self.backend {
             Backend::Sqlite => sql.push('?'),
             Backend::Postgres => {
@@ -233,7 +247,12 @@ impl Placeholders {
 }
 
 /// `INSERT … VALUES (…), (…)` for `rows` rows of `per_row` parameters each.
-fn multi_row_insert(backend: Backend, head: &str, rows: usize, per_row: usize) -> String {
+pub(crate) fn multi_row_insert(
+    backend: Backend,
+    head: &str,
+    rows: usize,
+    per_row: usize,
+) -> String {
     let mut placeholders = Placeholders::new(backend);
     let mut sql = String::with_capacity(head.len() + rows * (per_row * 7 + 4));
     sql.push_str(head);
@@ -289,7 +308,7 @@ fn relationship_text(relationship: Relationship) -> &'static str {
     }
 }
 
-fn to_i64(n: usize) -> i64 {
+pub(crate) fn to_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
@@ -602,76 +621,6 @@ impl Store {
             .fetch_all(pool)
             .await
         })?)
-    }
-
-    /// Records a finished analysis: each resolved component's package, the counts and the
-    /// summary, in one transaction. Only a running analysis can complete (`false` when it is
-    /// not running any more, e.g. deleted with its SBOM).
-    pub async fn complete_analysis(
-        &self,
-        analysis: &Analysis,
-        resolutions: &[ComponentResolution],
-        summary: &str,
-    ) -> Result<bool, StoreError> {
-        let at = now();
-        let backend = self.backend();
-        // Values first, then the team and SBOM that confine the update (statement order).
-        let chunk_statement = |rows: usize| {
-            let mut placeholders = Placeholders::new(backend);
-            let mut values = String::with_capacity(rows * 40);
-            for row in 0..rows {
-                if row > 0 {
-                    values.push(',');
-                }
-                values.push_str("(CAST(");
-                placeholders.push(&mut values);
-                values.push_str(" AS BIGINT),");
-                placeholders.push(&mut values);
-                values.push(',');
-                placeholders.push(&mut values);
-                values.push(')');
-            }
-            let mut confine = String::new();
-            confine.push_str(" AND sbom_components.team_id = ");
-            placeholders.push(&mut confine);
-            confine.push_str(" AND sbom_components.sbom_id = ");
-            placeholders.push(&mut confine);
-            // VALUES columns are column1..3 on both backends.
-            format!(
-                "UPDATE sbom_components SET ecosystem = v.column2, package_name = v.column3
-                 FROM (VALUES {values}) AS v
-                 WHERE sbom_components.id = v.column1{confine}"
-            )
-        };
-        let finished = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            for chunk in resolutions.chunks(RESOLUTION_CHUNK) {
-                let sql = chunk_statement(chunk.len());
-                let mut query = sqlx::query(&sql);
-                for resolution in chunk {
-                    query = query
-                        .bind(resolution.component_id)
-                        .bind(resolution.ecosystem.as_str())
-                        .bind(resolution.package_name.as_str());
-                }
-                query.bind(analysis.team_id).bind(analysis.sbom_id).execute(&mut *tx).await?;
-            }
-            let updated = sqlx::query(
-                "UPDATE analyses SET status = 'completed', finished_at = $2, lease_expires_at = NULL,
-                    resolved_count = $3, summary = $4, error = NULL
-                 WHERE id = $1 AND status = 'running'",
-            )
-            .bind(analysis.id)
-            .bind(at)
-            .bind(to_i64(resolutions.len()))
-            .bind(summary)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            tx.commit().await?;
-            updated > 0
-        });
-        Ok(finished)
     }
 
     /// Marks a running analysis failed with a message for the API.

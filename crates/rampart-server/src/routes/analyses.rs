@@ -1,6 +1,5 @@
-//! Analyses: the background job an SBOM upload queues. Until the knowledge base's match
-//! index is wired in, an analysis resolves each component's purl to an ecosystem package
-//! and records that; it reports no findings because it computes none.
+//! Analyses: the background job an SBOM upload (or a knowledge-base change touching the
+//! SBOM) queues; it matches the components and records the findings.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -35,6 +34,12 @@ pub struct AnalysisBody {
     pub ecosystems: Option<BTreeMap<String, i64>>,
     /// Why the analysis failed.
     pub error: Option<String>,
+    /// `upload`, or `knowledge_base` when a knowledge-base change queued it.
+    pub reason: String,
+    /// Open findings of the SBOM after the analysis (set when completed).
+    pub findings_count: Option<i64>,
+    /// Findings this analysis found first (set when completed).
+    pub new_findings_count: Option<i64>,
 }
 
 impl From<Analysis> for AnalysisBody {
@@ -57,6 +62,9 @@ impl From<Analysis> for AnalysisBody {
             resolved_count: analysis.resolved_count,
             ecosystems,
             error: analysis.error,
+            reason: analysis.reason,
+            findings_count: analysis.findings_count,
+            new_findings_count: analysis.new_findings_count,
         }
     }
 }

@@ -72,7 +72,15 @@ pub struct UploadResponse {
     /// The analysis the upload queued; finished already when `?wait=true` was given and it
     /// completed in time.
     pub analysis: AnalysisBody,
+    /// With `?wait=true`, once the analysis completed: the SBOM's findings, most severe
+    /// first, when there are at most 500 (otherwise page through
+    /// `/api/v1/releases/{id}/vulnerabilities?sbom_id=`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings: Option<Vec<super::findings::FindingBody>>,
 }
+
+/// Most findings an upload with `?wait=true` returns inline.
+const WAIT_FINDINGS_LIMIT: i64 = 500;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -291,14 +299,38 @@ pub async fn upload_sbom(
         .ok_or_else(|| ApiError::not_found("release"))?;
     drop(parsed);
     state.analysis_queued.notify_one();
+    let mut findings = None;
     if query.wait {
         analysis = wait_for_analysis(&state, principal.team_id, analysis).await?;
+        if analysis.status == rampart_store::AnalysisStatus::Completed
+            && analysis.findings_count.unwrap_or(0) <= WAIT_FINDINGS_LIMIT
+        {
+            let filter = rampart_store::FindingFilter {
+                sbom_id: Some(record.id),
+                ..Default::default()
+            };
+            let request = rampart_store::PageRequest {
+                page: 1,
+                per_page: WAIT_FINDINGS_LIMIT as u32,
+            };
+            let page = super::findings::finding_page(
+                &state,
+                principal.team_id,
+                record.release_id,
+                &filter,
+                rampart_store::FindingSort::Severity,
+                request,
+            )
+            .await?;
+            findings = Some(page.items);
+        }
     }
     Ok((
         StatusCode::CREATED,
         Json(UploadResponse {
             sbom: record.into(),
             analysis: analysis.into(),
+            findings,
         }),
     ))
 }

@@ -88,9 +88,11 @@ async fn exercise(location: DatabaseLocation) {
         .unwrap()
         .is_none());
 
-    rampart_server::analysis::analyse(&store, &reclaimed)
+    let index = rampart_core::match_index::MatchIndexHandle::default();
+    rampart_server::analysis::analyse(&store, &index, &reclaimed)
         .await
-        .unwrap();
+        .unwrap()
+        .expect("the running analysis completes");
     let done = store.analysis(team_id, queued.id).await.unwrap().unwrap();
     assert_eq!(done.status, AnalysisStatus::Completed);
     assert_eq!(done.resolved_count, Some(2));
@@ -107,10 +109,11 @@ async fn exercise(location: DatabaseLocation) {
         .await
         .unwrap()
         .is_none());
-    assert!(!store
-        .complete_analysis(&reclaimed, &[], "{}")
+    assert!(store
+        .complete_analysis(&reclaimed, &[], &[], "{}")
         .await
-        .unwrap());
+        .unwrap()
+        .is_none());
 
     // Concurrent claims (two workers, or two replicas on PostgreSQL) take different jobs.
     let (_, first) = store.create_sbom(team_id, &new).await.unwrap().unwrap();

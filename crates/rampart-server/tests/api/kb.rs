@@ -71,7 +71,7 @@ async fn load(app: &TestApp, root: &Path) -> (Vec<Advisory>, Vec<Advisory>) {
     (pypa, nvd)
 }
 
-async fn wait_for_index(app: &TestApp) {
+pub(crate) async fn wait_for_index(app: &TestApp) {
     for _ in 0..600 {
         let status: Value = app
             .get("/api/v1/kb/status")

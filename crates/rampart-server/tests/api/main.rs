@@ -1,8 +1,10 @@
 //! The server's integration tests, one binary (one link) for all of them: each module talks
 //! HTTP to the real app, on SQLite and PostgreSQL.
 
+mod analysis_bench;
 mod analysis_queue;
 mod docs_browser;
+mod findings;
 mod foundation;
 mod identity;
 mod kb;

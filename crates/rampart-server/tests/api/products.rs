@@ -13,14 +13,18 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 /// Asserts the standard error body with `code` and returns its message.
-async fn expect_error(response: reqwest::Response, status: StatusCode, code: &str) -> String {
+pub(crate) async fn expect_error(
+    response: reqwest::Response,
+    status: StatusCode,
+    code: &str,
+) -> String {
     assert_eq!(response.status(), status, "expected {code}");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], code, "{body}");
     body["error"]["message"].as_str().unwrap().to_string()
 }
 
-async fn json_of(response: reqwest::Response, status: StatusCode) -> Value {
+pub(crate) async fn json_of(response: reqwest::Response, status: StatusCode) -> Value {
     let actual = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     assert_eq!(actual, status, "{body}");
@@ -93,16 +97,16 @@ fn as_key(app: &TestApp, key: &str, method: Method, path: &str) -> reqwest::Requ
     app.anonymous(method, path).bearer_auth(key)
 }
 
-async fn team_id(app: &TestApp) -> i64 {
+pub(crate) async fn team_id(app: &TestApp) -> i64 {
     let me = json_of(app.get("/api/v1/me").send().await.unwrap(), StatusCode::OK).await;
     me["team"]["id"].as_i64().unwrap()
 }
 
-async fn store_of(app: &TestApp) -> Store {
+pub(crate) async fn store_of(app: &TestApp) -> Store {
     Store::connect(&app.config.database).await.unwrap()
 }
 
-async fn create_product(app: &TestApp, name: &str) -> Value {
+pub(crate) async fn create_product(app: &TestApp, name: &str) -> Value {
     json_of(
         app.post("/api/v1/products")
             .json(&json!({"name": name}))
@@ -114,7 +118,7 @@ async fn create_product(app: &TestApp, name: &str) -> Value {
     .await
 }
 
-async fn create_release(app: &TestApp, product_id: i64, version: &str) -> Value {
+pub(crate) async fn create_release(app: &TestApp, product_id: i64, version: &str) -> Value {
     json_of(
         app.post(&format!("/api/v1/products/{product_id}/releases"))
             .json(&json!({"version": version, "status": "released", "release_date": "2024-03-01"}))

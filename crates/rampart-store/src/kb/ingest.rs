@@ -265,7 +265,8 @@ impl Store {
                             "UPDATE vulnerabilities SET group_id = $1, source = $2, summary = $3,
                                 details = $4, published = $5, modified = $6, withdrawn = $7,
                                 max_cvss = $8, severity_band = $9, has_exploit_reference = $10,
-                                record = $11, ingested_at = $12
+                                record = $11, ingested_at = $12,
+                                changed_in_kb_version = (SELECT version FROM kb_state WHERE id = 1)
                              WHERE id = $13",
                         )
                         .bind(group_id)
@@ -302,8 +303,9 @@ impl Store {
                         let row_id = sqlx::query_scalar(
                             "INSERT INTO vulnerabilities (vuln_id, group_id, source, summary, details,
                                 published, modified, withdrawn, max_cvss, severity_band,
-                                has_exploit_reference, record, ingested_at)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                                has_exploit_reference, record, ingested_at, changed_in_kb_version)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+                                (SELECT version FROM kb_state WHERE id = 1))
                              RETURNING id",
                         )
                         .bind(id)

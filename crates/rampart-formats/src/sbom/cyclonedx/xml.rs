@@ -235,9 +235,12 @@ impl<'t> Parser<'t> {
             if attribute.key.prefix().is_some() || attribute.key.as_ref() == b"xmlns" {
                 continue;
             }
-            let value = attribute.unescape_value().map_err(|error| {
-                self.error_at(offset, format!("malformed attribute value: {error}"))
-            })?;
+            // CycloneDX documents are XML 1.0.
+            let value = attribute
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map_err(|error| {
+                    self.error_at(offset, format!("malformed attribute value: {error}"))
+                })?;
             attributes.push((
                 String::from_utf8_lossy(attribute.key.as_ref()).into_owned(),
                 value.into_owned(),

@@ -1,0 +1,494 @@
+//! `rampart scan FILE`: the offline check a CI pipeline runs. Reads an SBOM (CycloneDX or
+//! SPDX, any serialisation) or a lockfile, matches every package against a local Rampart
+//! database with the same index and rules as the server's analysis, and prints a table,
+//! JSON or SARIF 2.1.0.
+//!
+//! Exit codes: 0 no finding at or above `--fail-on` (or no `--fail-on`), 1 at least one, 2
+//! bad input (unreadable or unparseable file, no database).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use rampart_formats::lockfile::{self, Origin};
+use rampart_formats::sbom;
+use rampart_server::analysis::{choose_findings, cpe_catalogue_ids, match_components};
+use rampart_store::{ComponentIdentity, DatabaseLocation, MatchedRecordView, NewFinding, Store};
+use serde::Serialize;
+
+use crate::config::DatabaseArgs;
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// SBOM (CycloneDX/SPDX; JSON, XML or tag-value) or lockfile (Cargo.lock,
+    /// package-lock.json, requirements.txt, poetry.lock, go.sum, go.mod, Gemfile.lock).
+    pub file: PathBuf,
+    /// A Rampart data directory, or its `rampart.db` file (instead of --data-dir).
+    #[arg(long, conflicts_with_all = ["data_dir", "database_url", "database_url_file"])]
+    pub db: Option<PathBuf>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Print JSON instead of a table.
+    #[arg(long, conflicts_with = "sarif")]
+    pub json: bool,
+    /// Print SARIF 2.1.0 instead of a table (for code-scanning dashboards).
+    #[arg(long)]
+    pub sarif: bool,
+    /// Exit with code 1 when a finding is at or above this severity (`unknown` counts
+    /// findings nothing rates as the lowest severity).
+    #[arg(long, value_enum)]
+    pub fail_on: Option<Severity>,
+    /// Also match SBOM components by CPE (NVD configurations); off by default, as on the
+    /// server, because CPE names are imprecise.
+    #[arg(long)]
+    pub cpe: bool,
+    /// Also match lockfile entries that are not registry packages (workspace members, path
+    /// and git dependencies) against registry advisories.
+    #[arg(long)]
+    pub include_local: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Unknown,
+    None,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    fn of(band: Option<&str>) -> Severity {
+        match band {
+            Some("critical") => Severity::Critical,
+            Some("high") => Severity::High,
+            Some("medium") => Severity::Medium,
+            Some("low") => Severity::Low,
+            Some("none") => Severity::None,
+            _ => Severity::Unknown,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Severity::Unknown => "unknown",
+            Severity::None => "none",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    fn sarif_level(self) -> &'static str {
+        match self {
+            Severity::Critical | Severity::High => "error",
+            Severity::Medium | Severity::Unknown => "warning",
+            Severity::Low | Severity::None => "note",
+        }
+    }
+}
+
+/// One package read from the input.
+struct Package {
+    name: String,
+    version: Option<String>,
+    purl: Option<String>,
+    cpe: Option<String>,
+}
+
+/// What the input held, and what it was.
+struct Input {
+    kind: String,
+    packages: Vec<Package>,
+    /// Entries read but not matched (unpinned requirements, local packages).
+    skipped: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct PackageOut {
+    name: String,
+    version: Option<String>,
+    purl: Option<String>,
+    cpe: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct FindingOut {
+    id: String,
+    aliases: Vec<String>,
+    summary: Option<String>,
+    severity: Severity,
+    cvss_score: Option<f64>,
+    epss: Option<f64>,
+    kev: bool,
+    source: String,
+    package: PackageOut,
+    matched_by: String,
+    identifier: String,
+    detail: String,
+    fixed_versions: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    file: String,
+    input: String,
+    packages: usize,
+    skipped: usize,
+    knowledge_base_version: i64,
+    findings: Vec<FindingOut>,
+    by_severity: BTreeMap<&'static str, usize>,
+}
+
+pub fn run(args: ScanArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(scan(&args)) {
+        Ok(report) => {
+            let output = if args.sarif {
+                serde_json::to_string_pretty(&sarif(&report)).map(|s| s + "\n")
+            } else if args.json {
+                serde_json::to_string_pretty(&report).map(|s| s + "\n")
+            } else {
+                Ok(table(&report))
+            };
+            match output {
+                Ok(text) => print!("{text}"),
+                Err(error) => {
+                    eprintln!("error: cannot write the report: {error}");
+                    return ExitCode::from(2);
+                }
+            }
+            let failed = args
+                .fail_on
+                .is_some_and(|threshold| report.findings.iter().any(|f| f.severity >= threshold));
+            if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn read_input(path: &Path, include_local: bool) -> anyhow::Result<Input> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if let Some(kind) = lockfile::detect(&file_name, &bytes) {
+        let parsed = lockfile::parse_lockfile(kind, &bytes)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut skipped = parsed.skipped.len();
+        let mut packages = Vec::with_capacity(parsed.packages.len());
+        for package in parsed.packages {
+            if package.origin == Origin::Local && !include_local {
+                skipped += 1;
+                continue;
+            }
+            packages.push(Package {
+                name: package.name,
+                version: Some(package.version),
+                purl: Some(package.purl),
+                cpe: None,
+            });
+        }
+        return Ok(Input {
+            kind: format!("{kind:?}"),
+            packages,
+            skipped,
+        });
+    }
+    let document = sbom::parse(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let kind = format!("{:?} {}", document.format, document.spec_version);
+    let packages = document
+        .components
+        .into_iter()
+        .map(|c| Package {
+            name: c.name,
+            version: c.version,
+            purl: c.purl,
+            cpe: c.cpe,
+        })
+        .collect();
+    Ok(Input {
+        kind,
+        packages,
+        skipped: 0,
+    })
+}
+
+/// The database to scan against: `--db` (a data directory or its `rampart.db`), else the
+/// usual database flags. Never created: scanning against an empty database would pass
+/// everything.
+fn database(args: &ScanArgs) -> anyhow::Result<DatabaseLocation> {
+    let location = match &args.db {
+        Some(path) if path.is_file() => DatabaseLocation::SqliteDir(
+            path.parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from(".")),
+        ),
+        Some(path) => DatabaseLocation::SqliteDir(path.clone()),
+        None => args.database.clone().into_location()?,
+    };
+    if let DatabaseLocation::SqliteDir(dir) = &location {
+        if !dir.join("rampart.db").is_file() {
+            bail!(
+                "no Rampart database in {} (load one with `rampart import`, or point --db at a data directory)",
+                dir.display()
+            );
+        }
+    }
+    Ok(location)
+}
+
+async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
+    let input = read_input(&args.file, args.include_local)?;
+    let store = Store::connect(&database(args)?).await?;
+    if !store.is_ready().await {
+        bail!("the database is not migrated to this version of rampart: run `rampart migrate`");
+    }
+    let index = rampart_server::kb_index::build_index(&store).await?;
+    let components: Vec<ComponentIdentity> = input
+        .packages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ComponentIdentity {
+            id: i as i64,
+            name: p.name.clone(),
+            version: p.version.clone(),
+            purl: p.purl.clone(),
+            cpe: p.cpe.clone(),
+        })
+        .collect();
+    let cpe_products = if args.cpe {
+        Some(cpe_catalogue_ids(&store, &components).await?)
+    } else {
+        None
+    };
+    let matched = match_components(&index, &components, cpe_products.as_ref());
+    let ids: Vec<i64> = matched
+        .matches
+        .iter()
+        .map(|(_, m)| m.vulnerability_id)
+        .collect();
+    let refs = store.vulnerability_refs(&ids).await?;
+    let chosen = choose_findings(matched.matches, &refs);
+    let chosen_ids: Vec<i64> = chosen.iter().map(|f| f.vulnerability_id).collect();
+    let views = store.matched_record_views(&chosen_ids).await?;
+    let groups: Vec<i64> = chosen.iter().map(|f| f.group_id).collect();
+    let aliases = store.group_identifiers(&groups).await?;
+    store.close().await;
+
+    let mut findings: Vec<FindingOut> = chosen
+        .into_iter()
+        .filter_map(|finding| finding_out(finding, &input.packages, &views, &aliases))
+        .collect();
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.package.name.cmp(&b.package.name))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    let mut by_severity = BTreeMap::new();
+    for finding in &findings {
+        *by_severity.entry(finding.severity.as_str()).or_insert(0) += 1;
+    }
+    Ok(Report {
+        file: args.file.display().to_string(),
+        input: input.kind,
+        packages: input.packages.len(),
+        skipped: input.skipped,
+        knowledge_base_version: index.kb_version(),
+        findings,
+        by_severity,
+    })
+}
+
+fn finding_out(
+    finding: NewFinding,
+    packages: &[Package],
+    views: &HashMap<i64, MatchedRecordView>,
+    aliases: &HashMap<i64, Vec<String>>,
+) -> Option<FindingOut> {
+    let view = views.get(&finding.vulnerability_id)?;
+    let package = packages.get(usize::try_from(finding.component_id).ok()?)?;
+    Some(FindingOut {
+        id: view.vuln_id.clone(),
+        aliases: aliases
+            .get(&finding.group_id)
+            .map(|ids| {
+                ids.iter()
+                    .filter(|id| **id != view.vuln_id)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default(),
+        summary: view.summary.clone(),
+        severity: Severity::of(view.severity.as_deref()),
+        cvss_score: view.cvss,
+        epss: view.epss,
+        kev: view.in_kev,
+        source: view.source.clone(),
+        package: PackageOut {
+            name: package.name.clone(),
+            version: package.version.clone(),
+            purl: package.purl.clone(),
+            cpe: package.cpe.clone(),
+        },
+        matched_by: finding.matched_by,
+        identifier: finding.identifier,
+        detail: finding.detail,
+        fixed_versions: finding.fixed_versions,
+    })
+}
+
+fn table(report: &Report) -> String {
+    let mut rows: Vec<[String; 5]> = vec![[
+        "SEVERITY".into(),
+        "VULNERABILITY".into(),
+        "PACKAGE".into(),
+        "VERSION".into(),
+        "FIXED IN".into(),
+    ]];
+    for finding in &report.findings {
+        rows.push([
+            finding.severity.as_str().to_string(),
+            if finding.kev {
+                format!("{} (KEV)", finding.id)
+            } else {
+                finding.id.clone()
+            },
+            finding.package.name.clone(),
+            finding
+                .package
+                .version
+                .clone()
+                .unwrap_or_else(|| "-".into()),
+            if finding.fixed_versions.is_empty() {
+                "-".into()
+            } else {
+                finding.fixed_versions.join(", ")
+            },
+        ]);
+    }
+    let mut widths = [0usize; 5];
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    if !report.findings.is_empty() {
+        for row in &rows {
+            let line: Vec<String> = row
+                .iter()
+                .zip(widths)
+                .map(|(cell, width)| format!("{cell:<width$}"))
+                .collect();
+            out.push_str(line.join("  ").trim_end());
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    let mut bands: Vec<Severity> = report.findings.iter().map(|f| f.severity).collect();
+    bands.sort_by(|a, b| b.cmp(a));
+    bands.dedup();
+    let counts: Vec<String> = bands
+        .into_iter()
+        .map(|band| format!("{} {}", report.by_severity[band.as_str()], band.as_str()))
+        .collect();
+    out.push_str(&format!(
+        "{} finding{} in {} packages of {} ({}){}; {} entries not matched\n",
+        report.findings.len(),
+        if report.findings.len() == 1 { "" } else { "s" },
+        report.packages,
+        report.file,
+        report.input,
+        if counts.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", counts.join(", "))
+        },
+        report.skipped,
+    ));
+    out
+}
+
+/// SARIF 2.1.0: one rule per vulnerability, one result per affected package, located in
+/// the scanned file.
+fn sarif(report: &Report) -> serde_json::Value {
+    let mut rules: BTreeMap<&str, serde_json::Value> = BTreeMap::new();
+    let mut results = Vec::new();
+    for finding in &report.findings {
+        rules.entry(finding.id.as_str()).or_insert_with(|| {
+            let mut properties = serde_json::json!({
+                "tags": ["security", "vulnerability", finding.severity.as_str()],
+            });
+            if let Some(score) = finding.cvss_score {
+                properties["security-severity"] = serde_json::json!(format!("{score:.1}"));
+            }
+            serde_json::json!({
+                "id": finding.id,
+                "shortDescription": {"text": finding.summary.clone().unwrap_or_else(|| finding.id.clone())},
+                "helpUri": format!("https://osv.dev/vulnerability/{}", finding.id),
+                "properties": properties,
+            })
+        });
+        let version = finding.package.version.as_deref().unwrap_or("(no version)");
+        let fix = if finding.fixed_versions.is_empty() {
+            "no fixed version is known".to_string()
+        } else {
+            format!("fixed in {}", finding.fixed_versions.join(", "))
+        };
+        let package_id = finding
+            .package
+            .purl
+            .clone()
+            .unwrap_or_else(|| finding.package.name.clone());
+        results.push(serde_json::json!({
+            "ruleId": finding.id,
+            "level": finding.severity.sarif_level(),
+            "message": {"text": format!(
+                "{} {version} is affected by {} ({}; {fix}). Matched by {}: {}.",
+                finding.package.name, finding.id, finding.severity.as_str(), finding.matched_by, finding.detail
+            )},
+            "locations": [{
+                "physicalLocation": {"artifactLocation": {"uri": report.file}},
+                "logicalLocations": [{"name": package_id, "kind": "package"}],
+            }],
+            "partialFingerprints": {"rampartFinding/v1": format!("{}|{package_id}", finding.id)},
+            "properties": {"aliases": finding.aliases, "fixedVersions": finding.fixed_versions, "kev": finding.kev},
+        }));
+    }
+    serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "rampart",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules.into_values().collect::<Vec<_>>(),
+            }},
+            "results": results,
+        }],
+    })
+}

@@ -1,0 +1,889 @@
+//! Findings: the knowledge-base records that affect an SBOM's components, kept per component
+//! and vulnerability (alias group) with how they matched and since when; the internal events
+//! that new and resolved findings emit; and the re-analysis queue that follows knowledge-base
+//! changes to only the SBOMs they can touch.
+//!
+//! Severity, EPSS and KEV are never copied into a finding: reads join them from the knowledge
+//! base, so a finding is always as current as the data behind it.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use rampart_core::package_lookup_key;
+use serde::Serialize;
+
+use crate::products::{Page, PageRequest};
+use crate::sboms::{
+    multi_row_insert, to_i64, Analysis, AnalysisRow, ComponentResolution, Placeholders,
+    ANALYSIS_COLUMNS, MAX_PARAMETERS, RESOLUTION_CHUNK,
+};
+use crate::{now, with_pool, Store, StoreError};
+
+/// A match the analysis made, one per component and alias group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFinding {
+    pub component_id: i64,
+    pub group_id: i64,
+    /// The record that matched (internal id).
+    pub vulnerability_id: i64,
+    /// `purl`, `package` or `cpe`.
+    pub matched_by: String,
+    pub identifier: String,
+    pub detail: String,
+    pub range_index: Option<i64>,
+    pub fixed_versions: Vec<String>,
+}
+
+/// What a completed analysis changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AnalysisOutcome {
+    /// Open findings of the SBOM after the analysis.
+    pub findings: i64,
+    /// Findings this analysis found first (or found again after they had been resolved).
+    pub new_findings: i64,
+    /// Findings no longer matched.
+    pub resolved: i64,
+}
+
+/// The identity of a knowledge-base record, for grouping matches.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct VulnerabilityRef {
+    pub internal_id: i64,
+    pub vuln_id: String,
+    pub group_id: i64,
+    pub source: String,
+}
+
+/// One finding as the API shows it, with the knowledge base's current view joined in.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct FindingView {
+    pub id: i64,
+    pub release_id: i64,
+    pub sbom_id: i64,
+    pub component_id: i64,
+    pub component_name: String,
+    pub component_version: Option<String>,
+    pub component_purl: Option<String>,
+    pub component_cpe: Option<String>,
+    /// Internal id of the record that matched.
+    pub vulnerability_id: i64,
+    pub vuln_id: String,
+    /// The feed that wrote the matched record.
+    pub source: String,
+    pub summary: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+    pub group_id: i64,
+    pub matched_by: String,
+    pub identifier: String,
+    pub detail: String,
+    pub range_index: Option<i64>,
+    /// JSON array of versions.
+    pub fixed_versions: String,
+    pub first_seen_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub is_new: bool,
+    /// Highest CVSS base score of the alias group.
+    pub cvss: Option<f64>,
+    /// `critical`, `high`, `medium`, `low`, `none`, or `None` when nothing rates it.
+    pub severity: Option<String>,
+    pub epss: Option<f64>,
+    pub epss_percentile: Option<f64>,
+    pub in_kev: bool,
+}
+
+/// Narrows a findings listing; every `Some` must hold.
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    /// Only findings of this SBOM of the release.
+    pub sbom_id: Option<i64>,
+    /// Any of these severities.
+    pub severities: Vec<String>,
+    pub kev: Option<bool>,
+    pub epss_min: Option<f64>,
+    /// Has (true) or lacks (false) a fixed version.
+    pub fixable: Option<bool>,
+    pub new: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FindingSort {
+    /// Highest CVSS first.
+    #[default]
+    Severity,
+    /// Highest EPSS first.
+    Epss,
+    /// Most recently found first.
+    Newest,
+}
+
+/// Counts over a product's open findings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ProductFindingSummary {
+    /// Distinct vulnerabilities (alias groups) per severity; `unknown` when nothing rates one.
+    pub by_severity: std::collections::BTreeMap<String, i64>,
+    /// Distinct vulnerabilities across all releases.
+    pub vulnerabilities: i64,
+    /// Findings (component × vulnerability) across all releases.
+    pub findings: i64,
+    /// Distinct vulnerabilities in CISA KEV.
+    pub kev: i64,
+    /// Findings first seen by the latest analysis of their SBOM.
+    pub new_findings: i64,
+    pub last_analysed_at: Option<DateTime<Utc>>,
+}
+
+/// An internal event: a finding appeared or was resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct FindingEvent {
+    pub id: i64,
+    /// `finding.new` or `finding.resolved`.
+    pub kind: String,
+    pub release_id: i64,
+    pub sbom_id: i64,
+    pub finding_id: i64,
+    pub analysis_id: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What one pass of the re-analysis queue did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReanalysisPass {
+    /// The knowledge-base versions covered: changes after `from`, up to `to`.
+    pub from: i64,
+    pub to: i64,
+    pub changed_records: usize,
+    pub queued_analyses: usize,
+}
+
+/// The knowledge base's current view of a matched record, rated like a stored finding.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct MatchedRecordView {
+    pub internal_id: i64,
+    pub vuln_id: String,
+    pub group_id: i64,
+    pub source: String,
+    pub summary: Option<String>,
+    /// Highest CVSS base score of the alias group.
+    pub cvss: Option<f64>,
+    pub severity: Option<String>,
+    pub epss: Option<f64>,
+    pub epss_percentile: Option<f64>,
+    pub in_kev: bool,
+}
+
+/// Where a findings query looks.
+enum FindingScope {
+    Release,
+    Product,
+}
+
+/// The severity band of a CVSS score column, in SQL (CVSS v3/v4 bands).
+const BAND_OF_CVSS: &str = "CASE WHEN cvss IS NULL THEN NULL WHEN cvss >= 9.0 THEN 'critical'
+    WHEN cvss >= 7.0 THEN 'high' WHEN cvss >= 4.0 THEN 'medium' WHEN cvss > 0 THEN 'low'
+    ELSE 'none' END";
+
+/// Open findings of the scope with the knowledge base's current view (`$1` team, `$2` the
+/// release or product id); wrapped so the outer query filters on computed columns.
+fn findings_query(scope: &FindingScope) -> String {
+    let scope_condition = match scope {
+        FindingScope::Release => "f.release_id = $2",
+        FindingScope::Product => {
+            "f.release_id IN (SELECT id FROM releases WHERE product_id = $2 AND team_id = $1)"
+        }
+    };
+    format!(
+        "SELECT q.*, COALESCE({BAND_OF_CVSS}, q.record_band) AS severity FROM (
+            SELECT f.id, f.release_id, f.sbom_id, f.component_id, c.name AS component_name,
+                c.version AS component_version, c.purl AS component_purl, c.cpe AS component_cpe,
+                f.vulnerability_id, v.vuln_id, v.source, v.summary, v.published, f.group_id,
+                f.matched_by, f.identifier, f.detail, f.range_index, f.fixed_versions,
+                f.first_seen_at, f.last_seen_at, f.is_new, v.severity_band AS record_band,
+                (SELECT MAX(v2.max_cvss) FROM vulnerabilities v2 WHERE v2.group_id = f.group_id)
+                    AS cvss,
+                (SELECT MAX(e.epss) FROM vuln_aliases a JOIN epss_scores e ON e.cve_id = a.alias
+                 WHERE a.group_id = f.group_id) AS epss,
+                (SELECT MAX(e.percentile) FROM vuln_aliases a
+                 JOIN epss_scores e ON e.cve_id = a.alias WHERE a.group_id = f.group_id)
+                    AS epss_percentile,
+                EXISTS (SELECT 1 FROM vuln_aliases a JOIN kev_entries k ON k.cve_id = a.alias
+                        WHERE a.group_id = f.group_id) AS in_kev
+            FROM findings f
+            JOIN vulnerabilities v ON v.id = f.vulnerability_id
+            JOIN sbom_components c ON c.id = f.component_id
+            WHERE f.team_id = $1 AND {scope_condition} AND f.resolved_at IS NULL
+        ) q"
+    )
+}
+
+/// A value bound into assembled SQL.
+enum Bind {
+    Text(String),
+    Float(f64),
+    Int(i64),
+}
+
+impl Store {
+    /// Record ids, public ids, alias groups and feeds of these records (unknown ids left out).
+    pub async fn vulnerability_refs(
+        &self,
+        internal_ids: &[i64],
+    ) -> Result<HashMap<i64, VulnerabilityRef>, StoreError> {
+        let mut refs = HashMap::with_capacity(internal_ids.len());
+        let unique: BTreeSet<i64> = internal_ids.iter().copied().collect();
+        let unique: Vec<i64> = unique.into_iter().collect();
+        for chunk in unique.chunks(MAX_PARAMETERS / 2) {
+            let mut placeholders = Placeholders::new(self.backend());
+            let mut sql = String::from(
+                "SELECT id AS internal_id, vuln_id, group_id, source FROM vulnerabilities WHERE id IN (",
+            );
+            for index in 0..chunk.len() {
+                if index > 0 {
+                    sql.push(',');
+                }
+                placeholders.push(&mut sql);
+            }
+            sql.push(')');
+            let rows: Vec<VulnerabilityRef> = with_pool!(self, pool => {
+                let mut query = sqlx::query_as(&sql);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.fetch_all(pool).await
+            })?;
+            refs.extend(rows.into_iter().map(|row| (row.internal_id, row)));
+        }
+        Ok(refs)
+    }
+
+    /// Records a finished analysis in one transaction: each resolved component's package; the
+    /// findings (new ones inserted and marked new, ones still matched refreshed, ones no
+    /// longer matched resolved); an event per new and resolved finding; the counts. Only a
+    /// running analysis completes (`None` when it is not running any more, e.g. its SBOM was
+    /// deleted meanwhile).
+    pub async fn complete_analysis(
+        &self,
+        analysis: &Analysis,
+        resolutions: &[ComponentResolution],
+        findings: &[NewFinding],
+        summary: &str,
+    ) -> Result<Option<AnalysisOutcome>, StoreError> {
+        let at = now();
+        let backend = self.backend();
+        let resolution_statement = |rows: usize| {
+            let mut placeholders = Placeholders::new(backend);
+            let mut values = String::with_capacity(rows * 48);
+            for row in 0..rows {
+                if row > 0 {
+                    values.push(',');
+                }
+                values.push_str("(CAST(");
+                placeholders.push(&mut values);
+                values.push_str(" AS BIGINT),");
+                for _ in 0..3 {
+                    placeholders.push(&mut values);
+                    values.push(',');
+                }
+                values.pop();
+                values.push(')');
+            }
+            let mut confine = String::from(" AND sbom_components.team_id = ");
+            placeholders.push(&mut confine);
+            confine.push_str(" AND sbom_components.sbom_id = ");
+            placeholders.push(&mut confine);
+            // VALUES columns are column1..4 on both backends.
+            format!(
+                "UPDATE sbom_components SET ecosystem = v.column2, package_name = v.column3,
+                    package_key = v.column4
+                 FROM (VALUES {values}) AS v
+                 WHERE sbom_components.id = v.column1{confine}"
+            )
+        };
+        let outcome = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            // Claim the completion first: a job that is no longer running changes nothing.
+            let running: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM analyses WHERE id = $1 AND status = 'running'",
+            )
+            .bind(analysis.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if running.is_none() {
+                return Ok(None);
+            }
+            for chunk in resolutions.chunks(RESOLUTION_CHUNK) {
+                let sql = resolution_statement(chunk.len());
+                let mut query = sqlx::query(&sql);
+                for resolution in chunk {
+                    query = query
+                        .bind(resolution.component_id)
+                        .bind(resolution.ecosystem.as_str())
+                        .bind(resolution.package_name.as_str())
+                        .bind(resolution.package_key.as_str());
+                }
+                query.bind(analysis.team_id).bind(analysis.sbom_id).execute(&mut *tx).await?;
+            }
+
+            // (component, group) → (finding id, resolved?, evidence as stored)
+            #[allow(clippy::type_complexity)]
+            let existing: Vec<(i64, i64, i64, Option<DateTime<Utc>>, i64, String, String, String, Option<i64>, String)> =
+                sqlx::query_as(
+                    "SELECT id, component_id, group_id, resolved_at, vulnerability_id, matched_by,
+                        identifier, detail, range_index, fixed_versions
+                     FROM findings WHERE sbom_id = $1 AND team_id = $2",
+                )
+                .bind(analysis.sbom_id)
+                .bind(analysis.team_id)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut by_key = HashMap::with_capacity(existing.len());
+            for row in &existing {
+                by_key.insert((row.1, row.2), row);
+            }
+            sqlx::query("UPDATE findings SET is_new = FALSE WHERE sbom_id = $1 AND is_new")
+                .bind(analysis.sbom_id)
+                .execute(&mut *tx)
+                .await?;
+
+            let mut events: Vec<(&'static str, i64)> = Vec::new();
+            let mut matched_keys = HashSet::with_capacity(findings.len());
+            let mut inserts: Vec<&NewFinding> = Vec::new();
+            for finding in findings {
+                let key = (finding.component_id, finding.group_id);
+                if !matched_keys.insert(key) {
+                    continue;
+                }
+                let fixed = serde_json::to_string(&finding.fixed_versions)
+                    .unwrap_or_else(|_| "[]".to_string());
+                match by_key.get(&key) {
+                    None => inserts.push(finding),
+                    Some(row) => {
+                        let reopened = row.3.is_some();
+                        let changed = row.4 != finding.vulnerability_id
+                            || row.5 != finding.matched_by
+                            || row.6 != finding.identifier
+                            || row.7 != finding.detail
+                            || row.8 != finding.range_index
+                            || row.9 != fixed;
+                        if reopened || changed {
+                            sqlx::query(
+                                "UPDATE findings SET vulnerability_id = $2, matched_by = $3,
+                                    identifier = $4, detail = $5, range_index = $6,
+                                    fixed_versions = $7, is_new = $8, resolved_at = NULL
+                                 WHERE id = $1",
+                            )
+                            .bind(row.0)
+                            .bind(finding.vulnerability_id)
+                            .bind(&finding.matched_by)
+                            .bind(&finding.identifier)
+                            .bind(&finding.detail)
+                            .bind(finding.range_index)
+                            .bind(&fixed)
+                            .bind(reopened)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        if reopened {
+                            events.push(("finding.new", row.0));
+                        }
+                    }
+                }
+            }
+            let mut resolved = 0i64;
+            for row in &existing {
+                if row.3.is_none() && !matched_keys.contains(&(row.1, row.2)) {
+                    sqlx::query("UPDATE findings SET resolved_at = $2 WHERE id = $1")
+                        .bind(row.0)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                    events.push(("finding.resolved", row.0));
+                    resolved += 1;
+                }
+            }
+            sqlx::query(
+                "UPDATE findings SET last_seen_at = $2 WHERE sbom_id = $1 AND resolved_at IS NULL",
+            )
+            .bind(analysis.sbom_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+
+            const FINDING_PARAMETERS: usize = 15;
+            for chunk in inserts.chunks(MAX_PARAMETERS / FINDING_PARAMETERS) {
+                let mut sql = multi_row_insert(
+                    backend,
+                    "INSERT INTO findings (team_id, release_id, sbom_id, component_id, group_id,
+                        vulnerability_id, matched_by, identifier, detail, range_index,
+                        fixed_versions, first_seen_at, last_seen_at, is_new, resolved_at)",
+                    chunk.len(),
+                    FINDING_PARAMETERS,
+                );
+                sql.push_str(" RETURNING id");
+                let mut query = sqlx::query_scalar::<_, i64>(&sql);
+                for finding in chunk {
+                    query = query
+                        .bind(analysis.team_id)
+                        .bind(analysis.release_id)
+                        .bind(analysis.sbom_id)
+                        .bind(finding.component_id)
+                        .bind(finding.group_id)
+                        .bind(finding.vulnerability_id)
+                        .bind(&finding.matched_by)
+                        .bind(&finding.identifier)
+                        .bind(&finding.detail)
+                        .bind(finding.range_index)
+                        .bind(
+                            serde_json::to_string(&finding.fixed_versions)
+                                .unwrap_or_else(|_| "[]".to_string()),
+                        )
+                        .bind(at)
+                        .bind(at)
+                        .bind(true)
+                        .bind(None::<DateTime<Utc>>);
+                }
+                let ids = query.fetch_all(&mut *tx).await?;
+                events.extend(ids.into_iter().map(|id| ("finding.new", id)));
+            }
+
+            const EVENT_PARAMETERS: usize = 7;
+            for chunk in events.chunks(MAX_PARAMETERS / EVENT_PARAMETERS) {
+                let sql = multi_row_insert(
+                    backend,
+                    "INSERT INTO finding_events (team_id, kind, release_id, sbom_id, finding_id,
+                        analysis_id, created_at)",
+                    chunk.len(),
+                    EVENT_PARAMETERS,
+                );
+                let mut query = sqlx::query(&sql);
+                for (kind, finding_id) in chunk {
+                    query = query
+                        .bind(analysis.team_id)
+                        .bind(*kind)
+                        .bind(analysis.release_id)
+                        .bind(analysis.sbom_id)
+                        .bind(*finding_id)
+                        .bind(analysis.id)
+                        .bind(at);
+                }
+                query.execute(&mut *tx).await?;
+            }
+
+            let open: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM findings WHERE sbom_id = $1 AND resolved_at IS NULL",
+            )
+            .bind(analysis.sbom_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let new_findings = to_i64(events.iter().filter(|(kind, _)| *kind == "finding.new").count());
+            sqlx::query(
+                "UPDATE analyses SET status = 'completed', finished_at = $2, lease_expires_at = NULL,
+                    resolved_count = $3, summary = $4, error = NULL, findings_count = $5,
+                    new_findings_count = $6
+                 WHERE id = $1",
+            )
+            .bind(analysis.id)
+            .bind(at)
+            .bind(to_i64(resolutions.len()))
+            .bind(summary)
+            .bind(open)
+            .bind(new_findings)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Some(AnalysisOutcome { findings: open, new_findings, resolved })
+        });
+        Ok(outcome)
+    }
+
+    /// A page of a release's open findings.
+    pub async fn release_findings(
+        &self,
+        team_id: i64,
+        release_id: i64,
+        filter: &FindingFilter,
+        sort: FindingSort,
+        page: PageRequest,
+    ) -> Result<Page<FindingView>, StoreError> {
+        let mut binds: Vec<Bind> = Vec::new();
+        let mut conditions = Vec::new();
+        // $1 and $2 are the team and release; filters bind from $3 on.
+        let placeholder = |binds: &mut Vec<Bind>, value: Bind| {
+            binds.push(value);
+            format!("${}", binds.len() + 2)
+        };
+        if let Some(sbom_id) = filter.sbom_id {
+            let p = placeholder(&mut binds, Bind::Int(sbom_id));
+            conditions.push(format!("sbom_id = {p}"));
+        }
+        if !filter.severities.is_empty() {
+            let list: Vec<String> = filter
+                .severities
+                .iter()
+                .map(|s| placeholder(&mut binds, Bind::Text(s.to_lowercase())))
+                .collect();
+            conditions.push(format!("severity IN ({})", list.join(",")));
+        }
+        if let Some(kev) = filter.kev {
+            conditions.push(if kev { "in_kev" } else { "NOT in_kev" }.to_string());
+        }
+        if let Some(min) = filter.epss_min {
+            let p = placeholder(&mut binds, Bind::Float(min));
+            conditions.push(format!("epss >= {p}"));
+        }
+        if let Some(fixable) = filter.fixable {
+            let condition = if fixable {
+                "fixed_versions <> '[]'"
+            } else {
+                "fixed_versions = '[]'"
+            };
+            conditions.push(condition.to_string());
+        }
+        if let Some(new) = filter.new {
+            conditions.push(if new { "is_new" } else { "NOT is_new" }.to_string());
+        }
+        let limit = format!("${}", binds.len() + 3);
+        let offset = format!("${}", binds.len() + 4);
+        let where_clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
+        let order = match sort {
+            FindingSort::Severity => "(cvss IS NULL), cvss DESC, (epss IS NULL), epss DESC, id",
+            FindingSort::Epss => "(epss IS NULL), epss DESC, (cvss IS NULL), cvss DESC, id",
+            FindingSort::Newest => "first_seen_at DESC, id DESC",
+        };
+        let inner = findings_query(&FindingScope::Release);
+        let list_sql = format!(
+            "SELECT * FROM ({inner}) r{where_clause} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+        );
+        let count_sql = format!("SELECT COUNT(*) FROM ({inner}) r{where_clause}");
+        let (items, total) = with_pool!(self, pool => {
+            let mut list = sqlx::query_as::<_, FindingView>(&list_sql).bind(team_id).bind(release_id);
+            let mut count = sqlx::query_scalar::<_, i64>(&count_sql).bind(team_id).bind(release_id);
+            for bind in &binds {
+                match bind {
+                    Bind::Text(text) => {
+                        list = list.bind(text.as_str());
+                        count = count.bind(text.as_str());
+                    }
+                    Bind::Float(value) => {
+                        list = list.bind(*value);
+                        count = count.bind(*value);
+                    }
+                    Bind::Int(value) => {
+                        list = list.bind(*value);
+                        count = count.bind(*value);
+                    }
+                }
+            }
+            let items = list.bind(page.limit()).bind(page.offset()).fetch_all(pool).await?;
+            let total = count.fetch_one(pool).await?;
+            Ok::<_, sqlx::Error>((items, total))
+        })?;
+        Ok(Page { items, total })
+    }
+
+    /// Severity (by the alias group's highest CVSS, else the record's own band), EPSS and
+    /// KEV of matched records, as [`Store::release_findings`] rates stored findings; for
+    /// matches that are not stored (`rampart scan`).
+    pub async fn matched_record_views(
+        &self,
+        internal_ids: &[i64],
+    ) -> Result<HashMap<i64, MatchedRecordView>, StoreError> {
+        let unique: BTreeSet<i64> = internal_ids.iter().copied().collect();
+        let unique: Vec<i64> = unique.into_iter().collect();
+        let mut views = HashMap::with_capacity(unique.len());
+        for chunk in unique.chunks(MAX_PARAMETERS / 2) {
+            let mut placeholders = Placeholders::new(self.backend());
+            let mut list = String::new();
+            for index in 0..chunk.len() {
+                if index > 0 {
+                    list.push(',');
+                }
+                placeholders.push(&mut list);
+            }
+            let sql = format!(
+                "SELECT q.internal_id, q.vuln_id, q.group_id, q.source, q.summary, q.cvss,
+                    COALESCE({BAND_OF_CVSS}, q.record_band) AS severity, q.epss,
+                    q.epss_percentile, q.in_kev
+                 FROM (
+                    SELECT v.id AS internal_id, v.vuln_id, v.group_id, v.source, v.summary,
+                        v.severity_band AS record_band,
+                        (SELECT MAX(v2.max_cvss) FROM vulnerabilities v2
+                         WHERE v2.group_id = v.group_id) AS cvss,
+                        (SELECT MAX(e.epss) FROM vuln_aliases a
+                         JOIN epss_scores e ON e.cve_id = a.alias
+                         WHERE a.group_id = v.group_id) AS epss,
+                        (SELECT MAX(e.percentile) FROM vuln_aliases a
+                         JOIN epss_scores e ON e.cve_id = a.alias
+                         WHERE a.group_id = v.group_id) AS epss_percentile,
+                        EXISTS (SELECT 1 FROM vuln_aliases a JOIN kev_entries k ON k.cve_id = a.alias
+                                WHERE a.group_id = v.group_id) AS in_kev
+                    FROM vulnerabilities v WHERE v.id IN ({list})
+                 ) q"
+            );
+            let rows: Vec<MatchedRecordView> = with_pool!(self, pool => {
+                let mut query = sqlx::query_as(&sql);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.fetch_all(pool).await
+            })?;
+            views.extend(rows.into_iter().map(|row| (row.internal_id, row)));
+        }
+        Ok(views)
+    }
+
+    /// The identifiers of each alias group (sorted), for the groups given.
+    pub async fn group_identifiers(
+        &self,
+        group_ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<String>>, StoreError> {
+        let unique: BTreeSet<i64> = group_ids.iter().copied().collect();
+        let unique: Vec<i64> = unique.into_iter().collect();
+        let mut groups: HashMap<i64, Vec<String>> = HashMap::new();
+        for chunk in unique.chunks(MAX_PARAMETERS / 2) {
+            let mut placeholders = Placeholders::new(self.backend());
+            let mut sql =
+                String::from("SELECT group_id, alias FROM vuln_aliases WHERE group_id IN (");
+            for index in 0..chunk.len() {
+                if index > 0 {
+                    sql.push(',');
+                }
+                placeholders.push(&mut sql);
+            }
+            sql.push_str(") ORDER BY alias");
+            let rows: Vec<(i64, String)> = with_pool!(self, pool => {
+                let mut query = sqlx::query_as(&sql);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.fetch_all(pool).await
+            })?;
+            for (group, alias) in rows {
+                groups.entry(group).or_default().push(alias);
+            }
+        }
+        Ok(groups)
+    }
+
+    /// Counts over a product's open findings (`None` when the product is not the team's).
+    pub async fn product_finding_summary(
+        &self,
+        team_id: i64,
+        product_id: i64,
+    ) -> Result<Option<ProductFindingSummary>, StoreError> {
+        let Some(_) = self.product(team_id, product_id).await? else {
+            return Ok(None);
+        };
+        let inner = findings_query(&FindingScope::Product);
+        let rows_sql = format!("SELECT group_id, severity, in_kev, is_new FROM ({inner}) r");
+        let rows: Vec<(i64, Option<String>, bool, bool)> = with_pool!(self, pool => {
+            sqlx::query_as(&rows_sql).bind(team_id).bind(product_id).fetch_all(pool).await
+        })?;
+        let last_analysed_at: Option<DateTime<Utc>> = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT MAX(a.finished_at) FROM analyses a
+                 JOIN releases r ON r.id = a.release_id
+                 WHERE r.product_id = $1 AND a.team_id = $2 AND a.status = 'completed'",
+            )
+            .bind(product_id)
+            .bind(team_id)
+            .fetch_one(pool)
+            .await
+        })?;
+        let mut summary = ProductFindingSummary {
+            findings: to_i64(rows.len()),
+            last_analysed_at,
+            ..Default::default()
+        };
+        for band in ["critical", "high", "medium", "low", "none", "unknown"] {
+            summary.by_severity.insert(band.to_string(), 0);
+        }
+        let mut seen = HashSet::new();
+        for (group, severity, in_kev, is_new) in rows {
+            if is_new {
+                summary.new_findings += 1;
+            }
+            if !seen.insert(group) {
+                continue;
+            }
+            summary.vulnerabilities += 1;
+            if in_kev {
+                summary.kev += 1;
+            }
+            let band = severity.unwrap_or_else(|| "unknown".to_string());
+            *summary.by_severity.entry(band).or_default() += 1;
+        }
+        Ok(Some(summary))
+    }
+
+    /// The team's finding events after `after_id`, oldest first.
+    pub async fn finding_events(
+        &self,
+        team_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<FindingEvent>, StoreError> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, kind, release_id, sbom_id, finding_id, analysis_id, created_at
+                 FROM finding_events WHERE team_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            )
+            .bind(team_id)
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Turns knowledge-base changes up to version `to` into analyses of just the SBOMs they
+    /// can touch: components naming a changed record's package, SBOMs with open findings in
+    /// a changed record's alias group, and (when a changed record has CPE criteria) SBOMs of
+    /// products that match by CPE. One transaction; a compare-and-set on the progress row
+    /// makes sure only one replica queues each change. An SBOM with an analysis already
+    /// queued is not queued twice.
+    pub async fn queue_reanalyses(&self, to: i64) -> Result<ReanalysisPass, StoreError> {
+        let at = now();
+        let backend = self.backend();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let from: i64 = sqlx::query_scalar("SELECT kb_version FROM reanalysis_state WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await?;
+            if from >= to {
+                return Ok(ReanalysisPass { from, to: from, ..Default::default() });
+            }
+            let claimed = sqlx::query(
+                "UPDATE reanalysis_state SET kb_version = $2 WHERE id = 1 AND kb_version = $1",
+            )
+            .bind(from)
+            .bind(to)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed == 0 {
+                // Another replica took this step.
+                return Ok(ReanalysisPass { from, to: from, ..Default::default() });
+            }
+            let changed: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM vulnerabilities
+                 WHERE changed_in_kb_version > $1 AND changed_in_kb_version <= $2",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_one(&mut *tx)
+            .await?;
+            let mut sboms: BTreeSet<i64> = BTreeSet::new();
+            if changed > 0 {
+                let packages: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT DISTINCT p.ecosystem, p.name FROM affected_packages p
+                     JOIN vulnerabilities v ON v.id = p.vulnerability_id
+                     WHERE v.changed_in_kb_version > $1 AND v.changed_in_kb_version <= $2",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(&mut *tx)
+                .await?;
+                let keys: BTreeSet<String> = packages
+                    .iter()
+                    .map(|(ecosystem, name)| package_lookup_key(ecosystem, name))
+                    .collect();
+                let keys: Vec<String> = keys.into_iter().collect();
+                for chunk in keys.chunks(MAX_PARAMETERS) {
+                    let mut placeholders = Placeholders::new(backend);
+                    let mut sql = String::from(
+                        "SELECT DISTINCT sbom_id FROM sbom_components WHERE package_key IN (",
+                    );
+                    for index in 0..chunk.len() {
+                        if index > 0 {
+                            sql.push(',');
+                        }
+                        placeholders.push(&mut sql);
+                    }
+                    sql.push(')');
+                    let mut query = sqlx::query_scalar::<_, i64>(&sql);
+                    for key in chunk {
+                        query = query.bind(key.as_str());
+                    }
+                    sboms.extend(query.fetch_all(&mut *tx).await?);
+                }
+                let with_findings: Vec<i64> = sqlx::query_scalar(
+                    "SELECT DISTINCT f.sbom_id FROM findings f
+                     WHERE f.resolved_at IS NULL AND f.group_id IN (
+                        SELECT v.group_id FROM vulnerabilities v
+                        WHERE v.changed_in_kb_version > $1 AND v.changed_in_kb_version <= $2)",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(&mut *tx)
+                .await?;
+                sboms.extend(with_findings);
+                let cpe_changed: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM cpe_matches m
+                        JOIN vulnerabilities v ON v.id = m.vulnerability_id
+                        WHERE v.changed_in_kb_version > $1 AND v.changed_in_kb_version <= $2)",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_one(&mut *tx)
+                .await?;
+                if cpe_changed {
+                    let cpe_sboms: Vec<i64> = sqlx::query_scalar(
+                        "SELECT DISTINCT s.id FROM sboms s
+                         JOIN releases r ON r.id = s.release_id
+                         JOIN products p ON p.id = r.product_id
+                         WHERE p.cpe_matching
+                           AND EXISTS (SELECT 1 FROM sbom_components c
+                                       WHERE c.sbom_id = s.id AND c.cpe IS NOT NULL)",
+                    )
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    sboms.extend(cpe_sboms);
+                }
+            }
+            let mut queued = 0usize;
+            for sbom_id in sboms {
+                let inserted = sqlx::query(
+                    "INSERT INTO analyses (team_id, sbom_id, release_id, status, created_at,
+                        component_count, reason)
+                     SELECT s.team_id, s.id, s.release_id, 'queued', $2, s.component_count,
+                        'knowledge_base'
+                     FROM sboms s
+                     WHERE s.id = $1 AND NOT EXISTS (
+                        SELECT 1 FROM analyses a WHERE a.sbom_id = s.id AND a.status = 'queued')",
+                )
+                .bind(sbom_id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                queued += usize::try_from(inserted).unwrap_or(0);
+            }
+            tx.commit().await?;
+            Ok(ReanalysisPass {
+                from,
+                to,
+                changed_records: usize::try_from(changed).unwrap_or(0),
+                queued_analyses: queued,
+            })
+        })
+    }
+
+    /// Queued analyses of one SBOM (tests and status pages).
+    pub async fn analyses_of_sbom(
+        &self,
+        team_id: i64,
+        sbom_id: i64,
+    ) -> Result<Vec<Analysis>, StoreError> {
+        let sql = format!(
+            "SELECT {ANALYSIS_COLUMNS} FROM analyses WHERE sbom_id = $1 AND team_id = $2 ORDER BY id"
+        );
+        let rows: Vec<AnalysisRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(sbom_id).bind(team_id).fetch_all(pool).await
+        })?;
+        rows.into_iter().map(Analysis::try_from).collect()
+    }
+}
