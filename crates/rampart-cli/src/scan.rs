@@ -14,7 +14,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use rampart_formats::lockfile::{self, Origin};
 use rampart_formats::sbom;
-use rampart_server::analysis::{choose_findings, cpe_catalogue_ids, match_components};
+use rampart_server::analysis::{choose_findings, match_components};
 use rampart_store::{ComponentIdentity, DatabaseLocation, MatchedRecordView, NewFinding, Store};
 use serde::Serialize;
 
@@ -279,12 +279,7 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
             cpe: p.cpe.clone(),
         })
         .collect();
-    let cpe_products = if args.cpe {
-        Some(cpe_catalogue_ids(&store, &components).await?)
-    } else {
-        None
-    };
-    let matched = match_components(&index, &components, cpe_products.as_ref());
+    let matched = match_components(&index, &components, args.cpe);
     let ids: Vec<i64> = matched
         .matches
         .iter()

@@ -9,15 +9,18 @@
 //! several records of one group match (a GHSA and the PYSEC it aliases), the purl match of a
 //! non-NVD record is kept, as the most precise evidence.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use rampart_core::match_index::{IndexMatch, MatchIndex, MatchIndexHandle};
+use rampart_core::match_index::{
+    IndexMatch, MatchIndex, MatchIndexHandle, PlatformPolicy, PresentCpe,
+};
 use rampart_core::package_lookup_key;
 use rampart_store::{
     Analysis, AnalysisOutcome, ComponentIdentity, ComponentResolution, NewFinding, Store,
     StoreError, VulnerabilityRef,
 };
+use rampart_versions::cpe::CpeValue;
 use rampart_versions::purl::Purl;
 use rampart_versions::Cpe;
 use tokio::sync::{watch, Notify};
@@ -71,16 +74,16 @@ pub fn resolve(component: &ComponentIdentity) -> Option<(String, String)> {
     Some((package.ecosystem.to_string(), package.name))
 }
 
-/// A component's CPE as the catalogue spells vendor and product, with the version to match.
-fn cpe_key(component: &ComponentIdentity) -> Option<((String, String), Option<String>)> {
+/// A component's CPE, its version filled from the component's when the CPE leaves it open
+/// (a versionless CPE would otherwise stand for every version).
+fn component_cpe(component: &ComponentIdentity) -> Option<Cpe> {
     let cpe = Cpe::parse(component.cpe.as_deref()?.trim()).ok()?;
-    let vendor = cpe.vendor().to_string();
-    let product = cpe.product().to_string();
-    let version = cpe
-        .version()
-        .unquoted()
-        .or_else(|| component.version.clone());
-    Some(((vendor, product), version))
+    match (cpe.version(), component.version.as_deref()) {
+        (CpeValue::Any | CpeValue::Na, Some(version)) if !version.trim().is_empty() => {
+            Some(cpe.with_version(CpeValue::literal(version.trim())))
+        }
+        _ => Some(cpe),
+    }
 }
 
 /// What matching an SBOM's components produced.
@@ -93,12 +96,13 @@ pub struct ComponentMatches {
     pub matches: Vec<(i64, IndexMatch)>,
 }
 
-/// Matches components against the index: by purl always; by CPE when `cpe_products` (the
-/// catalogue ids of the components' CPE vendor/products) is given. Pure and CPU-bound.
+/// Matches components against the index: by purl always; by CPE (NVD configurations, platform
+/// conditions the component cannot show listed in the evidence) when `cpe_matching`. Pure
+/// and CPU-bound.
 pub fn match_components(
     index: &MatchIndex,
     components: &[ComponentIdentity],
-    cpe_products: Option<&HashMap<(String, String), i64>>,
+    cpe_matching: bool,
 ) -> ComponentMatches {
     let mut out = ComponentMatches::default();
     for component in components {
@@ -124,20 +128,15 @@ pub fn match_components(
                     .extend(found.into_iter().map(|m| (component.id, m)));
             }
         }
-        if let Some(products) = cpe_products {
-            if let Some((key, version)) = cpe_key(component) {
-                if let Some(product_id) = products.get(&key) {
-                    // A CPE without any version would match every vulnerable configuration:
-                    // that is no evidence, so it is not asked.
-                    if let Some(version) = version.filter(|v| !v.trim().is_empty()) {
-                        out.matches.extend(
-                            index
-                                .query_cpe_product(*product_id, Some(&version))
-                                .into_iter()
-                                .map(|m| (component.id, m)),
-                        );
-                    }
-                }
+        if cpe_matching {
+            if let Some(cpe) = component_cpe(component) {
+                let present = [PresentCpe::Name(Box::new(cpe))];
+                out.matches.extend(
+                    index
+                        .query_cpe(&present, PlatformPolicy::Report)
+                        .into_iter()
+                        .map(|m| (component.id, m)),
+                );
             }
         }
     }
@@ -178,7 +177,17 @@ pub fn choose_findings(
             vulnerability_id: record.internal_id,
             matched_by: found.evidence.matched_by.to_string(),
             identifier: found.evidence.identifier,
-            detail: found.evidence.detail,
+            // A platform condition the component could not show stays visible in the
+            // evidence rather than silently assumed.
+            detail: if found.evidence.unverified_platforms.is_empty() {
+                found.evidence.detail
+            } else {
+                format!(
+                    "{}; platform not verified: {}",
+                    found.evidence.detail,
+                    found.evidence.unverified_platforms.join(" or ")
+                )
+            },
             range_index: found
                 .evidence
                 .range_index
@@ -188,24 +197,6 @@ pub fn choose_findings(
         .collect();
     findings.sort_by_key(|f| (f.component_id, f.group_id));
     findings
-}
-
-/// The catalogue ids of the vendor/products the components' CPEs name.
-pub async fn cpe_catalogue_ids(
-    store: &Store,
-    components: &[ComponentIdentity],
-) -> Result<HashMap<(String, String), i64>, StoreError> {
-    let keys: HashSet<(String, String)> = components
-        .iter()
-        .filter_map(|c| cpe_key(c).map(|(key, _)| key))
-        .collect();
-    let mut ids = HashMap::with_capacity(keys.len());
-    for (vendor, product) in keys {
-        if let Some(id) = store.catalog_product_id(&vendor, &product).await? {
-            ids.insert((vendor, product), id);
-        }
-    }
-    Ok(ids)
 }
 
 /// Analyses one SBOM: brings the index up to the knowledge base's current version if another
@@ -228,17 +219,11 @@ pub async fn analyse(
     let components = store
         .component_identities(analysis.team_id, analysis.sbom_id)
         .await?;
-    let cpe_products = if cpe_matching {
-        Some(cpe_catalogue_ids(store, &components).await?)
-    } else {
-        None
-    };
     let current = index.load();
-    let matched = tokio::task::spawn_blocking(move || {
-        match_components(&current, &components, cpe_products.as_ref())
-    })
-    .await
-    .map_err(|e| StoreError::Corrupt(format!("analysis task: {e}")))?;
+    let matched =
+        tokio::task::spawn_blocking(move || match_components(&current, &components, cpe_matching))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("analysis task: {e}")))?;
     let ids: Vec<i64> = matched
         .matches
         .iter()

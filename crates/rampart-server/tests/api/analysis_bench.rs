@@ -130,7 +130,7 @@ async fn analysis_bench() {
     let mut matches = 0;
     for _ in 0..30 {
         let start = Instant::now();
-        let matched = rampart_server::analysis::match_components(&index, &ten_thousand, None);
+        let matched = rampart_server::analysis::match_components(&index, &ten_thousand, false);
         times.push(start.elapsed());
         matches = matched.matches.len();
     }
