@@ -26,8 +26,8 @@ use sqlx::sqlite::{
 };
 
 pub use access::{
-    ApiKeyInfo, KeyOwner, KeyVisibility, LoginOutcome, MemberInfo, NewApiKey, NewOtp, NewSession,
-    OtpRecord, SessionRecord, TeamInfo,
+    ApiKeyInfo, KeyOwner, KeyStatusFilter, KeyVisibility, LoginOutcome, MemberInfo, NewApiKey,
+    NewOtp, NewSession, OtpRecord, SessionRecord, TeamInfo,
 };
 pub use audit::{AuditActor, AuditEntry, AuditEvent, AuditFilter};
 pub use error::StoreError;
@@ -35,7 +35,7 @@ pub use identity::{ApiKeyRecord, Bootstrap, Membership, UserKind};
 pub use kb::*;
 pub use products::{
     NewProduct, NewRelease, Page, PageRequest, Product, ProductChanges, Release, ReleaseChanges,
-    RELEASE_STATUSES,
+    Tenant, RELEASE_STATUSES,
 };
 pub use sboms::{
     Analysis, AnalysisStatus, ComponentIdentity, ComponentResolution, NewSbom, SbomRecord,

@@ -11,3 +11,4 @@ mod replicas;
 mod sbom_insert_bench;
 mod sync_sources;
 mod tenancy;
+mod test_mode;
