@@ -8,8 +8,10 @@
 # from the shared test data, starts the server with rate limits raised out of the way (the limiter
 # still runs on every request: only the limit is high), then drives, one after the other:
 #   1. GET /healthz               no credentials (identify + per-IP limiter, no key lookup)
-#   2. GET /api/v1/me             the bootstrap admin API key (key lookup, scopes, per-key limiter)
-#   3. POST /v1/query             the same key, a real PyPI package/version from the corpus
+#   2. GET /healthz               the same route with the bootstrap admin API key (key lookup and
+#                                 per-key limiter, the handler unchanged: the cost of auth alone)
+#   3. GET /api/v1/me             the key (auth, scopes, plus the handler's memberships query)
+#   4. POST /v1/query             the key, a real PyPI package/version from the corpus
 # Each run prints wrk's summary with its latency distribution (p50/p75/p90/p99).
 # Knobs: DURATION (default 20s), THREADS (1), CONNECTIONS (32), PORT (18089), DATA (the
 # shared test data: RAMPART_TEST_DATA, ../shared/data or /work/shared/data), RUST_LOG (warn: the per-request info log line is left out of the figures).
@@ -89,5 +91,8 @@ run() {
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@"
 }
 run "GET /healthz (no credentials)" "$URL/healthz"
+# The same public route with the key: identify authenticates and rate-limits it per key, so
+# the difference to the run above is the cost of authentication and rate limiting alone.
+run "GET /healthz (API key)" -H "Authorization: Bearer $KEY" "$URL/healthz"
 run "GET /api/v1/me (API key)" -H "Authorization: Bearer $KEY" "$URL/api/v1/me"
 run "POST /v1/query (API key)" -s "$WORK/query.lua" "$URL/v1/query"

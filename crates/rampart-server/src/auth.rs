@@ -3,9 +3,11 @@
 //! Credentials, in order: `x-xdr-auth-id: <key id>` with the key as the whole
 //! `Authorization` value (seed 001's Cortex style); `Authorization: Bearer <token>` where the
 //! token is an API key (`rk_live_…`/`rk_test_…`) or a session token (`rks_…`, from the OTP
-//! login); else the `rampart_session` cookie. Keys and sessions are looked up in the
-//! database on every request, so a revoked key or ended session fails on the very next
-//! request on every replica.
+//! login); else the `rampart_session` cookie. Sessions are looked up in the database on
+//! every request; so are keys on PostgreSQL, so a revoked key or ended session fails on the
+//! very next request on every replica. On SQLite (one server process) keys come from an
+//! in-memory cache that the store empties on every identity change (revoke, rotate, member
+//! removal, plan change), which is just as exact and keeps the database off the hot path.
 //!
 //! [`identify`] runs on every request: it authenticates when credentials are present,
 //! applies the rate limit (per key, per session user, else per source IP) and sets the

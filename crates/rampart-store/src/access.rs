@@ -400,6 +400,7 @@ impl Store {
             let event = event.target("api_key", key_id);
             insert_audit!(&mut *tx, &event, at)?;
             tx.commit().await?;
+            self.key_cache.forget_all();
             row
         });
         let mut info = ApiKeyInfo::try_from(row)?;
@@ -473,6 +474,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
             tx.commit().await?;
+            self.key_cache.forget_all();
             (row, secret)
         });
         Ok((ApiKeyInfo::try_from(row)?, secret))
@@ -916,6 +918,7 @@ impl Store {
             let event = event.target("user", user_id);
             insert_audit!(&mut *tx, &event, at)?;
             tx.commit().await?;
+            self.key_cache.forget_all();
             Ok(())
         })
     }
@@ -943,6 +946,7 @@ impl Store {
                 .details(serde_json::json!({ "plan": plan }));
             insert_audit!(&mut *tx, &event, at)?;
             tx.commit().await?;
+            self.key_cache.forget_all();
             Ok(team)
         })
     }

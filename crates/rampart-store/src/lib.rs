@@ -10,6 +10,7 @@ mod audit;
 mod error;
 mod identity;
 pub mod kb;
+mod key_cache;
 mod products;
 mod sboms;
 mod sync;
@@ -79,6 +80,8 @@ pub(crate) use with_pool;
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// API keys by hash, on SQLite only (see [`key_cache`]).
+    key_cache: std::sync::Arc<key_cache::KeyCache>,
 }
 
 /// Which backend a store runs on.
@@ -122,7 +125,10 @@ impl Store {
                 )
             }
         };
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            key_cache: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
