@@ -133,5 +133,41 @@ fn main() {
         bytes / stats.affected_entries.max(1) as f64,
         bytes / stats.ranges.max(1) as f64
     );
+    // Where the bytes go: explicit `versions` lists are kept as strings per entry.
+    let (listed, listed_bytes) = advisories
+        .iter()
+        .filter(|a| a.withdrawn.is_none())
+        .flat_map(|a| &a.affected)
+        .filter(|affected| affected.package.is_some())
+        .flat_map(|affected| &affected.versions)
+        .fold((0usize, 0usize), |(n, bytes), v| (n + 1, bytes + v.len()));
+    println!(
+        "explicit versions listed: {listed} ({:.0} per entry), {:.2} MiB of text \
+         (+ {} bytes of String header each)",
+        listed as f64 / stats.affected_entries.max(1) as f64,
+        listed_bytes as f64 / (1024.0 * 1024.0),
+        std::mem::size_of::<String>()
+    );
+    println!(
+        "size_of::<rampart_versions::Version>() = {} bytes",
+        std::mem::size_of::<rampart_versions::Version>()
+    );
     drop(index);
+
+    // The same entries without their explicit `versions` lists: what the ranges cost.
+    let before = LIVE.load(Ordering::Relaxed);
+    let ranges_only = MatchIndex::build(
+        1,
+        inputs(&advisories).map(|mut input| {
+            input.versions.clear();
+            input
+        }),
+        std::iter::empty(),
+    );
+    let bytes = (LIVE.load(Ordering::Relaxed) - before).max(0) as f64;
+    println!(
+        "without the versions lists: index heap {:.2} MiB, {:.0} bytes per affected entry",
+        bytes / (1024.0 * 1024.0),
+        bytes / ranges_only.stats().affected_entries.max(1) as f64
+    );
 }
