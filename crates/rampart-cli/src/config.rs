@@ -59,6 +59,9 @@ pub struct ServeArgs {
     /// Largest SBOM upload accepted, in bytes [default: 52428800].
     #[arg(long, env = "RAMPART_MAX_SBOM_BYTES")]
     pub max_sbom_bytes: Option<usize>,
+    /// Requests per minute per source IP without valid credentials [default: 300].
+    #[arg(long, env = "RAMPART_ANONYMOUS_RATE_LIMIT_PER_MINUTE")]
+    pub anonymous_rate_limit_per_minute: Option<u32>,
     /// Server secret key (32 bytes as 64 hex digits or base64) encrypting stored secrets such
     /// as sync-source API keys. Required on PostgreSQL (every replica needs the same key); on
     /// SQLite one is generated into the data directory when unset.
@@ -143,6 +146,7 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     max_body_bytes: Option<usize>,
     max_sbom_bytes: Option<usize>,
+    anonymous_rate_limit_per_minute: Option<u32>,
     secret_key: Option<String>,
     secret_key_file: Option<PathBuf>,
     allow_private_sync_targets: Option<bool>,
@@ -236,6 +240,12 @@ impl ServeArgs {
         let mut server = ServerConfig::new(database);
         if let Some(email) = self.admin_email.or(file.admin_email) {
             server.admin_email = email;
+        }
+        if let Some(limit) = self
+            .anonymous_rate_limit_per_minute
+            .or(file.anonymous_rate_limit_per_minute)
+        {
+            server.anonymous_rate_limit_per_minute = limit;
         }
         if let Some(limit) = self.max_body_bytes.or(file.max_body_bytes) {
             server.max_body_bytes = limit;
@@ -489,6 +499,26 @@ mod tests {
         assert!(settings(&[]).unwrap().server.smtp.is_none());
         std::fs::write(&file, "[plans.gold]\napi_keys_per_user = 1\n").unwrap();
         assert!(settings(&["--config", file.to_str().unwrap()]).is_err());
+    }
+
+    #[test]
+    fn the_anonymous_rate_limit_comes_from_the_file_or_the_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rampart.toml");
+        std::fs::write(&file, "anonymous_rate_limit_per_minute = 5000\n").unwrap();
+        let path = file.to_str().unwrap();
+        let limit = |args: &[&str]| {
+            settings(args)
+                .unwrap()
+                .server
+                .anonymous_rate_limit_per_minute
+        };
+        assert_eq!(limit(&[]), 300);
+        assert_eq!(limit(&["--config", path]), 5000);
+        assert_eq!(
+            limit(&["--config", path, "--anonymous-rate-limit-per-minute", "7"]),
+            7
+        );
     }
 
     #[test]

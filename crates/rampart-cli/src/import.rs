@@ -77,6 +77,10 @@ pub struct ImportArgs {
     /// Hide the progress bar (the summary line is still printed).
     #[arg(long)]
     pub quiet: bool,
+    /// Read and parse everything but write nothing (no database is opened): the parse-only
+    /// time that ingest benchmarks compare against.
+    #[arg(long)]
+    pub parse_only: bool,
 }
 
 /// One readable unit of input: a file, an archive entry or a download.
@@ -87,7 +91,10 @@ struct Document {
 
 /// Collects parsed records and writes them in batches.
 struct Importer<'a> {
-    store: &'a Store,
+    /// `None` with `--parse-only`.
+    store: Option<&'a Store>,
+    /// Records parsed (what `--parse-only` reports).
+    parsed: u64,
     feed: FeedType,
     batch_size: usize,
     advisories: Vec<Advisory>,
@@ -159,6 +166,11 @@ impl<'a> Importer<'a> {
                 Ok(mut file) => {
                     let skipped = std::mem::take(&mut file.scores.skipped);
                     self.skip_records(&name, skipped);
+                    self.parsed += file.scores.records.len() as u64;
+                    let Some(store) = self.store else {
+                        self.progress.inc(1);
+                        return Ok(());
+                    };
                     // One file = one score date: its scores are written together.
                     for chunk in file.scores.records.chunks(self.batch_size.max(1)) {
                         let part = rampart_formats::advisory::EpssFile {
@@ -169,7 +181,7 @@ impl<'a> Importer<'a> {
                                 ..Default::default()
                             },
                         };
-                        self.stats.absorb(self.store.ingest_epss(&part).await?);
+                        self.stats.absorb(store.ingest_epss(&part).await?);
                     }
                     Ok(())
                 }
@@ -190,11 +202,20 @@ impl<'a> Importer<'a> {
     /// Writes what is pending once a batch is full (or everything when `all`).
     async fn flush(&mut self, all: bool) -> anyhow::Result<()> {
         let size = self.batch_size.max(1);
+        let Some(store) = self.store else {
+            self.parsed += (self.advisories.len() + self.kev.len() + self.exploits.len()) as u64;
+            self.advisories.clear();
+            self.kev.clear();
+            self.exploits.clear();
+            self.progress
+                .set_message(format!("{} records parsed", self.parsed));
+            return Ok(());
+        };
         while self.advisories.len() >= size || (all && !self.advisories.is_empty()) {
             let take = self.advisories.len().min(size);
             let batch: Vec<Advisory> = self.advisories.drain(..take).collect();
             self.stats.absorb(
-                self.store
+                store
                     .ingest_advisories(self.feed.source_name(), &batch)
                     .await?,
             );
@@ -202,12 +223,12 @@ impl<'a> Importer<'a> {
         while self.kev.len() >= size || (all && !self.kev.is_empty()) {
             let take = self.kev.len().min(size);
             let batch: Vec<KevEntry> = self.kev.drain(..take).collect();
-            self.stats.absorb(self.store.ingest_kev(&batch).await?);
+            self.stats.absorb(store.ingest_kev(&batch).await?);
         }
         while self.exploits.len() >= size || (all && !self.exploits.is_empty()) {
             let take = self.exploits.len().min(size);
             let batch: Vec<ExploitRecord> = self.exploits.drain(..take).collect();
-            self.stats.absorb(self.store.ingest_exploits(&batch).await?);
+            self.stats.absorb(store.ingest_exploits(&batch).await?);
         }
         let stats = self.stats;
         self.progress.set_message(format!(
@@ -220,14 +241,19 @@ impl<'a> Importer<'a> {
 
 pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let location = args.database.into_location()?;
-    let store = Store::connect(&location)
-        .await
-        .context("cannot open the database")?;
-    store
-        .migrate()
-        .await
-        .context("cannot migrate the database")?;
+    let store = if args.parse_only {
+        None
+    } else {
+        let location = args.database.into_location()?;
+        let store = Store::connect(&location)
+            .await
+            .context("cannot open the database")?;
+        store
+            .migrate()
+            .await
+            .context("cannot migrate the database")?;
+        Some(store)
+    };
 
     let progress = if args.quiet {
         ProgressBar::hidden()
@@ -239,7 +265,8 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
             .expect("valid template"),
     );
     let mut importer = Importer {
-        store: &store,
+        store: store.as_ref(),
+        parsed: 0,
         feed: args.feed,
         batch_size: args.batch_size,
         advisories: Vec::new(),
@@ -288,6 +315,17 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     importer.flush(true).await?;
     importer.progress.finish_and_clear();
     let stats = importer.stats;
+    if store.is_none() {
+        println!(
+            "parsed {} from {}: {} records, {} skipped in {:.1}s (nothing written)",
+            args.feed.source_name(),
+            source,
+            importer.parsed,
+            stats.skipped,
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
     println!(
         "imported {} from {}: {} records: {} added, {} updated, {} unchanged, {} skipped in {:.1}s",
         args.feed.source_name(),
@@ -299,7 +337,9 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         stats.skipped,
         started.elapsed().as_secs_f64()
     );
-    store.close().await;
+    if let Some(store) = store {
+        store.close().await;
+    }
     Ok(())
 }
 

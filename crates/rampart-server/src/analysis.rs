@@ -209,13 +209,9 @@ pub async fn analyse(
     if store.kb_version().await? != index.load().kb_version() {
         crate::kb_index::refresh(store, index).await?;
     }
-    let cpe_matching = match store.release(analysis.team_id, analysis.release_id).await? {
-        Some(release) => store
-            .product(analysis.team_id, release.product_id)
-            .await?
-            .is_some_and(|product| product.cpe_matching),
-        None => false,
-    };
+    let cpe_matching = store
+        .release_cpe_matching(analysis.team_id, analysis.release_id)
+        .await?;
     let components = store
         .component_identities(analysis.team_id, analysis.sbom_id)
         .await?;

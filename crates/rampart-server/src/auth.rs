@@ -3,9 +3,11 @@
 //! Credentials, in order: `x-xdr-auth-id: <key id>` with the key as the whole
 //! `Authorization` value (seed 001's Cortex style); `Authorization: Bearer <token>` where the
 //! token is an API key (`rk_live_…`/`rk_test_…`) or a session token (`rks_…`, from the OTP
-//! login); else the `rampart_session` cookie. Keys and sessions are looked up in the
-//! database on every request, so a revoked key or ended session fails on the very next
-//! request on every replica.
+//! login); else the `rampart_session` cookie. Sessions are looked up in the database on
+//! every request; so are keys on PostgreSQL, so a revoked key or ended session fails on the
+//! very next request on every replica. On SQLite (one server process) keys come from an
+//! in-memory cache that the store empties on every identity change (revoke, rotate, member
+//! removal, plan change), which is just as exact and keeps the database off the hot path.
 //!
 //! [`identify`] runs on every request: it authenticates when credentials are present,
 //! applies the rate limit (per key, per session user, else per source IP) and sets the
@@ -103,6 +105,27 @@ impl Principal {
                 ..
             }
         )
+    }
+
+    /// Real outbound work (sync runs, scans, notifications) needs a live credential: a test
+    /// key gets 403 `test_mode_forbidden` naming `action`.
+    pub fn require_live(&self, action: &str) -> Result<(), ApiError> {
+        if self.is_test_mode() {
+            Err(ApiError::new(
+                ErrorCode::TestModeForbidden,
+                format!("test keys (rk_test_) cannot {action}; use a live key (rk_live_)"),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The rows this caller works on: its team's test rows in test mode, else the live ones.
+    pub fn tenant(&self) -> rampart_store::Tenant {
+        rampart_store::Tenant {
+            team_id: self.team_id,
+            test: self.is_test_mode(),
+        }
     }
 
     /// `Some(true)` in test mode, else `None`: for a `#[serde(skip_serializing_if =
@@ -272,6 +295,9 @@ pub async fn require_principal(mut request: Request, next: Next) -> Result<Respo
             ErrorCode::MissingCredentials,
             "missing credentials: send `Authorization: Bearer <api key or session token>`",
         )),
+        Err((ErrorCode::UpgradeRequired, _)) => {
+            Ok(crate::routes::api_keys::upgrade_response(false))
+        }
         Err((code, message)) => Err(ApiError::new(code, message)),
     }
 }
@@ -359,6 +385,20 @@ async fn authenticate_key(
     }
     // The key's owner left the team: the key no longer works.
     let role = record.role.ok_or_else(invalid_key)?;
+    // Seed 003: on a plan without API keys (a team moved to `free`) keys stop working at
+    // once, and work again when the plan allows keys again; they are not revoked.
+    if state
+        .config
+        .plans
+        .limits(&record.team_plan)
+        .api_keys_per_user
+        == 0
+    {
+        return Err(ApiError::new(
+            ErrorCode::UpgradeRequired,
+            crate::routes::api_keys::UPGRADE_MESSAGE,
+        ));
+    }
     let service_account = record.user_kind == UserKind::Service;
     Ok(Principal {
         team_id: record.team_id,

@@ -49,6 +49,7 @@ error_codes! {
     InsufficientScope => (FORBIDDEN, "insufficient_scope", "The credential lacks the scope this endpoint needs; the message names it.");
     Forbidden => (FORBIDDEN, "forbidden", "The credential may not perform this action.");
     UpgradeRequired => (FORBIDDEN, "upgrade_required", "The team's plan does not include this feature.");
+    TestModeForbidden => (FORBIDDEN, "test_mode_forbidden", "A test key (`rk_test_`) cannot start real work (sync runs, scans, outbound notifications); use a live key.");
     QuotaExceeded => (FORBIDDEN, "quota_exceeded", "A limit of the team's plan is reached; the message names it.");
     InvalidCode => (UNAUTHORIZED, "invalid_code", "The login code is wrong, expired, used or locked after too many wrong tries.");
     NotFound => (NOT_FOUND, "not_found", "No such resource (or it belongs to another team).");

@@ -132,6 +132,18 @@ pub struct KeyVisibility {
     pub include_service_accounts: bool,
 }
 
+/// Which keys a listing shows. Active keys authenticate; expired ones can still be rotated;
+/// revoked ones are kept for the record only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStatusFilter {
+    /// Not revoked and not expired: the keys that work (and count against the plan's quota).
+    Active,
+    /// Not revoked, past their expiry.
+    Expired,
+    Revoked,
+    All,
+}
+
 /// An e-mail login code, as stored (hashed).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OtpRecord {
@@ -314,22 +326,39 @@ impl Store {
         Ok((ApiKeyInfo::try_from(row)?, secret))
     }
 
-    /// The caller's unrevoked keys (and the team's service-account keys when visible), oldest
-    /// first.
+    /// The caller's keys in `status` at `at` (and the team's service-account keys when
+    /// visible), oldest first.
     pub async fn list_api_keys(
         &self,
         visibility: KeyVisibility,
+        status: KeyStatusFilter,
+        at: DateTime<Utc>,
     ) -> Result<Vec<ApiKeyInfo>, StoreError> {
+        let (condition, binds_at) = match status {
+            KeyStatusFilter::Active => (
+                "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $4)",
+                true,
+            ),
+            KeyStatusFilter::Expired => (
+                "k.revoked_at IS NULL AND k.expires_at IS NOT NULL AND k.expires_at <= $4",
+                true,
+            ),
+            KeyStatusFilter::Revoked => ("k.revoked_at IS NOT NULL", false),
+            KeyStatusFilter::All => ("TRUE", false),
+        };
+        let sql = format!(
+            "{KEY_INFO_SELECT} WHERE k.team_id = $1 AND {condition}
+             AND (k.user_id = $2 OR ($3 AND u.kind = 'service')) ORDER BY k.id"
+        );
         let rows: Vec<ApiKeyInfoRow> = with_pool!(self, pool => {
-            sqlx::query_as(&format!(
-                "{KEY_INFO_SELECT} WHERE k.team_id = $1 AND k.revoked_at IS NULL
-                 AND (k.user_id = $2 OR ($3 AND u.kind = 'service')) ORDER BY k.id"
-            ))
-            .bind(visibility.team_id)
-            .bind(visibility.user_id)
-            .bind(visibility.include_service_accounts)
-            .fetch_all(pool)
-            .await
+            let mut query = sqlx::query_as(&sql)
+                .bind(visibility.team_id)
+                .bind(visibility.user_id)
+                .bind(visibility.include_service_accounts);
+            if binds_at {
+                query = query.bind(at);
+            }
+            query.fetch_all(pool).await
         })?;
         rows.into_iter().map(ApiKeyInfo::try_from).collect()
     }
@@ -371,6 +400,7 @@ impl Store {
             let event = event.target("api_key", key_id);
             insert_audit!(&mut *tx, &event, at)?;
             tx.commit().await?;
+            self.key_cache.forget_all();
             row
         });
         let mut info = ApiKeyInfo::try_from(row)?;
@@ -444,6 +474,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
             tx.commit().await?;
+            self.key_cache.forget_all();
             (row, secret)
         });
         Ok((ApiKeyInfo::try_from(row)?, secret))
@@ -887,6 +918,7 @@ impl Store {
             let event = event.target("user", user_id);
             insert_audit!(&mut *tx, &event, at)?;
             tx.commit().await?;
+            self.key_cache.forget_all();
             Ok(())
         })
     }
@@ -914,6 +946,7 @@ impl Store {
                 .details(serde_json::json!({ "plan": plan }));
             insert_audit!(&mut *tx, &event, at)?;
             tx.commit().await?;
+            self.key_cache.forget_all();
             Ok(team)
         })
     }

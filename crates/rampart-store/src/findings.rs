@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use rampart_core::package_lookup_key;
 use serde::Serialize;
 
-use crate::products::{Page, PageRequest};
+use crate::products::{Page, PageRequest, Tenant};
 use crate::sboms::{
     multi_row_insert, to_i64, Analysis, AnalysisRow, ComponentResolution, Placeholders,
     ANALYSIS_COLUMNS, MAX_PARAMETERS, RESOLUTION_CHUNK,
@@ -668,13 +668,33 @@ impl Store {
         Ok(groups)
     }
 
-    /// Counts over a product's open findings (`None` when the product is not the team's).
-    pub async fn product_finding_summary(
+    /// Whether the product a release belongs to matches by CPE.
+    pub async fn release_cpe_matching(
         &self,
         team_id: i64,
+        release_id: i64,
+    ) -> Result<bool, StoreError> {
+        let flag: Option<bool> = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT p.cpe_matching FROM releases r JOIN products p ON p.id = r.product_id
+                 WHERE r.id = $1 AND r.team_id = $2",
+            )
+            .bind(release_id)
+            .bind(team_id)
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(flag.unwrap_or(false))
+    }
+
+    /// Counts over a product's open findings (`None` when the product is not the tenant's).
+    pub async fn product_finding_summary(
+        &self,
+        tenant: Tenant,
         product_id: i64,
     ) -> Result<Option<ProductFindingSummary>, StoreError> {
-        let Some(_) = self.product(team_id, product_id).await? else {
+        let team_id = tenant.team_id;
+        let Some(_) = self.product(tenant, product_id).await? else {
             return Ok(None);
         };
         let inner = findings_query(&FindingScope::Product);
@@ -719,21 +739,25 @@ impl Store {
         Ok(Some(summary))
     }
 
-    /// The team's finding events after `after_id`, oldest first.
+    /// The tenant's finding events after `after_id`, oldest first (test data's events only
+    /// to test keys, live data's only to everyone else).
     pub async fn finding_events(
         &self,
-        team_id: i64,
+        tenant: Tenant,
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<FindingEvent>, StoreError> {
         Ok(with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT id, kind, release_id, sbom_id, finding_id, analysis_id, created_at
-                 FROM finding_events WHERE team_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+                "SELECT e.id, e.kind, e.release_id, e.sbom_id, e.finding_id, e.analysis_id,
+                    e.created_at
+                 FROM finding_events e JOIN sboms s ON s.id = e.sbom_id
+                 WHERE e.team_id = $1 AND s.is_test = $4 AND e.id > $2 ORDER BY e.id LIMIT $3",
             )
-            .bind(team_id)
+            .bind(tenant.team_id)
             .bind(after_id)
             .bind(limit)
+            .bind(tenant.test)
             .fetch_all(pool)
             .await
         })?)

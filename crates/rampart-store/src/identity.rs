@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rampart_core::{ApiKeyHash, ApiKeyKind, ApiKeySecret, Role, ScopeSet};
 
-use crate::{now, with_pool, Store, StoreError};
+use crate::{now, with_pool, Backend, Store, StoreError};
 
 /// What the first start created. Later starts create nothing.
 pub struct Bootstrap {
@@ -196,6 +196,15 @@ impl Store {
         &self,
         hash: &ApiKeyHash,
     ) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let cached = self.backend() == Backend::Sqlite;
+        let generation = if cached {
+            match self.key_cache.get(hash) {
+                Ok(record) => return Ok(Some(record)),
+                Err(generation) => Some(generation),
+            }
+        } else {
+            None
+        };
         let row: Option<ApiKeyRow> = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT k.id, k.team_id, k.user_id, u.email, u.kind AS user_kind, u.name AS user_name,
@@ -213,7 +222,13 @@ impl Store {
         })?;
         let Some(row) = row else { return Ok(None) };
         let record = ApiKeyRecord::try_from(row)?;
-        Ok(record.key_hash.matches(hash).then_some(record))
+        if !record.key_hash.matches(hash) {
+            return Ok(None);
+        }
+        if let Some(generation) = generation {
+            self.key_cache.insert(generation, &record);
+        }
+        Ok(Some(record))
     }
 
     /// The teams a user belongs to, with role and plan (service-account memberships too).

@@ -11,6 +11,7 @@ mod error;
 mod findings;
 mod identity;
 pub mod kb;
+mod key_cache;
 mod products;
 mod sboms;
 mod sync;
@@ -27,8 +28,8 @@ use sqlx::sqlite::{
 };
 
 pub use access::{
-    ApiKeyInfo, KeyOwner, KeyVisibility, LoginOutcome, MemberInfo, NewApiKey, NewOtp, NewSession,
-    OtpRecord, SessionRecord, TeamInfo,
+    ApiKeyInfo, KeyOwner, KeyStatusFilter, KeyVisibility, LoginOutcome, MemberInfo, NewApiKey,
+    NewOtp, NewSession, OtpRecord, SessionRecord, TeamInfo,
 };
 pub use audit::{AuditActor, AuditEntry, AuditEvent, AuditFilter};
 pub use error::StoreError;
@@ -40,7 +41,7 @@ pub use identity::{ApiKeyRecord, Bootstrap, Membership, UserKind};
 pub use kb::*;
 pub use products::{
     NewProduct, NewRelease, Page, PageRequest, Product, ProductChanges, Release, ReleaseChanges,
-    RELEASE_STATUSES,
+    Tenant, RELEASE_STATUSES,
 };
 pub use sboms::{
     Analysis, AnalysisStatus, ComponentIdentity, ComponentResolution, NewSbom, SbomRecord,
@@ -84,6 +85,8 @@ pub(crate) use with_pool;
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// API keys by hash, on SQLite only (see [`key_cache`]).
+    key_cache: std::sync::Arc<key_cache::KeyCache>,
 }
 
 /// Which backend a store runs on.
@@ -127,7 +130,10 @@ impl Store {
                 )
             }
         };
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            key_cache: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {

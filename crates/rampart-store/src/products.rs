@@ -5,6 +5,30 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::{now, with_pool, Store, StoreError};
 
+/// Whose rows a call may touch: one team's live rows, or its test rows (those created with
+/// an `rk_test_` key, seed 002). The two never mix: live callers do not see test rows and
+/// test callers see nothing else. A bare team id means the live rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tenant {
+    pub team_id: i64,
+    pub test: bool,
+}
+
+impl Tenant {
+    pub fn live(team_id: i64) -> Self {
+        Tenant {
+            team_id,
+            test: false,
+        }
+    }
+}
+
+impl From<i64> for Tenant {
+    fn from(team_id: i64) -> Self {
+        Tenant::live(team_id)
+    }
+}
+
 /// Release lifecycle states.
 pub const RELEASE_STATUSES: &[&str] = &["development", "released", "end_of_life"];
 
@@ -16,6 +40,8 @@ pub struct Product {
     pub description: Option<String>,
     pub tags: Vec<String>,
     pub cpe_matching: bool,
+    /// Created with a test key.
+    pub is_test: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -28,6 +54,7 @@ struct ProductRow {
     description: Option<String>,
     tags: String,
     cpe_matching: bool,
+    is_test: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -45,6 +72,7 @@ impl TryFrom<ProductRow> for Product {
             description: row.description,
             tags,
             cpe_matching: row.cpe_matching,
+            is_test: row.is_test,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -78,6 +106,8 @@ pub struct Release {
     pub status: String,
     pub release_date: Option<NaiveDate>,
     pub eol_date: Option<NaiveDate>,
+    /// Created with a test key (releases of test products are test data).
+    pub is_test: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -91,6 +121,7 @@ struct ReleaseRow {
     status: String,
     release_date: Option<NaiveDate>,
     eol_date: Option<NaiveDate>,
+    is_test: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -105,6 +136,7 @@ impl From<ReleaseRow> for Release {
             status: row.status,
             release_date: row.release_date,
             eol_date: row.eol_date,
+            is_test: row.is_test,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -173,31 +205,34 @@ fn unique_violation(error: &sqlx::Error) -> bool {
 }
 
 const PRODUCT_COLUMNS: &str =
-    "id, team_id, name, description, tags, cpe_matching, created_at, updated_at";
+    "id, team_id, name, description, tags, cpe_matching, is_test, created_at, updated_at";
 const RELEASE_COLUMNS: &str =
-    "id, team_id, product_id, version, status, release_date, eol_date, created_at, updated_at";
+    "id, team_id, product_id, version, status, release_date, eol_date, is_test,
+    created_at, updated_at";
 
 impl Store {
     /// Creates a product. A name already used in the team is a [`StoreError::Conflict`].
     pub async fn create_product(
         &self,
-        team_id: i64,
+        tenant: impl Into<Tenant>,
         product: &NewProduct,
     ) -> Result<Product, StoreError> {
+        let tenant = tenant.into();
         let at = now();
         let tags = serde_json::to_string(&product.tags).expect("strings serialise");
         let sql = format!(
-            "INSERT INTO products (team_id, name, description, tags, cpe_matching, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {PRODUCT_COLUMNS}"
+            "INSERT INTO products (team_id, name, description, tags, cpe_matching, is_test, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $7, $6, $6) RETURNING {PRODUCT_COLUMNS}"
         );
         let row: Result<ProductRow, sqlx::Error> = with_pool!(self, pool => {
             sqlx::query_as(&sql)
-                .bind(team_id)
+                .bind(tenant.team_id)
                 .bind(&product.name)
                 .bind(&product.description)
                 .bind(&tags)
                 .bind(product.cpe_matching)
                 .bind(at)
+                .bind(tenant.test)
                 .fetch_one(pool)
                 .await
         });
@@ -208,10 +243,22 @@ impl Store {
         }
     }
 
-    pub async fn product(&self, team_id: i64, id: i64) -> Result<Option<Product>, StoreError> {
-        let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE id = $1 AND team_id = $2");
+    pub async fn product(
+        &self,
+        tenant: impl Into<Tenant>,
+        id: i64,
+    ) -> Result<Option<Product>, StoreError> {
+        let tenant = tenant.into();
+        let sql = format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE id = $1 AND team_id = $2 AND is_test = $3"
+        );
         let row: Option<ProductRow> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(id).bind(team_id).fetch_optional(pool).await
+            sqlx::query_as(&sql)
+                .bind(id)
+                .bind(tenant.team_id)
+                .bind(tenant.test)
+                .fetch_optional(pool)
+                .await
         })?;
         row.map(Product::try_from).transpose()
     }
@@ -220,28 +267,31 @@ impl Store {
     /// contain `query` (case-insensitive).
     pub async fn list_products(
         &self,
-        team_id: i64,
+        tenant: impl Into<Tenant>,
         query: Option<&str>,
         page: PageRequest,
     ) -> Result<Page<Product>, StoreError> {
+        let tenant = tenant.into();
         let pattern = query.map(like_pattern);
-        let filter = "team_id = $1 AND ($2 IS NULL OR LOWER(name) LIKE $2 ESCAPE '\\'
+        let filter = "team_id = $1 AND is_test = $3 AND ($2 IS NULL OR LOWER(name) LIKE $2 ESCAPE '\\'
              OR LOWER(COALESCE(description, '')) LIKE $2 ESCAPE '\\' OR LOWER(tags) LIKE $2 ESCAPE '\\')";
         let list_sql = format!(
-            "SELECT {PRODUCT_COLUMNS} FROM products WHERE {filter} ORDER BY name, id LIMIT $3 OFFSET $4"
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE {filter} ORDER BY name, id LIMIT $4 OFFSET $5"
         );
         let count_sql = format!("SELECT COUNT(*) FROM products WHERE {filter}");
         let (rows, total): (Vec<ProductRow>, i64) = with_pool!(self, pool => {
             let rows = sqlx::query_as(&list_sql)
-                .bind(team_id)
+                .bind(tenant.team_id)
                 .bind(&pattern)
+                .bind(tenant.test)
                 .bind(page.limit())
                 .bind(page.offset())
                 .fetch_all(pool)
                 .await?;
             let total = sqlx::query_scalar(&count_sql)
-                .bind(team_id)
+                .bind(tenant.team_id)
                 .bind(&pattern)
+                .bind(tenant.test)
                 .fetch_one(pool)
                 .await?;
             (rows, total)
@@ -258,10 +308,11 @@ impl Store {
     /// Applies `changes`; `None` when the product does not exist in the team.
     pub async fn update_product(
         &self,
-        team_id: i64,
+        tenant: impl Into<Tenant>,
         id: i64,
         changes: &ProductChanges,
     ) -> Result<Option<Product>, StoreError> {
+        let tenant = tenant.into();
         let at = now();
         let tags = changes
             .tags
@@ -274,18 +325,19 @@ impl Store {
                 tags = COALESCE($6, tags),
                 cpe_matching = COALESCE($7, cpe_matching),
                 updated_at = $8
-             WHERE id = $1 AND team_id = $2 RETURNING {PRODUCT_COLUMNS}"
+             WHERE id = $1 AND team_id = $2 AND is_test = $9 RETURNING {PRODUCT_COLUMNS}"
         );
         let row: Result<Option<ProductRow>, sqlx::Error> = with_pool!(self, pool => {
             sqlx::query_as(&sql)
                 .bind(id)
-                .bind(team_id)
+                .bind(tenant.team_id)
                 .bind(&changes.name)
                 .bind(changes.description.is_some())
                 .bind(changes.description.clone().flatten())
                 .bind(&tags)
                 .bind(changes.cpe_matching)
                 .bind(at)
+                .bind(tenant.test)
                 .fetch_optional(pool)
                 .await
         });
@@ -300,13 +352,20 @@ impl Store {
 
     /// Deletes a product with its releases, SBOMs, components and analyses (foreign keys
     /// cascade within this one statement). `false` when there was no such product.
-    pub async fn delete_product(&self, team_id: i64, id: i64) -> Result<bool, StoreError> {
+    pub async fn delete_product(
+        &self,
+        tenant: impl Into<Tenant>,
+        id: i64,
+    ) -> Result<bool, StoreError> {
+        let tenant = tenant.into();
         let deleted = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let result = sqlx::query("DELETE FROM products WHERE id = $1 AND team_id = $2")
-                .bind(id)
-                .bind(team_id)
-                .execute(&mut *tx)
+            let result =
+                sqlx::query("DELETE FROM products WHERE id = $1 AND team_id = $2 AND is_test = $3")
+                    .bind(id)
+                    .bind(tenant.team_id)
+                    .bind(tenant.test)
+                    .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
             result.rows_affected()
@@ -318,26 +377,30 @@ impl Store {
     /// version the product already has is a [`StoreError::Conflict`].
     pub async fn create_release(
         &self,
-        team_id: i64,
+        tenant: impl Into<Tenant>,
         product_id: i64,
         release: &NewRelease,
     ) -> Result<Option<Release>, StoreError> {
+        let tenant = tenant.into();
         let at = now();
         // The SELECT makes the insert tenant-safe: no product of this team, no row.
         let sql = format!(
-            "INSERT INTO releases (team_id, product_id, version, status, release_date, eol_date, created_at, updated_at)
-             SELECT team_id, id, $3, $4, $5, $6, $7, $7 FROM products WHERE id = $1 AND team_id = $2
+            "INSERT INTO releases (team_id, product_id, version, status, release_date, eol_date, is_test,
+                 created_at, updated_at)
+             SELECT team_id, id, $3, $4, $5, $6, is_test, $7, $7 FROM products
+             WHERE id = $1 AND team_id = $2 AND is_test = $8
              RETURNING {RELEASE_COLUMNS}"
         );
         let row: Result<Option<ReleaseRow>, sqlx::Error> = with_pool!(self, pool => {
             sqlx::query_as(&sql)
                 .bind(product_id)
-                .bind(team_id)
+                .bind(tenant.team_id)
                 .bind(&release.version)
                 .bind(&release.status)
                 .bind(release.release_date)
                 .bind(release.eol_date)
                 .bind(at)
+                .bind(tenant.test)
                 .fetch_optional(pool)
                 .await
         });
@@ -348,10 +411,22 @@ impl Store {
         }
     }
 
-    pub async fn release(&self, team_id: i64, id: i64) -> Result<Option<Release>, StoreError> {
-        let sql = format!("SELECT {RELEASE_COLUMNS} FROM releases WHERE id = $1 AND team_id = $2");
+    pub async fn release(
+        &self,
+        tenant: impl Into<Tenant>,
+        id: i64,
+    ) -> Result<Option<Release>, StoreError> {
+        let tenant = tenant.into();
+        let sql = format!(
+            "SELECT {RELEASE_COLUMNS} FROM releases WHERE id = $1 AND team_id = $2 AND is_test = $3"
+        );
         let row: Option<ReleaseRow> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(id).bind(team_id).fetch_optional(pool).await
+            sqlx::query_as(&sql)
+                .bind(id)
+                .bind(tenant.team_id)
+                .bind(tenant.test)
+                .fetch_optional(pool)
+                .await
         })?;
         Ok(row.map(Release::from))
     }
@@ -359,13 +434,16 @@ impl Store {
     /// A product's releases, newest first. `None` when the product is not the team's.
     pub async fn list_releases(
         &self,
-        team_id: i64,
+        tenant: impl Into<Tenant>,
         product_id: i64,
         page: PageRequest,
     ) -> Result<Option<Page<Release>>, StoreError> {
-        if self.product(team_id, product_id).await?.is_none() {
+        let tenant = tenant.into();
+        // A release has its product's flag, so the product check keeps the partitions apart.
+        if self.product(tenant, product_id).await?.is_none() {
             return Ok(None);
         }
+        let team_id = tenant.team_id;
         let list_sql = format!(
             "SELECT {RELEASE_COLUMNS} FROM releases WHERE product_id = $1 AND team_id = $2
              ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
@@ -395,10 +473,11 @@ impl Store {
 
     pub async fn update_release(
         &self,
-        team_id: i64,
+        tenant: impl Into<Tenant>,
         id: i64,
         changes: &ReleaseChanges,
     ) -> Result<Option<Release>, StoreError> {
+        let tenant = tenant.into();
         let at = now();
         let sql = format!(
             "UPDATE releases SET
@@ -407,12 +486,12 @@ impl Store {
                 release_date = CASE WHEN $5 THEN $6 ELSE release_date END,
                 eol_date = CASE WHEN $7 THEN $8 ELSE eol_date END,
                 updated_at = $9
-             WHERE id = $1 AND team_id = $2 RETURNING {RELEASE_COLUMNS}"
+             WHERE id = $1 AND team_id = $2 AND is_test = $10 RETURNING {RELEASE_COLUMNS}"
         );
         let row: Result<Option<ReleaseRow>, sqlx::Error> = with_pool!(self, pool => {
             sqlx::query_as(&sql)
                 .bind(id)
-                .bind(team_id)
+                .bind(tenant.team_id)
                 .bind(&changes.version)
                 .bind(&changes.status)
                 .bind(changes.release_date.is_some())
@@ -420,6 +499,7 @@ impl Store {
                 .bind(changes.eol_date.is_some())
                 .bind(changes.eol_date.flatten())
                 .bind(at)
+                .bind(tenant.test)
                 .fetch_optional(pool)
                 .await
         });
@@ -433,13 +513,20 @@ impl Store {
     }
 
     /// Deletes a release with its SBOMs, components and analyses.
-    pub async fn delete_release(&self, team_id: i64, id: i64) -> Result<bool, StoreError> {
+    pub async fn delete_release(
+        &self,
+        tenant: impl Into<Tenant>,
+        id: i64,
+    ) -> Result<bool, StoreError> {
+        let tenant = tenant.into();
         let deleted = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let result = sqlx::query("DELETE FROM releases WHERE id = $1 AND team_id = $2")
-                .bind(id)
-                .bind(team_id)
-                .execute(&mut *tx)
+            let result =
+                sqlx::query("DELETE FROM releases WHERE id = $1 AND team_id = $2 AND is_test = $3")
+                    .bind(id)
+                    .bind(tenant.team_id)
+                    .bind(tenant.test)
+                    .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
             result.rows_affected()

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rampart_formats::sbom::{Component, License, Relationship, Sbom};
 
-use crate::products::{like_pattern, Page, PageRequest};
+use crate::products::{like_pattern, Page, PageRequest, Tenant};
 use crate::{now, with_pool, Backend, Store, StoreError};
 
 /// Largest number of bound parameters in one statement on both backends (SQLite's limit).
@@ -57,10 +57,13 @@ pub struct SbomRecord {
     pub uploaded_at: DateTime<Utc>,
     pub uploaded_by_user_id: i64,
     pub uploaded_by: String,
+    /// Uploaded with a test key (SBOMs of test releases are test data).
+    pub is_test: bool,
 }
 
 const SBOM_COLUMNS: &str = "id, team_id, release_id, format, document_format, spec_version, serial_number, name,
-    content_type, size_bytes, sha256, component_count, dependency_count, uploaded_at, uploaded_by_user_id, uploaded_by";
+    content_type, size_bytes, sha256, component_count, dependency_count, uploaded_at, uploaded_by_user_id, uploaded_by,
+    is_test";
 
 /// A stored component, as listed by the API.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -318,9 +321,11 @@ impl Store {
     /// team's.
     pub async fn create_sbom(
         &self,
-        team_id: i64,
+        tenant: impl Into<Tenant>,
         new: &NewSbom<'_>,
     ) -> Result<Option<(SbomRecord, Analysis)>, StoreError> {
+        let tenant = tenant.into();
+        let team_id = tenant.team_id;
         let at = now();
         let backend = self.backend();
         let sbom = new.sbom;
@@ -331,9 +336,9 @@ impl Store {
         let insert_sbom = format!(
             "INSERT INTO sboms (team_id, release_id, format, document_format, spec_version, serial_number, name,
                 content_type, size_bytes, sha256, component_count, dependency_count, uploaded_at,
-                uploaded_by_user_id, uploaded_by)
-             SELECT team_id, id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
-             FROM releases WHERE id = $1 AND team_id = $2
+                uploaded_by_user_id, uploaded_by, is_test)
+             SELECT team_id, id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, is_test
+             FROM releases WHERE id = $1 AND team_id = $2 AND is_test = $16
              RETURNING {SBOM_COLUMNS}"
         );
         let insert_analysis = format!(
@@ -358,6 +363,7 @@ impl Store {
                 .bind(at)
                 .bind(new.uploaded_by_user_id)
                 .bind(new.uploaded_by)
+                .bind(tenant.test)
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(record) = record else {
@@ -426,23 +432,38 @@ impl Store {
         })
     }
 
-    pub async fn sbom(&self, team_id: i64, id: i64) -> Result<Option<SbomRecord>, StoreError> {
-        let sql = format!("SELECT {SBOM_COLUMNS} FROM sboms WHERE id = $1 AND team_id = $2");
+    pub async fn sbom(
+        &self,
+        tenant: impl Into<Tenant>,
+        id: i64,
+    ) -> Result<Option<SbomRecord>, StoreError> {
+        let tenant = tenant.into();
+        let sql = format!(
+            "SELECT {SBOM_COLUMNS} FROM sboms WHERE id = $1 AND team_id = $2 AND is_test = $3"
+        );
         Ok(with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(id).bind(team_id).fetch_optional(pool).await
+            sqlx::query_as(&sql)
+                .bind(id)
+                .bind(tenant.team_id)
+                .bind(tenant.test)
+                .fetch_optional(pool)
+                .await
         })?)
     }
 
     /// A release's SBOMs, newest first. `None` when the release is not the team's.
     pub async fn list_sboms(
         &self,
-        team_id: i64,
+        tenant: impl Into<Tenant>,
         release_id: i64,
         page: PageRequest,
     ) -> Result<Option<Page<SbomRecord>>, StoreError> {
-        if self.release(team_id, release_id).await?.is_none() {
+        let tenant = tenant.into();
+        // An SBOM has its release's flag, so the release check keeps the partitions apart.
+        if self.release(tenant, release_id).await?.is_none() {
             return Ok(None);
         }
+        let team_id = tenant.team_id;
         let sql = format!(
             "SELECT {SBOM_COLUMNS} FROM sboms WHERE release_id = $1 AND team_id = $2
              ORDER BY uploaded_at DESC, id DESC LIMIT $3 OFFSET $4"
@@ -489,14 +510,16 @@ impl Store {
     /// version contains `query` (case-insensitive). `None` when the SBOM is not the team's.
     pub async fn list_sbom_components(
         &self,
-        team_id: i64,
+        tenant: impl Into<Tenant>,
         sbom_id: i64,
         query: Option<&str>,
         page: PageRequest,
     ) -> Result<Option<Page<StoredComponent>>, StoreError> {
-        if self.sbom(team_id, sbom_id).await?.is_none() {
+        let tenant = tenant.into();
+        if self.sbom(tenant, sbom_id).await?.is_none() {
             return Ok(None);
         }
+        let team_id = tenant.team_id;
         let pattern = query.map(like_pattern);
         let filter = "sbom_id = $1 AND team_id = $2 AND ($3 IS NULL OR LOWER(name) LIKE $3 ESCAPE '\\'
             OR LOWER(COALESCE(purl, '')) LIKE $3 ESCAPE '\\' OR LOWER(COALESCE(version, '')) LIKE $3 ESCAPE '\\')";
@@ -525,11 +548,17 @@ impl Store {
     }
 
     /// Deletes an SBOM with its document, components, edges and analyses.
-    pub async fn delete_sbom(&self, team_id: i64, id: i64) -> Result<bool, StoreError> {
+    pub async fn delete_sbom(
+        &self,
+        tenant: impl Into<Tenant>,
+        id: i64,
+    ) -> Result<bool, StoreError> {
+        let tenant = tenant.into();
         let deleted = with_pool!(self, pool => {
-            sqlx::query("DELETE FROM sboms WHERE id = $1 AND team_id = $2")
+            sqlx::query("DELETE FROM sboms WHERE id = $1 AND team_id = $2 AND is_test = $3")
                 .bind(id)
-                .bind(team_id)
+                .bind(tenant.team_id)
+                .bind(tenant.test)
                 .execute(pool)
                 .await?
                 .rows_affected()

@@ -96,6 +96,38 @@ fn the_pypa_tree_imports_once_then_everything_is_unchanged() {
 }
 
 #[test]
+fn parse_only_counts_the_records_and_writes_nothing() {
+    let Some(root) = rampart_test_support::test_data::root() else {
+        return;
+    };
+    let tree = root.join("osv-pypa/vulns");
+    let files = count_files(&tree, "yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["import", "--parse-only", "--quiet", "--type", "osv"])
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .arg(&tree)
+        .env_remove("RAMPART_DATABASE_URL")
+        .env_remove("RAMPART_DATA_DIR")
+        .output()
+        .expect("run rampart import --parse-only");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("parsed osv from "))
+        .unwrap_or_else(|| panic!("no summary line in {stdout}"));
+    assert!(
+        line.contains(&format!(": {files} records, 0 skipped in ")),
+        "{line}"
+    );
+    assert!(line.ends_with("(nothing written)"), "{line}");
+    assert!(!data_dir.exists(), "no database was created");
+}
+
+#[test]
 fn a_zip_with_a_malformed_record_skips_and_counts_it() {
     let Some(root) = rampart_test_support::test_data::root() else {
         return;

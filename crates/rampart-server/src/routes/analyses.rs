@@ -109,5 +109,14 @@ pub async fn get_analysis(
         .analysis(principal.team_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("analysis"))?;
+    // Analyses follow their SBOM's partition: test keys see only test data and vice versa.
+    if state
+        .store
+        .sbom(principal.tenant(), analysis.sbom_id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found("analysis"));
+    }
     Ok(Json(analysis.into()))
 }

@@ -13,11 +13,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use rampart_core::{ApiKeyKind, ApiKeySecret, Scope, ScopeSet};
-use rampart_store::{ApiKeyInfo, KeyOwner, KeyVisibility, NewApiKey, UserKind};
+use rampart_store::{ApiKeyInfo, KeyOwner, KeyStatusFilter, KeyVisibility, NewApiKey, UserKind};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Principal, RequestMeta};
-use crate::error::{ApiError, ApiJson, ErrorBody, ErrorCode};
+use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody, ErrorCode};
 use crate::state::AppState;
 
 const NAME_MAX: usize = 100;
@@ -59,9 +59,11 @@ pub struct ApiKeyView {
     pub owner_type: &'static str,
     /// The owner's e-mail, or `api_<key-name>` for a service account.
     pub owner: String,
-    /// `active` or `expired`.
+    /// `active`, `expired` or `revoked`.
     pub status: &'static str,
     pub expires_at: Option<DateTime<Utc>>,
+    /// When the key was revoked (listed only with `?status=revoked` or `all`).
+    pub revoked_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub requests_count: i64,
@@ -76,6 +78,28 @@ pub struct ApiKeyCreated {
     /// Set by a rotation: the key it replaced (revoked).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replaced_api_key_id: Option<i64>,
+}
+
+/// Which keys `GET /api/v1/api-keys` lists.
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStatusParam {
+    /// Keys that work: not revoked, not expired (the keys the plan's quota counts).
+    #[default]
+    Active,
+    /// Not revoked but past their expiry (they can still be rotated).
+    Expired,
+    /// Revoked keys (they never work again).
+    Revoked,
+    All,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct KeyListQuery {
+    /// `active` (default), `expired`, `revoked` or `all`.
+    #[param(inline)]
+    pub status: Option<KeyStatusParam>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -103,12 +127,15 @@ fn view(state: &AppState, key: &ApiKeyInfo) -> ApiKeyView {
             UserKind::Service => "service_account",
         },
         owner: key.owner.clone(),
-        status: if key.expires_at.is_some_and(|e| e <= now) {
+        status: if key.revoked_at.is_some() {
+            "revoked"
+        } else if key.expires_at.is_some_and(|e| e <= now) {
             "expired"
         } else {
             "active"
         },
         expires_at: key.expires_at,
+        revoked_at: key.revoked_at,
         created_at: key.created_at,
         last_used_at,
         requests_count,
@@ -136,7 +163,7 @@ impl From<ApiError> for CreateRefusal {
     }
 }
 
-const UPGRADE_MESSAGE: &str = "API keys are only available for Pro users.";
+pub(crate) const UPGRADE_MESSAGE: &str = "API keys are only available for Pro users.";
 
 /// Validates and creates a key; shared by both routes.
 pub async fn create_key(
@@ -278,12 +305,23 @@ fn parse_expiry(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// The keys the caller may manage, in `status` (seed 003's list shows only active keys).
 pub async fn list_keys(
     state: &AppState,
     principal: &Principal,
+    status: KeyStatusParam,
 ) -> Result<Vec<ApiKeyInfo>, ApiError> {
     principal.require_session()?;
-    Ok(state.store.list_api_keys(visibility(principal)).await?)
+    let status = match status {
+        KeyStatusParam::Active => KeyStatusFilter::Active,
+        KeyStatusParam::Expired => KeyStatusFilter::Expired,
+        KeyStatusParam::Revoked => KeyStatusFilter::Revoked,
+        KeyStatusParam::All => KeyStatusFilter::All,
+    };
+    Ok(state
+        .store
+        .list_api_keys(visibility(principal), status, state.now())
+        .await?)
 }
 
 pub async fn revoke_key(
@@ -329,7 +367,7 @@ pub async fn rotate_key(
 }
 
 /// The canonical upgrade refusal: the standard error body plus seed 003's fields.
-fn upgrade_response(seed: bool) -> Response {
+pub(crate) fn upgrade_response(seed: bool) -> Response {
     let body = if seed {
         serde_json::json!({
             "success": false,
@@ -386,18 +424,24 @@ pub async fn create(
 }
 
 /// The caller's keys (and the team's service-account keys for `teams:manage`), masked.
+/// By default only active keys (neither revoked nor expired), like seed 003's list;
+/// `?status=expired|revoked|all` shows the others.
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys",
     security(("bearer" = [])),
+    params(KeyListQuery),
     responses(
         (status = 200, description = "Keys, masked", body = ApiKeyList),
+        (status = 400, description = "Unknown `status`", body = ErrorBody),
         (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
         (status = 403, description = "Not a session", body = ErrorBody),
     ))]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
+    query: Result<ApiQuery<KeyListQuery>, ApiError>,
 ) -> Result<Json<ApiKeyList>, ApiError> {
-    let keys: Vec<ApiKeyView> = list_keys(&state, &principal)
+    let ApiQuery(query) = query?;
+    let keys: Vec<ApiKeyView> = list_keys(&state, &principal, query.status.unwrap_or_default())
         .await?
         .iter()
         .map(|k| view(&state, k))

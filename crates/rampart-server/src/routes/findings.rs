@@ -235,7 +235,7 @@ pub async fn release_vulnerabilities(
     .to_request()?;
     state
         .store
-        .release(principal.team_id, release_id)
+        .release(principal.tenant(), release_id)
         .await?
         .ok_or_else(|| ApiError::not_found("release"))?;
     let page = finding_page(
@@ -283,7 +283,7 @@ pub async fn product_summary(
     principal.require(Scope::VulnerabilitiesRead)?;
     let summary: ProductFindingSummary = state
         .store
-        .product_finding_summary(principal.team_id, product_id)
+        .product_finding_summary(principal.tenant(), product_id)
         .await?
         .ok_or_else(|| ApiError::not_found("product"))?;
     Ok(Json(ProductSummaryBody {
@@ -355,7 +355,7 @@ pub async fn finding_events(
     }
     let events = state
         .store
-        .finding_events(principal.team_id, query.after.unwrap_or(0), limit)
+        .finding_events(principal.tenant(), query.after.unwrap_or(0), limit)
         .await?;
     Ok(Json(events.into_iter().map(Into::into).collect()))
 }

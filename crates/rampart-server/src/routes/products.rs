@@ -30,6 +30,9 @@ pub struct ProductBody {
     pub cpe_matching: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// `true` when this is test data (created with an `rk_test_` key); absent for live data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_mode: Option<bool>,
 }
 
 impl From<Product> for ProductBody {
@@ -42,6 +45,7 @@ impl From<Product> for ProductBody {
             cpe_matching: product.cpe_matching,
             created_at: product.created_at,
             updated_at: product.updated_at,
+            test_mode: product.is_test.then_some(true),
         }
     }
 }
@@ -145,7 +149,7 @@ pub async fn create_product(
     };
     let created = state
         .store
-        .create_product(principal.team_id, &product)
+        .create_product(principal.tenant(), &product)
         .await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
@@ -172,7 +176,7 @@ pub async fn list_products(
     .to_request()?;
     let page = state
         .store
-        .list_products(principal.team_id, search_term(&query.q), request)
+        .list_products(principal.tenant(), search_term(&query.q), request)
         .await?;
     Ok(Json(Paginated::new(page, request, ProductBody::from)))
 }
@@ -193,7 +197,7 @@ pub async fn get_product(
     principal.require(Scope::ProductsRead)?;
     let product = state
         .store
-        .product(principal.team_id, id)
+        .product(principal.tenant(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("product"))?;
     Ok(Json(product.into()))
@@ -226,7 +230,7 @@ pub async fn update_product(
     };
     let product = state
         .store
-        .update_product(principal.team_id, id, &changes)
+        .update_product(principal.tenant(), id, &changes)
         .await?
         .ok_or_else(|| ApiError::not_found("product"))?;
     Ok(Json(product.into()))
@@ -246,7 +250,7 @@ pub async fn delete_product(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     principal.require(Scope::ProductsWrite)?;
-    if state.store.delete_product(principal.team_id, id).await? {
+    if state.store.delete_product(principal.tenant(), id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("product"))

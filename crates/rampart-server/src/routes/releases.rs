@@ -27,6 +27,9 @@ pub struct ReleaseBody {
     pub eol_date: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// `true` when this is test data (created with an `rk_test_` key); absent for live data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_mode: Option<bool>,
 }
 
 impl From<Release> for ReleaseBody {
@@ -40,6 +43,7 @@ impl From<Release> for ReleaseBody {
             eol_date: release.eol_date,
             created_at: release.created_at,
             updated_at: release.updated_at,
+            test_mode: release.is_test.then_some(true),
         }
     }
 }
@@ -134,7 +138,7 @@ pub async fn create_release(
     check_dates(release.release_date, release.eol_date)?;
     let created = state
         .store
-        .create_release(principal.team_id, product_id, &release)
+        .create_release(principal.tenant(), product_id, &release)
         .await?
         .ok_or_else(|| ApiError::not_found("product"))?;
     Ok((StatusCode::CREATED, Json(created.into())))
@@ -159,7 +163,7 @@ pub async fn list_releases(
     let request = query.to_request()?;
     let page = state
         .store
-        .list_releases(principal.team_id, product_id, request)
+        .list_releases(principal.tenant(), product_id, request)
         .await?
         .ok_or_else(|| ApiError::not_found("product"))?;
     Ok(Json(Paginated::new(page, request, ReleaseBody::from)))
@@ -181,7 +185,7 @@ pub async fn get_release(
     principal.require(Scope::ReleasesRead)?;
     let release = state
         .store
-        .release(principal.team_id, id)
+        .release(principal.tenant(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("release"))?;
     Ok(Json(release.into()))
@@ -214,7 +218,7 @@ pub async fn update_release(
     };
     let current = state
         .store
-        .release(principal.team_id, id)
+        .release(principal.tenant(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("release"))?;
     check_dates(
@@ -223,7 +227,7 @@ pub async fn update_release(
     )?;
     let release = state
         .store
-        .update_release(principal.team_id, id, &changes)
+        .update_release(principal.tenant(), id, &changes)
         .await?
         .ok_or_else(|| ApiError::not_found("release"))?;
     Ok(Json(release.into()))
@@ -243,7 +247,7 @@ pub async fn delete_release(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     principal.require(Scope::ReleasesWrite)?;
-    if state.store.delete_release(principal.team_id, id).await? {
+    if state.store.delete_release(principal.tenant(), id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("release"))

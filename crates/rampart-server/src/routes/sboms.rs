@@ -43,6 +43,9 @@ pub struct SbomBody {
     pub uploaded_at: DateTime<Utc>,
     /// The user or service account that uploaded it.
     pub uploaded_by: String,
+    /// `true` when this is test data (created with an `rk_test_` key); absent for live data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_mode: Option<bool>,
 }
 
 impl From<SbomRecord> for SbomBody {
@@ -62,6 +65,7 @@ impl From<SbomRecord> for SbomBody {
             dependency_count: record.dependency_count,
             uploaded_at: record.uploaded_at,
             uploaded_by: record.uploaded_by,
+            test_mode: record.is_test.then_some(true),
         }
     }
 }
@@ -268,7 +272,7 @@ pub async fn upload_sbom(
     let ApiQuery(query) = query?;
     if state
         .store
-        .release(principal.team_id, release_id)
+        .release(principal.tenant(), release_id)
         .await?
         .is_none()
     {
@@ -294,7 +298,7 @@ pub async fn upload_sbom(
     };
     let (record, mut analysis) = state
         .store
-        .create_sbom(principal.team_id, &new)
+        .create_sbom(principal.tenant(), &new)
         .await?
         .ok_or_else(|| ApiError::not_found("release"))?;
     drop(parsed);
@@ -354,7 +358,7 @@ pub async fn list_sboms(
     let request = query.to_request()?;
     let page = state
         .store
-        .list_sboms(principal.team_id, release_id, request)
+        .list_sboms(principal.tenant(), release_id, request)
         .await?
         .ok_or_else(|| ApiError::not_found("release"))?;
     Ok(Json(Paginated::new(page, request, SbomBody::from)))
@@ -376,7 +380,7 @@ pub async fn get_sbom(
     principal.require(Scope::SbomsRead)?;
     let record = state
         .store
-        .sbom(principal.team_id, id)
+        .sbom(principal.tenant(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("SBOM"))?;
     Ok(Json(record.into()))
@@ -398,7 +402,7 @@ pub async fn download_sbom(
     principal.require(Scope::SbomsRead)?;
     let record = state
         .store
-        .sbom(principal.team_id, id)
+        .sbom(principal.tenant(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("SBOM"))?;
     let (content_type, content) = state
@@ -448,7 +452,7 @@ pub async fn list_components(
     .to_request()?;
     let page = state
         .store
-        .list_sbom_components(principal.team_id, id, search_term(&query.q), request)
+        .list_sbom_components(principal.tenant(), id, search_term(&query.q), request)
         .await?
         .ok_or_else(|| ApiError::not_found("SBOM"))?;
     Ok(Json(Paginated::new(page, request, ComponentBody::from)))
@@ -468,7 +472,7 @@ pub async fn delete_sbom(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     principal.require(Scope::SbomsWrite)?;
-    if state.store.delete_sbom(principal.team_id, id).await? {
+    if state.store.delete_sbom(principal.tenant(), id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("SBOM"))

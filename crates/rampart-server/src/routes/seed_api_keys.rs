@@ -133,7 +133,7 @@ pub async fn create(
     }
 }
 
-/// Seed 003: the caller's keys, masked, with usage.
+/// Seed 003: the caller's active keys (neither revoked nor expired), masked, with usage.
 #[utoipa::path(get, path = "/api/list-api-keys", tag = "api-keys",
     security(("bearer" = [])),
     responses(
@@ -145,7 +145,8 @@ pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<Json<SeedKeyList>, SeedError> {
-    let keys = api_keys::list_keys(&state, &principal).await?;
+    // Seed 003 lists the keys that work: revoked and expired keys are left out.
+    let keys = api_keys::list_keys(&state, &principal, api_keys::KeyStatusParam::Active).await?;
     let keys = keys
         .iter()
         .map(|key| {

@@ -492,7 +492,7 @@ pub async fn delete_sync_source(
     params(("id" = String, Path, description = "Sync source id")),
     responses(
         (status = 202, description = "The run", body = SyncRunResponse),
-        (status = 403, description = "Missing scope, or not the operators' team", body = ErrorBody),
+        (status = 403, description = "Missing scope, not the operators' team, or a test key (`test_mode_forbidden`)", body = ErrorBody),
         (status = 404, description = "No such source", body = ErrorBody),
     ))]
 pub async fn run_sync_source(
@@ -501,6 +501,7 @@ pub async fn run_sync_source(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<SyncRunResponse>), ApiError> {
     principal.require(Scope::CveTrigger)?;
+    principal.require_live("start a sync run")?;
     require_operator(&state, &principal).await?;
     let run = state
         .store

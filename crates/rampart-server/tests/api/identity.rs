@@ -309,6 +309,97 @@ backend_tests! {
         assert_eq!(body["upgrade_url"], "/pricing");
     }
 
+    async fn lists_show_active_keys_and_filter_expired_and_revoked(app) {
+        let (token, _) = app.user_on_plan("kate@example.com", "pro").await;
+        let kept = create_key(&app, &token, json!({"name": "kept"})).await["id"].as_i64().unwrap();
+        let monthly = create_key(&app, &token, json!({"name": "monthly", "expires_in_days": 30})).await["id"].as_i64().unwrap();
+        let gone = create_key(&app, &token, json!({"name": "gone"})).await["id"].as_i64().unwrap();
+        let revoked = app.with_token(Method::POST, &format!("/api/v1/api-keys/{gone}/revoke"), &token).send().await.unwrap();
+        assert_eq!(revoked.status(), StatusCode::OK);
+
+        async fn canonical(app: &TestApp, token: &str, query: &str) -> Vec<(i64, String)> {
+            let response = app.with_token(Method::GET, &format!("/api/v1/api-keys{query}"), token).send().await.unwrap();
+            let list = json_of(response, StatusCode::OK).await;
+            assert_eq!(list["total"], list["keys"].as_array().unwrap().len());
+            list["keys"].as_array().unwrap().iter()
+                .map(|k| (k["id"].as_i64().unwrap(), k["status"].as_str().unwrap().to_string()))
+                .collect()
+        }
+        async fn seed(app: &TestApp, token: &str) -> Vec<i64> {
+            let response = app.with_token(Method::GET, "/api/list-api-keys", token).send().await.unwrap();
+            let list = json_of(response, StatusCode::OK).await;
+            list["keys"].as_array().unwrap().iter().map(|k| k["id"].as_i64().unwrap()).collect()
+        }
+        let active = |ids: &[i64]| ids.iter().map(|id| (*id, "active".to_string())).collect::<Vec<_>>();
+        // Both lists show the keys that work: a revoked key is left out.
+        assert_eq!(canonical(&app, &token, "").await, active(&[kept, monthly]));
+        assert_eq!(canonical(&app, &token, "?status=active").await, active(&[kept, monthly]));
+        assert_eq!(seed(&app, &token).await, [kept, monthly]);
+
+        // Past its expiry a key leaves both default lists too; the filter finds it.
+        app.config.clock.advance(chrono::Duration::days(31));
+        let token = app.login("kate@example.com").await["token"].as_str().unwrap().to_string();
+        assert_eq!(canonical(&app, &token, "").await, active(&[kept]));
+        assert_eq!(seed(&app, &token).await, [kept]);
+        assert_eq!(canonical(&app, &token, "?status=expired").await, [(monthly, "expired".to_string())]);
+        let response = app.with_token(Method::GET, "/api/v1/api-keys?status=revoked", &token).send().await.unwrap();
+        let list = json_of(response, StatusCode::OK).await;
+        assert_eq!(list["keys"][0]["id"], gone);
+        assert_eq!(list["keys"][0]["status"], "revoked");
+        assert!(list["keys"][0]["revoked_at"].is_string(), "{list}");
+        assert!(list["keys"][0]["masked_key"].as_str().unwrap().starts_with("rk_live_••••••"));
+        assert_eq!(
+            canonical(&app, &token, "?status=all").await,
+            [(kept, "active".to_string()), (monthly, "expired".to_string()), (gone, "revoked".to_string())]
+        );
+        let bad = app.with_token(Method::GET, "/api/v1/api-keys?status=deleted", &token).send().await.unwrap();
+        let body = error_body(bad, StatusCode::BAD_REQUEST, "bad_request").await;
+        assert!(body["error"]["message"].as_str().unwrap().contains("status"), "{body}");
+    }
+
+    async fn a_team_moved_to_free_keeps_its_keys_but_cannot_use_or_create_them(app) {
+        let (token, team_id) = app.user_on_plan("fred@example.com", "pro").await;
+        let created = create_key(&app, &token, json!({"name": "CLI"})).await;
+        let secret = created["api_key"].as_str().unwrap().to_string();
+        let id = created["id"].as_i64().unwrap();
+        assert_eq!(me(&app, &secret).await.status(), StatusCode::OK);
+
+        // The operator moves the team to `free` (the plan route is how plans change).
+        let plan = |plan: &'static str| {
+            app.request(Method::PUT, &format!("/api/v1/teams/{team_id}/plan")).json(&json!({"plan": plan})).send()
+        };
+        assert_eq!(json_of(plan("free").await.unwrap(), StatusCode::OK).await["plan"], "free");
+
+        // Seed 003: keys stop working at once while the plan has no API keys...
+        let refused = me(&app, &secret).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "upgrade_required", "{body}");
+        assert_eq!(body["upgrade_required"], true);
+        assert_eq!(body["upgrade_url"], "/pricing");
+        // ...no new key can be created, on either route...
+        let canonical = app.with_token(Method::POST, "/api/v1/api-keys", &token).json(&json!({"name": "new"})).send().await.unwrap();
+        let body = error_body(canonical, StatusCode::FORBIDDEN, "upgrade_required").await;
+        assert_eq!(body["upgrade_url"], "/pricing");
+        let seed = app.with_token(Method::POST, "/api/create-api-key", &token).json(&json!({"name": "new"})).send().await.unwrap();
+        assert_eq!(seed.status(), StatusCode::FORBIDDEN);
+        assert_eq!(seed.json::<Value>().await.unwrap(), json!({
+            "success": false,
+            "error": "API keys are only available for Pro users.",
+            "upgrade_required": true,
+            "upgrade_url": "/pricing"
+        }));
+        // ...but the key is not revoked: the session still lists it, and the session works.
+        let list = json_of(app.with_token(Method::GET, "/api/v1/api-keys", &token).send().await.unwrap(), StatusCode::OK).await;
+        assert_eq!(list["keys"][0]["id"], id);
+        assert_eq!(list["keys"][0]["status"], "active");
+
+        // Back on `pro`, the same key works again.
+        assert_eq!(json_of(plan("pro").await.unwrap(), StatusCode::OK).await["plan"], "pro");
+        let whoami = json_of(me(&app, &secret).await, StatusCode::OK).await;
+        assert_eq!(whoami["credential"]["id"], id);
+    }
+
     async fn api_keys_cannot_manage_keys(app) {
         for (method, path, body) in [
             (Method::POST, "/api/v1/api-keys", json!({"name": "x"})),

@@ -13,3 +13,4 @@ mod replicas;
 mod sbom_insert_bench;
 mod sync_sources;
 mod tenancy;
+mod test_mode;

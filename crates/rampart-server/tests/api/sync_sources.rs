@@ -93,7 +93,7 @@ async fn team_key(app: &TestApp, operator: bool, scopes: ScopeSet) -> String {
         ($pool:expr) => {{
             let pool = $pool;
             let team_id: i64 = sqlx::query_scalar(
-                "INSERT INTO teams (name, plan, created_at, is_operator) VALUES ($1, 'free', $2, $3) RETURNING id",
+                "INSERT INTO teams (name, plan, created_at, is_operator) VALUES ($1, 'pro', $2, $3) RETURNING id",
             )
             .bind("Another team")
             .bind(now)

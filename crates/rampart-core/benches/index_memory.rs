@@ -1,0 +1,173 @@
+//! Heap held by the in-memory match index per affected entry, on the whole OSV corpus in
+//! the shared test data (`osv-pypa`, `osv-oss-fuzz-vulns`, `rustsec-advisory-db/osv`). A
+//! plain binary (`harness = false`) with a counting global allocator:
+//!
+//! ```sh
+//! cargo bench -p rampart-core --bench index_memory
+//! ```
+//!
+//! The records are parsed first (they are not part of the index); the live heap is read
+//! before the index is built and again after, with the build's inputs consumed, so the
+//! difference is what the built index keeps. The same records go in as the server's index
+//! rebuild gives them (one input per `affected[]` entry).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use rampart_core::match_index::{AffectedInput, MatchIndex};
+use rampart_formats::advisory::{parse_osv_json, parse_osv_yaml, Advisory};
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const CORPORA: &[&str] = &["osv-pypa", "osv-oss-fuzz-vulns", "rustsec-advisory-db/osv"];
+
+fn data_root() -> Option<PathBuf> {
+    let path = match std::env::var_os("RAMPART_TEST_DATA") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+    };
+    path.is_dir().then_some(path)
+}
+
+fn files(root: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files(&path, out);
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("json" | "yaml" | "yml")
+        ) {
+            out.push(path);
+        }
+    }
+}
+
+fn inputs(advisories: &[Advisory]) -> impl Iterator<Item = AffectedInput> + '_ {
+    advisories.iter().enumerate().flat_map(|(index, advisory)| {
+        advisory.affected.iter().filter_map(move |affected| {
+            let package = affected.package.as_ref()?;
+            Some(AffectedInput {
+                vulnerability_id: index as i64,
+                vuln_id: advisory.id.clone(),
+                modified: advisory.modified,
+                withdrawn: advisory.withdrawn.is_some(),
+                ecosystem: package.ecosystem.clone(),
+                name: package.name.clone(),
+                ranges: affected.ranges.clone(),
+                versions: affected.versions.clone(),
+            })
+        })
+    })
+}
+
+fn main() {
+    let Some(root) = data_root() else {
+        eprintln!("skipping: no test data (set RAMPART_TEST_DATA)");
+        return;
+    };
+    let mut advisories = Vec::new();
+    for corpus in CORPORA {
+        let mut paths = Vec::new();
+        files(&root.join(corpus), &mut paths);
+        for path in paths {
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let yaml = path.extension().is_some_and(|e| e != "json");
+            let report = if yaml {
+                parse_osv_yaml(&bytes)
+            } else {
+                parse_osv_json(&bytes)
+            };
+            if let Ok(report) = report {
+                advisories.extend(report.records);
+            }
+        }
+    }
+    let before = LIVE.load(Ordering::Relaxed);
+    let index = MatchIndex::build(1, inputs(&advisories), std::iter::empty());
+    let after = LIVE.load(Ordering::Relaxed);
+    let bytes = (after - before).max(0) as f64;
+    let stats = index.stats();
+    println!(
+        "{} advisories; index: {} packages, {} affected entries, {} ranges ({} entries without compiled ranges)",
+        advisories.len(),
+        stats.packages,
+        stats.affected_entries,
+        stats.ranges,
+        stats.uncompiled_entries
+    );
+    println!(
+        "index heap {:.2} MiB: {:.0} bytes per affected entry, {:.0} bytes per range",
+        bytes / (1024.0 * 1024.0),
+        bytes / stats.affected_entries.max(1) as f64,
+        bytes / stats.ranges.max(1) as f64
+    );
+    // Where the bytes go: explicit `versions` lists are kept as strings per entry.
+    let (listed, listed_bytes) = advisories
+        .iter()
+        .filter(|a| a.withdrawn.is_none())
+        .flat_map(|a| &a.affected)
+        .filter(|affected| affected.package.is_some())
+        .flat_map(|affected| &affected.versions)
+        .fold((0usize, 0usize), |(n, bytes), v| (n + 1, bytes + v.len()));
+    println!(
+        "explicit versions listed: {listed} ({:.0} per entry), {:.2} MiB of text \
+         (+ {} bytes of String header each)",
+        listed as f64 / stats.affected_entries.max(1) as f64,
+        listed_bytes as f64 / (1024.0 * 1024.0),
+        std::mem::size_of::<String>()
+    );
+    println!(
+        "size_of::<rampart_versions::Version>() = {} bytes",
+        std::mem::size_of::<rampart_versions::Version>()
+    );
+    drop(index);
+
+    // The same entries without their explicit `versions` lists: what the ranges cost.
+    let before = LIVE.load(Ordering::Relaxed);
+    let ranges_only = MatchIndex::build(
+        1,
+        inputs(&advisories).map(|mut input| {
+            input.versions.clear();
+            input
+        }),
+        std::iter::empty(),
+    );
+    let bytes = (LIVE.load(Ordering::Relaxed) - before).max(0) as f64;
+    println!(
+        "without the versions lists: index heap {:.2} MiB, {:.0} bytes per affected entry",
+        bytes / (1024.0 * 1024.0),
+        bytes / ranges_only.stats().affected_entries.max(1) as f64
+    );
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# HTTP load benchmark of the real `rampart serve` binary (release build) on loopback, with wrk.
+#
+#   scripts/bench-http.sh            # SQLite (a fresh data directory under /tmp)
+#   DATABASE_URL=postgres://… scripts/bench-http.sh   # PostgreSQL (the database must be empty)
+#
+# Installs wrk (Debian) if missing, builds `rampart` in release mode once, imports the OSV corpus
+# from the shared test data, starts the server with rate limits raised out of the way (the limiter
+# still runs on every request: only the limit is high), then drives, one after the other:
+#   1. GET /healthz               no credentials (identify + per-IP limiter, no key lookup)
+#   2. GET /healthz               the same route with the bootstrap admin API key (key lookup and
+#                                 per-key limiter, the handler unchanged: the cost of auth alone)
+#   3. GET /api/v1/me             the key (auth, scopes, plus the handler's memberships query)
+#   4. POST /v1/query             the key, a real PyPI package/version from the corpus
+# Each run prints wrk's summary with its latency distribution (p50/p75/p90/p99).
+# Knobs: DURATION (default 20s), THREADS (1), CONNECTIONS (32), PORT (18089), DATA (the
+# shared test data: RAMPART_TEST_DATA, ../shared/data or /work/shared/data), RUST_LOG (warn: the per-request info log line is left out of the figures).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-20s}
+THREADS=${THREADS:-1}
+CONNECTIONS=${CONNECTIONS:-32}
+PORT=${PORT:-18089}
+DATA=${DATA:-${RAMPART_TEST_DATA:-../shared/data}}
+[ -d "$DATA" ] || DATA=/work/shared/data
+export RUST_LOG=${RUST_LOG:-warn}
+
+if ! command -v wrk >/dev/null; then
+    apt-get install -y wrk >/dev/null
+fi
+cargo build --release -q -p rampart-cli
+BIN=$PWD/target/release/rampart
+
+WORK=$(mktemp -d /tmp/rampart-bench.XXXXXX)
+SERVER_PID=
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+cat >"$WORK/rampart.toml" <<TOML
+anonymous_rate_limit_per_minute = 1000000000
+[plans.enterprise]
+rate_limit_per_minute = 1000000000
+TOML
+if [ -n "${DATABASE_URL:-}" ]; then
+    DB_ARGS=(--database-url "$DATABASE_URL")
+else
+    DB_ARGS=(--data-dir "$WORK/data")
+fi
+
+echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== import of the OSV corpus"
+for corpus in osv-pypa osv-oss-fuzz-vulns rustsec-advisory-db/osv; do
+    "$BIN" import "${DB_ARGS[@]}" --type osv --quiet "$DATA/$corpus"
+done
+
+"$BIN" serve "${DB_ARGS[@]}" --config "$WORK/rampart.toml" --listen "127.0.0.1:$PORT" \
+    --admin-api-key-file "$WORK/admin.key" --disable-sync-scheduler >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+URL="http://127.0.0.1:$PORT"
+for _ in $(seq 1 100); do
+    if curl -fsS "$URL/healthz" >/dev/null 2>&1 && [ -s "$WORK/admin.key" ]; then break; fi
+    sleep 0.2
+done
+KEY=$(cat "$WORK/admin.key")
+QUERY='{"package":{"name":"requests","ecosystem":"PyPI"},"version":"2.2.0"}'
+# Wait for the match index to hold the corpus (it is rebuilt in the background after start).
+for _ in $(seq 1 150); do
+    if curl -fsS -H "Authorization: Bearer $KEY" -H 'content-type: application/json' \
+        -d "$QUERY" "$URL/v1/query" | grep -q '"vulns"'; then break; fi
+    sleep 0.2
+done
+echo "== /v1/query answer: $(curl -fsS -H "Authorization: Bearer $KEY" -H 'content-type: application/json' \
+    -d "$QUERY" "$URL/v1/query" | grep -o '"id":"[A-Z]*-[0-9A-Za-z-]*"' | sort -u | tr '\n' ' ')"
+
+cat >"$WORK/query.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$QUERY'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $KEY"
+LUA
+
+run() {
+    echo "== $1"
+    shift
+    # A short warm-up, then the measured run.
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d3s "$@" >/dev/null
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@"
+}
+run "GET /healthz (no credentials)" "$URL/healthz"
+# The same public route with the key: identify authenticates and rate-limits it per key, so
+# the difference to the run above is the cost of authentication and rate limiting alone.
+run "GET /healthz (API key)" -H "Authorization: Bearer $KEY" "$URL/healthz"
+run "GET /api/v1/me (API key)" -H "Authorization: Bearer $KEY" "$URL/api/v1/me"
+run "POST /v1/query (API key)" -s "$WORK/query.lua" "$URL/v1/query"
