@@ -266,7 +266,6 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
     if !store.is_ready().await {
         bail!("the database is not migrated to this version of rampart: run `rampart migrate`");
     }
-    let index = rampart_server::kb_index::build_index(&store).await?;
     let components: Vec<ComponentIdentity> = input
         .packages
         .iter()
@@ -279,6 +278,15 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
             cpe: p.cpe.clone(),
         })
         .collect();
+    // Only the packages the input names are compiled into the index.
+    let mut names: Vec<String> = components
+        .iter()
+        .filter_map(rampart_server::analysis::resolve)
+        .map(|(ecosystem, name)| rampart_core::normalize_package_name(&ecosystem, &name))
+        .collect();
+    names.sort();
+    names.dedup();
+    let index = rampart_server::kb_index::build_index_of(&store, Some(&names), args.cpe).await?;
     let matched = match_components(&index, &components, args.cpe);
     let ids: Vec<i64> = matched
         .matches

@@ -22,10 +22,27 @@ fn operator(label: &str) -> CpeOperator {
 
 /// Builds an index from the store's current contents.
 pub async fn build_index(store: &Store) -> Result<MatchIndex, StoreError> {
+    build_index_of(store, None, true).await
+}
+
+/// An index of only the packages with these normalised names (and of the CPE configurations
+/// when `with_cpe`): what a one-off scan needs, without compiling the whole knowledge base.
+pub async fn build_index_of(
+    store: &Store,
+    normalized_names: Option<&[String]>,
+    with_cpe: bool,
+) -> Result<MatchIndex, StoreError> {
     // Read the version first: a concurrent ingest then at worst triggers one extra rebuild.
     let version = store.kb_version().await?;
-    let affected = store.affected_package_rows().await?;
-    let cpe = store.cpe_match_rows().await?;
+    let affected = match normalized_names {
+        None => store.affected_package_rows().await?,
+        Some(names) => store.affected_package_rows_named(names).await?,
+    };
+    let cpe = if with_cpe {
+        store.cpe_match_rows().await?
+    } else {
+        Vec::new()
+    };
     let index = tokio::task::spawn_blocking(move || {
         let affected = affected.into_iter().map(|row| AffectedInput {
             vulnerability_id: row.vulnerability_id,

@@ -591,6 +591,35 @@ impl Store {
         })?)
     }
 
+    /// The affected-package rows of packages with these normalised names (any ecosystem),
+    /// for an index of just what one scan asks about.
+    pub async fn affected_package_rows_named(
+        &self,
+        normalized_names: &[String],
+    ) -> Result<Vec<AffectedPackageRow>, StoreError> {
+        let mut rows = Vec::new();
+        // Well under both backends' bound-parameter limits.
+        for chunk in normalized_names.chunks(10_000) {
+            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT p.vulnerability_id, v.vuln_id, v.modified, v.withdrawn, p.ecosystem, p.name,
+                        p.normalized_name, p.purl, p.ranges, p.versions
+                 FROM affected_packages p JOIN vulnerabilities v ON v.id = p.vulnerability_id
+                 WHERE p.normalized_name IN ({}) ORDER BY p.id",
+                list.join(",")
+            );
+            let chunk_rows: Vec<AffectedPackageRow> = with_pool!(self, pool => {
+                let mut query = sqlx::query_as(&sql);
+                for name in chunk {
+                    query = query.bind(name.as_str());
+                }
+                query.fetch_all(pool).await
+            })?;
+            rows.extend(chunk_rows);
+        }
+        Ok(rows)
+    }
+
     /// Every CPE match row, for building the match index.
     pub async fn cpe_match_rows(&self) -> Result<Vec<CpeMatchRow>, StoreError> {
         Ok(with_pool!(self, pool => {
