@@ -14,7 +14,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use rampart_formats::lockfile::{self, Origin};
 use rampart_formats::sbom;
-use rampart_server::analysis::{choose_findings, match_components};
+use rampart_server::analysis::{findings_of, match_components};
 use rampart_store::{ComponentIdentity, DatabaseLocation, MatchedRecordView, NewFinding, Store};
 use serde::Serialize;
 
@@ -288,13 +288,7 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
     names.dedup();
     let index = rampart_server::kb_index::build_index_of(&store, Some(&names), args.cpe).await?;
     let matched = match_components(&index, &components, args.cpe);
-    let ids: Vec<i64> = matched
-        .matches
-        .iter()
-        .map(|(_, m)| m.vulnerability_id)
-        .collect();
-    let refs = store.vulnerability_refs(&ids).await?;
-    let chosen = choose_findings(matched.matches, &refs);
+    let chosen = findings_of(&store, matched.matches).await?;
     let chosen_ids: Vec<i64> = chosen.iter().map(|f| f.vulnerability_id).collect();
     let views = store.matched_record_views(&chosen_ids).await?;
     let groups: Vec<i64> = chosen.iter().map(|f| f.group_id).collect();

@@ -199,6 +199,17 @@ pub fn choose_findings(
     findings
 }
 
+/// The findings of a set of matches: the records' alias groups looked up, then one finding
+/// per component and group ([`choose_findings`]).
+pub async fn findings_of(
+    store: &Store,
+    matches: Vec<(i64, IndexMatch)>,
+) -> Result<Vec<NewFinding>, StoreError> {
+    let ids: Vec<i64> = matches.iter().map(|(_, m)| m.vulnerability_id).collect();
+    let refs = store.vulnerability_refs(&ids).await?;
+    Ok(choose_findings(matches, &refs))
+}
+
 /// Analyses one SBOM: brings the index up to the knowledge base's current version if another
 /// replica changed it, matches, and records resolutions, findings and events.
 pub async fn analyse(
@@ -220,13 +231,7 @@ pub async fn analyse(
         tokio::task::spawn_blocking(move || match_components(&current, &components, cpe_matching))
             .await
             .map_err(|e| StoreError::Corrupt(format!("analysis task: {e}")))?;
-    let ids: Vec<i64> = matched
-        .matches
-        .iter()
-        .map(|(_, m)| m.vulnerability_id)
-        .collect();
-    let refs = store.vulnerability_refs(&ids).await?;
-    let findings = choose_findings(matched.matches, &refs);
+    let findings = findings_of(store, matched.matches).await?;
     let summary = serde_json::json!({ "ecosystems": matched.ecosystems }).to_string();
     store
         .complete_analysis(analysis, &matched.resolutions, &findings, &summary)
