@@ -215,6 +215,19 @@ fn findings_query(scope: &FindingScope) -> String {
     )
 }
 
+/// `$1,$2,…` (PostgreSQL) or `?,?,…` (SQLite) for an `IN (…)` list of `n` values.
+fn placeholder_list(backend: crate::Backend, n: usize) -> String {
+    let mut placeholders = Placeholders::new(backend);
+    let mut list = String::with_capacity(n * 4);
+    for index in 0..n {
+        if index > 0 {
+            list.push(',');
+        }
+        placeholders.push(&mut list);
+    }
+    list
+}
+
 /// A value bound into assembled SQL.
 enum Bind {
     Text(String),
@@ -232,17 +245,10 @@ impl Store {
         let unique: BTreeSet<i64> = internal_ids.iter().copied().collect();
         let unique: Vec<i64> = unique.into_iter().collect();
         for chunk in unique.chunks(MAX_PARAMETERS / 2) {
-            let mut placeholders = Placeholders::new(self.backend());
-            let mut sql = String::from(
-                "SELECT id AS internal_id, vuln_id, group_id, source FROM vulnerabilities WHERE id IN (",
+            let sql = format!(
+                "SELECT id AS internal_id, vuln_id, group_id, source FROM vulnerabilities WHERE id IN ({})",
+                placeholder_list(self.backend(), chunk.len())
             );
-            for index in 0..chunk.len() {
-                if index > 0 {
-                    sql.push(',');
-                }
-                placeholders.push(&mut sql);
-            }
-            sql.push(')');
             let rows: Vec<VulnerabilityRef> = with_pool!(self, pool => {
                 let mut query = sqlx::query_as(&sql);
                 for id in chunk {
@@ -595,14 +601,7 @@ impl Store {
         let unique: Vec<i64> = unique.into_iter().collect();
         let mut views = HashMap::with_capacity(unique.len());
         for chunk in unique.chunks(MAX_PARAMETERS / 2) {
-            let mut placeholders = Placeholders::new(self.backend());
-            let mut list = String::new();
-            for index in 0..chunk.len() {
-                if index > 0 {
-                    list.push(',');
-                }
-                placeholders.push(&mut list);
-            }
+            let list = placeholder_list(self.backend(), chunk.len());
             let sql = format!(
                 "SELECT q.internal_id, q.vuln_id, q.group_id, q.source, q.summary, q.cvss,
                     COALESCE({BAND_OF_CVSS}, q.record_band) AS severity, q.epss,
@@ -644,16 +643,10 @@ impl Store {
         let unique: Vec<i64> = unique.into_iter().collect();
         let mut groups: HashMap<i64, Vec<String>> = HashMap::new();
         for chunk in unique.chunks(MAX_PARAMETERS / 2) {
-            let mut placeholders = Placeholders::new(self.backend());
-            let mut sql =
-                String::from("SELECT group_id, alias FROM vuln_aliases WHERE group_id IN (");
-            for index in 0..chunk.len() {
-                if index > 0 {
-                    sql.push(',');
-                }
-                placeholders.push(&mut sql);
-            }
-            sql.push_str(") ORDER BY alias");
+            let sql = format!(
+                "SELECT group_id, alias FROM vuln_aliases WHERE group_id IN ({}) ORDER BY alias",
+                placeholder_list(self.backend(), chunk.len())
+            );
             let rows: Vec<(i64, String)> = with_pool!(self, pool => {
                 let mut query = sqlx::query_as(&sql);
                 for id in chunk {
@@ -817,17 +810,10 @@ impl Store {
                     .collect();
                 let keys: Vec<String> = keys.into_iter().collect();
                 for chunk in keys.chunks(MAX_PARAMETERS) {
-                    let mut placeholders = Placeholders::new(backend);
-                    let mut sql = String::from(
-                        "SELECT DISTINCT sbom_id FROM sbom_components WHERE package_key IN (",
+                    let sql = format!(
+                        "SELECT DISTINCT sbom_id FROM sbom_components WHERE package_key IN ({})",
+                        placeholder_list(backend, chunk.len())
                     );
-                    for index in 0..chunk.len() {
-                        if index > 0 {
-                            sql.push(',');
-                        }
-                        placeholders.push(&mut sql);
-                    }
-                    sql.push(')');
                     let mut query = sqlx::query_scalar::<_, i64>(&sql);
                     for key in chunk {
                         query = query.bind(key.as_str());

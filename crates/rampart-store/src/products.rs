@@ -357,20 +357,7 @@ impl Store {
         tenant: impl Into<Tenant>,
         id: i64,
     ) -> Result<bool, StoreError> {
-        let tenant = tenant.into();
-        let deleted = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let result =
-                sqlx::query("DELETE FROM products WHERE id = $1 AND team_id = $2 AND is_test = $3")
-                    .bind(id)
-                    .bind(tenant.team_id)
-                    .bind(tenant.test)
-                    .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            result.rows_affected()
-        });
-        Ok(deleted > 0)
+        self.delete_tenant_row("products", tenant.into(), id).await
     }
 
     /// Creates a release of a product. `Ok(None)` when the product is not the team's; a
@@ -518,18 +505,26 @@ impl Store {
         tenant: impl Into<Tenant>,
         id: i64,
     ) -> Result<bool, StoreError> {
-        let tenant = tenant.into();
+        self.delete_tenant_row("releases", tenant.into(), id).await
+    }
+
+    /// Deletes one row of a tenant table (`products`, `releases`, `sboms`); its children go
+    /// by `ON DELETE CASCADE` within the statement. `false` when the tenant has no such row.
+    pub(crate) async fn delete_tenant_row(
+        &self,
+        table: &'static str,
+        tenant: Tenant,
+        id: i64,
+    ) -> Result<bool, StoreError> {
+        let sql = format!("DELETE FROM {table} WHERE id = $1 AND team_id = $2 AND is_test = $3");
         let deleted = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let result =
-                sqlx::query("DELETE FROM releases WHERE id = $1 AND team_id = $2 AND is_test = $3")
-                    .bind(id)
-                    .bind(tenant.team_id)
-                    .bind(tenant.test)
-                    .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            result.rows_affected()
+            sqlx::query(&sql)
+                .bind(id)
+                .bind(tenant.team_id)
+                .bind(tenant.test)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(deleted > 0)
     }

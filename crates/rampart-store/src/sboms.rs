@@ -553,17 +553,7 @@ impl Store {
         tenant: impl Into<Tenant>,
         id: i64,
     ) -> Result<bool, StoreError> {
-        let tenant = tenant.into();
-        let deleted = with_pool!(self, pool => {
-            sqlx::query("DELETE FROM sboms WHERE id = $1 AND team_id = $2 AND is_test = $3")
-                .bind(id)
-                .bind(tenant.team_id)
-                .bind(tenant.test)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(deleted > 0)
+        self.delete_tenant_row("sboms", tenant.into(), id).await
     }
 
     /// Row counts of the SBOM tables for one team (tests check that a rejected upload
