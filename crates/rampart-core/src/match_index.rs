@@ -11,13 +11,15 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
-use rampart_formats::advisory::{AffectedRange, CpeOperator, RangeEvent};
+use rampart_formats::advisory::{AffectedRange, CpeOperator, RangeEvent, RangeType};
 use rampart_versions::cpe::CpeMatchReason;
 use rampart_versions::range::{AffectedMatch, AffectedOutcome, EventKind, RawEvent};
-use rampart_versions::{CompiledAffected, Cpe, CpeMatchCriteria, Ecosystem, RangeKind, Scheme};
+use rampart_versions::{
+    CompiledAffected, Cpe, CpeMatchCriteria, Ecosystem, RangeKind, Scheme, Version,
+};
 use serde::Serialize;
 
-use crate::package_name::normalize_package_name;
+use crate::package_name::package_lookup_key;
 
 /// One `affected[]` entry of a stored record, as the index is built from it.
 #[derive(Debug, Clone)]
@@ -89,29 +91,266 @@ pub struct IndexMatch {
     pub fixed_versions: Vec<String>,
 }
 
+/// Marks a listed version text its package's scheme cannot read (it matches only verbatim).
+const UNPARSED: u32 = u32::MAX;
+
+/// Every affected entry of one package. The explicit `versions` lists of the entries are kept
+/// once per package (records of one package list the same releases over and over: every
+/// PyPA record of Django lists hundreds of Django versions): each distinct text once, sorted,
+/// and each entry holds the ids of the texts it lists.
+struct IndexedPackage {
+    /// The package's ecosystem scheme (`None`: an ecosystem this build does not know; its
+    /// listed versions match verbatim only).
+    scheme: Option<Scheme>,
+    /// Distinct listed version texts, sorted bytewise.
+    listed_texts: ListedTexts,
+    /// Per listed text: its class of versions equal under `scheme` (`1.0` and `1.0.0` in
+    /// PEP 440), or [`UNPARSED`].
+    listed_class: Box<[u32]>,
+    /// The text ids of each class, classes in ascending version order; class `c` is
+    /// `class_members[class_starts[c]..class_starts[c + 1]]`. A version that is not listed
+    /// verbatim finds its class by binary search over the classes' first members (parsing
+    /// each probe, so the parsed versions need not be kept).
+    class_members: Box<[u32]>,
+    class_starts: Box<[u32]>,
+    entries: Vec<IndexedAffected>,
+}
+
+/// A version asked about, as far as one package's lookup needed to read it.
+struct Probe<'a> {
+    text: &'a str,
+    /// The id of the verbatim listed text, if any entry lists it.
+    text_id: Option<u32>,
+    parsed: std::cell::OnceCell<Option<Version>>,
+    class: std::cell::OnceCell<Option<u32>>,
+}
+
+impl<'a> Probe<'a> {
+    fn new(package: &IndexedPackage, text: &'a str) -> Self {
+        let text_id = package.listed_texts.find(text);
+        Self {
+            text,
+            text_id,
+            parsed: std::cell::OnceCell::new(),
+            class: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The version read by the package's scheme (once per lookup, whatever the number of
+    /// records).
+    fn parsed(&self, package: &IndexedPackage) -> Option<&Version> {
+        self.parsed
+            .get_or_init(|| package.scheme?.parse(self.text).ok())
+            .as_ref()
+    }
+
+    /// The class of listed versions equal to this one, if some entry lists an equal version.
+    fn class(&self, package: &IndexedPackage) -> Option<u32> {
+        *self.class.get_or_init(|| {
+            if let Some(id) = self.text_id {
+                let class = package.listed_class[id as usize];
+                if class != UNPARSED {
+                    return Some(class);
+                }
+            }
+            let scheme = package.scheme?;
+            let version = self.parsed(package)?;
+            let classes = package.class_starts.len().saturating_sub(1);
+            let (mut low, mut high) = (0, classes);
+            while low < high {
+                let middle = low + (high - low) / 2;
+                let first = package.class_members[package.class_starts[middle] as usize];
+                // Class members parsed when the index was built.
+                let Ok(listed) = scheme.parse(package.listed_texts.get(first)) else {
+                    return None;
+                };
+                match listed.cmp(version) {
+                    std::cmp::Ordering::Less => low = middle + 1,
+                    std::cmp::Ordering::Greater => high = middle,
+                    std::cmp::Ordering::Equal => return Some(middle as u32),
+                }
+            }
+            None
+        })
+    }
+}
+
+/// A package's distinct listed version texts, sorted, in one buffer (a `String` each would
+/// cost more in headers than in text).
+struct ListedTexts {
+    buffer: Box<str>,
+    /// End offset of each text in `buffer`.
+    ends: Box<[u32]>,
+}
+
+impl ListedTexts {
+    /// `sorted` must be sorted and free of duplicates.
+    fn new(sorted: &[&str]) -> Self {
+        let mut buffer = String::with_capacity(sorted.iter().map(|t| t.len()).sum());
+        let mut ends = Vec::with_capacity(sorted.len());
+        for text in sorted {
+            buffer.push_str(text);
+            ends.push(buffer.len() as u32);
+        }
+        Self {
+            buffer: buffer.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+        }
+    }
+
+    fn len(&self) -> u32 {
+        self.ends.len() as u32
+    }
+
+    fn get(&self, id: u32) -> &str {
+        let id = id as usize;
+        let start = if id == 0 {
+            0
+        } else {
+            self.ends[id - 1] as usize
+        };
+        &self.buffer[start..self.ends[id] as usize]
+    }
+
+    fn find(&self, text: &str) -> Option<u32> {
+        let (mut low, mut high) = (0u32, self.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match self.get(middle).cmp(text) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return Some(middle),
+            }
+        }
+        None
+    }
+}
+
+/// The listed text ids of one entry: a sorted list when few, a bitmap over the package's
+/// texts when that is smaller (records that list every release of their package).
+enum ListedSet {
+    Sparse(Box<[u32]>),
+    Dense(Box<[u64]>),
+}
+
+impl ListedSet {
+    fn new(mut ids: Vec<u32>, universe: u32) -> Self {
+        ids.sort_unstable();
+        ids.dedup();
+        let words = (universe as usize).div_ceil(64);
+        if words * 2 < ids.len() {
+            let mut bits = vec![0u64; words];
+            for id in ids {
+                bits[id as usize / 64] |= 1 << (id % 64);
+            }
+            ListedSet::Dense(bits.into_boxed_slice())
+        } else {
+            ListedSet::Sparse(ids.into_boxed_slice())
+        }
+    }
+
+    fn contains(&self, id: u32) -> bool {
+        match self {
+            ListedSet::Sparse(ids) => ids.binary_search(&id).is_ok(),
+            ListedSet::Dense(bits) => bits
+                .get(id as usize / 64)
+                .is_some_and(|word| word & (1 << (id % 64)) != 0),
+        }
+    }
+}
+
 struct IndexedAffected {
     vulnerability_id: i64,
     vuln_id: Arc<str>,
     modified: DateTime<Utc>,
-    /// The full OSV ecosystem string as the record wrote it (suffix included).
-    ecosystem: String,
-    /// `None` when some range version does not parse under the ecosystem's scheme: the
-    /// explicit `versions` list still matches verbatim.
-    compiled: Option<CompiledAffected>,
-    listed: Vec<String>,
-    /// The `fixed` events of each range, by range index.
-    fixed_by_range: Vec<Vec<String>>,
+    /// The full OSV ecosystem string as the record wrote it (suffix included), shared.
+    ecosystem: Arc<str>,
+    ranges: EntryRanges,
+    /// Ids of the listed version texts (see [`IndexedPackage`]).
+    listed: ListedSet,
+}
+
+enum EntryRanges {
+    /// The ranges compiled under the ecosystem's scheme (explicit versions are kept by the
+    /// package, not here).
+    Compiled(CompiledAffected),
+    /// Some range version does not parse under the ecosystem's scheme (or the ecosystem is
+    /// unknown): only the explicit `versions` list matches, verbatim. The `fixed` events of
+    /// each range are kept for the findings' fixed versions.
+    Uncompiled { fixed_by_range: Vec<Vec<Box<str>>> },
 }
 
 impl IndexedAffected {
+    /// The `fixed` versions of range `range_index`, or of every range (a listed version
+    /// decided).
     fn fixed_versions(&self, range_index: Option<usize>) -> Vec<String> {
-        match range_index.and_then(|index| self.fixed_by_range.get(index)) {
-            Some(fixed) => fixed.clone(),
-            None => {
-                let mut all: Vec<String> = self.fixed_by_range.iter().flatten().cloned().collect();
+        let fixed_of_range = |index: usize| -> Vec<String> {
+            match &self.ranges {
+                EntryRanges::Compiled(compiled) => compiled
+                    .ranges()
+                    .get(index)
+                    .map(|range| {
+                        range
+                            .events()
+                            .filter(|event| event.kind == EventKind::Fixed)
+                            .map(|event| event.version.to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                EntryRanges::Uncompiled { fixed_by_range } => fixed_by_range
+                    .get(index)
+                    .map(|fixed| fixed.iter().map(|v| v.to_string()).collect())
+                    .unwrap_or_default(),
+            }
+        };
+        let range_count = match &self.ranges {
+            EntryRanges::Compiled(compiled) => compiled.ranges().len(),
+            EntryRanges::Uncompiled { fixed_by_range } => fixed_by_range.len(),
+        };
+        match range_index {
+            Some(index) if index < range_count => fixed_of_range(index),
+            _ => {
+                let mut all: Vec<String> = (0..range_count).flat_map(fixed_of_range).collect();
                 all.dedup();
                 all
             }
+        }
+    }
+
+    /// Whether (and how) the entry affects the probed version: an explicit listing first
+    /// (verbatim, then equal under the scheme), then the ranges in order.
+    fn evaluate(
+        &self,
+        package: &IndexedPackage,
+        probe: &Probe<'_>,
+    ) -> Option<(String, Option<usize>)> {
+        if let Some(id) = probe.text_id {
+            if self.listed.contains(id) {
+                return Some((format!("version {} listed", probe.text), None));
+            }
+        }
+        let EntryRanges::Compiled(compiled) = &self.ranges else {
+            return None;
+        };
+        if let Some(class) = probe.class(package) {
+            let class = class as usize;
+            let members = &package.class_members
+                [package.class_starts[class] as usize..package.class_starts[class + 1] as usize];
+            if let Some(&id) = members.iter().find(|&&id| self.listed.contains(id)) {
+                let listed = package.listed_texts.get(id);
+                return Some((format!("version {listed} listed"), None));
+            }
+        }
+        let version = probe.parsed(package)?;
+        match compiled.evaluate(version) {
+            Ok(AffectedOutcome::Affected(AffectedMatch::Range { index, evidence })) => {
+                Some((evidence.to_string(), Some(index)))
+            }
+            // Listed versions are the package's (checked above); GIT ranges are not
+            // evaluated.
+            Ok(AffectedOutcome::Affected(AffectedMatch::ListedVersion(_)))
+            | Ok(AffectedOutcome::NotAffected | AffectedOutcome::NotEvaluated)
+            | Err(_) => None,
         }
     }
 }
@@ -243,8 +482,8 @@ pub struct IndexStats {
 pub struct MatchIndex {
     kb_version: i64,
     built_at: DateTime<Utc>,
-    /// (lower-cased base ecosystem, normalised name) → entries.
-    packages: HashMap<(String, String), Vec<IndexedAffected>>,
+    /// [`package_lookup_key`] → the package's entries (boxed: the table has spare slots).
+    packages: HashMap<String, Box<IndexedPackage>>,
     /// Every NVD configuration.
     cpe_configurations: Vec<IndexedConfiguration>,
     /// catalogue product id → the configurations naming it (indexes into
@@ -253,15 +492,6 @@ pub struct MatchIndex {
     /// (vendor, product) as the criteria spell them → catalogue product id.
     cpe_product_ids: HashMap<(String, String), i64>,
     stats: IndexStats,
-}
-
-fn base_ecosystem_key(ecosystem: &str) -> String {
-    ecosystem
-        .split(':')
-        .next()
-        .unwrap_or(ecosystem)
-        .trim()
-        .to_lowercase()
 }
 
 fn raw_events(range: &AffectedRange) -> Vec<RawEvent> {
@@ -277,15 +507,138 @@ fn raw_events(range: &AffectedRange) -> Vec<RawEvent> {
         .collect()
 }
 
+/// The entry's ranges under the ecosystem's scheme; `None` when some range cannot be read.
 fn compile(ecosystem: &str, input: &AffectedInput) -> Option<CompiledAffected> {
     let ecosystem = Ecosystem::parse(ecosystem).ok()?;
     let ranges = input
         .ranges
         .iter()
-        .map(|range| Ok((RangeKind::parse(range.kind.as_osv())?, raw_events(range))))
+        .map(|range| {
+            let kind = RangeKind::parse(range.kind.as_osv())?;
+            // Commits cannot be ordered without the repository: a GIT range never decides,
+            // so its events are not kept (its place keeps the other ranges' indexes).
+            let events = if kind == RangeKind::Git {
+                Vec::new()
+            } else {
+                raw_events(range)
+            };
+            Ok((kind, events))
+        })
         .collect::<Result<Vec<_>, rampart_versions::VersionError>>()
         .ok()?;
-    CompiledAffected::compile(&ecosystem, ranges, input.versions.clone()).ok()
+    CompiledAffected::compile(&ecosystem, ranges, Vec::new()).ok()
+}
+
+/// Builds one package's entry list from its inputs: compiles each entry's ranges and keeps
+/// the listed version texts once, with their equality classes under the scheme.
+fn build_package(
+    inputs: Vec<AffectedInput>,
+    ecosystems: &mut HashMap<String, Arc<str>>,
+    ids: &mut HashMap<String, Arc<str>>,
+    stats: &mut IndexStats,
+) -> IndexedPackage {
+    // The scheme depends on the base ecosystem only, which the package's entries share.
+    let scheme = inputs
+        .first()
+        .and_then(|input| Ecosystem::parse(&input.ecosystem).ok())
+        .map(|ecosystem| ecosystem.scheme());
+    let mut all_listed: Vec<&str> = inputs
+        .iter()
+        .flat_map(|input| input.versions.iter().map(String::as_str))
+        .collect();
+    all_listed.sort_unstable();
+    all_listed.dedup();
+    let listed_texts = ListedTexts::new(&all_listed);
+    drop(all_listed);
+    // Equality classes: sort the readable texts by version, equal neighbours share a class.
+    let mut parsed: Vec<(Version, u32)> = match scheme {
+        Some(scheme) => (0..listed_texts.len())
+            .filter_map(|id| Some((scheme.parse(listed_texts.get(id)).ok()?, id)))
+            .collect(),
+        None => Vec::new(),
+    };
+    parsed.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut listed_class = vec![UNPARSED; listed_texts.len() as usize];
+    let mut class_members: Vec<u32> = Vec::with_capacity(parsed.len());
+    let mut class_starts: Vec<u32> = Vec::new();
+    for (position, (version, id)) in parsed.iter().enumerate() {
+        let same_as_previous = position > 0 && parsed[position - 1].0 == *version;
+        if !same_as_previous {
+            class_starts.push(class_members.len() as u32);
+        }
+        class_members.push(*id);
+        listed_class[*id as usize] = (class_starts.len() - 1) as u32;
+    }
+    class_starts.push(class_members.len() as u32);
+    let listed_class = listed_class.into_boxed_slice();
+    drop(parsed);
+    let entries = inputs
+        .into_iter()
+        .map(|input| {
+            let vuln_id = ids
+                .entry(input.vuln_id.clone())
+                .or_insert_with(|| Arc::from(input.vuln_id.as_str()))
+                .clone();
+            let ecosystem = ecosystems
+                .entry(input.ecosystem.clone())
+                .or_insert_with(|| Arc::from(input.ecosystem.as_str()))
+                .clone();
+            stats.affected_entries += 1;
+            stats.ranges += input.ranges.len();
+            let ranges = match compile(&input.ecosystem, &input) {
+                Some(compiled) => EntryRanges::Compiled(compiled),
+                None => {
+                    stats.uncompiled_entries += 1;
+                    EntryRanges::Uncompiled {
+                        fixed_by_range: input
+                            .ranges
+                            .iter()
+                            .map(|range| {
+                                // Fixed commits of GIT ranges are not versions to upgrade to.
+                                if range.kind == RangeType::Git {
+                                    return Vec::new();
+                                }
+                                range
+                                    .events
+                                    .iter()
+                                    .filter_map(|event| match event {
+                                        RangeEvent::Fixed(version) => {
+                                            Some(Box::from(version.as_str()))
+                                        }
+                                        _ => None,
+                                    })
+                                    .collect()
+                            })
+                            .collect(),
+                    }
+                }
+            };
+            let listed = ListedSet::new(
+                input
+                    .versions
+                    .iter()
+                    .filter_map(|text| listed_texts.find(text))
+                    .collect(),
+                listed_texts.len(),
+            );
+            IndexedAffected {
+                vulnerability_id: input.vulnerability_id,
+                vuln_id,
+                modified: input.modified,
+                ecosystem,
+                ranges,
+                listed,
+            }
+        })
+        .collect();
+    IndexedPackage {
+        scheme,
+        listed_texts,
+        listed_class,
+        class_members: class_members.into_boxed_slice(),
+        class_starts: class_starts.into_boxed_slice(),
+        entries,
+    }
 }
 
 impl MatchIndex {
@@ -309,50 +662,23 @@ impl MatchIndex {
         cpe: impl IntoIterator<Item = CpeInput>,
     ) -> Self {
         let mut stats = IndexStats::default();
-        let mut packages: HashMap<(String, String), Vec<IndexedAffected>> = HashMap::new();
-        let mut ids: HashMap<String, Arc<str>> = HashMap::new();
+        let mut grouped: HashMap<String, Vec<AffectedInput>> = HashMap::new();
         for input in affected {
             if input.withdrawn {
                 continue;
             }
-            let vuln_id = ids
-                .entry(input.vuln_id.clone())
-                .or_insert_with(|| Arc::from(input.vuln_id.as_str()))
-                .clone();
-            let compiled = compile(&input.ecosystem, &input);
-            let fixed_by_range = input
-                .ranges
-                .iter()
-                .map(|range| {
-                    range
-                        .events
-                        .iter()
-                        .filter_map(|event| match event {
-                            RangeEvent::Fixed(version) => Some(version.clone()),
-                            _ => None,
-                        })
-                        .collect()
-                })
-                .collect();
-            stats.affected_entries += 1;
-            stats.ranges += input.ranges.len();
-            if compiled.is_none() {
-                stats.uncompiled_entries += 1;
-            }
-            let key = (
-                base_ecosystem_key(&input.ecosystem),
-                normalize_package_name(&input.ecosystem, &input.name),
-            );
-            packages.entry(key).or_default().push(IndexedAffected {
-                vulnerability_id: input.vulnerability_id,
-                vuln_id,
-                modified: input.modified,
-                ecosystem: input.ecosystem,
-                compiled,
-                listed: input.versions,
-                fixed_by_range,
-            });
+            let key = package_lookup_key(&input.ecosystem, &input.name);
+            grouped.entry(key).or_default().push(input);
         }
+        let mut ecosystems: HashMap<String, Arc<str>> = HashMap::new();
+        let mut ids: HashMap<String, Arc<str>> = HashMap::new();
+        let packages: HashMap<String, Box<IndexedPackage>> = grouped
+            .into_iter()
+            .map(|(key, inputs)| {
+                let package = build_package(inputs, &mut ecosystems, &mut ids, &mut stats);
+                (key, Box::new(package))
+            })
+            .collect();
         stats.packages = packages.len();
         let (cpe_configurations, cpe_products, cpe_product_ids) =
             build_configurations(cpe, &mut stats);
@@ -409,7 +735,9 @@ impl MatchIndex {
         self.query_parsed_purl(&parsed, purl, version)
     }
 
-    fn query_parsed_purl(
+    /// [`MatchIndex::query_purl`] for a purl already parsed (`purl` is its text as given, for
+    /// the evidence).
+    pub fn query_parsed_purl(
         &self,
         parsed: &rampart_versions::Purl,
         purl: &str,
@@ -434,16 +762,14 @@ impl MatchIndex {
         matched_by: &'static str,
         identifier: impl Fn() -> String,
     ) -> Vec<IndexMatch> {
-        let key = (
-            base_ecosystem_key(ecosystem),
-            normalize_package_name(ecosystem, name),
-        );
-        let Some(entries) = self.packages.get(&key) else {
+        let Some(package) = self.packages.get(&package_lookup_key(ecosystem, name)) else {
             return Vec::new();
         };
         let wants_suffix = ecosystem.contains(':');
+        let probe = version.map(|version| Probe::new(package, version));
+        let mut identifier_text: Option<String> = None;
         let mut matches: Vec<IndexMatch> = Vec::new();
-        for entry in entries {
+        for entry in &package.entries {
             if wants_suffix && !entry.ecosystem.eq_ignore_ascii_case(ecosystem.trim()) {
                 continue;
             }
@@ -453,9 +779,9 @@ impl MatchIndex {
             {
                 continue;
             }
-            let decided = match version {
+            let decided = match &probe {
                 None => Some(("no version given: every affected version".to_string(), None)),
-                Some(version) => evaluate(entry, version),
+                Some(probe) => entry.evaluate(package, probe),
             };
             if let Some((detail, range_index)) = decided {
                 matches.push(IndexMatch {
@@ -465,7 +791,7 @@ impl MatchIndex {
                     fixed_versions: entry.fixed_versions(range_index),
                     evidence: MatchEvidence {
                         matched_by,
-                        identifier: identifier(),
+                        identifier: identifier_text.get_or_insert_with(&identifier).clone(),
                         detail,
                         range_index,
                         configuration_index: None,
@@ -763,27 +1089,6 @@ fn evaluate_configuration(
 }
 
 /// Whether one entry affects `version`, and why.
-fn evaluate(entry: &IndexedAffected, version: &str) -> Option<(String, Option<usize>)> {
-    let Some(compiled) = &entry.compiled else {
-        return entry
-            .listed
-            .iter()
-            .any(|listed| listed == version)
-            .then(|| (format!("version {version} listed"), None));
-    };
-    match compiled.evaluate_str(version) {
-        Ok(AffectedOutcome::Affected(AffectedMatch::ListedVersion(listed))) => {
-            Some((format!("version {listed} listed"), None))
-        }
-        Ok(AffectedOutcome::Affected(AffectedMatch::Range { index, evidence })) => {
-            Some((evidence.to_string(), Some(index)))
-        }
-        // GIT ranges are not evaluated; an unparseable version matches only listed versions
-        // (checked first by `evaluate_str`).
-        Ok(AffectedOutcome::NotAffected | AffectedOutcome::NotEvaluated) | Err(_) => None,
-    }
-}
-
 /// The current index, replaced atomically by [`MatchIndexHandle::swap`]. Cloning shares it.
 #[derive(Clone)]
 pub struct MatchIndexHandle {
@@ -816,9 +1121,7 @@ impl MatchIndexHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rampart_formats::advisory::{
-        parse_nvd_page, CpeConfiguration, CpeMatch, CpeNode, RangeType,
-    };
+    use rampart_formats::advisory::{parse_nvd_page, CpeConfiguration, CpeMatch, CpeNode};
 
     fn pypi(vuln_id: &str, events: Vec<RangeEvent>, versions: &[&str]) -> AffectedInput {
         AffectedInput {
@@ -873,6 +1176,78 @@ mod tests {
                 == 1
         );
         assert_eq!(index.query_package("PyPI", "django", None).len(), 1);
+    }
+
+    #[test]
+    fn listed_versions_match_verbatim_or_equal_under_the_scheme_per_record() {
+        let mut first = pypi("PYSEC-1", vec![], &["1.0", "2.0.post1", "not-a-version"]);
+        first.vulnerability_id = 1;
+        let mut second = pypi(
+            "PYSEC-2",
+            vec![
+                RangeEvent::Introduced("3.0".into()),
+                RangeEvent::Fixed("3.1".into()),
+            ],
+            &["1.0", "1.5"],
+        );
+        second.vulnerability_id = 2;
+        // A range the scheme cannot read: the record matches its listed versions verbatim only.
+        let mut unreadable = pypi(
+            "PYSEC-3",
+            vec![RangeEvent::Introduced("not a version at all!".into())],
+            &["1.5.0"],
+        );
+        unreadable.vulnerability_id = 3;
+        let index = MatchIndex::build(1, [first, second, unreadable], []);
+        assert_eq!(index.stats().uncompiled_entries, 1);
+        let ids = |version: &str| -> Vec<(String, String)> {
+            index
+                .query_package("PyPI", "django", Some(version))
+                .into_iter()
+                .map(|m| (m.vuln_id.to_string(), m.evidence.detail))
+                .collect()
+        };
+        assert_eq!(
+            ids("1.0"),
+            [
+                ("PYSEC-1".into(), "version 1.0 listed".into()),
+                ("PYSEC-2".into(), "version 1.0 listed".into())
+            ]
+        );
+        // PEP 440: 1.0.0 == 1.0 and 2.0.post1 == 2.0-1; the evidence names the listed text.
+        assert_eq!(
+            ids("1.0.0"),
+            [
+                ("PYSEC-1".into(), "version 1.0 listed".into()),
+                ("PYSEC-2".into(), "version 1.0 listed".into())
+            ]
+        );
+        assert_eq!(
+            ids("2.0-1"),
+            [("PYSEC-1".into(), "version 2.0.post1 listed".into())]
+        );
+        assert_eq!(
+            ids("not-a-version"),
+            [("PYSEC-1".into(), "version not-a-version listed".into())]
+        );
+        // 1.5 is listed by PYSEC-2; PYSEC-3 lists 1.5.0 but reads nothing but its own text.
+        assert_eq!(
+            ids("1.5"),
+            [("PYSEC-2".into(), "version 1.5 listed".into())]
+        );
+        assert_eq!(
+            ids("1.5.0"),
+            [
+                ("PYSEC-2".into(), "version 1.5 listed".into()),
+                ("PYSEC-3".into(), "version 1.5.0 listed".into())
+            ]
+        );
+        assert_eq!(ids("3.0.5")[0].0, "PYSEC-2");
+        assert_eq!(ids("3.0.5")[0].1, "introduced 3.0, before fixed 3.1");
+        assert!(ids("1.1").is_empty());
+        assert!(ids("0.9").is_empty());
+        assert!(ids("99").is_empty());
+        assert!(ids("also not a version").is_empty());
     }
 
     #[test]

@@ -106,24 +106,23 @@ pub fn match_components(
 ) -> ComponentMatches {
     let mut out = ComponentMatches::default();
     for component in components {
-        if let Some((ecosystem, package_name)) = resolve(component) {
+        let purl_text = component.purl.as_deref().unwrap_or_default();
+        let purl = Purl::parse_lenient(purl_text).ok();
+        if let Some((purl, package)) = purl.as_ref().and_then(|p| Some((p, p.osv_package()?))) {
+            let ecosystem = package.ecosystem.to_string();
             *out.ecosystems.entry(ecosystem.clone()).or_default() += 1;
             out.resolutions.push(ComponentResolution {
                 component_id: component.id,
-                package_key: package_lookup_key(&ecosystem, &package_name),
+                package_key: package_lookup_key(&ecosystem, &package.name),
                 ecosystem,
-                package_name,
+                package_name: package.name,
             });
-            let purl = component.purl.as_deref().unwrap_or_default();
-            let purl_has_version = Purl::parse_lenient(purl)
-                .ok()
-                .is_some_and(|p| p.version().is_some());
-            let version = if purl_has_version {
+            let version = if purl.version().is_some() {
                 None
             } else {
                 component.version.as_deref()
             };
-            if let Some(found) = index.query_purl_lenient(purl, version) {
+            if let Some(found) = index.query_parsed_purl(purl, purl_text, version) {
                 out.matches
                     .extend(found.into_iter().map(|m| (component.id, m)));
             }

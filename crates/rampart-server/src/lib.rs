@@ -11,6 +11,7 @@ pub mod kb_index;
 pub mod mail;
 mod middleware;
 pub mod openapi;
+pub mod osv_cache;
 pub mod ratelimit;
 mod routes;
 pub mod state;
@@ -77,11 +78,13 @@ impl App {
             );
         }
         let mailer = mail::Mailer::new(config.smtp.as_ref())?;
+        let osv_records = Arc::new(osv_cache::OsvRecordCache::new(config.osv_cache_bytes));
         Ok(App {
             state: AppState {
                 store,
                 config: Arc::new(config),
                 kb_index,
+                osv_records,
                 analysis_queued: Arc::new(tokio::sync::Notify::new()),
                 sync,
                 mailer: Arc::new(mailer),

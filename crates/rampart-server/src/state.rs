@@ -49,6 +49,8 @@ pub struct ServerConfig {
     pub anonymous_rate_limit_per_minute: u32,
     /// How often batched key usage (request counts, last use) is written.
     pub usage_flush_interval: Duration,
+    /// Memory for rendered OSV records answering `/v1/query`, in bytes.
+    pub osv_cache_bytes: u64,
     /// The server's notion of now; tests move it forward to expire codes, keys, windows.
     pub clock: Clock,
 }
@@ -78,6 +80,7 @@ impl ServerConfig {
             otp_max_per_email: 5,
             otp_max_per_ip: 30,
             otp_window: chrono::Duration::minutes(15),
+            osv_cache_bytes: crate::osv_cache::DEFAULT_CAPACITY_BYTES,
             session_ttl: chrono::Duration::days(7),
             anonymous_rate_limit_per_minute: 300,
             usage_flush_interval: Duration::from_secs(5),
@@ -195,6 +198,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// The knowledge base's match index, kept current by `kb_index::spawn_refresher`.
     pub kb_index: rampart_core::match_index::MatchIndexHandle,
+    /// OSV JSON of the records `/v1/query` answered with, per knowledge-base version.
+    pub osv_records: Arc<crate::osv_cache::OsvRecordCache>,
     /// Wakes the analysis worker when an upload queued work.
     pub analysis_queued: Arc<tokio::sync::Notify>,
     /// This replica's sync worker (also holds the secret key for stored secrets).

@@ -147,7 +147,7 @@ impl PartialOrd for Point {
 struct CompiledEvent {
     kind: EventKind,
     point: Point,
-    text: String,
+    text: Box<str>,
 }
 
 impl CompiledEvent {
@@ -220,11 +220,12 @@ impl RangeOutcome<'_> {
 pub struct CompiledRange {
     kind: RangeKind,
     scheme: Scheme,
-    /// Sorted by version, ties by [`EventKind`] order; `limit`s are kept apart.
-    events: Vec<CompiledEvent>,
-    limits: Vec<CompiledEvent>,
+    /// Sorted by version, ties by [`EventKind`] order; `limit`s are kept apart. Boxed
+    /// slices: an index holds many thousands of ranges, built once and never grown.
+    events: Box<[CompiledEvent]>,
+    limits: Box<[CompiledEvent]>,
     /// `GIT` events, verbatim.
-    raw: Vec<RawEvent>,
+    raw: Box<[RawEvent]>,
 }
 
 impl CompiledRange {
@@ -236,17 +237,17 @@ impl CompiledRange {
         events: impl IntoIterator<Item = RawEvent>,
     ) -> Result<Self, VersionError> {
         let raw: Vec<RawEvent> = events.into_iter().collect();
-        let mut range = CompiledRange {
-            kind,
-            scheme,
-            events: Vec::new(),
-            limits: Vec::new(),
-            raw: Vec::new(),
-        };
         if kind == RangeKind::Git {
-            range.raw = raw;
-            return Ok(range);
+            return Ok(CompiledRange {
+                kind,
+                scheme,
+                events: Box::default(),
+                limits: Box::default(),
+                raw: raw.into_boxed_slice(),
+            });
         }
+        let mut events = Vec::with_capacity(raw.len());
+        let mut limits = Vec::new();
         for event in raw {
             let point = match (event.kind, event.version.as_str()) {
                 (EventKind::Introduced, "0") => Point::Start,
@@ -256,18 +257,22 @@ impl CompiledRange {
             let compiled = CompiledEvent {
                 kind: event.kind,
                 point,
-                text: event.version,
+                text: event.version.into_boxed_str(),
             };
             if event.kind == EventKind::Limit {
-                range.limits.push(compiled);
+                limits.push(compiled);
             } else {
-                range.events.push(compiled);
+                events.push(compiled);
             }
         }
-        range
-            .events
-            .sort_by(|a, b| a.point.cmp(&b.point).then(a.kind.cmp(&b.kind)));
-        Ok(range)
+        events.sort_by(|a, b| a.point.cmp(&b.point).then(a.kind.cmp(&b.kind)));
+        Ok(CompiledRange {
+            kind,
+            scheme,
+            events: events.into_boxed_slice(),
+            limits: limits.into_boxed_slice(),
+            raw: Box::default(),
+        })
     }
 
     pub fn kind(&self) -> RangeKind {
@@ -386,10 +391,10 @@ pub enum AffectedOutcome<'a> {
 #[derive(Debug, Clone)]
 pub struct CompiledAffected {
     scheme: Scheme,
-    ranges: Vec<CompiledRange>,
+    ranges: Box<[CompiledRange]>,
     /// Explicit versions: the text as written, and its parse when the scheme accepts it
     /// (lists often hold tags the scheme cannot read; those match only verbatim).
-    versions: Vec<(String, Option<Version>)>,
+    versions: Box<[(String, Option<Version>)]>,
 }
 
 impl CompiledAffected {
@@ -403,7 +408,7 @@ impl CompiledAffected {
             .collect();
         Self {
             scheme,
-            ranges,
+            ranges: ranges.into_boxed_slice(),
             versions,
         }
     }

@@ -91,12 +91,12 @@ impl Scheme {
             Scheme::Pub => Version::Pub(PubVersion::parse(input)?),
             Scheme::Pep440 => Version::Pep440(Pep440Version::parse(input)?),
             Scheme::Maven => Version::Maven(MavenVersion::parse(input)?),
-            Scheme::NuGet => Version::NuGet(NuGetVersion::parse(input)?),
+            Scheme::NuGet => Version::NuGet(Box::new(NuGetVersion::parse(input)?)),
             Scheme::RubyGems => Version::RubyGems(RubyGemsVersion::parse(input)?),
             Scheme::Composer => Version::Composer(ComposerVersion::parse(input)?),
-            Scheme::Dpkg => Version::Dpkg(DpkgVersion::parse(input)?),
-            Scheme::Rpm => Version::Rpm(RpmVersion::parse(input)?),
-            Scheme::Apk => Version::Apk(ApkVersion::parse(input)?),
+            Scheme::Dpkg => Version::Dpkg(Box::new(DpkgVersion::parse(input)?)),
+            Scheme::Rpm => Version::Rpm(Box::new(RpmVersion::parse(input)?)),
+            Scheme::Apk => Version::Apk(Box::new(ApkVersion::parse(input)?)),
             Scheme::Cran => Version::Cran(CranVersion::parse(input)?),
             Scheme::Hackage => Version::Hackage(HackageVersion::parse(input)?),
         })
@@ -122,6 +122,8 @@ impl Scheme {
 }
 
 /// A parsed version. Versions of one scheme are totally ordered by that scheme's rules.
+/// The four largest representations are boxed so that every version is at most the size of
+/// a SemVer one (indexes keep tens of thousands of parsed range bounds).
 /// Comparing versions of different schemes is meaningless; it orders by scheme so that
 /// `Ord` stays total, and matching code never does it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -133,12 +135,12 @@ pub enum Version {
     Pub(PubVersion),
     Pep440(Pep440Version),
     Maven(MavenVersion),
-    NuGet(NuGetVersion),
+    NuGet(Box<NuGetVersion>),
     RubyGems(RubyGemsVersion),
     Composer(ComposerVersion),
-    Dpkg(DpkgVersion),
-    Rpm(RpmVersion),
-    Apk(ApkVersion),
+    Dpkg(Box<DpkgVersion>),
+    Rpm(Box<RpmVersion>),
+    Apk(Box<ApkVersion>),
     Cran(CranVersion),
     Hackage(HackageVersion),
 }

@@ -313,6 +313,47 @@ backend_tests! {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     }
 
+    async fn a_changed_record_is_answered_as_it_now_reads(app) {
+        // `/v1/query` answers from rendered records kept in memory: a record changed by a
+        // later ingest must be answered as it now reads, never as it was first rendered.
+        let record = |summary: &str, modified: &str, fixed: &str| {
+            json!({
+                "schema_version": "1.6.0",
+                "id": "PYSEC-2099-7",
+                "modified": modified,
+                "summary": summary,
+                "affected": [{
+                    "package": {"ecosystem": "PyPI", "name": "cachedpkg"},
+                    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}],
+                }],
+            })
+        };
+        let ingest = |value: Value| {
+            let config = app.config.database.clone();
+            async move {
+                let store = Store::connect(&config).await.unwrap();
+                let parsed = parse_osv_json(value.to_string().as_bytes()).unwrap();
+                store.ingest_advisories("osv", &parsed.records).await.unwrap();
+                store.close().await;
+            }
+        };
+        let query = json!({"package": {"name": "cachedpkg", "ecosystem": "PyPI"}, "version": "1.5"});
+        ingest(record("first wording", "2024-01-01T00:00:00Z", "2.0")).await;
+        wait_for_index(&app).await;
+        for _ in 0..2 {
+            let (status, body) = post_json(&app, "/v1/query", &query).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(body["vulns"][0]["summary"], "first wording", "{body}");
+        }
+        ingest(record("second wording", "2024-02-01T00:00:00Z", "1.5")).await;
+        wait_for_index(&app).await;
+        let (_, body) = post_json(&app, "/v1/query", &query).await;
+        assert!(body.get("vulns").is_none(), "1.5 is fixed now: {body}");
+        let (_, body) = post_json(&app, "/v1/query", &json!({"package": {"name": "cachedpkg", "ecosystem": "PyPI"}, "version": "1.4"})).await;
+        assert_eq!(body["vulns"][0]["summary"], "second wording", "{body}");
+        assert_eq!(body["vulns"][0]["affected"][0]["ranges"][0]["events"][1]["fixed"], "1.5", "{body}");
+    }
+
     async fn seed_003_product_cves_and_get_exploits(app) {
         let Some(root) = data_root() else { return };
         let (_, nvd) = load(&app, &root).await;

@@ -3,9 +3,11 @@
 //! lists are left out of responses (`{}` means no vulnerabilities).
 
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, SecondsFormat, Utc};
-use rampart_core::match_index::IndexMatch;
+use rampart_core::match_index::{IndexMatch, MatchIndex};
 use rampart_core::Scope;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -38,7 +40,7 @@ pub struct OsvQuery {
 
 /// The records a query matches, by record id.
 fn run_query(
-    state: &AppState,
+    index: &MatchIndex,
     query: &OsvQuery,
     position: &str,
 ) -> Result<Vec<IndexMatch>, ApiError> {
@@ -72,7 +74,6 @@ fn run_query(
             format!("{position}`package` or `commit` is required"),
         ));
     };
-    let index = state.kb_index.load();
     if let Some(purl) = package.purl.as_deref().filter(|p| !p.trim().is_empty()) {
         if package.name.is_some() || package.ecosystem.is_some() {
             return Err(ApiError::new(
@@ -156,18 +157,42 @@ pub async fn query(
     State(state): State<AppState>,
     principal: Principal,
     body: Result<ApiJson<OsvQuery>, ApiError>,
-) -> Result<Json<OsvQueryResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(Scope::KbRead)?;
     let ApiJson(body) = body?;
-    let matches = run_query(&state, &body, "")?;
+    let index = state.kb_index.load();
+    let matches = run_query(&index, &body, "")?;
     let offset = page_offset(body.page_token.as_deref(), "")?;
     let (page, next_page_token) = page(&matches, offset);
     let ids: Vec<i64> = page.iter().map(|m| m.vulnerability_id).collect();
-    let records = state.store.stored_vulnerabilities(&ids).await?;
-    Ok(Json(OsvQueryResponse {
-        vulns: records.iter().map(|r| to_osv(&r.advisory)).collect(),
-        next_page_token,
-    }))
+    let records = state
+        .osv_records
+        .rendered(&state.store, index.kb_version(), &ids)
+        .await?;
+    // The records are already JSON: the response (an `OsvQueryResponse`) is put together
+    // around them rather than parsed and serialised again.
+    let mut json = Vec::with_capacity(records.iter().map(|r| r.len() + 1).sum::<usize>() + 64);
+    json.push(b'{');
+    if !records.is_empty() {
+        json.extend_from_slice(b"\"vulns\":[");
+        for (position, record) in records.iter().enumerate() {
+            if position > 0 {
+                json.push(b',');
+            }
+            json.extend_from_slice(record);
+        }
+        json.push(b']');
+    }
+    if let Some(token) = next_page_token {
+        if !records.is_empty() {
+            json.push(b',');
+        }
+        json.extend_from_slice(b"\"next_page_token\":");
+        serde_json::to_writer(&mut json, &token)
+            .map_err(|e| ApiError::internal(format!("writing a page token: {e}")))?;
+    }
+    json.push(b'}');
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -219,10 +244,11 @@ pub async fn querybatch(
             format!("`queries` holds at most {MAX_BATCH} queries"),
         ));
     }
+    let index = state.kb_index.load();
     let mut results = Vec::with_capacity(body.queries.len());
     for (position, query) in body.queries.iter().enumerate() {
         let label = format!("queries[{position}]: ");
-        let matches = run_query(&state, query, &label)?;
+        let matches = run_query(&index, query, &label)?;
         let offset = page_offset(query.page_token.as_deref(), &label)?;
         let (page, next_page_token) = page(&matches, offset);
         results.push(OsvBatchResult {
