@@ -14,8 +14,8 @@ use serde::Serialize;
 
 use crate::products::{Page, PageRequest, Tenant};
 use crate::sboms::{
-    multi_row_insert, to_i64, Analysis, AnalysisRow, ComponentResolution, Placeholders,
-    ANALYSIS_COLUMNS, MAX_PARAMETERS, RESOLUTION_CHUNK,
+    multi_row_insert, placeholder_list, to_i64, Analysis, AnalysisRow, ComponentResolution,
+    Placeholders, ANALYSIS_COLUMNS, MAX_PARAMETERS, RESOLUTION_CHUNK,
 };
 use crate::{now, with_pool, Store, StoreError};
 
@@ -213,19 +213,6 @@ fn findings_query(scope: &FindingScope) -> String {
             WHERE f.team_id = $1 AND {scope_condition} AND f.resolved_at IS NULL
         ) q"
     )
-}
-
-/// `$1,$2,…` (PostgreSQL) or `?,?,…` (SQLite) for an `IN (…)` list of `n` values.
-fn placeholder_list(backend: crate::Backend, n: usize) -> String {
-    let mut placeholders = Placeholders::new(backend);
-    let mut list = String::with_capacity(n * 4);
-    for index in 0..n {
-        if index > 0 {
-            list.push(',');
-        }
-        placeholders.push(&mut list);
-    }
-    list
 }
 
 /// A value bound into assembled SQL.

@@ -276,6 +276,19 @@ pub(crate) fn multi_row_insert(
     sql
 }
 
+/// `$1,$2,…` (PostgreSQL) or `?,?,…` (SQLite) for an `IN (…)` list of `n` values.
+pub(crate) fn placeholder_list(backend: crate::Backend, n: usize) -> String {
+    let mut placeholders = Placeholders::new(backend);
+    let mut list = String::with_capacity(n * 4);
+    for index in 0..n {
+        if index > 0 {
+            list.push(',');
+        }
+        placeholders.push(&mut list);
+    }
+    list
+}
+
 const COMPONENT_INSERT_HEAD: &str =
     "INSERT INTO sbom_components (team_id, sbom_id, position, parent_position, bom_ref,
     name, version, group_name, purl, cpe, hashes, licenses, supplier, component_type, scope)";

@@ -5,13 +5,17 @@
 //! at once), then applies the batch. A batch that changed nothing is rolled back, so the
 //! version only moves when the knowledge base did.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use rampart_core::normalize_package_name;
-use rampart_formats::advisory::{Advisory, CpeOperator, EpssFile, ExploitRecord, KevEntry};
+use rampart_formats::advisory::{
+    Advisory, Affected, CpeOperator, EpssFile, ExploitRecord, KevEntry, Package, Reference,
+    Severity,
+};
 use serde::Serialize;
 
+use crate::sboms::{multi_row_insert, placeholder_list, Placeholders, MAX_PARAMETERS};
 use crate::{now, with_pool, Store, StoreError};
 
 /// What an ingest did with the records it was given.
@@ -168,6 +172,225 @@ impl VulnerabilityColumns {
     }
 }
 
+/// Rows per multi-row statement of `per_row` bound columns.
+fn rows_per_statement(per_row: usize) -> usize {
+    (MAX_PARAMETERS / per_row.max(1)).max(1)
+}
+
+/// Inserts `$rows` with one multi-row `INSERT` per chunk (`$tail` follows the values, e.g.
+/// an `ON CONFLICT` clause); `$bind` binds one row's `$per_row` columns onto `$query`.
+macro_rules! insert_rows {
+    ($tx:ident, $backend:expr, $head:expr, $per_row:expr, $tail:expr, $rows:expr,
+     |$query:ident, $row:ident| $bind:expr) => {
+        for chunk in $rows.chunks(rows_per_statement($per_row)) {
+            let sql = multi_row_insert($backend, $head, chunk.len(), $per_row) + $tail;
+            let mut $query = sqlx::query(&sql);
+            for $row in chunk {
+                $query = $bind;
+            }
+            $query.execute(&mut *$tx).await?;
+        }
+    };
+}
+
+/// One record of a batch that gets written.
+struct Write {
+    /// Its position in the batch (the newest version of its id there).
+    index: usize,
+    /// The stored row it replaces, if the id is stored.
+    stored_row: Option<i64>,
+}
+
+/// Which records of a batch are written, and the counts, as if the batch were applied one
+/// record at a time: a record older than (or as old as) the stored or an earlier one of the
+/// batch is unchanged; of several versions of one id the newest is written.
+struct WritePlan {
+    writes: Vec<Write>,
+    stats: IngestStats,
+}
+
+impl WritePlan {
+    fn of(batch: &[Advisory], stored: &HashMap<String, (i64, DateTime<Utc>)>) -> Self {
+        let mut stats = IngestStats::default();
+        let mut writes: Vec<Write> = Vec::new();
+        // id → (position in `writes`, the newest `modified` written for it).
+        let mut planned: HashMap<&str, (usize, DateTime<Utc>)> = HashMap::new();
+        for (index, advisory) in batch.iter().enumerate() {
+            let id = advisory.id.trim();
+            if id.is_empty() {
+                stats.skipped += 1;
+                continue;
+            }
+            let modified = micros(advisory.modified);
+            if let Some((position, newest)) = planned.get_mut(id) {
+                if modified <= *newest {
+                    stats.unchanged += 1;
+                } else {
+                    stats.updated += 1;
+                    *newest = modified;
+                    writes[*position].index = index;
+                }
+                continue;
+            }
+            let stored_row = match stored.get(id) {
+                Some(&(_, stored_modified)) if modified <= stored_modified => {
+                    stats.unchanged += 1;
+                    continue;
+                }
+                Some(&(row_id, _)) => {
+                    stats.updated += 1;
+                    Some(row_id)
+                }
+                None => {
+                    stats.added += 1;
+                    None
+                }
+            };
+            planned.insert(id, (writes.len(), modified));
+            writes.push(Write { index, stored_row });
+        }
+        WritePlan { writes, stats }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GroupRef {
+    Existing(i64),
+    /// The n-th group the batch creates.
+    New(usize),
+}
+
+/// The alias groups of a batch's written records: records sharing an identifier, or naming
+/// identifiers of one stored group, are one group; stored groups that a record joins merge
+/// into the oldest (smallest id) of them.
+#[derive(Debug)]
+struct Grouping {
+    group_of_write: Vec<GroupRef>,
+    new_groups: usize,
+    /// (target group, stored groups merged into it).
+    merges: Vec<(i64, Vec<i64>)>,
+}
+
+impl Grouping {
+    fn of(identifiers_of: &[Vec<String>], known_groups: &HashMap<String, i64>) -> Self {
+        // Union-find over the written records (nodes 0..n) and the stored groups they name.
+        fn find(parent: &mut [usize], mut node: usize) -> usize {
+            while parent[node] != node {
+                parent[node] = parent[parent[node]];
+                node = parent[node];
+            }
+            node
+        }
+        fn union(parent: &mut [usize], a: usize, b: usize) {
+            let (a, b) = (find(parent, a), find(parent, b));
+            if a != b {
+                parent[a.max(b)] = a.min(b);
+            }
+        }
+        let records = identifiers_of.len();
+        let mut parent: Vec<usize> = (0..records).collect();
+        let mut group_nodes: BTreeMap<i64, usize> = BTreeMap::new();
+        let mut first_holder: HashMap<&str, usize> = HashMap::new();
+        for (record, identifiers) in identifiers_of.iter().enumerate() {
+            for alias in identifiers {
+                if let Some(&group) = known_groups.get(alias) {
+                    let node = *group_nodes.entry(group).or_insert_with(|| {
+                        parent.push(parent.len());
+                        parent.len() - 1
+                    });
+                    union(&mut parent, record, node);
+                }
+                match first_holder.entry(alias.as_str()) {
+                    std::collections::hash_map::Entry::Occupied(holder) => {
+                        union(&mut parent, record, *holder.get())
+                    }
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(record);
+                    }
+                }
+            }
+        }
+        // Stored groups per component, ascending (the map is ordered by group id).
+        let mut groups_of_root: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
+        for (&group, &node) in &group_nodes {
+            let root = find(&mut parent, node);
+            groups_of_root.entry(root).or_default().push(group);
+        }
+        let mut target_of_root: HashMap<usize, GroupRef> = HashMap::new();
+        let mut merges = Vec::new();
+        for (root, groups) in groups_of_root {
+            target_of_root.insert(root, GroupRef::Existing(groups[0]));
+            if groups.len() > 1 {
+                merges.push((groups[0], groups[1..].to_vec()));
+            }
+        }
+        let mut new_groups = 0;
+        let mut group_of_write = Vec::with_capacity(records);
+        for record in 0..records {
+            let root = find(&mut parent, record);
+            let group = *target_of_root.entry(root).or_insert_with(|| {
+                new_groups += 1;
+                GroupRef::New(new_groups - 1)
+            });
+            group_of_write.push(group);
+        }
+        Grouping {
+            group_of_write,
+            new_groups,
+            merges,
+        }
+    }
+}
+
+/// The child rows of the written records, by the records' row ids.
+struct ChildRows<'a> {
+    severities: Vec<(i64, &'a Severity)>,
+    cwes: Vec<(i64, &'a str)>,
+    references: Vec<(i64, &'a Reference)>,
+    affected: Vec<(i64, &'a Affected, &'a Package)>,
+    cpe: Vec<(i64, CpeRow<'a>)>,
+}
+
+impl<'a> ChildRows<'a> {
+    fn of(batch: &'a [Advisory], writes: &[Write], row_ids: &[i64]) -> Self {
+        let mut rows = ChildRows {
+            severities: Vec::new(),
+            cwes: Vec::new(),
+            references: Vec::new(),
+            affected: Vec::new(),
+            cpe: Vec::new(),
+        };
+        for (write, &row_id) in writes.iter().zip(row_ids) {
+            let advisory = &batch[write.index];
+            let severities = advisory
+                .severity
+                .iter()
+                .chain(advisory.affected.iter().flat_map(|a| a.severity.iter()));
+            rows.severities.extend(severities.map(|s| (row_id, s)));
+            rows.cwes.extend(
+                advisory
+                    .cwe_ids
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .map(|cwe| (row_id, cwe)),
+            );
+            rows.references
+                .extend(advisory.references.iter().map(|r| (row_id, r)));
+            rows.affected.extend(
+                advisory
+                    .affected
+                    .iter()
+                    .filter_map(|a| Some((row_id, a, a.package.as_ref()?))),
+            );
+            rows.cpe
+                .extend(cpe_rows(advisory).into_iter().map(|row| (row_id, row)));
+        }
+        rows
+    }
+}
+
 impl Store {
     /// The knowledge-base version: moves whenever an ingest changed anything.
     pub async fn kb_version(&self) -> Result<i64, StoreError> {
@@ -182,254 +405,338 @@ impl Store {
     /// transaction. A record whose id is stored with the same or a newer `modified` is left
     /// alone; a newer one replaces it (same internal id). Every identifier of a record joins
     /// one alias group; records naming each other's ids end up in one group.
+    ///
+    /// The batch is written set-wise, a few multi-row statements per table for the whole
+    /// batch, not a dozen statements per record; the outcome (counts, groups, rows) is the one
+    /// the records would have had written one by one in batch order.
     pub async fn ingest_advisories(
         &self,
         source: &str,
         batch: &[Advisory],
     ) -> Result<IngestStats, StoreError> {
         let at = now();
+        let backend = self.backend();
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("UPDATE kb_state SET version = version + 1 WHERE id = 1")
+            let kb_version: i64 = sqlx::query_scalar(
+                "UPDATE kb_state SET version = version + 1 WHERE id = 1 RETURNING version",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+
+            // What is stored of the batch's ids.
+            let batch_ids: Vec<&str> = batch
+                .iter()
+                .map(|advisory| advisory.id.trim())
+                .filter(|id| !id.is_empty())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let mut stored: HashMap<String, (i64, DateTime<Utc>)> = HashMap::new();
+            for chunk in batch_ids.chunks(rows_per_statement(1)) {
+                let sql = format!(
+                    "SELECT id, vuln_id, modified FROM vulnerabilities WHERE vuln_id IN ({})",
+                    placeholder_list(backend, chunk.len())
+                );
+                let mut query = sqlx::query_as::<_, (i64, String, DateTime<Utc>)>(&sql);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                for (row_id, vuln_id, modified) in query.fetch_all(&mut *tx).await? {
+                    stored.insert(vuln_id, (row_id, modified));
+                }
+            }
+            let plan = WritePlan::of(batch, &stored);
+            let stats = plan.stats;
+            if plan.writes.is_empty() {
+                return finish(tx, stats).await;
+            }
+
+            // Alias groups: every group any identifier already belongs to merges into the
+            // oldest one; records of the batch sharing an identifier share a group; the rest
+            // start new groups.
+            let identifiers_of: Vec<Vec<String>> = plan
+                .writes
+                .iter()
+                .map(|write| identifiers(&batch[write.index]))
+                .collect();
+            let all_identifiers: Vec<&str> = identifiers_of
+                .iter()
+                .flatten()
+                .map(String::as_str)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let mut known_groups: HashMap<String, i64> = HashMap::new();
+            for chunk in all_identifiers.chunks(rows_per_statement(1)) {
+                let sql = format!(
+                    "SELECT alias, group_id FROM vuln_aliases WHERE alias IN ({})",
+                    placeholder_list(backend, chunk.len())
+                );
+                let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
+                for alias in chunk {
+                    query = query.bind(*alias);
+                }
+                known_groups.extend(query.fetch_all(&mut *tx).await?);
+            }
+            let grouping = Grouping::of(&identifiers_of, &known_groups);
+            let new_group_ids: Vec<i64> = {
+                let mut ids = Vec::with_capacity(grouping.new_groups);
+                let mut remaining = grouping.new_groups;
+                while remaining > 0 {
+                    let rows = remaining.min(rows_per_statement(1));
+                    let sql = multi_row_insert(backend, "INSERT INTO vuln_groups (created_at)", rows, 1)
+                        + " RETURNING id";
+                    let mut query = sqlx::query_scalar::<_, i64>(&sql);
+                    for _ in 0..rows {
+                        query = query.bind(at);
+                    }
+                    ids.extend(query.fetch_all(&mut *tx).await?);
+                    remaining -= rows;
+                }
+                ids
+            };
+            for (target, merged) in &grouping.merges {
+                for table in ["vuln_aliases", "vulnerabilities"] {
+                    let mut placeholders = Placeholders::new(backend);
+                    let mut sql = format!("UPDATE {table} SET group_id = ");
+                    placeholders.push(&mut sql);
+                    sql.push_str(" WHERE group_id IN (");
+                    for position in 0..merged.len() {
+                        if position > 0 {
+                            sql.push(',');
+                        }
+                        placeholders.push(&mut sql);
+                    }
+                    sql.push(')');
+                    let query = merged
+                        .iter()
+                        .fold(sqlx::query(&sql).bind(*target), |query, group| query.bind(*group));
+                    query.execute(&mut *tx).await?;
+                }
+            }
+            let group_of_write: Vec<i64> = grouping
+                .group_of_write
+                .iter()
+                .map(|group| match group {
+                    GroupRef::Existing(id) => *id,
+                    GroupRef::New(index) => new_group_ids[*index],
+                })
+                .collect();
+
+            let mut alias_rows: Vec<(&str, i64)> = Vec::new();
+            let mut seen_aliases = HashSet::new();
+            for (identifiers, group_id) in identifiers_of.iter().zip(&group_of_write) {
+                for alias in identifiers {
+                    if seen_aliases.insert(alias.as_str()) {
+                        alias_rows.push((alias.as_str(), *group_id));
+                    }
+                }
+            }
+            insert_rows!(tx, backend, "INSERT INTO vuln_aliases (alias, group_id)", 2,
+                " ON CONFLICT (alias) DO NOTHING", &alias_rows,
+                |query, row| query.bind(row.0).bind(row.1));
+
+            // The vulnerability rows: new ones in multi-row inserts, replaced ones one by one
+            // (their children are deleted and written again with the new ones').
+            let columns: Vec<VulnerabilityColumns> = plan
+                .writes
+                .iter()
+                .map(|write| VulnerabilityColumns::of(&batch[write.index]))
+                .collect::<Result<_, _>>()?;
+            let mut row_ids: Vec<i64> = vec![0; plan.writes.len()];
+            let inserts: Vec<usize> = (0..plan.writes.len())
+                .filter(|&w| plan.writes[w].stored_row.is_none())
+                .collect();
+            for chunk in inserts.chunks(rows_per_statement(14)) {
+                let sql = multi_row_insert(
+                    backend,
+                    "INSERT INTO vulnerabilities (vuln_id, group_id, source, summary, details,
+                        published, modified, withdrawn, max_cvss, severity_band,
+                        has_exploit_reference, record, ingested_at, changed_in_kb_version)",
+                    chunk.len(),
+                    14,
+                ) + " RETURNING id, vuln_id";
+                let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+                for &w in chunk {
+                    let advisory = &batch[plan.writes[w].index];
+                    query = query
+                        .bind(advisory.id.trim())
+                        .bind(group_of_write[w])
+                        .bind(source)
+                        .bind(&advisory.summary)
+                        .bind(&advisory.details)
+                        .bind(advisory.published.map(micros))
+                        .bind(micros(advisory.modified))
+                        .bind(advisory.withdrawn.map(micros))
+                        .bind(columns[w].max_cvss)
+                        .bind(columns[w].band)
+                        .bind(advisory.has_exploit_reference())
+                        .bind(&columns[w].record_json)
+                        .bind(at)
+                        .bind(kb_version);
+                }
+                let returned: HashMap<String, i64> = query
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .map(|(row_id, vuln_id)| (vuln_id, row_id))
+                    .collect();
+                for &w in chunk {
+                    let id = batch[plan.writes[w].index].id.trim();
+                    row_ids[w] = *returned.get(id).ok_or_else(|| {
+                        StoreError::Corrupt(format!("no row id returned for {id}"))
+                    })?;
+                }
+            }
+            let mut replaced: Vec<i64> = Vec::new();
+            for (w, write) in plan.writes.iter().enumerate() {
+                let Some(row_id) = write.stored_row else { continue };
+                let advisory = &batch[write.index];
+                sqlx::query(
+                    "UPDATE vulnerabilities SET group_id = $1, source = $2, summary = $3,
+                        details = $4, published = $5, modified = $6, withdrawn = $7,
+                        max_cvss = $8, severity_band = $9, has_exploit_reference = $10,
+                        record = $11, ingested_at = $12, changed_in_kb_version = $13
+                     WHERE id = $14",
+                )
+                .bind(group_of_write[w])
+                .bind(source)
+                .bind(&advisory.summary)
+                .bind(&advisory.details)
+                .bind(advisory.published.map(micros))
+                .bind(micros(advisory.modified))
+                .bind(advisory.withdrawn.map(micros))
+                .bind(columns[w].max_cvss)
+                .bind(columns[w].band)
+                .bind(advisory.has_exploit_reference())
+                .bind(&columns[w].record_json)
+                .bind(at)
+                .bind(kb_version)
+                .bind(row_id)
                 .execute(&mut *tx)
                 .await?;
-            let mut stats = IngestStats::default();
-            for advisory in batch {
-                let id = advisory.id.trim();
-                if id.is_empty() {
-                    stats.skipped += 1;
-                    continue;
+                row_ids[w] = row_id;
+                replaced.push(row_id);
+            }
+            for chunk in replaced.chunks(rows_per_statement(1)) {
+                for table in [
+                    "vuln_severities",
+                    "vuln_cwes",
+                    "vuln_references",
+                    "affected_packages",
+                    "cpe_matches",
+                ] {
+                    let sql = format!(
+                        "DELETE FROM {table} WHERE vulnerability_id IN ({})",
+                        placeholder_list(backend, chunk.len())
+                    );
+                    let query = chunk.iter().fold(sqlx::query(&sql), |query, id| query.bind(*id));
+                    query.execute(&mut *tx).await?;
                 }
-                let modified = micros(advisory.modified);
-                let existing: Option<(i64, DateTime<Utc>)> = sqlx::query_as(
-                    "SELECT id, modified FROM vulnerabilities WHERE vuln_id = $1",
-                )
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some((_, stored)) = existing {
-                    if modified <= stored {
-                        stats.unchanged += 1;
-                        continue;
-                    }
-                }
+            }
 
-                // Alias group: every group any identifier already belongs to merges into the
-                // oldest one; a record naming no known identifier starts a new group.
-                let ids = identifiers(advisory);
-                let mut groups = BTreeSet::new();
-                for alias in &ids {
-                    let group: Option<i64> =
-                        sqlx::query_scalar("SELECT group_id FROM vuln_aliases WHERE alias = $1")
-                            .bind(alias)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    groups.extend(group);
-                }
-                let group_id = match groups.first() {
-                    Some(first) => *first,
-                    None => {
-                        sqlx::query_scalar("INSERT INTO vuln_groups (created_at) VALUES ($1) RETURNING id")
-                            .bind(at)
-                            .fetch_one(&mut *tx)
-                            .await?
-                    }
-                };
-                for other in groups.iter().skip(1) {
-                    sqlx::query("UPDATE vuln_aliases SET group_id = $1 WHERE group_id = $2")
-                        .bind(group_id)
-                        .bind(other)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query("UPDATE vulnerabilities SET group_id = $1 WHERE group_id = $2")
-                        .bind(group_id)
-                        .bind(other)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                for alias in &ids {
-                    sqlx::query(
-                        "INSERT INTO vuln_aliases (alias, group_id) VALUES ($1, $2)
-                         ON CONFLICT (alias) DO NOTHING",
-                    )
-                    .bind(alias)
-                    .bind(group_id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-
-                let columns = VulnerabilityColumns::of(advisory)?;
-                let vulnerability_id: i64 = match existing {
-                    Some((row_id, _)) => {
-                        sqlx::query(
-                            "UPDATE vulnerabilities SET group_id = $1, source = $2, summary = $3,
-                                details = $4, published = $5, modified = $6, withdrawn = $7,
-                                max_cvss = $8, severity_band = $9, has_exploit_reference = $10,
-                                record = $11, ingested_at = $12,
-                                changed_in_kb_version = (SELECT version FROM kb_state WHERE id = 1)
-                             WHERE id = $13",
-                        )
-                        .bind(group_id)
-                        .bind(source)
-                        .bind(&advisory.summary)
-                        .bind(&advisory.details)
-                        .bind(advisory.published.map(micros))
-                        .bind(modified)
-                        .bind(advisory.withdrawn.map(micros))
-                        .bind(columns.max_cvss)
-                        .bind(columns.band)
-                        .bind(advisory.has_exploit_reference())
-                        .bind(&columns.record_json)
-                        .bind(at)
-                        .bind(row_id)
-                        .execute(&mut *tx)
-                        .await?;
-                        for table in [
-                            "vuln_severities",
-                            "vuln_cwes",
-                            "vuln_references",
-                            "affected_packages",
-                            "cpe_matches",
-                        ] {
-                            sqlx::query(&format!("DELETE FROM {table} WHERE vulnerability_id = $1"))
-                                .bind(row_id)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                        stats.updated += 1;
-                        row_id
-                    }
-                    None => {
-                        let row_id = sqlx::query_scalar(
-                            "INSERT INTO vulnerabilities (vuln_id, group_id, source, summary, details,
-                                published, modified, withdrawn, max_cvss, severity_band,
-                                has_exploit_reference, record, ingested_at, changed_in_kb_version)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-                                (SELECT version FROM kb_state WHERE id = 1))
-                             RETURNING id",
-                        )
-                        .bind(id)
-                        .bind(group_id)
-                        .bind(source)
-                        .bind(&advisory.summary)
-                        .bind(&advisory.details)
-                        .bind(advisory.published.map(micros))
-                        .bind(modified)
-                        .bind(advisory.withdrawn.map(micros))
-                        .bind(columns.max_cvss)
-                        .bind(columns.band)
-                        .bind(advisory.has_exploit_reference())
-                        .bind(&columns.record_json)
-                        .bind(at)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        stats.added += 1;
-                        row_id
-                    }
-                };
-
-                let severities = advisory
-                    .severity
-                    .iter()
-                    .chain(advisory.affected.iter().flat_map(|a| a.severity.iter()));
-                for severity in severities {
+            // Children of every written record.
+            let children = ChildRows::of(batch, &plan.writes, &row_ids);
+            insert_rows!(tx, backend,
+                "INSERT INTO vuln_severities (vulnerability_id, kind, vector, source,
+                    cvss_version, base_score, band)", 7, "", &children.severities,
+                |query, row| {
+                    let (vulnerability_id, severity) = row;
                     let computed = severity.computed.as_ref();
-                    sqlx::query(
-                        "INSERT INTO vuln_severities (vulnerability_id, kind, vector, source,
-                            cvss_version, base_score, band)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(vulnerability_id)
-                    .bind(severity.kind.as_osv())
-                    .bind(&severity.score)
-                    .bind(&severity.source)
-                    .bind(computed.map(|c| cvss_version_label(c.version)))
-                    .bind(computed.map(|c| c.base_score))
-                    .bind(computed.map(|c| c.band.as_str()))
-                    .execute(&mut *tx)
-                    .await?;
+                    query
+                        .bind(*vulnerability_id)
+                        .bind(severity.kind.as_osv())
+                        .bind(&severity.score)
+                        .bind(&severity.source)
+                        .bind(computed.map(|c| cvss_version_label(c.version)))
+                        .bind(computed.map(|c| c.base_score))
+                        .bind(computed.map(|c| c.band.as_str()))
+                });
+            insert_rows!(tx, backend, "INSERT INTO vuln_cwes (vulnerability_id, cwe_id)", 2, "",
+                &children.cwes, |query, row| query.bind(row.0).bind(row.1));
+            insert_rows!(tx, backend,
+                "INSERT INTO vuln_references (vulnerability_id, kind, url, tags, is_exploit)", 5, "",
+                &children.references,
+                |query, row| {
+                    let (vulnerability_id, reference) = row;
+                    query
+                        .bind(*vulnerability_id)
+                        .bind(reference.kind.as_osv())
+                        .bind(&reference.url)
+                        .bind(serde_json::to_string(&reference.tags).unwrap_or_else(|_| "[]".into()))
+                        .bind(reference.is_exploit)
+                });
+            insert_rows!(tx, backend,
+                "INSERT INTO affected_packages (vulnerability_id, ecosystem, name,
+                    normalized_name, purl, ranges, versions)", 7, "", &children.affected,
+                |query, row| {
+                    let (vulnerability_id, affected, package) = row;
+                    query
+                        .bind(*vulnerability_id)
+                        .bind(&package.ecosystem)
+                        .bind(&package.name)
+                        .bind(normalize_package_name(&package.ecosystem, &package.name))
+                        .bind(&package.purl)
+                        .bind(serde_json::to_string(&affected.ranges).unwrap_or_else(|_| "[]".into()))
+                        .bind(serde_json::to_string(&affected.versions).unwrap_or_else(|_| "[]".into()))
+                });
+            if !children.cpe.is_empty() {
+                let products: Vec<(&str, &str)> = children
+                    .cpe
+                    .iter()
+                    .map(|(_, row)| (row.vendor.as_str(), row.product.as_str()))
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                let mut product_ids: HashMap<(String, String), i64> = HashMap::new();
+                for chunk in products.chunks(rows_per_statement(2)) {
+                    // DO UPDATE (a no-op) rather than DO NOTHING, so that existing products
+                    // return their ids too.
+                    let sql = multi_row_insert(backend, "INSERT INTO cpe_products (vendor, product)", chunk.len(), 2)
+                        + " ON CONFLICT (vendor, product) DO UPDATE SET vendor = excluded.vendor
+                           RETURNING id, vendor, product";
+                    let mut query = sqlx::query_as::<_, (i64, String, String)>(&sql);
+                    for (vendor, product) in chunk {
+                        query = query.bind(*vendor).bind(*product);
+                    }
+                    for (id, vendor, product) in query.fetch_all(&mut *tx).await? {
+                        product_ids.insert((vendor, product), id);
+                    }
                 }
-                for cwe in advisory.cwe_ids.iter().collect::<BTreeSet<_>>() {
-                    sqlx::query("INSERT INTO vuln_cwes (vulnerability_id, cwe_id) VALUES ($1, $2)")
-                        .bind(vulnerability_id)
-                        .bind(cwe)
-                        .execute(&mut *tx)
-                        .await?;
+                let mut cpe_rows_with_products = Vec::with_capacity(children.cpe.len());
+                for (vulnerability_id, row) in &children.cpe {
+                    let product_id = *product_ids
+                        .get(&(row.vendor.clone(), row.product.clone()))
+                        .ok_or_else(|| StoreError::Corrupt(format!("no catalogue id for {}", row.criteria)))?;
+                    cpe_rows_with_products.push((*vulnerability_id, product_id, row));
                 }
-                for reference in &advisory.references {
-                    sqlx::query(
-                        "INSERT INTO vuln_references (vulnerability_id, kind, url, tags, is_exploit)
-                         VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(vulnerability_id)
-                    .bind(reference.kind.as_osv())
-                    .bind(&reference.url)
-                    .bind(serde_json::to_string(&reference.tags).unwrap_or_else(|_| "[]".into()))
-                    .bind(reference.is_exploit)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                for affected in &advisory.affected {
-                    let Some(package) = &affected.package else { continue };
-                    sqlx::query(
-                        "INSERT INTO affected_packages (vulnerability_id, ecosystem, name,
-                            normalized_name, purl, ranges, versions)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(vulnerability_id)
-                    .bind(&package.ecosystem)
-                    .bind(&package.name)
-                    .bind(normalize_package_name(&package.ecosystem, &package.name))
-                    .bind(&package.purl)
-                    .bind(serde_json::to_string(&affected.ranges).unwrap_or_else(|_| "[]".into()))
-                    .bind(serde_json::to_string(&affected.versions).unwrap_or_else(|_| "[]".into()))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                for row in cpe_rows(advisory) {
-                    sqlx::query(
-                        "INSERT INTO cpe_products (vendor, product) VALUES ($1, $2)
-                         ON CONFLICT (vendor, product) DO NOTHING",
-                    )
-                    .bind(&row.vendor)
-                    .bind(&row.product)
-                    .execute(&mut *tx)
-                    .await?;
-                    let product_id: i64 = sqlx::query_scalar(
-                        "SELECT id FROM cpe_products WHERE vendor = $1 AND product = $2",
-                    )
-                    .bind(&row.vendor)
-                    .bind(&row.product)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    sqlx::query(
-                        "INSERT INTO cpe_matches (vulnerability_id, product_id, configuration_index,
-                            criteria, part, version, vulnerable, version_start_including,
-                            version_start_excluding, version_end_including, version_end_excluding,
-                            configuration_operator, configuration_negate, node_index,
-                            node_operator, node_negate)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                            $15, $16)",
-                    )
-                    .bind(vulnerability_id)
-                    .bind(product_id)
-                    .bind(row.configuration_index)
-                    .bind(row.criteria)
-                    .bind(&row.part)
-                    .bind(&row.version)
-                    .bind(row.vulnerable)
-                    .bind(row.start_including)
-                    .bind(row.start_excluding)
-                    .bind(row.end_including)
-                    .bind(row.end_excluding)
-                    .bind(row.configuration_operator)
-                    .bind(row.configuration_negate)
-                    .bind(row.node_index)
-                    .bind(row.node_operator)
-                    .bind(row.node_negate)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                insert_rows!(tx, backend,
+                    "INSERT INTO cpe_matches (vulnerability_id, product_id, configuration_index,
+                        criteria, part, version, vulnerable, version_start_including,
+                        version_start_excluding, version_end_including, version_end_excluding,
+                        configuration_operator, configuration_negate, node_index,
+                        node_operator, node_negate)", 16, "", &cpe_rows_with_products,
+                    |query, entry| {
+                        let (vulnerability_id, product_id, row) = entry;
+                        query
+                            .bind(*vulnerability_id)
+                            .bind(*product_id)
+                            .bind(row.configuration_index)
+                            .bind(row.criteria)
+                            .bind(&row.part)
+                            .bind(&row.version)
+                            .bind(row.vulnerable)
+                            .bind(row.start_including)
+                            .bind(row.start_excluding)
+                            .bind(row.end_including)
+                            .bind(row.end_excluding)
+                            .bind(row.configuration_operator)
+                            .bind(row.configuration_negate)
+                            .bind(row.node_index)
+                            .bind(row.node_operator)
+                            .bind(row.node_negate)
+                    });
             }
             finish(tx, stats).await
         })

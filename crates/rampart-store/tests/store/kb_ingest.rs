@@ -223,3 +223,93 @@ async fn kev_epss_and_exploits_are_idempotent() {
         store.close().await;
     }
 }
+
+fn minimal_osv(id: &str, aliases: &[&str], modified: &str, summary: &str) -> Advisory {
+    let record = serde_json::json!({
+        "id": id,
+        "aliases": aliases,
+        "modified": modified,
+        "summary": summary,
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "grouped"}, "versions": ["1.0"]}],
+    });
+    parse_osv_json(record.to_string().as_bytes())
+        .unwrap()
+        .records
+        .remove(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_groups_and_counts_as_its_records_would_one_by_one() {
+    const T1: &str = "2024-01-01T00:00:00Z";
+    const T2: &str = "2024-02-01T00:00:00Z";
+    for (store, _dir) in stores().await {
+        let first = [
+            minimal_osv("PYSEC-P", &["CVE-P"], T1, "p"),
+            minimal_osv("PYSEC-Q", &["CVE-Q"], T1, "q"),
+            minimal_osv("PYSEC-R", &["CVE-R"], T1, "r"),
+            minimal_osv("PYSEC-LONE", &[], T1, "lone"),
+        ];
+        assert_eq!(
+            store.ingest_advisories("osv", &first).await.unwrap(),
+            stats(4, 0, 0)
+        );
+        let group = |id: &'static str| {
+            let store = &store;
+            async move { store.alias_group(id).await.unwrap().unwrap() }
+        };
+        let (p, q, r, lone) = (
+            group("PYSEC-P").await,
+            group("PYSEC-Q").await,
+            group("CVE-R").await,
+            group("PYSEC-LONE").await,
+        );
+        assert_eq!(
+            [p, q, r, lone]
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            4
+        );
+        // S joins P's and Q's groups, T joins Q's (merged by S) and R's: one group, the
+        // oldest. U and V share an identifier only with each other: one new group. W comes
+        // twice, the second newer; R comes again, older: unchanged.
+        let second = [
+            minimal_osv("GHSA-S", &["CVE-P", "CVE-Q"], T1, "s"),
+            minimal_osv("GHSA-T", &["CVE-Q", "CVE-R"], T1, "t"),
+            minimal_osv("GHSA-U", &["CVE-UV"], T1, "u"),
+            minimal_osv("GHSA-V", &["CVE-UV"], T1, "v"),
+            minimal_osv("GHSA-W", &[], T1, "w first"),
+            minimal_osv("GHSA-W", &[], T2, "w second"),
+            minimal_osv("GHSA-W", &[], T1, "w stale"),
+            minimal_osv("PYSEC-R", &["CVE-R"], "2023-01-01T00:00:00Z", "r older"),
+            minimal_osv("PYSEC-Q", &["CVE-Q"], T2, "q newer"),
+        ];
+        assert_eq!(
+            store.ingest_advisories("osv", &second).await.unwrap(),
+            stats(5, 2, 2)
+        );
+        let oldest = *[p, q, r].iter().min().unwrap();
+        for id in [
+            "PYSEC-P", "PYSEC-Q", "PYSEC-R", "CVE-P", "CVE-Q", "CVE-R", "GHSA-S", "GHSA-T",
+        ] {
+            assert_eq!(store.alias_group(id).await.unwrap(), Some(oldest), "{id}");
+        }
+        let mut members = store.group_members(oldest).await.unwrap();
+        members.sort();
+        assert_eq!(
+            members,
+            ["GHSA-S", "GHSA-T", "PYSEC-P", "PYSEC-Q", "PYSEC-R"]
+        );
+        let uv = group("GHSA-U").await;
+        assert_eq!(group("GHSA-V").await, uv);
+        assert!(![p, q, r, lone].contains(&uv));
+        assert_eq!(group("PYSEC-LONE").await, lone);
+        let w = store.advisory("GHSA-W").await.unwrap().unwrap();
+        assert_eq!(w.summary.as_deref(), Some("w second"));
+        let q_now = store.advisory("PYSEC-Q").await.unwrap().unwrap();
+        assert_eq!(q_now.summary.as_deref(), Some("q newer"));
+        let r_now = store.advisory("PYSEC-R").await.unwrap().unwrap();
+        assert_eq!(r_now.summary.as_deref(), Some("r"));
+        store.close().await;
+    }
+}
