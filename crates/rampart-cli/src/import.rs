@@ -101,6 +101,9 @@ struct Importer<'a> {
     kev: Vec<KevEntry>,
     exploits: Vec<ExploitRecord>,
     stats: IngestStats,
+    /// The advisory batch being written while the next documents are parsed (one at a time,
+    /// so batches commit in order and memory stays at two batches).
+    writing: Option<tokio::task::JoinHandle<Result<IngestStats, rampart_store::StoreError>>>,
     /// Reasons of skipped records and documents, as printed.
     reported_skips: usize,
     progress: ProgressBar,
@@ -199,6 +202,15 @@ impl<'a> Importer<'a> {
         self.flush(false).await
     }
 
+    /// Waits for the batch being written, if any, and counts what it did.
+    async fn finish_writing(&mut self) -> anyhow::Result<()> {
+        if let Some(writing) = self.writing.take() {
+            let stats = writing.await.context("the writing task failed")??;
+            self.stats.absorb(stats);
+        }
+        Ok(())
+    }
+
     /// Writes what is pending once a batch is full (or everything when `all`).
     async fn flush(&mut self, all: bool) -> anyhow::Result<()> {
         let size = self.batch_size.max(1);
@@ -214,11 +226,15 @@ impl<'a> Importer<'a> {
         while self.advisories.len() >= size || (all && !self.advisories.is_empty()) {
             let take = self.advisories.len().min(size);
             let batch: Vec<Advisory> = self.advisories.drain(..take).collect();
-            self.stats.absorb(
-                store
-                    .ingest_advisories(self.feed.source_name(), &batch)
-                    .await?,
-            );
+            self.finish_writing().await?;
+            let store = store.clone();
+            let source = self.feed.source_name();
+            self.writing = Some(tokio::spawn(async move {
+                store.ingest_advisories(source, &batch).await
+            }));
+        }
+        if all {
+            self.finish_writing().await?;
         }
         while self.kev.len() >= size || (all && !self.kev.is_empty()) {
             let take = self.kev.len().min(size);
@@ -273,6 +289,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         kev: Vec::new(),
         exploits: Vec::new(),
         stats: IngestStats::default(),
+        writing: None,
         reported_skips: 0,
         progress,
     };

@@ -47,6 +47,17 @@ pub fn parse_osv_json(bytes: &[u8]) -> Result<ParseReport<Advisory>, FormatError
 /// a generic value turns unquoted versions such as `1.10` into the float 1.1.
 pub fn parse_osv_yaml(bytes: &[u8]) -> Result<ParseReport<Advisory>, FormatError> {
     let text = std::str::from_utf8(bytes).map_err(|e| FormatError::Encoding(e.to_string()))?;
+    // Feeds publish one record per file: read a plain mapping once, straight into the record;
+    // anything else (or a record that does not fit) takes the general path below. So does a
+    // document with anchors (`&`, rare in OSV: URLs' query strings), where the general path's
+    // whole-document read refuses alias bombs even in fields the record ignores.
+    if !text.contains('&') && starts_as_block_or_flow_mapping(text) {
+        if let Ok(raw) = yaml_serde::from_str::<RawOsv>(text) {
+            let mut report = ParseReport::default();
+            push_record(0, raw, &mut report);
+            return Ok(report);
+        }
+    }
     let document: yaml_serde::Value =
         yaml_serde::from_str(text).map_err(|e| FormatError::Yaml(e.to_string()))?;
     let mut report = ParseReport::default();
@@ -85,6 +96,24 @@ pub fn parse_osv_yaml(bytes: &[u8]) -> Result<ParseReport<Advisory>, FormatError
         }
     }
     Ok(report)
+}
+
+/// Whether a YAML document's first node is a mapping written plainly: its first significant
+/// character starts a key or a flow mapping. A sequence (`-`, `[`), a tag (`!`), an anchor
+/// (`&`) or an alias (`*`) is left to the general path, so that a struct is never read from
+/// a sequence by position.
+fn starts_as_block_or_flow_mapping(text: &str) -> bool {
+    for line in text.lines() {
+        let line = line.trim_start_matches('\u{feff}').trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('%') || line == "---" {
+            continue;
+        }
+        return line
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || matches!(c, '"' | '\'' | '{' | '_'));
+    }
+    false
 }
 
 fn parse_json_record(index: usize, element: Value, report: &mut ParseReport<Advisory>) {
