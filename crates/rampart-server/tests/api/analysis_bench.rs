@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use rampart_formats::advisory::{parse_osv_json, parse_osv_yaml, Advisory};
+use rampart_formats::advisory::{parse_osv_json, parse_osv_yaml, Advisory, RangeEvent};
 use rampart_store::ComponentIdentity;
 use rampart_test_support::{test_data, Backend, TestApp};
 use rampart_versions::{Ecosystem, Purl};
@@ -55,6 +55,56 @@ fn real_purls(advisories: &[Advisory]) -> Vec<(String, String, String)> {
         }
     }
     purls.into_iter().collect()
+}
+
+/// Every (package, version a range of the corpus names as fixed) as a purl that no record
+/// affects: real releases of real packages, clean.
+fn clean_purls(
+    advisories: &[Advisory],
+    index: &rampart_core::match_index::MatchIndex,
+) -> Vec<(String, String, String)> {
+    let mut purls = std::collections::BTreeSet::new();
+    for affected in advisories.iter().flat_map(|a| &a.affected) {
+        let Some(package) = &affected.package else {
+            continue;
+        };
+        let Ok(ecosystem) = Ecosystem::parse(&package.ecosystem) else {
+            continue;
+        };
+        for event in affected.ranges.iter().flat_map(|r| &r.events) {
+            if let RangeEvent::Fixed(version) = event {
+                let Ok(Some(purl)) = Purl::from_osv(&ecosystem, &package.name, Some(version))
+                else {
+                    continue;
+                };
+                let purl = purl.to_string();
+                if index
+                    .query_purl_lenient(&purl, None)
+                    .is_none_or(|found| found.is_empty())
+                {
+                    purls.insert((purl, package.name.clone(), version.clone()));
+                }
+            }
+        }
+    }
+    purls.into_iter().collect()
+}
+
+/// A portfolio-like mix: one component in a hundred at an affected version, the rest at
+/// clean versions.
+fn mixed_pool(
+    affected: &[(String, String, String)],
+    fixed: &[(String, String, String)],
+) -> Vec<(String, String, String)> {
+    (0..fixed.len().max(1) * 100)
+        .map(|i| {
+            if i % 100 == 0 {
+                affected[(i / 100) % affected.len()].clone()
+            } else {
+                fixed[i % fixed.len()].clone()
+            }
+        })
+        .collect()
 }
 
 fn components(pool: &[(String, String, String)], n: usize) -> Vec<ComponentIdentity> {
@@ -144,10 +194,22 @@ async fn analysis_bench() {
 
     let product = crate::products::create_product(&app, "bench").await;
     let product_id = product["id"].as_i64().unwrap();
-    for n in [10_000usize, 300_000] {
-        let release = crate::products::create_release(&app, product_id, &format!("{n}")).await;
+    let clean = clean_purls(&advisories, &index);
+    println!(
+        "clean pool: {} real (package, fixed version) pairs no record affects",
+        clean.len()
+    );
+    let mixed = mixed_pool(&pool, &clean);
+    let runs = [
+        ("every component affected", &pool, 10_000usize),
+        ("every component affected", &pool, 300_000),
+        ("1% affected, 99% clean", &mixed, 300_000),
+    ];
+    for (position, (kind, pool, n)) in runs.into_iter().enumerate() {
+        let release =
+            crate::products::create_release(&app, product_id, &format!("{position}")).await;
         let release_id = release["id"].as_i64().unwrap();
-        let body = cyclonedx(&pool, n);
+        let body = cyclonedx(pool, n);
         let size_mb = body.len() as f64 / 1e6;
         let start = Instant::now();
         let response = app
@@ -177,8 +239,8 @@ async fn analysis_bench() {
             (finished - started).num_milliseconds()
         };
         println!(
-            "upload {n} components ({size_mb:.0} MB CycloneDX JSON) with ?wait=true: {:.2} s end to end \
-             (analysis job {analysis_ms} ms, {} findings); process peak RSS so far {:.0} MiB",
+            "upload {n} components ({kind}; {size_mb:.0} MB CycloneDX JSON) with ?wait=true: {:.2} s end to end \
+             (analysis job started to matched {analysis_ms} ms, {} findings); process peak RSS so far {:.0} MiB",
             elapsed.as_secs_f64(),
             uploaded["analysis"]["findings_count"],
             peak_rss_mib()
