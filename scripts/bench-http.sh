@@ -12,6 +12,9 @@
 #                                 per-key limiter, the handler unchanged: the cost of auth alone)
 #   3. GET /api/v1/me             the key (auth, scopes, plus the handler's memberships query)
 #   4. POST /v1/query             the key, a real PyPI package/version from the corpus
+#   5. POST /v1/query             the key, cycling through one query per RustSec record (its
+#                                 package at the version its first range introduces): every
+#                                 request a different package, ~1,200 distinct answers
 # Each run prints wrk's summary with its latency distribution (p50/p75/p90/p99).
 # Knobs: DURATION (default 20s), THREADS (1), CONNECTIONS (32), PORT (18089), DATA (the
 # shared test data: RAMPART_TEST_DATA, ../shared/data or /work/shared/data), RUST_LOG (warn: the per-request info log line is left out of the figures).
@@ -96,3 +99,34 @@ run "GET /healthz (no credentials)" "$URL/healthz"
 run "GET /healthz (API key)" -H "Authorization: Bearer $KEY" "$URL/healthz"
 run "GET /api/v1/me (API key)" -H "Authorization: Bearer $KEY" "$URL/api/v1/me"
 run "POST /v1/query (API key)" -s "$WORK/query.lua" "$URL/v1/query"
+
+# One query per RustSec OSV record, as a Lua table of request bodies.
+python3 - "$DATA/rustsec-advisory-db/osv/crates" "$WORK/queries.lua" "$KEY" <<'PY'
+import json, os, sys
+root, out, key = sys.argv[1], sys.argv[2], sys.argv[3]
+bodies = []
+for name in sorted(os.listdir(root)):
+    record = json.load(open(os.path.join(root, name)))
+    for affected in record.get("affected", []):
+        package = affected.get("package") or {}
+        versions = [e["introduced"] for r in affected.get("ranges", []) for e in r.get("events", []) if "introduced" in e]
+        if package.get("name") and versions:
+            bodies.append(json.dumps({"package": {"name": package["name"], "ecosystem": "crates.io"}, "version": "0.0.0" if versions[0] == "0" else versions[0]}))
+            break
+with open(out, "w") as f:
+    f.write("local bodies = {\n")
+    for body in bodies:
+        f.write("  %s,\n" % json.dumps(body))
+    f.write("}\nlocal i = 0\n")
+    f.write('local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer %s"}\n' % key)
+    f.write("request = function()\n  i = i %% #bodies + 1\n  return wrk.format(\"POST\", \"/v1/query\", headers, bodies[i])\nend\n")
+print("== %d distinct queries" % len(bodies))
+PY
+answered=0
+for body in $(python3 -c "import json,re,sys; t=open(sys.argv[1]).read(); [print(json.loads(m).replace(' ','')) for m in re.findall(r'^  (\".*\"),$', t, re.M)[::25]]" "$WORK/queries.lua"); do
+    if curl -fsS -H "Authorization: Bearer $KEY" -H 'content-type: application/json' -d "$body" "$URL/v1/query" | grep -q '"vulns"'; then
+        answered=$((answered + 1))
+    fi
+done
+echo "== of every 25th query, $answered answer with vulnerabilities"
+run "POST /v1/query (API key, a different package each request)" -s "$WORK/queries.lua" "$URL/v1/query"
