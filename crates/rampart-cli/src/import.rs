@@ -14,7 +14,8 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rampart_formats::advisory::{
     parse_epss, parse_exploitdb_csv, parse_kev_csv, parse_kev_json, parse_nvd_page, parse_osv_json,
-    parse_osv_yaml, Advisory, ExploitRecord, FormatError, KevEntry, SkippedRecord,
+    parse_osv_yaml, Advisory, EpssFile, ExploitRecord, FormatError, KevEntry, ParseReport,
+    SkippedRecord,
 };
 use rampart_store::{IngestStats, Store};
 
@@ -89,6 +90,88 @@ struct Document {
     bytes: Vec<u8>,
 }
 
+/// Documents parsed together (split over the cores) while the previous ones are taken: at
+/// most this many, or as many as make this many bytes.
+const CHUNK_DOCUMENTS: usize = 512;
+const CHUNK_BYTES: usize = 16 * 1024 * 1024;
+
+/// Parses a chunk of documents on `threads` threads, in their order.
+fn parse_chunk(feed: FeedType, documents: Vec<Document>, threads: usize) -> Vec<ParsedDocument> {
+    let per_thread = documents.len().div_ceil(threads).max(1);
+    let mut documents = documents.into_iter();
+    let parts: Vec<Vec<Document>> = std::iter::from_fn(|| {
+        let part: Vec<Document> = documents.by_ref().take(per_thread).collect();
+        (!part.is_empty()).then_some(part)
+    })
+    .collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| {
+                scope.spawn(move || {
+                    part.into_iter()
+                        .map(|document| parse_document(feed, document))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
+/// One entry of the input, as read.
+enum Input {
+    Document(Document),
+    /// An entry that could not be read: skipped with this reason.
+    Unreadable(String),
+    /// An archive entry that is not a document of the feed (a directory, a README).
+    NotOfTheFeed,
+}
+
+/// What one document held.
+enum Parsed {
+    Advisories(ParseReport<Advisory>),
+    Kev(ParseReport<KevEntry>),
+    Epss(EpssFile),
+    Exploits(ParseReport<ExploitRecord>),
+}
+
+struct ParsedDocument {
+    name: String,
+    content: Result<Parsed, FormatError>,
+}
+
+/// Parses one document of `feed` (pure: runs on a blocking thread).
+fn parse_document(feed: FeedType, document: Document) -> ParsedDocument {
+    let Document { name, bytes } = document;
+    let lower = name.to_ascii_lowercase();
+    let content = match feed {
+        FeedType::Osv | FeedType::Ghsa => if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+            parse_osv_yaml(&bytes)
+        } else {
+            parse_osv_json(&bytes)
+        }
+        .map(Parsed::Advisories),
+        FeedType::Nvd => parse_nvd_page(&bytes).map(|page| Parsed::Advisories(page.advisories)),
+        FeedType::Kev => if lower.ends_with(".csv") {
+            parse_kev_csv(&bytes)
+        } else {
+            parse_kev_json(&bytes).map(|catalog| catalog.entries)
+        }
+        .map(Parsed::Kev),
+        FeedType::Epss => parse_epss(&bytes).map(Parsed::Epss),
+        FeedType::Exploitdb => parse_exploitdb_csv(&bytes).map(Parsed::Exploits),
+    };
+    ParsedDocument { name, content }
+}
+
 /// Collects parsed records and writes them in batches.
 struct Importer<'a> {
     /// `None` with `--parse-only`.
@@ -134,46 +217,29 @@ impl<'a> Importer<'a> {
         }
     }
 
-    async fn document(&mut self, document: Document) -> anyhow::Result<()> {
+    /// Takes one parsed document: counts and reports its skips, queues its records, writes
+    /// full batches.
+    async fn document(&mut self, document: ParsedDocument) -> anyhow::Result<()> {
         let name = document.name;
-        let bytes = document.bytes;
-        let lower = name.to_ascii_lowercase();
-        let outcome: Result<(), FormatError> = match self.feed {
-            FeedType::Osv | FeedType::Ghsa => {
-                let report = if lower.ends_with(".yaml") || lower.ends_with(".yml") {
-                    parse_osv_yaml(&bytes)
-                } else {
-                    parse_osv_json(&bytes)
-                };
-                report.map(|report| {
-                    self.skip_records(&name, report.skipped);
-                    self.advisories.extend(report.records);
-                })
+        match document.content {
+            Err(error) => self.skip(format!("{name}: unreadable document: {error}")),
+            Ok(Parsed::Advisories(report)) => {
+                self.skip_records(&name, report.skipped);
+                self.advisories.extend(report.records);
             }
-            FeedType::Nvd => parse_nvd_page(&bytes).map(|page| {
-                self.skip_records(&name, page.advisories.skipped);
-                self.advisories.extend(page.advisories.records);
-            }),
-            FeedType::Kev => {
-                let report = if lower.ends_with(".csv") {
-                    parse_kev_csv(&bytes)
-                } else {
-                    parse_kev_json(&bytes).map(|catalog| catalog.entries)
-                };
-                report.map(|report| {
-                    self.skip_records(&name, report.skipped);
-                    self.kev.extend(report.records);
-                })
+            Ok(Parsed::Kev(report)) => {
+                self.skip_records(&name, report.skipped);
+                self.kev.extend(report.records);
             }
-            FeedType::Epss => match parse_epss(&bytes) {
-                Ok(mut file) => {
-                    let skipped = std::mem::take(&mut file.scores.skipped);
-                    self.skip_records(&name, skipped);
-                    self.parsed += file.scores.records.len() as u64;
-                    let Some(store) = self.store else {
-                        self.progress.inc(1);
-                        return Ok(());
-                    };
+            Ok(Parsed::Exploits(report)) => {
+                self.skip_records(&name, report.skipped);
+                self.exploits.extend(report.records);
+            }
+            Ok(Parsed::Epss(mut file)) => {
+                let skipped = std::mem::take(&mut file.scores.skipped);
+                self.skip_records(&name, skipped);
+                self.parsed += file.scores.records.len() as u64;
+                if let Some(store) = self.store {
                     // One file = one score date: its scores are written together.
                     for chunk in file.scores.records.chunks(self.batch_size.max(1)) {
                         let part = rampart_formats::advisory::EpssFile {
@@ -186,20 +252,62 @@ impl<'a> Importer<'a> {
                         };
                         self.stats.absorb(store.ingest_epss(&part).await?);
                     }
-                    Ok(())
                 }
-                Err(error) => Err(error),
-            },
-            FeedType::Exploitdb => parse_exploitdb_csv(&bytes).map(|report| {
-                self.skip_records(&name, report.skipped);
-                self.exploits.extend(report.records);
-            }),
-        };
-        if let Err(error) = outcome {
-            self.skip(format!("{name}: unreadable document: {error}"));
+            }
         }
         self.progress.inc(1);
         self.flush(false).await
+    }
+
+    /// Parses documents in chunks on blocking threads (each chunk split over the cores), one
+    /// chunk ahead of the one being taken, and takes them in their order (so batches, and
+    /// what a rerun writes, do not depend on timing).
+    async fn documents(
+        &mut self,
+        inputs: impl Iterator<Item = anyhow::Result<Input>>,
+    ) -> anyhow::Result<()> {
+        let mut inputs = inputs.peekable();
+        let mut parsing: Option<tokio::task::JoinHandle<Vec<ParsedDocument>>> = None;
+        loop {
+            let mut chunk = Vec::new();
+            let mut chunk_bytes = 0;
+            while chunk.len() < CHUNK_DOCUMENTS && chunk_bytes < CHUNK_BYTES {
+                let Some(input) = inputs.next() else { break };
+                match input? {
+                    Input::Document(document) => {
+                        chunk_bytes += document.bytes.len();
+                        chunk.push(document);
+                    }
+                    Input::Unreadable(reason) => self.skip(reason),
+                    Input::NotOfTheFeed => self.progress.inc(1),
+                }
+            }
+            let next = if chunk.is_empty() {
+                None
+            } else {
+                let feed = self.feed;
+                // Writing takes a core of its own (its statements and the database's work);
+                // parsing gets the others.
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let threads = if self.store.is_some() {
+                    cores.saturating_sub(1).max(1)
+                } else {
+                    cores
+                };
+                Some(tokio::task::spawn_blocking(move || {
+                    parse_chunk(feed, chunk, threads)
+                }))
+            };
+            let done = next.is_none() && inputs.peek().is_none();
+            if let Some(previous) = std::mem::replace(&mut parsing, next) {
+                for document in previous.await.context("a parsing task failed")? {
+                    self.document(document).await?;
+                }
+            }
+            if done && parsing.is_none() {
+                return Ok(());
+            }
+        }
     }
 
     /// Waits for the batch being written, if any, and counts what it did.
@@ -302,19 +410,25 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
             import_zip(&mut importer, Cursor::new(bytes)).await?;
         } else {
             importer.progress.set_length(1);
-            importer.document(Document { name, bytes }).await?;
+            importer
+                .documents(std::iter::once(Ok(Input::Document(Document {
+                    name,
+                    bytes,
+                }))))
+                .await?;
         }
     } else {
         let path = PathBuf::from(source.strip_prefix("file://").unwrap_or(source));
         if path.is_dir() {
             let files = collect_files(&path, args.feed)?;
             importer.progress.set_length(files.len() as u64);
-            for file in files {
+            let inputs = files.into_iter().map(|file| {
                 let bytes = std::fs::read(&file)
                     .with_context(|| format!("cannot read {}", file.display()))?;
                 let name = file.display().to_string();
-                importer.document(Document { name, bytes }).await?;
-            }
+                Ok(Input::Document(Document { name, bytes }))
+            });
+            importer.documents(inputs).await?;
         } else if path.is_file() {
             let bytes =
                 std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -323,7 +437,12 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
                 import_zip(&mut importer, Cursor::new(bytes)).await?;
             } else {
                 importer.progress.set_length(1);
-                importer.document(Document { name, bytes }).await?;
+                importer
+                    .documents(std::iter::once(Ok(Input::Document(Document {
+                        name,
+                        bytes,
+                    }))))
+                    .await?;
             }
         } else {
             bail!("{source}: no such file or directory");
@@ -387,30 +506,23 @@ fn collect_files(root: &Path, feed: FeedType) -> anyhow::Result<Vec<PathBuf>> {
 async fn import_zip(importer: &mut Importer<'_>, reader: impl Read + Seek) -> anyhow::Result<()> {
     let mut archive = zip::ZipArchive::new(reader).context("not a readable zip archive")?;
     importer.progress.set_length(archive.len() as u64);
-    for index in 0..archive.len() {
-        let document = {
-            let mut entry = match archive.by_index(index) {
-                Ok(entry) => entry,
-                Err(error) => {
-                    importer.skip(format!("zip entry {index}: {error}"));
-                    continue;
-                }
-            };
-            let name = entry.name().to_string();
-            if entry.is_dir() || !importer.feed.wants(&name) {
-                importer.progress.inc(1);
-                continue;
-            }
-            let mut bytes = Vec::with_capacity(entry.size() as usize);
-            if let Err(error) = entry.read_to_end(&mut bytes) {
-                importer.skip(format!("{name}: {error}"));
-                continue;
-            }
-            Document { name, bytes }
+    let feed = importer.feed;
+    let inputs = (0..archive.len()).map(|index| {
+        let mut entry = match archive.by_index(index) {
+            Ok(entry) => entry,
+            Err(error) => return Ok(Input::Unreadable(format!("zip entry {index}: {error}"))),
         };
-        importer.document(document).await?;
-    }
-    Ok(())
+        let name = entry.name().to_string();
+        if entry.is_dir() || !feed.wants(&name) {
+            return Ok(Input::NotOfTheFeed);
+        }
+        let mut bytes = Vec::with_capacity(entry.size() as usize);
+        if let Err(error) = entry.read_to_end(&mut bytes) {
+            return Ok(Input::Unreadable(format!("{name}: {error}")));
+        }
+        Ok(Input::Document(Document { name, bytes }))
+    });
+    importer.documents(inputs).await
 }
 
 async fn download(url: &str) -> anyhow::Result<Vec<u8>> {
