@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::products::{Page, PageRequest, Tenant};
 use crate::sboms::{
-    multi_row_insert, placeholder_list, to_i64, Analysis, AnalysisRow, ComponentResolution,
+    placeholder_list, to_i64, values_insert, Analysis, AnalysisRow, ComponentResolution,
     Placeholders, ANALYSIS_COLUMNS, MAX_PARAMETERS, RESOLUTION_CHUNK,
 };
 use crate::{now, with_pool, Store, StoreError};
@@ -339,7 +339,7 @@ impl Store {
 
             let mut events: Vec<(&'static str, i64)> = Vec::new();
             let mut matched_keys = HashSet::with_capacity(findings.len());
-            let mut inserts: Vec<&NewFinding> = Vec::new();
+            let mut inserts: Vec<(&NewFinding, String)> = Vec::new();
             for finding in findings {
                 let key = (finding.component_id, finding.group_id);
                 if !matched_keys.insert(key) {
@@ -348,7 +348,7 @@ impl Store {
                 let fixed = serde_json::to_string(&finding.fixed_versions)
                     .unwrap_or_else(|_| "[]".to_string());
                 match by_key.get(&key) {
-                    None => inserts.push(finding),
+                    None => inserts.push((finding, fixed)),
                     Some(row) => {
                         let reopened = row.3.is_some();
                         let changed = row.4 != finding.vulnerability_id
@@ -401,23 +401,27 @@ impl Store {
             .execute(&mut *tx)
             .await?;
 
-            const FINDING_PARAMETERS: usize = 15;
-            for chunk in inserts.chunks(MAX_PARAMETERS / FINDING_PARAMETERS) {
-                let mut sql = multi_row_insert(
+            // What every new finding shares is bound once per statement; the rows carry only
+            // their own columns.
+            const FINDING_PARAMETERS: usize = 8;
+            for chunk in inserts.chunks((MAX_PARAMETERS - 5) / FINDING_PARAMETERS) {
+                let sql = values_insert(
                     backend,
-                    "INSERT INTO findings (team_id, release_id, sbom_id, component_id, group_id,
-                        vulnerability_id, matched_by, identifier, detail, range_index,
-                        fixed_versions, first_seen_at, last_seen_at, is_new, resolved_at)",
+                    "INSERT INTO findings (team_id, release_id, sbom_id, first_seen_at, last_seen_at,
+                        is_new, resolved_at, component_id, group_id, vulnerability_id, matched_by,
+                        identifier, detail, range_index, fixed_versions)",
+                    &["", "", "", "", "", "TRUE", "NULL"],
                     chunk.len(),
                     FINDING_PARAMETERS,
-                );
-                sql.push_str(" RETURNING id");
-                let mut query = sqlx::query_scalar::<_, i64>(&sql);
-                for finding in chunk {
+                ) + " RETURNING id";
+                let mut query = sqlx::query_scalar::<_, i64>(&sql)
+                    .bind(analysis.team_id)
+                    .bind(analysis.release_id)
+                    .bind(analysis.sbom_id)
+                    .bind(at)
+                    .bind(at);
+                for (finding, fixed) in chunk {
                     query = query
-                        .bind(analysis.team_id)
-                        .bind(analysis.release_id)
-                        .bind(analysis.sbom_id)
                         .bind(finding.component_id)
                         .bind(finding.group_id)
                         .bind(finding.vulnerability_id)
@@ -425,38 +429,30 @@ impl Store {
                         .bind(&finding.identifier)
                         .bind(&finding.detail)
                         .bind(finding.range_index)
-                        .bind(
-                            serde_json::to_string(&finding.fixed_versions)
-                                .unwrap_or_else(|_| "[]".to_string()),
-                        )
-                        .bind(at)
-                        .bind(at)
-                        .bind(true)
-                        .bind(None::<DateTime<Utc>>);
+                        .bind(fixed.as_str());
                 }
                 let ids = query.fetch_all(&mut *tx).await?;
                 events.extend(ids.into_iter().map(|id| ("finding.new", id)));
             }
 
-            const EVENT_PARAMETERS: usize = 7;
-            for chunk in events.chunks(MAX_PARAMETERS / EVENT_PARAMETERS) {
-                let sql = multi_row_insert(
+            const EVENT_PARAMETERS: usize = 2;
+            for chunk in events.chunks((MAX_PARAMETERS - 5) / EVENT_PARAMETERS) {
+                let sql = values_insert(
                     backend,
-                    "INSERT INTO finding_events (team_id, kind, release_id, sbom_id, finding_id,
-                        analysis_id, created_at)",
+                    "INSERT INTO finding_events (team_id, release_id, sbom_id, analysis_id,
+                        created_at, kind, finding_id)",
+                    &["", "", "", "", ""],
                     chunk.len(),
                     EVENT_PARAMETERS,
                 );
-                let mut query = sqlx::query(&sql);
+                let mut query = sqlx::query(&sql)
+                    .bind(analysis.team_id)
+                    .bind(analysis.release_id)
+                    .bind(analysis.sbom_id)
+                    .bind(analysis.id)
+                    .bind(at);
                 for (kind, finding_id) in chunk {
-                    query = query
-                        .bind(analysis.team_id)
-                        .bind(*kind)
-                        .bind(analysis.release_id)
-                        .bind(analysis.sbom_id)
-                        .bind(*finding_id)
-                        .bind(analysis.id)
-                        .bind(at);
+                    query = query.bind(*kind).bind(*finding_id);
                 }
                 query.execute(&mut *tx).await?;
             }

@@ -276,6 +276,54 @@ pub(crate) fn multi_row_insert(
     sql
 }
 
+/// `INSERT … SELECT <shared>, v.column1, … FROM (VALUES (…), (…)) AS v`: the first columns of
+/// `head` take `shared` (an empty entry is a parameter bound once, before the rows'; anything
+/// else is SQL such as `TRUE`), the rest `per_row` parameters of each of `rows` rows. Rows then
+/// bind only what differs between them.
+pub(crate) fn values_insert(
+    backend: Backend,
+    head: &str,
+    shared: &[&str],
+    rows: usize,
+    per_row: usize,
+) -> String {
+    let mut placeholders = Placeholders::new(backend);
+    let mut sql = String::with_capacity(head.len() + 64 + rows * (per_row * 7 + 4));
+    sql.push_str(head);
+    sql.push_str(" SELECT ");
+    for constant in shared {
+        if constant.is_empty() {
+            placeholders.push(&mut sql);
+        } else {
+            sql.push_str(constant);
+        }
+        sql.push_str(", ");
+    }
+    for column in 1..=per_row {
+        if column > 1 {
+            sql.push_str(", ");
+        }
+        sql.push_str("v.column");
+        sql.push_str(&column.to_string());
+    }
+    sql.push_str(" FROM (VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for column in 0..per_row {
+            if column > 0 {
+                sql.push(',');
+            }
+            placeholders.push(&mut sql);
+        }
+        sql.push(')');
+    }
+    sql.push_str(") AS v");
+    sql
+}
+
 /// `$1,$2,…` (PostgreSQL) or `?,?,…` (SQLite) for an `IN (…)` list of `n` values.
 pub(crate) fn placeholder_list(backend: crate::Backend, n: usize) -> String {
     let mut placeholders = Placeholders::new(backend);
