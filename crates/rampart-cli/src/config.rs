@@ -59,6 +59,10 @@ pub struct ServeArgs {
     /// Largest SBOM upload accepted, in bytes [default: 52428800].
     #[arg(long, env = "RAMPART_MAX_SBOM_BYTES")]
     pub max_sbom_bytes: Option<usize>,
+    /// Memory for knowledge-base records rendered as OSV JSON, kept to answer `/v1/query`
+    /// without the database, in bytes [default: 268435456].
+    #[arg(long, env = "RAMPART_OSV_CACHE_BYTES")]
+    pub osv_cache_bytes: Option<u64>,
     /// Requests per minute per source IP without valid credentials [default: 300].
     #[arg(long, env = "RAMPART_ANONYMOUS_RATE_LIMIT_PER_MINUTE")]
     pub anonymous_rate_limit_per_minute: Option<u32>,
@@ -146,6 +150,7 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     max_body_bytes: Option<usize>,
     max_sbom_bytes: Option<usize>,
+    osv_cache_bytes: Option<u64>,
     anonymous_rate_limit_per_minute: Option<u32>,
     secret_key: Option<String>,
     secret_key_file: Option<PathBuf>,
@@ -252,6 +257,9 @@ impl ServeArgs {
         }
         if let Some(limit) = self.max_sbom_bytes.or(file.max_sbom_bytes) {
             server.max_sbom_bytes = limit;
+        }
+        if let Some(bytes) = self.osv_cache_bytes.or(file.osv_cache_bytes) {
+            server.osv_cache_bytes = bytes;
         }
         let secret_key = secret(
             "secret_key",
