@@ -31,6 +31,9 @@ const LEASE: Duration = Duration::from_secs(10 * 60);
 /// expired leases).
 const IDLE_POLL: Duration = Duration::from_secs(2);
 
+/// Components matched together (their matches are reduced to findings before the next).
+const MATCH_CHUNK: usize = 10_000;
+
 /// Runs until `stop` turns true: claims and analyses jobs, sleeping when there are none.
 pub async fn run_worker(
     store: Store,
@@ -226,13 +229,29 @@ pub async fn analyse(
         .component_identities(analysis.team_id, analysis.sbom_id)
         .await?;
     let current = index.load();
-    let matched =
-        tokio::task::spawn_blocking(move || match_components(&current, &components, cpe_matching))
-            .await
-            .map_err(|e| StoreError::Corrupt(format!("analysis task: {e}")))?;
-    let findings = findings_of(store, matched.matches).await?;
-    let summary = serde_json::json!({ "ecosystems": matched.ecosystems }).to_string();
+    // Components are matched a chunk at a time and each chunk's matches reduced to findings
+    // before the next: a finding is per component, so this is exact, and the matches of a
+    // large SBOM (millions, with their evidence) are never all in memory at once.
+    let components = std::sync::Arc::new(components);
+    let mut resolutions = Vec::with_capacity(components.len());
+    let mut ecosystems: BTreeMap<String, i64> = BTreeMap::new();
+    let mut findings = Vec::new();
+    for start in (0..components.len()).step_by(MATCH_CHUNK) {
+        let end = (start + MATCH_CHUNK).min(components.len());
+        let (index, chunk) = (current.clone(), components.clone());
+        let matched = tokio::task::spawn_blocking(move || {
+            match_components(&index, &chunk[start..end], cpe_matching)
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("analysis task: {e}")))?;
+        resolutions.extend(matched.resolutions);
+        for (ecosystem, count) in matched.ecosystems {
+            *ecosystems.entry(ecosystem).or_default() += count;
+        }
+        findings.extend(findings_of(store, matched.matches).await?);
+    }
+    let summary = serde_json::json!({ "ecosystems": ecosystems }).to_string();
     store
-        .complete_analysis(analysis, &matched.resolutions, &findings, &summary)
+        .complete_analysis(analysis, &resolutions, &findings, &summary)
         .await
 }
