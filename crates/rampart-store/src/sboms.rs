@@ -260,6 +260,12 @@ pub(crate) fn multi_row_insert(
     let mut sql = String::with_capacity(head.len() + rows * (per_row * 7 + 4));
     sql.push_str(head);
     sql.push_str(" VALUES ");
+    push_value_rows(&mut sql, &mut placeholders, rows, per_row);
+    sql
+}
+
+/// `(…),(…)`: `rows` rows of `per_row` parameters each, numbered on from `placeholders`.
+fn push_value_rows(sql: &mut String, placeholders: &mut Placeholders, rows: usize, per_row: usize) {
     for row in 0..rows {
         if row > 0 {
             sql.push(',');
@@ -269,11 +275,10 @@ pub(crate) fn multi_row_insert(
             if column > 0 {
                 sql.push(',');
             }
-            placeholders.push(&mut sql);
+            placeholders.push(sql);
         }
         sql.push(')');
     }
-    sql
 }
 
 /// `INSERT … SELECT <shared>, v.column1, … FROM (VALUES (…), (…)) AS v`: the first columns of
@@ -307,19 +312,7 @@ pub(crate) fn values_insert(
         sql.push_str(&column.to_string());
     }
     sql.push_str(" FROM (VALUES ");
-    for row in 0..rows {
-        if row > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for column in 0..per_row {
-            if column > 0 {
-                sql.push(',');
-            }
-            placeholders.push(&mut sql);
-        }
-        sql.push(')');
-    }
+    push_value_rows(&mut sql, &mut placeholders, rows, per_row);
     sql.push_str(") AS v");
     sql
 }

@@ -537,18 +537,16 @@ impl Store {
                 " ON CONFLICT (alias) DO NOTHING", &alias_rows,
                 |query, row| query.bind(row.0).bind(row.1));
 
-            // The vulnerability rows: new ones in multi-row inserts, replaced ones one by one
-            // (their children are deleted and written again with the new ones').
+            // The vulnerability rows, new and replaced alike, in multi-row upserts (a replaced
+            // row keeps its id); the replaced rows' children are deleted and written again.
             let columns: Vec<VulnerabilityColumns> = plan
                 .writes
                 .iter()
                 .map(|write| VulnerabilityColumns::of(&batch[write.index]))
                 .collect::<Result<_, _>>()?;
             let mut row_ids: Vec<i64> = vec![0; plan.writes.len()];
-            let inserts: Vec<usize> = (0..plan.writes.len())
-                .filter(|&w| plan.writes[w].stored_row.is_none())
-                .collect();
-            for chunk in inserts.chunks(rows_per_statement(14)) {
+            let positions: Vec<usize> = (0..plan.writes.len()).collect();
+            for chunk in positions.chunks(rows_per_statement(14)) {
                 let sql = multi_row_insert(
                     backend,
                     "INSERT INTO vulnerabilities (vuln_id, group_id, source, summary, details,
@@ -556,7 +554,15 @@ impl Store {
                         has_exploit_reference, record, ingested_at, changed_in_kb_version)",
                     chunk.len(),
                     14,
-                ) + " RETURNING id, vuln_id";
+                ) + " ON CONFLICT (vuln_id) DO UPDATE SET group_id = excluded.group_id,
+                        source = excluded.source, summary = excluded.summary,
+                        details = excluded.details, published = excluded.published,
+                        modified = excluded.modified, withdrawn = excluded.withdrawn,
+                        max_cvss = excluded.max_cvss, severity_band = excluded.severity_band,
+                        has_exploit_reference = excluded.has_exploit_reference,
+                        record = excluded.record, ingested_at = excluded.ingested_at,
+                        changed_in_kb_version = excluded.changed_in_kb_version
+                     RETURNING id, vuln_id";
                 let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
                 for &w in chunk {
                     let advisory = &batch[plan.writes[w].index];
@@ -589,36 +595,7 @@ impl Store {
                     })?;
                 }
             }
-            let mut replaced: Vec<i64> = Vec::new();
-            for (w, write) in plan.writes.iter().enumerate() {
-                let Some(row_id) = write.stored_row else { continue };
-                let advisory = &batch[write.index];
-                sqlx::query(
-                    "UPDATE vulnerabilities SET group_id = $1, source = $2, summary = $3,
-                        details = $4, published = $5, modified = $6, withdrawn = $7,
-                        max_cvss = $8, severity_band = $9, has_exploit_reference = $10,
-                        record = $11, ingested_at = $12, changed_in_kb_version = $13
-                     WHERE id = $14",
-                )
-                .bind(group_of_write[w])
-                .bind(source)
-                .bind(&advisory.summary)
-                .bind(&advisory.details)
-                .bind(advisory.published.map(micros))
-                .bind(micros(advisory.modified))
-                .bind(advisory.withdrawn.map(micros))
-                .bind(columns[w].max_cvss)
-                .bind(columns[w].band)
-                .bind(advisory.has_exploit_reference())
-                .bind(&columns[w].record_json)
-                .bind(at)
-                .bind(kb_version)
-                .bind(row_id)
-                .execute(&mut *tx)
-                .await?;
-                row_ids[w] = row_id;
-                replaced.push(row_id);
-            }
+            let replaced: Vec<i64> = plan.writes.iter().filter_map(|write| write.stored_row).collect();
             for chunk in replaced.chunks(rows_per_statement(1)) {
                 for table in [
                     "vuln_severities",
