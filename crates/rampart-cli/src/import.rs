@@ -17,7 +17,7 @@ use rampart_formats::advisory::{
     parse_osv_yaml, Advisory, EpssFile, ExploitRecord, FormatError, KevEntry, ParseReport,
     SkippedRecord,
 };
-use rampart_store::{IngestStats, Store};
+use rampart_store::{IngestStats, PreparedAdvisory, Store};
 
 use crate::config::DatabaseArgs;
 
@@ -137,7 +137,8 @@ enum Input {
 
 /// What one document held.
 enum Parsed {
-    Advisories(ParseReport<Advisory>),
+    /// Prepared for writing where they were parsed, off the writer's path.
+    Advisories(ParseReport<PreparedAdvisory<'static>>),
     Kev(ParseReport<KevEntry>),
     Epss(EpssFile),
     Exploits(ParseReport<ExploitRecord>),
@@ -158,8 +159,10 @@ fn parse_document(feed: FeedType, document: Document) -> ParsedDocument {
         } else {
             parse_osv_json(&bytes)
         }
-        .map(Parsed::Advisories),
-        FeedType::Nvd => parse_nvd_page(&bytes).map(|page| Parsed::Advisories(page.advisories)),
+        .map(|report| Parsed::Advisories(prepare(report))),
+        FeedType::Nvd => {
+            parse_nvd_page(&bytes).map(|page| Parsed::Advisories(prepare(page.advisories)))
+        }
         FeedType::Kev => if lower.ends_with(".csv") {
             parse_kev_csv(&bytes)
         } else {
@@ -172,6 +175,32 @@ fn parse_document(feed: FeedType, document: Document) -> ParsedDocument {
     ParsedDocument { name, content }
 }
 
+/// Prepares parsed advisories for writing; one that cannot be is skipped with its reason.
+fn prepare(report: ParseReport<Advisory>) -> ParseReport<PreparedAdvisory<'static>> {
+    let ParseReport {
+        records,
+        mut skipped,
+        warnings,
+    } = report;
+    let mut prepared = Vec::with_capacity(records.len());
+    for (index, advisory) in records.into_iter().enumerate() {
+        let id = advisory.id.clone();
+        match PreparedAdvisory::new(advisory) {
+            Ok(advisory) => prepared.push(advisory),
+            Err(error) => skipped.push(SkippedRecord {
+                index,
+                id: Some(id),
+                reason: error.to_string(),
+            }),
+        }
+    }
+    ParseReport {
+        records: prepared,
+        skipped,
+        warnings,
+    }
+}
+
 /// Collects parsed records and writes them in batches.
 struct Importer<'a> {
     /// `None` with `--parse-only`.
@@ -180,7 +209,7 @@ struct Importer<'a> {
     parsed: u64,
     feed: FeedType,
     batch_size: usize,
-    advisories: Vec<Advisory>,
+    advisories: Vec<PreparedAdvisory<'static>>,
     kev: Vec<KevEntry>,
     exploits: Vec<ExploitRecord>,
     stats: IngestStats,
@@ -286,10 +315,11 @@ impl<'a> Importer<'a> {
                 None
             } else {
                 let feed = self.feed;
-                // Writing takes a core of its own (its statements and the database's work);
-                // parsing gets the others.
+                // A batch being written takes a core of its own (its statements and the
+                // database's work); parsing gets the others, and every core before the
+                // first batch is full.
                 let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-                let threads = if self.store.is_some() {
+                let threads = if self.writing.is_some() {
                     cores.saturating_sub(1).max(1)
                 } else {
                     cores
@@ -333,12 +363,12 @@ impl<'a> Importer<'a> {
         };
         while self.advisories.len() >= size || (all && !self.advisories.is_empty()) {
             let take = self.advisories.len().min(size);
-            let batch: Vec<Advisory> = self.advisories.drain(..take).collect();
+            let batch: Vec<PreparedAdvisory<'static>> = self.advisories.drain(..take).collect();
             self.finish_writing().await?;
             let store = store.clone();
             let source = self.feed.source_name();
             self.writing = Some(tokio::spawn(async move {
-                store.ingest_advisories(source, &batch).await
+                store.ingest_prepared(source, &batch).await
             }));
         }
         if all {

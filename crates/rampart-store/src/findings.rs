@@ -12,10 +12,10 @@ use chrono::{DateTime, Utc};
 use rampart_core::package_lookup_key;
 use serde::Serialize;
 
+use crate::bulk::{placeholder_list, values_insert, Placeholders, MAX_PARAMETERS};
 use crate::products::{Page, PageRequest, Tenant};
 use crate::sboms::{
-    placeholder_list, to_i64, values_insert, Analysis, AnalysisRow, ComponentResolution,
-    Placeholders, ANALYSIS_COLUMNS, MAX_PARAMETERS, RESOLUTION_CHUNK,
+    to_i64, Analysis, AnalysisRow, ComponentResolution, ANALYSIS_COLUMNS, RESOLUTION_CHUNK,
 };
 use crate::{now, with_pool, Store, StoreError};
 

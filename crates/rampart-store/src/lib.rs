@@ -7,6 +7,7 @@
 
 mod access;
 mod audit;
+mod bulk;
 mod error;
 mod findings;
 mod identity;
@@ -111,7 +112,10 @@ impl Store {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true);
+                    .foreign_keys(true)
+                    // New databases only (an existing file keeps its page size): a record of
+                    // a few KB fits a page instead of spilling into a chain of overflow pages.
+                    .page_size(16384);
                 Pool::Sqlite(
                     SqlitePoolOptions::new()
                         .max_connections(8)

@@ -9,11 +9,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rampart_formats::sbom::{Component, License, Relationship, Sbom};
 
+use crate::bulk::{multi_row_insert, MAX_PARAMETERS};
 use crate::products::{like_pattern, Page, PageRequest, Tenant};
 use crate::{now, with_pool, Backend, Store, StoreError};
 
-/// Largest number of bound parameters in one statement on both backends (SQLite's limit).
-pub(crate) const MAX_PARAMETERS: usize = 32_766;
 /// Parameters per component row (team and SBOM ids included).
 const COMPONENT_PARAMETERS: usize = 15;
 const DEPENDENCY_PARAMETERS: usize = 5;
@@ -222,113 +221,6 @@ pub(crate) const ANALYSIS_COLUMNS: &str =
     "id, team_id, sbom_id, release_id, status, created_at, started_at, finished_at,
     attempts, component_count, resolved_count, summary, error, reason, findings_count,
     new_findings_count";
-
-/// Writes bind parameters in statement order: `$1, $2, …` on PostgreSQL, anonymous `?` on
-/// SQLite. (SQLite looks up every numbered or named parameter by a linear search when the
-/// statement is prepared and bound, which is quadratic over a 30,000-parameter statement;
-/// anonymous parameters are bound by position.)
-pub(crate) struct Placeholders {
-    backend: Backend,
-    next: usize,
-}
-
-impl Placeholders {
-    pub(crate) fn new(backend: Backend) -> Self {
-        Placeholders { backend, next: 1 }
-    }
-
-    pub(crate) fn push(&mut self, sql: &mut String) {
-        match self.backend {
-            Backend::Sqlite => sql.push('?'),
-            Backend::Postgres => {
-                sql.push('$');
-                sql.push_str(&self.next.to_string());
-            }
-        }
-        self.next += 1;
-    }
-}
-
-/// `INSERT … VALUES (…), (…)` for `rows` rows of `per_row` parameters each.
-pub(crate) fn multi_row_insert(
-    backend: Backend,
-    head: &str,
-    rows: usize,
-    per_row: usize,
-) -> String {
-    let mut placeholders = Placeholders::new(backend);
-    let mut sql = String::with_capacity(head.len() + rows * (per_row * 7 + 4));
-    sql.push_str(head);
-    sql.push_str(" VALUES ");
-    push_value_rows(&mut sql, &mut placeholders, rows, per_row);
-    sql
-}
-
-/// `(…),(…)`: `rows` rows of `per_row` parameters each, numbered on from `placeholders`.
-fn push_value_rows(sql: &mut String, placeholders: &mut Placeholders, rows: usize, per_row: usize) {
-    for row in 0..rows {
-        if row > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for column in 0..per_row {
-            if column > 0 {
-                sql.push(',');
-            }
-            placeholders.push(sql);
-        }
-        sql.push(')');
-    }
-}
-
-/// `INSERT … SELECT <shared>, v.column1, … FROM (VALUES (…), (…)) AS v`: the first columns of
-/// `head` take `shared` (an empty entry is a parameter bound once, before the rows'; anything
-/// else is SQL such as `TRUE`), the rest `per_row` parameters of each of `rows` rows. Rows then
-/// bind only what differs between them.
-pub(crate) fn values_insert(
-    backend: Backend,
-    head: &str,
-    shared: &[&str],
-    rows: usize,
-    per_row: usize,
-) -> String {
-    let mut placeholders = Placeholders::new(backend);
-    let mut sql = String::with_capacity(head.len() + 64 + rows * (per_row * 7 + 4));
-    sql.push_str(head);
-    sql.push_str(" SELECT ");
-    for constant in shared {
-        if constant.is_empty() {
-            placeholders.push(&mut sql);
-        } else {
-            sql.push_str(constant);
-        }
-        sql.push_str(", ");
-    }
-    for column in 1..=per_row {
-        if column > 1 {
-            sql.push_str(", ");
-        }
-        sql.push_str("v.column");
-        sql.push_str(&column.to_string());
-    }
-    sql.push_str(" FROM (VALUES ");
-    push_value_rows(&mut sql, &mut placeholders, rows, per_row);
-    sql.push_str(") AS v");
-    sql
-}
-
-/// `$1,$2,…` (PostgreSQL) or `?,?,…` (SQLite) for an `IN (…)` list of `n` values.
-pub(crate) fn placeholder_list(backend: crate::Backend, n: usize) -> String {
-    let mut placeholders = Placeholders::new(backend);
-    let mut list = String::with_capacity(n * 4);
-    for index in 0..n {
-        if index > 0 {
-            list.push(',');
-        }
-        placeholders.push(&mut list);
-    }
-    list
-}
 
 const COMPONENT_INSERT_HEAD: &str =
     "INSERT INTO sbom_components (team_id, sbom_id, position, parent_position, bom_ref,

@@ -5,17 +5,15 @@
 //! at once), then applies the batch. A batch that changed nothing is rolled back, so the
 //! version only moves when the knowledge base did.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use rampart_core::normalize_package_name;
-use rampart_formats::advisory::{
-    Advisory, Affected, CpeOperator, EpssFile, ExploitRecord, KevEntry, Package, Reference,
-    Severity,
-};
+use rampart_formats::advisory::{Advisory, CpeOperator, EpssFile, ExploitRecord, KevEntry};
 use serde::Serialize;
 
-use crate::sboms::{multi_row_insert, placeholder_list, Placeholders, MAX_PARAMETERS};
+use crate::bulk::{Bulk, Column, Placeholders};
 use crate::{now, with_pool, Store, StoreError};
 
 /// What an ingest did with the records it was given.
@@ -152,45 +150,81 @@ fn cpe_rows(advisory: &Advisory) -> Vec<CpeRow<'_>> {
     rows
 }
 
-/// The columns of a vulnerability row derived from its record.
-struct VulnerabilityColumns {
+/// An advisory with everything its rows derive from it computed: the record's JSON, its
+/// highest score, its child rows' JSON and lookup keys. Preparing is pure and can run where
+/// the record was parsed, so that the writer, the one thing an ingest cannot spread over
+/// cores, only binds and sends.
+///
+/// It borrows the advisory (`ingest_advisories`) or owns it (`PreparedAdvisory<'static>`,
+/// to be sent from the thread that parsed it).
+pub struct PreparedAdvisory<'a> {
+    advisory: Cow<'a, Advisory>,
     record_json: String,
     max_cvss: Option<f64>,
     band: Option<&'static str>,
+    has_exploit_reference: bool,
+    /// Each reference's tags as a JSON array, in reference order.
+    reference_tags: Vec<String>,
+    /// One per affected entry that names a package, in entry order.
+    packages: Vec<PreparedPackage>,
 }
 
-impl VulnerabilityColumns {
-    fn of(advisory: &Advisory) -> Result<Self, StoreError> {
-        let record_json = serde_json::to_string(advisory)
-            .map_err(|e| StoreError::Corrupt(format!("advisory {} to JSON: {e}", advisory.id)))?;
-        let max = advisory.max_cvss();
-        Ok(Self {
-            record_json,
-            max_cvss: max.map(|s| s.base_score),
-            band: max.map(|s| s.band.as_str()),
-        })
+struct PreparedPackage {
+    /// Its position in `advisory.affected`.
+    entry: usize,
+    normalized_name: String,
+    ranges_json: String,
+    versions_json: String,
+}
+
+impl PreparedAdvisory<'static> {
+    pub fn new(advisory: Advisory) -> Result<Self, StoreError> {
+        Self::of(Cow::Owned(advisory))
     }
 }
 
-/// Rows per multi-row statement of `per_row` bound columns.
-fn rows_per_statement(per_row: usize) -> usize {
-    (MAX_PARAMETERS / per_row.max(1)).max(1)
-}
+impl<'a> PreparedAdvisory<'a> {
+    pub fn borrowed(advisory: &'a Advisory) -> Result<Self, StoreError> {
+        Self::of(Cow::Borrowed(advisory))
+    }
 
-/// Inserts `$rows` with one multi-row `INSERT` per chunk (`$tail` follows the values, e.g.
-/// an `ON CONFLICT` clause); `$bind` binds one row's `$per_row` columns onto `$query`.
-macro_rules! insert_rows {
-    ($tx:ident, $backend:expr, $head:expr, $per_row:expr, $tail:expr, $rows:expr,
-     |$query:ident, $row:ident| $bind:expr) => {
-        for chunk in $rows.chunks(rows_per_statement($per_row)) {
-            let sql = multi_row_insert($backend, $head, chunk.len(), $per_row) + $tail;
-            let mut $query = sqlx::query(&sql);
-            for $row in chunk {
-                $query = $bind;
-            }
-            $query.execute(&mut *$tx).await?;
-        }
-    };
+    fn of(advisory: Cow<'a, Advisory>) -> Result<Self, StoreError> {
+        let record_json = serde_json::to_string(advisory.as_ref())
+            .map_err(|e| StoreError::Corrupt(format!("advisory {} to JSON: {e}", advisory.id)))?;
+        let max = advisory.max_cvss();
+        let reference_tags = advisory
+            .references
+            .iter()
+            .map(|r| json_array(&r.tags))
+            .collect();
+        let packages = advisory
+            .affected
+            .iter()
+            .enumerate()
+            .filter_map(|(entry, affected)| {
+                let package = affected.package.as_ref()?;
+                Some(PreparedPackage {
+                    entry,
+                    normalized_name: normalize_package_name(&package.ecosystem, &package.name),
+                    ranges_json: json_array(&affected.ranges),
+                    versions_json: json_array(&affected.versions),
+                })
+            })
+            .collect();
+        Ok(Self {
+            max_cvss: max.map(|s| s.base_score),
+            band: max.map(|s| s.band.as_str()),
+            has_exploit_reference: advisory.has_exploit_reference(),
+            record_json,
+            reference_tags,
+            packages,
+            advisory,
+        })
+    }
+
+    pub fn advisory(&self) -> &Advisory {
+        &self.advisory
+    }
 }
 
 /// One record of a batch that gets written.
@@ -210,12 +244,12 @@ struct WritePlan {
 }
 
 impl WritePlan {
-    fn of(batch: &[Advisory], stored: &HashMap<String, (i64, DateTime<Utc>)>) -> Self {
+    fn of(batch: &[PreparedAdvisory<'_>], stored: &HashMap<String, (i64, DateTime<Utc>)>) -> Self {
         let mut stats = IngestStats::default();
         let mut writes: Vec<Write> = Vec::new();
         // id → (position in `writes`, the newest `modified` written for it).
         let mut planned: HashMap<&str, (usize, DateTime<Utc>)> = HashMap::new();
-        for (index, advisory) in batch.iter().enumerate() {
+        for (index, advisory) in batch.iter().map(PreparedAdvisory::advisory).enumerate() {
             let id = advisory.id.trim();
             if id.is_empty() {
                 stats.skipped += 1;
@@ -342,53 +376,112 @@ impl Grouping {
     }
 }
 
-/// The child rows of the written records, by the records' row ids.
+/// The child rows of the written records, column-wise, by the records' row ids.
 struct ChildRows<'a> {
-    severities: Vec<(i64, &'a Severity)>,
-    cwes: Vec<(i64, &'a str)>,
-    references: Vec<(i64, &'a Reference)>,
-    affected: Vec<(i64, &'a Affected, &'a Package)>,
+    severities: [Column<'a>; 7],
+    cwes: [Column<'a>; 2],
+    references: [Column<'a>; 5],
+    affected: [Column<'a>; 7],
+    /// (record row id, CPE match) of every match, for their products' ids.
     cpe: Vec<(i64, CpeRow<'a>)>,
 }
 
 impl<'a> ChildRows<'a> {
-    fn of(batch: &'a [Advisory], writes: &[Write], row_ids: &[i64]) -> Self {
-        let mut rows = ChildRows {
-            severities: Vec::new(),
-            cwes: Vec::new(),
-            references: Vec::new(),
-            affected: Vec::new(),
-            cpe: Vec::new(),
-        };
+    fn of(batch: &'a [PreparedAdvisory<'_>], writes: &[Write], row_ids: &[i64]) -> Self {
+        let (mut severity_ids, mut kinds, mut vectors, mut sources) =
+            (vec![], vec![], vec![], vec![]);
+        let (mut versions, mut scores, mut bands) = (vec![], vec![], vec![]);
+        let (mut cwe_ids, mut cwes) = (vec![], vec![]);
+        let (mut reference_ids, mut reference_kinds, mut urls, mut tags, mut exploits) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        let (mut affected_ids, mut ecosystems, mut names, mut normalized) =
+            (vec![], vec![], vec![], vec![]);
+        let (mut purls, mut ranges, mut listed) = (vec![], vec![], vec![]);
+        let mut cpe = Vec::new();
         for (write, &row_id) in writes.iter().zip(row_ids) {
-            let advisory = &batch[write.index];
+            let prepared = &batch[write.index];
+            let advisory = &prepared.advisory;
             let severities = advisory
                 .severity
                 .iter()
                 .chain(advisory.affected.iter().flat_map(|a| a.severity.iter()));
-            rows.severities.extend(severities.map(|s| (row_id, s)));
-            rows.cwes.extend(
-                advisory
-                    .cwe_ids
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .map(|cwe| (row_id, cwe)),
-            );
-            rows.references
-                .extend(advisory.references.iter().map(|r| (row_id, r)));
-            rows.affected.extend(
-                advisory
-                    .affected
-                    .iter()
-                    .filter_map(|a| Some((row_id, a, a.package.as_ref()?))),
-            );
-            rows.cpe
-                .extend(cpe_rows(advisory).into_iter().map(|row| (row_id, row)));
+            for severity in severities {
+                let computed = severity.computed.as_ref();
+                severity_ids.push(row_id);
+                kinds.push(severity.kind.as_osv());
+                vectors.push(severity.score.as_str());
+                sources.push(severity.source.as_deref());
+                versions.push(computed.map(|c| cvss_version_label(c.version)));
+                scores.push(computed.map(|c| c.base_score));
+                bands.push(computed.map(|c| c.band.as_str()));
+            }
+            for cwe in advisory
+                .cwe_ids
+                .iter()
+                .map(String::as_str)
+                .collect::<BTreeSet<_>>()
+            {
+                cwe_ids.push(row_id);
+                cwes.push(cwe);
+            }
+            for (reference, reference_tags) in
+                advisory.references.iter().zip(&prepared.reference_tags)
+            {
+                reference_ids.push(row_id);
+                reference_kinds.push(reference.kind.as_osv());
+                urls.push(reference.url.as_str());
+                tags.push(reference_tags.as_str());
+                exploits.push(reference.is_exploit);
+            }
+            for package in &prepared.packages {
+                let Some(named) = &advisory.affected[package.entry].package else {
+                    continue;
+                };
+                affected_ids.push(row_id);
+                ecosystems.push(named.ecosystem.as_str());
+                names.push(named.name.as_str());
+                normalized.push(package.normalized_name.as_str());
+                purls.push(named.purl.as_deref());
+                ranges.push(package.ranges_json.as_str());
+                listed.push(package.versions_json.as_str());
+            }
+            cpe.extend(cpe_rows(advisory).into_iter().map(|row| (row_id, row)));
         }
-        rows
+        ChildRows {
+            severities: [
+                Column::Int(severity_ids),
+                Column::Text(kinds),
+                Column::Text(vectors),
+                Column::OptionalText(sources),
+                Column::OptionalText(versions),
+                Column::OptionalFloat(scores),
+                Column::OptionalText(bands),
+            ],
+            cwes: [Column::Int(cwe_ids), Column::Text(cwes)],
+            references: [
+                Column::Int(reference_ids),
+                Column::Text(reference_kinds),
+                Column::Text(urls),
+                Column::Text(tags),
+                Column::Bool(exploits),
+            ],
+            affected: [
+                Column::Int(affected_ids),
+                Column::Text(ecosystems),
+                Column::Text(names),
+                Column::Text(normalized),
+                Column::OptionalText(purls),
+                Column::Text(ranges),
+                Column::Text(listed),
+            ],
+            cpe,
+        }
     }
+}
+
+/// A list as the JSON array the child tables keep.
+fn json_array<T: Serialize>(items: &[T]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
 impl Store {
@@ -414,8 +507,20 @@ impl Store {
         source: &str,
         batch: &[Advisory],
     ) -> Result<IngestStats, StoreError> {
+        let prepared: Vec<PreparedAdvisory<'_>> = batch
+            .iter()
+            .map(PreparedAdvisory::borrowed)
+            .collect::<Result<_, _>>()?;
+        self.ingest_prepared(source, &prepared).await
+    }
+
+    /// [`Store::ingest_advisories`] of advisories prepared beforehand.
+    pub async fn ingest_prepared(
+        &self,
+        source: &str,
+        batch: &[PreparedAdvisory<'_>],
+    ) -> Result<IngestStats, StoreError> {
         let at = now();
-        let backend = self.backend();
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let kb_version: i64 = sqlx::query_scalar(
@@ -427,25 +532,20 @@ impl Store {
             // What is stored of the batch's ids.
             let batch_ids: Vec<&str> = batch
                 .iter()
-                .map(|advisory| advisory.id.trim())
+                .map(|prepared| prepared.advisory.id.trim())
                 .filter(|id| !id.is_empty())
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let mut stored: HashMap<String, (i64, DateTime<Utc>)> = HashMap::new();
-            for chunk in batch_ids.chunks(rows_per_statement(1)) {
-                let sql = format!(
-                    "SELECT id, vuln_id, modified FROM vulnerabilities WHERE vuln_id IN ({})",
-                    placeholder_list(backend, chunk.len())
-                );
-                let mut query = sqlx::query_as::<_, (i64, String, DateTime<Utc>)>(&sql);
-                for id in chunk {
-                    query = query.bind(*id);
-                }
-                for (row_id, vuln_id, modified) in query.fetch_all(&mut *tx).await? {
-                    stored.insert(vuln_id, (row_id, modified));
-                }
-            }
+            let stored: HashMap<String, (i64, DateTime<Utc>)> = tx
+                .select_in::<(i64, String, DateTime<Utc>)>(
+                    "SELECT id, vuln_id, modified FROM vulnerabilities WHERE vuln_id",
+                    &batch_ids,
+                )
+                .await?
+                .into_iter()
+                .map(|(row_id, vuln_id, modified)| (vuln_id, (row_id, modified)))
+                .collect();
             let plan = WritePlan::of(batch, &stored);
             let stats = plan.stats;
             if plan.writes.is_empty() {
@@ -458,7 +558,7 @@ impl Store {
             let identifiers_of: Vec<Vec<String>> = plan
                 .writes
                 .iter()
-                .map(|write| identifiers(&batch[write.index]))
+                .map(|write| identifiers(&batch[write.index].advisory))
                 .collect();
             let all_identifiers: Vec<&str> = identifiers_of
                 .iter()
@@ -467,38 +567,31 @@ impl Store {
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let mut known_groups: HashMap<String, i64> = HashMap::new();
-            for chunk in all_identifiers.chunks(rows_per_statement(1)) {
-                let sql = format!(
-                    "SELECT alias, group_id FROM vuln_aliases WHERE alias IN ({})",
-                    placeholder_list(backend, chunk.len())
-                );
-                let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
-                for alias in chunk {
-                    query = query.bind(*alias);
-                }
-                known_groups.extend(query.fetch_all(&mut *tx).await?);
-            }
+            let known_groups: HashMap<String, i64> = tx
+                .select_in::<(String, i64)>(
+                    "SELECT alias, group_id FROM vuln_aliases WHERE alias",
+                    &all_identifiers,
+                )
+                .await?
+                .into_iter()
+                .collect();
             let grouping = Grouping::of(&identifiers_of, &known_groups);
-            let new_group_ids: Vec<i64> = {
-                let mut ids = Vec::with_capacity(grouping.new_groups);
-                let mut remaining = grouping.new_groups;
-                while remaining > 0 {
-                    let rows = remaining.min(rows_per_statement(1));
-                    let sql = multi_row_insert(backend, "INSERT INTO vuln_groups (created_at)", rows, 1)
-                        + " RETURNING id";
-                    let mut query = sqlx::query_scalar::<_, i64>(&sql);
-                    for _ in 0..rows {
-                        query = query.bind(at);
-                    }
-                    ids.extend(query.fetch_all(&mut *tx).await?);
-                    remaining -= rows;
-                }
-                ids
-            };
+            let new_group_ids: Vec<i64> = tx
+                .insert_columns_returning::<(i64,)>(
+                    "INSERT INTO vuln_groups (created_at)",
+                    &[Column::Time(vec![at; grouping.new_groups])],
+                    " RETURNING id",
+                )
+                .await?
+                .into_iter()
+                .map(|(id,)| id)
+                .collect();
+            if new_group_ids.len() != grouping.new_groups {
+                return Err(StoreError::Corrupt("new alias groups without ids".into()));
+            }
             for (target, merged) in &grouping.merges {
                 for table in ["vuln_aliases", "vulnerabilities"] {
-                    let mut placeholders = Placeholders::new(backend);
+                    let mut placeholders = Placeholders::new(self.backend());
                     let mut sql = format!("UPDATE {table} SET group_id = ");
                     placeholders.push(&mut sql);
                     sql.push_str(" WHERE group_id IN (");
@@ -524,37 +617,52 @@ impl Store {
                 })
                 .collect();
 
-            let mut alias_rows: Vec<(&str, i64)> = Vec::new();
+            let (mut aliases, mut alias_groups) = (Vec::new(), Vec::new());
             let mut seen_aliases = HashSet::new();
             for (identifiers, group_id) in identifiers_of.iter().zip(&group_of_write) {
                 for alias in identifiers {
                     if seen_aliases.insert(alias.as_str()) {
-                        alias_rows.push((alias.as_str(), *group_id));
+                        aliases.push(alias.as_str());
+                        alias_groups.push(*group_id);
                     }
                 }
             }
-            insert_rows!(tx, backend, "INSERT INTO vuln_aliases (alias, group_id)", 2,
-                " ON CONFLICT (alias) DO NOTHING", &alias_rows,
-                |query, row| query.bind(row.0).bind(row.1));
+            tx.insert_columns(
+                "INSERT INTO vuln_aliases (alias, group_id)",
+                &[Column::Text(aliases), Column::Int(alias_groups)],
+                " ON CONFLICT (alias) DO NOTHING",
+            )
+            .await?;
 
-            // The vulnerability rows, new and replaced alike, in multi-row upserts (a replaced
-            // row keeps its id); the replaced rows' children are deleted and written again.
-            let columns: Vec<VulnerabilityColumns> = plan
-                .writes
-                .iter()
-                .map(|write| VulnerabilityColumns::of(&batch[write.index]))
-                .collect::<Result<_, _>>()?;
-            let mut row_ids: Vec<i64> = vec![0; plan.writes.len()];
-            let positions: Vec<usize> = (0..plan.writes.len()).collect();
-            for chunk in positions.chunks(rows_per_statement(14)) {
-                let sql = multi_row_insert(
-                    backend,
+            // The vulnerability rows, new and replaced alike, in one upsert (a replaced row
+            // keeps its id); the replaced rows' children are deleted and written again.
+            let prepared: Vec<&PreparedAdvisory<'_>> =
+                plan.writes.iter().map(|write| &batch[write.index]).collect();
+            let written: Vec<&Advisory> = prepared.iter().map(|p| p.advisory()).collect();
+            let rows = written.len();
+            let vulnerability_columns = [
+                Column::Text(written.iter().map(|a| a.id.trim()).collect()),
+                Column::Int(group_of_write),
+                Column::Text(vec![source; rows]),
+                Column::OptionalText(written.iter().map(|a| a.summary.as_deref()).collect()),
+                Column::OptionalText(written.iter().map(|a| a.details.as_deref()).collect()),
+                Column::OptionalTime(written.iter().map(|a| a.published.map(micros)).collect()),
+                Column::Time(written.iter().map(|a| micros(a.modified)).collect()),
+                Column::OptionalTime(written.iter().map(|a| a.withdrawn.map(micros)).collect()),
+                Column::OptionalFloat(prepared.iter().map(|p| p.max_cvss).collect()),
+                Column::OptionalText(prepared.iter().map(|p| p.band).collect()),
+                Column::Bool(prepared.iter().map(|p| p.has_exploit_reference).collect()),
+                Column::Text(prepared.iter().map(|p| p.record_json.as_str()).collect()),
+                Column::Time(vec![at; rows]),
+                Column::Int(vec![kb_version; rows]),
+            ];
+            let returned: HashMap<String, i64> = tx
+                .insert_columns_returning::<(i64, String)>(
                     "INSERT INTO vulnerabilities (vuln_id, group_id, source, summary, details,
                         published, modified, withdrawn, max_cvss, severity_band,
                         has_exploit_reference, record, ingested_at, changed_in_kb_version)",
-                    chunk.len(),
-                    14,
-                ) + " ON CONFLICT (vuln_id) DO UPDATE SET group_id = excluded.group_id,
+                    &vulnerability_columns,
+                    " ON CONFLICT (vuln_id) DO UPDATE SET group_id = excluded.group_id,
                         source = excluded.source, summary = excluded.summary,
                         details = excluded.details, published = excluded.published,
                         modified = excluded.modified, withdrawn = excluded.withdrawn,
@@ -562,41 +670,23 @@ impl Store {
                         has_exploit_reference = excluded.has_exploit_reference,
                         record = excluded.record, ingested_at = excluded.ingested_at,
                         changed_in_kb_version = excluded.changed_in_kb_version
-                     RETURNING id, vuln_id";
-                let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
-                for &w in chunk {
-                    let advisory = &batch[plan.writes[w].index];
-                    query = query
-                        .bind(advisory.id.trim())
-                        .bind(group_of_write[w])
-                        .bind(source)
-                        .bind(&advisory.summary)
-                        .bind(&advisory.details)
-                        .bind(advisory.published.map(micros))
-                        .bind(micros(advisory.modified))
-                        .bind(advisory.withdrawn.map(micros))
-                        .bind(columns[w].max_cvss)
-                        .bind(columns[w].band)
-                        .bind(advisory.has_exploit_reference())
-                        .bind(&columns[w].record_json)
-                        .bind(at)
-                        .bind(kb_version);
-                }
-                let returned: HashMap<String, i64> = query
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .into_iter()
-                    .map(|(row_id, vuln_id)| (vuln_id, row_id))
-                    .collect();
-                for &w in chunk {
-                    let id = batch[plan.writes[w].index].id.trim();
-                    row_ids[w] = *returned.get(id).ok_or_else(|| {
+                     RETURNING id, vuln_id",
+                )
+                .await?
+                .into_iter()
+                .map(|(row_id, vuln_id)| (vuln_id, row_id))
+                .collect();
+            let row_ids: Vec<i64> = written
+                .iter()
+                .map(|advisory| {
+                    let id = advisory.id.trim();
+                    returned.get(id).copied().ok_or_else(|| {
                         StoreError::Corrupt(format!("no row id returned for {id}"))
-                    })?;
-                }
-            }
+                    })
+                })
+                .collect::<Result<_, _>>()?;
             let replaced: Vec<i64> = plan.writes.iter().filter_map(|write| write.stored_row).collect();
-            for chunk in replaced.chunks(rows_per_statement(1)) {
+            if !replaced.is_empty() {
                 for table in [
                     "vuln_severities",
                     "vuln_cwes",
@@ -604,60 +694,35 @@ impl Store {
                     "affected_packages",
                     "cpe_matches",
                 ] {
-                    let sql = format!(
-                        "DELETE FROM {table} WHERE vulnerability_id IN ({})",
-                        placeholder_list(backend, chunk.len())
-                    );
-                    let query = chunk.iter().fold(sqlx::query(&sql), |query, id| query.bind(*id));
-                    query.execute(&mut *tx).await?;
+                    tx.execute_for_ids(&format!("DELETE FROM {table} WHERE vulnerability_id"), &replaced)
+                        .await?;
                 }
             }
 
             // Children of every written record.
             let children = ChildRows::of(batch, &plan.writes, &row_ids);
-            insert_rows!(tx, backend,
+            tx.insert_columns(
                 "INSERT INTO vuln_severities (vulnerability_id, kind, vector, source,
-                    cvss_version, base_score, band)", 7, "", &children.severities,
-                |query, row| {
-                    let (vulnerability_id, severity) = row;
-                    let computed = severity.computed.as_ref();
-                    query
-                        .bind(*vulnerability_id)
-                        .bind(severity.kind.as_osv())
-                        .bind(&severity.score)
-                        .bind(&severity.source)
-                        .bind(computed.map(|c| cvss_version_label(c.version)))
-                        .bind(computed.map(|c| c.base_score))
-                        .bind(computed.map(|c| c.band.as_str()))
-                });
-            insert_rows!(tx, backend, "INSERT INTO vuln_cwes (vulnerability_id, cwe_id)", 2, "",
-                &children.cwes, |query, row| query.bind(row.0).bind(row.1));
-            insert_rows!(tx, backend,
-                "INSERT INTO vuln_references (vulnerability_id, kind, url, tags, is_exploit)", 5, "",
+                    cvss_version, base_score, band)",
+                &children.severities,
+                "",
+            )
+            .await?;
+            tx.insert_columns("INSERT INTO vuln_cwes (vulnerability_id, cwe_id)", &children.cwes, "")
+                .await?;
+            tx.insert_columns(
+                "INSERT INTO vuln_references (vulnerability_id, kind, url, tags, is_exploit)",
                 &children.references,
-                |query, row| {
-                    let (vulnerability_id, reference) = row;
-                    query
-                        .bind(*vulnerability_id)
-                        .bind(reference.kind.as_osv())
-                        .bind(&reference.url)
-                        .bind(serde_json::to_string(&reference.tags).unwrap_or_else(|_| "[]".into()))
-                        .bind(reference.is_exploit)
-                });
-            insert_rows!(tx, backend,
+                "",
+            )
+            .await?;
+            tx.insert_columns(
                 "INSERT INTO affected_packages (vulnerability_id, ecosystem, name,
-                    normalized_name, purl, ranges, versions)", 7, "", &children.affected,
-                |query, row| {
-                    let (vulnerability_id, affected, package) = row;
-                    query
-                        .bind(*vulnerability_id)
-                        .bind(&package.ecosystem)
-                        .bind(&package.name)
-                        .bind(normalize_package_name(&package.ecosystem, &package.name))
-                        .bind(&package.purl)
-                        .bind(serde_json::to_string(&affected.ranges).unwrap_or_else(|_| "[]".into()))
-                        .bind(serde_json::to_string(&affected.versions).unwrap_or_else(|_| "[]".into()))
-                });
+                    normalized_name, purl, ranges, versions)",
+                &children.affected,
+                "",
+            )
+            .await?;
             if !children.cpe.is_empty() {
                 let products: Vec<(&str, &str)> = children
                     .cpe
@@ -666,54 +731,57 @@ impl Store {
                     .collect::<BTreeSet<_>>()
                     .into_iter()
                     .collect();
-                let mut product_ids: HashMap<(String, String), i64> = HashMap::new();
-                for chunk in products.chunks(rows_per_statement(2)) {
-                    // DO UPDATE (a no-op) rather than DO NOTHING, so that existing products
-                    // return their ids too.
-                    let sql = multi_row_insert(backend, "INSERT INTO cpe_products (vendor, product)", chunk.len(), 2)
-                        + " ON CONFLICT (vendor, product) DO UPDATE SET vendor = excluded.vendor
-                           RETURNING id, vendor, product";
-                    let mut query = sqlx::query_as::<_, (i64, String, String)>(&sql);
-                    for (vendor, product) in chunk {
-                        query = query.bind(*vendor).bind(*product);
-                    }
-                    for (id, vendor, product) in query.fetch_all(&mut *tx).await? {
-                        product_ids.insert((vendor, product), id);
-                    }
-                }
-                let mut cpe_rows_with_products = Vec::with_capacity(children.cpe.len());
-                for (vulnerability_id, row) in &children.cpe {
+                // DO UPDATE (a no-op) rather than DO NOTHING, so that existing products
+                // return their ids too.
+                let product_ids: HashMap<(String, String), i64> = tx
+                    .insert_columns_returning::<(i64, String, String)>(
+                        "INSERT INTO cpe_products (vendor, product)",
+                        &[
+                            Column::Text(products.iter().map(|p| p.0).collect()),
+                            Column::Text(products.iter().map(|p| p.1).collect()),
+                        ],
+                        " ON CONFLICT (vendor, product) DO UPDATE SET vendor = excluded.vendor
+                         RETURNING id, vendor, product",
+                    )
+                    .await?
+                    .into_iter()
+                    .map(|(id, vendor, product)| ((vendor, product), id))
+                    .collect();
+                let mut product_of_row = Vec::with_capacity(children.cpe.len());
+                for (_, row) in &children.cpe {
                     let product_id = *product_ids
                         .get(&(row.vendor.clone(), row.product.clone()))
                         .ok_or_else(|| StoreError::Corrupt(format!("no catalogue id for {}", row.criteria)))?;
-                    cpe_rows_with_products.push((*vulnerability_id, product_id, row));
+                    product_of_row.push(product_id);
                 }
-                insert_rows!(tx, backend,
+                let rows = &children.cpe;
+                tx.insert_columns(
                     "INSERT INTO cpe_matches (vulnerability_id, product_id, configuration_index,
                         criteria, part, version, vulnerable, version_start_including,
                         version_start_excluding, version_end_including, version_end_excluding,
                         configuration_operator, configuration_negate, node_index,
-                        node_operator, node_negate)", 16, "", &cpe_rows_with_products,
-                    |query, entry| {
-                        let (vulnerability_id, product_id, row) = entry;
-                        query
-                            .bind(*vulnerability_id)
-                            .bind(*product_id)
-                            .bind(row.configuration_index)
-                            .bind(row.criteria)
-                            .bind(&row.part)
-                            .bind(&row.version)
-                            .bind(row.vulnerable)
-                            .bind(row.start_including)
-                            .bind(row.start_excluding)
-                            .bind(row.end_including)
-                            .bind(row.end_excluding)
-                            .bind(row.configuration_operator)
-                            .bind(row.configuration_negate)
-                            .bind(row.node_index)
-                            .bind(row.node_operator)
-                            .bind(row.node_negate)
-                    });
+                        node_operator, node_negate)",
+                    &[
+                        Column::Int(rows.iter().map(|(id, _)| *id).collect()),
+                        Column::Int(product_of_row),
+                        Column::Int(rows.iter().map(|(_, row)| row.configuration_index).collect()),
+                        Column::Text(rows.iter().map(|(_, row)| row.criteria).collect()),
+                        Column::Text(rows.iter().map(|(_, row)| row.part.as_str()).collect()),
+                        Column::Text(rows.iter().map(|(_, row)| row.version.as_str()).collect()),
+                        Column::Bool(rows.iter().map(|(_, row)| row.vulnerable).collect()),
+                        Column::OptionalText(rows.iter().map(|(_, row)| row.start_including).collect()),
+                        Column::OptionalText(rows.iter().map(|(_, row)| row.start_excluding).collect()),
+                        Column::OptionalText(rows.iter().map(|(_, row)| row.end_including).collect()),
+                        Column::OptionalText(rows.iter().map(|(_, row)| row.end_excluding).collect()),
+                        Column::Text(rows.iter().map(|(_, row)| row.configuration_operator).collect()),
+                        Column::Bool(rows.iter().map(|(_, row)| row.configuration_negate).collect()),
+                        Column::Int(rows.iter().map(|(_, row)| row.node_index).collect()),
+                        Column::Text(rows.iter().map(|(_, row)| row.node_operator).collect()),
+                        Column::Bool(rows.iter().map(|(_, row)| row.node_negate).collect()),
+                    ],
+                    "",
+                )
+                .await?;
             }
             finish(tx, stats).await
         })

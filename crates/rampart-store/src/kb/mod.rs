@@ -6,7 +6,7 @@
 mod ingest;
 mod query;
 
-pub use ingest::IngestStats;
+pub use ingest::{IngestStats, PreparedAdvisory};
 
 pub use query::{
     AffectedPackageRow, CatalogProduct, CpeMatchRow, EpssView, ExploitView, KevView,

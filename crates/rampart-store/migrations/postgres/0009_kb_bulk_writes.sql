@@ -1,0 +1,35 @@
+-- Knowledge-base writes in bulk (measured in BENCHMARKS.md, "OSV ingest").
+--
+-- No query filters or sorts by `modified`; its index only cost every write.
+DROP INDEX IF EXISTS vulnerabilities_modified;
+
+-- PostgreSQL checks a foreign key with a trigger that runs a query and takes a row lock on
+-- the referenced row, once per inserted row: about half of the server's work when a batch of
+-- advisories is ingested. The knowledge-base tables below have exactly one writer,
+-- Store::ingest_prepared, which writes a record, its alias group, its child rows and their
+-- catalogue products in one transaction, and nothing deletes vulnerabilities, groups or
+-- products; these references are kept by that code and its tests. Foreign keys between
+-- tenant data and the knowledge base (findings) stay. SQLite checks a foreign key with an
+-- in-process index probe and keeps all of them.
+ALTER TABLE vuln_aliases DROP CONSTRAINT IF EXISTS vuln_aliases_group_id_fkey;
+ALTER TABLE vulnerabilities DROP CONSTRAINT IF EXISTS vulnerabilities_group_id_fkey;
+ALTER TABLE vuln_severities DROP CONSTRAINT IF EXISTS vuln_severities_vulnerability_id_fkey;
+ALTER TABLE vuln_cwes DROP CONSTRAINT IF EXISTS vuln_cwes_vulnerability_id_fkey;
+ALTER TABLE vuln_references DROP CONSTRAINT IF EXISTS vuln_references_vulnerability_id_fkey;
+ALTER TABLE affected_packages DROP CONSTRAINT IF EXISTS affected_packages_vulnerability_id_fkey;
+ALTER TABLE cpe_matches DROP CONSTRAINT IF EXISTS cpe_matches_vulnerability_id_fkey;
+ALTER TABLE cpe_matches DROP CONSTRAINT IF EXISTS cpe_matches_product_id_fkey;
+
+-- Records and version lists compress with lz4 (several times faster than the default pglz)
+-- where the server was built with it; otherwise they stay with pglz.
+DO $$
+BEGIN
+    ALTER TABLE vulnerabilities
+        ALTER COLUMN record SET COMPRESSION lz4,
+        ALTER COLUMN details SET COMPRESSION lz4;
+    ALTER TABLE affected_packages
+        ALTER COLUMN ranges SET COMPRESSION lz4,
+        ALTER COLUMN versions SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+    NULL;
+END $$;
