@@ -1,9 +1,10 @@
-//! `rampart import --type osv|nvd|ghsa|kev|epss|exploitdb PATH_OR_URL`: air-gapped loading of
-//! advisory feeds into the knowledge base, through the same parsers and ingest API as sync.
+//! `rampart import --type osv|nvd|ghsa|kev|epss|exploitdb PATH_OR_URL...`: air-gapped loading
+//! of advisory feeds into the knowledge base, through the same parsers and ingest API as sync.
 //!
 //! PATH is a file, a directory tree (every `.json`/`.yaml`/`.yml`/`.csv`/`.gz` file in it) or a
-//! `.zip` archive (e.g. OSV's `{ecosystem}/all.zip`); URL is fetched over http(s). A malformed
-//! record or document is skipped, counted and reported, never fatal.
+//! `.zip` archive (e.g. OSV's `{ecosystem}/all.zip`); URL is fetched over http(s). Several are
+//! read in the order given, in one stream of batches. A malformed record or document is
+//! skipped, counted and reported, never fatal.
 
 use std::io::{Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
@@ -70,8 +71,9 @@ pub struct ImportArgs {
     /// The feed's format.
     #[arg(long = "type", value_enum)]
     pub feed: FeedType,
-    /// A file, a directory tree, a .zip archive, or an http(s) URL.
-    pub source: String,
+    /// Files, directory trees, .zip archives or http(s) URLs, read in this order.
+    #[arg(required = true, value_name = "PATH_OR_URL")]
+    pub sources: Vec<String>,
     /// Records per transaction.
     #[arg(long, default_value_t = 1000)]
     pub batch_size: usize,
@@ -95,8 +97,14 @@ struct Document {
 const CHUNK_DOCUMENTS: usize = 512;
 const CHUNK_BYTES: usize = 16 * 1024 * 1024;
 
-/// Parses a chunk of documents on `threads` threads, in their order.
-fn parse_chunk(feed: FeedType, documents: Vec<Document>, threads: usize) -> Vec<ParsedDocument> {
+/// Parses a chunk of documents on `threads` threads, in their order (advisories are prepared
+/// for writing too when `writing`).
+fn parse_chunk(
+    feed: FeedType,
+    documents: Vec<Document>,
+    threads: usize,
+    writing: bool,
+) -> Vec<ParsedDocument> {
     let per_thread = documents.len().div_ceil(threads).max(1);
     let mut documents = documents.into_iter();
     let parts: Vec<Vec<Document>> = std::iter::from_fn(|| {
@@ -110,7 +118,7 @@ fn parse_chunk(feed: FeedType, documents: Vec<Document>, threads: usize) -> Vec<
             .map(|part| {
                 scope.spawn(move || {
                     part.into_iter()
-                        .map(|document| parse_document(feed, document))
+                        .map(|document| parse_document(feed, document, writing))
                         .collect::<Vec<_>>()
                 })
             })
@@ -139,6 +147,8 @@ enum Input {
 enum Parsed {
     /// Prepared for writing where they were parsed, off the writer's path.
     Advisories(ParseReport<PreparedAdvisory<'static>>),
+    /// With `--parse-only`: parsed, not prepared.
+    UnpreparedAdvisories(ParseReport<Advisory>),
     Kev(ParseReport<KevEntry>),
     Epss(EpssFile),
     Exploits(ParseReport<ExploitRecord>),
@@ -150,19 +160,24 @@ struct ParsedDocument {
 }
 
 /// Parses one document of `feed` (pure: runs on a blocking thread).
-fn parse_document(feed: FeedType, document: Document) -> ParsedDocument {
+fn parse_document(feed: FeedType, document: Document, writing: bool) -> ParsedDocument {
     let Document { name, bytes } = document;
     let lower = name.to_ascii_lowercase();
+    let advisories = |report| {
+        if writing {
+            Parsed::Advisories(prepare(report))
+        } else {
+            Parsed::UnpreparedAdvisories(report)
+        }
+    };
     let content = match feed {
         FeedType::Osv | FeedType::Ghsa => if lower.ends_with(".yaml") || lower.ends_with(".yml") {
             parse_osv_yaml(&bytes)
         } else {
             parse_osv_json(&bytes)
         }
-        .map(|report| Parsed::Advisories(prepare(report))),
-        FeedType::Nvd => {
-            parse_nvd_page(&bytes).map(|page| Parsed::Advisories(prepare(page.advisories)))
-        }
+        .map(advisories),
+        FeedType::Nvd => parse_nvd_page(&bytes).map(|page| advisories(page.advisories)),
         FeedType::Kev => if lower.ends_with(".csv") {
             parse_kev_csv(&bytes)
         } else {
@@ -256,6 +271,10 @@ impl<'a> Importer<'a> {
                 self.skip_records(&name, report.skipped);
                 self.advisories.extend(report.records);
             }
+            Ok(Parsed::UnpreparedAdvisories(report)) => {
+                self.skip_records(&name, report.skipped);
+                self.parsed += report.records.len() as u64;
+            }
             Ok(Parsed::Kev(report)) => {
                 self.skip_records(&name, report.skipped);
                 self.kev.extend(report.records);
@@ -324,8 +343,9 @@ impl<'a> Importer<'a> {
                 } else {
                     cores
                 };
+                let writing = self.store.is_some();
                 Some(tokio::task::spawn_blocking(move || {
-                    parse_chunk(feed, chunk, threads)
+                    parse_chunk(feed, chunk, threads, writing)
                 }))
             };
             let done = next.is_none() && inputs.peek().is_none();
@@ -395,6 +415,13 @@ impl<'a> Importer<'a> {
 
 pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    // Every path is checked before anything is written, so that a typo in the last one does
+    // not leave the first ones imported.
+    for source in &args.sources {
+        if !is_url(source) && !local_path(source).exists() {
+            bail!("{source}: no such file or directory");
+        }
+    }
     let store = if args.parse_only {
         None
     } else {
@@ -432,55 +459,13 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         progress,
     };
 
-    let source = args.source.as_str();
-    if source.starts_with("http://") || source.starts_with("https://") {
-        let bytes = download(source).await?;
-        let name = source.rsplit('/').next().unwrap_or(source).to_string();
-        if is_zip(&name, &bytes) {
-            import_zip(&mut importer, Cursor::new(bytes)).await?;
-        } else {
-            importer.progress.set_length(1);
-            importer
-                .documents(std::iter::once(Ok(Input::Document(Document {
-                    name,
-                    bytes,
-                }))))
-                .await?;
-        }
-    } else {
-        let path = PathBuf::from(source.strip_prefix("file://").unwrap_or(source));
-        if path.is_dir() {
-            let files = collect_files(&path, args.feed)?;
-            importer.progress.set_length(files.len() as u64);
-            let inputs = files.into_iter().map(|file| {
-                let bytes = std::fs::read(&file)
-                    .with_context(|| format!("cannot read {}", file.display()))?;
-                let name = file.display().to_string();
-                Ok(Input::Document(Document { name, bytes }))
-            });
-            importer.documents(inputs).await?;
-        } else if path.is_file() {
-            let bytes =
-                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            let name = path.display().to_string();
-            if is_zip(&name, &bytes) {
-                import_zip(&mut importer, Cursor::new(bytes)).await?;
-            } else {
-                importer.progress.set_length(1);
-                importer
-                    .documents(std::iter::once(Ok(Input::Document(Document {
-                        name,
-                        bytes,
-                    }))))
-                    .await?;
-            }
-        } else {
-            bail!("{source}: no such file or directory");
-        }
+    for source in &args.sources {
+        import_source(&mut importer, args.feed, source).await?;
     }
     importer.flush(true).await?;
     importer.progress.finish_and_clear();
     let stats = importer.stats;
+    let source = args.sources.join(", ");
     if store.is_none() {
         println!(
             "parsed {} from {}: {} records, {} skipped in {:.1}s (nothing written)",
@@ -509,6 +494,68 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Reads one PATH_OR_URL into the importer's batches.
+async fn import_source(
+    importer: &mut Importer<'_>,
+    feed: FeedType,
+    source: &str,
+) -> anyhow::Result<()> {
+    if is_url(source) {
+        let bytes = download(source).await?;
+        let name = source.rsplit('/').next().unwrap_or(source).to_string();
+        if is_zip(&name, &bytes) {
+            import_zip(importer, Cursor::new(bytes)).await?;
+        } else {
+            importer.progress.inc_length(1);
+            importer
+                .documents(std::iter::once(Ok(Input::Document(Document {
+                    name,
+                    bytes,
+                }))))
+                .await?;
+        }
+    } else {
+        let path = local_path(source);
+        if path.is_dir() {
+            let files = collect_files(&path, feed)?;
+            importer.progress.inc_length(files.len() as u64);
+            let inputs = files.into_iter().map(|file| {
+                let bytes = std::fs::read(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let name = file.display().to_string();
+                Ok(Input::Document(Document { name, bytes }))
+            });
+            importer.documents(inputs).await?;
+        } else if path.is_file() {
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let name = path.display().to_string();
+            if is_zip(&name, &bytes) {
+                import_zip(importer, Cursor::new(bytes)).await?;
+            } else {
+                importer.progress.inc_length(1);
+                importer
+                    .documents(std::iter::once(Ok(Input::Document(Document {
+                        name,
+                        bytes,
+                    }))))
+                    .await?;
+            }
+        } else {
+            bail!("{source}: no such file or directory");
+        }
+    }
+    Ok(())
+}
+
+fn is_url(source: &str) -> bool {
+    source.starts_with("http://") || source.starts_with("https://")
+}
+
+fn local_path(source: &str) -> PathBuf {
+    PathBuf::from(source.strip_prefix("file://").unwrap_or(source))
+}
+
 fn is_zip(name: &str, bytes: &[u8]) -> bool {
     name.to_ascii_lowercase().ends_with(".zip") || bytes.starts_with(b"PK\x03\x04")
 }
@@ -535,7 +582,7 @@ fn collect_files(root: &Path, feed: FeedType) -> anyhow::Result<Vec<PathBuf>> {
 
 async fn import_zip(importer: &mut Importer<'_>, reader: impl Read + Seek) -> anyhow::Result<()> {
     let mut archive = zip::ZipArchive::new(reader).context("not a readable zip archive")?;
-    importer.progress.set_length(archive.len() as u64);
+    importer.progress.inc_length(archive.len() as u64);
     let feed = importer.feed;
     let inputs = (0..archive.len()).map(|index| {
         let mut entry = match archive.by_index(index) {

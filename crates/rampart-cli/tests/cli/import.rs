@@ -25,17 +25,27 @@ fn backends() -> Vec<(Vec<String>, Box<dyn std::any::Any>)> {
     backends
 }
 
-/// Runs `rampart import` and returns the numbers of its summary line:
-/// (total, added, updated, unchanged, skipped).
-fn import(database: &[String], feed: &str, source: &str) -> (u64, u64, u64, u64, u64) {
-    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+/// Runs `rampart import` of `sources`.
+fn run_import(database: &[String], feed: &str, sources: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rampart"))
         .arg("import")
         .args(database)
-        .args(["--type", feed, "--quiet", source])
+        .args(["--type", feed, "--quiet"])
+        .args(sources)
         .env_remove("RAMPART_DATABASE_URL")
         .env_remove("RAMPART_DATA_DIR")
         .output()
-        .expect("run rampart import");
+        .expect("run rampart import")
+}
+
+/// Runs `rampart import` and returns the numbers of its summary line:
+/// (total, added, updated, unchanged, skipped).
+fn import(database: &[String], feed: &str, source: &str) -> (u64, u64, u64, u64, u64) {
+    import_all(database, feed, &[source])
+}
+
+fn import_all(database: &[String], feed: &str, sources: &[&str]) -> (u64, u64, u64, u64, u64) {
+    let output = run_import(database, feed, sources);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "import failed: {stdout}\n{stderr}");
@@ -92,6 +102,35 @@ fn the_pypa_tree_imports_once_then_everything_is_unchanged() {
         assert_eq!((added, updated, unchanged, skipped), (files, 0, 0, 0));
         let again = import(&database, "osv", tree.to_str().unwrap());
         assert_eq!(again, (files, 0, 0, files, 0), "re-import changes nothing");
+    }
+}
+
+#[test]
+fn several_sources_import_in_one_run_and_a_missing_one_stops_it_before_anything_is_written() {
+    let Some(root) = rampart_test_support::test_data::root() else {
+        return;
+    };
+    let pypa = root.join("osv-pypa/vulns");
+    let rustsec = root.join("rustsec-advisory-db/osv/crates");
+    let (pypa_files, rustsec_files) = (count_files(&pypa, "yaml"), count_files(&rustsec, "json"));
+    let (pypa, rustsec) = (pypa.to_str().unwrap(), rustsec.to_str().unwrap());
+    for (database, _dir) in backends() {
+        let missing = run_import(&database, "osv", &[rustsec, "/no/such/feed", pypa]);
+        assert!(!missing.status.success(), "a missing source fails the run");
+        assert!(
+            String::from_utf8_lossy(&missing.stderr).contains("/no/such/feed"),
+            "the error names the missing source"
+        );
+        let files = pypa_files + rustsec_files;
+        assert_eq!(
+            import_all(&database, "osv", &[rustsec, pypa]),
+            (files, files, 0, 0, 0),
+            "both trees are added, and the failed run had written nothing"
+        );
+        assert_eq!(
+            import(&database, "osv", pypa),
+            (pypa_files, 0, 0, pypa_files, 0)
+        );
     }
 }
 
