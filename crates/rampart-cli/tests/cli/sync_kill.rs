@@ -164,17 +164,17 @@ impl Database {
         }
     }
 
-    /// Every stored vulnerability with its CPE match and reference row counts.
+    /// Every stored vulnerability with its CPE match and severity row counts.
     async fn stored_rows(&self) -> BTreeMap<String, (i64, i64)> {
         let sql = "SELECT v.vuln_id,
                 (SELECT COUNT(*) FROM cpe_matches m WHERE m.vulnerability_id = v.id),
-                (SELECT COUNT(*) FROM vuln_references r WHERE r.vulnerability_id = v.id)
+                (SELECT COUNT(*) FROM vuln_severities s WHERE s.vulnerability_id = v.id)
             FROM vulnerabilities v";
         let rows: Vec<(String, i64, i64)> = on_database!(self, pool => {
             sqlx::query_as(sql).fetch_all(pool).await.unwrap()
         });
         rows.into_iter()
-            .map(|(id, cpe, refs)| (id, (cpe, refs)))
+            .map(|(id, cpe, severities)| (id, (cpe, severities)))
             .collect()
     }
 
@@ -193,7 +193,7 @@ impl Database {
     }
 }
 
-/// What a whole record leaves in the tables: its CPE match and reference rows.
+/// What a whole record leaves in the tables: its CPE match and severity rows.
 fn expected_rows(advisory: &Advisory) -> (i64, i64) {
     let cpe = advisory
         .cpe_configurations
@@ -202,7 +202,13 @@ fn expected_rows(advisory: &Advisory) -> (i64, i64) {
         .flat_map(|n| &n.cpe_match)
         .filter(|m| m.criteria.starts_with("cpe:2.3:"))
         .count();
-    (cpe as i64, advisory.references.len() as i64)
+    let severities = advisory.severity.len()
+        + advisory
+            .affected
+            .iter()
+            .map(|a| a.severity.len())
+            .sum::<usize>();
+    (cpe as i64, severities as i64)
 }
 
 /// Every stored record is whole (all its rows are there) and they are exactly `expected`.

@@ -3,6 +3,12 @@
 -- No query filters or sorts by `modified`; its index only cost every write.
 DROP INDEX IF EXISTS vulnerabilities_modified;
 
+-- References live in the record (`vulnerabilities.record`: typed, exploit/PoC references
+-- flagged), which is what every answer renders; whether a record has an exploit reference is
+-- the `has_exploit_reference` column. This copy, one row per reference, was written by every
+-- ingest and read by nothing.
+DROP TABLE IF EXISTS vuln_references;
+
 -- PostgreSQL checks a foreign key with a trigger that runs a query and takes a row lock on
 -- the referenced row, once per inserted row: about half of the server's work when a batch of
 -- advisories is ingested. The knowledge-base tables below have exactly one writer,
@@ -15,7 +21,6 @@ ALTER TABLE vuln_aliases DROP CONSTRAINT IF EXISTS vuln_aliases_group_id_fkey;
 ALTER TABLE vulnerabilities DROP CONSTRAINT IF EXISTS vulnerabilities_group_id_fkey;
 ALTER TABLE vuln_severities DROP CONSTRAINT IF EXISTS vuln_severities_vulnerability_id_fkey;
 ALTER TABLE vuln_cwes DROP CONSTRAINT IF EXISTS vuln_cwes_vulnerability_id_fkey;
-ALTER TABLE vuln_references DROP CONSTRAINT IF EXISTS vuln_references_vulnerability_id_fkey;
 ALTER TABLE affected_packages DROP CONSTRAINT IF EXISTS affected_packages_vulnerability_id_fkey;
 ALTER TABLE cpe_matches DROP CONSTRAINT IF EXISTS cpe_matches_vulnerability_id_fkey;
 ALTER TABLE cpe_matches DROP CONSTRAINT IF EXISTS cpe_matches_product_id_fkey;

@@ -163,8 +163,6 @@ pub struct PreparedAdvisory<'a> {
     max_cvss: Option<f64>,
     band: Option<&'static str>,
     has_exploit_reference: bool,
-    /// Each reference's tags as a JSON array, in reference order.
-    reference_tags: Vec<String>,
     /// One per affected entry that names a package, in entry order.
     packages: Vec<PreparedPackage>,
 }
@@ -192,11 +190,6 @@ impl<'a> PreparedAdvisory<'a> {
         let record_json = serde_json::to_string(advisory.as_ref())
             .map_err(|e| StoreError::Corrupt(format!("advisory {} to JSON: {e}", advisory.id)))?;
         let max = advisory.max_cvss();
-        let reference_tags = advisory
-            .references
-            .iter()
-            .map(|r| json_array(&r.tags))
-            .collect();
         let packages = advisory
             .affected
             .iter()
@@ -216,7 +209,6 @@ impl<'a> PreparedAdvisory<'a> {
             band: max.map(|s| s.band.as_str()),
             has_exploit_reference: advisory.has_exploit_reference(),
             record_json,
-            reference_tags,
             packages,
             advisory,
         })
@@ -380,7 +372,6 @@ impl Grouping {
 struct ChildRows<'a> {
     severities: [Column<'a>; 7],
     cwes: [Column<'a>; 2],
-    references: [Column<'a>; 5],
     affected: [Column<'a>; 7],
     /// (record row id, CPE match) of every match, for their products' ids.
     cpe: Vec<(i64, CpeRow<'a>)>,
@@ -392,8 +383,6 @@ impl<'a> ChildRows<'a> {
             (vec![], vec![], vec![], vec![]);
         let (mut versions, mut scores, mut bands) = (vec![], vec![], vec![]);
         let (mut cwe_ids, mut cwes) = (vec![], vec![]);
-        let (mut reference_ids, mut reference_kinds, mut urls, mut tags, mut exploits) =
-            (vec![], vec![], vec![], vec![], vec![]);
         let (mut affected_ids, mut ecosystems, mut names, mut normalized) =
             (vec![], vec![], vec![], vec![]);
         let (mut purls, mut ranges, mut listed) = (vec![], vec![], vec![]);
@@ -424,15 +413,6 @@ impl<'a> ChildRows<'a> {
                 cwe_ids.push(row_id);
                 cwes.push(cwe);
             }
-            for (reference, reference_tags) in
-                advisory.references.iter().zip(&prepared.reference_tags)
-            {
-                reference_ids.push(row_id);
-                reference_kinds.push(reference.kind.as_osv());
-                urls.push(reference.url.as_str());
-                tags.push(reference_tags.as_str());
-                exploits.push(reference.is_exploit);
-            }
             for package in &prepared.packages {
                 let Some(named) = &advisory.affected[package.entry].package else {
                     continue;
@@ -458,13 +438,6 @@ impl<'a> ChildRows<'a> {
                 Column::OptionalText(bands),
             ],
             cwes: [Column::Int(cwe_ids), Column::Text(cwes)],
-            references: [
-                Column::Int(reference_ids),
-                Column::Text(reference_kinds),
-                Column::Text(urls),
-                Column::Text(tags),
-                Column::Bool(exploits),
-            ],
             affected: [
                 Column::Int(affected_ids),
                 Column::Text(ecosystems),
@@ -690,7 +663,6 @@ impl Store {
                 for table in [
                     "vuln_severities",
                     "vuln_cwes",
-                    "vuln_references",
                     "affected_packages",
                     "cpe_matches",
                 ] {
@@ -710,12 +682,7 @@ impl Store {
             .await?;
             tx.insert_columns("INSERT INTO vuln_cwes (vulnerability_id, cwe_id)", &children.cwes, "")
                 .await?;
-            tx.insert_columns(
-                "INSERT INTO vuln_references (vulnerability_id, kind, url, tags, is_exploit)",
-                &children.references,
-                "",
-            )
-            .await?;
+
             tx.insert_columns(
                 "INSERT INTO affected_packages (vulnerability_id, ecosystem, name,
                     normalized_name, purl, ranges, versions)",
