@@ -199,12 +199,12 @@ fn prepare(report: ParseReport<Advisory>) -> ParseReport<PreparedAdvisory<'stati
     } = report;
     let mut prepared = Vec::with_capacity(records.len());
     for (index, advisory) in records.into_iter().enumerate() {
-        let id = advisory.id.clone();
         match PreparedAdvisory::new(advisory) {
             Ok(advisory) => prepared.push(advisory),
+            // The reason names the record's id.
             Err(error) => skipped.push(SkippedRecord {
                 index,
-                id: Some(id),
+                id: None,
                 reason: error.to_string(),
             }),
         }
@@ -503,17 +503,7 @@ async fn import_source(
     if is_url(source) {
         let bytes = download(source).await?;
         let name = source.rsplit('/').next().unwrap_or(source).to_string();
-        if is_zip(&name, &bytes) {
-            import_zip(importer, Cursor::new(bytes)).await?;
-        } else {
-            importer.progress.inc_length(1);
-            importer
-                .documents(std::iter::once(Ok(Input::Document(Document {
-                    name,
-                    bytes,
-                }))))
-                .await?;
-        }
+        import_file(importer, name, bytes).await?;
     } else {
         let path = local_path(source);
         if path.is_dir() {
@@ -529,23 +519,30 @@ async fn import_source(
         } else if path.is_file() {
             let bytes =
                 std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            let name = path.display().to_string();
-            if is_zip(&name, &bytes) {
-                import_zip(importer, Cursor::new(bytes)).await?;
-            } else {
-                importer.progress.inc_length(1);
-                importer
-                    .documents(std::iter::once(Ok(Input::Document(Document {
-                        name,
-                        bytes,
-                    }))))
-                    .await?;
-            }
+            import_file(importer, path.display().to_string(), bytes).await?;
         } else {
             bail!("{source}: no such file or directory");
         }
     }
     Ok(())
+}
+
+/// One file or download: a zip archive's documents, or the file as one document.
+async fn import_file(
+    importer: &mut Importer<'_>,
+    name: String,
+    bytes: Vec<u8>,
+) -> anyhow::Result<()> {
+    if is_zip(&name, &bytes) {
+        return import_zip(importer, Cursor::new(bytes)).await;
+    }
+    importer.progress.inc_length(1);
+    importer
+        .documents(std::iter::once(Ok(Input::Document(Document {
+            name,
+            bytes,
+        }))))
+        .await
 }
 
 fn is_url(source: &str) -> bool {

@@ -188,19 +188,14 @@ impl Bulk for SqliteConnection {
     where
         O: for<'r> FromRow<'r, Self::Row> + Send + Unpin,
     {
-        let rows = row_count(columns);
         let mut returned = Vec::new();
-        let mut start = 0;
-        while start < rows {
-            let end = rows.min(start + sqlite_rows_per_statement(columns));
-            let sql = multi_row_insert(Backend::Sqlite, head, end - start, columns.len()) + tail;
-            let arguments = sqlite_arguments(columns, start..end)?;
+        for (sql, rows) in sqlite_insert_statements(head, columns, tail) {
+            let arguments = sqlite_arguments(columns, rows)?;
             returned.extend(
                 sqlx::query_as_with::<_, O, _>(&sql, arguments)
                     .fetch_all(&mut *self)
                     .await?,
             );
-            start = end;
         }
         Ok(returned)
     }
@@ -211,16 +206,11 @@ impl Bulk for SqliteConnection {
         columns: &[Column<'_>],
         tail: &str,
     ) -> Result<(), sqlx::Error> {
-        let rows = row_count(columns);
-        let mut start = 0;
-        while start < rows {
-            let end = rows.min(start + sqlite_rows_per_statement(columns));
-            let sql = multi_row_insert(Backend::Sqlite, head, end - start, columns.len()) + tail;
-            let arguments = sqlite_arguments(columns, start..end)?;
+        for (sql, rows) in sqlite_insert_statements(head, columns, tail) {
+            let arguments = sqlite_arguments(columns, rows)?;
             sqlx::query_with(&sql, arguments)
                 .execute(&mut *self)
                 .await?;
-            start = end;
         }
         Ok(())
     }
@@ -231,14 +221,12 @@ impl Bulk for SqliteConnection {
     {
         let mut selected = Vec::new();
         for chunk in values.chunks(MAX_PARAMETERS) {
-            let sql = format!(
-                "{select} IN ({})",
-                placeholder_list(Backend::Sqlite, chunk.len())
-            );
-            let mut query = sqlx::query_as::<_, O>(&sql);
-            for value in chunk {
-                query = query.bind(*value);
-            }
+            let sql = sqlite_in_list(select, chunk.len());
+            let query = chunk
+                .iter()
+                .fold(sqlx::query_as::<_, O>(&sql), |query, value| {
+                    query.bind(*value)
+                });
             selected.extend(query.fetch_all(&mut *self).await?);
         }
         Ok(selected)
@@ -246,10 +234,7 @@ impl Bulk for SqliteConnection {
 
     async fn execute_for_ids(&mut self, statement: &str, ids: &[i64]) -> Result<(), sqlx::Error> {
         for chunk in ids.chunks(MAX_PARAMETERS) {
-            let sql = format!(
-                "{statement} IN ({})",
-                placeholder_list(Backend::Sqlite, chunk.len())
-            );
+            let sql = sqlite_in_list(statement, chunk.len());
             let query = chunk
                 .iter()
                 .fold(sqlx::query(&sql), |query, id| query.bind(*id));
@@ -257,6 +242,29 @@ impl Bulk for SqliteConnection {
         }
         Ok(())
     }
+}
+
+/// The multi-row statements that insert `columns` on SQLite, each with the rows it binds.
+fn sqlite_insert_statements(
+    head: &str,
+    columns: &[Column<'_>],
+    tail: &str,
+) -> Vec<(String, std::ops::Range<usize>)> {
+    let rows = row_count(columns);
+    let per_statement = sqlite_rows_per_statement(columns);
+    (0..rows)
+        .step_by(per_statement)
+        .map(|start| {
+            let end = rows.min(start + per_statement);
+            let sql = multi_row_insert(Backend::Sqlite, head, end - start, columns.len()) + tail;
+            (sql, start..end)
+        })
+        .collect()
+}
+
+/// `condition` (ending in a column) `IN (?, …)` for `n` values.
+fn sqlite_in_list(condition: &str, n: usize) -> String {
+    format!("{condition} IN ({})", placeholder_list(Backend::Sqlite, n))
 }
 
 impl Bulk for PgConnection {

@@ -13,7 +13,7 @@ use rampart_core::normalize_package_name;
 use rampart_formats::advisory::{Advisory, CpeOperator, EpssFile, ExploitRecord, KevEntry};
 use serde::Serialize;
 
-use crate::bulk::{Bulk, Column, Placeholders};
+use crate::bulk::{Bulk, Column};
 use crate::{now, with_pool, Store, StoreError};
 
 /// What an ingest did with the records it was given.
@@ -564,21 +564,12 @@ impl Store {
             }
             for (target, merged) in &grouping.merges {
                 for table in ["vuln_aliases", "vulnerabilities"] {
-                    let mut placeholders = Placeholders::new(self.backend());
-                    let mut sql = format!("UPDATE {table} SET group_id = ");
-                    placeholders.push(&mut sql);
-                    sql.push_str(" WHERE group_id IN (");
-                    for position in 0..merged.len() {
-                        if position > 0 {
-                            sql.push(',');
-                        }
-                        placeholders.push(&mut sql);
-                    }
-                    sql.push(')');
-                    let query = merged
-                        .iter()
-                        .fold(sqlx::query(&sql).bind(*target), |query, group| query.bind(*group));
-                    query.execute(&mut *tx).await?;
+                    // `target` is a stored group id (an integer), not input.
+                    tx.execute_for_ids(
+                        &format!("UPDATE {table} SET group_id = {target} WHERE group_id"),
+                        merged,
+                    )
+                    .await?;
                 }
             }
             let group_of_write: Vec<i64> = grouping
