@@ -21,6 +21,6 @@ pub use epss::{parse_epss, EpssFile, EpssScore};
 pub use exploitdb::{parse_exploitdb_csv, ExploitRecord};
 pub use kev::{parse_kev_csv, parse_kev_json, KevCatalog, KevEntry};
 pub use model::*;
-pub use nvd::{parse_nvd_cve_item, parse_nvd_page, NvdPage};
+pub use nvd::{parse_nvd_cve_item, parse_nvd_cves, parse_nvd_page, NvdPage};
 pub use osv::{parse_osv_json, parse_osv_yaml};
 pub use report::{FormatError, ParseReport, RecordWarning, SkippedRecord};

@@ -48,20 +48,63 @@ struct RawPage {
 /// Parses one CVE API 2.0 response page. Other NVD APIs' responses (CPE, match criteria,
 /// change history, sources) have no `vulnerabilities` list and are a [`FormatError::Shape`].
 pub fn parse_nvd_page(bytes: &[u8]) -> Result<NvdPage, FormatError> {
-    let document: Value =
-        serde_json::from_slice(bytes).map_err(|e| FormatError::Json(e.to_string()))?;
+    page_from(parse_json(bytes)?)
+}
+
+/// Parses a single vulnerability item as it appears inside a page (`{"cve": {...}}`), the
+/// shape NVD mirrors store per CVE. A malformed item is reported as skipped, not as an error.
+pub fn parse_nvd_cve_item(bytes: &[u8]) -> Result<ParseReport<Advisory>, FormatError> {
+    let item = parse_json(bytes)?;
+    if item.get("cve").is_none_or(|cve| !cve.is_object()) {
+        return Err(FormatError::Shape(
+            "not an NVD vulnerability item: no \"cve\" object".to_string(),
+        ));
+    }
+    Ok(item_from(item))
+}
+
+/// Reads the CVEs of any recorded CVE API 2.0 document: a response page, or a single
+/// vulnerability item as mirrors store one per CVE (both shapes are real: nvd-go records
+/// `cve-2022-44006.json` as an item). A response of NVD's other APIs is a
+/// [`FormatError::Shape`] that names the API, so an import says what it was given.
+pub fn parse_nvd_cves(bytes: &[u8]) -> Result<ParseReport<Advisory>, FormatError> {
+    let document = parse_json(bytes)?;
+    if document.get("vulnerabilities").is_some() {
+        return page_from(document).map(|page| page.advisories);
+    }
+    if document.get("cve").is_some_and(Value::is_object) {
+        return Ok(item_from(document));
+    }
+    let format = document.get("format").and_then(Value::as_str);
+    let api =
+        match format {
+            Some("NVD_CPE") => "a CPE API response",
+            Some("NVD_CPEMatchString") => "a Match Criteria API response",
+            Some("NVD_CVEHistory") => "a CVE Change History API response",
+            Some("NVD_SOURCE") => "a Source API response",
+            _ => return Err(FormatError::Shape(
+                "not an NVD CVE API 2.0 document: neither a response page (\"vulnerabilities\") \
+                 nor a vulnerability item (\"cve\")"
+                    .to_string(),
+            )),
+        };
+    Err(FormatError::Shape(format!(
+        "{api} (format {}), not CVE data: only CVE API 2.0 pages and items hold CVEs",
+        format.unwrap_or_default()
+    )))
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value, FormatError> {
+    serde_json::from_slice(bytes).map_err(|e| FormatError::Json(e.to_string()))
+}
+
+fn page_from(document: Value) -> Result<NvdPage, FormatError> {
     let page: RawPage = serde_json::from_value(document)
         .map_err(|e| FormatError::Shape(format!("not an NVD CVE API 2.0 page: {e}")))?;
     let mut advisories = ParseReport::default();
     let entries_on_page = page.vulnerabilities.len() as u64;
     for (index, entry) in page.vulnerabilities.into_iter().enumerate() {
-        let id = entry
-            .pointer("/cve/id")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        let parsed = serde_json::from_value::<RawEntry>(entry)
-            .map_err(|e| e.to_string())
-            .and_then(|entry| normalise(entry.cve));
+        let (id, parsed) = entry_from(entry);
         match parsed {
             Ok(advisory) => advisories.keep(index, advisory),
             Err(reason) => advisories.skip(index, id, reason),
@@ -77,29 +120,26 @@ pub fn parse_nvd_page(bytes: &[u8]) -> Result<NvdPage, FormatError> {
     })
 }
 
-/// Parses a single vulnerability item as it appears inside a page (`{"cve": {...}}`), the
-/// shape NVD mirrors store per CVE. A malformed item is reported as skipped, not as an error.
-pub fn parse_nvd_cve_item(bytes: &[u8]) -> Result<ParseReport<Advisory>, FormatError> {
-    let item: Value =
-        serde_json::from_slice(bytes).map_err(|e| FormatError::Json(e.to_string()))?;
-    if item.get("cve").is_none_or(|cve| !cve.is_object()) {
-        return Err(FormatError::Shape(
-            "not an NVD vulnerability item: no \"cve\" object".to_string(),
-        ));
-    }
+/// One `{"cve": {...}}` item as a report of one record, kept or skipped.
+fn item_from(item: Value) -> ParseReport<Advisory> {
     let mut report = ParseReport::default();
-    let id = item
+    match entry_from(item) {
+        (_, Ok(advisory)) => report.keep(0, advisory),
+        (id, Err(reason)) => report.skip(0, id, reason),
+    }
+    report
+}
+
+/// The CVE id (when readable) and the normalised advisory or why not.
+fn entry_from(entry: Value) -> (Option<String>, Result<Advisory, String>) {
+    let id = entry
         .pointer("/cve/id")
         .and_then(Value::as_str)
         .map(str::to_string);
-    match serde_json::from_value::<RawEntry>(item)
+    let parsed = serde_json::from_value::<RawEntry>(entry)
         .map_err(|e| e.to_string())
-        .and_then(|entry| normalise(entry.cve))
-    {
-        Ok(advisory) => report.keep(0, advisory),
-        Err(reason) => report.skip(0, id, reason),
-    }
-    Ok(report)
+        .and_then(|entry| normalise(entry.cve));
+    (id, parsed)
 }
 
 #[derive(Deserialize)]
@@ -537,7 +577,8 @@ mod tests {
         ));
     }
 
-    fn json_files(dir: &Path) -> Vec<PathBuf> {
+    /// Every file under `dir`, sorted, as paths relative to it.
+    fn every_file(dir: &Path) -> Vec<PathBuf> {
         let mut found = Vec::new();
         let mut pending = vec![dir.to_path_buf()];
         while let Some(current) = pending.pop() {
@@ -545,8 +586,8 @@ mod tests {
                 let path = entry.unwrap().path();
                 if path.is_dir() {
                     pending.push(path);
-                } else if path.extension().is_some_and(|e| e == "json") {
-                    found.push(path);
+                } else {
+                    found.push(path.strip_prefix(dir).unwrap().to_path_buf());
                 }
             }
         }
@@ -554,70 +595,162 @@ mod tests {
         found
     }
 
+    /// What reading a file of the corpus must give.
+    enum Expected {
+        /// This many CVEs, none skipped.
+        Cves(usize),
+        /// Another NVD API's response: the error names it.
+        OtherApi(&'static str),
+        /// JSON that is no NVD response (the JSON schemas beside the recordings).
+        NotNvd,
+        /// Not JSON at all (licence and provenance notes).
+        NotJson,
+    }
+
+    /// Every file of `nvd-cve-api-2.0`, with what it holds (CVE counts read off each file with
+    /// `jq '.vulnerabilities | length'`; the `format` of the other APIs' responses).
+    const CORPUS: &[(&str, Expected)] = &[
+        ("SOURCE.txt", Expected::NotJson),
+        ("pablotron-nvd-go/ref/README.md", Expected::NotJson),
+        (
+            "pablotron-nvd-go/ref/cpe_api_json_2.0.schema",
+            Expected::NotNvd,
+        ),
+        (
+            "pablotron-nvd-go/ref/cpematch_api_json_2.0.schema",
+            Expected::NotNvd,
+        ),
+        (
+            "pablotron-nvd-go/ref/cve_api_json_2.0.schema",
+            Expected::NotNvd,
+        ),
+        (
+            "pablotron-nvd-go/ref/cve_history_api_json_2.0.schema",
+            Expected::NotNvd,
+        ),
+        ("pablotron-nvd-go/ref/cvss-v2.0.json", Expected::NotNvd),
+        ("pablotron-nvd-go/ref/cvss-v3.0.json", Expected::NotNvd),
+        ("pablotron-nvd-go/ref/cvss-v3.1.json", Expected::NotNvd),
+        (
+            "pablotron-nvd-go/ref/source_api_json_2.0.schema",
+            Expected::NotNvd,
+        ),
+        ("pablotron-nvd-go/responses/README.md", Expected::NotJson),
+        (
+            "pablotron-nvd-go/responses/cpematch-CVE-2022-32223.json",
+            Expected::OtherApi("Match Criteria API"),
+        ),
+        (
+            "pablotron-nvd-go/responses/cpes-2023.json.gz",
+            Expected::OtherApi("CPE API"),
+        ),
+        (
+            "pablotron-nvd-go/responses/cve-2022-44006.json",
+            Expected::Cves(1),
+        ),
+        (
+            "pablotron-nvd-go/responses/cvehistory-CVE-2019-1010218.json",
+            Expected::OtherApi("CVE Change History API"),
+        ),
+        (
+            "pablotron-nvd-go/responses/cves-1999.json",
+            Expected::Cves(200),
+        ),
+        (
+            "pablotron-nvd-go/responses/cves-2023.json",
+            Expected::Cves(200),
+        ),
+        (
+            "pablotron-nvd-go/responses/cves-CVE-2023-0001.json",
+            Expected::Cves(1),
+        ),
+        (
+            "pablotron-nvd-go/responses/sources-20.json",
+            Expected::OtherApi("Source API"),
+        ),
+        ("vunnel-nvd-fixtures/LICENSE", Expected::NotJson),
+        (
+            "vunnel-nvd-fixtures/tests/unit/providers/nvd/test-fixtures/full-page.json",
+            Expected::Cves(38),
+        ),
+        (
+            "vunnel-nvd-fixtures/tests/unit/providers/nvd/test-fixtures/single-entry.json",
+            Expected::Cves(1),
+        ),
+    ];
+
     #[test]
-    fn every_recorded_nvd_response_parses_or_is_rejected_as_another_api() {
+    fn every_file_of_the_recorded_nvd_corpus_is_read_or_named() {
         let Some(root) = test_data::root() else {
             return;
         };
-        let mut cves = 0;
+        let dir = root.join("nvd-cve-api-2.0");
+        let files: Vec<String> = every_file(&dir)
+            .iter()
+            .map(|f| f.to_string_lossy().into_owned())
+            .collect();
+        let listed: Vec<&str> = CORPUS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(files, listed, "a file of the corpus has no expectation");
         let mut rejected = 0;
-        let mut other_apis = Vec::new();
         let mut score_checks = (0, 0);
-        for file in json_files(&root.join("nvd-cve-api-2.0")) {
-            let name = file.file_name().unwrap().to_string_lossy().to_string();
-            let bytes = std::fs::read(&file).unwrap();
-            let single_item = parse_nvd_cve_item(&bytes);
-            match parse_nvd_page(&bytes) {
-                Err(FormatError::Shape(_)) if single_item.is_ok() => {
-                    let report = single_item.unwrap();
+        for (name, expected) in CORPUS {
+            let mut bytes = std::fs::read(dir.join(name)).unwrap();
+            if name.ends_with(".gz") {
+                let mut plain = Vec::new();
+                std::io::Read::read_to_end(
+                    &mut flate2::read::GzDecoder::new(bytes.as_slice()),
+                    &mut plain,
+                )
+                .unwrap();
+                bytes = plain;
+            }
+            match (expected, parse_nvd_cves(&bytes)) {
+                (Expected::Cves(count), Ok(report)) => {
                     assert!(report.skipped.is_empty(), "{name}: {:?}", report.skipped);
-                    cves += report.records.len();
-                }
-                Ok(page) => {
-                    assert!(
-                        page.advisories.skipped.is_empty(),
-                        "{name}: {:?}",
-                        page.advisories.skipped
-                    );
-                    assert_eq!(page.entries_on_page as usize, page.advisories.records.len());
-                    cves += page.advisories.records.len();
-                    rejected += page
-                        .advisories
+                    assert_eq!(report.records.len(), *count, "{name}");
+                    rejected += report
                         .records
                         .iter()
                         .filter(|a| a.withdrawn.is_some())
                         .count();
                     score_checks = add(score_checks, computed_scores_match_nvd(&bytes));
                 }
-                Err(FormatError::Shape(_)) => other_apis.push(name),
-                Err(e) => panic!("{name}: {e}"),
+                (Expected::OtherApi(api), Err(FormatError::Shape(message))) => {
+                    assert!(message.contains(api), "{name}: {message}");
+                    assert!(message.contains("not CVE data"), "{name}: {message}");
+                }
+                (Expected::NotNvd, Err(FormatError::Shape(message))) => {
+                    assert!(
+                        message.starts_with("not an NVD CVE API 2.0 document"),
+                        "{name}: {message}"
+                    );
+                }
+                (Expected::NotJson, Err(FormatError::Json(_))) => {}
+                (_, outcome) => panic!("{name}: unexpected {:?}", outcome.map(|r| r.records.len())),
             }
         }
-        println!(
-            "NVD: {cves} CVEs parsed, 0 skipped, {rejected} rejected→withdrawn; non-CVE responses: {other_apis:?}; \
-             computed score = NVD baseScore for {}/{} metrics",
-            score_checks.0, score_checks.1
-        );
-        // 200 + 200 + 1 + 1 (pablotron) + 38 + 1 (vunnel)
-        assert_eq!(cves, 441);
-        assert!(rejected >= 3);
-        other_apis.sort();
-        assert_eq!(
-            other_apis,
-            [
-                "cpematch-CVE-2022-32223.json",
-                "cvehistory-CVE-2019-1010218.json",
-                "cvss-v2.0.json",
-                "cvss-v3.0.json",
-                "cvss-v3.1.json",
-                "sources-20.json"
-            ]
-        );
+        // `vulnStatus: "Rejected"`: 3 in cves-1999.json, 1 in cves-2023.json.
+        assert_eq!(rejected, 4);
         assert_eq!(
             score_checks.0, score_checks.1,
             "computed scores disagree with NVD"
         );
         assert!(score_checks.1 > 400);
+    }
+
+    #[test]
+    fn a_single_item_reads_like_the_same_cve_on_a_page() {
+        let page = parse_nvd_page(SINGLE_CVE.as_bytes()).unwrap();
+        let item = serde_json::to_vec(
+            &serde_json::from_str::<Value>(SINGLE_CVE).unwrap()["vulnerabilities"][0],
+        )
+        .unwrap();
+        let from_item = parse_nvd_cves(&item).unwrap();
+        assert_eq!(from_item.records, page.advisories.records);
+        assert_eq!(
+            parse_nvd_cves(SINGLE_CVE.as_bytes()).unwrap().records,
+            page.advisories.records
+        );
     }
 
     #[test]
@@ -672,12 +805,17 @@ mod tests {
         (a.0 + b.0, a.1 + b.1)
     }
 
-    /// Compares our computed score with NVD's `baseScore` for every metric on the page.
+    /// Compares our computed score with NVD's `baseScore` for every metric of the page (or
+    /// the single item).
     fn computed_scores_match_nvd(bytes: &[u8]) -> (usize, usize) {
-        let page: Value = serde_json::from_slice(bytes).unwrap();
+        let document: Value = serde_json::from_slice(bytes).unwrap();
+        let entries = match document["vulnerabilities"].as_array() {
+            Some(entries) => entries.clone(),
+            None => vec![document],
+        };
         let mut agreed = 0;
         let mut total = 0;
-        for entry in page["vulnerabilities"].as_array().unwrap() {
+        for entry in &entries {
             let Some(metrics) = entry["cve"]["metrics"].as_object() else {
                 continue;
             };

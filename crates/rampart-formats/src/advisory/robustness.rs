@@ -51,6 +51,9 @@ fn exercise_every_parser(bytes: &[u8]) {
         assert_eq!(seen as u64, page.entries_on_page);
     }
     let _ = parse_nvd_cve_item(bytes);
+    if let Ok(report) = parse_nvd_cves(bytes) {
+        assert!(report.skipped.iter().all(|s| !s.reason.is_empty()));
+    }
     let _ = parse_kev_json(bytes);
     let _ = parse_kev_csv(bytes);
     if let Ok(file) = parse_epss(bytes) {

@@ -56,6 +56,22 @@ fn the_seed_lockfiles_are_valid() {
     }
 }
 
+/// A lockfile cut short anywhere is either still readable or refused with a reason: an error
+/// with an empty message left `rampart scan` printing `line 2, column 11: ` and nothing else.
+#[test]
+fn every_truncated_seed_lockfile_that_is_refused_says_why() {
+    for (kind, text) in SEEDS {
+        for cut in (0..text.len()).filter(|&cut| text.is_char_boundary(cut)) {
+            if let Err(error) = parse_lockfile(kind, &text.as_bytes()[..cut]) {
+                assert!(
+                    !error.message.trim().is_empty(),
+                    "{kind} cut at byte {cut}: empty message ({error})"
+                );
+            }
+        }
+    }
+}
+
 fn mutate(text: &str, edits: &[(usize, u8)], cut: usize) -> Vec<u8> {
     let mut bytes = text.as_bytes().to_vec();
     for &(position, value) in edits {
