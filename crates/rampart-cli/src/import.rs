@@ -4,29 +4,50 @@
 //! PATH is a file, a directory tree (every `.json`/`.yaml`/`.yml`/`.csv`/`.gz` file in it) or a
 //! `.zip` archive (e.g. OSV's `{ecosystem}/all.zip`); URL is fetched over http(s). Several are
 //! read in the order given, in one stream of batches. A malformed record or document is
-//! skipped, counted and reported, never fatal.
+//! skipped, counted and reported, never fatal; an input that yields nothing at all (every
+//! record skipped, no document of the feed), a missing path, an archive that is no zip or one
+//! with an entry past the archive entry limit (64 MiB) is bad input: exit 2, saying what and where.
 
+use std::fmt;
 use std::io::{Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rampart_formats::advisory::{
-    parse_epss, parse_exploitdb_csv, parse_kev_csv, parse_kev_json, parse_nvd_page, parse_osv_json,
+    parse_epss, parse_exploitdb_csv, parse_kev_csv, parse_kev_json, parse_nvd_cves, parse_osv_json,
     parse_osv_yaml, Advisory, EpssFile, ExploitRecord, FormatError, KevEntry, ParseReport,
     SkippedRecord,
 };
+use rampart_server::sync::archive::BoundedZip;
 use rampart_store::{IngestStats, PreparedAdvisory, Store};
 
 use crate::config::DatabaseArgs;
+
+/// A problem with what the user gave `rampart import` (exit 2), as opposed to a failure of the
+/// database or the machine (exit 1).
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl fmt::Display for BadInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+fn bad_input(message: String) -> anyhow::Error {
+    anyhow::Error::new(BadInput(message))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FeedType {
     /// OSV JSON or YAML records (a file, a directory tree or a zip such as `all.zip`).
     Osv,
-    /// NVD CVE API 2.0 response pages (JSON).
+    /// NVD CVE API 2.0 responses (JSON): response pages, or one vulnerability item per file.
     Nvd,
     /// The GitHub Advisory Database in OSV format (a tree or zip of OSV JSON).
     Ghsa,
@@ -177,7 +198,7 @@ fn parse_document(feed: FeedType, document: Document, writing: bool) -> ParsedDo
             parse_osv_json(&bytes)
         }
         .map(advisories),
-        FeedType::Nvd => parse_nvd_page(&bytes).map(|page| advisories(page.advisories)),
+        FeedType::Nvd => parse_nvd_cves(&bytes).map(advisories),
         FeedType::Kev => if lower.ends_with(".csv") {
             parse_kev_csv(&bytes)
         } else {
@@ -419,7 +440,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     // not leave the first ones imported.
     for source in &args.sources {
         if !is_url(source) && !local_path(source).exists() {
-            bail!("{source}: no such file or directory");
+            return Err(bad_input(format!("{source}: no such file or directory")));
         }
     }
     let store = if args.parse_only {
@@ -475,7 +496,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
             stats.skipped,
             started.elapsed().as_secs_f64()
         );
-        return Ok(());
+        return nothing_read(importer.parsed, stats.skipped, args.feed, &source);
     }
     println!(
         "imported {} from {}: {} records: {} added, {} updated, {} unchanged, {} skipped in {:.1}s",
@@ -491,7 +512,27 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     if let Some(store) = store {
         store.close().await;
     }
-    Ok(())
+    nothing_read(
+        stats.added + stats.updated + stats.unchanged,
+        stats.skipped,
+        args.feed,
+        &source,
+    )
+}
+
+/// An import that read no record at all was given the wrong files (or the wrong `--type`):
+/// bad input, not a success.
+fn nothing_read(read: u64, skipped: u64, feed: FeedType, source: &str) -> anyhow::Result<()> {
+    match (read, skipped) {
+        (0, 0) => Err(bad_input(format!(
+            "{source}: no {} record found (is --type right?)",
+            feed.source_name()
+        ))),
+        (0, skipped) => Err(bad_input(format!(
+            "{source}: nothing imported, all {skipped} records or documents were skipped (reasons above)"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Reads one PATH_OR_URL into the importer's batches.
@@ -511,17 +552,17 @@ async fn import_source(
             importer.progress.inc_length(files.len() as u64);
             let inputs = files.into_iter().map(|file| {
                 let bytes = std::fs::read(&file)
-                    .with_context(|| format!("cannot read {}", file.display()))?;
+                    .map_err(|e| bad_input(format!("cannot read {}: {e}", file.display())))?;
                 let name = file.display().to_string();
                 Ok(Input::Document(Document { name, bytes }))
             });
             importer.documents(inputs).await?;
         } else if path.is_file() {
-            let bytes =
-                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let bytes = std::fs::read(&path)
+                .map_err(|e| bad_input(format!("cannot read {}: {e}", path.display())))?;
             import_file(importer, path.display().to_string(), bytes).await?;
         } else {
-            bail!("{source}: no such file or directory");
+            return Err(bad_input(format!("{source}: no such file or directory")));
         }
     }
     Ok(())
@@ -534,7 +575,7 @@ async fn import_file(
     bytes: Vec<u8>,
 ) -> anyhow::Result<()> {
     if is_zip(&name, &bytes) {
-        return import_zip(importer, Cursor::new(bytes)).await;
+        return import_zip(importer, &name, Cursor::new(bytes)).await;
     }
     importer.progress.inc_length(1);
     importer
@@ -577,25 +618,27 @@ fn collect_files(root: &Path, feed: FeedType) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-async fn import_zip(importer: &mut Importer<'_>, reader: impl Read + Seek) -> anyhow::Result<()> {
-    let mut archive = zip::ZipArchive::new(reader).context("not a readable zip archive")?;
+/// The documents of a zip archive, each read through the bounded reader sync runs use: a
+/// damaged entry is skipped, an entry past the size limit refuses the whole archive.
+async fn import_zip(
+    importer: &mut Importer<'_>,
+    archive_name: &str,
+    reader: impl Read + Seek,
+) -> anyhow::Result<()> {
+    let refused = |error| bad_input(format!("{archive_name}: {error}"));
+    let mut archive = BoundedZip::new(reader).map_err(refused)?;
     importer.progress.inc_length(archive.len() as u64);
     let feed = importer.feed;
-    let inputs = (0..archive.len()).map(|index| {
-        let mut entry = match archive.by_index(index) {
-            Ok(entry) => entry,
-            Err(error) => return Ok(Input::Unreadable(format!("zip entry {index}: {error}"))),
-        };
-        let name = entry.name().to_string();
-        if entry.is_dir() || !feed.wants(&name) {
-            return Ok(Input::NotOfTheFeed);
-        }
-        let mut bytes = Vec::with_capacity(entry.size() as usize);
-        if let Err(error) = entry.read_to_end(&mut bytes) {
-            return Ok(Input::Unreadable(format!("{name}: {error}")));
-        }
-        Ok(Input::Document(Document { name, bytes }))
-    });
+    let inputs =
+        (0..archive.len()).map(|index| match archive.read(index, |name| feed.wants(name)) {
+            Ok(Some(entry)) => Ok(Input::Document(Document {
+                name: entry.name,
+                bytes: entry.bytes,
+            })),
+            Ok(None) => Ok(Input::NotOfTheFeed),
+            Err(error) if error.refuses_the_archive() => Err(refused(error)),
+            Err(error) => Ok(Input::Unreadable(format!("{archive_name}: {error}"))),
+        });
     importer.documents(inputs).await
 }
 
@@ -607,7 +650,7 @@ async fn download(url: &str) -> anyhow::Result<Vec<u8>> {
         .with_context(|| format!("cannot fetch {url}"))?;
     let status = response.status();
     if !status.is_success() {
-        bail!("{url} answered {status}");
+        return Err(bad_input(format!("{url} answered {status}")));
     }
     Ok(response
         .bytes()

@@ -49,7 +49,7 @@ impl App {
         let secret_key = match (&config.secret_key, &config.database) {
             (Some(key), _) => key.clone(),
             (None, DatabaseLocation::SqliteDir(dir)) => {
-                std::fs::create_dir_all(dir)?;
+                rampart_store::create_data_dir(dir)?;
                 SecretKey::load_or_create(&dir.join("secret.key"))?
             }
             (None, DatabaseLocation::Postgres(_)) => anyhow::bail!(

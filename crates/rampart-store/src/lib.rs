@@ -17,7 +17,7 @@ mod products;
 mod sboms;
 mod sync;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -97,17 +97,55 @@ pub enum Backend {
     Postgres,
 }
 
+/// Creates the data directory (0700) and an empty database file (0600) when they are missing,
+/// before SQLite opens it: SQLite would create the file world-readable (0644 under the usual
+/// umask) and gives its `-wal` and `-shm` files the database file's mode, so a private
+/// database file keeps all three private. The database holds key hashes, sessions and
+/// encrypted secrets: only the account that runs Rampart reads it, as with the secret key.
+#[cfg(unix)]
+fn create_private_database_file(dir: &Path, file: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    create_data_dir(dir)?;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)
+    {
+        Ok(_) => Ok(()),
+        // An existing database keeps the mode its operator gave it.
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+#[cfg(not(unix))]
+fn create_private_database_file(dir: &Path, _file: &Path) -> std::io::Result<()> {
+    create_data_dir(dir)
+}
+
+/// Creates a data directory (and missing parents) readable by its owner only (0700 on Unix);
+/// an existing directory is left as it is.
+pub fn create_data_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 impl Store {
     /// Opens (creating if needed) the database. Does not migrate: call [`Store::migrate`].
     pub async fn connect(location: &DatabaseLocation) -> Result<Store, StoreError> {
         let pool = match location {
             DatabaseLocation::SqliteDir(dir) => {
-                std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+                let file = dir.join("rampart.db");
+                create_private_database_file(dir, &file).map_err(|source| StoreError::DataDir {
                     path: dir.clone(),
                     source,
                 })?;
                 let options = SqliteConnectOptions::new()
-                    .filename(dir.join("rampart.db"))
+                    .filename(&file)
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)

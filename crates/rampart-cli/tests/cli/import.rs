@@ -259,3 +259,269 @@ fn kev_from_a_url_epss_and_nvd_from_files() {
         assert!(added > 50, "{added}");
     }
 }
+
+/// The summary line's counts, or a panic naming the run's output.
+fn expect_exit(output: &std::process::Output, code: i32) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {stderr}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    stderr
+}
+
+#[test]
+fn every_recorded_nvd_response_is_imported_or_named_as_another_api() {
+    let Some(root) = rampart_test_support::test_data::root() else {
+        return;
+    };
+    let corpus = root.join("nvd-cve-api-2.0");
+    for (database, _dir) in backends() {
+        let output = run_import(&database, "nvd", &[corpus.to_str().unwrap()]);
+        let stderr = expect_exit(&output, 0);
+        // 441 CVE entries in six files (pages of 200, 200, 38 and 1, and two single items),
+        // CVE-2022-44006 twice: 440 CVEs. The six other JSON files are NVD's other APIs and
+        // JSON schemas, each skipped with what it is.
+        let (_, added, _, _, skipped) = import(&database, "nvd", corpus.to_str().unwrap());
+        assert_eq!((added, skipped), (0, 6), "a re-import adds nothing");
+        let first = String::from_utf8_lossy(&output.stdout);
+        assert!(first.contains(": 440 added, "), "{first}");
+        assert!(first.contains(", 6 skipped in "), "{first}");
+        assert!(!stderr.contains("CVE-2022-44006"), "{stderr}");
+        for (file, what) in [
+            (
+                "cpematch-CVE-2022-32223.json",
+                "a Match Criteria API response",
+            ),
+            (
+                "cvehistory-CVE-2019-1010218.json",
+                "a CVE Change History API response",
+            ),
+            ("sources-20.json", "a Source API response"),
+            ("cvss-v3.1.json", "not an NVD CVE API 2.0 document"),
+        ] {
+            assert!(
+                stderr
+                    .lines()
+                    .any(|line| line.contains(file) && line.contains(what)),
+                "{file} is skipped as {what}: {stderr}"
+            );
+        }
+    }
+}
+
+/// CRC-32 (IEEE), for archives written by hand below.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A one-entry zip (stored) whose headers declare `declared` uncompressed bytes, written by
+/// hand with ZIP64 size fields: the forged archive of a zip-bomb report (200 bytes declaring a
+/// terabyte).
+fn zip_declaring(name: &str, content: &[u8], declared: u64) -> Vec<u8> {
+    let crc = crc32(content);
+    let size = content.len() as u32;
+    let name_length = name.len() as u16;
+    let mut zip = Vec::new();
+    // Local file header, ZIP64 extra field holding (uncompressed, compressed).
+    zip.extend(0x0403_4b50u32.to_le_bytes());
+    zip.extend(45u16.to_le_bytes()); // version needed: ZIP64
+    zip.extend([0u8; 2]); // flags
+    zip.extend(0u16.to_le_bytes()); // stored
+    zip.extend([0u8; 4]); // time, date
+    zip.extend(crc.to_le_bytes());
+    zip.extend(u32::MAX.to_le_bytes()); // compressed: in the extra field
+    zip.extend(u32::MAX.to_le_bytes()); // uncompressed: in the extra field
+    zip.extend(name_length.to_le_bytes());
+    zip.extend(20u16.to_le_bytes());
+    zip.extend(name.as_bytes());
+    zip.extend(1u16.to_le_bytes());
+    zip.extend(16u16.to_le_bytes());
+    zip.extend(declared.to_le_bytes());
+    zip.extend(u64::from(size).to_le_bytes());
+    zip.extend(content);
+    // Central directory header: only the uncompressed size goes to the ZIP64 field.
+    let central = zip.len() as u32;
+    zip.extend(0x0201_4b50u32.to_le_bytes());
+    zip.extend(45u16.to_le_bytes()); // made by
+    zip.extend(45u16.to_le_bytes()); // needed
+    zip.extend([0u8; 2]);
+    zip.extend(0u16.to_le_bytes());
+    zip.extend([0u8; 4]);
+    zip.extend(crc.to_le_bytes());
+    zip.extend(size.to_le_bytes());
+    zip.extend(u32::MAX.to_le_bytes());
+    zip.extend(name_length.to_le_bytes());
+    zip.extend(12u16.to_le_bytes()); // extra field
+    zip.extend([0u8; 2]); // comment
+    zip.extend([0u8; 2]); // disk
+    zip.extend([0u8; 2]); // internal attributes
+    zip.extend([0u8; 4]); // external attributes
+    zip.extend(0u32.to_le_bytes()); // local header offset
+    zip.extend(name.as_bytes());
+    zip.extend(1u16.to_le_bytes());
+    zip.extend(8u16.to_le_bytes());
+    zip.extend(declared.to_le_bytes());
+    let central_size = zip.len() as u32 - central;
+    // End of central directory.
+    zip.extend(0x0605_4b50u32.to_le_bytes());
+    zip.extend([0u8; 4]); // disk numbers
+    zip.extend(1u16.to_le_bytes());
+    zip.extend(1u16.to_le_bytes());
+    zip.extend(central_size.to_le_bytes());
+    zip.extend(central.to_le_bytes());
+    zip.extend([0u8; 2]);
+    zip
+}
+
+#[test]
+fn a_zip_entry_declaring_a_terabyte_is_refused_with_exit_2() {
+    let work = tempfile::tempdir().unwrap();
+    let archive = work.path().join("forged.zip");
+    let record = br#"{"id":"FORGED-1","modified":"2024-01-01T00:00:00Z"}"#;
+    std::fs::write(&archive, zip_declaring("FORGED-1.json", record, 1 << 40)).unwrap();
+    assert!(std::fs::metadata(&archive).unwrap().len() < 300);
+    let database = [
+        "--data-dir".to_string(),
+        work.path().join("data").display().to_string(),
+    ];
+    // Before the bound, the declared size was preallocated: the process aborted.
+    let stderr = expect_exit(
+        &run_import(&database, "osv", &[archive.to_str().unwrap()]),
+        2,
+    );
+    assert!(
+        stderr.contains("forged.zip: FORGED-1.json: the entry unpacks to more than 64 MiB")
+            && stderr.contains("declares 1099511627776 bytes"),
+        "{stderr}"
+    );
+}
+
+/// A deflated zip: one real record, then `bomb.json`, 64 MiB and one byte of zeros (64 KiB
+/// compressed). With `understate`, the bomb's headers declare 100 bytes.
+fn zip_bomb(understate: bool) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("GOOD-1.json", options).unwrap();
+    zip.write_all(br#"{"id":"GOOD-1","modified":"2024-01-01T00:00:00Z"}"#)
+        .unwrap();
+    zip.start_file("bomb.json", options).unwrap();
+    let zeros = vec![0u8; 1024 * 1024];
+    for _ in 0..64 {
+        zip.write_all(&zeros).unwrap();
+    }
+    zip.write_all(&[0]).unwrap();
+    let mut bytes = zip.finish().unwrap().into_inner();
+    if understate {
+        // The uncompressed size sits at byte 22 of a local header and 24 of a central one.
+        let declared = 64u32 * 1024 * 1024 + 1;
+        let mut patched = 0;
+        for (signature, offset) in [(0x0403_4b50u32, 22), (0x0201_4b50u32, 24)] {
+            let mut at = 0;
+            while at + 4 <= bytes.len() {
+                let found = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+                let size_at = at + offset;
+                if found == signature
+                    && bytes.len() >= size_at + 4
+                    && u32::from_le_bytes(bytes[size_at..size_at + 4].try_into().unwrap())
+                        == declared
+                {
+                    bytes[size_at..size_at + 4].copy_from_slice(&100u32.to_le_bytes());
+                    patched += 1;
+                }
+                at += 1;
+            }
+        }
+        assert_eq!(patched, 2, "both headers of the bomb are patched");
+    }
+    assert!(bytes.len() < 200 * 1024, "{} bytes", bytes.len());
+    bytes
+}
+
+#[test]
+fn a_zip_bomb_is_refused_with_exit_2_whatever_its_headers_declare() {
+    let work = tempfile::tempdir().unwrap();
+    for understate in [false, true] {
+        let archive = work.path().join(format!("bomb-{understate}.zip"));
+        std::fs::write(&archive, zip_bomb(understate)).unwrap();
+        let database = [
+            "--data-dir".to_string(),
+            work.path()
+                .join(format!("data-{understate}"))
+                .display()
+                .to_string(),
+        ];
+        // Unbounded, the bomb was inflated whole, failed to parse and was skipped: exit 0.
+        let stderr = expect_exit(
+            &run_import(&database, "osv", &[archive.to_str().unwrap()]),
+            2,
+        );
+        assert!(
+            stderr.contains(&format!(
+                "bomb-{understate}.zip: bomb.json: the entry unpacks to more than 64 MiB"
+            )) && stderr.contains("zip bomb"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn bad_input_exits_2_and_says_what_and_where() {
+    let Some(root) = rampart_test_support::test_data::root() else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let database = [
+        "--data-dir".to_string(),
+        work.path().join("data").display().to_string(),
+    ];
+    let not_a_zip = work.path().join("all.zip");
+    std::fs::write(&not_a_zip, b"<html>503 Service Unavailable</html>").unwrap();
+    let empty_dir = work.path().join("empty");
+    std::fs::create_dir(&empty_dir).unwrap();
+    let sources_response = root.join("nvd-cve-api-2.0/pablotron-nvd-go/responses/sources-20.json");
+    let cases: [(&str, &Path, &[&str]); 4] = [
+        ("osv", &not_a_zip, &["all.zip: not a readable zip archive"]),
+        (
+            "osv",
+            Path::new("/no/such/feed"),
+            &["/no/such/feed: no such file or directory"],
+        ),
+        (
+            "osv",
+            &empty_dir,
+            &["empty: no osv record found (is --type right?)"],
+        ),
+        (
+            "nvd",
+            &sources_response,
+            &[
+                "sources-20.json: unreadable document: unexpected document shape: a Source API response",
+                "sources-20.json: nothing imported, all 1 records or documents were skipped",
+            ],
+        ),
+    ];
+    for (feed, path, messages) in cases {
+        let stderr = expect_exit(&run_import(&database, feed, &[path.to_str().unwrap()]), 2);
+        for message in messages {
+            assert!(
+                stderr.contains(message),
+                "{path:?}: {message:?} in {stderr}"
+            );
+        }
+    }
+}

@@ -227,3 +227,84 @@ fn bad_configuration_is_a_clear_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("postgres://"), "{stderr}");
 }
+
+/// Waits until `path` contains `needle`; fails the test after a minute.
+fn wait_for_text(path: &Path, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {needle:?} in {} after 60 s: {text}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// The log of a server whose stderr goes to a file (a service manager, `2> server.log`) is
+/// plain text; the data directory and the SQLite files in it are private to the account that
+/// runs the server, as its secret key is.
+#[test]
+fn a_log_file_has_no_colour_codes_and_the_database_files_are_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let log = dir.path().join("server.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "human"])
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .env_remove("RAMPART_ADMIN_API_KEY_FILE")
+        .env_remove("RAMPART_DATABASE_URL")
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start rampart");
+    wait_for_text(&log, "listening");
+    // Checked while the server runs: SQLite's -wal and -shm files exist only then.
+    let modes: Vec<(String, u32)> = [
+        "",
+        "rampart.db",
+        "rampart.db-wal",
+        "rampart.db-shm",
+        "secret.key",
+    ]
+    .iter()
+    .map(|name| (name.to_string(), mode(&data_dir.join(name))))
+    .collect();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        modes,
+        [
+            (String::new(), 0o700),
+            ("rampart.db".to_string(), 0o600),
+            ("rampart.db-wal".to_string(), 0o600),
+            ("rampart.db-shm".to_string(), 0o600),
+            ("secret.key".to_string(), 0o600),
+        ]
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("listening"), "{text}");
+    assert!(
+        !text.contains('\x1b'),
+        "colour codes in a log file: {text:?}"
+    );
+}

@@ -2,6 +2,7 @@
 //! outbound guard every fetch passes, the fetchers per feed type, and the scheduler/worker
 //! that runs each source every `syncIntervalHours`, once across all replicas.
 
+pub mod archive;
 pub mod outbound;
 mod runner;
 pub mod secret;

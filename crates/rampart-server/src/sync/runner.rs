@@ -10,7 +10,6 @@
 //!   a 304 answer ends the run with nothing to do.
 
 use std::collections::VecDeque;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -27,6 +26,7 @@ use reqwest::header::{HeaderValue, IF_MODIFIED_SINCE, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use tokio::sync::mpsc;
 
+use super::archive::BoundedZip;
 use super::outbound::{Location, OutboundClient};
 use super::{SecretKey, SourceType, SyncSettings};
 
@@ -532,21 +532,12 @@ fn parse_entry(name: &str, bytes: &[u8]) -> Option<ParseReport<Advisory>> {
 }
 
 fn read_zip(file: std::fs::File, emitter: &mut BatchEmitter) -> anyhow::Result<()> {
-    let mut zip = zip::ZipArchive::new(file).context("not a zip archive")?;
-    let mut bytes = Vec::new();
+    let mut zip = BoundedZip::new(file)?;
     for index in 0..zip.len() {
-        let mut entry = zip.by_index(index)?;
-        if !entry.is_file() {
+        let Some(entry) = zip.read(index, is_osv_document)? else {
             continue;
-        }
-        let name = entry.name().to_string();
-        bytes.clear();
-        // Bound each entry: a real advisory is kilobytes; this stops zip bombs.
-        entry
-            .by_ref()
-            .take(64 * 1024 * 1024)
-            .read_to_end(&mut bytes)?;
-        if let Some(report) = parse_entry(&name, &bytes) {
+        };
+        if let Some(report) = parse_entry(&entry.name, &entry.bytes) {
             emitter.take(report);
             if !emitter.maybe_send() {
                 return Ok(());
@@ -554,6 +545,11 @@ fn read_zip(file: std::fs::File, emitter: &mut BatchEmitter) -> anyhow::Result<(
         }
     }
     Ok(())
+}
+
+fn is_osv_document(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".json") || lower.ends_with(".yaml") || lower.ends_with(".yml")
 }
 
 fn read_tree(root: &Path, emitter: &mut BatchEmitter) -> anyhow::Result<()> {
@@ -575,8 +571,7 @@ fn read_tree(root: &Path, emitter: &mut BatchEmitter) -> anyhow::Result<()> {
     files.sort();
     for path in files {
         let name = path.to_string_lossy().to_string();
-        let lower = name.to_ascii_lowercase();
-        if !(lower.ends_with(".json") || lower.ends_with(".yaml") || lower.ends_with(".yml")) {
+        if !is_osv_document(&name) {
             continue;
         }
         let bytes = std::fs::read(&path)?;
