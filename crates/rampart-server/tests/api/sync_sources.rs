@@ -867,13 +867,20 @@ backend_tests! {
             let crashing = crashing.clone();
             async move { crashing.execute(claimed).await }
         });
-        // Wait until the third page is being waited for, then kill the worker.
+        // Wait until the third page is being waited for, then kill the worker. The deadline
+        // only turns a worker that never gets there (a hang) into a failure that says so.
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
         loop {
-            let waiting = upstream.nvd_requests.lock().unwrap().len() >= 2
-                && upstream.release.receiver_count() > 0;
-            if waiting {
+            let requests = upstream.nvd_requests.lock().unwrap().len();
+            if requests >= 2 && upstream.release.receiver_count() > 0 {
                 break;
             }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the worker never reached the held third NVD page: {requests} requests served, \
+                 worker finished: {}",
+                worker.is_finished()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         worker.abort();
