@@ -1,7 +1,11 @@
-//! Tenancy and the route table, driven by the served OpenAPI document so every new route
-//! is covered without editing this file: team B walks every operation with team A's ids
-//! and never sees team A's data; every non-public operation answers 401 without
-//! credentials and 403 (naming the scope) to a key that lacks its scope.
+//! Tenancy and the route table, driven by the served OpenAPI document: team A owns one of
+//! every object a route can name (product, release, SBOM, analysis, findings and their
+//! events, keys, a member), and team B's session and key walk every operation with team A's
+//! matching ids: each request that names team A's object answers exactly 404, the few that
+//! every team is refused by design answer 403 (each with its reason), and no response shows
+//! team A's names or ids. An operation the walk has no rule for fails it, so a new route
+//! cannot go unchecked. Every non-public operation answers 401 without credentials and 403
+//! (naming the scope) to a key that lacks its scope.
 
 use rampart_test_support::{backend_tests, TestApp};
 use reqwest::{Method, StatusCode};
@@ -56,15 +60,28 @@ fn body_for(method: &Method, path: &str, key_id: i64) -> Option<Value> {
         ("POST", "/api/v1/teams") => json!({"name": "walk team"}),
         ("POST", "/api/v1/teams/{team_id}/members") => json!({"email": "walker@b.example"}),
         ("PUT", "/api/v1/teams/{team_id}/plan") => json!({"plan": "enterprise"}),
+        ("POST", "/api/products" | "/api/v1/products") => json!({"name": "walk product"}),
+        ("PATCH", "/api/products/{id}" | "/api/v1/products/{id}") => {
+            json!({"name": "walk renamed", "description": "walk"})
+        }
+        ("POST", "/api/products/{id}/releases" | "/api/v1/products/{id}/releases") => {
+            json!({"version": "0.0.1-walk"})
+        }
+        ("PATCH", "/api/v1/releases/{id}") => json!({"status": "released"}),
+        ("POST", "/v1/query") => {
+            json!({"package": {"ecosystem": "npm", "name": "lodash"}, "version": "4.17.20"})
+        }
+        ("POST", "/v1/querybatch") => json!({"queries": [
+            {"package": {"ecosystem": "npm", "name": "lodash"}, "version": "4.17.20"}
+        ]}),
+        ("POST", "/api/v1/security/cve/sync-sources") => json!({
+            "config": {"id": "walk-source", "type": "KEV", "syncIntervalHours": 24},
+            "apiKey": "walk"
+        }),
         (m, _) if m == "POST" || m == "PUT" || m == "PATCH" => return Some(json!({})),
         _ => return None,
     };
     Some(known)
-}
-
-fn knows_body(method: &Method, path: &str) -> bool {
-    !matches!(method.as_str(), "POST" | "PUT" | "PATCH")
-        || body_for(method, path, 0) != Some(json!({}))
 }
 
 /// The path with each `{param}` replaced by an id from `ids` (name → id); unknown names
@@ -101,70 +118,469 @@ async fn send(
     request.send().await.unwrap()
 }
 
+/// Which of team B's credentials makes the request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Credential {
+    Session,
+    Key,
+}
+
+/// What team B must get from one operation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Expect {
+    /// The request names one of team A's objects (path or body): exactly 404, the
+    /// `not_found` error and nothing else.
+    NotFound,
+    /// Refused before any object is looked up, by a rule that is the same for every team
+    /// (the reason is the test's justification): exactly 403.
+    Forbidden(&'static str),
+    /// The caller's own team, user or session: a success that shows nothing of team A.
+    Own,
+    /// Server-wide data (knowledge base, sync sources, which every team may read): a success
+    /// that shows nothing of team A.
+    ServerWide,
+}
+
+/// API keys can never create, list, rotate or revoke keys, make teams or log out (DESIGN.md
+/// §4): that needs a logged-in session, whatever the team.
+const KEYS_NEED_A_SESSION: &str = "keys, teams and sessions are managed from a logged-in session";
+/// Sync sources are server-wide; only the operators' team changes or runs them.
+const OPERATORS_ONLY: &str = "only the operators' team may change or run sync sources";
+
+/// The rule for every operation of the served document; `None` for one the walk does not know
+/// (the walk then fails: a new route needs a rule here).
+fn expectation(method: &Method, template: &str, credential: Credential) -> Option<Expect> {
+    use Expect::*;
+    let key = credential == Credential::Key;
+    let path_object = template.contains('{');
+    let expect = match (method.as_str(), template) {
+        // Key management, by path or by seed 003's `api_key_id` body.
+        ("POST", "/api/v1/api-keys/{id}/revoke" | "/api/v1/api-keys/{id}/rotate")
+        | ("POST", "/api/revoke-api-key" | "/api/rotate-api-key") => {
+            if key {
+                Forbidden(KEYS_NEED_A_SESSION)
+            } else {
+                NotFound
+            }
+        }
+        ("POST", "/api/v1/api-keys" | "/api/create-api-key") => {
+            if key {
+                Forbidden(KEYS_NEED_A_SESSION)
+            } else {
+                Own
+            }
+        }
+        ("GET", "/api/v1/api-keys" | "/api/list-api-keys") => {
+            if key {
+                Forbidden(KEYS_NEED_A_SESSION)
+            } else {
+                Own
+            }
+        }
+        // Sync sources: read by every team, changed by the operators only.
+        ("GET", t) if t.starts_with("/api/v1/security/cve/sync-sources") => ServerWide,
+        (_, t) if t.starts_with("/api/v1/security/cve/sync-sources") => Forbidden(OPERATORS_ONLY),
+        // The knowledge base is the same for every team.
+        (_, t)
+            if t.starts_with("/v1/")
+                || t.starts_with("/api/v1/vulnerabilities")
+                || t.starts_with("/api/v1/catalog/")
+                || t == "/api/v1/kb/status"
+                || t == "/api/get-exploits"
+                || t == "/api/product-cves" =>
+        {
+            ServerWide
+        }
+        // Everything else that names an object names one of team A's.
+        (_, t) if path_object && object_of(t).is_some() => NotFound,
+        ("POST", "/api/v1/teams" | "/api/v1/auth/logout") => {
+            if key {
+                Forbidden(KEYS_NEED_A_SESSION)
+            } else {
+                Own
+            }
+        }
+        (
+            "GET",
+            "/api/v1/me" | "/api/v1/teams" | "/api/v1/audit-log" | "/api/v1/audit-log/export",
+        )
+        | ("GET", "/api/v1/finding-events" | "/api/v1/products" | "/api/products")
+        | ("POST", "/api/v1/products" | "/api/products") => Own,
+        _ => return None,
+    };
+    Some(expect)
+}
+
+/// Team A's objects, one of each kind a route can name.
+struct TeamA {
+    team: i64,
+    member: i64,
+    key: i64,
+    product: i64,
+    release: i64,
+    sbom: i64,
+    analysis: i64,
+}
+
+/// The kind of object a templated path names, from its prefix (every object route is
+/// `/…/<collection>/{id}…`).
+fn object_of(template: &str) -> Option<&'static str> {
+    const PREFIXES: &[(&str, &str)] = &[
+        ("/api/products/{id}", "product"),
+        ("/api/v1/products/{id}", "product"),
+        ("/api/v1/releases/{id}", "release"),
+        ("/api/v1/sboms/{id}", "sbom"),
+        ("/api/v1/analyses/{id}", "analysis"),
+        ("/api/v1/api-keys/{id}", "key"),
+        ("/api/v1/teams/{team_id}", "team"),
+    ];
+    PREFIXES
+        .iter()
+        .find(|(prefix, _)| template.starts_with(prefix))
+        .map(|(_, kind)| *kind)
+}
+
+impl TeamA {
+    /// The path with every parameter filled with the id of team A's matching object.
+    fn path(&self, template: &str, server_wide: &[(&str, String)]) -> Result<String, String> {
+        let mut out = String::new();
+        let mut rest = template;
+        while let Some(start) = rest.find('{') {
+            let end = rest[start..].find('}').unwrap() + start;
+            out.push_str(&rest[..start]);
+            let name = &rest[start + 1..end];
+            let value = match (name, object_of(template)) {
+                ("team_id", _) => self.team.to_string(),
+                ("user_id", _) => self.member.to_string(),
+                ("id", Some("product")) => self.product.to_string(),
+                ("id", Some("release")) => self.release.to_string(),
+                ("id", Some("sbom")) => self.sbom.to_string(),
+                ("id", Some("analysis")) => self.analysis.to_string(),
+                ("id", Some("key")) => self.key.to_string(),
+                _ => match server_wide
+                    .iter()
+                    .find(|(prefix, _)| template.starts_with(prefix))
+                {
+                    Some((_, id)) => id.clone(),
+                    None => return Err(format!("no object for {{{name}}} in {template}")),
+                },
+            };
+            out.push_str(&value);
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+/// Team A's personal and CI keys, members, and a product with a release, an SBOM, its
+/// analysis and findings (from a small knowledge base the operator loads).
+async fn team_a(app: &TestApp) -> (TeamA, String, String) {
+    let (token, team) = app.user_on_plan("alpha-owner@a.example", "pro").await;
+    let key: Value = app
+        .with_token(Method::POST, "/api/v1/api-keys", &token)
+        .json(&json!({"name": "alpha-secret-key-name"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = key["api_key"].as_str().unwrap().to_string();
+    let ci: Value = app
+        .with_token(Method::POST, "/api/v1/api-keys", &token)
+        .json(&json!({"name": "alpha-ci", "service_account": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(ci["id"].is_i64(), "{ci}");
+    let member: Value = app
+        .with_token(
+            Method::POST,
+            &format!("/api/v1/teams/{team}/members"),
+            &token,
+        )
+        .json(&json!({"email": "alpha-member@a.example"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let store = rampart_store::Store::connect(&app.config.database)
+        .await
+        .unwrap();
+    let record = json!({"schema_version": "1.6.0", "id": "GHSA-walk-0001", "modified": "2024-01-02T00:00:00Z",
+        "aliases": ["CVE-2099-7001"], "summary": "walk record",
+        "affected": [{"package": {"ecosystem": "npm", "name": "lodash"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "4.17.21"}]}]}]});
+    let parsed = rampart_formats::advisory::parse_osv_json(record.to_string().as_bytes()).unwrap();
+    store
+        .ingest_advisories("osv", &parsed.records)
+        .await
+        .unwrap();
+    // An NVD record gives the CPE catalogue a product for `/api/product-cves`.
+    let nvd = json!({"cve": {"id": "CVE-2099-7002", "lastModified": "2024-01-02T00:00:00.000",
+        "descriptions": [{"lang": "en", "value": "walk"}],
+        "configurations": [{"nodes": [{"operator": "OR", "cpeMatch": [{"vulnerable": true,
+            "criteria": "cpe:2.3:a:walkvendor:walkproduct:*:*:*:*:*:*:*:*", "versionEndExcluding": "2.0"}]}]}]}});
+    let parsed = rampart_formats::advisory::parse_nvd_cves(nvd.to_string().as_bytes()).unwrap();
+    assert!(parsed.skipped.is_empty(), "{:?}", parsed.skipped);
+    store
+        .ingest_advisories("nvd", &parsed.records)
+        .await
+        .unwrap();
+    store.close().await;
+    crate::kb::wait_for_index(app).await;
+
+    let product: Value = app
+        .with_token(Method::POST, "/api/v1/products", &token)
+        .json(&json!({"name": "alpha-product-name"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let product_id = product["id"].as_i64().unwrap();
+    let release: Value = app
+        .with_token(
+            Method::POST,
+            &format!("/api/v1/products/{product_id}/releases"),
+            &token,
+        )
+        .json(&json!({"version": "alpha-release-version"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let release_id = release["id"].as_i64().unwrap();
+    let sbom = json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
+    "serialNumber": "urn:uuid:a1a1a1a1-0000-4000-8000-a1a1a1a1a1a1",
+    "components": [
+        {"type": "library", "bom-ref": "c0", "name": "lodash", "version": "4.17.20", "purl": "pkg:npm/lodash@4.17.20"},
+        {"type": "library", "bom-ref": "c1", "name": "alpha-private-lib", "version": "1.0.0", "purl": "pkg:npm/alpha-private-lib@1.0.0"}
+    ]});
+    let uploaded: Value = app
+        .with_token(
+            Method::POST,
+            &format!("/api/v1/releases/{release_id}/sboms?wait=true"),
+            &token,
+        )
+        .header("content-type", "application/vnd.cyclonedx+json")
+        .body(sbom.to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(uploaded["analysis"]["findings_count"], 1, "{uploaded}");
+    let team_a = TeamA {
+        team,
+        member: member["user_id"].as_i64().unwrap(),
+        key: key["id"].as_i64().unwrap(),
+        product: product_id,
+        release: release_id,
+        sbom: uploaded["sbom"]["id"].as_i64().unwrap(),
+        analysis: uploaded["analysis"]["id"].as_i64().unwrap(),
+    };
+    (team_a, token, secret)
+}
+
+/// Team A's data as it could show in a response: names, e-mails, the key's visible suffix,
+/// the SBOM's serial number and private component.
+fn markers(secret: &str) -> Vec<String> {
+    [
+        "alpha-owner@a.example",
+        "alpha-member@a.example",
+        "alpha-secret-key-name",
+        "api_alpha-ci",
+        "alpha-product-name",
+        "alpha-release-version",
+        "a1a1a1a1-0000-4000-8000-a1a1a1a1a1a1",
+        "alpha-private-lib",
+        &secret[secret.len() - 6..],
+    ]
+    .iter()
+    .map(|m| m.to_string())
+    .collect()
+}
+
+/// The `not_found` error: DESIGN.md's body, or the `{"success": false, "error": …}` envelope
+/// of the seed endpoints that document one.
+fn is_not_found_error(text: &str) -> bool {
+    let Ok(body) = serde_json::from_str::<Value>(text) else {
+        return false;
+    };
+    body["error"]["code"] == "not_found"
+        || (body["success"] == false
+            && body["error"]
+                .as_str()
+                .is_some_and(|m| m.contains("not found")))
+}
+
+/// The events of a `/finding-events` page (a list, or a page object with `items`).
+fn event_list(page: &Value) -> Vec<Value> {
+    page.as_array()
+        .or_else(|| page["items"].as_array())
+        .unwrap_or_else(|| panic!("not a list of events: {page}"))
+        .clone()
+}
+
+/// Fields that carry team A's ids by name.
+fn leaked_id(body: &Value, a: &TeamA) -> Option<String> {
+    let typed = [
+        ("team_id", a.team),
+        ("product_id", a.product),
+        ("release_id", a.release),
+        ("sbom_id", a.sbom),
+        ("analysis_id", a.analysis),
+        ("api_key_id", a.key),
+    ];
+    match body {
+        Value::Object(map) => map.iter().find_map(|(field, value)| {
+            typed
+                .iter()
+                .find(|(name, id)| field == name && value.as_i64() == Some(*id))
+                .map(|(name, id)| format!("{name} {id}"))
+                .or_else(|| leaked_id(value, a))
+        }),
+        Value::Array(items) => items.iter().find_map(|item| leaked_id(item, a)),
+        _ => None,
+    }
+}
+
 backend_tests! {
     async fn team_b_walks_every_route_with_team_a_ids_and_sees_nothing(app) {
-        // Team A: owner session, a personal key, a service-account key, a second member.
-        let (a_token, a_team) = app.user_on_plan("alpha-owner@a.example", "pro").await;
-        let a_key: Value = app.with_token(Method::POST, "/api/v1/api-keys", &a_token)
-            .json(&json!({"name": "alpha-secret-key-name"})).send().await.unwrap().json().await.unwrap();
-        let a_key_id = a_key["id"].as_i64().unwrap();
-        let a_secret = a_key["api_key"].as_str().unwrap().to_string();
-        let a_ci: Value = app.with_token(Method::POST, "/api/v1/api-keys", &a_token)
-            .json(&json!({"name": "alpha-ci", "service_account": true})).send().await.unwrap().json().await.unwrap();
-        assert!(a_ci["id"].is_i64(), "{a_ci}");
-        let member: Value = app.with_token(Method::POST, &format!("/api/v1/teams/{a_team}/members"), &a_token)
-            .json(&json!({"email": "alpha-member@a.example"})).send().await.unwrap().json().await.unwrap();
-        let a_member = member["user_id"].as_i64().unwrap();
-        let a_markers = ["alpha-owner@a.example", "alpha-member@a.example", "alpha-secret-key-name", "api_alpha-ci", &a_secret[66..]];
+        let (a, a_token, a_secret) = team_a(&app).await;
+        let a_markers = markers(&a_secret);
+        // Sync sources are server-wide: the operator configures one for the walk to name.
+        let source = app.post("/api/v1/security/cve/sync-sources")
+            .json(&json!({"config": {"id": "walk-kev", "type": "KEV", "syncIntervalHours": 24}, "apiKey": "k"}))
+            .send().await.unwrap();
+        assert_eq!(source.status(), StatusCode::OK, "{}", source.text().await.unwrap());
+        let catalog: Value = app.get("/api/v1/catalog/products?q=walkproduct").send().await.unwrap().json().await.unwrap();
+        let catalog_product = catalog["data"][0]["id"].as_i64().unwrap_or_else(|| panic!("{catalog}"));
+        let server_wide = [
+            ("/api/v1/security/cve/sync-sources/{id}", "walk-kev".to_string()),
+            ("/api/v1/vulnerabilities/{id}", "GHSA-walk-0001".to_string()),
+            ("/v1/vulns/{id}", "GHSA-walk-0001".to_string()),
+        ];
+        // Team A has finding events to leak.
+        let a_events: Value = app.with_token(Method::GET, "/api/v1/finding-events", &a_token)
+            .send().await.unwrap().json().await.unwrap();
+        assert!(!event_list(&a_events).is_empty(), "{a_events}");
 
         // Team B: an owner with a session and an all-scopes key.
         let (b_token, b_team) = app.user_on_plan("bravo@b.example", "pro").await;
-        assert_ne!(a_team, b_team);
+        assert_ne!(a.team, b_team);
         let b_key: Value = app.with_token(Method::POST, "/api/v1/api-keys", &b_token)
             .json(&json!({"name": "bravo-key"})).send().await.unwrap().json().await.unwrap();
         let b_secret = b_key["api_key"].as_str().unwrap().to_string();
 
-        let ids = [("id", a_key_id), ("team_id", a_team), ("user_id", a_member)];
+        let mut uncovered = Vec::new();
+        let mut wrong = Vec::new();
+        let mut not_found = 0;
         let mut walked = 0;
         for (method, template, _) in operations(&app).await {
             if PUBLIC.contains(&template.as_str()) {
                 continue;
             }
-            let path = substitute(&template, &ids, a_key_id);
-            for token in [&b_secret, &b_token] {
-                let response = send(&app, &method, &path, body_for(&method, &template, a_key_id), token).await;
-                let status = response.status();
-                let text = response.text().await.unwrap();
-                for marker in a_markers {
-                    assert!(!text.contains(marker), "{method} {path} leaked {marker:?}: {text}");
+            let path = match a.path(&template, &server_wide) {
+                Ok(path) => path,
+                Err(problem) => {
+                    uncovered.push(format!("{method} {template}: {problem}"));
+                    continue;
                 }
-                // Routes that name an object: by path parameter, or seed 003's `api_key_id` body.
-                let targets_a = template.contains('{')
-                    || template == "/api/revoke-api-key"
-                    || template == "/api/rotate-api-key";
-                if targets_a {
-                    let allowed: &[StatusCode] = if knows_body(&method, &template) {
-                        &[StatusCode::NOT_FOUND, StatusCode::FORBIDDEN]
-                    } else {
-                        &[StatusCode::NOT_FOUND, StatusCode::FORBIDDEN, StatusCode::BAD_REQUEST, StatusCode::UNPROCESSABLE_ENTITY]
-                    };
-                    assert!(allowed.contains(&status), "{method} {path} as team B: {status} {text}");
-                } else {
-                    assert!(!status.is_server_error(), "{method} {path}: {status} {text}");
+            };
+            for (credential, token) in [(Credential::Key, &b_secret), (Credential::Session, &b_token)] {
+                let Some(expect) = expectation(&method, &template, credential) else {
+                    uncovered.push(format!("{method} {template}: no rule"));
+                    break;
+                };
+                let query = match template.as_str() {
+                    "/api/get-exploits" => "?cve_id=CVE-2099-7001",
+                    "/api/product-cves" => &format!("?product_id={catalog_product}"),
+                    _ => "",
+                };
+                let mut body = body_for(&method, &template, a.key);
+                // Each credential creates its own objects: names must not collide.
+                if let Some(Value::String(name)) = body.as_mut().and_then(|b| b.get_mut("name")) {
+                    name.push_str(&format!(" {credential:?} {}", uncovered.len() + wrong.len() + not_found + walked));
                 }
                 walked += 1;
+                let response = send(&app, &method, &format!("{path}{query}"), body, token).await;
+                let status = response.status();
+                let text = response.text().await.unwrap();
+                let context = format!("{method} {path} with team B's {credential:?}: {status} {text}");
+                for marker in &a_markers {
+                    if text.contains(marker.as_str()) {
+                        wrong.push(format!("leaked {marker:?}: {context}"));
+                    }
+                }
+                if let Some(id) = serde_json::from_str::<Value>(&text).ok().and_then(|json| leaked_id(&json, &a)) {
+                    wrong.push(format!("leaked {id}: {context}"));
+                }
+                let as_expected = match expect {
+                    Expect::NotFound => {
+                        not_found += 1;
+                        status == StatusCode::NOT_FOUND && is_not_found_error(&text)
+                    }
+                    Expect::Forbidden(_why) => status == StatusCode::FORBIDDEN,
+                    Expect::Own | Expect::ServerWide => status.is_success(),
+                };
+                if !as_expected {
+                    wrong.push(format!("expected {expect:?}: {context}"));
+                }
+                if template == "/api/v1/finding-events" && status.is_success() {
+                    let events: Value = serde_json::from_str(&text).unwrap();
+                    if !event_list(&events).is_empty() {
+                        wrong.push(format!("team A's events listed: {context}"));
+                    }
+                }
             }
         }
-        assert!(walked >= 2 * 15, "walked only {walked} requests");
+        assert!(wrong.is_empty(), "{} requests went wrong:\n{}", wrong.len(), wrong.join("\n"));
+        assert!(uncovered.is_empty(), "operations the walk has no rule or object for:\n{}", uncovered.join("\n"));
+        assert!(not_found >= 2 * 20, "only {not_found} requests named team A's objects");
 
         // Team A is untouched.
         assert_eq!(app.with_token(Method::GET, "/api/v1/me", &a_secret).send().await.unwrap().status(), StatusCode::OK);
-        let members: Value = app.with_token(Method::GET, &format!("/api/v1/teams/{a_team}/members"), &a_token).send().await.unwrap().json().await.unwrap();
+        let members: Value = app.with_token(Method::GET, &format!("/api/v1/teams/{}/members", a.team), &a_token).send().await.unwrap().json().await.unwrap();
         assert_eq!(members["total"], 2);
         let keys: Value = app.with_token(Method::GET, "/api/v1/api-keys", &a_token).send().await.unwrap().json().await.unwrap();
         assert_eq!(keys["total"], 2, "{keys}");
         let me: Value = app.with_token(Method::GET, "/api/v1/me", &a_token).send().await.unwrap().json().await.unwrap();
         assert_eq!(me["team"]["plan"], "pro");
+        for path in [format!("/api/v1/products/{}", a.product), format!("/api/v1/releases/{}/vulnerabilities", a.release), format!("/api/v1/sboms/{}", a.sbom)] {
+            let response = app.with_token(Method::GET, &path, &a_token).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+        }
+    }
+
+    async fn a_member_cannot_revoke_another_members_key(app) {
+        let (a, a_token, a_secret) = team_a(&app).await;
+        let member = app.login("alpha-member@a.example").await;
+        let member_token = member["token"].as_str().unwrap();
+        for (method, path, body) in [
+            (Method::POST, format!("/api/v1/api-keys/{}/revoke", a.key), None),
+            (Method::POST, "/api/revoke-api-key".to_string(), Some(json!({"api_key_id": a.key}))),
+        ] {
+            let response = send(&app, &method, &path, body, member_token).await;
+            let status = response.status();
+            let text = response.text().await.unwrap();
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {text}");
+        }
+        assert_eq!(app.with_token(Method::GET, "/api/v1/me", &a_secret).send().await.unwrap().status(), StatusCode::OK, "the owner's key still works");
+        let keys: Value = app.with_token(Method::GET, "/api/v1/api-keys", &a_token).send().await.unwrap().json().await.unwrap();
+        assert_eq!(keys["total"], 2, "{keys}");
     }
 
     async fn every_route_is_public_or_needs_credentials_and_its_scope(app) {
