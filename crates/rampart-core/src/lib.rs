@@ -4,6 +4,7 @@
 pub mod api_key;
 pub mod role;
 pub mod scope;
+pub mod text;
 
 pub use api_key::{ApiKeyHash, ApiKeyKind, ApiKeySecret};
 pub mod match_index;
@@ -14,3 +15,4 @@ mod test_data;
 pub use package_name::{normalize_package_name, package_lookup_key};
 pub use role::{Role, UnknownRole};
 pub use scope::{Scope, ScopeSet, UnknownScope};
+pub use text::{clean_name, clean_text, TextError};

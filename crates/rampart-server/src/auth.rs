@@ -11,8 +11,9 @@
 //!
 //! [`identify`] runs on every request: it authenticates when credentials are present,
 //! applies the rate limit (per key, per session user, else per source IP) and sets the
-//! `X-RateLimit-*` headers on every response. [`require_principal`] guards protected
-//! routes. Handlers receive the [`Principal`] and [`RequestMeta`] as extractors.
+//! `X-RateLimit-*` headers on every response but the health probes', which are never
+//! limited. [`require_principal`] guards protected routes. Handlers receive the
+//! [`Principal`] and [`RequestMeta`] as extractors.
 //!
 //! ## Test mode (for every feature)
 //! A request made with an `rk_test_` key is in test mode ([`Principal::is_test_mode`]).
@@ -195,6 +196,9 @@ struct AuthOutcome(Result<Option<Principal>, (ErrorCode, String)>);
 /// Global middleware: authenticate if credentials are present, rate-limit, and set the
 /// rate-limit headers on the response. Also records scope denials in the audit log.
 pub async fn identify(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    if crate::ratelimit::is_exempt(request.uri().path()) {
+        return next.run(request).await;
+    }
     let meta = RequestMeta {
         request_id: request
             .headers()

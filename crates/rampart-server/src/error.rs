@@ -7,10 +7,11 @@
 //! JSON body (axum's 405, a panic) are rewritten to the same shape by
 //! [`crate::middleware::json_errors`], so a client never sees an HTML or plain-text error.
 
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 macro_rules! error_codes {
@@ -41,7 +42,7 @@ macro_rules! error_codes {
 
 error_codes! {
     BadRequest => (BAD_REQUEST, "bad_request", "The request is malformed (bad query string, path parameter or header).");
-    MalformedJson => (BAD_REQUEST, "malformed_json", "The body is not valid JSON; the message names the line and column.");
+    MalformedJson => (BAD_REQUEST, "invalid_json", "The body is not well-formed JSON (truncated, a syntax error, trailing characters); the message names the line and column.");
     InvalidBody => (UNPROCESSABLE_ENTITY, "invalid_body", "The body is well-formed JSON but does not have the expected fields or types.");
     ValidationFailed => (UNPROCESSABLE_ENTITY, "validation_failed", "A field has a value that is not allowed; the message names the field.");
     MissingCredentials => (UNAUTHORIZED, "missing_credentials", "No credentials were sent. Send `Authorization: Bearer <key>`.");
@@ -176,23 +177,105 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// `axum::Json` with our error policy: syntax errors are 400 naming line and column,
-/// shape errors 422 naming the field, oversize bodies 413.
+/// The JSON body of every route that takes one, with our error policy: a body that is not
+/// well-formed JSON is 400 `invalid_json` naming line and column (checked on the whole body
+/// first, so a truncated `{"broken": ` is never reported as a bad field); well-formed JSON
+/// of the wrong shape is 422 `invalid_body` naming the field; an oversize body is 413.
+/// Needs `Content-Type: application/json` (or `…+json`), else 415.
 pub struct ApiJson<T>(pub T);
+
+/// [`ApiJson`] whatever the declared content type, for the OSV-compatible `/v1/…` routes:
+/// osv.dev reads the body as JSON whatever the header says, and its documented example
+/// (`curl -d '{…}'`) sends `application/x-www-form-urlencoded`.
+pub struct AnyContentTypeJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
-    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    T: DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        if !declares_json(request.headers()) {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "expected `Content-Type: application/json`",
+            ));
         }
+        read_json(request, state).await.map(ApiJson)
     }
+}
+
+impl<S, T> FromRequest<S> for AnyContentTypeJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        read_json(request, state).await.map(AnyContentTypeJson)
+    }
+}
+
+/// `application/json`, or a `+json` type such as `application/merge-patch+json`.
+fn declares_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json") || subtype.to_ascii_lowercase().ends_with("+json"))
+}
+
+async fn read_json<S, T>(request: Request, state: &S) -> Result<T, ApiError>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    // `Bytes` honours the router's body limit.
+    let bytes = Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    "request body exceeds the configured limit",
+                )
+            } else {
+                ApiError::new(ErrorCode::BadRequest, rejection.body_text())
+            }
+        })?;
+    parse_json_body(&bytes)
+}
+
+/// Reads a JSON body into `T` by the policy of [`ApiJson`].
+pub fn parse_json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Well-formedness of the whole body first: deserialising into `T` stops at the first
+    // field it refuses, before it would reach a syntax error further on.
+    if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return Err(ApiError::new(
+            ErrorCode::MalformedJson,
+            format!("malformed JSON: {error}"),
+        ));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let message = if path == "." {
+            format!("invalid body: {}", error.inner())
+        } else {
+            format!("invalid body: `{path}`: {}", error.inner())
+        };
+        ApiError::new(ErrorCode::InvalidBody, message)
+    })
 }
 
 /// `axum::extract::Query` with our error policy: a bad query string is 400 `bad_request`
@@ -217,37 +300,5 @@ where
                 format!("invalid query string: {}", rejection.body_text()),
             )),
         }
-    }
-}
-
-fn json_rejection(rejection: JsonRejection) -> ApiError {
-    use std::error::Error as _;
-    // The innermost serde_json message carries "at line L column C".
-    let detail = {
-        let mut source: Option<&dyn std::error::Error> = rejection.source();
-        let mut last = rejection.body_text();
-        while let Some(err) = source {
-            last = err.to_string();
-            source = err.source();
-        }
-        last
-    };
-    match rejection {
-        JsonRejection::JsonSyntaxError(_) => ApiError::new(
-            ErrorCode::MalformedJson,
-            format!("malformed JSON: {detail}"),
-        ),
-        JsonRejection::JsonDataError(_) => {
-            ApiError::new(ErrorCode::InvalidBody, format!("invalid body: {detail}"))
-        }
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            "expected `Content-Type: application/json`",
-        ),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            "request body exceeds the configured limit",
-        ),
-        other => ApiError::new(ErrorCode::BadRequest, other.body_text()),
     }
 }

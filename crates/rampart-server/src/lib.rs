@@ -229,7 +229,16 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
             routes::seed_products::list_products,
             routes::seed_products::create_product
         ))
-        .routes(routes!(routes::seed_products::get_product))
+        .routes(routes!(
+            routes::seed_products::get_product,
+            routes::seed_products::update_product,
+            routes::seed_products::delete_product
+        ))
+        .routes(routes!(
+            routes::seed_products::get_release,
+            routes::seed_products::update_release,
+            routes::seed_products::delete_release
+        ))
         .routes(routes!(
             routes::seed_products::list_releases,
             routes::seed_products::create_release

@@ -11,6 +11,13 @@ use rampart_store::{Backend, Store};
 
 const WINDOW_SECONDS: i64 = 60;
 
+/// Health probes (`/healthz`, `/readyz`) are never counted nor limited, so they carry no
+/// `X-RateLimit-*` headers: load balancers and orchestrators poll them often, many from one
+/// shared address, and a refused probe would take a healthy replica out of service.
+pub fn is_exempt(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz")
+}
+
 /// The outcome of one request's hit, with the header values.
 #[derive(Debug, Clone, Copy)]
 pub struct RateDecision {

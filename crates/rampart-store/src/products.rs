@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::{now, with_pool, Store, StoreError};
+use crate::audit::insert_audit;
+use crate::{now, with_pool, AuditEvent, Store, StoreError};
 
 /// Whose rows a call may touch: one team's live rows, or its test rows (those created with
 /// an `rk_test_` key, seed 002). The two never mix: live callers do not see test rows and
@@ -211,11 +212,13 @@ const RELEASE_COLUMNS: &str =
     created_at, updated_at";
 
 impl Store {
-    /// Creates a product. A name already used in the team is a [`StoreError::Conflict`].
+    /// Creates a product and records `event` (targeted at it) in the same transaction. A
+    /// name already used in the team is a [`StoreError::Conflict`].
     pub async fn create_product(
         &self,
         tenant: impl Into<Tenant>,
         product: &NewProduct,
+        event: &AuditEvent,
     ) -> Result<Product, StoreError> {
         let tenant = tenant.into();
         let at = now();
@@ -225,16 +228,23 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $7, $6, $6) RETURNING {PRODUCT_COLUMNS}"
         );
         let row: Result<ProductRow, sqlx::Error> = with_pool!(self, pool => {
-            sqlx::query_as(&sql)
-                .bind(tenant.team_id)
-                .bind(&product.name)
-                .bind(&product.description)
-                .bind(&tags)
-                .bind(product.cpe_matching)
-                .bind(at)
-                .bind(tenant.test)
-                .fetch_one(pool)
-                .await
+            async {
+                let mut tx = pool.begin().await?;
+                let row: ProductRow = sqlx::query_as(&sql)
+                    .bind(tenant.team_id)
+                    .bind(&product.name)
+                    .bind(&product.description)
+                    .bind(&tags)
+                    .bind(product.cpe_matching)
+                    .bind(at)
+                    .bind(tenant.test)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                insert_audit!(&mut *tx, &event.clone().target("product", row.id), at)?;
+                tx.commit().await?;
+                Ok(row)
+            }
+            .await
         });
         match row {
             Ok(row) => row.try_into(),
@@ -305,12 +315,14 @@ impl Store {
         })
     }
 
-    /// Applies `changes`; `None` when the product does not exist in the team.
+    /// Applies `changes` and records `event` (targeted at the product) in the same
+    /// transaction; `None` when the product does not exist in the team.
     pub async fn update_product(
         &self,
         tenant: impl Into<Tenant>,
         id: i64,
         changes: &ProductChanges,
+        event: &AuditEvent,
     ) -> Result<Option<Product>, StoreError> {
         let tenant = tenant.into();
         let at = now();
@@ -328,18 +340,27 @@ impl Store {
              WHERE id = $1 AND team_id = $2 AND is_test = $9 RETURNING {PRODUCT_COLUMNS}"
         );
         let row: Result<Option<ProductRow>, sqlx::Error> = with_pool!(self, pool => {
-            sqlx::query_as(&sql)
-                .bind(id)
-                .bind(tenant.team_id)
-                .bind(&changes.name)
-                .bind(changes.description.is_some())
-                .bind(changes.description.clone().flatten())
-                .bind(&tags)
-                .bind(changes.cpe_matching)
-                .bind(at)
-                .bind(tenant.test)
-                .fetch_optional(pool)
-                .await
+            async {
+                let mut tx = pool.begin().await?;
+                let row: Option<ProductRow> = sqlx::query_as(&sql)
+                    .bind(id)
+                    .bind(tenant.team_id)
+                    .bind(&changes.name)
+                    .bind(changes.description.is_some())
+                    .bind(changes.description.clone().flatten())
+                    .bind(&tags)
+                    .bind(changes.cpe_matching)
+                    .bind(at)
+                    .bind(tenant.test)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if row.is_some() {
+                    insert_audit!(&mut *tx, &event.clone().target("product", id), at)?;
+                }
+                tx.commit().await?;
+                Ok(row)
+            }
+            .await
         });
         match row {
             Ok(row) => row.map(Product::try_from).transpose(),
@@ -351,22 +372,27 @@ impl Store {
     }
 
     /// Deletes a product with its releases, SBOMs, components and analyses (foreign keys
-    /// cascade within this one statement). `false` when there was no such product.
+    /// cascade within this one statement), recording `event`. `false` when there was no
+    /// such product.
     pub async fn delete_product(
         &self,
         tenant: impl Into<Tenant>,
         id: i64,
+        event: &AuditEvent,
     ) -> Result<bool, StoreError> {
-        self.delete_tenant_row("products", tenant.into(), id).await
+        self.delete_tenant_row("products", "product", tenant.into(), id, event)
+            .await
     }
 
-    /// Creates a release of a product. `Ok(None)` when the product is not the team's; a
-    /// version the product already has is a [`StoreError::Conflict`].
+    /// Creates a release of a product and records `event` (targeted at it) in the same
+    /// transaction. `Ok(None)` when the product is not the team's; a version the product
+    /// already has is a [`StoreError::Conflict`].
     pub async fn create_release(
         &self,
         tenant: impl Into<Tenant>,
         product_id: i64,
         release: &NewRelease,
+        event: &AuditEvent,
     ) -> Result<Option<Release>, StoreError> {
         let tenant = tenant.into();
         let at = now();
@@ -379,17 +405,26 @@ impl Store {
              RETURNING {RELEASE_COLUMNS}"
         );
         let row: Result<Option<ReleaseRow>, sqlx::Error> = with_pool!(self, pool => {
-            sqlx::query_as(&sql)
-                .bind(product_id)
-                .bind(tenant.team_id)
-                .bind(&release.version)
-                .bind(&release.status)
-                .bind(release.release_date)
-                .bind(release.eol_date)
-                .bind(at)
-                .bind(tenant.test)
-                .fetch_optional(pool)
-                .await
+            async {
+                let mut tx = pool.begin().await?;
+                let row: Option<ReleaseRow> = sqlx::query_as(&sql)
+                    .bind(product_id)
+                    .bind(tenant.team_id)
+                    .bind(&release.version)
+                    .bind(&release.status)
+                    .bind(release.release_date)
+                    .bind(release.eol_date)
+                    .bind(at)
+                    .bind(tenant.test)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(row) = &row {
+                    insert_audit!(&mut *tx, &event.clone().target("release", row.id), at)?;
+                }
+                tx.commit().await?;
+                Ok(row)
+            }
+            .await
         });
         match row {
             Ok(row) => Ok(row.map(Release::from)),
@@ -458,11 +493,14 @@ impl Store {
         }))
     }
 
+    /// Applies `changes` and records `event` (targeted at the release) in the same
+    /// transaction; `None` when the release does not exist in the team.
     pub async fn update_release(
         &self,
         tenant: impl Into<Tenant>,
         id: i64,
         changes: &ReleaseChanges,
+        event: &AuditEvent,
     ) -> Result<Option<Release>, StoreError> {
         let tenant = tenant.into();
         let at = now();
@@ -476,19 +514,28 @@ impl Store {
              WHERE id = $1 AND team_id = $2 AND is_test = $10 RETURNING {RELEASE_COLUMNS}"
         );
         let row: Result<Option<ReleaseRow>, sqlx::Error> = with_pool!(self, pool => {
-            sqlx::query_as(&sql)
-                .bind(id)
-                .bind(tenant.team_id)
-                .bind(&changes.version)
-                .bind(&changes.status)
-                .bind(changes.release_date.is_some())
-                .bind(changes.release_date.flatten())
-                .bind(changes.eol_date.is_some())
-                .bind(changes.eol_date.flatten())
-                .bind(at)
-                .bind(tenant.test)
-                .fetch_optional(pool)
-                .await
+            async {
+                let mut tx = pool.begin().await?;
+                let row: Option<ReleaseRow> = sqlx::query_as(&sql)
+                    .bind(id)
+                    .bind(tenant.team_id)
+                    .bind(&changes.version)
+                    .bind(&changes.status)
+                    .bind(changes.release_date.is_some())
+                    .bind(changes.release_date.flatten())
+                    .bind(changes.eol_date.is_some())
+                    .bind(changes.eol_date.flatten())
+                    .bind(at)
+                    .bind(tenant.test)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if row.is_some() {
+                    insert_audit!(&mut *tx, &event.clone().target("release", id), at)?;
+                }
+                tx.commit().await?;
+                Ok(row)
+            }
+            .await
         });
         match row {
             Ok(row) => Ok(row.map(Release::from)),
@@ -499,32 +546,45 @@ impl Store {
         }
     }
 
-    /// Deletes a release with its SBOMs, components and analyses.
+    /// Deletes a release with its SBOMs, components and analyses, recording `event`.
     pub async fn delete_release(
         &self,
         tenant: impl Into<Tenant>,
         id: i64,
+        event: &AuditEvent,
     ) -> Result<bool, StoreError> {
-        self.delete_tenant_row("releases", tenant.into(), id).await
+        self.delete_tenant_row("releases", "release", tenant.into(), id, event)
+            .await
     }
 
-    /// Deletes one row of a tenant table (`products`, `releases`, `sboms`); its children go
-    /// by `ON DELETE CASCADE` within the statement. `false` when the tenant has no such row.
+    /// Deletes one row of a tenant table (`products`, `releases`, `sboms`) and records
+    /// `event` (targeted at `target_type` `id`) in the same transaction; the row's children
+    /// go by `ON DELETE CASCADE` within the statement. `false` (and no record) when the
+    /// tenant has no such row.
     pub(crate) async fn delete_tenant_row(
         &self,
         table: &'static str,
+        target_type: &str,
         tenant: Tenant,
         id: i64,
+        event: &AuditEvent,
     ) -> Result<bool, StoreError> {
         let sql = format!("DELETE FROM {table} WHERE id = $1 AND team_id = $2 AND is_test = $3");
+        let at = now();
         let deleted = with_pool!(self, pool => {
-            sqlx::query(&sql)
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query(&sql)
                 .bind(id)
                 .bind(tenant.team_id)
                 .bind(tenant.test)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if deleted > 0 {
+                insert_audit!(&mut *tx, &event.clone().target(target_type, id), at)?;
+            }
+            tx.commit().await?;
+            deleted
         });
         Ok(deleted > 0)
     }
@@ -538,4 +598,34 @@ fn release_version_taken(version: &str) -> StoreError {
     StoreError::Conflict(format!(
         "this product already has a release with version {version:?}"
     ))
+}
+
+impl ProductChanges {
+    /// The names of the fields these changes set (for audit records).
+    pub fn changed_fields(&self) -> Vec<&'static str> {
+        [
+            ("name", self.name.is_some()),
+            ("description", self.description.is_some()),
+            ("tags", self.tags.is_some()),
+            ("cpe_matching", self.cpe_matching.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(field, set)| set.then_some(field))
+        .collect()
+    }
+}
+
+impl ReleaseChanges {
+    /// The names of the fields these changes set (for audit records).
+    pub fn changed_fields(&self) -> Vec<&'static str> {
+        [
+            ("version", self.version.is_some()),
+            ("status", self.status.is_some()),
+            ("release_date", self.release_date.is_some()),
+            ("eol_date", self.eol_date.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(field, set)| set.then_some(field))
+        .collect()
+    }
 }

@@ -262,13 +262,15 @@ pub(crate) fn to_i64(n: usize) -> i64 {
 }
 
 impl Store {
-    /// Stores an SBOM: the document, its components and dependency edges, and a queued
-    /// analysis, in one transaction (all or nothing). `None` when the release is not the
+    /// Stores an SBOM: the document, its components and dependency edges, a queued
+    /// analysis and the audit record `event` (targeted at the SBOM), in one transaction
+    /// (all or nothing). `None` when the release is not the
     /// team's.
     pub async fn create_sbom(
         &self,
         tenant: impl Into<Tenant>,
         new: &NewSbom<'_>,
+        event: &crate::AuditEvent,
     ) -> Result<Option<(SbomRecord, Analysis)>, StoreError> {
         let tenant = tenant.into();
         let team_id = tenant.team_id;
@@ -315,6 +317,7 @@ impl Store {
             let Some(record) = record else {
                 return Ok(None);
             };
+            crate::audit::insert_audit!(&mut *tx, &event.clone().target("sbom", record.id), at)?;
             sqlx::query("INSERT INTO sbom_documents (sbom_id, team_id, content) VALUES ($1, $2, $3)")
                 .bind(record.id)
                 .bind(team_id)
@@ -493,13 +496,15 @@ impl Store {
         Ok(Some(Page { items, total }))
     }
 
-    /// Deletes an SBOM with its document, components, edges and analyses.
+    /// Deletes an SBOM with its document, components, edges and analyses, recording `event`.
     pub async fn delete_sbom(
         &self,
         tenant: impl Into<Tenant>,
         id: i64,
+        event: &crate::AuditEvent,
     ) -> Result<bool, StoreError> {
-        self.delete_tenant_row("sboms", tenant.into(), id).await
+        self.delete_tenant_row("sboms", "sbom", tenant.into(), id, event)
+            .await
     }
 
     /// Row counts of the SBOM tables for one team (tests check that a rejected upload

@@ -26,7 +26,8 @@ const EXPIRY_DAYS: &[i64] = &[30, 90, 180, 365];
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
-    /// 1-100 characters.
+    /// 1-100 characters, no control characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Scopes for the key, a subset of the creator's (default: all of the creator's).
     #[serde(default)]
@@ -173,14 +174,7 @@ pub async fn create_key(
     body: CreateApiKey,
 ) -> Result<(ApiKeyInfo, ApiKeySecret), CreateRefusal> {
     principal.require_session()?;
-    let name = body.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > NAME_MAX {
-        return Err(ApiError::new(
-            ErrorCode::ValidationFailed,
-            format!("`name` must be 1 to {NAME_MAX} characters"),
-        )
-        .into());
-    }
+    let name = super::fields::name("name", &body.name, NAME_MAX)?;
     let scopes = match &body.scopes {
         None => principal.scopes,
         Some(names) => {

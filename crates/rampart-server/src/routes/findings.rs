@@ -303,8 +303,29 @@ pub async fn product_summary(
 pub struct EventQuery {
     /// Only events after this id (the last one seen) [default: 0].
     pub after: Option<i64>,
-    /// At most this many, 1–500 [default: 100].
+    /// At most this many, 1–500 [default: 100]: the page size, as on every list.
+    #[param(minimum = 1, maximum = 500)]
+    pub per_page: Option<i64>,
+    /// The same as `per_page` (the name this cursor list first had).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+}
+
+impl EventQuery {
+    /// `per_page` or its older name `limit` (the same value when both are sent).
+    fn page_size(&self) -> Result<i64, ApiError> {
+        let size = match (self.per_page, self.limit) {
+            (Some(per_page), Some(limit)) if per_page != limit => {
+                return Err(bad("`per_page` and `limit` name the same thing: send one"))
+            }
+            (per_page, limit) => per_page.or(limit).unwrap_or(100),
+        };
+        if (1..=i64::from(super::MAX_PER_PAGE)).contains(&size) {
+            Ok(size)
+        } else {
+            Err(bad("`per_page` (or `limit`) must be between 1 and 500"))
+        }
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -349,10 +370,7 @@ pub async fn finding_events(
 ) -> Result<Json<Vec<FindingEventBody>>, ApiError> {
     principal.require(Scope::VulnerabilitiesRead)?;
     let ApiQuery(query) = query?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(bad("`limit` must be between 1 and 500"));
-    }
+    let limit = query.page_size()?;
     let events = state
         .store
         .finding_events(principal.tenant(), query.after.unwrap_or(0), limit)

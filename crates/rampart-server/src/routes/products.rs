@@ -9,9 +9,9 @@ use rampart_core::Scope;
 use rampart_store::{NewProduct, Product, ProductChanges};
 use serde::{Deserialize, Serialize};
 
-use super::{double_option, search_term, PageQuery, Paginated};
-use crate::auth::Principal;
-use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody, ErrorCode};
+use super::{double_option, fields, search_term, PageQuery, Paginated};
+use crate::auth::{Principal, RequestMeta};
+use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
 use crate::state::AppState;
 
 const MAX_NAME: usize = 200;
@@ -53,10 +53,16 @@ impl From<Product> for ProductBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProduct {
-    /// Unique within the team, 1–200 characters.
+    /// Unique within the team, 1–200 characters, no control characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    /// At most 4000 characters; line breaks and tabs are the only control characters allowed.
+    #[schema(max_length = 4000)]
     pub description: Option<String>,
+    /// At most 50 tags, each 1–64 characters without control characters; duplicates are
+    /// dropped.
     #[serde(default)]
+    #[schema(max_items = 50, inline, value_type = Vec<TagSchema>)]
     pub tags: Vec<String>,
     /// [default: false]
     #[serde(default)]
@@ -66,14 +72,33 @@ pub struct CreateProduct {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProduct {
+    /// Unique within the team, 1–200 characters, no control characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// `null` clears the description.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 4000)]
     pub description: Option<Option<String>>,
+    /// Replaces the tags: at most 50, each 1–64 characters.
+    #[schema(max_items = 50, inline, value_type = Option<Vec<TagSchema>>)]
     pub tags: Option<Vec<String>>,
     pub cpe_matching: Option<bool>,
 }
+
+/// The schema of one item of `tags` (utoipa has no length attributes for list items).
+pub struct TagSchema;
+
+impl utoipa::PartialSchema for TagSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .min_length(Some(1))
+            .max_length(Some(MAX_TAG))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TagSchema {}
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -84,43 +109,28 @@ pub struct ProductListQuery {
     pub per_page: Option<u32>,
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(ErrorCode::ValidationFailed, message)
-}
-
 fn valid_name(name: &str) -> Result<String, ApiError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME {
-        return Err(invalid(format!("`name` must be 1–{MAX_NAME} characters")));
-    }
-    Ok(name.to_string())
+    fields::name("name", name, MAX_NAME)
 }
 
 fn valid_description(description: Option<String>) -> Result<Option<String>, ApiError> {
-    match description {
-        Some(text) if text.chars().count() > MAX_DESCRIPTION => Err(invalid(format!(
-            "`description` must be at most {MAX_DESCRIPTION} characters"
-        ))),
-        other => Ok(other),
-    }
+    description
+        .map(|text| fields::text("description", &text, MAX_DESCRIPTION))
+        .transpose()
 }
 
-/// Trimmed, de-duplicated (first occurrence kept), each 1–64 characters, at most 50.
+/// At most 50, each 1–64 characters without control characters, trimmed, de-duplicated
+/// (first occurrence kept). The count is checked on the list as sent, before any tag is
+/// looked at.
 fn valid_tags(tags: Vec<String>) -> Result<Vec<String>, ApiError> {
+    fields::at_most("tags", &tags, MAX_TAGS)?;
+    let mut seen = std::collections::HashSet::with_capacity(tags.len());
     let mut out: Vec<String> = Vec::with_capacity(tags.len());
     for (index, tag) in tags.iter().enumerate() {
-        let tag = tag.trim();
-        if tag.is_empty() || tag.chars().count() > MAX_TAG {
-            return Err(invalid(format!(
-                "`tags[{index}]` must be 1–{MAX_TAG} characters"
-            )));
+        let tag = fields::name(&format!("tags[{index}]"), tag, MAX_TAG)?;
+        if seen.insert(tag.clone()) {
+            out.push(tag);
         }
-        if !out.iter().any(|t| t == tag) {
-            out.push(tag.to_string());
-        }
-    }
-    if out.len() > MAX_TAGS {
-        return Err(invalid(format!("`tags` holds at most {MAX_TAGS} tags")));
     }
     Ok(out)
 }
@@ -136,6 +146,7 @@ fn valid_tags(tags: Vec<String>) -> Result<Vec<String>, ApiError> {
     ))]
 pub async fn create_product(
     State(state): State<AppState>,
+    meta: RequestMeta,
     principal: Principal,
     body: Result<ApiJson<CreateProduct>, ApiError>,
 ) -> Result<(StatusCode, Json<ProductBody>), ApiError> {
@@ -147,9 +158,12 @@ pub async fn create_product(
         tags: valid_tags(body.tags)?,
         cpe_matching: body.cpe_matching,
     };
+    let event = principal
+        .audit(&meta, "product.create")
+        .details(serde_json::json!({ "name": product.name }));
     let created = state
         .store
-        .create_product(principal.tenant(), &product)
+        .create_product(principal.tenant(), &product, &event)
         .await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
@@ -216,6 +230,7 @@ pub async fn get_product(
     ))]
 pub async fn update_product(
     State(state): State<AppState>,
+    meta: RequestMeta,
     principal: Principal,
     Path(id): Path<i64>,
     body: Result<ApiJson<UpdateProduct>, ApiError>,
@@ -228,9 +243,12 @@ pub async fn update_product(
         tags: body.tags.map(valid_tags).transpose()?,
         cpe_matching: body.cpe_matching,
     };
+    let event = principal
+        .audit(&meta, "product.update")
+        .details(serde_json::json!({ "changed": changes.changed_fields() }));
     let product = state
         .store
-        .update_product(principal.tenant(), id, &changes)
+        .update_product(principal.tenant(), id, &changes, &event)
         .await?
         .ok_or_else(|| ApiError::not_found("product"))?;
     Ok(Json(product.into()))
@@ -246,11 +264,17 @@ pub async fn update_product(
     ))]
 pub async fn delete_product(
     State(state): State<AppState>,
+    meta: RequestMeta,
     principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     principal.require(Scope::ProductsWrite)?;
-    if state.store.delete_product(principal.tenant(), id).await? {
+    let event = principal.audit(&meta, "product.delete");
+    if state
+        .store
+        .delete_product(principal.tenant(), id, &event)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("product"))

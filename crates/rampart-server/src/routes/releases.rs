@@ -9,8 +9,8 @@ use rampart_core::Scope;
 use rampart_store::{NewRelease, Release, ReleaseChanges, RELEASE_STATUSES};
 use serde::{Deserialize, Serialize};
 
-use super::{double_option, PageQuery, Paginated};
-use crate::auth::Principal;
+use super::{double_option, fields, PageQuery, Paginated};
+use crate::auth::{Principal, RequestMeta};
 use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody, ErrorCode};
 use crate::state::AppState;
 
@@ -51,7 +51,8 @@ impl From<Release> for ReleaseBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRelease {
-    /// Unique within the product, 1–200 characters.
+    /// Unique within the product, 1–200 characters, no control characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub version: String,
     /// `development`, `released` or `end_of_life` [default: development].
     pub status: Option<String>,
@@ -64,6 +65,8 @@ pub struct CreateRelease {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRelease {
+    /// Unique within the product, 1–200 characters, no control characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub version: Option<String>,
     pub status: Option<String>,
     /// `null` clears the date.
@@ -81,13 +84,7 @@ fn invalid(message: impl Into<String>) -> ApiError {
 }
 
 fn valid_version(version: &str) -> Result<String, ApiError> {
-    let version = version.trim();
-    if version.is_empty() || version.chars().count() > MAX_VERSION {
-        return Err(invalid(format!(
-            "`version` must be 1–{MAX_VERSION} characters"
-        )));
-    }
-    Ok(version.to_string())
+    fields::name("version", version, MAX_VERSION)
 }
 
 fn valid_status(status: &str) -> Result<String, ApiError> {
@@ -123,6 +120,7 @@ fn check_dates(release: Option<NaiveDate>, eol: Option<NaiveDate>) -> Result<(),
     ))]
 pub async fn create_release(
     State(state): State<AppState>,
+    meta: RequestMeta,
     principal: Principal,
     Path(product_id): Path<i64>,
     body: Result<ApiJson<CreateRelease>, ApiError>,
@@ -136,9 +134,12 @@ pub async fn create_release(
         eol_date: body.eol_date,
     };
     check_dates(release.release_date, release.eol_date)?;
+    let event = principal
+        .audit(&meta, "release.create")
+        .details(serde_json::json!({ "product_id": product_id, "version": release.version }));
     let created = state
         .store
-        .create_release(principal.tenant(), product_id, &release)
+        .create_release(principal.tenant(), product_id, &release, &event)
         .await?
         .ok_or_else(|| ApiError::not_found("product"))?;
     Ok((StatusCode::CREATED, Json(created.into())))
@@ -204,6 +205,7 @@ pub async fn get_release(
     ))]
 pub async fn update_release(
     State(state): State<AppState>,
+    meta: RequestMeta,
     principal: Principal,
     Path(id): Path<i64>,
     body: Result<ApiJson<UpdateRelease>, ApiError>,
@@ -225,9 +227,12 @@ pub async fn update_release(
         changes.release_date.unwrap_or(current.release_date),
         changes.eol_date.unwrap_or(current.eol_date),
     )?;
+    let event = principal
+        .audit(&meta, "release.update")
+        .details(serde_json::json!({ "changed": changes.changed_fields() }));
     let release = state
         .store
-        .update_release(principal.tenant(), id, &changes)
+        .update_release(principal.tenant(), id, &changes, &event)
         .await?
         .ok_or_else(|| ApiError::not_found("release"))?;
     Ok(Json(release.into()))
@@ -243,11 +248,17 @@ pub async fn update_release(
     ))]
 pub async fn delete_release(
     State(state): State<AppState>,
+    meta: RequestMeta,
     principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     principal.require(Scope::ReleasesWrite)?;
-    if state.store.delete_release(principal.tenant(), id).await? {
+    let event = principal.audit(&meta, "release.delete");
+    if state
+        .store
+        .delete_release(principal.tenant(), id, &event)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("release"))

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::analyses::{wait_for_analysis, AnalysisBody};
 use super::{search_term, PageQuery, Paginated};
-use crate::auth::Principal;
+use crate::auth::{Principal, RequestMeta};
 use crate::error::{ApiError, ApiQuery, ErrorBody, ErrorCode};
 use crate::state::AppState;
 
@@ -262,6 +262,7 @@ async fn parse_document(bytes: Bytes) -> Result<(Bytes, Parsed), ApiError> {
     ))]
 pub async fn upload_sbom(
     State(state): State<AppState>,
+    meta: RequestMeta,
     principal: Principal,
     Path(release_id): Path<i64>,
     query: Result<ApiQuery<UploadQuery>, ApiError>,
@@ -296,9 +297,12 @@ pub async fn upload_sbom(
         uploaded_by: &principal.user_email,
         sbom: &parsed.sbom,
     };
+    let event = principal
+        .audit(&meta, "sbom.upload")
+        .details(serde_json::json!({ "release_id": release_id, "sha256": parsed.sha256 }));
     let (record, mut analysis) = state
         .store
-        .create_sbom(principal.tenant(), &new)
+        .create_sbom(principal.tenant(), &new, &event)
         .await?
         .ok_or_else(|| ApiError::not_found("release"))?;
     drop(parsed);
@@ -468,11 +472,17 @@ pub async fn list_components(
     ))]
 pub async fn delete_sbom(
     State(state): State<AppState>,
+    meta: RequestMeta,
     principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     principal.require(Scope::SbomsWrite)?;
-    if state.store.delete_sbom(principal.tenant(), id).await? {
+    let event = principal.audit(&meta, "sbom.delete");
+    if state
+        .store
+        .delete_sbom(principal.tenant(), id, &event)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("SBOM"))

@@ -12,7 +12,7 @@ use rampart_store::{ApiKeyChange, SyncRunRecord, SyncSourceRecord, SyncSourceUps
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::auth::Principal;
+use crate::auth::{Principal, RequestMeta};
 use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody, ErrorCode};
 use crate::state::AppState;
 use crate::sync::{mask_api_key, SourceType};
@@ -20,6 +20,8 @@ use crate::sync::{mask_api_key, SourceType};
 /// Longest interval accepted: one year.
 const MAX_INTERVAL_HOURS: i64 = 24 * 366;
 const DEFAULT_INTERVAL_HOURS: i64 = 24;
+/// Most ecosystems one source may list (osv.dev has fewer than 50).
+const MAX_ECOSYSTEMS: usize = 100;
 
 /// Seed 000's request body.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -30,6 +32,7 @@ pub struct ConfigureSyncSourceRequest {
     /// Plain-text API key for the upstream (NVD). Stored encrypted; never returned. Omitted
     /// or empty on an update: the stored key is kept.
     #[serde(default)]
+    #[schema(max_length = 4096)]
     pub api_key: Option<String>,
 }
 
@@ -39,6 +42,7 @@ pub struct ConfigureSyncSourceRequest {
 #[serde(rename_all = "camelCase")]
 pub struct SyncSourceConfigInput {
     /// `sync-src-001`; generated when absent. Same id = update.
+    #[schema(max_length = 64)]
     pub id: Option<String>,
     /// OSV, NVD, GHSA, KEV, EPSS or EXPLOITDB (also `SYNC_SOURCE_TYPE_<X>`).
     #[serde(rename = "type")]
@@ -47,10 +51,11 @@ pub struct SyncSourceConfigInput {
     #[allow(dead_code)]
     pub api_key_masked: Option<String>,
     /// Hours between runs, 1 to 8784 (default 24).
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 8784)]
     pub sync_interval_hours: Option<Value>,
-    /// List or comma-separated string of ecosystems (OSV bucket sources need at least one).
-    #[schema(value_type = Option<Vec<String>>)]
+    /// List or comma-separated string of at most 100 ecosystems, each at most 100
+    /// characters (OSV bucket sources need at least one).
+    #[schema(value_type = Option<Vec<String>>, max_items = 100)]
     pub ecosystems: Option<Value>,
     /// Cursor (RFC 3339): fetch entries modified since. `null` clears it (full reload);
     /// absent keeps the stored one.
@@ -191,6 +196,24 @@ fn invalid(field: &str, message: impl std::fmt::Display) -> ApiError {
     ApiError::new(ErrorCode::ValidationFailed, format!("{field}: {message}"))
 }
 
+/// Records a change of a sync source. The store's sync-source functions keep no audit
+/// record themselves, so the record is written right after the change it describes.
+async fn audit_change(
+    state: &AppState,
+    principal: &Principal,
+    meta: &RequestMeta,
+    action: &str,
+    source_id: &str,
+    details: Option<Value>,
+) -> Result<(), ApiError> {
+    let mut event = principal
+        .audit(meta, action)
+        .target("sync_source", source_id);
+    event.details = details;
+    state.store.record_audit(&event, state.now()).await?;
+    Ok(())
+}
+
 async fn require_operator(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
     if state.store.is_operator_team(principal.team_id).await? {
         Ok(())
@@ -210,8 +233,19 @@ fn valid_id(id: &str) -> bool {
 }
 
 fn parse_ecosystems(value: &Value) -> Result<Vec<String>, ApiError> {
+    let too_many = || {
+        invalid(
+            "config.ecosystems",
+            format!("holds at most {MAX_ECOSYSTEMS} ecosystems"),
+        )
+    };
+    // The limit first, on the list as sent: nothing is trimmed or compared beyond it.
     let items: Vec<String> = match value {
         Value::Null => Vec::new(),
+        Value::String(text) if text.split(',').nth(MAX_ECOSYSTEMS).is_some() => {
+            return Err(too_many())
+        }
+        Value::Array(items) if items.len() > MAX_ECOSYSTEMS => return Err(too_many()),
         Value::String(text) => text.split(',').map(|s| s.trim().to_string()).collect(),
         Value::Array(items) => items
             .iter()
@@ -232,6 +266,7 @@ fn parse_ecosystems(value: &Value) -> Result<Vec<String>, ApiError> {
         }
     };
     let mut ecosystems: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for item in items.into_iter().filter(|s| !s.is_empty()) {
         if item.len() > 100 || item.contains(['/', '\\']) || item.chars().any(char::is_control) {
             return Err(invalid(
@@ -239,7 +274,7 @@ fn parse_ecosystems(value: &Value) -> Result<Vec<String>, ApiError> {
                 format!("{item:?} is not an ecosystem name"),
             ));
         }
-        if !ecosystems.contains(&item) {
+        if seen.insert(item.clone()) {
             ecosystems.push(item);
         }
     }
@@ -274,6 +309,7 @@ fn parse_interval(value: &Value) -> Result<i64, ApiError> {
     ))]
 pub async fn configure_sync_source(
     State(state): State<AppState>,
+    meta: RequestMeta,
     principal: Principal,
     request: Result<ApiJson<ConfigureSyncSourceRequest>, ApiError>,
 ) -> Result<Json<SyncSourceResponse>, ApiError> {
@@ -389,6 +425,7 @@ pub async fn configure_sync_source(
             }
         }
     };
+    let api_key_changed = matches!(api_key, ApiKeyChange::Set { .. });
     let (record, created) = state
         .store
         .upsert_sync_source(&SyncSourceUpsert {
@@ -402,6 +439,24 @@ pub async fn configure_sync_source(
         })
         .await?;
     tracing::info!(source = %record.id, created, source_type = source_type.as_str(), "sync source configured");
+    audit_change(
+        &state,
+        &principal,
+        &meta,
+        if created {
+            "sync_source.create"
+        } else {
+            "sync_source.update"
+        },
+        &record.id,
+        Some(serde_json::json!({
+            "type": record.source_type,
+            "sync_interval_hours": record.sync_interval_hours,
+            "ecosystems": record.ecosystems,
+            "api_key_changed": api_key_changed,
+        })),
+    )
+    .await?;
     if created {
         // A new source is due now.
         state.sync.wake();
@@ -472,6 +527,7 @@ pub async fn get_sync_source(
     ))]
 pub async fn delete_sync_source(
     State(state): State<AppState>,
+    meta: RequestMeta,
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
@@ -479,6 +535,7 @@ pub async fn delete_sync_source(
     require_operator(&state, &principal).await?;
     if state.store.delete_sync_source(&id).await? {
         tracing::info!(source = %id, "sync source deleted");
+        audit_change(&state, &principal, &meta, "sync_source.delete", &id, None).await?;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("sync source"))
@@ -497,6 +554,7 @@ pub async fn delete_sync_source(
     ))]
 pub async fn run_sync_source(
     State(state): State<AppState>,
+    meta: RequestMeta,
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<SyncRunResponse>), ApiError> {
@@ -508,6 +566,15 @@ pub async fn run_sync_source(
         .queue_sync_run(&id, "manual")
         .await?
         .ok_or_else(|| ApiError::not_found("sync source"))?;
+    audit_change(
+        &state,
+        &principal,
+        &meta,
+        "sync_source.run",
+        &id,
+        Some(serde_json::json!({ "run_id": run.id })),
+    )
+    .await?;
     state.sync.wake();
     Ok((StatusCode::ACCEPTED, Json(run.into())))
 }

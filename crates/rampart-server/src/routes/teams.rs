@@ -31,7 +31,8 @@ pub struct TeamList {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTeam {
-    /// 1-100 characters.
+    /// 1-100 characters, no control characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
 }
 
@@ -117,13 +118,8 @@ pub async fn create_team(
     ApiJson(body): ApiJson<CreateTeam>,
 ) -> Result<(StatusCode, Json<TeamView>), ApiError> {
     principal.require_session()?;
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::new(
-            ErrorCode::ValidationFailed,
-            "`name` must be 1 to 100 characters",
-        ));
-    }
+    let name = super::fields::name("name", &body.name, 100)?;
+    let name = name.as_str();
     let event = principal.audit(&meta, "team.create");
     let team = state
         .store

@@ -30,6 +30,7 @@ async fn exercise(location: DatabaseLocation) {
                 tags: vec![],
                 cpe_matching: false,
             },
+            &system_event(team_id),
         )
         .await
         .unwrap();
@@ -43,6 +44,7 @@ async fn exercise(location: DatabaseLocation) {
                 release_date: None,
                 eol_date: None,
             },
+            &system_event(team_id),
         )
         .await
         .unwrap()
@@ -58,12 +60,16 @@ async fn exercise(location: DatabaseLocation) {
         uploaded_by: "queue@localhost",
         sbom: &parsed,
     };
-    let (_, queued) = store.create_sbom(team_id, &new).await.unwrap().unwrap();
+    let (_, queued) = store
+        .create_sbom(team_id, &new, &system_event(team_id))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(queued.status, AnalysisStatus::Queued);
     assert_eq!(queued.component_count, 3);
     // Another team's release cannot receive an SBOM.
     assert!(store
-        .create_sbom(team_id + 1000, &new)
+        .create_sbom(team_id + 1000, &new, &system_event(team_id))
         .await
         .unwrap()
         .is_none());
@@ -116,8 +122,16 @@ async fn exercise(location: DatabaseLocation) {
         .is_none());
 
     // Concurrent claims (two workers, or two replicas on PostgreSQL) take different jobs.
-    let (_, first) = store.create_sbom(team_id, &new).await.unwrap().unwrap();
-    let (_, second) = store.create_sbom(team_id, &new).await.unwrap().unwrap();
+    let (_, first) = store
+        .create_sbom(team_id, &new, &system_event(team_id))
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, second) = store
+        .create_sbom(team_id, &new, &system_event(team_id))
+        .await
+        .unwrap()
+        .unwrap();
     let lease = Duration::from_secs(600);
     let (a, b, c) = tokio::join!(
         store.claim_analysis(lease),
@@ -145,4 +159,13 @@ async fn analysis_queue_postgres() {
         return;
     };
     exercise(DatabaseLocation::Postgres(database.url().to_string())).await;
+}
+
+/// The audit record store-level test writes carry.
+fn system_event(team_id: i64) -> rampart_store::AuditEvent {
+    rampart_store::AuditEvent::new(
+        Some(team_id),
+        rampart_store::AuditActor::anonymous("test"),
+        "test.write",
+    )
 }

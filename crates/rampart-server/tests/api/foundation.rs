@@ -191,10 +191,45 @@ backend_tests! {
             .send()
             .await
             .unwrap();
-        let body = error_body(response, StatusCode::BAD_REQUEST, "malformed_json").await;
+        let body = error_body(response, StatusCode::BAD_REQUEST, "invalid_json").await;
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.contains("line 3"), "{message}");
         assert!(message.contains("column"), "{message}");
+
+        // Malformed is 400 even where the fields it began with are wrong for the route: a
+        // truncated body, an unknown field cut short, trailing garbage, an empty body.
+        for (path, text) in [
+            ("/test/typed", "{\"broken\": "),
+            ("/test/typed", "{\"name\": \"x\", \"other\": [1, "),
+            ("/test/typed", "{\"name\": \"x\"} trailing"),
+            ("/test/echo", ""),
+        ] {
+            let response = app
+                .post(path)
+                .header("content-type", "application/json")
+                .body(text)
+                .send()
+                .await
+                .unwrap();
+            let body = error_body(response, StatusCode::BAD_REQUEST, "invalid_json").await;
+            assert!(body["error"]["message"].as_str().unwrap().contains("line 1"), "{text:?}: {body}");
+        }
+        // The real routes use the same extractor.
+        let response = app
+            .post("/api/v1/products")
+            .header("content-type", "application/json")
+            .body("{\"broken\": ")
+            .send()
+            .await
+            .unwrap();
+        error_body(response, StatusCode::BAD_REQUEST, "invalid_json").await;
+        let unknown_field = app
+            .post("/api/v1/products")
+            .json(&serde_json::json!({"broken": true}))
+            .send()
+            .await
+            .unwrap();
+        error_body(unknown_field, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await;
 
         let not_json = app.post("/test/echo").body("{}").send().await.unwrap();
         error_body(not_json, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;

@@ -3,6 +3,7 @@
 
 mod analysis_bench;
 mod analysis_queue;
+mod audit_walk;
 mod docs_browser;
 mod findings;
 mod foundation;
@@ -10,6 +11,7 @@ mod identity;
 mod kb;
 mod products;
 mod replicas;
+mod request_policy;
 mod sbom_insert_bench;
 mod sync_sources;
 mod tenancy;

@@ -83,6 +83,7 @@ async fn measure(location: DatabaseLocation, label: &str) {
                 tags: Vec::new(),
                 cpe_matching: false,
             },
+            &system_event(team_id),
         )
         .await
         .unwrap();
@@ -97,6 +98,7 @@ async fn measure(location: DatabaseLocation, label: &str) {
                     release_date: None,
                     eol_date: None,
                 },
+                &system_event(team_id),
             )
             .await
             .unwrap()
@@ -118,6 +120,7 @@ async fn measure(location: DatabaseLocation, label: &str) {
                     uploaded_by: "bench",
                     sbom: &sbom,
                 },
+                &system_event(team_id),
             )
             .await
             .unwrap()
@@ -157,4 +160,13 @@ async fn sbom_insertion_postgres() {
         "PostgreSQL",
     )
     .await;
+}
+
+/// The audit record store-level test writes carry.
+fn system_event(team_id: i64) -> rampart_store::AuditEvent {
+    rampart_store::AuditEvent::new(
+        Some(team_id),
+        rampart_store::AuditActor::anonymous("test"),
+        "test.write",
+    )
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::osv_json::to_osv;
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiJson, ErrorBody, ErrorCode};
+use crate::error::{AnyContentTypeJson, ApiError, ErrorBody, ErrorCode};
 use crate::state::AppState;
 
 /// Vulnerabilities per page of `/v1/query` and per result of `/v1/querybatch`.
@@ -156,10 +156,10 @@ pub struct OsvQueryResponse {
 pub async fn query(
     State(state): State<AppState>,
     principal: Principal,
-    body: Result<ApiJson<OsvQuery>, ApiError>,
+    body: Result<AnyContentTypeJson<OsvQuery>, ApiError>,
 ) -> Result<Response, ApiError> {
     principal.require(Scope::KbRead)?;
-    let ApiJson(body) = body?;
+    let AnyContentTypeJson(body) = body?;
     let index = state.kb_index.load();
     let matches = run_query(&index, &body, "")?;
     let offset = page_offset(body.page_token.as_deref(), "")?;
@@ -197,6 +197,8 @@ pub async fn query(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct OsvBatchQuery {
+    /// At most 1000 queries (osv.dev's limit).
+    #[schema(max_items = 1000)]
     pub queries: Vec<OsvQuery>,
 }
 
@@ -234,10 +236,10 @@ fn osv_time(at: DateTime<Utc>) -> String {
 pub async fn querybatch(
     State(state): State<AppState>,
     principal: Principal,
-    body: Result<ApiJson<OsvBatchQuery>, ApiError>,
+    body: Result<AnyContentTypeJson<OsvBatchQuery>, ApiError>,
 ) -> Result<Json<OsvBatchResponse>, ApiError> {
     principal.require(Scope::KbRead)?;
-    let ApiJson(body) = body?;
+    let AnyContentTypeJson(body) = body?;
     if body.queries.len() > MAX_BATCH {
         return Err(ApiError::new(
             ErrorCode::BadRequest,
