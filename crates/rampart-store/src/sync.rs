@@ -219,13 +219,26 @@ impl Store {
     }
 
     /// Creates or updates a source in one statement (concurrent creates of one id cannot
-    /// both insert). An update keeps `created_at`, the schedule, and, unless told
-    /// otherwise, the stored key and cursor. Returns the stored source and whether it is new.
+    /// both insert). A new source is due at once. An update keeps `created_at` and, unless
+    /// told otherwise, the stored key and cursor; it keeps the schedule unless the interval
+    /// changes, which reschedules the next run one new interval after the source's last run
+    /// started (or after now, when it never ran). Returns the stored source and whether it
+    /// is new.
     pub async fn upsert_sync_source(
         &self,
         upsert: &SyncSourceUpsert,
     ) -> Result<(SyncSourceRecord, bool), StoreError> {
         let at = now();
+        let last_run: Option<DateTime<Utc>> = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COALESCE(started_at, queued_at) FROM sync_runs
+                 WHERE source_id = $1 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(&upsert.id)
+            .fetch_optional(pool)
+            .await
+        })?;
+        let rescheduled = last_run.unwrap_or(at) + Duration::hours(upsert.sync_interval_hours);
         let ecosystems = serde_json::to_string(&upsert.ecosystems)
             .map_err(|e| StoreError::Corrupt(format!("ecosystems: {e}")))?;
         let (replace_key, ciphertext, masked) = match &upsert.api_key {
@@ -249,6 +262,9 @@ impl Store {
                  ecosystems = excluded.ecosystems,
                  last_modified_since = CASE WHEN $11 THEN excluded.last_modified_since
                                             ELSE sync_sources.last_modified_since END,
+                 next_run_at = CASE
+                     WHEN sync_sources.sync_interval_hours <> excluded.sync_interval_hours THEN $12
+                     ELSE sync_sources.next_run_at END,
                  updated_at = excluded.updated_at
              RETURNING {SOURCE_COLUMNS}, (created_at = updated_at) AS created"
         );
@@ -271,6 +287,7 @@ impl Store {
                 .bind(at)
                 .bind(replace_key)
                 .bind(replace_cursor)
+                .bind(rescheduled)
                 .fetch_one(pool)
                 .await
         })?;

@@ -610,6 +610,41 @@ backend_tests! {
         assert!(!list.contains("another-secret-key-987") && !list.contains("abc123secret"));
     }
 
+    async fn changing_the_interval_reschedules_the_next_run(app) {
+        let time = |value: &Value| DateTime::parse_from_rfc3339(value.as_str().unwrap()).unwrap();
+        // Refused by the outbound guard (a private target): its runs fail at once.
+        let mut body = json!({"config": {"id": "edb", "type": "EXPLOITDB", "syncIntervalHours": 24,
+            "url": "http://127.0.0.1:9/files_exploits.csv"}});
+        let created = configure_ok(&app, &body).await;
+        assert_eq!(created["nextRunAt"], created["createdAt"], "a new source is due at once");
+
+        // Never ran: the next run is one new interval from the change.
+        body["config"]["syncIntervalHours"] = json!(12);
+        let before = Utc::now();
+        let twelve = configure_ok(&app, &body).await;
+        let after = Utc::now();
+        let next = time(&twelve["nextRunAt"]);
+        assert!(next >= before + chrono::Duration::hours(12) - chrono::Duration::seconds(1)
+            && next <= after + chrono::Duration::hours(12), "{twelve}");
+
+        // Ran: one new interval from the last run's start.
+        let run = run_now(&app, "edb").await;
+        let started = time(&run["started_at"]);
+        body["config"]["syncIntervalHours"] = json!(6);
+        let six = configure_ok(&app, &body).await;
+        assert_eq!(time(&six["nextRunAt"]) - started, chrono::Duration::hours(6), "{six} {run}");
+        body["config"]["syncIntervalHours"] = json!(48);
+        let forty_eight = configure_ok(&app, &body).await;
+        assert_eq!(time(&forty_eight["nextRunAt"]) - started, chrono::Duration::hours(48));
+
+        // Other changes keep the schedule.
+        body["config"]["url"] = json!("http://127.0.0.1:9/other.csv");
+        let moved = configure_ok(&app, &body).await;
+        assert_eq!(moved["nextRunAt"], forty_eight["nextRunAt"]);
+        let fetched: Value = app.get(&format!("{SEED_PATH}/edb")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(fetched["nextRunAt"], forty_eight["nextRunAt"]);
+    }
+
     async fn get_delete_and_not_found(app) {
         configure_ok(&app, &seed_body("NVD")).await;
         let path = format!("{SEED_PATH}/sync-src-001");
