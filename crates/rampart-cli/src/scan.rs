@@ -3,8 +3,13 @@
 //! database with the same index and rules as the server's analysis, and prints a table,
 //! JSON or SARIF 2.1.0.
 //!
-//! Exit codes: 0 no finding at or above `--fail-on` (or no `--fail-on`), 1 at least one, 2
-//! bad input (unreadable or unparseable file, no database).
+//! Every finding has a kind: `vulnerability`, or `informational` for RustSec's unmaintained,
+//! unsound and notice advisories, which warn (as cargo-audit's warnings do) whatever CVSS their
+//! aliases carry.
+//!
+//! Exit codes: 0 no vulnerability at or above `--fail-on` (or no `--fail-on`), 1 at least one
+//! (informational findings count only with `--fail-on-informational`), 2 bad input
+//! (unreadable or unparseable file, no database).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -40,6 +45,10 @@ pub struct ScanArgs {
     /// findings nothing rates as the lowest severity).
     #[arg(long, value_enum)]
     pub fail_on: Option<Severity>,
+    /// With --fail-on, informational findings (RustSec unmaintained, unsound and notice
+    /// advisories) at or above the severity fail too; by default only vulnerabilities do.
+    #[arg(long, requires = "fail_on")]
+    pub fail_on_informational: bool,
     /// Also match SBOM components by CPE (NVD configurations); off by default, as on the
     /// server, because CPE names are imprecise.
     #[arg(long)]
@@ -93,6 +102,16 @@ impl Severity {
     }
 }
 
+/// What a finding reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Vulnerability,
+    /// An advisory that warns (RustSec unmaintained, unsound, notice) rather than reports a
+    /// vulnerability.
+    Informational,
+}
+
 /// One package read from the input.
 struct Package {
     name: String,
@@ -122,6 +141,10 @@ struct FindingOut {
     id: String,
     aliases: Vec<String>,
     summary: Option<String>,
+    kind: Kind,
+    /// For an informational finding: `unmaintained`, `unsound` or `notice`.
+    informational: Option<String>,
+    /// An informational finding keeps the CVSS its alias group carries; `kind` tells it apart.
     severity: Severity,
     cvss_score: Option<f64>,
     epss: Option<f64>,
@@ -142,7 +165,10 @@ struct Report {
     skipped: usize,
     knowledge_base_version: i64,
     findings: Vec<FindingOut>,
+    /// Vulnerabilities per severity (informational findings are counted apart).
     by_severity: BTreeMap<&'static str, usize>,
+    /// Informational findings per kind (`unmaintained`, `unsound`, `notice`).
+    informational: BTreeMap<String, usize>,
 }
 
 pub fn run(args: ScanArgs) -> ExitCode {
@@ -172,9 +198,12 @@ pub fn run(args: ScanArgs) -> ExitCode {
                     return ExitCode::from(2);
                 }
             }
-            let failed = args
-                .fail_on
-                .is_some_and(|threshold| report.findings.iter().any(|f| f.severity >= threshold));
+            let failed = args.fail_on.is_some_and(|threshold| {
+                report.findings.iter().any(|f| {
+                    f.severity >= threshold
+                        && (f.kind == Kind::Vulnerability || args.fail_on_informational)
+                })
+            });
             if failed {
                 ExitCode::from(1)
             } else {
@@ -288,6 +317,17 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
     names.dedup();
     let index = rampart_server::kb_index::build_index_of(&store, Some(&names), args.cpe).await?;
     let matched = match_components(&index, &components, args.cpe);
+    // The kind of each matched record, as the index knows it.
+    let informational: HashMap<i64, Option<String>> = matched
+        .matches
+        .iter()
+        .map(|(_, m)| {
+            (
+                m.vulnerability_id,
+                m.informational.as_deref().map(str::to_string),
+            )
+        })
+        .collect();
     let chosen = findings_of(&store, matched.matches).await?;
     let chosen_ids: Vec<i64> = chosen.iter().map(|f| f.vulnerability_id).collect();
     let views = store.matched_record_views(&chosen_ids).await?;
@@ -297,17 +337,29 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
 
     let mut findings: Vec<FindingOut> = chosen
         .into_iter()
-        .filter_map(|finding| finding_out(finding, &input.packages, &views, &aliases))
+        .filter_map(|finding| {
+            let kind = informational
+                .get(&finding.vulnerability_id)
+                .cloned()
+                .flatten();
+            finding_out(finding, kind, &input.packages, &views, &aliases)
+        })
         .collect();
+    // Vulnerabilities first, then informational findings; each by severity.
     findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
+        a.kind
+            .cmp(&b.kind)
+            .then_with(|| b.severity.cmp(&a.severity))
             .then_with(|| a.package.name.cmp(&b.package.name))
             .then_with(|| a.id.cmp(&b.id))
     });
     let mut by_severity = BTreeMap::new();
+    let mut informational_kinds = BTreeMap::new();
     for finding in &findings {
-        *by_severity.entry(finding.severity.as_str()).or_insert(0) += 1;
+        match &finding.informational {
+            None => *by_severity.entry(finding.severity.as_str()).or_insert(0) += 1,
+            Some(kind) => *informational_kinds.entry(kind.clone()).or_insert(0) += 1,
+        }
     }
     Ok(Report {
         file: args.file.display().to_string(),
@@ -317,11 +369,13 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
         knowledge_base_version: index.kb_version(),
         findings,
         by_severity,
+        informational: informational_kinds,
     })
 }
 
 fn finding_out(
     finding: NewFinding,
+    informational: Option<String>,
     packages: &[Package],
     views: &HashMap<i64, MatchedRecordView>,
     aliases: &HashMap<i64, Vec<String>>,
@@ -340,6 +394,12 @@ fn finding_out(
             })
             .unwrap_or_default(),
         summary: view.summary.clone(),
+        kind: if informational.is_some() {
+            Kind::Informational
+        } else {
+            Kind::Vulnerability
+        },
+        informational,
         severity: Severity::of(view.severity.as_deref()),
         cvss_score: view.cvss,
         epss: view.epss,
@@ -359,8 +419,9 @@ fn finding_out(
 }
 
 fn table(report: &Report) -> String {
-    let mut rows: Vec<[String; 5]> = vec![[
+    let mut rows: Vec<[String; 6]> = vec![[
         "SEVERITY".into(),
+        "KIND".into(),
         "VULNERABILITY".into(),
         "PACKAGE".into(),
         "VERSION".into(),
@@ -369,6 +430,10 @@ fn table(report: &Report) -> String {
     for finding in &report.findings {
         rows.push([
             finding.severity.as_str().to_string(),
+            match &finding.informational {
+                Some(kind) => format!("informational ({kind})"),
+                None => "vulnerability".into(),
+            },
             if finding.kev {
                 format!("{} (KEV)", finding.id)
             } else {
@@ -387,7 +452,7 @@ fn table(report: &Report) -> String {
             },
         ]);
     }
-    let mut widths = [0usize; 5];
+    let mut widths = [0usize; 6];
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
@@ -406,13 +471,30 @@ fn table(report: &Report) -> String {
         }
         out.push('\n');
     }
-    let mut bands: Vec<Severity> = report.findings.iter().map(|f| f.severity).collect();
+    let mut bands: Vec<Severity> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == Kind::Vulnerability)
+        .map(|f| f.severity)
+        .collect();
     bands.sort_by(|a, b| b.cmp(a));
     bands.dedup();
-    let counts: Vec<String> = bands
+    let mut counts: Vec<String> = bands
         .into_iter()
         .map(|band| format!("{} {}", report.by_severity[band.as_str()], band.as_str()))
         .collect();
+    if !report.informational.is_empty() {
+        let kinds: Vec<String> = report
+            .informational
+            .iter()
+            .map(|(kind, count)| format!("{count} {kind}"))
+            .collect();
+        counts.push(format!(
+            "{} informational ({})",
+            report.informational.values().sum::<usize>(),
+            kinds.join(", ")
+        ));
+    }
     out.push_str(&format!(
         "{} finding{} in {} packages of {} ({}){}; {} entries not matched\n",
         report.findings.len(),
@@ -437,10 +519,14 @@ fn sarif(report: &Report) -> serde_json::Value {
     let mut results = Vec::new();
     for finding in &report.findings {
         rules.entry(finding.id.as_str()).or_insert_with(|| {
-            let mut properties = serde_json::json!({
-                "tags": ["security", "vulnerability", finding.severity.as_str()],
-            });
-            if let Some(score) = finding.cvss_score {
+            let tags = match &finding.informational {
+                Some(kind) => serde_json::json!(["security", "informational", kind]),
+                None => serde_json::json!(["security", "vulnerability", finding.severity.as_str()]),
+            };
+            let mut properties = serde_json::json!({"tags": tags});
+            // Code-scanning dashboards rank by `security-severity`: an informational advisory
+            // must not show as a critical vulnerability because an alias carries a CVSS.
+            if let (Some(score), Kind::Vulnerability) = (finding.cvss_score, finding.kind) {
                 properties["security-severity"] = serde_json::json!(format!("{score:.1}"));
             }
             serde_json::json!({
@@ -461,19 +547,38 @@ fn sarif(report: &Report) -> serde_json::Value {
             .purl
             .clone()
             .unwrap_or_else(|| finding.package.name.clone());
+        let (level, message) = match &finding.informational {
+            Some(kind) => (
+                "note",
+                format!(
+                    "{} {version} has an informational advisory ({kind}): {} ({fix}). Matched by {}: {}.",
+                    finding.package.name, finding.id, finding.matched_by, finding.detail
+                ),
+            ),
+            None => (
+                finding.severity.sarif_level(),
+                format!(
+                    "{} {version} is affected by {} ({}; {fix}). Matched by {}: {}.",
+                    finding.package.name, finding.id, finding.severity.as_str(), finding.matched_by, finding.detail
+                ),
+            ),
+        };
         results.push(serde_json::json!({
             "ruleId": finding.id,
-            "level": finding.severity.sarif_level(),
-            "message": {"text": format!(
-                "{} {version} is affected by {} ({}; {fix}). Matched by {}: {}.",
-                finding.package.name, finding.id, finding.severity.as_str(), finding.matched_by, finding.detail
-            )},
+            "level": level,
+            "message": {"text": message},
             "locations": [{
                 "physicalLocation": {"artifactLocation": {"uri": report.file}},
                 "logicalLocations": [{"name": package_id, "kind": "package"}],
             }],
             "partialFingerprints": {"rampartFinding/v1": format!("{}|{package_id}", finding.id)},
-            "properties": {"aliases": finding.aliases, "fixedVersions": finding.fixed_versions, "kev": finding.kev},
+            "properties": {
+                "aliases": finding.aliases,
+                "fixedVersions": finding.fixed_versions,
+                "kev": finding.kev,
+                "kind": finding.kind,
+                "informational": finding.informational,
+            },
         }));
     }
     serde_json::json!({

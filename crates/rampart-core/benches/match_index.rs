@@ -82,6 +82,7 @@ fn inputs(advisories: &[Advisory]) -> impl Iterator<Item = AffectedInput> + '_ {
                 vuln_id: advisory.id.clone(),
                 modified: advisory.modified,
                 withdrawn: advisory.withdrawn.is_some(),
+                informational: advisory.informational(),
                 ecosystem: package.ecosystem.clone(),
                 name: package.name.clone(),
                 ranges: affected.ranges.clone(),

@@ -28,6 +28,9 @@ pub struct AffectedInput {
     pub vuln_id: String,
     pub modified: DateTime<Utc>,
     pub withdrawn: bool,
+    /// The record's informational kind (RustSec `unmaintained`, `unsound`, `notice`): a
+    /// warning, not a vulnerability. `None` for a vulnerability.
+    pub informational: Option<String>,
     pub ecosystem: String,
     pub name: String,
     pub ranges: Vec<AffectedRange>,
@@ -85,6 +88,10 @@ pub struct IndexMatch {
     pub vulnerability_id: i64,
     pub vuln_id: Arc<str>,
     pub modified: DateTime<Utc>,
+    /// The record's informational kind (see [`AffectedInput::informational`]); `None` for a
+    /// vulnerability (and for CPE matches: NVD records are vulnerabilities).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub informational: Option<Arc<str>>,
     pub evidence: MatchEvidence,
     /// Versions that fix it: the `fixed` events of the deciding range (of every range when
     /// a listed version decided); empty when the record names none (or for CPE matches).
@@ -263,6 +270,7 @@ struct IndexedAffected {
     vulnerability_id: i64,
     vuln_id: Arc<str>,
     modified: DateTime<Utc>,
+    informational: Option<Arc<str>>,
     /// The full OSV ecosystem string as the record wrote it (suffix included), shared.
     ecosystem: Arc<str>,
     ranges: EntryRanges,
@@ -625,6 +633,7 @@ fn build_package(
                 vulnerability_id: input.vulnerability_id,
                 vuln_id,
                 modified: input.modified,
+                informational: input.informational.as_deref().map(Arc::from),
                 ecosystem,
                 ranges,
                 listed,
@@ -788,6 +797,7 @@ impl MatchIndex {
                     vulnerability_id: entry.vulnerability_id,
                     vuln_id: entry.vuln_id.clone(),
                     modified: entry.modified,
+                    informational: entry.informational.clone(),
                     fixed_versions: entry.fixed_versions(range_index),
                     evidence: MatchEvidence {
                         matched_by,
@@ -864,6 +874,7 @@ impl MatchIndex {
                         vulnerability_id: configuration.vulnerability_id,
                         vuln_id: Arc::from(""),
                         modified: self.built_at,
+                        informational: None,
                         evidence,
                         fixed_versions: Vec::new(),
                     },
@@ -1129,6 +1140,7 @@ mod tests {
             vuln_id: vuln_id.into(),
             modified: Utc::now(),
             withdrawn: false,
+            informational: None,
             ecosystem: "PyPI".into(),
             name: "Django".into(),
             ranges: vec![AffectedRange {
@@ -1263,6 +1275,27 @@ mod tests {
             .load()
             .query_package("PyPI", "django", Some("1.0"))
             .is_empty());
+    }
+
+    #[test]
+    fn an_informational_record_matches_with_its_kind() {
+        let mut unmaintained = pypi("RUSTSEC-1", vec![RangeEvent::Introduced("0".into())], &[]);
+        unmaintained.informational = Some("unmaintained".into());
+        let mut vulnerability = pypi("PYSEC-1", vec![RangeEvent::Introduced("0".into())], &[]);
+        vulnerability.vulnerability_id = 2;
+        let index = MatchIndex::build(1, [unmaintained, vulnerability], []);
+        let kinds: BTreeMap<String, Option<String>> = index
+            .query_package("PyPI", "django", Some("1.0"))
+            .into_iter()
+            .map(|m| {
+                (
+                    m.vuln_id.to_string(),
+                    m.informational.map(|k| k.to_string()),
+                )
+            })
+            .collect();
+        assert_eq!(kinds["RUSTSEC-1"].as_deref(), Some("unmaintained"));
+        assert_eq!(kinds["PYSEC-1"], None);
     }
 
     /// The index rows of a record's configurations, products numbered by (vendor, product)

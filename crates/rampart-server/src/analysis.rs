@@ -6,12 +6,13 @@
 //! Matching: a component's purl names an ecosystem package, looked up at the purl's version
 //! (or the component's); CPE matching, only for products that turn it on, looks the
 //! component's CPE up in the NVD catalogue. One finding per component and alias group: when
-//! several records of one group match (a GHSA and the PYSEC it aliases), the purl match of a
-//! non-NVD record is kept, as the most precise evidence.
+//! several records of one group match (a GHSA and the PYSEC it aliases), one represents the
+//! group by a documented rule ([`representative_rank`]) and the others are its aliases.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use rampart_core::match_index::{
     IndexMatch, MatchIndex, MatchIndexHandle, PlatformPolicy, PresentCpe,
 };
@@ -145,19 +146,48 @@ pub fn match_components(
     out
 }
 
-/// One finding per component and alias group, preferring a purl/package match, then a
-/// record not from NVD (ecosystem advisories carry exact package ranges), then the lowest id.
+/// How a group's representative is chosen among the records of one alias group that match a
+/// component; the first that decides wins:
+///
+/// 1. a purl/package match before a CPE match (the precise evidence);
+/// 2. the source's canonical record: an ecosystem advisory before NVD's CPE-based record, and
+///    an id the source assigned before a placeholder id, whose sequence number is zero (RustSec
+///    numbers each year from 0001 and its template is `RUSTSEC-0000-0000`; its OSV export
+///    carries `RUSTSEC-2025-0000`, a stray copy of `RUSTSEC-2025-0065` that its native
+///    database, cargo-audit and rustsec.org do not have);
+/// 3. the oldest published (the first report, which later ones such as a GHSA copying a
+///    RustSec or PyPA advisory alias); records without a publication date last;
+/// 4. the lowest id.
+///
+/// Withdrawn records never get here: the index matches nothing of theirs.
+fn representative_rank(
+    found: &IndexMatch,
+    record: &VulnerabilityRef,
+) -> (bool, bool, bool, bool, Option<DateTime<Utc>>, String) {
+    (
+        found.evidence.matched_by == "cpe",
+        record.source == "nvd",
+        is_placeholder_id(&record.vuln_id),
+        record.published.is_none(),
+        record.published,
+        record.vuln_id.clone(),
+    )
+}
+
+/// An id whose last part, its sequence number, is all zeros (`RUSTSEC-2025-0000`): no
+/// database assigns it; RustSec's template uses it until an id is assigned.
+fn is_placeholder_id(id: &str) -> bool {
+    id.rsplit_once('-')
+        .is_some_and(|(_, sequence)| !sequence.is_empty() && sequence.bytes().all(|b| b == b'0'))
+}
+
+/// One finding per component and alias group, represented by the record
+/// [`representative_rank`] puts first.
 pub fn choose_findings(
     matches: Vec<(i64, IndexMatch)>,
     refs: &HashMap<i64, VulnerabilityRef>,
 ) -> Vec<NewFinding> {
-    let rank = |m: &IndexMatch, r: &VulnerabilityRef| {
-        (
-            m.evidence.matched_by == "cpe",
-            r.source == "nvd",
-            r.vuln_id.clone(),
-        )
-    };
+    let rank = representative_rank;
     let mut best: HashMap<(i64, i64), (IndexMatch, &VulnerabilityRef)> = HashMap::new();
     for (component_id, found) in matches {
         let Some(record) = refs.get(&found.vulnerability_id) else {

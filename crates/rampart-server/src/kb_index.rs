@@ -49,6 +49,7 @@ pub async fn build_index_of(
             vuln_id: row.vuln_id,
             modified: row.modified,
             withdrawn: row.withdrawn.is_some(),
+            informational: row.informational,
             ranges: serde_json::from_str::<Vec<AffectedRange>>(&row.ranges).unwrap_or_default(),
             versions: serde_json::from_str::<Vec<String>>(&row.versions).unwrap_or_default(),
             ecosystem: row.ecosystem,

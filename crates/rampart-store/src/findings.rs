@@ -52,6 +52,7 @@ pub struct VulnerabilityRef {
     pub vuln_id: String,
     pub group_id: i64,
     pub source: String,
+    pub published: Option<DateTime<Utc>>,
 }
 
 /// One finding as the API shows it, with the knowledge base's current view joined in.
@@ -72,6 +73,9 @@ pub struct FindingView {
     pub source: String,
     pub summary: Option<String>,
     pub published: Option<DateTime<Utc>>,
+    /// The matched record's informational kind (RustSec `unmaintained`, `unsound`,
+    /// `notice`); `None` for a vulnerability.
+    pub informational: Option<String>,
     pub group_id: i64,
     pub matched_by: String,
     pub identifier: String,
@@ -195,7 +199,8 @@ fn findings_query(scope: &FindingScope) -> String {
         "SELECT q.*, COALESCE({BAND_OF_CVSS}, q.record_band) AS severity FROM (
             SELECT f.id, f.release_id, f.sbom_id, f.component_id, c.name AS component_name,
                 c.version AS component_version, c.purl AS component_purl, c.cpe AS component_cpe,
-                f.vulnerability_id, v.vuln_id, v.source, v.summary, v.published, f.group_id,
+                f.vulnerability_id, v.vuln_id, v.source, v.summary, v.published,
+                v.informational, f.group_id,
                 f.matched_by, f.identifier, f.detail, f.range_index, f.fixed_versions,
                 f.first_seen_at, f.last_seen_at, f.is_new, v.severity_band AS record_band,
                 (SELECT MAX(v2.max_cvss) FROM vulnerabilities v2 WHERE v2.group_id = f.group_id)
@@ -223,7 +228,8 @@ enum Bind {
 }
 
 impl Store {
-    /// Record ids, public ids, alias groups and feeds of these records (unknown ids left out).
+    /// Record ids, public ids, alias groups, feeds and publication times of these records
+    /// (unknown ids left out).
     pub async fn vulnerability_refs(
         &self,
         internal_ids: &[i64],
@@ -233,7 +239,8 @@ impl Store {
         let unique: Vec<i64> = unique.into_iter().collect();
         for chunk in unique.chunks(MAX_PARAMETERS / 2) {
             let sql = format!(
-                "SELECT id AS internal_id, vuln_id, group_id, source FROM vulnerabilities WHERE id IN ({})",
+                "SELECT id AS internal_id, vuln_id, group_id, source, published FROM vulnerabilities
+                 WHERE id IN ({})",
                 placeholder_list(self.backend(), chunk.len())
             );
             let rows: Vec<VulnerabilityRef> = with_pool!(self, pool => {

@@ -202,6 +202,173 @@ fn range_edges_formats_and_exit_codes() {
     );
 }
 
+/// The finding of `id` in a JSON report.
+fn finding<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+        .unwrap_or_else(|| panic!("no finding {id}: {report:#}"))
+}
+
+#[test]
+fn informational_advisories_are_marked_and_fail_only_when_asked() {
+    let Some((db, _root)) = rustsec_database() else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let lock = work.path().join("Cargo.lock");
+    // RUSTSEC-2020-0025 "bigint is unmaintained" (its CVSS: 9.8); RUSTSEC-2019-0036: failure
+    // is unsound (9.8). cargo-audit lists both as warnings.
+    std::fs::write(
+        &lock,
+        cargo_lock(&[("bigint", "4.4.3"), ("failure", "0.1.8")]),
+    )
+    .unwrap();
+    let lock_arg = lock.to_str().unwrap();
+
+    let (code, stdout, stderr) = scan(db.path(), &["--json", lock_arg]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let bigint = finding(&report, "RUSTSEC-2020-0025");
+    assert_eq!(bigint["kind"], "informational");
+    assert_eq!(bigint["informational"], "unmaintained");
+    assert_eq!(bigint["severity"], "critical", "the CVSS stays visible");
+    let failure = finding(&report, "RUSTSEC-2019-0036");
+    assert_eq!(failure["kind"], "informational");
+    assert_eq!(failure["informational"], "unsound");
+    assert_eq!(report["by_severity"], serde_json::json!({}));
+    assert_eq!(
+        report["informational"],
+        serde_json::json!({"unmaintained": 1, "unsound": 1})
+    );
+
+    // --fail-on counts vulnerabilities only, unless told otherwise.
+    let (code, table, _) = scan(db.path(), &["--fail-on", "critical", lock_arg]);
+    assert_eq!(code, 0, "{table}");
+    assert!(
+        table.contains("informational (unmaintained)") && table.contains("KIND"),
+        "{table}"
+    );
+    assert!(
+        table.contains("2 findings in 2 packages")
+            && table.contains(": 2 informational (1 unmaintained, 1 unsound);"),
+        "{table}"
+    );
+    let (code, _, _) = scan(
+        db.path(),
+        &["--fail-on", "critical", "--fail-on-informational", lock_arg],
+    );
+    assert_eq!(code, 1);
+    let (code, _, stderr) = scan(db.path(), &["--fail-on-informational", lock_arg]);
+    assert_eq!(code, 2, "--fail-on-informational needs --fail-on: {stderr}");
+
+    // A vulnerability next to them still fails the build, and comes first.
+    std::fs::write(
+        &lock,
+        cargo_lock(&[("bigint", "4.4.3"), ("smallvec", "1.6.0")]),
+    )
+    .unwrap();
+    let (code, stdout, _) = scan(db.path(), &["--json", "--fail-on", "critical", lock_arg]);
+    assert_eq!(code, 1);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["findings"][0]["id"], "RUSTSEC-2021-0003");
+    assert_eq!(report["findings"][0]["kind"], "vulnerability");
+    assert_eq!(report["findings"][0]["informational"], Value::Null);
+    assert_eq!(report["by_severity"], serde_json::json!({"critical": 1}));
+
+    // SARIF: a note, marked, and not ranked as a critical vulnerability.
+    let (code, stdout, stderr) = scan(db.path(), &["--sarif", lock_arg]);
+    assert_eq!(code, 0, "{stderr}");
+    let sarif: Value = serde_json::from_str(&stdout).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let result = |id: &str| results.iter().find(|r| r["ruleId"] == id).unwrap();
+    assert_eq!(result("RUSTSEC-2020-0025")["level"], "note");
+    assert_eq!(
+        result("RUSTSEC-2020-0025")["properties"]["kind"],
+        "informational"
+    );
+    assert_eq!(
+        result("RUSTSEC-2020-0025")["properties"]["informational"],
+        "unmaintained"
+    );
+    assert_eq!(result("RUSTSEC-2021-0003")["level"], "error");
+    assert_eq!(
+        result("RUSTSEC-2021-0003")["properties"]["kind"],
+        "vulnerability"
+    );
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    let rule = |id: &str| rules.iter().find(|r| r["id"] == id).unwrap();
+    assert_eq!(
+        rule("RUSTSEC-2020-0025")["properties"]["security-severity"],
+        Value::Null
+    );
+    assert_eq!(
+        rule("RUSTSEC-2020-0025")["properties"]["tags"],
+        serde_json::json!(["security", "informational", "unmaintained"])
+    );
+    assert_eq!(
+        rule("RUSTSEC-2021-0003")["properties"]["security-severity"],
+        "9.8"
+    );
+}
+
+/// The record that names a finding for an alias group, by the documented rule (see
+/// `rampart_server::analysis::representative_rank`), on the real RustSec records.
+#[test]
+fn an_alias_group_is_named_by_its_canonical_then_oldest_record() {
+    let Some((db, _root)) = rustsec_database() else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let lock = work.path().join("Cargo.lock");
+    std::fs::write(
+        &lock,
+        cargo_lock(&[
+            ("matrix-sdk-base", "0.14.0"),
+            ("wasmtime", "2.0.1"),
+            ("tor-circmgr", "0.18.0"),
+        ]),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = scan(db.path(), &["--json", lock.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let found = findings(&stdout);
+    let aliases = |id: &str| finding(&report, id)["aliases"].clone();
+    // RUSTSEC-2025-0000 is in the OSV export only: a copy of RUSTSEC-2025-0065 (same
+    // published time) under a placeholder number RustSec never assigns. cargo-audit and
+    // rustsec.org know 0065.
+    assert!(
+        has(&found, "RUSTSEC-2025-0065", "matrix-sdk-base", "0.14.0"),
+        "{found:?}"
+    );
+    assert!(!found.iter().any(|(id, _, _)| id == "RUSTSEC-2025-0000"));
+    assert!(aliases("RUSTSEC-2025-0065")
+        .as_array()
+        .unwrap()
+        .contains(&"RUSTSEC-2025-0000".into()));
+    // CVE-2022-39392 and CVE-2022-39393 were each filed twice for wasmtime: the oldest
+    // published (2022-11-05) names the group, not the lower id (published 2022-11-10).
+    for (oldest, later) in [
+        ("RUSTSEC-2022-0102", "RUSTSEC-2022-0076"),
+        ("RUSTSEC-2022-0098", "RUSTSEC-2022-0075"),
+    ] {
+        assert!(has(&found, oldest, "wasmtime", "2.0.1"), "{found:?}");
+        assert!(!found.iter().any(|(id, _, _)| id == later), "{found:?}");
+        assert!(aliases(oldest).as_array().unwrap().contains(&later.into()));
+    }
+    // Published together: the lower id.
+    assert!(
+        has(&found, "RUSTSEC-2024-0339", "tor-circmgr", "0.18.0"),
+        "{found:?}"
+    );
+    assert!(!found.iter().any(|(id, _, _)| id == "RUSTSEC-2024-0340"));
+}
+
 /// `cargo audit`, when installed (CI installs it; `RAMPART_REQUIRE_CARGO_AUDIT=1` makes its
 /// absence a failure).
 fn cargo_audit() -> Option<Command> {

@@ -69,6 +69,26 @@ impl Advisory {
         warnings
     }
 
+    /// The kind of informational advisory this record is (`unmaintained`, `unsound`,
+    /// `notice`, or a kind RustSec adds later, lower-cased), or `None` for a vulnerability.
+    /// RustSec marks them `informational = "…"` in its native format and
+    /// `affected[].database_specific.informational` in its OSV export (`null` for a
+    /// vulnerability); cargo-audit reports them as warnings, not vulnerabilities, whatever
+    /// CVSS their aliases carry.
+    pub fn informational(&self) -> Option<String> {
+        let declared = |specific: Option<&Value>| {
+            specific?
+                .get("informational")?
+                .as_str()
+                .map(|kind| kind.trim().to_ascii_lowercase())
+                .filter(|kind| !kind.is_empty())
+        };
+        self.affected
+            .iter()
+            .find_map(|a| declared(a.database_specific.as_ref()))
+            .or_else(|| declared(self.database_specific.as_ref()))
+    }
+
     /// The highest computed CVSS score among the record's severities, if any parsed.
     pub fn max_cvss(&self) -> Option<&CvssScore> {
         self.severity

@@ -708,6 +708,61 @@ mod tests {
         assert!(count > 1000);
     }
 
+    /// The kind of every RustSec OSV record equals the `informational` key of its native
+    /// TOML front matter (absent: a vulnerability), read here without our parser.
+    #[test]
+    fn rustsec_informational_kinds_agree_with_the_native_database() {
+        let Some(root) = test_data::root() else {
+            return;
+        };
+        let native_dir = root.join("rustsec-advisory-db/toml-md/crates");
+        let mut native = std::collections::HashMap::new();
+        for file in files_with_extension(&native_dir, "md") {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let front_matter = text.split("```").nth(1).unwrap();
+            let kind = front_matter.lines().find_map(|line| {
+                let value = line.trim().strip_prefix("informational")?.trim();
+                Some(
+                    value
+                        .strip_prefix('=')?
+                        .trim()
+                        .trim_matches('"')
+                        .to_string(),
+                )
+            });
+            let id = file.file_stem().unwrap().to_string_lossy().into_owned();
+            native.insert(id, kind);
+        }
+        let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
+        let mut compared = 0;
+        for file in files_with_extension(&root.join("rustsec-advisory-db/osv"), "json") {
+            let advisory = parse_osv_json(&std::fs::read(&file).unwrap())
+                .unwrap()
+                .records
+                .remove(0);
+            let kind = advisory.informational();
+            *kinds
+                .entry(kind.clone().unwrap_or_else(|| "vulnerability".into()))
+                .or_default() += 1;
+            // RUSTSEC-2025-0000 exists in the OSV export only (see the findings' rule).
+            if let Some(expected) = native.get(&advisory.id) {
+                assert_eq!(&kind, expected, "{}", advisory.id);
+                compared += 1;
+            }
+        }
+        assert_eq!(compared, native.len());
+        let expected: std::collections::BTreeMap<String, usize> = [
+            ("notice", 6),
+            ("unmaintained", 267),
+            ("unsound", 203),
+            ("vulnerability", 730),
+        ]
+        .into_iter()
+        .map(|(kind, count)| (kind.to_string(), count))
+        .collect();
+        assert_eq!(kinds, expected);
+    }
+
     #[test]
     fn osv_linter_valid_records_parse_and_invalid_ones_are_skipped() {
         let Some(root) = test_data::root() else {

@@ -28,6 +28,16 @@ pub struct FindingVulnerability {
     pub published: Option<DateTime<Utc>>,
 }
 
+/// What a finding reports: a vulnerability, or an informational advisory (RustSec's
+/// unmaintained, unsound and notice advisories), which warns without reporting a
+/// vulnerability, as cargo-audit's warnings do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingKind {
+    Vulnerability,
+    Informational,
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FindingComponent {
     pub id: i64,
@@ -59,7 +69,13 @@ pub struct FindingBody {
     pub vulnerability: FindingVulnerability,
     pub component: FindingComponent,
     pub evidence: FindingEvidence,
-    /// `critical`, `high`, `medium`, `low`, `none`, or null when nothing rates it.
+    /// `vulnerability`, or `informational` for an advisory that warns (see `informational`).
+    pub kind: FindingKind,
+    /// For an informational finding, what it warns of: `unmaintained`, `unsound` or
+    /// `notice` (RustSec's kinds); null for a vulnerability.
+    pub informational: Option<String>,
+    /// `critical`, `high`, `medium`, `low`, `none`, or null when nothing rates it. An
+    /// informational finding keeps the CVSS its alias group carries; `kind` tells it apart.
     pub severity: Option<String>,
     /// Highest CVSS base score in the alias group.
     pub cvss_score: Option<f64>,
@@ -101,6 +117,12 @@ impl FindingBody {
                 detail: view.detail,
                 range_index: view.range_index,
             },
+            kind: if view.informational.is_some() {
+                FindingKind::Informational
+            } else {
+                FindingKind::Vulnerability
+            },
+            informational: view.informational,
             severity: view.severity,
             cvss_score: view.cvss,
             epss: view.epss,

@@ -203,6 +203,44 @@ async fn wait_for_reanalysis(
 }
 
 backend_tests! {
+    async fn findings_say_whether_they_are_vulnerabilities_or_informational(app) {
+        let Some(root) = rampart_test_support::test_data::root() else { return };
+        let store = store_of(&app).await;
+        // Real RustSec records: bigint is unmaintained (its CVSS: 9.8), smallvec's is a
+        // vulnerability, matrix-sdk-base's group holds RUSTSEC-2025-0065 and the OSV export's
+        // stray copy RUSTSEC-2025-0000.
+        let mut records = Vec::new();
+        for id in ["RUSTSEC-2020-0025", "RUSTSEC-2021-0003", "RUSTSEC-2025-0000", "RUSTSEC-2025-0065"] {
+            let path = root.join(format!("rustsec-advisory-db/osv/crates/{id}.json"));
+            records.extend(parse_osv_json(&std::fs::read(path).unwrap()).unwrap().records);
+        }
+        store.ingest_advisories("osv", &records).await.unwrap();
+        wait_for_index(&app).await;
+        let (_, release_id) = release(&app, "rusty").await;
+        let sbom = cyclonedx(&[
+            ("bigint", "4.4.3", Some("pkg:cargo/bigint@4.4.3")),
+            ("smallvec", "1.6.0", Some("pkg:cargo/smallvec@1.6.0")),
+            ("matrix-sdk-base", "0.14.0", Some("pkg:cargo/matrix-sdk-base@0.14.0")),
+        ]);
+        let uploaded = upload_and_wait(&app, release_id, sbom).await;
+        assert_eq!(uploaded["analysis"]["findings_count"], 3, "{uploaded}");
+        let page = vulnerabilities(&app, release_id, "").await;
+        let of = |name: &str| page["items"].as_array().unwrap().iter()
+            .find(|f| f["component"]["name"] == name).unwrap().clone();
+        let bigint = of("bigint");
+        assert_eq!(bigint["vulnerability"]["id"], "RUSTSEC-2020-0025");
+        assert_eq!(bigint["kind"], "informational");
+        assert_eq!(bigint["informational"], "unmaintained");
+        assert_eq!(bigint["severity"], "critical");
+        let smallvec = of("smallvec");
+        assert_eq!(smallvec["kind"], "vulnerability");
+        assert_eq!(smallvec["informational"], Value::Null);
+        let matrix = of("matrix-sdk-base");
+        assert_eq!(matrix["vulnerability"]["id"], "RUSTSEC-2025-0065", "{matrix}");
+        assert_eq!(matrix["kind"], "vulnerability");
+        assert!(matrix["vulnerability"]["aliases"].as_array().unwrap().contains(&json!("RUSTSEC-2025-0000")));
+    }
+
     async fn components_at_range_edges_get_exactly_the_expected_findings(app) {
         let _store = load_knowledge_base(&app).await;
         let (_, release_id) = release(&app, "edges").await;

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use rampart_formats::advisory::{
-    parse_exploitdb_csv, parse_kev_json, parse_nvd_page, parse_osv_json, parse_osv_yaml, Advisory,
-    RangeEvent, RangeType,
+    parse_epss, parse_exploitdb_csv, parse_kev_json, parse_nvd_page, parse_osv_json,
+    parse_osv_yaml, Advisory, RangeEvent, RangeType,
 };
 use rampart_store::Store;
 use rampart_test_support::{backend_tests, TestApp};
@@ -410,6 +410,61 @@ backend_tests! {
         assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, _) = get_json(&app, "/api/get-exploits").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+
+    async fn kev_epss_and_exploits_answer_for_a_cve_no_record_names(app) {
+        let Some(root) = data_root() else { return };
+        load(&app, &root).await;
+        let store = Store::connect(&app.config.database).await.unwrap();
+        let epss = parse_epss(&std::fs::read(root.join("epss/epss_scores-current.head60.csv")).unwrap()).unwrap();
+        store.ingest_epss(&epss).await.unwrap();
+        // An exploit of a KEV CVE (Apache Struts) no imported record names.
+        let exploits = parse_exploitdb_csv(
+            b"id,file,description,date_published,author,type,platform,port,date_added,date_updated,verified,codes,tags,aliases,screenshot_url,application_url,source_url\n\
+              41570,exploits/linux/remote/41570.py,Apache Struts 2.3.5 < 2.3.31 / 2.5 < 2.5.10 - Remote Code Execution,2017-03-08,someone,remote,linux,,2017-03-08,2017-03-08,1,CVE-2017-5638,,,,,\n",
+        )
+        .unwrap();
+        store.ingest_exploits(&exploits.records).await.unwrap();
+        for cve in ["CVE-2021-44228", "CVE-2017-5638", "CVE-1999-0001"] {
+            assert!(store.vulnerability_group(cve).await.unwrap().is_none(), "{cve} has a record");
+        }
+        store.close().await;
+
+        let (status, log4shell) = get_json(&app, "/api/get-exploits?cve_id=CVE-2021-44228").await;
+        assert_eq!(status, StatusCode::OK, "{log4shell}");
+        assert_eq!(log4shell["cve_id"], "CVE-2021-44228");
+        assert_eq!(log4shell["vulnerability_id"], Value::Null);
+        assert_eq!(log4shell["kev"]["vendor_project"], "Apache");
+        assert_eq!(log4shell["kev"]["known_ransomware_campaign_use"], true);
+        assert_eq!(log4shell["total"], 0);
+
+        let (status, struts) = get_json(&app, "/api/get-exploits?cve_id=cve-2017-5638").await;
+        assert_eq!(status, StatusCode::OK, "{struts}");
+        assert_eq!(struts["cve_id"], "CVE-2017-5638");
+        assert_eq!(struts["exploits"][0]["edb_id"], 41570);
+        assert_eq!(struts["kev"]["cve_id"], "CVE-2017-5638", "{struts}");
+
+        let (status, scored) = get_json(&app, "/api/get-exploits?cve_id=CVE-1999-0001").await;
+        assert_eq!(status, StatusCode::OK, "{scored}");
+        assert_eq!(scored["epss"]["score"], 0.03351);
+        assert_eq!(scored["epss"]["percentile"], 0.88255);
+        assert_eq!(scored["kev"], Value::Null);
+
+        let (status, detail) = get_json(&app, "/api/v1/vulnerabilities/CVE-2021-44228").await;
+        assert_eq!(status, StatusCode::OK, "{detail}");
+        assert_eq!(detail["id"], "CVE-2021-44228");
+        assert_eq!(detail["internal_id"], Value::Null);
+        assert_eq!(detail["kev"]["cve_id"], "CVE-2021-44228");
+        let (status, detail) = get_json(&app, "/api/v1/vulnerabilities/cve-2017-5638").await;
+        assert_eq!(status, StatusCode::OK, "{detail}");
+        assert_eq!(detail["kev"]["cve_id"], "CVE-2017-5638");
+        assert_eq!(detail["exploits"][0]["edb_id"], 41570);
+
+        // Nothing knows it: still 404.
+        for path in ["/api/get-exploits?cve_id=CVE-1900-0001", "/api/v1/vulnerabilities/CVE-1900-0001"] {
+            let (status, body) = get_json(&app, path).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        }
     }
 
     async fn nvd_and_configurations_survive_the_store_and_name_their_platform(app) {

@@ -163,6 +163,8 @@ pub struct PreparedAdvisory<'a> {
     max_cvss: Option<f64>,
     band: Option<&'static str>,
     has_exploit_reference: bool,
+    /// RustSec's informational kind (`unmaintained`, ...); `None` for a vulnerability.
+    informational: Option<String>,
     /// One per affected entry that names a package, in entry order.
     packages: Vec<PreparedPackage>,
 }
@@ -208,6 +210,7 @@ impl<'a> PreparedAdvisory<'a> {
             max_cvss: max.map(|s| s.base_score),
             band: max.map(|s| s.band.as_str()),
             has_exploit_reference: advisory.has_exploit_reference(),
+            informational: advisory.informational(),
             record_json,
             packages,
             advisory,
@@ -616,6 +619,7 @@ impl Store {
                 Column::OptionalFloat(prepared.iter().map(|p| p.max_cvss).collect()),
                 Column::OptionalText(prepared.iter().map(|p| p.band).collect()),
                 Column::Bool(prepared.iter().map(|p| p.has_exploit_reference).collect()),
+                Column::OptionalText(prepared.iter().map(|p| p.informational.as_deref()).collect()),
                 Column::Text(prepared.iter().map(|p| p.record_json.as_str()).collect()),
                 Column::Time(vec![at; rows]),
                 Column::Int(vec![kb_version; rows]),
@@ -624,7 +628,8 @@ impl Store {
                 .insert_columns_returning::<(i64, String)>(
                     "INSERT INTO vulnerabilities (vuln_id, group_id, source, summary, details,
                         published, modified, withdrawn, max_cvss, severity_band,
-                        has_exploit_reference, record, ingested_at, changed_in_kb_version)",
+                        has_exploit_reference, informational, record, ingested_at,
+                        changed_in_kb_version)",
                     &vulnerability_columns,
                     " ON CONFLICT (vuln_id) DO UPDATE SET group_id = excluded.group_id,
                         source = excluded.source, summary = excluded.summary,
@@ -632,7 +637,7 @@ impl Store {
                         modified = excluded.modified, withdrawn = excluded.withdrawn,
                         max_cvss = excluded.max_cvss, severity_band = excluded.severity_band,
                         has_exploit_reference = excluded.has_exploit_reference,
-                        record = excluded.record, ingested_at = excluded.ingested_at,
+                        informational = excluded.informational, record = excluded.record, ingested_at = excluded.ingested_at,
                         changed_in_kb_version = excluded.changed_in_kb_version
                      RETURNING id, vuln_id",
                 )

@@ -9,7 +9,7 @@ mod query;
 pub use ingest::{IngestStats, PreparedAdvisory};
 
 pub use query::{
-    AffectedPackageRow, CatalogProduct, CpeMatchRow, EpssView, ExploitView, KevView,
+    AffectedPackageRow, CatalogProduct, CpeMatchRow, CveEnrichment, EpssView, ExploitView, KevView,
     StoredVulnerability, VulnerabilityFilter, VulnerabilityGroup, VulnerabilitySort,
     VulnerabilitySummary,
 };

@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rampart_formats::advisory::Advisory;
 use serde::Serialize;
 
+use crate::bulk::placeholder_list;
 use crate::{with_pool, Store, StoreError};
 
 /// One stored record with its internal id.
@@ -89,6 +90,22 @@ pub struct VulnerabilityGroup {
     pub kev: Vec<KevView>,
     pub epss: Vec<EpssView>,
     pub exploits: Vec<ExploitView>,
+}
+
+/// What KEV, EPSS and Exploit Database say about some CVE ids. These feeds are keyed by CVE
+/// id alone, so they answer whether or not a vulnerability record of the CVE is stored.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CveEnrichment {
+    pub kev: Vec<KevView>,
+    pub epss: Vec<EpssView>,
+    pub exploits: Vec<ExploitView>,
+}
+
+impl CveEnrichment {
+    /// True when no feed knows the CVEs.
+    pub fn is_empty(&self) -> bool {
+        self.kev.is_empty() && self.epss.is_empty() && self.exploits.is_empty()
+    }
 }
 
 impl Store {
@@ -204,7 +221,16 @@ impl Store {
                 .fetch_all(pool)
                 .await
         })?;
-        let (kev, epss, exploits) = self.enrichment(group_id).await?;
+        let cve_ids: Vec<String> = identifiers
+            .iter()
+            .filter(|id| id.starts_with("CVE-"))
+            .cloned()
+            .collect();
+        let CveEnrichment {
+            kev,
+            epss,
+            exploits,
+        } = self.cve_enrichment(&cve_ids).await?;
         Ok(Some(VulnerabilityGroup {
             primary,
             members,
@@ -215,41 +241,43 @@ impl Store {
         }))
     }
 
-    /// KEV entries, EPSS scores and exploits of a group's CVE identifiers.
-    async fn enrichment(
-        &self,
-        group_id: i64,
-    ) -> Result<(Vec<KevView>, Vec<EpssView>, Vec<ExploitView>), StoreError> {
+    /// KEV entries, EPSS scores and exploits of these CVE ids (as stored: upper case).
+    pub async fn cve_enrichment(&self, cve_ids: &[String]) -> Result<CveEnrichment, StoreError> {
+        if cve_ids.is_empty() {
+            return Ok(CveEnrichment::default());
+        }
+        // A group or a request names a handful of CVEs: one statement per feed.
+        let list = placeholder_list(self.backend(), cve_ids.len());
+        let kev_sql = format!(
+            "SELECT cve_id, vendor_project, product, vulnerability_name, date_added,
+                    short_description, required_action, due_date,
+                    known_ransomware_campaign_use, notes
+             FROM kev_entries WHERE cve_id IN ({list}) ORDER BY cve_id"
+        );
+        let epss_sql = format!(
+            "SELECT cve_id, epss, percentile, score_date, model_version
+             FROM epss_scores WHERE cve_id IN ({list}) ORDER BY cve_id"
+        );
+        let exploits_sql = format!(
+            "SELECT x.edb_id, c.cve_id, x.description, x.exploit_type, x.platform,
+                    x.date_published, x.verified, x.author, x.source_url, x.file
+             FROM exploits x JOIN exploit_cves c ON c.edb_id = x.edb_id
+             WHERE c.cve_id IN ({list}) ORDER BY x.edb_id, c.cve_id"
+        );
         Ok(with_pool!(self, pool => {
-            let kev: Vec<KevView> = sqlx::query_as(
-                "SELECT k.cve_id, k.vendor_project, k.product, k.vulnerability_name, k.date_added,
-                        k.short_description, k.required_action, k.due_date,
-                        k.known_ransomware_campaign_use, k.notes
-                 FROM kev_entries k JOIN vuln_aliases a ON a.alias = k.cve_id
-                 WHERE a.group_id = $1 ORDER BY k.cve_id",
-            )
-            .bind(group_id)
-            .fetch_all(pool)
-            .await?;
-            let epss: Vec<EpssView> = sqlx::query_as(
-                "SELECT e.cve_id, e.epss, e.percentile, e.score_date, e.model_version
-                 FROM epss_scores e JOIN vuln_aliases a ON a.alias = e.cve_id
-                 WHERE a.group_id = $1 ORDER BY e.cve_id",
-            )
-            .bind(group_id)
-            .fetch_all(pool)
-            .await?;
-            let exploits: Vec<ExploitView> = sqlx::query_as(
-                "SELECT x.edb_id, c.cve_id, x.description, x.exploit_type, x.platform,
-                        x.date_published, x.verified, x.author, x.source_url, x.file
-                 FROM exploits x JOIN exploit_cves c ON c.edb_id = x.edb_id
-                 JOIN vuln_aliases a ON a.alias = c.cve_id
-                 WHERE a.group_id = $1 ORDER BY x.edb_id",
-            )
-            .bind(group_id)
-            .fetch_all(pool)
-            .await?;
-            Ok::<_, sqlx::Error>((kev, epss, exploits))
+            let mut kev = sqlx::query_as(&kev_sql);
+            let mut epss = sqlx::query_as(&epss_sql);
+            let mut exploits = sqlx::query_as(&exploits_sql);
+            for id in cve_ids {
+                kev = kev.bind(id);
+                epss = epss.bind(id);
+                exploits = exploits.bind(id);
+            }
+            Ok::<_, sqlx::Error>(CveEnrichment {
+                kev: kev.fetch_all(pool).await?,
+                epss: epss.fetch_all(pool).await?,
+                exploits: exploits.fetch_all(pool).await?,
+            })
         })?)
     }
 }
@@ -458,6 +486,8 @@ pub struct AffectedPackageRow {
     pub vuln_id: String,
     pub modified: DateTime<Utc>,
     pub withdrawn: Option<DateTime<Utc>>,
+    /// The record's informational kind (`unmaintained`, ...); `None` for a vulnerability.
+    pub informational: Option<String>,
     pub ecosystem: String,
     pub name: String,
     pub normalized_name: String,
@@ -581,7 +611,8 @@ impl Store {
     pub async fn affected_package_rows(&self) -> Result<Vec<AffectedPackageRow>, StoreError> {
         Ok(with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT p.vulnerability_id, v.vuln_id, v.modified, v.withdrawn, p.ecosystem, p.name,
+                "SELECT p.vulnerability_id, v.vuln_id, v.modified, v.withdrawn, v.informational,
+                        p.ecosystem, p.name,
                         p.normalized_name, p.purl, p.ranges, p.versions
                  FROM affected_packages p JOIN vulnerabilities v ON v.id = p.vulnerability_id
                  ORDER BY p.id",
@@ -602,7 +633,8 @@ impl Store {
         for chunk in normalized_names.chunks(10_000) {
             let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
-                "SELECT p.vulnerability_id, v.vuln_id, v.modified, v.withdrawn, p.ecosystem, p.name,
+                "SELECT p.vulnerability_id, v.vuln_id, v.modified, v.withdrawn, v.informational,
+                        p.ecosystem, p.name,
                         p.normalized_name, p.purl, p.ranges, p.versions
                  FROM affected_packages p JOIN vulnerabilities v ON v.id = p.vulnerability_id
                  WHERE p.normalized_name IN ({}) ORDER BY p.id",

@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rampart_core::match_index::{PlatformPolicy, PresentCpe};
 use rampart_core::Scope;
 use rampart_store::{
-    CatalogProduct, StoredVulnerability, VulnerabilityFilter, VulnerabilityGroup,
+    CatalogProduct, CveEnrichment, StoredVulnerability, VulnerabilityFilter, VulnerabilityGroup,
     VulnerabilitySort, VulnerabilitySummary,
 };
 use serde::{Deserialize, Serialize};
@@ -165,6 +165,14 @@ impl From<rampart_store::EpssView> for EpssInfo {
     }
 }
 
+/// The highest of a vulnerability's EPSS scores (one per CVE id of its alias group).
+pub(crate) fn highest_epss(scores: Vec<rampart_store::EpssView>) -> Option<EpssInfo> {
+    scores
+        .into_iter()
+        .max_by(|a, b| a.epss.total_cmp(&b.epss))
+        .map(EpssInfo::from)
+}
+
 impl From<rampart_store::ExploitView> for ExploitInfo {
     fn from(x: rampart_store::ExploitView) -> Self {
         ExploitInfo {
@@ -186,10 +194,11 @@ impl From<rampart_store::ExploitView> for ExploitInfo {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct VulnerabilityDetail {
     pub id: String,
-    /// Internal numeric id of this record (accepted by `/api/get-exploits?cve_id=`).
-    pub internal_id: i64,
-    /// The feed that wrote this record: osv, nvd, ghsa.
-    pub source: String,
+    /// Internal numeric id of this record (accepted by `/api/get-exploits?cve_id=`); `null`
+    /// when no record of the CVE is stored and only KEV, EPSS or Exploit Database know it.
+    pub internal_id: Option<i64>,
+    /// The feed that wrote this record: osv, nvd, ghsa; `null` when no record is stored.
+    pub source: Option<String>,
     /// Every other identifier of the group (CVE, GHSA, PYSEC, ...).
     pub aliases: Vec<String>,
     /// Other stored records of the same group.
@@ -197,7 +206,8 @@ pub struct VulnerabilityDetail {
     pub summary: Option<String>,
     pub details: Option<String>,
     pub published: Option<DateTime<Utc>>,
-    pub modified: DateTime<Utc>,
+    /// `null` when no record is stored.
+    pub modified: Option<DateTime<Utc>>,
     pub withdrawn: Option<DateTime<Utc>>,
     /// Severities of every record in the group.
     pub severity: Vec<SeverityView>,
@@ -302,8 +312,8 @@ impl From<VulnerabilityGroup> for VulnerabilityDetail {
         }
         VulnerabilityDetail {
             id: primary.id.clone(),
-            internal_id: group.primary.internal_id,
-            source: group.primary.source.clone(),
+            internal_id: Some(group.primary.internal_id),
+            source: Some(group.primary.source.clone()),
             aliases: group
                 .identifiers
                 .iter()
@@ -319,7 +329,7 @@ impl From<VulnerabilityGroup> for VulnerabilityDetail {
             summary: primary.summary.clone(),
             details: primary.details.clone(),
             published: primary.published,
-            modified: primary.modified,
+            modified: Some(primary.modified),
             withdrawn: primary.withdrawn,
             severity,
             cwe_ids,
@@ -327,23 +337,47 @@ impl From<VulnerabilityGroup> for VulnerabilityDetail {
             affected,
             cpe_configurations,
             kev: group.kev.into_iter().next().map(KevInfo::from),
-            epss: group
-                .epss
-                .into_iter()
-                .max_by(|a, b| a.epss.total_cmp(&b.epss))
-                .map(EpssInfo::from),
+            epss: highest_epss(group.epss),
             exploits: group.exploits.into_iter().map(ExploitInfo::from).collect(),
         }
     }
 }
 
-/// A vulnerability by any of its identifiers (CVE, GHSA, PYSEC, RUSTSEC, GO, OSV, ...).
+impl VulnerabilityDetail {
+    /// A CVE no stored record names, as the feeds keyed by CVE id alone know it.
+    fn known_only_from_enrichment(cve_id: String, known: CveEnrichment) -> Self {
+        VulnerabilityDetail {
+            id: cve_id,
+            internal_id: None,
+            source: None,
+            aliases: Vec::new(),
+            related_records: Vec::new(),
+            summary: None,
+            details: None,
+            published: None,
+            modified: None,
+            withdrawn: None,
+            severity: Vec::new(),
+            cwe_ids: Vec::new(),
+            references: Vec::new(),
+            affected: Vec::new(),
+            cpe_configurations: Vec::new(),
+            kev: known.kev.into_iter().next().map(KevInfo::from),
+            epss: highest_epss(known.epss),
+            exploits: known.exploits.into_iter().map(ExploitInfo::from).collect(),
+        }
+    }
+}
+
+/// A vulnerability by any of its identifiers (CVE, GHSA, PYSEC, RUSTSEC, GO, OSV, ...). A
+/// CVE that no stored record names still answers when KEV, EPSS or Exploit Database know it
+/// (with `internal_id: null` and no record data).
 #[utoipa::path(get, path = "/api/v1/vulnerabilities/{id}", tag = "knowledge-base",
     security(("bearer" = ["kb:read"])),
     params(("id" = String, Path, description = "Any identifier of the vulnerability")),
     responses(
         (status = 200, description = "The vulnerability", body = VulnerabilityDetail),
-        (status = 404, description = "No record knows this identifier", body = ErrorBody),
+        (status = 404, description = "No record, and for a CVE no KEV, EPSS or Exploit Database entry, knows this identifier", body = ErrorBody),
     ))]
 pub async fn get_vulnerability(
     State(state): State<AppState>,
@@ -351,12 +385,22 @@ pub async fn get_vulnerability(
     Path(id): Path<String>,
 ) -> Result<Json<VulnerabilityDetail>, ApiError> {
     principal.require(Scope::KbRead)?;
-    let group = state
-        .store
-        .vulnerability_group(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("vulnerability"))?;
-    Ok(Json(group.into()))
+    if let Some(group) = state.store.vulnerability_group(&id).await? {
+        return Ok(Json(group.into()));
+    }
+    let cve_id = id.trim().to_uppercase();
+    if cve_id.starts_with("CVE-") {
+        let known = state
+            .store
+            .cve_enrichment(std::slice::from_ref(&cve_id))
+            .await?;
+        if !known.is_empty() {
+            return Ok(Json(VulnerabilityDetail::known_only_from_enrichment(
+                cve_id, known,
+            )));
+        }
+    }
+    Err(ApiError::not_found("vulnerability"))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    list_item, paging, parse_sort, CatalogProductView, ExploitInfo, KevInfo, ReferenceView,
-    VulnerabilityListItem,
+    highest_epss, list_item, paging, parse_sort, CatalogProductView, EpssInfo, ExploitInfo,
+    KevInfo, ReferenceView, VulnerabilityListItem,
 };
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiQuery, ErrorBody, ErrorCode};
@@ -135,6 +135,9 @@ pub struct GetExploitsResponse {
     pub poc_references: Vec<ReferenceView>,
     /// CISA KEV entry: exploited in the wild.
     pub kev: Option<KevInfo>,
+    /// EPSS: the probability of exploitation in the next 30 days.
+    pub epss: Option<EpssInfo>,
+    /// Exploits plus proof-of-concept references.
     pub total: usize,
 }
 
@@ -145,7 +148,7 @@ pub struct GetExploitsResponse {
     responses(
         (status = 200, description = "The CVE's exploits", body = GetExploitsResponse),
         (status = 400, description = "Missing `cve_id`", body = ErrorBody),
-        (status = 404, description = "Unknown CVE or id", body = ErrorBody),
+        (status = 404, description = "Neither a stored record nor KEV, EPSS or Exploit Database knows the CVE or id", body = ErrorBody),
     ))]
 pub async fn get_exploits(
     State(state): State<AppState>,
@@ -202,21 +205,21 @@ pub async fn get_exploits(
                 exploits,
                 poc_references,
                 kev: group.kev.into_iter().next().map(Into::into),
+                epss: highest_epss(group.epss),
             }
         }
         None => {
-            // No record for the CVE, but Exploit Database may still list it.
+            // No record of the CVE is stored, but KEV, EPSS and Exploit Database are keyed by
+            // CVE id alone and may still know it.
             let cve_id = requested.to_uppercase();
-            let exploits: Vec<ExploitInfo> = state
+            let known = state
                 .store
-                .exploits_for_cve(&cve_id)
-                .await?
-                .into_iter()
-                .map(Into::into)
-                .collect();
-            if exploits.is_empty() {
+                .cve_enrichment(std::slice::from_ref(&cve_id))
+                .await?;
+            if known.is_empty() {
                 return Err(ApiError::not_found("CVE"));
             }
+            let exploits: Vec<ExploitInfo> = known.exploits.into_iter().map(Into::into).collect();
             GetExploitsResponse {
                 success: true,
                 cve_id,
@@ -224,7 +227,8 @@ pub async fn get_exploits(
                 total: exploits.len(),
                 exploits,
                 poc_references: Vec::new(),
-                kev: None,
+                kev: known.kev.into_iter().next().map(Into::into),
+                epss: highest_epss(known.epss),
             }
         }
     };
