@@ -1190,6 +1190,48 @@ mod tests {
         assert_eq!(index.query_package("PyPI", "django", None).len(), 1);
     }
 
+    /// Bitnami's apache record for CVE-2021-42013: [2.4.49, 2.4.50) and [2.4.50, 2.4.51), so
+    /// 2.4.50 (the incomplete fix) is affected; the answers are written down, not computed.
+    #[test]
+    fn adjacent_intervals_match_the_version_they_share() {
+        let events = vec![
+            RangeEvent::Introduced("2.4.49".into()),
+            RangeEvent::Fixed("2.4.50".into()),
+            RangeEvent::Introduced("2.4.50".into()),
+            RangeEvent::Fixed("2.4.51".into()),
+        ];
+        let index = MatchIndex::build(
+            1,
+            [AffectedInput {
+                ecosystem: "Bitnami".into(),
+                name: "apache".into(),
+                ranges: vec![AffectedRange {
+                    kind: RangeType::Semver,
+                    repo: None,
+                    events,
+                    database_specific: None,
+                }],
+                ..pypi("BIT-apache-2021-42013", vec![], &[])
+            }],
+            [],
+        );
+        let detail = |version: &str| -> Option<String> {
+            let matches = index.query_package("Bitnami", "apache", Some(version));
+            assert!(matches.len() <= 1, "{matches:?}");
+            matches.into_iter().next().map(|m| m.evidence.detail)
+        };
+        assert_eq!(detail("2.4.48"), None);
+        assert_eq!(
+            detail("2.4.49").as_deref(),
+            Some("introduced 2.4.49, before fixed 2.4.50")
+        );
+        assert_eq!(
+            detail("2.4.50").as_deref(),
+            Some("introduced 2.4.50, before fixed 2.4.51")
+        );
+        assert_eq!(detail("2.4.51"), None);
+    }
+
     #[test]
     fn listed_versions_match_verbatim_or_equal_under_the_scheme_per_record() {
         let mut first = pypi("PYSEC-1", vec![], &["1.0", "2.0.post1", "not-a-version"]);

@@ -23,3 +23,21 @@ pub(crate) fn root() -> Option<PathBuf> {
     );
     None
 }
+
+/// `relative` inside the shared test data, when both are there. A missing sub-folder is
+/// treated like missing data: it fails the test under `RAMPART_REQUIRE_TEST_DATA=1`, and is
+/// skipped with a printed reason otherwise.
+pub(crate) fn corpus(relative: &str) -> Option<PathBuf> {
+    let path = root()?.join(relative);
+    if path.is_dir() {
+        return Some(path);
+    }
+    if std::env::var("RAMPART_REQUIRE_TEST_DATA").as_deref() == Ok("1") {
+        panic!(
+            "test corpus {} not found and RAMPART_REQUIRE_TEST_DATA=1",
+            path.display()
+        );
+    }
+    eprintln!("skipping: test corpus {} not found", path.display());
+    None
+}

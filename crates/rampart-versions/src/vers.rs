@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 use std::fmt::{self, Write as _};
 use std::str::FromStr;
 
-use crate::range::{EventKind, RawEvent};
+use crate::range::{CompiledRange, EventKind, RangeKind, RawEvent};
 use crate::{Scheme, Version, VersionError};
 
 /// A vers comparator. `=` is written as a bare version.
@@ -411,9 +411,10 @@ impl VersRange {
         Ok((events, versions))
     }
 
-    /// Builds a canonical vers from one OSV range's events plus listed versions, by walking
-    /// the events in evaluation order and emitting a bound at each change of verdict, so
-    /// overlapping or empty OSV intervals come out as the set they describe. `limit` events
+    /// Builds a canonical vers from one OSV range's events plus listed versions: the
+    /// intervals the OSV evaluator reads off the events ([`CompiledRange::intervals`]),
+    /// merged where they meet, so adjacent, overlapping or empty OSV intervals come out as
+    /// the set they describe. `limit` events
     /// have no vers equivalent, and a range that affects nothing cannot be written as a
     /// `vers:` of its type; both are errors.
     pub fn from_osv(
@@ -422,63 +423,74 @@ impl VersRange {
         events: &[RawEvent],
         listed_versions: &[String],
     ) -> Result<VersRange, VersionError> {
-        // (version, kind, text); `None` is `introduced: "0"`, below everything.
-        let mut sorted: Vec<(Option<Version>, EventKind, &str)> = Vec::with_capacity(events.len());
-        for event in events {
-            let version = match (event.kind, event.version.as_str()) {
-                (EventKind::Limit, text) => {
-                    return Err(vers_error(text, "`limit` events have no vers equivalent"))
-                }
-                (EventKind::Introduced, "0") => None,
-                (_, text) => Some(scheme.parse(text)?),
-            };
-            sorted.push((version, event.kind, &event.version));
+        if let Some(limit) = events.iter().find(|e| e.kind == EventKind::Limit) {
+            return Err(vers_error(
+                &limit.version,
+                "`limit` events have no vers equivalent",
+            ));
         }
-        sorted.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-
-        let mut constraints: Vec<Constraint> = Vec::new();
-        // Where the current affected interval opened: `None` when closed.
-        let mut open: Option<Option<&Version>> = None;
-        let mut affected_from_start = false;
-        for (version, kind, text) in &sorted {
-            match (kind, open) {
-                (EventKind::Introduced, None) => {
-                    match version {
-                        None => affected_from_start = true,
-                        Some(_) => {
-                            constraints.push(Constraint::new(Comparator::GreaterOrEqual, *text))
-                        }
-                    }
-                    open = Some(version.as_ref());
+        // The range's own intervals (the OSV evaluator's reading), merged where they meet
+        // (`fixed X` + `introduced X`) or touch (`last_affected X` + `introduced X`), empty
+        // ones dropped: a bound at each change of verdict.
+        let range = CompiledRange::compile(RangeKind::Ecosystem, scheme, events.iter().cloned())?;
+        // (start, end, end included); `None` start is `introduced: "0"`, `None` end open.
+        type Bound<'t> = Option<(Version, &'t str)>;
+        let mut merged: Vec<(Bound<'_>, Bound<'_>, bool)> = Vec::new();
+        for interval in range.intervals() {
+            let read = |text: &str| scheme.parse(text);
+            let start = match interval.start.version {
+                "0" => None,
+                text => Some((read(text)?, text)),
+            };
+            let end = match interval.end {
+                Some(end) => Some((read(end.version)?, end.version)),
+                None => None,
+            };
+            let included = interval
+                .end
+                .is_some_and(|e| e.kind == EventKind::LastAffected);
+            let empty =
+                matches!((&start, &end), (Some((s, _)), Some((e, _))) if s == e && !included);
+            if empty {
+                continue;
+            }
+            let meets_previous = match (merged.last(), &start) {
+                (Some((_, Some((previous_end, _)), _)), Some((s, _))) => previous_end == s,
+                _ => false,
+            };
+            match merged.last_mut() {
+                Some(previous) if meets_previous => {
+                    previous.1 = end;
+                    previous.2 = included;
                 }
-                (EventKind::Fixed, Some(opened_at)) => {
-                    if opened_at.is_some() && opened_at == version.as_ref() {
-                        // Introduced and fixed at one version: an empty interval.
-                        constraints.pop();
-                    } else {
-                        constraints.push(Constraint::new(Comparator::Less, *text));
-                    }
-                    open = None;
-                }
-                (EventKind::LastAffected, Some(opened_at)) => {
-                    if opened_at.is_some() && opened_at == version.as_ref() {
-                        // Introduced and last affected at one version: just that version.
-                        if let Some(last) = constraints.last_mut() {
-                            last.comparator = Comparator::Equal;
-                        }
-                    } else {
-                        constraints.push(Constraint::new(Comparator::LessOrEqual, *text));
-                    }
-                    open = None;
-                }
-                // Introducing while affected, or fixing while not, changes nothing.
-                _ => {}
+                _ => merged.push((start, end, included)),
             }
         }
-        let everything = affected_from_start && open.is_some() && constraints.is_empty();
-        if everything {
+        if matches!(merged.as_slice(), [(None, None, _)]) {
             // Every version is affected; listed versions add nothing.
             return Ok(VersRange::any(vers_type));
+        }
+        let mut constraints: Vec<Constraint> = Vec::new();
+        for (start, end, included) in &merged {
+            match (start, end) {
+                (Some((s, text)), Some((e, _))) if s == e => {
+                    // Introduced and last affected at one version: just that version.
+                    constraints.push(Constraint::new(Comparator::Equal, *text));
+                    continue;
+                }
+                (Some((_, text)), _) => {
+                    constraints.push(Constraint::new(Comparator::GreaterOrEqual, *text))
+                }
+                (None, _) => {}
+            }
+            if let Some((_, text)) = end {
+                let comparator = if *included {
+                    Comparator::LessOrEqual
+                } else {
+                    Comparator::Less
+                };
+                constraints.push(Constraint::new(comparator, *text));
+            }
         }
         let ranges = VersRange::new(vers_type, constraints);
         // Listed versions join as `=`, except where the ranges already hold them or where
@@ -1415,6 +1427,12 @@ mod tests {
             failures.join("\n")
         );
         assert!(!files.is_empty(), "no vers-spec test files found");
+        // The count passing when this floor was set: a suite that silently shrinks (cases
+        // turned into skips, a file no longer read) fails here.
+        assert!(
+            total_passed >= 2253,
+            "only {total_passed} vers-spec cases passed"
+        );
     }
 
     proptest::proptest! {

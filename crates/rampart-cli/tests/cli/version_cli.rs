@@ -210,6 +210,53 @@ fn check_evaluates_an_osv_range_object() {
     assert!(output.starts_with("not evaluated\n"), "{output}");
 }
 
+/// Bitnami's apache record for CVE-2021-42013: the intervals [2.4.49, 2.4.50) and
+/// [2.4.50, 2.4.51), so 2.4.50 (the incomplete fix) is affected. Written down, not computed.
+#[test]
+fn check_reads_adjacent_osv_intervals_in_any_order() {
+    let ranges = [
+        r#"{"type":"SEMVER","events":[{"introduced":"2.4.49"},{"fixed":"2.4.50"},{"introduced":"2.4.50"},{"fixed":"2.4.51"}]}"#,
+        r#"{"type":"SEMVER","events":[{"introduced":"2.4.50"},{"fixed":"2.4.51"},{"fixed":"2.4.50"},{"introduced":"2.4.49"}]}"#,
+    ];
+    for range in ranges {
+        let check = |version: &str| {
+            ok(
+                &[
+                    "version",
+                    "check",
+                    "--ecosystem",
+                    "Bitnami",
+                    "--version",
+                    version,
+                    "--range",
+                    range,
+                ],
+                "",
+            )
+        };
+        assert_eq!(
+            check("2.4.48"),
+            "not affected\nbounded by: introduced 2.4.49\n",
+            "{range}"
+        );
+        assert_eq!(
+            check("2.4.49"),
+            "affected\ndecided by: introduced 2.4.49\nbounded by: fixed 2.4.50\n",
+            "{range}"
+        );
+        assert_eq!(
+            check("2.4.50"),
+            "affected\ndecided by: introduced 2.4.50\nbounded by: fixed 2.4.51\n",
+            "{range}"
+        );
+        assert_eq!(
+            check("2.4.51"),
+            "not affected\ndecided by: fixed 2.4.51\n",
+            "{range}"
+        );
+    }
+}
+
 #[test]
 fn check_rejects_bad_ranges_with_exit_2() {
     let check = |ecosystem: &str, version: &str, range: &str| {

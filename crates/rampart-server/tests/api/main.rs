@@ -1,6 +1,7 @@
 //! The server's integration tests, one binary (one link) for all of them: each module talks
 //! HTTP to the real app, on SQLite and PostgreSQL.
 
+mod adjacent_intervals;
 mod analysis_bench;
 mod analysis_queue;
 mod audit_walk;
