@@ -24,10 +24,52 @@ pub(crate) struct FixtureSummary {
 }
 
 /// A fixture line that the ecosystem's own tool decides differently, with the tool's verdict
-/// for `left` against `right`. Keep the evidence (tool, version, command) next to each one.
+/// for `left` against `right`, read from the tool's committed output
+/// ([`tool_verdicts`]).
 pub(crate) struct ToolVerdict {
-    pub line: &'static str,
+    pub left: String,
+    pub right: String,
     pub tool_says: Ordering,
+}
+
+/// Where the real tools' committed verdicts live (made by `oracles/`, command in its README).
+fn verdicts_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("oracles/verdicts")
+}
+
+/// Reads `oracles/verdicts/<file>`: lines `A op B` that the ecosystem's real tool printed.
+pub(crate) fn tool_verdicts(file: &str) -> Vec<ToolVerdict> {
+    let path = verdicts_dir().join(file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("cannot read tool verdicts {}: {err}", path.display()));
+    let verdicts: Vec<ToolVerdict> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            let tokens: Vec<&str> = line.split_whitespace().collect();
+            let [left, operator, right] = tokens[..] else {
+                panic!("{file}: malformed tool verdict {line:?}");
+            };
+            ToolVerdict {
+                left: left.to_string(),
+                right: right.to_string(),
+                tool_says: parse_operator(operator)
+                    .unwrap_or_else(|| panic!("{file}: unknown operator in {line:?}")),
+            }
+        })
+        .collect();
+    assert!(!verdicts.is_empty(), "{file} holds no verdict");
+    verdicts
+}
+
+fn parse_operator(operator: &str) -> Option<Ordering> {
+    match operator {
+        "<" => Some(Ordering::Less),
+        "=" => Some(Ordering::Equal),
+        ">" => Some(Ordering::Greater),
+        _ => None,
+    }
 }
 
 /// Checks every comparison line of `file` (relative to [`SCALIBR_TESTDATA`]) under `scheme`,
@@ -57,16 +99,20 @@ pub(crate) fn assert_ordering_fixture_except(
     Some(check_fixture_file(&path, scheme, &[], contradictory))
 }
 
-/// Checks `<scheme>-random.txt` from `RAMPART_ORACLE_FIXTURES`, a directory of comparisons
-/// that the ecosystems' real tools decided (made by `crates/rampart-versions/oracles/`).
-/// Skipped when the variable is unset: the tools are not part of the build.
-pub(crate) fn assert_oracle_fixture(file: &str, scheme: Scheme) -> Option<FixtureSummary> {
-    let Some(directory) = std::env::var_os("RAMPART_ORACLE_FIXTURES") else {
-        eprintln!("skipping {file}: RAMPART_ORACLE_FIXTURES is not set");
-        return None;
-    };
-    let path = PathBuf::from(directory).join(file);
-    Some(check_fixture_file(&path, scheme, &[], &[]))
+/// Checks `oracles/verdicts/<scheme>-random.txt`: comparisons of random versions that the
+/// ecosystem's real tool decided, made once by `oracles/` and committed (the tools are not
+/// part of the build), so they are checked on every run. Every line must be checked.
+pub(crate) fn assert_oracle_fixture(file: &str, scheme: Scheme) -> FixtureSummary {
+    let path = verdicts_dir().join(file);
+    let summary = check_fixture_file(&path, scheme, &[], &[]);
+    let lines = std::fs::read_to_string(&path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+        .count();
+    assert_eq!(summary.passed, lines, "{file}: not every line was checked");
+    assert!(lines >= 10_000, "{file}: only {lines} tool verdicts");
+    summary
 }
 
 fn check_fixture_file(
@@ -111,16 +157,14 @@ fn check_fixture_file(
             eprintln!("{file}:{number}: skipped contradictory line {line:?}: {reason}");
             continue;
         }
-        let mut expected = match operator {
-            "<" => Ordering::Less,
-            "=" => Ordering::Equal,
-            ">" => Ordering::Greater,
-            _ => {
-                failures.push(format!("{file}:{number}: unknown operator in {line:?}"));
-                continue;
-            }
+        let Some(mut expected) = parse_operator(operator) else {
+            failures.push(format!("{file}:{number}: unknown operator in {line:?}"));
+            continue;
         };
-        if let Some(verdict) = tool_verdicts.iter().find(|v| v.line == line) {
+        if let Some(verdict) = tool_verdicts
+            .iter()
+            .find(|v| v.left == left && v.right == right)
+        {
             if verdict.tool_says == expected {
                 failures.push(format!(
                     "{file}:{number}: verdict for {line:?} repeats the fixture"
