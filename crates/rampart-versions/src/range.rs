@@ -303,7 +303,7 @@ impl CompiledRange {
         self.scheme
     }
 
-    /// The events as written (for `GIT` ranges) or as compiled, in evaluation order.
+    /// The events as written (for `GIT` ranges) or as compiled, sorted by version.
     pub fn events(&self) -> impl Iterator<Item = EventRef<'_>> {
         let raw = self.raw.iter().map(|e| EventRef {
             kind: e.kind,
@@ -1012,7 +1012,7 @@ pub(crate) mod tests {
             .iter()
             .filter(|e| e.kind != Limit && !(e.kind == Introduced && e.version == "0"))
             .collect();
-        sorted.sort_by(|a, b| parse(&a.version).cmp(&parse(&b.version)));
+        sorted.sort_by_key(|event| parse(&event.version));
         let zero = events
             .iter()
             .filter(|e| e.kind == Introduced && e.version == "0");
