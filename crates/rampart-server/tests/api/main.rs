@@ -11,6 +11,7 @@ mod foundation;
 mod identity;
 mod kb;
 mod products;
+mod real_sboms;
 mod replicas;
 mod request_policy;
 mod sbom_insert_bench;

@@ -492,20 +492,11 @@ backend_tests! {
         let Some(root) = test_data::root() else { return };
         let release_id = release_fixture(&app).await;
         let bytes = std::fs::read(root.join("cyclonedx-bom-examples/SBOM/keycloak-10.0.2/bom.json")).unwrap();
-        // What the analysis should find, computed here straight from the purl parser.
-        let parsed = sbom::parse(&bytes).unwrap();
-        let mut expected: std::collections::BTreeMap<String, i64> = Default::default();
-        for component in &parsed.components {
-            let package = component.purl.as_deref()
-                .and_then(|purl| rampart_versions::Purl::parse_lenient(purl).ok())
-                .and_then(|purl| purl.osv_package());
-            if let Some(package) = package {
-                *expected.entry(package.ecosystem.to_string()).or_default() += 1;
-            }
-        }
-        let resolved: i64 = expected.values().sum();
-        assert!(resolved > 800, "{resolved}");
-
+        // Written down, not computed by our purl parser: keycloak's 903 components all carry
+        // a `pkg:maven/<group>/<artifact>@<version>` purl (counted once with a separate
+        // script over the document's JSON: 903 components, 903 such purls, no other type).
+        let expected_components = 903;
+        let expected_ecosystems = json!({"Maven": 903});
         let response = app.post(&format!("/api/v1/releases/{release_id}/sboms?wait=true"))
             .header("content-type", "application/vnd.cyclonedx+json")
             .body(bytes)
@@ -513,9 +504,9 @@ backend_tests! {
         let uploaded = json_of(response, StatusCode::CREATED).await;
         let analysis = &uploaded["analysis"];
         assert_eq!(analysis["status"], "completed", "{analysis}");
-        assert_eq!(analysis["component_count"], parsed.components.len());
-        assert_eq!(analysis["resolved_count"], resolved);
-        assert_eq!(analysis["ecosystems"], json!(expected));
+        assert_eq!(analysis["component_count"], expected_components);
+        assert_eq!(analysis["resolved_count"], expected_components);
+        assert_eq!(analysis["ecosystems"], expected_ecosystems);
         assert_eq!(analysis["attempts"], 1);
         assert!(analysis["started_at"].is_string() && analysis["finished_at"].is_string());
         let id = analysis["id"].as_i64().unwrap();
