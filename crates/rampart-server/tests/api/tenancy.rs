@@ -67,7 +67,9 @@ fn body_for(method: &Method, path: &str, key_id: i64) -> Option<Value> {
         ("POST", "/api/products/{id}/releases" | "/api/v1/products/{id}/releases") => {
             json!({"version": "0.0.1-walk"})
         }
-        ("PATCH", "/api/v1/releases/{id}") => json!({"status": "released"}),
+        ("PATCH", "/api/v1/releases/{id}" | "/api/releases/{id}") => json!({"status": "released"}),
+        ("PATCH", "/api/v1/teams/{team_id}/members/{user_id}") => json!({"role": "member"}),
+        ("PATCH", "/api/v1/teams/{team_id}/settings") => json!({"api_key_creation": "admins"}),
         ("POST", "/v1/query") => {
             json!({"package": {"ecosystem": "npm", "name": "lodash"}, "version": "4.17.20"})
         }
@@ -229,6 +231,7 @@ fn object_of(template: &str) -> Option<&'static str> {
         ("/api/products/{id}", "product"),
         ("/api/v1/products/{id}", "product"),
         ("/api/v1/releases/{id}", "release"),
+        ("/api/releases/{id}", "release"),
         ("/api/v1/sboms/{id}", "sbom"),
         ("/api/v1/analyses/{id}", "analysis"),
         ("/api/v1/api-keys/{id}", "key"),
