@@ -730,16 +730,9 @@ impl MatchIndex {
     }
 
     /// [`MatchIndex::query_package`] for the package a purl denotes, at the purl's version
-    /// unless `version` is given. `None` when the purl does not parse or maps to no OSV
-    /// ecosystem.
+    /// unless `version` is given. The purl is read leniently, as every incoming identifier is
+    /// (DESIGN §5). `None` when the purl does not parse or maps to no OSV ecosystem.
     pub fn query_purl(&self, purl: &str, version: Option<&str>) -> Option<Vec<IndexMatch>> {
-        let parsed = rampart_versions::Purl::parse(purl).ok()?;
-        self.query_parsed_purl(&parsed, purl, version)
-    }
-
-    /// [`MatchIndex::query_purl`] for purls as SBOM tools write them, read leniently (e.g.
-    /// unencoded characters a strict parser refuses).
-    pub fn query_purl_lenient(&self, purl: &str, version: Option<&str>) -> Option<Vec<IndexMatch>> {
         let parsed = rampart_versions::Purl::parse_lenient(purl).ok()?;
         self.query_parsed_purl(&parsed, purl, version)
     }
@@ -753,7 +746,8 @@ impl MatchIndex {
         version: Option<&str>,
     ) -> Option<Vec<IndexMatch>> {
         let package = parsed.osv_package()?;
-        let version = version.or(parsed.version());
+        let purl_version = parsed.osv_version();
+        let version = version.or(purl_version.as_deref());
         Some(self.query(
             &package.ecosystem.to_string(),
             &package.name,

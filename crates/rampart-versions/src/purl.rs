@@ -36,13 +36,24 @@ pub struct PurlParts<'a> {
 
 /// How forgiving the parser is about input that is not in canonical form but whose meaning
 /// is unambiguous.
+///
+/// Rampart reads every purl that comes in (SBOMs, lockfiles, VEX, `/v1/query`) leniently,
+/// the way real generators spell them, and writes only purls that pass the strict rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strictness {
     /// ECMA-427 as written: e.g. qualifier keys must already be lowercase.
     Strict,
-    /// Also accepts and folds upper-case qualifier keys, as real-world SBOMs contain them.
+    /// Also accepts what generators write although the spec does not allow it: upper-case
+    /// qualifier keys (folded), surrounding whitespace, the proposed `go` type for
+    /// `golang`, and Go module paths without a `/` (`pkg:golang/stdlib@v1.19.0` from syft
+    /// and Trivy, vanity paths like `pkg:golang/aahframe.work`), which the `golang` type
+    /// definition would refuse for lack of a namespace.
     Lenient,
 }
+
+/// Types whose required namespace a lenient reading may go without, because the name alone
+/// still names one package.
+const NAMESPACE_OPTIONAL_WHEN_LENIENT: &[&str] = &["golang"];
 
 fn purl_error(input: &str, reason: impl Into<String>) -> VersionError {
     VersionError::new("purl", input, reason)
@@ -61,6 +72,10 @@ impl Purl {
 
     pub fn parse_with(input: &str, strictness: Strictness) -> Result<Self, VersionError> {
         let err = |reason: &str| purl_error(input, reason);
+        let input = match strictness {
+            Strictness::Strict => input,
+            Strictness::Lenient => input.trim(),
+        };
 
         let (rest, subpath) = match input.split_once('#') {
             Some((rest, subpath)) => (rest, Some(subpath)),
@@ -81,6 +96,11 @@ impl Purl {
         let (purl_type, rest) = rest
             .split_once('/')
             .ok_or_else(|| err("missing type or name"))?;
+        // `pkg:go/…` is the Go type proposed to replace `golang` (purl-spec PR 338).
+        let purl_type = match strictness {
+            Strictness::Lenient if purl_type.eq_ignore_ascii_case("go") => "golang",
+            _ => purl_type,
+        };
 
         // The version separator is the last `@` of the last path segment, so that an
         // unencoded npm scope (`@babel/core`) is not taken for a version.
@@ -159,6 +179,7 @@ impl Purl {
 
         Self::assemble(
             input,
+            strictness,
             purl_type,
             namespace.as_deref(),
             &name,
@@ -192,6 +213,7 @@ impl Purl {
         }
         Self::assemble(
             &for_errors,
+            Strictness::Strict,
             parts.purl_type,
             namespace.as_deref(),
             parts.name,
@@ -203,8 +225,10 @@ impl Purl {
 
     /// Validation and type-specific normalisation shared by [`Purl::parse`] and
     /// [`Purl::build`]. All inputs are decoded.
+    #[allow(clippy::too_many_arguments)]
     fn assemble<'q>(
         input: &str,
+        strictness: Strictness,
         purl_type: &str,
         namespace: Option<&str>,
         name: &str,
@@ -233,8 +257,11 @@ impl Purl {
         }
 
         let namespace = namespace.filter(|ns| !ns.is_empty());
+        let namespace_required = rules.namespace == Requirement::Required
+            && !(strictness == Strictness::Lenient
+                && NAMESPACE_OPTIONAL_WHEN_LENIENT.contains(&purl_type.as_str()));
         let namespace = match (rules.namespace, namespace) {
-            (Requirement::Required, None) => {
+            (Requirement::Required, None) if namespace_required => {
                 return Err(err(format!("type {purl_type} requires a namespace")))
             }
             (Requirement::Prohibited, Some(_)) => {
@@ -331,6 +358,26 @@ impl Purl {
     /// The OSV ecosystem and package name this purl denotes, if its type maps to one.
     pub fn osv_package(&self) -> Option<OsvPackage> {
         osv_package_of(self)
+    }
+
+    /// The version to look [`Purl::osv_package`] up at, as the ecosystem's advisories spell
+    /// it: the source package's version when an `upstream` qualifier names one, and an
+    /// `epoch` qualifier (Trivy's spelling for rpm and deb) folded in as `epoch:version`.
+    pub fn osv_version(&self) -> Option<String> {
+        let version = match upstream_source(self) {
+            Some((_, Some(source_version))) => source_version,
+            _ => self.version()?,
+        };
+        let epoch = self
+            .qualifier("epoch")
+            .map(str::trim)
+            .filter(|epoch| !epoch.is_empty() && *epoch != "0");
+        match (self.purl_type(), epoch) {
+            ("deb" | "rpm", Some(epoch)) if !version.contains(':') => {
+                Some(format!("{epoch}:{version}"))
+            }
+            _ => Some(version.to_string()),
+        }
     }
 
     /// The purl for an OSV package, if its ecosystem maps to a purl type.
@@ -709,15 +756,39 @@ fn joined(namespace: Option<&str>, separator: char, name: &str) -> String {
     }
 }
 
+/// The source package a distribution's binary package was built from, as syft writes it in
+/// the `upstream` qualifier (`glibc`, or `gcc-10@10.2.1-6` when the source version differs):
+/// distribution advisories (Debian, Alpine) name source packages, not binaries.
+fn upstream_source(purl: &Purl) -> Option<(&str, Option<&str>)> {
+    if !matches!(purl.purl_type(), "deb" | "apk") {
+        return None;
+    }
+    let upstream = purl.qualifier("upstream")?.trim();
+    let (name, version) = match upstream.split_once('@') {
+        Some((name, version)) => (name.trim(), Some(version.trim()).filter(|v| !v.is_empty())),
+        None => (upstream, None),
+    };
+    (!name.is_empty()).then_some((name, version))
+}
+
 fn osv_package_of(purl: &Purl) -> Option<OsvPackage> {
     use EcosystemKind as E;
     let ns = purl.namespace();
-    let name = purl.name();
+    let name = match upstream_source(purl) {
+        Some((source, _)) => source,
+        None => purl.name(),
+    };
     let (kind, osv_name) = match purl.purl_type() {
         "pypi" => (E::PyPI, name.to_string()),
-        // npm scopes keep their `@` (`@angular/core`).
-        "npm" => (E::Npm, joined(ns, '/', name)),
+        // npm scopes keep their `@` (`@angular/core`); a scope written without it can only
+        // mean the same scope, npm having no other namespaces.
+        "npm" => match ns {
+            Some(scope) if !scope.starts_with('@') => (E::Npm, format!("@{scope}/{name}")),
+            _ => (E::Npm, joined(ns, '/', name)),
+        },
         "cargo" => (E::CratesIo, name.to_string()),
+        // The Go standard library is `stdlib` in OSV; cyclonedx-gomod writes it `std`.
+        "golang" if ns.is_none() && name == "std" => (E::Go, "stdlib".to_string()),
         "golang" => (E::Go, joined(ns, '/', name)),
         "maven" => (E::Maven, joined(ns, ':', name)),
         "gem" => (E::RubyGems, name.to_string()),
@@ -963,6 +1034,83 @@ mod tests {
         );
     }
 
+    /// (purl as generators write it, OSV ecosystem, OSV name, version to look up at).
+    const GENERATOR_SPELLINGS: &[(&str, &str, &str, &str)] = &[
+        // syft, Trivy: the Go toolchain in every Go binary's SBOM, with and without `v`/`go`.
+        ("pkg:golang/stdlib@v1.19.0", "Go", "stdlib", "v1.19.0"),
+        ("pkg:golang/stdlib@1.21.6", "Go", "stdlib", "1.21.6"),
+        ("pkg:golang/stdlib@go1.21.6", "Go", "stdlib", "go1.21.6"),
+        // cyclonedx-gomod calls it `std`.
+        ("pkg:golang/std@1.23.4", "Go", "stdlib", "1.23.4"),
+        // Vanity module paths without a `/`.
+        ("pkg:golang/aahframe.work@v0.12.0", "Go", "aahframe.work", "v0.12.0"),
+        // The proposed `go` type, module path in the name with encoded slashes.
+        ("pkg:go/github.com%2Fjmoiron%2Fsqlx@v1.1.2", "Go", "github.com/jmoiron/sqlx", "v1.1.2"),
+        ("pkg:golang/github.com/BurntSushi/toml@v1.2.0", "Go", "github.com/BurntSushi/toml", "v1.2.0"),
+        // npm scopes: encoded, unencoded, the whole name encoded, and without the `@`.
+        ("pkg:npm/%40babel/core@7.0.0", "npm", "@babel/core", "7.0.0"),
+        ("pkg:npm/@babel/core@7.0.0", "npm", "@babel/core", "7.0.0"),
+        ("pkg:npm/%40babel%2Fcore@7.0.0", "npm", "@babel/core", "7.0.0"),
+        ("pkg:npm/babel/core@7.0.0", "npm", "@babel/core", "7.0.0"),
+        // Upper-case qualifier keys and stray whitespace.
+        (" pkg:pypi/Django@4.0?Extension=whl\n", "PyPI", "django", "4.0"),
+        // syft's `upstream`: Debian and Alpine advisories name the source package.
+        (
+            "pkg:deb/debian/libc6@2.31-13+deb11u5?arch=amd64&upstream=glibc&distro=debian-11",
+            "Debian",
+            "glibc",
+            "2.31-13+deb11u5",
+        ),
+        (
+            "pkg:deb/debian/libgcc-s1@10.2.1-6?arch=amd64&upstream=gcc-10%4010.2.1-6&distro=debian-11",
+            "Debian",
+            "gcc-10",
+            "10.2.1-6",
+        ),
+        (
+            "pkg:apk/alpine/libssl3@3.0.8-r0?arch=x86_64&upstream=openssl&distro=alpine-3.17.2",
+            "Alpine",
+            "openssl",
+            "3.0.8-r0",
+        ),
+        // Trivy's `epoch` qualifier folds into the version.
+        ("pkg:deb/debian/bsdutils@2.36.1-8%2Bdeb11u1?arch=amd64&epoch=1&distro=debian-11.6", "Debian", "bsdutils", "1:2.36.1-8+deb11u1"),
+        ("pkg:rpm/redhat/openssl@3.0.7-1.el9?arch=x86_64&epoch=1", "Red Hat", "openssl", "1:3.0.7-1.el9"),
+    ];
+
+    #[test]
+    fn reads_purls_the_way_generators_spell_them() {
+        for (text, ecosystem, name, version) in GENERATOR_SPELLINGS {
+            let parsed = Purl::parse_lenient(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let package = parsed.osv_package().unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(
+                (
+                    package.ecosystem.to_string().as_str(),
+                    package.name.as_str()
+                ),
+                (*ecosystem, *name),
+                "{text}"
+            );
+            assert_eq!(parsed.osv_version().as_deref(), Some(*version), "{text}");
+        }
+    }
+
+    #[test]
+    fn strict_rules_still_apply_to_what_we_write() {
+        // The golang type definition requires a namespace: the strict reader and the builder
+        // (used for every purl we write) still refuse one without.
+        assert!(Purl::parse("pkg:golang/stdlib@v1.19.0").is_err());
+        // Strictly, `go` is a type of its own that we know nothing about.
+        let go_type = Purl::parse("pkg:go/github.com%2Fjmoiron%2Fsqlx@v1.1.2").unwrap();
+        assert_eq!(go_type.purl_type(), "go");
+        assert!(go_type.osv_package().is_none());
+        let stdlib = Ecosystem::parse("Go").unwrap();
+        assert!(Purl::from_osv(&stdlib, "stdlib", Some("1.19.0")).is_err());
+        // Other required namespaces stay required even when read leniently.
+        assert!(Purl::parse_lenient("pkg:maven/commons-io@2.6").is_err());
+        assert!(Purl::parse_lenient("pkg:composer/framework@1.0").is_err());
+    }
+
     fn optional_str(value: &Value) -> Option<&str> {
         value.as_str()
     }
@@ -1099,8 +1247,10 @@ mod tests {
         ) {
             for strictness in [Strictness::Strict, Strictness::Lenient] {
                 if let Ok(parsed) = Purl::parse_with(&text, strictness) {
+                    // What was read leniently re-reads leniently: a Go module path without a
+                    // `/` has no strict spelling.
                     let canonical = parsed.to_string();
-                    let reparsed = Purl::parse(&canonical)
+                    let reparsed = Purl::parse_with(&canonical, strictness)
                         .map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{canonical}: {e}")))?;
                     proptest::prop_assert_eq!(&reparsed, &parsed);
                     proptest::prop_assert_eq!(reparsed.to_string(), canonical);

@@ -4,6 +4,11 @@
 //! the first problem, naming where it is: a JSON pointer for JSON, a line and column for XML
 //! and tag-value. Nested CycloneDX components are flattened; each keeps its parent's index.
 //!
+//! Quirks that real generators produce and whose meaning is still clear are tolerated and
+//! reported as [`Sbom::warnings`] instead (tolerant on input, DESIGN §2): a `bom-ref` used
+//! twice (Dependency-Track's own SBOM has them) keeps the first component, merges an
+//! identical repeat into it and keeps a different one without the reference.
+//!
 //! ```
 //! use rampart_formats::sbom::{detect, parse, DocumentFormat};
 //!
@@ -80,6 +85,73 @@ pub struct Sbom {
     pub primary_component: Option<Component>,
     pub components: Vec<Component>,
     pub dependencies: Vec<Dependency>,
+    /// What was tolerated while reading, in document order (at most [`MAX_WARNINGS`], the
+    /// last one then saying how many more there were).
+    pub warnings: Vec<SbomWarning>,
+}
+
+/// Most warnings kept per document: a hostile one could otherwise repeat a quirk millions
+/// of times.
+pub const MAX_WARNINGS: usize = 100;
+
+/// A quirk of the document that was tolerated, and where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SbomWarning {
+    pub location: Option<ErrorLocation>,
+    pub message: String,
+}
+
+impl fmt::Display for SbomWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_located(f, self.location.as_ref(), &self.message)
+    }
+}
+
+/// Collects warnings up to [`MAX_WARNINGS`], counting the rest.
+#[derive(Debug, Default)]
+pub(crate) struct Warnings {
+    kept: Vec<SbomWarning>,
+    dropped: usize,
+}
+
+impl Warnings {
+    pub(crate) fn push(&mut self, location: Option<ErrorLocation>, message: impl Into<String>) {
+        if self.kept.len() < MAX_WARNINGS - 1 {
+            self.kept.push(SbomWarning {
+                location,
+                message: message.into(),
+            });
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Vec<SbomWarning> {
+        match self.dropped {
+            0 => {}
+            1 => self.kept.push(SbomWarning {
+                location: None,
+                message: "1 more warning not listed".into(),
+            }),
+            more => self.kept.push(SbomWarning {
+                location: None,
+                message: format!("{more} more warnings not listed"),
+            }),
+        }
+        self.kept
+    }
+}
+
+/// Whether a component repeating an earlier one's `bom-ref` describes the same thing, so that
+/// merging it loses nothing (its place in the tree aside).
+pub(crate) fn same_component(first: &Component, repeat: &Component) -> bool {
+    Component {
+        parent: None,
+        ..first.clone()
+    } == Component {
+        parent: None,
+        ..repeat.clone()
+    }
 }
 
 /// A package, library, file or other item listed in a bill of materials.
@@ -186,18 +258,26 @@ impl SbomError {
     }
 }
 
+fn write_located(
+    f: &mut fmt::Formatter<'_>,
+    location: Option<&ErrorLocation>,
+    message: &str,
+) -> fmt::Result {
+    match location {
+        Some(ErrorLocation::JsonPointer(pointer)) if pointer.is_empty() => {
+            write!(f, "(document): {message}")
+        }
+        Some(ErrorLocation::JsonPointer(pointer)) => write!(f, "{pointer}: {message}"),
+        Some(ErrorLocation::LineColumn { line, column }) => {
+            write!(f, "line {line}, column {column}: {message}")
+        }
+        None => f.write_str(message),
+    }
+}
+
 impl fmt::Display for SbomError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.location {
-            Some(ErrorLocation::JsonPointer(pointer)) if pointer.is_empty() => {
-                write!(f, "(document): {}", self.message)
-            }
-            Some(ErrorLocation::JsonPointer(pointer)) => write!(f, "{pointer}: {}", self.message),
-            Some(ErrorLocation::LineColumn { line, column }) => {
-                write!(f, "line {line}, column {column}: {}", self.message)
-            }
-            None => f.write_str(&self.message),
-        }
+        write_located(f, self.location.as_ref(), &self.message)
     }
 }
 

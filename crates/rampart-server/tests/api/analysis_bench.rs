@@ -79,7 +79,7 @@ fn clean_purls(
                 };
                 let purl = purl.to_string();
                 if index
-                    .query_purl_lenient(&purl, None)
+                    .query_purl(&purl, None)
                     .is_none_or(|found| found.is_empty())
                 {
                     purls.insert((purl, package.name.clone(), version.clone()));

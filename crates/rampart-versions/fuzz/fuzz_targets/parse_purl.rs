@@ -12,7 +12,8 @@ fuzz_target!(|data: &[u8]| {
     for strictness in [Strictness::Strict, Strictness::Lenient] {
         if let Ok(purl) = Purl::parse_with(text, strictness) {
             let canonical = purl.to_string();
-            let reparsed = Purl::parse(&canonical).expect("canonical purl must re-parse");
+            let reparsed =
+                Purl::parse_with(&canonical, strictness).expect("canonical purl must re-parse");
             assert_eq!(reparsed, purl, "{canonical}");
             let _ = purl.osv_package();
         }

@@ -5,7 +5,8 @@
 //!
 //! Validation is typed deserialization plus the targeted checks the CycloneDX conformance
 //! suite exercises: required fields, enumerations, hash/serial/timestamp patterns, SPDX
-//! licence identifiers, licence-choice shape, non-empty and unique `bom-ref`s.
+//! licence identifiers, licence-choice shape, non-empty `bom-ref`s. A repeated `bom-ref` is
+//! tolerated with a warning (see `super::super`).
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -21,7 +22,8 @@ use super::{
 };
 use crate::sbom::json_support::{deserialize_tracked, deserialize_untracked};
 use crate::sbom::{
-    Component, Dependency, Hash, License, Relationship, Sbom, SbomError, SbomFormat,
+    same_component, Component, Dependency, ErrorLocation, Hash, License, Relationship, Sbom,
+    SbomError, SbomFormat, Warnings,
 };
 
 pub(crate) fn parse_str(text: &str) -> Result<Sbom, SbomError> {
@@ -60,6 +62,7 @@ pub(crate) fn parse_str(text: &str) -> Result<Sbom, SbomError> {
         primary_component,
         components: state.components,
         dependencies: state.dependencies,
+        warnings: state.warnings.finish(),
     })
 }
 
@@ -487,12 +490,13 @@ struct State {
     references: HashMap<String, FirstUse>,
     /// An error whose exact location this module knows better than the serde path does.
     precise_error: Option<SbomError>,
+    warnings: Warnings,
 }
 
-/// Where a `bom-ref` was first used. Components, by far the most numerous, are remembered by
-/// index and their pointer is worked out only if a duplicate needs it.
+/// Where a `bom-ref` was first used: a component by flat index and its path in the nested
+/// arrays, or any other element by JSON pointer.
 enum FirstUse {
-    Component(usize),
+    Component(usize, Box<[usize]>),
     Elsewhere(String),
 }
 
@@ -507,92 +511,80 @@ enum Site<'p> {
 }
 
 impl State {
-    fn register_reference(&mut self, reference: &str, site: Site) -> bool {
+    /// Remembers where `reference` is first used; a repeat is recorded as a warning naming
+    /// both places.
+    fn register_reference(&mut self, reference: &str, site: Site, outcome: &str) {
         let Some(first) = self.references.get(reference) else {
             let first = match site {
-                Site::Component { index, .. } => FirstUse::Component(index),
+                Site::Component { index, path } => FirstUse::Component(index, path.into()),
                 Site::Elsewhere(pointer) => FirstUse::Elsewhere(pointer),
             };
             self.references.insert(reference.to_owned(), first);
-            return true;
+            return;
         };
-        let first = match first {
-            FirstUse::Component(index) => self.pointer_of_component(*index) + "/bom-ref",
+        let first_pointer = match first {
+            FirstUse::Component(_, path) => component_pointer(path) + "/bom-ref",
             FirstUse::Elsewhere(pointer) => pointer.clone(),
         };
         let here = match site {
             Site::Component { path, .. } => component_pointer(path) + "/bom-ref",
             Site::Elsewhere(pointer) => pointer,
         };
-        self.precise_error = Some(SbomError::at_pointer(
-            here,
-            format!("duplicate bom-ref \"{reference}\" (first used at {first})"),
-        ));
-        false
-    }
-
-    /// The JSON pointer of an already flattened component, rebuilt from the parent links:
-    /// flattening is depth-first, so a component's position among its siblings is the number
-    /// of earlier components with the same parent.
-    fn pointer_of_component(&self, mut index: usize) -> String {
-        let mut path = Vec::new();
-        loop {
-            let parent = self.components[index].parent;
-            let position = self.components[..index]
-                .iter()
-                .filter(|c| c.parent == parent)
-                .count();
-            path.push(position);
-            match parent {
-                Some(parent) => index = parent,
-                None => break,
-            }
-        }
-        path.reverse();
-        component_pointer(&path)
+        self.warnings.push(
+            Some(ErrorLocation::JsonPointer(here)),
+            format!("duplicate bom-ref \"{reference}\" (first used at {first_pointer}): {outcome}"),
+        );
     }
 
     /// Appends `raw` and its nested components to the flat list. `path` holds the indices
-    /// from the top-level `components` array down to `raw`, to name it in an error.
-    fn flatten(
-        &mut self,
-        mut raw: RawComponent,
-        parent: Option<usize>,
-        path: &mut Vec<usize>,
-    ) -> bool {
+    /// from the top-level `components` array down to `raw`, to name it in a warning. A
+    /// component repeating an earlier component's `bom-ref` is merged into it when identical
+    /// (its nested components then hang below the first) and otherwise kept without the
+    /// reference, so that references still name one component and no package is lost.
+    fn flatten(&mut self, mut raw: RawComponent, parent: Option<usize>, path: &mut Vec<usize>) {
         let index = self.components.len();
-        if let Some(reference) = &raw.bom_ref {
-            if !self.register_reference(&reference.0, Site::Component { index, path }) {
-                return false;
-            }
-        }
         let children = std::mem::take(&mut raw.components);
-        self.components.push(convert_component(raw, parent));
+        let mut component = convert_component(raw, parent);
+        let repeat_of = match component.bom_ref.as_ref().map(|r| self.references.get(r)) {
+            Some(Some(FirstUse::Component(first, _))) => Some(*first),
+            _ => None,
+        };
+        let merged_into =
+            repeat_of.filter(|first| same_component(&self.components[*first], &component));
+        if let Some(reference) = component.bom_ref.clone() {
+            let outcome = match (repeat_of, merged_into) {
+                (_, Some(_)) => "merged into the identical first component",
+                (Some(_), None) => "kept as a separate component without the bom-ref",
+                (None, None) => "kept",
+            };
+            self.register_reference(&reference, Site::Component { index, path }, outcome);
+        }
+        let children_parent = match merged_into {
+            Some(first) => first,
+            None => {
+                if repeat_of.is_some() {
+                    component.bom_ref = None;
+                }
+                self.components.push(component);
+                index
+            }
+        };
         for (child_index, child) in children.into_iter().enumerate() {
             path.push(child_index);
-            let ok = self.flatten(child, Some(index), path);
+            self.flatten(child, Some(children_parent), path);
             path.pop();
-            if !ok {
-                return false;
-            }
         }
-        true
     }
 
-    fn register_services(&mut self, services: &[Service], prefix: &str) -> bool {
+    fn register_services(&mut self, services: &[Service], prefix: &str) {
         for (index, service) in services.iter().enumerate() {
             let pointer = format!("{prefix}/{index}");
             if let Some(reference) = &service.bom_ref {
                 let site = Site::Elsewhere(format!("{pointer}/bom-ref"));
-                if !self.register_reference(&reference.0, site) {
-                    return false;
-                }
+                self.register_reference(&reference.0, site, "kept");
             }
-            if !self.register_services(&service.services, &format!("{pointer}/services")) {
-                return false;
-            }
+            self.register_services(&service.services, &format!("{pointer}/services"));
         }
-        true
     }
 }
 
@@ -696,9 +688,7 @@ impl<'de> Visitor<'de> for RootSeed<'_> {
                         metadata.component.as_ref().and_then(|c| c.bom_ref.as_ref())
                     {
                         let site = Site::Elsewhere("/metadata/component/bom-ref".into());
-                        if !self.state.register_reference(&reference.0, site) {
-                            return Err(de::Error::custom("duplicate bom-ref"));
-                        }
+                        self.state.register_reference(&reference.0, site, "kept");
                     }
                     root.metadata = Some(metadata);
                 }
@@ -707,9 +697,7 @@ impl<'de> Visitor<'de> for RootSeed<'_> {
                 })?,
                 "services" => {
                     let services: Vec<Service> = map.next_value()?;
-                    if !self.state.register_services(&services, "/services") {
-                        return Err(de::Error::custom("duplicate bom-ref"));
-                    }
+                    self.state.register_services(&services, "/services");
                 }
                 "dependencies" => map.next_value_seed(DependenciesSeed {
                     edges: &mut self.state.dependencies,
@@ -749,9 +737,7 @@ impl<'de> Visitor<'de> for ComponentsSeed<'_> {
         while let Some(raw) = seq.next_element::<RawComponent>()? {
             path.clear();
             path.push(index);
-            if !self.state.flatten(raw, None, &mut path) {
-                return Err(de::Error::custom("duplicate bom-ref"));
-            }
+            self.state.flatten(raw, None, &mut path);
             index += 1;
         }
         Ok(())
@@ -867,6 +853,83 @@ mod tests {
         );
     }
 
+    fn warnings_of(text: &str) -> Vec<String> {
+        let sbom = parse_str(text).unwrap_or_else(|e| panic!("refused: {e}"));
+        sbom.warnings.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn repeated_bom_refs_are_tolerated_with_a_warning_naming_both_places() {
+        // A different component under a reference already taken: kept, without the reference.
+        let duplicate = NESTED.replace(r#""bom-ref": "b""#, r#""bom-ref": "a-inner""#);
+        assert_eq!(
+            warnings_of(&duplicate),
+            ["/components/1/bom-ref: duplicate bom-ref \"a-inner\" (first used at /components/0/components/0/bom-ref): kept as a separate component without the bom-ref"]
+        );
+        let sbom = parse_str(&duplicate).unwrap();
+        let refs: Vec<_> = sbom
+            .components
+            .iter()
+            .map(|c| (c.name.as_str(), c.bom_ref.as_deref()))
+            .collect();
+        assert_eq!(
+            refs,
+            [
+                ("a", Some("a")),
+                ("inner", Some("a-inner")),
+                ("deepest", None),
+                ("b", None)
+            ]
+        );
+        // An identical repeat is merged into the first: one component, one warning.
+        let third = NESTED.replace(
+            r#"{"type": "library", "bom-ref": "b", "name": "b"}"#,
+            r#"{"type": "library", "bom-ref": "b", "name": "b"}, {"type": "library", "bom-ref": "b", "name": "b"}"#,
+        );
+        assert_eq!(
+            warnings_of(&third),
+            ["/components/2/bom-ref: duplicate bom-ref \"b\" (first used at /components/1/bom-ref): merged into the identical first component"]
+        );
+        assert_eq!(parse_str(&third).unwrap().components.len(), 4);
+        let deep_first = NESTED.replace(r#""bom-ref": "b""#, r#""bom-ref": "a-inner-2""#).replace(
+            r#"{"type": "file", "name": "deepest"}"#,
+            r#"{"type": "file", "name": "deepest"}, {"type": "file", "bom-ref": "a-inner-2", "name": "second"}"#,
+        );
+        assert_eq!(
+            warnings_of(&deep_first),
+            ["/components/1/bom-ref: duplicate bom-ref \"a-inner-2\" (first used at /components/0/components/0/components/1/bom-ref): kept as a separate component without the bom-ref"]
+        );
+        // The metadata component is not in the list: a component repeating its reference
+        // keeps it, so the dependency graph still reaches it.
+        let clash_with_metadata = NESTED.replace(r#""bom-ref": "b""#, r#""bom-ref": "app""#);
+        assert_eq!(
+            warnings_of(&clash_with_metadata),
+            ["/components/1/bom-ref: duplicate bom-ref \"app\" (first used at /metadata/component/bom-ref): kept"]
+        );
+        assert!(warnings_of(NESTED).is_empty());
+    }
+
+    #[test]
+    fn warnings_are_bounded() {
+        let repeats: Vec<String> = (0..500)
+            .map(|_| r#"{"type": "library", "bom-ref": "x", "name": "x"}"#.to_string())
+            .collect();
+        let text = format!(
+            r#"{{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [{}]}}"#,
+            repeats.join(",")
+        );
+        let sbom = parse_str(&text).unwrap();
+        assert_eq!(sbom.components.len(), 1);
+        assert_eq!(sbom.warnings.len(), crate::sbom::MAX_WARNINGS);
+        assert_eq!(
+            sbom.warnings.last().unwrap().message,
+            format!(
+                "{} more warnings not listed",
+                499 - (crate::sbom::MAX_WARNINGS - 1)
+            )
+        );
+    }
+
     fn pointer_of(text: &str) -> String {
         match parse_str(text).unwrap_err().location {
             Some(ErrorLocation::JsonPointer(pointer)) => pointer,
@@ -881,30 +944,6 @@ mod tests {
             pointer_of(&wrong_type),
             "/components/0/components/0/components/0/name"
         );
-        let duplicate = NESTED.replace(r#""bom-ref": "b""#, r#""bom-ref": "a-inner""#);
-        let error = parse_str(&duplicate).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "/components/1/bom-ref: duplicate bom-ref \"a-inner\" (first used at /components/0/components/0/bom-ref)"
-        );
-        let third = NESTED.replace(
-            r#"{"type": "library", "bom-ref": "b", "name": "b"}"#,
-            r#"{"type": "library", "bom-ref": "b", "name": "b"}, {"type": "library", "bom-ref": "b", "name": "c"}"#,
-        );
-        assert_eq!(
-            parse_str(&third).unwrap_err().to_string(),
-            "/components/2/bom-ref: duplicate bom-ref \"b\" (first used at /components/1/bom-ref)"
-        );
-        let deep_first = NESTED.replace(r#""bom-ref": "b""#, r#""bom-ref": "a-inner-2""#).replace(
-            r#"{"type": "file", "name": "deepest"}"#,
-            r#"{"type": "file", "name": "deepest"}, {"type": "file", "bom-ref": "a-inner-2", "name": "second"}"#,
-        );
-        assert_eq!(
-            parse_str(&deep_first).unwrap_err().to_string(),
-            "/components/1/bom-ref: duplicate bom-ref \"a-inner-2\" (first used at /components/0/components/0/components/1/bom-ref)"
-        );
-        let clash_with_metadata = NESTED.replace(r#""bom-ref": "b""#, r#""bom-ref": "app""#);
-        assert_eq!(pointer_of(&clash_with_metadata), "/components/1/bom-ref");
         let bad_purl = NESTED.replace("pkg:maven/org.acme/a@1.0", "maven/org.acme/a@1.0");
         assert_eq!(pointer_of(&bad_purl), "/components/0/purl");
         let empty_dependency = NESTED.replace(r#"{"ref": "b"}"#, r#"{"ref": ""}"#);

@@ -18,7 +18,8 @@ use super::{
     COMPONENT_TYPES, DATA_FLOWS, HASH_ALGORITHMS, ISSUE_TYPES, PATCH_TYPES, SCOPES,
 };
 use crate::sbom::{
-    Component, Dependency, Hash, License, Relationship, Sbom, SbomError, SbomFormat,
+    same_component, Component, Dependency, ErrorLocation, Hash, License, Relationship, Sbom,
+    SbomError, SbomFormat, Warnings,
 };
 
 const NAMESPACE_PREFIX: &str = "http://cyclonedx.org/schema/bom/";
@@ -35,6 +36,7 @@ pub(crate) fn parse_str(text: &str) -> Result<Sbom, SbomError> {
         components: Vec::new(),
         dependencies: Vec::new(),
         references: HashMap::new(),
+        warnings: Warnings::default(),
     };
     parser.reader.config_mut().expand_empty_elements = true;
     parser.parse()
@@ -88,8 +90,10 @@ struct Parser<'t> {
     minor: u8,
     components: Vec<Component>,
     dependencies: Vec<Dependency>,
-    /// Every component/service `bom-ref`, with the byte offset of its first use.
-    references: HashMap<String, usize>,
+    /// Every component/service `bom-ref`, with the byte offset of its first use and, when
+    /// that was a component of the list, its index.
+    references: HashMap<String, (usize, Option<usize>)>,
+    warnings: Warnings,
 }
 
 type Checked<T> = Result<T, SbomError>;
@@ -222,6 +226,7 @@ impl<'t> Parser<'t> {
             primary_component: metadata.component,
             components: self.components,
             dependencies: self.dependencies,
+            warnings: self.warnings.finish(),
         })
     }
 
@@ -365,31 +370,64 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn register_reference(&mut self, element: &Element) -> Checked<Option<String>> {
+    /// The element's `bom-ref`, remembered with where it is first used (`component`: its
+    /// index in the list). A repeat is tolerated and recorded as a warning naming both lines.
+    fn register_reference(
+        &mut self,
+        element: &Element,
+        component: Option<usize>,
+        outcome: &str,
+    ) -> Checked<Option<String>> {
         let Some(reference) = element.attribute("bom-ref") else {
             return Ok(None);
         };
         check_reference(reference).map_err(|message| self.error_at(element.offset, message))?;
-        if let Some(&first) = self.references.get(reference) {
-            let (line, column) = crate::sbom::text::line_column(self.text, first);
-            return Err(self.error_at(
-                element.offset,
-                format!("duplicate bom-ref \"{reference}\" (first used at line {line}, column {column})"),
-            ));
+        if let Some(&(first, _)) = self.references.get(reference) {
+            let (first_line, first_column) = crate::sbom::text::line_column(self.text, first);
+            let (line, column) = crate::sbom::text::line_column(self.text, element.offset);
+            self.warnings.push(
+                Some(ErrorLocation::LineColumn { line, column }),
+                format!("duplicate bom-ref \"{reference}\" (first used at line {first_line}, column {first_column}): {outcome}"),
+            );
+        } else {
+            self.references
+                .insert(reference.to_owned(), (element.offset, component));
         }
-        self.references.insert(reference.to_owned(), element.offset);
         Ok(Some(reference.to_owned()))
     }
 
+    /// Appends the component and its nested components to the flat list. A component that
+    /// repeats an earlier component's `bom-ref` is merged into it when identical (its nested
+    /// components then hang below the first) and otherwise kept without the reference.
     fn flatten(&mut self, element: &Element, parent: Option<usize>) -> Checked<()> {
-        let bom_ref = self.register_reference(element)?;
         let mut component = self.component(element)?;
-        component.bom_ref = bom_ref;
         component.parent = parent;
+        let repeat_of = element
+            .attribute("bom-ref")
+            .and_then(|reference| self.references.get(reference))
+            .and_then(|(_, first)| *first);
+        let merged_into = repeat_of.filter(|first| {
+            let mut candidate = component.clone();
+            candidate.bom_ref = self.components[*first].bom_ref.clone();
+            same_component(&self.components[*first], &candidate)
+        });
+        let outcome = match (repeat_of, merged_into) {
+            (_, Some(_)) => "merged into the identical first component",
+            (Some(_), None) => "kept as a separate component without the bom-ref",
+            (None, None) => "kept",
+        };
         let index = self.components.len();
-        self.components.push(component);
+        let bom_ref = self.register_reference(element, Some(index), outcome)?;
+        let children_parent = match merged_into {
+            Some(first) => first,
+            None => {
+                component.bom_ref = if repeat_of.is_some() { None } else { bom_ref };
+                self.components.push(component);
+                index
+            }
+        };
         for child in element.items("components", "component") {
-            self.flatten(child, Some(index))?;
+            self.flatten(child, Some(children_parent))?;
         }
         Ok(())
     }
@@ -601,7 +639,7 @@ impl<'t> Parser<'t> {
         }
         let component = match element.child("component") {
             Some(child) => {
-                let bom_ref = self.register_reference(child)?;
+                let bom_ref = self.register_reference(child, None, "kept")?;
                 let mut component = self.component(child)?;
                 component.bom_ref = bom_ref;
                 Some(component)
@@ -621,7 +659,7 @@ impl<'t> Parser<'t> {
 
     fn services(&mut self, element: &Element) -> Checked<()> {
         for service in element.children_named("service") {
-            self.register_reference(service)?;
+            self.register_reference(service, None, "kept")?;
             if service.child("name").is_none() {
                 return Err(self.error_at(
                     service.offset,
@@ -766,12 +804,6 @@ mod tests {
 
     #[test]
     fn errors_name_line_and_column() {
-        let duplicate = NESTED.replace(r#"bom-ref="b""#, r#"bom-ref="a-inner""#);
-        let error = parse_str(&duplicate).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "line 29, column 5: duplicate bom-ref \"a-inner\" (first used at line 22, column 9)"
-        );
         let bad_scope = NESTED.replace("<scope>required</scope>", "<scope>sometimes</scope>");
         assert_eq!(location_of(&bad_scope), (10, 5));
         let unclosed = NESTED.replace("</components>\n  <dependencies>", "\n  <dependencies>");
@@ -787,6 +819,199 @@ mod tests {
         let unknown_entity = NESTED.replace("<name>b</name>", "<name>&bogus;</name>");
         let error = parse_str(&unknown_entity).unwrap_err();
         assert!(error.message.contains("unknown entity"), "{error}");
+    }
+
+    #[test]
+    fn repeated_bom_refs_are_tolerated_with_a_warning_naming_both_lines() {
+        let duplicate = NESTED.replace(r#"bom-ref="b""#, r#"bom-ref="a-inner""#);
+        let sbom = parse_str(&duplicate).unwrap();
+        let warnings: Vec<String> = sbom.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warnings,
+            ["line 29, column 5: duplicate bom-ref \"a-inner\" (first used at line 22, column 9): kept as a separate component without the bom-ref"]
+        );
+        let refs: Vec<_> = sbom
+            .components
+            .iter()
+            .map(|c| (c.name.as_str(), c.bom_ref.as_deref()))
+            .collect();
+        assert_eq!(
+            refs,
+            [
+                ("a & b", Some("a")),
+                ("inner", Some("a-inner")),
+                ("deepest", None),
+                ("b", None)
+            ]
+        );
+        // An identical repeat (with its own nested component, identical too) merges.
+        let b = r#"<component type="library" bom-ref="b"><name>b</name></component>"#;
+        let repeated = NESTED.replace(b, &format!("{b}\n    {b}"));
+        let sbom = parse_str(&repeated).unwrap();
+        assert_eq!(sbom.components.len(), 4);
+        assert_eq!(sbom.warnings.len(), 1);
+        assert_eq!(
+            sbom.warnings[0].to_string(),
+            "line 30, column 5: duplicate bom-ref \"b\" (first used at line 29, column 5): merged into the identical first component"
+        );
+        assert!(parse_str(NESTED).unwrap().warnings.is_empty());
+    }
+
+    /// Dependency-Track's release SBOM as cyclonedx-maven-plugin writes it (CycloneDX 1.5
+    /// XML, every `bom-ref` the component's purl, the bundled frontend's npm components
+    /// merged in), with the repeats it was refused for: the same library listed twice, once
+    /// identical and once with another scope, and the application itself repeated as a
+    /// component. The real 2,185-component file is not in the shared corpora; this keeps its
+    /// shape.
+    fn dependency_track_shaped_bom() -> String {
+        let maven = |group: &str, name: &str, version: &str, scope: &str| {
+            let purl = format!("pkg:maven/{group}/{name}@{version}?type=jar");
+            format!(
+                r#"    <component type="library" bom-ref="{purl}">
+      <publisher>{group}</publisher>
+      <group>{group}</group>
+      <name>{name}</name>
+      <version>{version}</version>
+      <scope>{scope}</scope>
+      <hashes>
+        <hash alg="SHA-256">5f8a1b5e0f4ad4fd4d0e9ff0f3c4bc04a8b9b0f3d1fd1c6c4fa5e4b2f0c9d8e7</hash>
+      </hashes>
+      <licenses><license><id>Apache-2.0</id></license></licenses>
+      <purl>{purl}</purl>
+    </component>
+"#
+            )
+        };
+        let npm = |name: &str, version: &str| {
+            let purl = format!("pkg:npm/{}@{version}", name.replace('@', "%40"));
+            format!(
+                r#"    <component type="library" bom-ref="{purl}">
+      <name>{name}</name>
+      <version>{version}</version>
+      <purl>{purl}</purl>
+    </component>
+"#
+            )
+        };
+        let app = "pkg:maven/org.dependencytrack/dependency-track@4.11.0?type=war";
+        let mut components = String::new();
+        components += &maven("alpine", "alpine-server", "2.2.5", "required");
+        components += &maven(
+            "com.fasterxml.jackson.core",
+            "jackson-databind",
+            "2.17.0",
+            "required",
+        );
+        components += &maven("org.jdbi", "jdbi3-core", "3.45.1", "required");
+        components += &npm("@babel/runtime", "7.24.4");
+        components += &npm("axios", "1.6.8");
+        // Repeats: identical, then a different scope under the same reference.
+        components += &maven(
+            "com.fasterxml.jackson.core",
+            "jackson-databind",
+            "2.17.0",
+            "required",
+        );
+        components += &maven("org.jdbi", "jdbi3-core", "3.45.1", "optional");
+        components += &npm("axios", "1.6.8");
+        components += &format!(
+            r#"    <component type="application" bom-ref="{app}">
+      <group>org.dependencytrack</group>
+      <name>dependency-track</name>
+      <version>4.11.0</version>
+      <purl>{app}</purl>
+    </component>
+"#
+        );
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<bom xmlns="http://cyclonedx.org/schema/bom/1.5" serialNumber="urn:uuid:5a0b5de4-3f8a-4a5e-9c5c-2f7e2e3b8f1a" version="1">
+  <metadata>
+    <timestamp>2024-05-07T10:47:23Z</timestamp>
+    <lifecycles><lifecycle><phase>build</phase></lifecycle></lifecycles>
+    <tools>
+      <components>
+        <component type="library">
+          <group>org.cyclonedx</group>
+          <name>cyclonedx-maven-plugin</name>
+          <version>2.8.0</version>
+        </component>
+      </components>
+    </tools>
+    <component type="application" bom-ref="{app}">
+      <supplier><name>OWASP Foundation</name><url>https://owasp.org/</url></supplier>
+      <group>org.dependencytrack</group>
+      <name>dependency-track</name>
+      <version>4.11.0</version>
+      <licenses><license><id>Apache-2.0</id></license></licenses>
+      <purl>{app}</purl>
+    </component>
+    <properties><property name="maven.goal">makeBom</property></properties>
+  </metadata>
+  <components>
+{components}  </components>
+  <dependencies>
+    <dependency ref="{app}">
+      <dependency ref="pkg:maven/alpine/alpine-server@2.2.5?type=jar"/>
+      <dependency ref="pkg:maven/org.jdbi/jdbi3-core@3.45.1?type=jar"/>
+    </dependency>
+    <dependency ref="pkg:maven/alpine/alpine-server@2.2.5?type=jar">
+      <dependency ref="pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.17.0?type=jar"/>
+    </dependency>
+  </dependencies>
+</bom>
+"#
+        )
+    }
+
+    #[test]
+    fn dependency_track_shaped_bom_with_repeated_refs_is_read_with_warnings() {
+        let text = dependency_track_shaped_bom();
+        let sbom = parse_str(&text).unwrap_or_else(|e| panic!("refused: {e}"));
+        let listed: Vec<_> = sbom
+            .components
+            .iter()
+            .map(|c| (c.name.as_str(), c.scope.as_deref(), c.bom_ref.is_some()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("alpine-server", Some("required"), true),
+                ("jackson-databind", Some("required"), true),
+                ("jdbi3-core", Some("required"), true),
+                ("@babel/runtime", None, true),
+                ("axios", None, true),
+                // The repeat with another scope stays, without the taken reference.
+                ("jdbi3-core", Some("optional"), false),
+                // The application listed again keeps its reference (the metadata component
+                // is not in the list).
+                ("dependency-track", None, true),
+            ]
+        );
+        let warnings: Vec<String> = sbom.warnings.iter().map(ToString::to_string).collect();
+        let line_of = |needle: &str, nth: usize| {
+            text.lines()
+                .enumerate()
+                .filter(|(_, line)| line.contains(needle))
+                .nth(nth)
+                .map(|(index, _)| index + 1)
+                .unwrap()
+        };
+        let jackson =
+            r#"bom-ref="pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.17.0?type=jar""#;
+        let jdbi = r#"bom-ref="pkg:maven/org.jdbi/jdbi3-core@3.45.1?type=jar""#;
+        let axios = r#"bom-ref="pkg:npm/axios@1.6.8""#;
+        let app = r#"bom-ref="pkg:maven/org.dependencytrack/dependency-track@4.11.0?type=war""#;
+        assert_eq!(
+            warnings,
+            [
+                format!("line {}, column 5: duplicate bom-ref \"pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.17.0?type=jar\" (first used at line {}, column 5): merged into the identical first component", line_of(jackson, 1), line_of(jackson, 0)),
+                format!("line {}, column 5: duplicate bom-ref \"pkg:maven/org.jdbi/jdbi3-core@3.45.1?type=jar\" (first used at line {}, column 5): kept as a separate component without the bom-ref", line_of(jdbi, 1), line_of(jdbi, 0)),
+                format!("line {}, column 5: duplicate bom-ref \"pkg:npm/axios@1.6.8\" (first used at line {}, column 5): merged into the identical first component", line_of(axios, 1), line_of(axios, 0)),
+                format!("line {}, column 5: duplicate bom-ref \"pkg:maven/org.dependencytrack/dependency-track@4.11.0?type=war\" (first used at line {}, column 5): kept", line_of(app, 1), line_of(app, 0)),
+            ]
+        );
+        assert_eq!(sbom.dependencies.len(), 3);
     }
 
     #[test]

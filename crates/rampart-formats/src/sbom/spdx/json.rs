@@ -31,6 +31,7 @@ pub(crate) fn parse_str(text: &str) -> Result<Sbom, SbomError> {
         primary_component: None,
         components: document.packages.components,
         dependencies: unique_edges(document.packages.contained_files, document.relationships),
+        warnings: Vec::new(),
     })
 }
 

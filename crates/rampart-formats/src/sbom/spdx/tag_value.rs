@@ -96,6 +96,7 @@ pub(crate) fn parse_str(text: &str) -> Result<Sbom, SbomError> {
         primary_component: None,
         components: Vec::new(),
         dependencies: Vec::new(),
+        warnings: Vec::new(),
     };
     // The line of the open package's `PackageName`, to report a package without `SPDXID`.
     let mut package_line = 0;
