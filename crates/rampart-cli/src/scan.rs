@@ -19,7 +19,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use rampart_formats::lockfile::{self, Origin};
 use rampart_formats::sbom;
-use rampart_server::analysis::{findings_of, match_components};
+use rampart_server::analysis::{findings_of, match_components, UnmatchedComponents};
 use rampart_store::{ComponentIdentity, DatabaseLocation, MatchedRecordView, NewFinding, Store};
 use serde::Serialize;
 
@@ -124,8 +124,9 @@ struct Package {
 struct Input {
     kind: String,
     packages: Vec<Package>,
-    /// Entries read but not matched (unpinned requirements, local packages).
-    skipped: usize,
+    /// Why each entry read but not matched was left out (unpinned requirements, local
+    /// packages), one reason per entry.
+    skipped: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -162,7 +163,10 @@ struct Report {
     file: String,
     input: String,
     packages: usize,
+    /// Lockfile entries left out before matching (unpinned, local).
     skipped: usize,
+    /// Packages read whose package could not be determined, by reason.
+    unmatched_components: UnmatchedComponents,
     knowledge_base_version: i64,
     findings: Vec<FindingOut>,
     /// Vulnerabilities per severity (informational findings are counted apart).
@@ -226,11 +230,11 @@ fn read_input(path: &Path, include_local: bool) -> anyhow::Result<Input> {
     if let Some(kind) = lockfile::detect(&file_name, &bytes) {
         let parsed = lockfile::parse_lockfile(kind, &bytes)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let mut skipped = parsed.skipped.len();
+        let mut skipped: Vec<String> = parsed.skipped.into_iter().map(|s| s.reason).collect();
         let mut packages = Vec::with_capacity(parsed.packages.len());
         for package in parsed.packages {
             if package.origin == Origin::Local && !include_local {
-                skipped += 1;
+                skipped.push("local package (--include-local matches it)".into());
                 continue;
             }
             packages.push(Package {
@@ -261,7 +265,7 @@ fn read_input(path: &Path, include_local: bool) -> anyhow::Result<Input> {
     Ok(Input {
         kind,
         packages,
-        skipped: 0,
+        skipped: Vec::new(),
     })
 }
 
@@ -316,7 +320,7 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
     names.sort();
     names.dedup();
     let index = rampart_server::kb_index::build_index_of(&store, Some(&names), args.cpe).await?;
-    let matched = match_components(&index, &components, args.cpe);
+    let mut matched = match_components(&index, &components, args.cpe);
     // The kind of each matched record, as the index knows it.
     let informational: HashMap<i64, Option<String>> = matched
         .matches
@@ -328,7 +332,7 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
             )
         })
         .collect();
-    let chosen = findings_of(&store, matched.matches).await?;
+    let chosen = findings_of(&store, std::mem::take(&mut matched.matches)).await?;
     let chosen_ids: Vec<i64> = chosen.iter().map(|f| f.vulnerability_id).collect();
     let views = store.matched_record_views(&chosen_ids).await?;
     let groups: Vec<i64> = chosen.iter().map(|f| f.group_id).collect();
@@ -365,12 +369,34 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
         file: args.file.display().to_string(),
         input: input.kind,
         packages: input.packages.len(),
-        skipped: input.skipped,
+        skipped: input.skipped.len(),
+        unmatched_components: skipped_with(matched.unmatched, &input.skipped),
         knowledge_base_version: index.kb_version(),
         findings,
         by_severity,
         informational: informational_kinds,
     })
+}
+
+/// Everything not matched: the packages without a package to look up, and the lockfile
+/// entries left out before matching, grouped by their reason.
+fn skipped_with(mut unmatched: UnmatchedComponents, skipped: &[String]) -> UnmatchedComponents {
+    let mut by_reason: BTreeMap<&str, i64> = BTreeMap::new();
+    for reason in skipped {
+        *by_reason.entry(reason.as_str()).or_default() += 1;
+    }
+    for (reason, count) in by_reason {
+        unmatched.merge(UnmatchedComponents {
+            count,
+            reasons: vec![rampart_server::analysis::UnmatchedReasonCount {
+                reason: reason.to_string(),
+                description: "left out by the lockfile reader".into(),
+                count,
+                examples: Vec::new(),
+            }],
+        });
+    }
+    unmatched
 }
 
 fn finding_out(
@@ -496,7 +522,7 @@ fn table(report: &Report) -> String {
         ));
     }
     out.push_str(&format!(
-        "{} finding{} in {} packages of {} ({}){}; {} entries not matched\n",
+        "{} finding{} in {} packages of {} ({}){}; {} entries not matched{}\n",
         report.findings.len(),
         if report.findings.len() == 1 { "" } else { "s" },
         report.packages,
@@ -507,7 +533,12 @@ fn table(report: &Report) -> String {
         } else {
             format!(": {}", counts.join(", "))
         },
-        report.skipped,
+        report.unmatched_components.count,
+        if report.unmatched_components.count == 0 {
+            String::new()
+        } else {
+            format!(" ({})", report.unmatched_components.summary())
+        },
     ));
     out
 }

@@ -22,7 +22,7 @@ use rampart_store::{
     StoreError, VulnerabilityRef,
 };
 use rampart_versions::cpe::CpeValue;
-use rampart_versions::purl::Purl;
+use rampart_versions::purl::{OsvPackage, Purl};
 use rampart_versions::Cpe;
 use tokio::sync::{watch, Notify};
 
@@ -73,9 +73,200 @@ pub async fn run_worker(
 
 /// The package a component's purl names, if its type maps to an OSV ecosystem.
 pub fn resolve(component: &ComponentIdentity) -> Option<(String, String)> {
-    let purl = Purl::parse_lenient(component.purl.as_deref()?).ok()?;
-    let package = purl.osv_package()?;
+    let (_, package) = resolve_purl(component.purl.as_deref()).ok()?;
     Some((package.ecosystem.to_string(), package.name))
+}
+
+/// Why a component names no package to look up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum UnmatchedReason {
+    /// Neither a purl nor a CPE.
+    NoIdentifier,
+    /// Only a CPE, and CPE matching is off for the product.
+    CpeOnly,
+    /// A purl that cannot be read even leniently.
+    UnreadablePurl,
+    /// A purl whose type (or distribution) has no OSV ecosystem.
+    NoEcosystem,
+}
+
+impl UnmatchedReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            UnmatchedReason::NoIdentifier => "no_identifier",
+            UnmatchedReason::CpeOnly => "cpe_only",
+            UnmatchedReason::UnreadablePurl => "unreadable_purl",
+            UnmatchedReason::NoEcosystem => "no_osv_ecosystem",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            UnmatchedReason::NoIdentifier => "no package URL and no CPE",
+            UnmatchedReason::CpeOnly => {
+                "no package URL, only a CPE (matched only when the product turns on CPE matching)"
+            }
+            UnmatchedReason::UnreadablePurl => "the package URL cannot be read",
+            UnmatchedReason::NoEcosystem => {
+                "the package URL's type or distribution has no OSV ecosystem"
+            }
+        }
+    }
+}
+
+/// The package a purl names, read leniently as every incoming identifier is (DESIGN §5), or
+/// why there is none (with the detail: the parse error, the type).
+pub fn resolve_purl(purl: Option<&str>) -> Result<(Purl, OsvPackage), (UnmatchedReason, String)> {
+    let text = purl
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .ok_or((UnmatchedReason::NoIdentifier, String::new()))?;
+    let parsed = Purl::parse_lenient(text)
+        .map_err(|error| (UnmatchedReason::UnreadablePurl, error.to_string()))?;
+    match parsed.osv_package() {
+        Some(package) => Ok((parsed, package)),
+        None => {
+            let detail = match parsed.namespace() {
+                Some(namespace) => {
+                    format!("{text}: type {}, namespace {namespace}", parsed.purl_type())
+                }
+                None => format!("{text}: type {}", parsed.purl_type()),
+            };
+            Err((UnmatchedReason::NoEcosystem, detail))
+        }
+    }
+}
+
+/// Examples kept per reason.
+const UNMATCHED_EXAMPLES: usize = 5;
+
+/// Components that name no package to look up, by reason: what SBOM upload records on the
+/// SBOM and `rampart scan` prints, so that nothing an analysis cannot read vanishes.
+#[derive(
+    Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+pub struct UnmatchedComponents {
+    /// Components whose package could not be determined.
+    pub count: i64,
+    /// One entry per reason, most frequent first.
+    pub reasons: Vec<UnmatchedReasonCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct UnmatchedReasonCount {
+    /// `no_identifier`, `cpe_only`, `unreadable_purl` or `no_osv_ecosystem`.
+    pub reason: String,
+    pub description: String,
+    pub count: i64,
+    /// Up to five components, as `name version: detail`.
+    pub examples: Vec<String>,
+}
+
+impl UnmatchedComponents {
+    /// Counts `component` under `reason`, keeping it as an example while there is room.
+    pub fn add(&mut self, reason: UnmatchedReason, component: &str, detail: &str) {
+        self.count += 1;
+        let entry = match self.reasons.iter().position(|r| r.reason == reason.code()) {
+            Some(position) => &mut self.reasons[position],
+            None => {
+                self.reasons.push(UnmatchedReasonCount {
+                    reason: reason.code().to_string(),
+                    description: reason.description().to_string(),
+                    count: 0,
+                    examples: Vec::new(),
+                });
+                self.reasons.last_mut().expect("just pushed")
+            }
+        };
+        entry.count += 1;
+        if entry.examples.len() < UNMATCHED_EXAMPLES {
+            entry.examples.push(if detail.is_empty() {
+                component.to_string()
+            } else {
+                format!("{component}: {detail}")
+            });
+        }
+    }
+
+    /// Adds another tally (a later chunk of the same input).
+    pub fn merge(&mut self, other: UnmatchedComponents) {
+        for group in other.reasons {
+            let position = self.reasons.iter().position(|r| r.reason == group.reason);
+            match position {
+                Some(position) => {
+                    let entry = &mut self.reasons[position];
+                    entry.count += group.count;
+                    let room = UNMATCHED_EXAMPLES.saturating_sub(entry.examples.len());
+                    entry.examples.extend(group.examples.into_iter().take(room));
+                }
+                None => self.reasons.push(group),
+            }
+        }
+        self.count += other.count;
+        self.sort();
+    }
+
+    fn sort(&mut self) {
+        self.reasons
+            .sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)));
+    }
+
+    /// `3 no_identifier, 1 unreadable_purl`, for one-line summaries.
+    pub fn summary(&self) -> String {
+        self.reasons
+            .iter()
+            .map(|r| format!("{} {}", r.count, r.reason))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// How a component is named in an example: `name version`.
+fn component_label(name: &str, version: Option<&str>) -> String {
+    match version.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(version) => format!("{name} {version}"),
+        None => name.to_string(),
+    }
+}
+
+/// Tallies the components whose package cannot be determined, the same way
+/// [`match_components`] resolves them: by purl, and by CPE when `cpe_matching`.
+pub fn unmatched_components<'a>(
+    components: impl IntoIterator<Item = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>)>,
+    cpe_matching: bool,
+) -> UnmatchedComponents {
+    let mut out = UnmatchedComponents::default();
+    for (name, version, purl, cpe) in components {
+        if let Err((reason, detail)) = resolve_purl(purl) {
+            let cpe = cpe.map(str::trim).filter(|c| !c.is_empty());
+            note_unmatched(
+                &mut out,
+                reason,
+                cpe,
+                cpe_matching,
+                &component_label(name, version),
+                &detail,
+            );
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Counts a component whose purl gave no package, unless its CPE will be looked up.
+fn note_unmatched(
+    out: &mut UnmatchedComponents,
+    reason: UnmatchedReason,
+    cpe: Option<&str>,
+    cpe_matching: bool,
+    label: &str,
+    detail: &str,
+) {
+    match (reason, cpe) {
+        (_, Some(cpe)) if cpe_matching && Cpe::parse(cpe).is_ok() => {}
+        (UnmatchedReason::NoIdentifier, Some(cpe)) => out.add(UnmatchedReason::CpeOnly, label, cpe),
+        _ => out.add(reason, label, detail),
+    }
 }
 
 /// A component's CPE, its version filled from the component's when the CPE leaves it open
@@ -98,6 +289,8 @@ pub struct ComponentMatches {
     pub ecosystems: BTreeMap<String, i64>,
     /// (component id, match), every record that matched.
     pub matches: Vec<(i64, IndexMatch)>,
+    /// Components that name no package to look up.
+    pub unmatched: UnmatchedComponents,
 }
 
 /// Matches components against the index: by purl always; by CPE (NVD configurations, platform
@@ -111,24 +304,37 @@ pub fn match_components(
     let mut out = ComponentMatches::default();
     for component in components {
         let purl_text = component.purl.as_deref().unwrap_or_default();
-        let purl = Purl::parse_lenient(purl_text).ok();
-        if let Some((purl, package)) = purl.as_ref().and_then(|p| Some((p, p.osv_package()?))) {
-            let ecosystem = package.ecosystem.to_string();
-            *out.ecosystems.entry(ecosystem.clone()).or_default() += 1;
-            out.resolutions.push(ComponentResolution {
-                component_id: component.id,
-                package_key: package_lookup_key(&ecosystem, &package.name),
-                ecosystem,
-                package_name: package.name,
-            });
-            let version = if purl.version().is_some() {
-                None
-            } else {
-                component.version.as_deref()
-            };
-            if let Some(found) = index.query_parsed_purl(purl, purl_text, version) {
-                out.matches
-                    .extend(found.into_iter().map(|m| (component.id, m)));
+        match resolve_purl(component.purl.as_deref()) {
+            Err((reason, detail)) => note_unmatched(
+                &mut out.unmatched,
+                reason,
+                component
+                    .cpe
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty()),
+                cpe_matching,
+                &component_label(&component.name, component.version.as_deref()),
+                &detail,
+            ),
+            Ok((purl, package)) => {
+                let ecosystem = package.ecosystem.to_string();
+                *out.ecosystems.entry(ecosystem.clone()).or_default() += 1;
+                out.resolutions.push(ComponentResolution {
+                    component_id: component.id,
+                    package_key: package_lookup_key(&ecosystem, &package.name),
+                    ecosystem,
+                    package_name: package.name,
+                });
+                let version = if purl.version().is_some() {
+                    None
+                } else {
+                    component.version.as_deref()
+                };
+                if let Some(found) = index.query_parsed_purl(&purl, purl_text, version) {
+                    out.matches
+                        .extend(found.into_iter().map(|m| (component.id, m)));
+                }
             }
         }
         if cpe_matching {
@@ -143,6 +349,7 @@ pub fn match_components(
             }
         }
     }
+    out.unmatched.sort();
     out
 }
 

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rampart_formats::sbom::{Component, License, Relationship, Sbom};
+use rampart_formats::sbom::{Component, ErrorLocation, License, Relationship, Sbom};
 
 use crate::bulk::{multi_row_insert, MAX_PARAMETERS};
 use crate::products::{like_pattern, Page, PageRequest, Tenant};
@@ -35,6 +35,9 @@ pub struct NewSbom<'a> {
     pub uploaded_by_user_id: i64,
     pub uploaded_by: &'a str,
     pub sbom: &'a Sbom,
+    /// JSON: the components that name no package to look up, by reason (the server's
+    /// `UnmatchedComponents`).
+    pub unmatched_components: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -58,11 +61,17 @@ pub struct SbomRecord {
     pub uploaded_by: String,
     /// Uploaded with a test key (SBOMs of test releases are test data).
     pub is_test: bool,
+    /// JSON: what reading the document tolerated, `[{"message", "line"?, "column"?,
+    /// "pointer"?}]`.
+    pub warnings: String,
+    /// JSON as given in [`NewSbom::unmatched_components`]; `None` for SBOMs stored before it
+    /// was recorded.
+    pub unmatched_components: Option<String>,
 }
 
 const SBOM_COLUMNS: &str = "id, team_id, release_id, format, document_format, spec_version, serial_number, name,
     content_type, size_bytes, sha256, component_count, dependency_count, uploaded_at, uploaded_by_user_id, uploaded_by,
-    is_test";
+    is_test, warnings, unmatched_components";
 
 /// A stored component, as listed by the API.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -250,6 +259,29 @@ fn licenses_json(component: &Component) -> String {
     serde_json::Value::Array(licenses).to_string()
 }
 
+/// The document's warnings as stored: one object per warning, with its location.
+fn warnings_json(sbom: &Sbom) -> String {
+    let warnings: Vec<serde_json::Value> = sbom
+        .warnings
+        .iter()
+        .map(|warning| {
+            let mut object = serde_json::json!({"message": warning.message});
+            match &warning.location {
+                Some(ErrorLocation::LineColumn { line, column }) => {
+                    object["line"] = serde_json::json!(line);
+                    object["column"] = serde_json::json!(column);
+                }
+                Some(ErrorLocation::JsonPointer(pointer)) => {
+                    object["pointer"] = serde_json::json!(pointer);
+                }
+                None => {}
+            }
+            object
+        })
+        .collect();
+    serde_json::Value::Array(warnings).to_string()
+}
+
 fn relationship_text(relationship: Relationship) -> &'static str {
     match relationship {
         Relationship::DependsOn => "depends_on",
@@ -284,11 +316,12 @@ impl Store {
         let insert_sbom = format!(
             "INSERT INTO sboms (team_id, release_id, format, document_format, spec_version, serial_number, name,
                 content_type, size_bytes, sha256, component_count, dependency_count, uploaded_at,
-                uploaded_by_user_id, uploaded_by, is_test)
-             SELECT team_id, id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, is_test
+                uploaded_by_user_id, uploaded_by, is_test, warnings, unmatched_components)
+             SELECT team_id, id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, is_test, $17, $18
              FROM releases WHERE id = $1 AND team_id = $2 AND is_test = $16
              RETURNING {SBOM_COLUMNS}"
         );
+        let warnings = warnings_json(sbom);
         let insert_analysis = format!(
             "INSERT INTO analyses (team_id, sbom_id, release_id, status, created_at, component_count)
              VALUES ($1, $2, $3, 'queued', $4, $5) RETURNING {ANALYSIS_COLUMNS}"
@@ -312,6 +345,8 @@ impl Store {
                 .bind(new.uploaded_by_user_id)
                 .bind(new.uploaded_by)
                 .bind(tenant.test)
+                .bind(&warnings)
+                .bind(new.unmatched_components)
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(record) = record else {

@@ -1,7 +1,9 @@
 //! The command-line tool as a user runs it: the real binary, real files, real databases.
 
 mod import;
+mod purl_agreement;
 mod scan;
+mod scan_reading;
 mod serve;
 mod sync_kill;
 mod version_cli;

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::analyses::{wait_for_analysis, AnalysisBody};
 use super::{search_term, PageQuery, Paginated};
+use crate::analysis::{unmatched_components, UnmatchedComponents};
 use crate::auth::{Principal, RequestMeta};
 use crate::error::{ApiError, ApiQuery, ErrorBody, ErrorCode};
 use crate::state::AppState;
@@ -46,6 +47,28 @@ pub struct SbomBody {
     /// `true` when this is test data (created with an `rk_test_` key); absent for live data.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_mode: Option<bool>,
+    /// Quirks of the document that were tolerated (e.g. a repeated `bom-ref`), each with
+    /// where it is. At most 100; the last then says how many more there were.
+    pub warnings: Vec<SbomWarningBody>,
+    /// Components whose package could not be determined (no purl, an unreadable purl, a
+    /// purl type without an OSV ecosystem), counted by reason with examples: they are not
+    /// matched by package. `null` for SBOMs uploaded before this was recorded.
+    pub unmatched_components: Option<UnmatchedComponents>,
+}
+
+/// A tolerated quirk of an uploaded document.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SbomWarningBody {
+    pub message: String,
+    /// 1-based line (XML and tag-value documents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// 1-based column (XML and tag-value documents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u64>,
+    /// RFC 6901 pointer (JSON documents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
 }
 
 impl From<SbomRecord> for SbomBody {
@@ -66,6 +89,11 @@ impl From<SbomRecord> for SbomBody {
             uploaded_at: record.uploaded_at,
             uploaded_by: record.uploaded_by,
             test_mode: record.is_test.then_some(true),
+            warnings: serde_json::from_str(&record.warnings).unwrap_or_default(),
+            unmatched_components: record
+                .unmatched_components
+                .as_deref()
+                .and_then(|json| serde_json::from_str(json).ok()),
         }
     }
 }
@@ -215,10 +243,13 @@ struct Parsed {
     format: DocumentFormat,
     sbom: Sbom,
     sha256: String,
+    /// [`UnmatchedComponents`] as JSON.
+    unmatched_json: String,
 }
 
-/// Detects, parses and hashes off the async threads: a large document is seconds of CPU.
-async fn parse_document(bytes: Bytes) -> Result<(Bytes, Parsed), ApiError> {
+/// Detects, parses, hashes and notes the components without a package, off the async
+/// threads: a large document is seconds of CPU.
+async fn parse_document(bytes: Bytes, cpe_matching: bool) -> Result<(Bytes, Parsed), ApiError> {
     tokio::task::spawn_blocking(move || {
         let Some(format) = sbom::detect(&bytes) else {
             return Err(ApiError::new(
@@ -230,12 +261,25 @@ async fn parse_document(bytes: Bytes) -> Result<(Bytes, Parsed), ApiError> {
             ApiError::new(ErrorCode::InvalidSbom, format!("invalid SBOM: {error}"))
         })?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
+        let unmatched = unmatched_components(
+            parsed.components.iter().map(|c| {
+                (
+                    c.name.as_str(),
+                    c.version.as_deref(),
+                    c.purl.as_deref(),
+                    c.cpe.as_deref(),
+                )
+            }),
+            cpe_matching,
+        );
+        let unmatched_json = serde_json::to_string(&unmatched).map_err(ApiError::internal)?;
         Ok((
             bytes,
             Parsed {
                 format,
                 sbom: parsed,
                 sha256,
+                unmatched_json,
             },
         ))
     })
@@ -280,7 +324,11 @@ pub async fn upload_sbom(
         return Err(ApiError::not_found("release"));
     }
     let bytes = read_limited(&headers, body, state.config.max_sbom_bytes).await?;
-    let (bytes, parsed) = parse_document(bytes).await?;
+    let cpe_matching = state
+        .store
+        .release_cpe_matching(principal.team_id, release_id)
+        .await?;
+    let (bytes, parsed) = parse_document(bytes, cpe_matching).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -296,6 +344,7 @@ pub async fn upload_sbom(
         uploaded_by_user_id: principal.user_id,
         uploaded_by: &principal.user_email,
         sbom: &parsed.sbom,
+        unmatched_components: Some(&parsed.unmatched_json),
     };
     let event = principal
         .audit(&meta, "sbom.upload")

@@ -59,6 +59,7 @@ async fn exercise(location: DatabaseLocation) {
         uploaded_by_user_id: 1,
         uploaded_by: "queue@localhost",
         sbom: &parsed,
+        unmatched_components: None,
     };
     let (_, queued) = store
         .create_sbom(team_id, &new, &system_event(team_id))

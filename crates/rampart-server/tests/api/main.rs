@@ -15,6 +15,7 @@ mod real_sboms;
 mod replicas;
 mod request_policy;
 mod sbom_insert_bench;
+mod sbom_reading;
 mod sync_sources;
 mod tenancy;
 mod test_mode;

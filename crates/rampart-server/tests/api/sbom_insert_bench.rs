@@ -62,6 +62,7 @@ fn synthetic_sbom(n: usize) -> Sbom {
         primary_component: None,
         components,
         dependencies,
+        warnings: Vec::new(),
     }
 }
 
@@ -119,6 +120,7 @@ async fn measure(location: DatabaseLocation, label: &str) {
                     uploaded_by_user_id: 1,
                     uploaded_by: "bench",
                     sbom: &sbom,
+                    unmatched_components: None,
                 },
                 &system_event(team_id),
             )

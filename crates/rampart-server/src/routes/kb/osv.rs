@@ -81,7 +81,8 @@ fn run_query(
                 format!("{position}`package.purl` cannot be combined with `package.name` or `package.ecosystem`"),
             ));
         }
-        let parsed = rampart_versions::Purl::parse(purl).map_err(|e| {
+        // Read leniently, as SBOM analysis and `rampart scan` read it (DESIGN §5).
+        let parsed = rampart_versions::Purl::parse_lenient(purl).map_err(|e| {
             ApiError::new(
                 ErrorCode::BadRequest,
                 format!("{position}`package.purl`: {e}"),

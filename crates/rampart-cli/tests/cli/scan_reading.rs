@@ -1,0 +1,73 @@
+//! `rampart scan` reads an SBOM's identifiers as the server does: the Go toolchain's
+//! namespace-less `pkg:golang/stdlib` purl is matched, and every component it cannot resolve
+//! is counted in the summary line with its reason.
+
+use std::process::Command;
+
+#[test]
+fn go_stdlib_is_matched_and_unresolved_components_are_counted_with_reasons() {
+    let Some(root) = rampart_test_support::test_data::root() else {
+        return;
+    };
+    let db = tempfile::tempdir().unwrap();
+    // GO-2024-2963: stdlib before 1.21.12 (and 1.22.0-0 to 1.22.5).
+    let record = root.join("peer-tests/osv-schema/tools/osv-linter/testdata/GO-2024-2963.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["import", "--quiet", "--type", "osv", "--data-dir"])
+        .arg(db.path())
+        .arg(record)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let work = tempfile::tempdir().unwrap();
+    let sbom = work.path().join("image.cdx.json");
+    std::fs::write(
+        &sbom,
+        r#"{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": [
+            {"type": "library", "name": "stdlib", "version": "v1.19.0", "purl": "pkg:golang/stdlib@v1.19.0"},
+            {"type": "library", "name": "aahframe.work", "version": "v0.12.0", "purl": "pkg:golang/aahframe.work@v0.12.0"},
+            {"type": "library", "name": "busybox", "version": "1.36.1"},
+            {"type": "library", "name": "openssl", "version": "3.0.8", "purl": "pkg:generic/openssl@3.0.8"}
+        ]}"#,
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .arg("scan")
+        .arg("--db")
+        .arg(db.path())
+        .arg(&sbom)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let finding = stdout
+        .lines()
+        .find(|line| line.contains("GO-2024-2963"))
+        .unwrap_or_else(|| panic!("stdlib not matched:\n{stdout}"));
+    assert!(
+        finding.contains("stdlib") && finding.contains("v1.19.0"),
+        "{finding}"
+    );
+    let summary = stdout.lines().last().unwrap();
+    assert!(
+        summary.ends_with("; 2 entries not matched (1 no_identifier, 1 no_osv_ecosystem)"),
+        "{summary}"
+    );
+    assert!(
+        summary.starts_with("1 finding in 4 packages of "),
+        "{summary}"
+    );
+
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["scan", "--json", "--db"])
+        .arg(db.path())
+        .arg(&sbom)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["unmatched_components"]["count"], 2);
+    assert_eq!(
+        report["unmatched_components"]["reasons"][1]["examples"],
+        serde_json::json!(["openssl 3.0.8: pkg:generic/openssl@3.0.8: type generic"])
+    );
+}
