@@ -87,8 +87,19 @@ fn affected_version(affected: &rampart_formats::advisory::Affected) -> Option<St
         .filter(|r| matches!(r.kind, RangeType::Semver | RangeType::Ecosystem))
         .collect();
     let events = || ranges.iter().flat_map(|r| r.events.iter());
+    // An `introduced` that is also `fixed` opens an empty interval (RustSec writes them).
+    let fixed: Vec<&str> = events()
+        .filter_map(|e| match e {
+            RangeEvent::Fixed(v) => Some(v.as_str()),
+            _ => None,
+        })
+        .collect();
     let introduced = events().find_map(|e| match e {
-        RangeEvent::Introduced(v) if v != "0" && !v.starts_with("0.0.0-") => Some(v.clone()),
+        RangeEvent::Introduced(v)
+            if v != "0" && !v.starts_with("0.0.0-") && !fixed.contains(&v.as_str()) =>
+        {
+            Some(v.clone())
+        }
         _ => None,
     });
     let last_affected = events().find_map(|e| match e {
@@ -134,7 +145,11 @@ fn generator_purl(spelling: &str, ecosystem: &str, name: &str, version: &str) ->
         ("Go", "syft") if name == "stdlib" => format!("pkg:golang/stdlib@{version}"),
         ("Go", "trivy") if name == "stdlib" => format!("pkg:golang/stdlib@v{version}"),
         ("Go", _) if name == "stdlib" => format!("pkg:golang/std@v{version}"),
-        ("Go", _) => format!("pkg:golang/{name}@v{version}"),
+        // Module versions carry a `v`; a tag that is not a semantic version is kept as is.
+        ("Go", _) if version.starts_with(|c: char| c.is_ascii_digit()) => {
+            format!("pkg:golang/{name}@v{version}")
+        }
+        ("Go", _) => format!("pkg:golang/{name}@{version}"),
         // cyclonedx-maven adds `?type=jar`.
         ("Maven", "cyclonedx") => {
             let (group, artifact) = name.split_once(':')?;
@@ -192,9 +207,43 @@ fn deb_purl(vendor: &str, name: &str, version: &str, release: &str) -> String {
 /// Per spelling: purl → the records that list it as affected.
 type Cases = BTreeMap<&'static str, BTreeMap<String, BTreeSet<String>>>;
 
-fn cases(records: &[Advisory]) -> (Cases, BTreeMap<String, usize>) {
+/// Whether every version the entry's ranges name is a version of its ecosystem. Records that
+/// bound a range with something else (`fixed: 2019-09-12` on PyPI, a branch name on Go) cannot
+/// be evaluated by any entry point; they stay in the agreement check but cannot be expected
+/// to be found.
+fn evaluable(
+    ecosystem: &str,
+    affected: &rampart_formats::advisory::Affected,
+    version: &str,
+) -> bool {
+    let Ok(ecosystem) = rampart_versions::Ecosystem::parse(ecosystem) else {
+        return false;
+    };
+    let scheme = ecosystem.scheme();
+    affected
+        .ranges
+        .iter()
+        .filter(|r| matches!(r.kind, RangeType::Semver | RangeType::Ecosystem))
+        .flat_map(|r| r.events.iter())
+        .map(RangeEvent::version)
+        .chain([version])
+        .filter(|v| *v != "0")
+        .all(|v| scheme.parse_strict(v).is_ok())
+}
+
+/// Records whose range bound is no PEP 440 version (packaging's `Version` raises
+/// InvalidVersion for both), although our PEP 440 reader takes it leniently: nothing orders
+/// a version against them.
+const NOT_PEP_440: [(&str, &str); 2] = [
+    ("PYSEC-2021-371", "fixed: 0.2.0-n653"),
+    ("PYSEC-2019-125", "fixed: 2019-09-12"),
+];
+
+fn cases(records: &[Advisory]) -> (Cases, BTreeMap<String, usize>, BTreeSet<String>) {
     let mut cases: Cases = BTreeMap::new();
     let mut per_ecosystem: BTreeMap<String, usize> = BTreeMap::new();
+    let mut unevaluable: BTreeSet<String> =
+        NOT_PEP_440.iter().map(|(id, _)| id.to_string()).collect();
     for record in records.iter().filter(|r| r.withdrawn.is_none()) {
         for affected in &record.affected {
             let Some(package) = &affected.package else {
@@ -203,6 +252,9 @@ fn cases(records: &[Advisory]) -> (Cases, BTreeMap<String, usize>) {
             let Some(version) = affected_version(affected) else {
                 continue;
             };
+            if !evaluable(&package.ecosystem, affected, &version) {
+                unevaluable.insert(record.id.clone());
+            }
             for spelling in SPELLINGS {
                 let Some(purl) =
                     generator_purl(spelling, &package.ecosystem, &package.name, &version)
@@ -222,7 +274,7 @@ fn cases(records: &[Advisory]) -> (Cases, BTreeMap<String, usize>) {
             }
         }
     }
-    (cases, per_ecosystem)
+    (cases, per_ecosystem, unevaluable)
 }
 
 fn cyclonedx(purls: &BTreeMap<String, BTreeSet<String>>) -> Vec<u8> {
@@ -408,8 +460,10 @@ backend_tests! {
         for path in &paths {
             read_records(path, &mut records);
         }
-        let (cases, per_ecosystem) = cases(&records);
+        let (cases, per_ecosystem, unevaluable) = cases(&records);
         eprintln!("affected packages with a generator purl, per ecosystem: {per_ecosystem:?}");
+        eprintln!("records whose ranges name versions their ecosystem cannot read: {unevaluable:?}");
+        assert!(unevaluable.len() < 20, "{unevaluable:?}");
         // Every ecosystem of the corpora that has a purl type is exercised.
         for ecosystem in ["PyPI", "crates.io", "Go", "npm", "Maven", "RubyGems", "Debian", "Alpine", "Red Hat"] {
             assert!(per_ecosystem.contains_key(ecosystem), "no {ecosystem} case: {per_ecosystem:?}");
@@ -448,7 +502,7 @@ backend_tests! {
                 let by_analysis = analysed.get(purl).unwrap_or(&empty);
                 let by_scan = scanned.get(purl).unwrap_or(&empty);
                 let by_query = &queried[purl];
-                for record in expected {
+                for record in expected.iter().filter(|r| !unevaluable.contains(*r)) {
                     for (entry_point, found) in [("analysis", by_analysis), ("scan", by_scan), ("/v1/query", by_query)] {
                         if !found.contains(record) {
                             failures.push(format!("{spelling}: {entry_point} misses {record} for {purl}"));
