@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use rampart_server::mail::{SmtpConfig, SmtpTls};
 use rampart_server::sync::SecretKey;
-use rampart_server::ServerConfig;
+use rampart_server::{Plans, ServerConfig};
 use rampart_store::DatabaseLocation;
 use serde::Deserialize;
 
@@ -236,6 +236,44 @@ impl DatabaseArgs {
         let mut file = load_file(self.config.as_deref())?;
         self.resolve(&mut file)
     }
+
+    /// The database and the plan limits (`[plans.<name>]` of the same file), for
+    /// subcommands that apply the server's plan rules (`rampart keys create`).
+    pub fn into_location_and_plans(self) -> anyhow::Result<(DatabaseLocation, Plans)> {
+        let mut file = load_file(self.config.as_deref())?;
+        let location = self.resolve(&mut file)?;
+        let mut plans = Plans::default();
+        apply_plan_overrides(&mut plans, file.plans.take())?;
+        Ok((location, plans))
+    }
+}
+
+/// The file's `[plans.<name>]` tables over the built-in limits.
+fn apply_plan_overrides(
+    plans: &mut Plans,
+    overrides: Option<std::collections::BTreeMap<String, PlanOverride>>,
+) -> anyhow::Result<()> {
+    for (name, limits) in overrides.unwrap_or_default() {
+        let Some(plan) = plans.get_mut(&name) else {
+            bail!("unknown plan [plans.{name}] (free, pro, enterprise)");
+        };
+        if let Some(v) = limits.api_keys_per_user {
+            plan.api_keys_per_user = v;
+        }
+        if let Some(v) = limits.scans_per_day {
+            plan.scans_per_day = v;
+        }
+        if let Some(v) = limits.url_monitors {
+            plan.url_monitors = v;
+        }
+        if let Some(v) = limits.product_alerts {
+            plan.product_alerts = v;
+        }
+        if let Some(v) = limits.rate_limit_per_minute {
+            plan.rate_limit_per_minute = v;
+        }
+    }
+    Ok(())
 }
 
 impl ServeArgs {
@@ -298,26 +336,7 @@ impl ServeArgs {
         if let Some(allow) = self.allow_signup.or(file.allow_signup) {
             server.allow_signup = allow;
         }
-        for (name, limits) in file.plans.take().unwrap_or_default() {
-            let Some(plan) = server.plans.get_mut(&name) else {
-                bail!("unknown plan [plans.{name}] (free, pro, enterprise)");
-            };
-            if let Some(v) = limits.api_keys_per_user {
-                plan.api_keys_per_user = v;
-            }
-            if let Some(v) = limits.scans_per_day {
-                plan.scans_per_day = v;
-            }
-            if let Some(v) = limits.url_monitors {
-                plan.url_monitors = v;
-            }
-            if let Some(v) = limits.product_alerts {
-                plan.product_alerts = v;
-            }
-            if let Some(v) = limits.rate_limit_per_minute {
-                plan.rate_limit_per_minute = v;
-            }
-        }
+        apply_plan_overrides(&mut server.plans, file.plans.take())?;
         let password = secret(
             "smtp_password",
             self.smtp_password.or(file.smtp_password.take()),

@@ -1,7 +1,9 @@
 //! `rampart`: the server and its command-line tools.
 
+mod admin;
 mod config;
 mod import;
+mod keys;
 mod scan;
 mod serve;
 mod version;
@@ -33,6 +35,10 @@ enum Command {
     Openapi,
     /// Version tools: sort, compare, check against a range, in an ecosystem's own order.
     Version(version::VersionArgs),
+    /// Operator tools without e-mail: `admin login-code --email E` prints a one-time login code.
+    Admin(admin::AdminArgs),
+    /// API keys without a browser: `keys create --team T --name N --scopes …` prints a new key once.
+    Keys(keys::KeysArgs),
     /// Check an SBOM or lockfile against a local knowledge base, offline: table, --json or
     /// --sarif; exit 1 on a finding at or above --fail-on, 2 on bad input.
     Scan(Box<scan::ScanArgs>),
@@ -63,6 +69,8 @@ fn main() -> ExitCode {
             Command::Migrate(args) => serve::migrate(args).await,
             Command::Import(args) => import::run(args).await,
             Command::Openapi => serve::print_openapi(),
+            Command::Admin(args) => admin::run(args).await,
+            Command::Keys(args) => keys::run(args).await,
             Command::Version(_) | Command::Scan(_) => {
                 unreachable!("handled before the runtime starts")
             }

@@ -111,9 +111,65 @@ impl fmt::Debug for ApiKeyHash {
     }
 }
 
+/// Who in a team may create API keys: a team setting, because seed 003 lets every user
+/// create keys and seed 004 only those who manage the team's settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ApiKeyCreation {
+    /// Every member of the team (seed 003); the default.
+    #[default]
+    Members,
+    /// Owners and admins only (seed 004's `settings.manage`).
+    Admins,
+}
+
+impl ApiKeyCreation {
+    pub const NAMES: &'static [&'static str] = &["members", "admins"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiKeyCreation::Members => "members",
+            ApiKeyCreation::Admins => "admins",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "members" => Some(ApiKeyCreation::Members),
+            "admins" => Some(ApiKeyCreation::Admins),
+            _ => None,
+        }
+    }
+
+    /// Whether a person with `role` may create (or rotate into) a new key.
+    pub fn allows(self, role: crate::Role) -> bool {
+        match self {
+            ApiKeyCreation::Members => role != crate::Role::Service,
+            ApiKeyCreation::Admins => role.is_admin(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_creation_setting_admits_the_documented_roles() {
+        use crate::Role;
+        for role in [Role::Owner, Role::Admin, Role::Member, Role::Viewer] {
+            assert!(ApiKeyCreation::Members.allows(role), "{role}");
+        }
+        assert!(ApiKeyCreation::Admins.allows(Role::Owner));
+        assert!(ApiKeyCreation::Admins.allows(Role::Admin));
+        assert!(!ApiKeyCreation::Admins.allows(Role::Member));
+        assert!(!ApiKeyCreation::Admins.allows(Role::Viewer));
+        assert!(!ApiKeyCreation::Members.allows(Role::Service));
+        for name in ApiKeyCreation::NAMES {
+            assert_eq!(ApiKeyCreation::parse(name).unwrap().as_str(), *name);
+        }
+        assert_eq!(ApiKeyCreation::parse("everyone"), None);
+        assert_eq!(ApiKeyCreation::default(), ApiKeyCreation::Members);
+    }
 
     #[test]
     fn generated_keys_have_the_documented_shape() {

@@ -6,7 +6,7 @@ pub mod role;
 pub mod scope;
 pub mod text;
 
-pub use api_key::{ApiKeyHash, ApiKeyKind, ApiKeySecret};
+pub use api_key::{ApiKeyCreation, ApiKeyHash, ApiKeyKind, ApiKeySecret};
 pub mod match_index;
 pub mod package_name;
 #[cfg(test)]

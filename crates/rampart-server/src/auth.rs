@@ -35,6 +35,7 @@ use rampart_store::{AuditActor, AuditEvent, UserKind};
 use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ErrorCode};
+use crate::services::api_keys::UPGRADE_MESSAGE;
 use crate::state::AppState;
 
 /// Name of the session cookie.
@@ -299,11 +300,36 @@ pub async fn require_principal(mut request: Request, next: Next) -> Result<Respo
             ErrorCode::MissingCredentials,
             "missing credentials: send `Authorization: Bearer <api key or session token>`",
         )),
-        Err((ErrorCode::UpgradeRequired, _)) => {
-            Ok(crate::routes::api_keys::upgrade_response(false))
-        }
+        Err((ErrorCode::UpgradeRequired, _)) => Ok(upgrade_response(false)),
         Err((code, message)) => Err(ApiError::new(code, message)),
     }
+}
+
+/// Seed 003's refusal on a plan without API keys (403 `upgrade_required`): seed 003's
+/// fields, inside the standard error body unless `seed` (the seed's own envelope).
+pub fn upgrade_response(seed: bool) -> Response {
+    let body = if seed {
+        serde_json::json!({
+            "success": false,
+            "error": UPGRADE_MESSAGE,
+            "upgrade_required": true,
+            "upgrade_url": "/pricing",
+        })
+    } else {
+        serde_json::json!({
+            "success": false,
+            "error": {
+                "code": ErrorCode::UpgradeRequired.as_str(),
+                "message": UPGRADE_MESSAGE,
+                "documentation_url": format!("/docs/errors#{}", ErrorCode::UpgradeRequired.as_str()),
+            },
+            "upgrade_required": true,
+            "upgrade_url": "/pricing",
+        })
+    };
+    let mut response = (axum::http::StatusCode::FORBIDDEN, axum::Json(body)).into_response();
+    response.extensions_mut().insert(ErrorCode::UpgradeRequired);
+    response
 }
 
 fn invalid_key() -> ApiError {
@@ -398,10 +424,7 @@ async fn authenticate_key(
         .api_keys_per_user
         == 0
     {
-        return Err(ApiError::new(
-            ErrorCode::UpgradeRequired,
-            crate::routes::api_keys::UPGRADE_MESSAGE,
-        ));
+        return Err(ApiError::new(ErrorCode::UpgradeRequired, UPGRADE_MESSAGE));
     }
     let service_account = record.user_kind == UserKind::Service;
     Ok(Principal {

@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod osv_cache;
 pub mod ratelimit;
 mod routes;
+pub mod services;
 pub mod state;
 pub mod sync;
 pub mod usage;
@@ -59,9 +60,16 @@ impl App {
                  encrypted with it"
             ),
         };
+        // The admin must be able to log in with the address the server creates for them.
+        let admin_email = services::login::normalize_email(&config.admin_email).map_err(|_| {
+            anyhow::anyhow!(
+                "the admin e-mail {:?} is not a valid e-mail address",
+                config.admin_email
+            )
+        })?;
         let store = Store::connect(&config.database).await?;
         store.migrate().await?;
-        let bootstrap = store.bootstrap(&config.admin_email).await?;
+        let bootstrap = store.bootstrap(&admin_email).await?;
         // The first index is built before serving, so a restarted server answers at once.
         let kb_index =
             rampart_core::match_index::MatchIndexHandle::new(kb_index::build_index(&store).await?);
@@ -269,7 +277,14 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
             routes::teams::list_members,
             routes::teams::invite_member
         ))
-        .routes(routes!(routes::teams::remove_member))
+        .routes(routes!(
+            routes::teams::remove_member,
+            routes::teams::change_member_role
+        ))
+        .routes(routes!(
+            routes::teams::get_settings,
+            routes::teams::update_settings
+        ))
         .routes(routes!(routes::teams::set_plan))
         .routes(routes!(routes::audit::list))
         .routes(routes!(routes::audit::export))

@@ -3,7 +3,7 @@
 //! rate-limit counters. Every mutation records its audit event in the same transaction.
 
 use chrono::{DateTime, Utc};
-use rampart_core::{ApiKeyHash, ApiKeyKind, ApiKeySecret, Role, ScopeSet};
+use rampart_core::{ApiKeyCreation, ApiKeyHash, ApiKeyKind, ApiKeySecret, Role, ScopeSet};
 
 use crate::audit::{insert_audit, AuditEvent};
 use crate::identity::UserKind;
@@ -223,6 +223,32 @@ pub struct TeamInfo {
     pub plan: String,
     pub is_operator: bool,
     pub created_at: DateTime<Utc>,
+    /// `members` or `admins` (a CHECK constraint keeps it one of them).
+    pub api_key_creation: String,
+}
+
+impl TeamInfo {
+    /// Who may create API keys in this team.
+    pub fn api_key_creation(&self) -> ApiKeyCreation {
+        ApiKeyCreation::parse(&self.api_key_creation).unwrap_or_default()
+    }
+}
+
+/// The columns of [`TeamInfo`].
+const TEAM_COLUMNS: &str = "id, name, plan, is_operator, created_at, api_key_creation";
+
+/// Takes the team's row lock for the rest of the transaction: on PostgreSQL a row lock, on
+/// SQLite the database write lock (the first statement writes, so the transaction never has
+/// to upgrade a stale read snapshot). Membership changes that must keep an owner serialise
+/// on it. False when the team does not exist.
+macro_rules! lock_team {
+    ($tx:expr, $team_id:expr) => {
+        sqlx::query("UPDATE teams SET name = name WHERE id = $1")
+            .bind($team_id)
+            .execute($tx)
+            .await
+            .map(|done| done.rows_affected() == 1)
+    };
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -771,12 +797,23 @@ impl Store {
 
     pub async fn team(&self, team_id: i64) -> Result<Option<TeamInfo>, StoreError> {
         let team = with_pool!(self, pool => {
-            sqlx::query_as("SELECT id, name, plan, is_operator, created_at FROM teams WHERE id = $1")
+            sqlx::query_as(&format!("SELECT {TEAM_COLUMNS} FROM teams WHERE id = $1"))
                 .bind(team_id)
                 .fetch_optional(pool)
                 .await
         })?;
         Ok(team)
+    }
+
+    /// The teams called exactly `name` (names are not unique), oldest first.
+    pub async fn teams_named(&self, name: &str) -> Result<Vec<TeamInfo>, StoreError> {
+        let teams = with_pool!(self, pool => {
+            sqlx::query_as(&format!("SELECT {TEAM_COLUMNS} FROM teams WHERE name = $1 ORDER BY id"))
+                .bind(name)
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(teams)
     }
 
     /// A new team on `plan` with `owner_user_id` as its owner.
@@ -790,10 +827,9 @@ impl Store {
     ) -> Result<TeamInfo, StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let team: TeamInfo = sqlx::query_as(
-                "INSERT INTO teams (name, plan, created_at) VALUES ($1, $2, $3)
-                 RETURNING id, name, plan, is_operator, created_at",
-            )
+            let team: TeamInfo = sqlx::query_as(&format!(
+                "INSERT INTO teams (name, plan, created_at) VALUES ($1, $2, $3) RETURNING {TEAM_COLUMNS}"
+            ))
             .bind(name)
             .bind(plan)
             .bind(at)
@@ -882,24 +918,22 @@ impl Store {
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let role: Option<String> = sqlx::query_scalar(
-                "SELECT m.role FROM team_members m JOIN users u ON u.id = m.user_id
-                 WHERE m.team_id = $1 AND m.user_id = $2 AND u.kind = 'person'",
-            )
-            .bind(team_id)
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(role) = role else { return Err(StoreError::NotFound) };
-            if role == "owner" {
-                let owners: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM team_members WHERE team_id = $1 AND role = 'owner'",
-                )
+            if !lock_team!(&mut *tx, team_id)? {
+                return Err(StoreError::NotFound);
+            }
+            let role: Option<String> = sqlx::query_scalar(MEMBER_ROLE)
                 .bind(team_id)
-                .fetch_one(&mut *tx)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
                 .await?;
+            let Some(role) = role else { return Err(StoreError::NotFound) };
+            if role == Role::Owner.as_str() {
+                let owners: i64 = sqlx::query_scalar(COUNT_OWNERS)
+                    .bind(team_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 if owners <= 1 {
-                    return Err(StoreError::Conflict("a team keeps at least one owner".into()));
+                    return Err(last_owner());
                 }
             }
             sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
@@ -923,6 +957,89 @@ impl Store {
         })
     }
 
+    /// Gives a member another role (their sessions and keys follow at once).
+    /// [`StoreError::NotFound`] for non-members; [`StoreError::Conflict`] when it would leave
+    /// the team without an owner.
+    pub async fn set_member_role(
+        &self,
+        team_id: i64,
+        user_id: i64,
+        role: Role,
+        event: AuditEvent,
+        at: DateTime<Utc>,
+    ) -> Result<MemberInfo, StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if !lock_team!(&mut *tx, team_id)? {
+                return Err(StoreError::NotFound);
+            }
+            let current: Option<String> = sqlx::query_scalar(MEMBER_ROLE)
+                .bind(team_id)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(current) = current else { return Err(StoreError::NotFound) };
+            if current == Role::Owner.as_str() && role != Role::Owner {
+                let owners: i64 = sqlx::query_scalar(COUNT_OWNERS)
+                    .bind(team_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if owners <= 1 {
+                    return Err(last_owner());
+                }
+            }
+            sqlx::query("UPDATE team_members SET role = $3 WHERE team_id = $1 AND user_id = $2")
+                .bind(team_id)
+                .bind(user_id)
+                .bind(role.as_str())
+                .execute(&mut *tx)
+                .await?;
+            let member: MemberInfo = sqlx::query_as(
+                "SELECT u.id AS user_id, u.email, m.role, m.created_at AS joined_at
+                 FROM team_members m JOIN users u ON u.id = m.user_id
+                 WHERE m.team_id = $1 AND m.user_id = $2",
+            )
+            .bind(team_id)
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let event = event.target("user", user_id).details(serde_json::json!({
+                "from": current, "to": role.as_str()
+            }));
+            insert_audit!(&mut *tx, &event, at)?;
+            tx.commit().await?;
+            self.key_cache.forget_all();
+            Ok(member)
+        })
+    }
+
+    /// Changes who may create API keys in the team.
+    pub async fn set_api_key_creation(
+        &self,
+        team_id: i64,
+        setting: ApiKeyCreation,
+        event: AuditEvent,
+        at: DateTime<Utc>,
+    ) -> Result<TeamInfo, StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let team: Option<TeamInfo> = sqlx::query_as(&format!(
+                "UPDATE teams SET api_key_creation = $2 WHERE id = $1 RETURNING {TEAM_COLUMNS}"
+            ))
+            .bind(team_id)
+            .bind(setting.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(team) = team else { return Err(StoreError::NotFound) };
+            let event = event
+                .target("team", team_id)
+                .details(serde_json::json!({ "api_key_creation": setting.as_str() }));
+            insert_audit!(&mut *tx, &event, at)?;
+            tx.commit().await?;
+            Ok(team)
+        })
+    }
+
     /// Changes a team's plan.
     pub async fn set_team_plan(
         &self,
@@ -933,9 +1050,9 @@ impl Store {
     ) -> Result<TeamInfo, StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let team: Option<TeamInfo> = sqlx::query_as(
-                "UPDATE teams SET plan = $2 WHERE id = $1 RETURNING id, name, plan, is_operator, created_at",
-            )
+            let team: Option<TeamInfo> = sqlx::query_as(&format!(
+                "UPDATE teams SET plan = $2 WHERE id = $1 RETURNING {TEAM_COLUMNS}"
+            ))
             .bind(team_id)
             .bind(plan)
             .fetch_optional(&mut *tx)
@@ -983,6 +1100,17 @@ impl Store {
         })?;
         Ok(())
     }
+}
+
+/// A person's role in a team (`$1` team, `$2` user); service accounts are not members here.
+const MEMBER_ROLE: &str = "SELECT m.role FROM team_members m JOIN users u ON u.id = m.user_id
+     WHERE m.team_id = $1 AND m.user_id = $2 AND u.kind = 'person'";
+
+const COUNT_OWNERS: &str =
+    "SELECT COUNT(*) FROM team_members WHERE team_id = $1 AND role = 'owner'";
+
+fn last_owner() -> StoreError {
+    StoreError::Conflict("a team keeps at least one owner: make another member owner first".into())
 }
 
 fn hex_of(bytes: [u8; 32]) -> String {

@@ -245,4 +245,16 @@ impl Store {
         })?;
         Ok(rows)
     }
+
+    /// The id of the person with this (normalised) e-mail, if any; service accounts never
+    /// match.
+    pub async fn person_by_email(&self, email: &str) -> Result<Option<i64>, StoreError> {
+        let id = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT id FROM users WHERE email = $1 AND kind = 'person'")
+                .bind(email)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(id)
+    }
 }

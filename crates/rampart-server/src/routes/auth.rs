@@ -9,14 +9,14 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use rampart_store::{AuditActor, AuditEvent, NewOtp, NewSession, StoreError};
-use rand::{Rng, RngCore};
+use rampart_store::{AuditActor, AuditEvent, NewSession, StoreError};
+use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::auth::{hash_token, Principal, RequestMeta, SESSION_COOKIE, SESSION_PREFIX};
 use crate::error::{ApiError, ApiJson, ErrorBody, ErrorCode};
+use crate::services::login::{code_hash, issue_login_code, normalize_email};
 use crate::state::AppState;
 
 /// Wrong tries after which a code is locked.
@@ -63,36 +63,6 @@ pub struct LoggedOut {
     pub message: &'static str,
 }
 
-/// A plausible e-mail address, lower-cased; else 422 naming `email`.
-pub fn normalize_email(email: &str) -> Result<String, ApiError> {
-    let email = email.trim().to_lowercase();
-    let valid = email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && !domain.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        });
-    if valid {
-        Ok(email)
-    } else {
-        Err(ApiError::new(
-            ErrorCode::ValidationFailed,
-            "`email` is not a valid e-mail address",
-        ))
-    }
-}
-
-fn code_hash(salt: &[u8], code: &str) -> Vec<u8> {
-    let mut hasher = Sha256::new();
-    hasher.update(salt);
-    hasher.update(code.as_bytes());
-    hasher.finalize().to_vec()
-}
-
 /// Sends a 6-digit login code to the e-mail address.
 #[utoipa::path(post, path = "/api/v1/auth/otp", tag = "auth",
     request_body = OtpRequest,
@@ -119,9 +89,6 @@ pub async fn request_otp(
             "too many login codes requested; wait before asking for another",
         ));
     }
-    let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32));
-    let mut salt = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut salt);
     let event = meta.stamp(
         AuditEvent::new(
             None,
@@ -130,15 +97,15 @@ pub async fn request_otp(
         )
         .target("email", &email),
     );
-    let code_hash = code_hash(&salt, &code);
-    let otp = NewOtp {
-        email: &email,
-        code_salt: &salt,
-        code_hash: &code_hash,
-        source_ip: meta.source_ip.as_deref(),
-        expires_at: now + config.otp_ttl,
-    };
-    state.store.create_otp(&otp, &event, now).await?;
+    let code = issue_login_code(
+        &state.store,
+        &email,
+        meta.source_ip.as_deref(),
+        now + config.otp_ttl,
+        &event,
+        now,
+    )
+    .await?;
     let minutes = config.otp_ttl.num_minutes().max(1);
     let text = format!(
         "Your Rampart login code is {code}\n\nIt is valid for {minutes} minutes and can be used once.\n\

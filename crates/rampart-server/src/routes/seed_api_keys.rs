@@ -1,7 +1,7 @@
 //! Seed 003's API key endpoints, verbatim: `POST /api/create-api-key`,
 //! `GET /api/list-api-keys`, `POST /api/revoke-api-key`, `POST /api/rotate-api-key`, with
 //! the `success` envelope and `"YYYY-MM-DD HH:MM:SS"` times. Thin adapters over
-//! [`super::api_keys`]. Invalid input is 400 here, as the seed documents.
+//! [`crate::services::api_keys`]. Invalid input is 400 here, as the seed documents.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,9 +10,11 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::api_keys::{self, CreateApiKey, CreateRefusal};
-use crate::auth::{Principal, RequestMeta};
+use rampart_store::KeyStatusFilter;
+
+use crate::auth::{upgrade_response, Principal, RequestMeta};
 use crate::error::{ApiError, ApiJson, ErrorCode};
+use crate::services::api_keys::{self, CreateApiKey, CreateRefusal, KeyRequester};
 use crate::state::AppState;
 
 /// Seed 003's error envelope: `{"success": false, "error": "<message>"}`.
@@ -105,7 +107,9 @@ pub async fn create(
 ) -> Result<Response, SeedError> {
     let ApiJson(body) = body?;
     let test_mode = body.test_mode;
-    match api_keys::create_key(&state, &principal, &meta, body).await {
+    let requester = KeyRequester::session(&principal, &meta)?;
+    let now = state.now();
+    match api_keys::create_key(&state.store, &state.config.plans, now, &requester, body).await {
         Ok((key, secret)) => Ok(Json(SeedKeyCreated {
             success: true,
             api_key: secret.reveal().to_string(),
@@ -115,20 +119,7 @@ pub async fn create(
             test_mode: (test_mode || principal.is_test_mode()).then_some(true),
         })
         .into_response()),
-        Err(CreateRefusal::Upgrade) => {
-            let mut response = (
-                StatusCode::FORBIDDEN,
-                Json(serde_json::json!({
-                    "success": false,
-                    "error": "API keys are only available for Pro users.",
-                    "upgrade_required": true,
-                    "upgrade_url": "/pricing",
-                })),
-            )
-                .into_response();
-            response.extensions_mut().insert(ErrorCode::UpgradeRequired);
-            Ok(response)
-        }
+        Err(CreateRefusal::Upgrade) => Ok(upgrade_response(true)),
         Err(CreateRefusal::Api(error)) => Err(error.into()),
     }
 }
@@ -146,7 +137,7 @@ pub async fn list(
     principal: Principal,
 ) -> Result<Json<SeedKeyList>, SeedError> {
     // Seed 003 lists the keys that work: revoked and expired keys are left out.
-    let keys = api_keys::list_keys(&state, &principal, api_keys::KeyStatusParam::Active).await?;
+    let keys = api_keys::list_keys(&state, &principal, KeyStatusFilter::Active).await?;
     let keys = keys
         .iter()
         .map(|key| {

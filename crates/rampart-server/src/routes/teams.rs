@@ -1,17 +1,19 @@
-//! Teams (tenants), members and plans. Member management needs `teams:manage` (owners and
-//! admins); a team id other than the caller's answers 404. Plans are set by the operators
-//! (owners/admins of the team made at bootstrap) for any team.
+//! Teams (tenants), members, settings and plans. Member and settings management needs
+//! `teams:manage` (owners and admins); a team id other than the caller's answers 404. A team
+//! always keeps an owner: removing or demoting its last owner is 409. Plans are set by the
+//! operators (owners/admins of the team made at bootstrap) for any team.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use rampart_core::{Role, Scope};
+use rampart_core::{ApiKeyCreation, Role, Scope};
+use rampart_store::TeamInfo;
 use serde::{Deserialize, Serialize};
 
-use super::auth::normalize_email;
 use crate::auth::{Principal, RequestMeta};
 use crate::error::{ApiError, ApiJson, ErrorBody, ErrorCode};
+use crate::services::login::normalize_email;
 use crate::state::{AppState, Plans};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -19,8 +21,9 @@ pub struct TeamView {
     pub id: i64,
     pub name: String,
     pub plan: String,
-    /// The caller's role in it.
-    pub role: String,
+    /// The caller's role in it; `null` when the caller is not a member (an operator who set
+    /// another team's plan).
+    pub role: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -61,6 +64,33 @@ pub struct InviteMember {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct ChangeRole {
+    /// owner, admin, member or viewer.
+    pub role: String,
+}
+
+/// A team's settings.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TeamSettings {
+    pub team_id: i64,
+    /// Who may create API keys: `members` (every member, seed 003; the default) or `admins`
+    /// (owners and admins only, seed 004's `settings.manage`). Applies to creating and
+    /// rotating keys, over the API and the seed endpoints alike.
+    #[schema(value_type = String, example = "members")]
+    pub api_key_creation: &'static str,
+}
+
+/// Settings to change; absent fields keep their value.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTeamSettings {
+    /// `members` or `admins`.
+    #[serde(default)]
+    pub api_key_creation: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SetPlan {
     /// free, pro or enterprise.
     pub plan: String,
@@ -72,6 +102,26 @@ fn own_team(principal: &Principal, team_id: i64) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::not_found("team"))
+    }
+}
+
+/// A role a person can be given, or 422 naming `role`.
+fn assignable_role(text: &str) -> Result<Role, ApiError> {
+    text.parse()
+        .ok()
+        .filter(|r| Role::ASSIGNABLE.contains(r))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::ValidationFailed,
+                "`role` must be owner, admin, member or viewer",
+            )
+        })
+}
+
+fn settings_view(team: &TeamInfo) -> TeamSettings {
+    TeamSettings {
+        team_id: team.id,
+        api_key_creation: team.api_key_creation().as_str(),
     }
 }
 
@@ -95,7 +145,7 @@ pub async fn list_teams(
             id: m.team_id,
             name: m.team_name,
             plan: m.plan,
-            role: m.role,
+            role: Some(m.role),
         })
         .collect();
     Ok(Json(TeamList { teams }))
@@ -137,7 +187,7 @@ pub async fn create_team(
             id: team.id,
             name: team.name,
             plan: team.plan,
-            role: Role::Owner.as_str().into(),
+            role: Some(Role::Owner.as_str().into()),
         }),
     ))
 }
@@ -201,19 +251,7 @@ pub async fn invite_member(
     let ApiJson(body) = body?;
     own_team(&principal, team_id)?;
     let email = normalize_email(&body.email)?;
-    let role: Role = body
-        .role
-        .as_deref()
-        .unwrap_or("member")
-        .parse()
-        .ok()
-        .filter(|r| Role::ASSIGNABLE.contains(r))
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::ValidationFailed,
-                "`role` must be owner, admin, member or viewer",
-            )
-        })?;
+    let role = assignable_role(body.role.as_deref().unwrap_or("member"))?;
     if role == Role::Owner && principal.role != Role::Owner {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
@@ -289,6 +327,139 @@ pub async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Gives a member another role; their sessions and keys follow at once. Only an owner may
+/// make or unmake an owner, and the team's last owner cannot be demoted (409).
+#[utoipa::path(patch, path = "/api/v1/teams/{team_id}/members/{user_id}", tag = "teams",
+    security(("bearer" = ["teams:manage"])),
+    params(
+        ("team_id" = i64, Path, description = "Team id"),
+        ("user_id" = i64, Path, description = "User id"),
+    ),
+    request_body = ChangeRole,
+    responses(
+        (status = 200, description = "Role changed", body = MemberView),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 403, description = "Missing scope, or only owners may make or unmake owners", body = ErrorBody),
+        (status = 404, description = "Not your team, or not a member", body = ErrorBody),
+        (status = 409, description = "The last owner", body = ErrorBody),
+        (status = 422, description = "Unknown role", body = ErrorBody),
+    ))]
+pub async fn change_member_role(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    principal: Principal,
+    Path((team_id, user_id)): Path<(i64, i64)>,
+    body: Result<ApiJson<ChangeRole>, ApiError>,
+) -> Result<Json<MemberView>, ApiError> {
+    principal.require(Scope::TeamsManage)?;
+    let ApiJson(body) = body?;
+    own_team(&principal, team_id)?;
+    let role = assignable_role(&body.role)?;
+    let current = state
+        .store
+        .list_members(team_id)
+        .await?
+        .into_iter()
+        .find(|m| m.user_id == user_id)
+        .ok_or_else(|| ApiError::not_found("member"))?;
+    let touches_owner = role == Role::Owner || current.role == Role::Owner.as_str();
+    if touches_owner && principal.role != Role::Owner {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only an owner can make or unmake an owner",
+        ));
+    }
+    let event = principal.audit(&meta, "member.role");
+    let member = state
+        .store
+        .set_member_role(team_id, user_id, role, event, state.now())
+        .await
+        .map_err(|e| match e {
+            rampart_store::StoreError::NotFound => ApiError::not_found("member"),
+            other => other.into(),
+        })?;
+    Ok(Json(MemberView {
+        user_id: member.user_id,
+        email: member.email,
+        role: member.role,
+        joined_at: member.joined_at,
+    }))
+}
+
+/// The team's settings (owners and admins).
+#[utoipa::path(get, path = "/api/v1/teams/{team_id}/settings", tag = "teams",
+    security(("bearer" = ["teams:manage"])),
+    params(("team_id" = i64, Path, description = "Team id")),
+    responses(
+        (status = 200, description = "Settings", body = TeamSettings),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 403, description = "Missing scope", body = ErrorBody),
+        (status = 404, description = "Not your team", body = ErrorBody),
+    ))]
+pub async fn get_settings(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(team_id): Path<i64>,
+) -> Result<Json<TeamSettings>, ApiError> {
+    principal.require(Scope::TeamsManage)?;
+    own_team(&principal, team_id)?;
+    let team = state
+        .store
+        .team(team_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("team"))?;
+    Ok(Json(settings_view(&team)))
+}
+
+/// Changes the team's settings (owners and admins); every change is audited
+/// (`team.settings`).
+#[utoipa::path(patch, path = "/api/v1/teams/{team_id}/settings", tag = "teams",
+    security(("bearer" = ["teams:manage"])),
+    params(("team_id" = i64, Path, description = "Team id")),
+    request_body = UpdateTeamSettings,
+    responses(
+        (status = 200, description = "Settings after the change", body = TeamSettings),
+        (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
+        (status = 403, description = "Missing scope", body = ErrorBody),
+        (status = 404, description = "Not your team", body = ErrorBody),
+        (status = 422, description = "Unknown value", body = ErrorBody),
+    ))]
+pub async fn update_settings(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    principal: Principal,
+    Path(team_id): Path<i64>,
+    body: Result<ApiJson<UpdateTeamSettings>, ApiError>,
+) -> Result<Json<TeamSettings>, ApiError> {
+    principal.require(Scope::TeamsManage)?;
+    let ApiJson(body) = body?;
+    own_team(&principal, team_id)?;
+    let Some(text) = body.api_key_creation else {
+        let team = state
+            .store
+            .team(team_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("team"))?;
+        return Ok(Json(settings_view(&team)));
+    };
+    let setting = ApiKeyCreation::parse(&text).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::ValidationFailed,
+            "`api_key_creation` must be members or admins",
+        )
+    })?;
+    let event = principal.audit(&meta, "team.settings");
+    let team = state
+        .store
+        .set_api_key_creation(team_id, setting, event, state.now())
+        .await
+        .map_err(|e| match e {
+            rampart_store::StoreError::NotFound => ApiError::not_found("team"),
+            other => other.into(),
+        })?;
+    Ok(Json(settings_view(&team)))
+}
+
 /// Sets a team's plan. Operators only (owners/admins of the team made at bootstrap).
 #[utoipa::path(put, path = "/api/v1/teams/{team_id}/plan", tag = "teams",
     security(("bearer" = ["teams:manage"])),
@@ -337,14 +508,18 @@ pub async fn set_plan(
             rampart_store::StoreError::NotFound => ApiError::not_found("team"),
             other => other.into(),
         })?;
+    // The operator's own role in that team, if they belong to it.
+    let role = state
+        .store
+        .memberships(principal.user_id)
+        .await?
+        .into_iter()
+        .find(|m| m.team_id == team.id)
+        .map(|m| m.role);
     Ok(Json(TeamView {
         id: team.id,
         name: team.name,
         plan: team.plan,
-        role: if team.id == principal.team_id {
-            principal.role.as_str().into()
-        } else {
-            String::new()
-        },
+        role,
     }))
 }

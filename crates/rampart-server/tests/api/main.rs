@@ -17,5 +17,6 @@ mod request_policy;
 mod sbom_insert_bench;
 mod sbom_reading;
 mod sync_sources;
+mod teams;
 mod tenancy;
 mod test_mode;

@@ -1,0 +1,6 @@
+//! Rules shared by the HTTP routes and the command line (`rampart keys create`,
+//! `rampart admin login-code`): handlers and subcommands parse their input, call one of these,
+//! and present the result their own way.
+
+pub mod api_keys;
+pub mod login;
