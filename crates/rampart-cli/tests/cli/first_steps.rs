@@ -8,19 +8,27 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-/// The `sh` block of the README's "First steps" section.
-fn readme_walkthrough() -> String {
+/// The README from its "First steps" heading on.
+fn first_steps() -> String {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
         .expect("README.md");
-    let section = &readme[readme
+    let start = readme
         .find("## First steps")
-        .expect("a First steps section")..];
-    let start = section
-        .find("```sh\n")
-        .expect("a ```sh block in First steps")
-        + "```sh\n".len();
+        .expect("a First steps section");
+    readme[start..].to_string()
+}
+
+/// The first block of "First steps" that opens with `fence`.
+fn first_block(fence: &str) -> String {
+    let section = first_steps();
+    let start = section.find(fence).expect("the block") + fence.len();
     let end = start + section[start..].find("\n```").expect("the block ends");
     section[start..end].to_string()
+}
+
+/// The walkthrough: the section's `sh` block.
+fn readme_walkthrough() -> String {
+    first_block("```sh\n")
 }
 
 /// Drops terminal colour sequences (`ESC [ … m`), should the log carry any.
@@ -76,6 +84,11 @@ fn start_server(dir: &Path, extra: &[&str]) -> Server {
         .stderr(log)
         .spawn()
         .expect("start rampart serve");
+    // Owned at once, so a failed start is still killed and waited for.
+    let mut server = Server {
+        child,
+        address: String::new(),
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let text = std::fs::read_to_string(dir.join("rampart.log")).unwrap_or_default();
@@ -84,7 +97,8 @@ fn start_server(dir: &Path, extra: &[&str]) -> Server {
             Some(rest.split_whitespace().next()?.to_string())
         });
         if let Some(address) = address {
-            return Server { child, address };
+            server.address = address;
+            return server;
         }
         assert!(
             Instant::now() < deadline,
@@ -161,13 +175,9 @@ async fn the_readme_first_steps_work_verbatim_on_a_fresh_data_directory() {
     assert_eq!(comparable(&code_line), comparable(&readme_log_line()));
 }
 
-/// The log line quoted in "First steps": the first plain block of the section.
+/// The log line quoted in "First steps": the section's first plain block.
 fn readme_log_line() -> String {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
-    let section = &readme[readme.find("## First steps").unwrap()..];
-    let start = section.find("```\n").expect("a quoted log line") + 4;
-    section[start..].lines().next().unwrap().to_string()
+    first_block("```\n")
 }
 
 /// A log line without what changes from one run to the next: the time, the request id and
