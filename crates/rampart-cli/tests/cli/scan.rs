@@ -202,6 +202,14 @@ fn range_edges_formats_and_exit_codes() {
     );
 }
 
+/// A `Cargo.lock` of these packages in a new temporary directory.
+fn lockfile(packages: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let work = tempfile::tempdir().unwrap();
+    let lock = work.path().join("Cargo.lock");
+    std::fs::write(&lock, cargo_lock(packages)).unwrap();
+    (work, lock)
+}
+
 /// The finding of `id` in a JSON report.
 fn finding<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["findings"]
@@ -217,15 +225,9 @@ fn informational_advisories_are_marked_and_fail_only_when_asked() {
     let Some((db, _root)) = rustsec_database() else {
         return;
     };
-    let work = tempfile::tempdir().unwrap();
-    let lock = work.path().join("Cargo.lock");
     // RUSTSEC-2020-0025 "bigint is unmaintained" (its CVSS: 9.8); RUSTSEC-2019-0036: failure
     // is unsound (9.8). cargo-audit lists both as warnings.
-    std::fs::write(
-        &lock,
-        cargo_lock(&[("bigint", "4.4.3"), ("failure", "0.1.8")]),
-    )
-    .unwrap();
+    let (_work, lock) = lockfile(&[("bigint", "4.4.3"), ("failure", "0.1.8")]);
     let lock_arg = lock.to_str().unwrap();
 
     let (code, stdout, stderr) = scan(db.path(), &["--json", lock_arg]);
@@ -323,17 +325,11 @@ fn an_alias_group_is_named_by_its_canonical_then_oldest_record() {
     let Some((db, _root)) = rustsec_database() else {
         return;
     };
-    let work = tempfile::tempdir().unwrap();
-    let lock = work.path().join("Cargo.lock");
-    std::fs::write(
-        &lock,
-        cargo_lock(&[
-            ("matrix-sdk-base", "0.14.0"),
-            ("wasmtime", "2.0.1"),
-            ("tor-circmgr", "0.18.0"),
-        ]),
-    )
-    .unwrap();
+    let (_work, lock) = lockfile(&[
+        ("matrix-sdk-base", "0.14.0"),
+        ("wasmtime", "2.0.1"),
+        ("tor-circmgr", "0.18.0"),
+    ]);
     let (code, stdout, stderr) = scan(db.path(), &["--json", lock.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
