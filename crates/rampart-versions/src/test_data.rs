@@ -8,36 +8,29 @@ pub(crate) fn root() -> Option<PathBuf> {
         Some(p) => PathBuf::from(p),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
     };
-    if path.is_dir() {
-        return Some(path);
-    }
-    if std::env::var("RAMPART_REQUIRE_TEST_DATA").as_deref() == Ok("1") {
-        panic!(
-            "test data not found at {} and RAMPART_REQUIRE_TEST_DATA=1",
-            path.display()
-        );
-    }
-    eprintln!(
-        "skipping: test data not found at {} (set RAMPART_TEST_DATA)",
-        path.display()
-    );
-    None
+    existing(path, "test data")
 }
 
 /// `relative` inside the shared test data, when both are there. A missing sub-folder is
 /// treated like missing data: it fails the test under `RAMPART_REQUIRE_TEST_DATA=1`, and is
 /// skipped with a printed reason otherwise.
 pub(crate) fn corpus(relative: &str) -> Option<PathBuf> {
-    let path = root()?.join(relative);
+    existing(root()?.join(relative), "test corpus")
+}
+
+fn existing(path: PathBuf, what: &str) -> Option<PathBuf> {
     if path.is_dir() {
         return Some(path);
     }
     if std::env::var("RAMPART_REQUIRE_TEST_DATA").as_deref() == Ok("1") {
         panic!(
-            "test corpus {} not found and RAMPART_REQUIRE_TEST_DATA=1",
+            "{what} not found at {} and RAMPART_REQUIRE_TEST_DATA=1",
             path.display()
         );
     }
-    eprintln!("skipping: test corpus {} not found", path.display());
+    eprintln!(
+        "skipping: {what} not found at {} (set RAMPART_TEST_DATA)",
+        path.display()
+    );
     None
 }
