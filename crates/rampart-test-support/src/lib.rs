@@ -193,6 +193,49 @@ impl TestApp {
     }
 
     /// Stops accepting, waits for in-flight requests, returns once the server has exited.
+    /// Waits until the server's match index has caught up with the knowledge base (it never
+    /// blocks requests; its status says which version it serves).
+    pub async fn wait_for_index(&self) {
+        for _ in 0..3000 {
+            let status: serde_json::Value = self
+                .get("/api/v1/kb/status")
+                .send()
+                .await
+                .expect("kb status")
+                .json()
+                .await
+                .expect("kb status body");
+            if status["kb_version"] == status["index_kb_version"] {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the match index never caught up with the knowledge base");
+    }
+
+    /// A new product named `name` with one release; returns the release id.
+    pub async fn create_release(&self, name: &str) -> i64 {
+        let product = self
+            .created("/api/v1/products", serde_json::json!({"name": name}))
+            .await;
+        let releases = format!("/api/v1/products/{}/releases", product["id"]);
+        let release = self
+            .created(&releases, serde_json::json!({"version": "1.0.0"}))
+            .await;
+        release["id"].as_i64().expect("release id")
+    }
+
+    /// POSTs `body` to `path` with the admin key; the created object.
+    async fn created(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let response = self.post(path).json(&body).send().await.expect("POST");
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::CREATED,
+            "POST {path}"
+        );
+        response.json().await.expect("created body")
+    }
+
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.shutdown.take() {
             let _ = stop.send(());

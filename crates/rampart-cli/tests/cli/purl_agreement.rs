@@ -319,24 +319,6 @@ fn scan(location: &DatabaseLocation, file: &Path) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-async fn wait_for_index(app: &TestApp) {
-    for _ in 0..3000 {
-        let status: Value = app
-            .get("/api/v1/kb/status")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if status["kb_version"] == status["index_kb_version"] {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("the match index never caught up with the knowledge base");
-}
-
 /// Uploads the SBOM to a fresh release and waits for its analysis; purl → every record id
 /// (and alias) of its findings.
 async fn analyse(
@@ -344,25 +326,7 @@ async fn analyse(
     spelling: &str,
     sbom: Vec<u8>,
 ) -> (Value, BTreeMap<String, BTreeSet<String>>) {
-    let product: Value = app
-        .post("/api/v1/products")
-        .json(&json!({"name": format!("agreement {spelling}")}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let release: Value = app
-        .post(&format!("/api/v1/products/{}/releases", product["id"]))
-        .json(&json!({"version": "1.0.0"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let release_id = release["id"].as_i64().unwrap();
+    let release_id = app.create_release(&format!("agreement {spelling}")).await;
     let response = app
         .post(&format!("/api/v1/releases/{release_id}/sboms"))
         .header("content-type", "application/vnd.cyclonedx+json")
@@ -471,7 +435,7 @@ backend_tests! {
         assert!(per_ecosystem.values().sum::<usize>() > 3000, "{per_ecosystem:?}");
 
         import(&app.config.database, &paths);
-        wait_for_index(&app).await;
+        app.wait_for_index().await;
         let work = tempfile::tempdir().unwrap();
         let mut failures = Vec::new();
         for (spelling, purls) in &cases {

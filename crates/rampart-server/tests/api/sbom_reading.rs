@@ -9,28 +9,6 @@ use rampart_test_support::{backend_tests, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-async fn release(app: &TestApp, name: &str) -> i64 {
-    let product: Value = app
-        .post("/api/v1/products")
-        .json(&json!({"name": name}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let release: Value = app
-        .post(&format!("/api/v1/products/{}/releases", product["id"]))
-        .json(&json!({"version": "1.0.0"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    release["id"].as_i64().unwrap()
-}
-
 async fn upload_and_wait(
     app: &TestApp,
     release_id: i64,
@@ -96,9 +74,9 @@ backend_tests! {
         let store = Store::connect(&app.config.database).await.unwrap();
         store.ingest_advisories("osv", &records).await.unwrap();
         store.close().await;
-        crate::kb::wait_for_index(&app).await;
+        app.wait_for_index().await;
 
-        let release_id = release(&app, "go services").await;
+        let release_id = app.create_release("go services").await;
         let uploaded = upload_and_wait(&app, release_id, "application/vnd.cyclonedx+json", GO_SBOM.into()).await;
         assert_eq!(uploaded["analysis"]["resolved_count"], 7, "{}", uploaded["analysis"]);
         assert_eq!(uploaded["analysis"]["ecosystems"], json!({"Go": 7}));
@@ -144,7 +122,7 @@ backend_tests! {
     }
 
     async fn components_without_a_package_are_counted_with_their_reason(app) {
-        let release_id = release(&app, "unmatched").await;
+        let release_id = app.create_release("unmatched").await;
         let sbom = r#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [
             {"type": "library", "name": "lodash", "version": "4.17.20", "purl": "pkg:npm/lodash@4.17.20"},
             {"type": "library", "name": "vendored-zlib", "version": "1.2.11"},
@@ -175,7 +153,7 @@ backend_tests! {
     }
 
     async fn a_repeated_bom_ref_is_accepted_with_a_warning_on_the_sbom(app) {
-        let release_id = release(&app, "repeats").await;
+        let release_id = app.create_release("repeats").await;
         let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
 <bom xmlns="http://cyclonedx.org/schema/bom/1.5" version="1">
   <components>
