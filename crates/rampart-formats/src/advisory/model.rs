@@ -100,9 +100,11 @@ impl Advisory {
 }
 
 /// The OSV linter's "range-is-distinct" finding: an introduced version equal to a fixed or
-/// last_affected one in the same range. Real feeds (RustSec, PyPA, OSS-Fuzz) publish such
-/// ranges to say "this line was never affected"; they match nothing, so the record is kept
-/// and the finding reported rather than the record dropped.
+/// last_affected one in the same range. Real feeds publish such ranges, either to say "this
+/// line was never affected" (`introduced X`, `fixed X`: an empty interval; RustSec, PyPA,
+/// OSS-Fuzz) or as adjacent intervals (`fixed X`, `introduced X`: X is affected again; Bitnami).
+/// Both are evaluated by the intervals they describe (`rampart_versions::range`), so the record
+/// is kept and the lint reported rather than the record dropped.
 fn empty_range_warnings(advisory: &Advisory) -> Vec<String> {
     let mut warnings = Vec::new();
     for (affected_position, affected) in advisory.affected.iter().enumerate() {

@@ -311,6 +311,13 @@ backend_tests! {
         let member = walk.call(user, M::POST, "/api/v1/teams/{team_id}/members",
             &format!("/api/v1/teams/{user_team}/members"), Some(json!({"email": "m@example.test"})),
             S::CREATED, "member.invite", Some(user_team), None).await;
+        walk.call(user, M::PATCH, "/api/v1/teams/{team_id}/members/{user_id}",
+            &format!("/api/v1/teams/{user_team}/members/{}", id_of(&member, "user_id")),
+            Some(json!({"role": "admin"})), S::OK, "member.role", Some(user_team), Some("user"))
+            .await;
+        walk.call(user, M::PATCH, "/api/v1/teams/{team_id}/settings",
+            &format!("/api/v1/teams/{user_team}/settings"), Some(json!({"api_key_creation": "admins"})),
+            S::OK, "team.settings", Some(user_team), Some("team")).await;
         walk.call(user, M::DELETE, "/api/v1/teams/{team_id}/members/{user_id}",
             &format!("/api/v1/teams/{user_team}/members/{}", id_of(&member, "user_id")), None,
             S::NO_CONTENT, "member.remove", Some(user_team), None).await;
