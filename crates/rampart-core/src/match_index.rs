@@ -1227,6 +1227,37 @@ mod tests {
     }
 
     #[test]
+    fn trivy_lower_cased_go_module_paths_find_their_records() {
+        let index = MatchIndex::build(
+            1,
+            [AffectedInput {
+                ecosystem: "Go".into(),
+                name: "github.com/Masterminds/vcs".into(),
+                ranges: vec![AffectedRange {
+                    kind: RangeType::Semver,
+                    repo: None,
+                    events: vec![
+                        RangeEvent::Introduced("0".into()),
+                        RangeEvent::Fixed("1.13.3".into()),
+                    ],
+                    database_specific: None,
+                }],
+                ..pypi("GO-2022-0257", vec![], &[])
+            }],
+            [],
+        );
+        for purl in [
+            "pkg:golang/github.com/Masterminds/vcs@v1.13.1",
+            "pkg:golang/github.com/masterminds/vcs@v1.13.1",
+        ] {
+            let matches = index.query_purl(purl, None).expect("a readable purl");
+            assert_eq!(matches.len(), 1, "{purl}: {matches:?}");
+        }
+        let fixed = index.query_purl("pkg:golang/github.com/masterminds/vcs@v1.13.3", None);
+        assert_eq!(fixed.map(|m| m.len()), Some(0));
+    }
+
+    #[test]
     fn listed_versions_match_verbatim_or_equal_under_the_scheme_per_record() {
         let mut first = pypi("PYSEC-1", vec![], &["1.0", "2.0.post1", "not-a-version"]);
         first.vulnerability_id = 1;

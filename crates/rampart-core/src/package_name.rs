@@ -5,7 +5,10 @@
 ///
 /// PyPI: PEP 503 (lower-case, runs of `-`, `_`, `.` become one `-`). Ecosystems whose
 /// registries are case-insensitive (crates.io, NuGet, Packagist, npm, Hex, Pub) are
-/// lower-cased. Everything else (Go module paths, Maven coordinates, RubyGems, distros) is
+/// lower-cased. Go module paths are lower-cased too: Trivy writes them lower-cased in every
+/// SBOM (`pkg:golang/github.com/masterminds/vcs`), and the hosts behind them (GitHub, GitLab)
+/// ignore case, so paths differing only in case name one repository
+/// (`github.com/Sirupsen/logrus`). Everything else (Maven coordinates, RubyGems, distros) is
 /// case-sensitive and kept as written.
 pub fn normalize_package_name(ecosystem: &str, name: &str) -> String {
     let base = ecosystem.split(':').next().unwrap_or(ecosystem).trim();
@@ -26,7 +29,8 @@ pub fn normalize_package_name(ecosystem: &str, name: &str) -> String {
         }
         return normalized;
     }
-    const CASE_INSENSITIVE: [&str; 6] = ["crates.io", "NuGet", "Packagist", "npm", "Hex", "Pub"];
+    const CASE_INSENSITIVE: [&str; 7] =
+        ["crates.io", "NuGet", "Packagist", "npm", "Hex", "Pub", "Go"];
     if CASE_INSENSITIVE
         .iter()
         .any(|known| base.eq_ignore_ascii_case(known))
@@ -68,10 +72,10 @@ mod tests {
     }
 
     #[test]
-    fn case_sensitive_ecosystems_keep_the_name() {
+    fn case_folding_follows_the_ecosystem() {
         assert_eq!(
             normalize_package_name("Go", "github.com/BurntSushi/toml"),
-            "github.com/BurntSushi/toml"
+            "github.com/burntsushi/toml"
         );
         assert_eq!(normalize_package_name("crates.io", "Serde"), "serde");
         assert_eq!(

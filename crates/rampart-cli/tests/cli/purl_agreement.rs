@@ -146,10 +146,20 @@ fn generator_purl(spelling: &str, ecosystem: &str, name: &str, version: &str) ->
         ("Go", "trivy") if name == "stdlib" => format!("pkg:golang/stdlib@v{version}"),
         ("Go", _) if name == "stdlib" => format!("pkg:golang/std@v{version}"),
         // Module versions carry a `v`; a tag that is not a semantic version is kept as is.
-        ("Go", _) if version.starts_with(|c: char| c.is_ascii_digit()) => {
-            format!("pkg:golang/{name}@v{version}")
+        // Trivy lower-cases module paths (trivy#4306).
+        ("Go", _) => {
+            let path = if spelling == "trivy" {
+                name.to_lowercase()
+            } else {
+                name.to_string()
+            };
+            let v = if version.starts_with(|c: char| c.is_ascii_digit()) {
+                "v"
+            } else {
+                ""
+            };
+            format!("pkg:golang/{path}@{v}{version}")
         }
-        ("Go", _) => format!("pkg:golang/{name}@{version}"),
         // cyclonedx-maven adds `?type=jar`.
         ("Maven", "cyclonedx") => {
             let (group, artifact) = name.split_once(':')?;
