@@ -35,8 +35,10 @@ use rampart_store::{AuditActor, AuditEvent, UserKind};
 use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ErrorCode};
-use crate::services::api_keys::UPGRADE_MESSAGE;
 use crate::state::AppState;
+
+/// Seed 003's refusal on a plan without API keys (key routes and key authentication).
+pub const UPGRADE_MESSAGE: &str = "API keys are only available for Pro users.";
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "rampart_session";

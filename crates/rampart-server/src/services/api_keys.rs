@@ -16,15 +16,12 @@ use rampart_store::{
 };
 use serde::Deserialize;
 
-use crate::auth::{Principal, RequestMeta};
+use crate::auth::{Principal, RequestMeta, UPGRADE_MESSAGE};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::{AppState, Plans};
 
 const NAME_MAX: usize = 100;
 const EXPIRY_DAYS: &[i64] = &[30, 90, 180, 365];
-
-/// Seed 003's refusal on a plan without API keys.
-pub const UPGRADE_MESSAGE: &str = "API keys are only available for Pro users.";
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
