@@ -251,6 +251,35 @@ macro_rules! lock_team {
     };
 }
 
+/// Locks the team and reads `user_id`'s role in it ([`StoreError::NotFound`] for a non-member);
+/// when `loses_owner(role)` says the change takes an owner away, refuses it (409) if that owner
+/// is the team's last. Evaluates to the member's current role.
+macro_rules! lock_member_keeping_an_owner {
+    ($tx:expr, $team_id:expr, $user_id:expr, $loses_owner:expr) => {{
+        if !lock_team!($tx, $team_id)? {
+            return Err(StoreError::NotFound);
+        }
+        let role: Option<String> = sqlx::query_scalar(MEMBER_ROLE)
+            .bind($team_id)
+            .bind($user_id)
+            .fetch_optional($tx)
+            .await?;
+        let Some(role) = role else {
+            return Err(StoreError::NotFound);
+        };
+        if ($loses_owner)(role.as_str()) {
+            let owners: i64 = sqlx::query_scalar(COUNT_OWNERS)
+                .bind($team_id)
+                .fetch_one($tx)
+                .await?;
+            if owners <= 1 {
+                return Err(last_owner());
+            }
+        }
+        role
+    }};
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MemberInfo {
     pub user_id: i64,
@@ -918,24 +947,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            if !lock_team!(&mut *tx, team_id)? {
-                return Err(StoreError::NotFound);
-            }
-            let role: Option<String> = sqlx::query_scalar(MEMBER_ROLE)
-                .bind(team_id)
-                .bind(user_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(role) = role else { return Err(StoreError::NotFound) };
-            if role == Role::Owner.as_str() {
-                let owners: i64 = sqlx::query_scalar(COUNT_OWNERS)
-                    .bind(team_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if owners <= 1 {
-                    return Err(last_owner());
-                }
-            }
+            lock_member_keeping_an_owner!(&mut *tx, team_id, user_id, |role: &str| {
+                role == Role::Owner.as_str()
+            });
             sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
                 .bind(team_id)
                 .bind(user_id)
@@ -970,24 +984,9 @@ impl Store {
     ) -> Result<MemberInfo, StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            if !lock_team!(&mut *tx, team_id)? {
-                return Err(StoreError::NotFound);
-            }
-            let current: Option<String> = sqlx::query_scalar(MEMBER_ROLE)
-                .bind(team_id)
-                .bind(user_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(current) = current else { return Err(StoreError::NotFound) };
-            if current == Role::Owner.as_str() && role != Role::Owner {
-                let owners: i64 = sqlx::query_scalar(COUNT_OWNERS)
-                    .bind(team_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if owners <= 1 {
-                    return Err(last_owner());
-                }
-            }
+            let current = lock_member_keeping_an_owner!(&mut *tx, team_id, user_id, |current: &str| {
+                current == Role::Owner.as_str() && role != Role::Owner
+            });
             sqlx::query("UPDATE team_members SET role = $3 WHERE team_id = $1 AND user_id = $2")
                 .bind(team_id)
                 .bind(user_id)
