@@ -2,6 +2,7 @@
 //! No HTTP, no SQL.
 
 pub mod api_key;
+pub mod finding_diff;
 pub mod role;
 pub mod scope;
 pub mod text;

@@ -12,6 +12,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use rampart_core::normalize_package_name;
 use rampart_formats::advisory::{Advisory, CpeOperator, EpssFile, ExploitRecord, KevEntry};
 use serde::Serialize;
+use sqlx::FromRow;
 
 use crate::bulk::{Bulk, Column};
 use crate::{now, with_pool, Store, StoreError};
@@ -460,6 +461,313 @@ fn json_array<T: Serialize>(items: &[T]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
+/// What is stored of the batch's ids: row id and `modified`, by id.
+async fn stored_versions<C: Bulk>(
+    conn: &mut C,
+    batch: &[PreparedAdvisory<'_>],
+) -> Result<HashMap<String, (i64, DateTime<Utc>)>, sqlx::Error>
+where
+    (i64, String, DateTime<Utc>): for<'r> FromRow<'r, C::Row>,
+{
+    let batch_ids: Vec<&str> = batch
+        .iter()
+        .map(|prepared| prepared.advisory.id.trim())
+        .filter(|id| !id.is_empty())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Ok(conn
+        .select_in::<(i64, String, DateTime<Utc>)>(
+            "SELECT id, vuln_id, modified FROM vulnerabilities WHERE vuln_id",
+            &batch_ids,
+        )
+        .await?
+        .into_iter()
+        .map(|(row_id, vuln_id, modified)| (vuln_id, (row_id, modified)))
+        .collect())
+}
+
+/// Puts every written record's identifiers into alias groups and returns each write's group:
+/// every group any identifier already belongs to merges into the oldest one; records of the
+/// batch sharing an identifier share a group; the rest start new groups.
+async fn assign_alias_groups<C: Bulk>(
+    conn: &mut C,
+    batch: &[PreparedAdvisory<'_>],
+    writes: &[Write],
+    at: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError>
+where
+    (String, i64): for<'r> FromRow<'r, C::Row>,
+    (i64,): for<'r> FromRow<'r, C::Row>,
+{
+    let identifiers_of: Vec<Vec<String>> = writes
+        .iter()
+        .map(|write| identifiers(&batch[write.index].advisory))
+        .collect();
+    let all_identifiers: Vec<&str> = identifiers_of
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let known_groups: HashMap<String, i64> = conn
+        .select_in::<(String, i64)>(
+            "SELECT alias, group_id FROM vuln_aliases WHERE alias",
+            &all_identifiers,
+        )
+        .await?
+        .into_iter()
+        .collect();
+    let grouping = Grouping::of(&identifiers_of, &known_groups);
+    let new_group_ids: Vec<i64> = conn
+        .insert_columns_returning::<(i64,)>(
+            "INSERT INTO vuln_groups (created_at)",
+            &[Column::Time(vec![at; grouping.new_groups])],
+            " RETURNING id",
+        )
+        .await?
+        .into_iter()
+        .map(|(id,)| id)
+        .collect();
+    if new_group_ids.len() != grouping.new_groups {
+        return Err(StoreError::Corrupt("new alias groups without ids".into()));
+    }
+    for (target, merged) in &grouping.merges {
+        for table in ["vuln_aliases", "vulnerabilities"] {
+            // `target` is a stored group id (an integer), not input.
+            conn.execute_for_ids(
+                &format!("UPDATE {table} SET group_id = {target} WHERE group_id"),
+                merged,
+            )
+            .await?;
+        }
+    }
+    let group_of_write: Vec<i64> = grouping
+        .group_of_write
+        .iter()
+        .map(|group| match group {
+            GroupRef::Existing(id) => *id,
+            GroupRef::New(index) => new_group_ids[*index],
+        })
+        .collect();
+
+    let (mut aliases, mut alias_groups) = (Vec::new(), Vec::new());
+    let mut seen_aliases = HashSet::new();
+    for (identifiers, group_id) in identifiers_of.iter().zip(&group_of_write) {
+        for alias in identifiers {
+            if seen_aliases.insert(alias.as_str()) {
+                aliases.push(alias.as_str());
+                alias_groups.push(*group_id);
+            }
+        }
+    }
+    conn.insert_columns(
+        "INSERT INTO vuln_aliases (alias, group_id)",
+        &[Column::Text(aliases), Column::Int(alias_groups)],
+        " ON CONFLICT (alias) DO NOTHING",
+    )
+    .await?;
+    Ok(group_of_write)
+}
+
+/// The vulnerability rows, new and replaced alike, in one upsert (a replaced row keeps its
+/// id). Returns each written record's row id, in `written` order.
+async fn upsert_vulnerabilities<C: Bulk>(
+    conn: &mut C,
+    source: &str,
+    written: &[&PreparedAdvisory<'_>],
+    group_of_write: Vec<i64>,
+    at: DateTime<Utc>,
+    kb_version: i64,
+) -> Result<Vec<i64>, StoreError>
+where
+    (i64, String): for<'r> FromRow<'r, C::Row>,
+{
+    let advisories: Vec<&Advisory> = written.iter().map(|p| p.advisory()).collect();
+    let rows = written.len();
+    let vulnerability_columns = [
+        Column::Text(advisories.iter().map(|a| a.id.trim()).collect()),
+        Column::Int(group_of_write),
+        Column::Text(vec![source; rows]),
+        Column::OptionalText(advisories.iter().map(|a| a.summary.as_deref()).collect()),
+        Column::OptionalText(advisories.iter().map(|a| a.details.as_deref()).collect()),
+        Column::OptionalTime(advisories.iter().map(|a| a.published.map(micros)).collect()),
+        Column::Time(advisories.iter().map(|a| micros(a.modified)).collect()),
+        Column::OptionalTime(advisories.iter().map(|a| a.withdrawn.map(micros)).collect()),
+        Column::OptionalFloat(written.iter().map(|p| p.max_cvss).collect()),
+        Column::OptionalText(written.iter().map(|p| p.band).collect()),
+        Column::Bool(written.iter().map(|p| p.has_exploit_reference).collect()),
+        Column::OptionalText(written.iter().map(|p| p.informational.as_deref()).collect()),
+        Column::Text(written.iter().map(|p| p.record_json.as_str()).collect()),
+        Column::Time(vec![at; rows]),
+        Column::Int(vec![kb_version; rows]),
+    ];
+    let returned: HashMap<String, i64> = conn
+        .insert_columns_returning::<(i64, String)>(
+            "INSERT INTO vulnerabilities (vuln_id, group_id, source, summary, details,
+                published, modified, withdrawn, max_cvss, severity_band,
+                has_exploit_reference, informational, record, ingested_at,
+                changed_in_kb_version)",
+            &vulnerability_columns,
+            " ON CONFLICT (vuln_id) DO UPDATE SET group_id = excluded.group_id,
+                source = excluded.source, summary = excluded.summary,
+                details = excluded.details, published = excluded.published,
+                modified = excluded.modified, withdrawn = excluded.withdrawn,
+                max_cvss = excluded.max_cvss, severity_band = excluded.severity_band,
+                has_exploit_reference = excluded.has_exploit_reference,
+                informational = excluded.informational, record = excluded.record, ingested_at = excluded.ingested_at,
+                changed_in_kb_version = excluded.changed_in_kb_version
+             RETURNING id, vuln_id",
+        )
+        .await?
+        .into_iter()
+        .map(|(row_id, vuln_id)| (vuln_id, row_id))
+        .collect();
+    advisories
+        .iter()
+        .map(|advisory| {
+            let id = advisory.id.trim();
+            returned
+                .get(id)
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt(format!("no row id returned for {id}")))
+        })
+        .collect()
+}
+
+/// The child tables a record's rows are spread over (deleted and written again when a
+/// record is replaced).
+const CHILD_TABLES: [&str; 4] = [
+    "vuln_severities",
+    "vuln_cwes",
+    "affected_packages",
+    "cpe_matches",
+];
+
+async fn delete_children<C: Bulk>(conn: &mut C, replaced: &[i64]) -> Result<(), sqlx::Error> {
+    if replaced.is_empty() {
+        return Ok(());
+    }
+    for table in CHILD_TABLES {
+        conn.execute_for_ids(
+            &format!("DELETE FROM {table} WHERE vulnerability_id"),
+            replaced,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn insert_children<C: Bulk>(conn: &mut C, children: &ChildRows<'_>) -> Result<(), StoreError>
+where
+    (i64, String, String): for<'r> FromRow<'r, C::Row>,
+{
+    conn.insert_columns(
+        "INSERT INTO vuln_severities (vulnerability_id, kind, vector, source,
+            cvss_version, base_score, band)",
+        &children.severities,
+        "",
+    )
+    .await?;
+    conn.insert_columns(
+        "INSERT INTO vuln_cwes (vulnerability_id, cwe_id)",
+        &children.cwes,
+        "",
+    )
+    .await?;
+    conn.insert_columns(
+        "INSERT INTO affected_packages (vulnerability_id, ecosystem, name,
+            normalized_name, purl, ranges, versions)",
+        &children.affected,
+        "",
+    )
+    .await?;
+    insert_cpe_matches(conn, &children.cpe).await
+}
+
+/// The CPE matches of written records, and the catalogue products they name.
+async fn insert_cpe_matches<C: Bulk>(
+    conn: &mut C,
+    rows: &[(i64, CpeRow<'_>)],
+) -> Result<(), StoreError>
+where
+    (i64, String, String): for<'r> FromRow<'r, C::Row>,
+{
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let products: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|(_, row)| (row.vendor.as_str(), row.product.as_str()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // DO UPDATE (a no-op) rather than DO NOTHING, so that existing products return their ids
+    // too.
+    let product_ids: HashMap<(String, String), i64> = conn
+        .insert_columns_returning::<(i64, String, String)>(
+            "INSERT INTO cpe_products (vendor, product)",
+            &[
+                Column::Text(products.iter().map(|p| p.0).collect()),
+                Column::Text(products.iter().map(|p| p.1).collect()),
+            ],
+            " ON CONFLICT (vendor, product) DO UPDATE SET vendor = excluded.vendor
+             RETURNING id, vendor, product",
+        )
+        .await?
+        .into_iter()
+        .map(|(id, vendor, product)| ((vendor, product), id))
+        .collect();
+    let mut product_of_row = Vec::with_capacity(rows.len());
+    for (_, row) in rows {
+        let product_id = *product_ids
+            .get(&(row.vendor.clone(), row.product.clone()))
+            .ok_or_else(|| StoreError::Corrupt(format!("no catalogue id for {}", row.criteria)))?;
+        product_of_row.push(product_id);
+    }
+    conn.insert_columns(
+        "INSERT INTO cpe_matches (vulnerability_id, product_id, configuration_index,
+            criteria, part, version, vulnerable, version_start_including,
+            version_start_excluding, version_end_including, version_end_excluding,
+            configuration_operator, configuration_negate, node_index,
+            node_operator, node_negate)",
+        &[
+            Column::Int(rows.iter().map(|(id, _)| *id).collect()),
+            Column::Int(product_of_row),
+            Column::Int(
+                rows.iter()
+                    .map(|(_, row)| row.configuration_index)
+                    .collect(),
+            ),
+            Column::Text(rows.iter().map(|(_, row)| row.criteria).collect()),
+            Column::Text(rows.iter().map(|(_, row)| row.part.as_str()).collect()),
+            Column::Text(rows.iter().map(|(_, row)| row.version.as_str()).collect()),
+            Column::Bool(rows.iter().map(|(_, row)| row.vulnerable).collect()),
+            Column::OptionalText(rows.iter().map(|(_, row)| row.start_including).collect()),
+            Column::OptionalText(rows.iter().map(|(_, row)| row.start_excluding).collect()),
+            Column::OptionalText(rows.iter().map(|(_, row)| row.end_including).collect()),
+            Column::OptionalText(rows.iter().map(|(_, row)| row.end_excluding).collect()),
+            Column::Text(
+                rows.iter()
+                    .map(|(_, row)| row.configuration_operator)
+                    .collect(),
+            ),
+            Column::Bool(
+                rows.iter()
+                    .map(|(_, row)| row.configuration_negate)
+                    .collect(),
+            ),
+            Column::Int(rows.iter().map(|(_, row)| row.node_index).collect()),
+            Column::Text(rows.iter().map(|(_, row)| row.node_operator).collect()),
+            Column::Bool(rows.iter().map(|(_, row)| row.node_negate).collect()),
+        ],
+        "",
+    )
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// The knowledge-base version: moves whenever an ingest changed anything.
     pub async fn kb_version(&self) -> Result<i64, StoreError> {
@@ -504,249 +812,21 @@ impl Store {
             )
             .fetch_one(&mut *tx)
             .await?;
-
-            // What is stored of the batch's ids.
-            let batch_ids: Vec<&str> = batch
-                .iter()
-                .map(|prepared| prepared.advisory.id.trim())
-                .filter(|id| !id.is_empty())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let stored: HashMap<String, (i64, DateTime<Utc>)> = tx
-                .select_in::<(i64, String, DateTime<Utc>)>(
-                    "SELECT id, vuln_id, modified FROM vulnerabilities WHERE vuln_id",
-                    &batch_ids,
-                )
-                .await?
-                .into_iter()
-                .map(|(row_id, vuln_id, modified)| (vuln_id, (row_id, modified)))
-                .collect();
+            let stored = stored_versions(&mut *tx, batch).await?;
             let plan = WritePlan::of(batch, &stored);
-            let stats = plan.stats;
             if plan.writes.is_empty() {
-                return finish(tx, stats).await;
+                return finish(tx, plan.stats).await;
             }
-
-            // Alias groups: every group any identifier already belongs to merges into the
-            // oldest one; records of the batch sharing an identifier share a group; the rest
-            // start new groups.
-            let identifiers_of: Vec<Vec<String>> = plan
-                .writes
-                .iter()
-                .map(|write| identifiers(&batch[write.index].advisory))
-                .collect();
-            let all_identifiers: Vec<&str> = identifiers_of
-                .iter()
-                .flatten()
-                .map(String::as_str)
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let known_groups: HashMap<String, i64> = tx
-                .select_in::<(String, i64)>(
-                    "SELECT alias, group_id FROM vuln_aliases WHERE alias",
-                    &all_identifiers,
-                )
-                .await?
-                .into_iter()
-                .collect();
-            let grouping = Grouping::of(&identifiers_of, &known_groups);
-            let new_group_ids: Vec<i64> = tx
-                .insert_columns_returning::<(i64,)>(
-                    "INSERT INTO vuln_groups (created_at)",
-                    &[Column::Time(vec![at; grouping.new_groups])],
-                    " RETURNING id",
-                )
-                .await?
-                .into_iter()
-                .map(|(id,)| id)
-                .collect();
-            if new_group_ids.len() != grouping.new_groups {
-                return Err(StoreError::Corrupt("new alias groups without ids".into()));
-            }
-            for (target, merged) in &grouping.merges {
-                for table in ["vuln_aliases", "vulnerabilities"] {
-                    // `target` is a stored group id (an integer), not input.
-                    tx.execute_for_ids(
-                        &format!("UPDATE {table} SET group_id = {target} WHERE group_id"),
-                        merged,
-                    )
-                    .await?;
-                }
-            }
-            let group_of_write: Vec<i64> = grouping
-                .group_of_write
-                .iter()
-                .map(|group| match group {
-                    GroupRef::Existing(id) => *id,
-                    GroupRef::New(index) => new_group_ids[*index],
-                })
-                .collect();
-
-            let (mut aliases, mut alias_groups) = (Vec::new(), Vec::new());
-            let mut seen_aliases = HashSet::new();
-            for (identifiers, group_id) in identifiers_of.iter().zip(&group_of_write) {
-                for alias in identifiers {
-                    if seen_aliases.insert(alias.as_str()) {
-                        aliases.push(alias.as_str());
-                        alias_groups.push(*group_id);
-                    }
-                }
-            }
-            tx.insert_columns(
-                "INSERT INTO vuln_aliases (alias, group_id)",
-                &[Column::Text(aliases), Column::Int(alias_groups)],
-                " ON CONFLICT (alias) DO NOTHING",
-            )
-            .await?;
-
-            // The vulnerability rows, new and replaced alike, in one upsert (a replaced row
-            // keeps its id); the replaced rows' children are deleted and written again.
-            let prepared: Vec<&PreparedAdvisory<'_>> =
+            let group_of_write = assign_alias_groups(&mut *tx, batch, &plan.writes, at).await?;
+            let written: Vec<&PreparedAdvisory<'_>> =
                 plan.writes.iter().map(|write| &batch[write.index]).collect();
-            let written: Vec<&Advisory> = prepared.iter().map(|p| p.advisory()).collect();
-            let rows = written.len();
-            let vulnerability_columns = [
-                Column::Text(written.iter().map(|a| a.id.trim()).collect()),
-                Column::Int(group_of_write),
-                Column::Text(vec![source; rows]),
-                Column::OptionalText(written.iter().map(|a| a.summary.as_deref()).collect()),
-                Column::OptionalText(written.iter().map(|a| a.details.as_deref()).collect()),
-                Column::OptionalTime(written.iter().map(|a| a.published.map(micros)).collect()),
-                Column::Time(written.iter().map(|a| micros(a.modified)).collect()),
-                Column::OptionalTime(written.iter().map(|a| a.withdrawn.map(micros)).collect()),
-                Column::OptionalFloat(prepared.iter().map(|p| p.max_cvss).collect()),
-                Column::OptionalText(prepared.iter().map(|p| p.band).collect()),
-                Column::Bool(prepared.iter().map(|p| p.has_exploit_reference).collect()),
-                Column::OptionalText(prepared.iter().map(|p| p.informational.as_deref()).collect()),
-                Column::Text(prepared.iter().map(|p| p.record_json.as_str()).collect()),
-                Column::Time(vec![at; rows]),
-                Column::Int(vec![kb_version; rows]),
-            ];
-            let returned: HashMap<String, i64> = tx
-                .insert_columns_returning::<(i64, String)>(
-                    "INSERT INTO vulnerabilities (vuln_id, group_id, source, summary, details,
-                        published, modified, withdrawn, max_cvss, severity_band,
-                        has_exploit_reference, informational, record, ingested_at,
-                        changed_in_kb_version)",
-                    &vulnerability_columns,
-                    " ON CONFLICT (vuln_id) DO UPDATE SET group_id = excluded.group_id,
-                        source = excluded.source, summary = excluded.summary,
-                        details = excluded.details, published = excluded.published,
-                        modified = excluded.modified, withdrawn = excluded.withdrawn,
-                        max_cvss = excluded.max_cvss, severity_band = excluded.severity_band,
-                        has_exploit_reference = excluded.has_exploit_reference,
-                        informational = excluded.informational, record = excluded.record, ingested_at = excluded.ingested_at,
-                        changed_in_kb_version = excluded.changed_in_kb_version
-                     RETURNING id, vuln_id",
-                )
-                .await?
-                .into_iter()
-                .map(|(row_id, vuln_id)| (vuln_id, row_id))
-                .collect();
-            let row_ids: Vec<i64> = written
-                .iter()
-                .map(|advisory| {
-                    let id = advisory.id.trim();
-                    returned.get(id).copied().ok_or_else(|| {
-                        StoreError::Corrupt(format!("no row id returned for {id}"))
-                    })
-                })
-                .collect::<Result<_, _>>()?;
+            let row_ids =
+                upsert_vulnerabilities(&mut *tx, source, &written, group_of_write, at, kb_version)
+                    .await?;
             let replaced: Vec<i64> = plan.writes.iter().filter_map(|write| write.stored_row).collect();
-            if !replaced.is_empty() {
-                for table in [
-                    "vuln_severities",
-                    "vuln_cwes",
-                    "affected_packages",
-                    "cpe_matches",
-                ] {
-                    tx.execute_for_ids(&format!("DELETE FROM {table} WHERE vulnerability_id"), &replaced)
-                        .await?;
-                }
-            }
-
-            // Children of every written record.
-            let children = ChildRows::of(batch, &plan.writes, &row_ids);
-            tx.insert_columns(
-                "INSERT INTO vuln_severities (vulnerability_id, kind, vector, source,
-                    cvss_version, base_score, band)",
-                &children.severities,
-                "",
-            )
-            .await?;
-            tx.insert_columns("INSERT INTO vuln_cwes (vulnerability_id, cwe_id)", &children.cwes, "")
-                .await?;
-
-            tx.insert_columns(
-                "INSERT INTO affected_packages (vulnerability_id, ecosystem, name,
-                    normalized_name, purl, ranges, versions)",
-                &children.affected,
-                "",
-            )
-            .await?;
-            if !children.cpe.is_empty() {
-                let products: Vec<(&str, &str)> = children
-                    .cpe
-                    .iter()
-                    .map(|(_, row)| (row.vendor.as_str(), row.product.as_str()))
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-                // DO UPDATE (a no-op) rather than DO NOTHING, so that existing products
-                // return their ids too.
-                let product_ids: HashMap<(String, String), i64> = tx
-                    .insert_columns_returning::<(i64, String, String)>(
-                        "INSERT INTO cpe_products (vendor, product)",
-                        &[
-                            Column::Text(products.iter().map(|p| p.0).collect()),
-                            Column::Text(products.iter().map(|p| p.1).collect()),
-                        ],
-                        " ON CONFLICT (vendor, product) DO UPDATE SET vendor = excluded.vendor
-                         RETURNING id, vendor, product",
-                    )
-                    .await?
-                    .into_iter()
-                    .map(|(id, vendor, product)| ((vendor, product), id))
-                    .collect();
-                let mut product_of_row = Vec::with_capacity(children.cpe.len());
-                for (_, row) in &children.cpe {
-                    let product_id = *product_ids
-                        .get(&(row.vendor.clone(), row.product.clone()))
-                        .ok_or_else(|| StoreError::Corrupt(format!("no catalogue id for {}", row.criteria)))?;
-                    product_of_row.push(product_id);
-                }
-                let rows = &children.cpe;
-                tx.insert_columns(
-                    "INSERT INTO cpe_matches (vulnerability_id, product_id, configuration_index,
-                        criteria, part, version, vulnerable, version_start_including,
-                        version_start_excluding, version_end_including, version_end_excluding,
-                        configuration_operator, configuration_negate, node_index,
-                        node_operator, node_negate)",
-                    &[
-                        Column::Int(rows.iter().map(|(id, _)| *id).collect()),
-                        Column::Int(product_of_row),
-                        Column::Int(rows.iter().map(|(_, row)| row.configuration_index).collect()),
-                        Column::Text(rows.iter().map(|(_, row)| row.criteria).collect()),
-                        Column::Text(rows.iter().map(|(_, row)| row.part.as_str()).collect()),
-                        Column::Text(rows.iter().map(|(_, row)| row.version.as_str()).collect()),
-                        Column::Bool(rows.iter().map(|(_, row)| row.vulnerable).collect()),
-                        Column::OptionalText(rows.iter().map(|(_, row)| row.start_including).collect()),
-                        Column::OptionalText(rows.iter().map(|(_, row)| row.start_excluding).collect()),
-                        Column::OptionalText(rows.iter().map(|(_, row)| row.end_including).collect()),
-                        Column::OptionalText(rows.iter().map(|(_, row)| row.end_excluding).collect()),
-                        Column::Text(rows.iter().map(|(_, row)| row.configuration_operator).collect()),
-                        Column::Bool(rows.iter().map(|(_, row)| row.configuration_negate).collect()),
-                        Column::Int(rows.iter().map(|(_, row)| row.node_index).collect()),
-                        Column::Text(rows.iter().map(|(_, row)| row.node_operator).collect()),
-                        Column::Bool(rows.iter().map(|(_, row)| row.node_negate).collect()),
-                    ],
-                    "",
-                )
-                .await?;
-            }
-            finish(tx, stats).await
+            delete_children(&mut *tx, &replaced).await?;
+            insert_children(&mut *tx, &ChildRows::of(batch, &plan.writes, &row_ids)).await?;
+            finish(tx, plan.stats).await
         })
     }
 

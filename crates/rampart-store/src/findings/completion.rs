@@ -1,0 +1,427 @@
+//! Completing an analysis: the store loads the SBOM's previous findings, lets
+//! [`rampart_core::finding_diff`] decide what is new, reopened, refreshed and resolved, and
+//! persists that decision with its events and counts, in one transaction.
+
+use chrono::{DateTime, Utc};
+use rampart_core::finding_diff::{
+    diff_findings, CurrentMatch, FindingDiff, FindingKey, PreviousFinding,
+};
+use sqlx::{PgConnection, SqliteConnection};
+
+use super::{AnalysisOutcome, NewFinding};
+use crate::bulk::{values_insert, Placeholders, MAX_PARAMETERS};
+use crate::sboms::{to_i64, Analysis, ComponentResolution, RESOLUTION_CHUNK};
+use crate::{now, with_pool, Backend, Store, StoreError};
+
+/// Why a finding matched, as stored: an open finding whose evidence changed is rewritten.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Evidence<'a> {
+    vulnerability_id: i64,
+    matched_by: &'a str,
+    identifier: &'a str,
+    detail: &'a str,
+    range_index: Option<i64>,
+    /// JSON array, as the `fixed_versions` column keeps it.
+    fixed_versions: &'a str,
+}
+
+/// A finding of the SBOM as stored before this analysis.
+#[derive(Debug, sqlx::FromRow)]
+struct StoredFinding {
+    id: i64,
+    component_id: i64,
+    group_id: i64,
+    resolved_at: Option<DateTime<Utc>>,
+    vulnerability_id: i64,
+    matched_by: String,
+    identifier: String,
+    detail: String,
+    range_index: Option<i64>,
+    fixed_versions: String,
+}
+
+impl StoredFinding {
+    fn as_previous(&self) -> PreviousFinding<Evidence<'_>> {
+        PreviousFinding {
+            id: self.id,
+            key: FindingKey {
+                component_id: self.component_id,
+                group_id: self.group_id,
+            },
+            resolved: self.resolved_at.is_some(),
+            evidence: Evidence {
+                vulnerability_id: self.vulnerability_id,
+                matched_by: &self.matched_by,
+                identifier: &self.identifier,
+                detail: &self.detail,
+                range_index: self.range_index,
+                fixed_versions: &self.fixed_versions,
+            },
+        }
+    }
+}
+
+/// `finding`'s match, its fixed versions already spelled as the JSON column keeps them.
+fn current_match<'a>(
+    finding: &'a NewFinding,
+    fixed_versions: &'a str,
+) -> CurrentMatch<Evidence<'a>> {
+    CurrentMatch {
+        key: FindingKey {
+            component_id: finding.component_id,
+            group_id: finding.group_id,
+        },
+        evidence: Evidence {
+            vulnerability_id: finding.vulnerability_id,
+            matched_by: &finding.matched_by,
+            identifier: &finding.identifier,
+            detail: &finding.detail,
+            range_index: finding.range_index,
+            fixed_versions,
+        },
+    }
+}
+
+/// An event to record: its kind and the finding it is about.
+type FindingEventRow = (&'static str, i64);
+
+const FINDING_NEW: &str = "finding.new";
+const FINDING_RESOLVED: &str = "finding.resolved";
+
+/// One multi-row `UPDATE` giving `rows` components their resolved package (4 values a row,
+/// then the team and SBOM that confine it).
+fn resolution_update(backend: Backend, rows: usize) -> String {
+    let mut placeholders = Placeholders::new(backend);
+    let mut values = String::with_capacity(rows * 48);
+    for row in 0..rows {
+        if row > 0 {
+            values.push(',');
+        }
+        values.push_str("(CAST(");
+        placeholders.push(&mut values);
+        values.push_str(" AS BIGINT),");
+        for _ in 0..3 {
+            placeholders.push(&mut values);
+            values.push(',');
+        }
+        values.pop();
+        values.push(')');
+    }
+    let mut confine = String::from(" AND sbom_components.team_id = ");
+    placeholders.push(&mut confine);
+    confine.push_str(" AND sbom_components.sbom_id = ");
+    placeholders.push(&mut confine);
+    // VALUES columns are column1..4 on both backends.
+    format!(
+        "UPDATE sbom_components SET ecosystem = v.column2, package_name = v.column3,
+            package_key = v.column4
+         FROM (VALUES {values}) AS v
+         WHERE sbom_components.id = v.column1{confine}"
+    )
+}
+
+/// The steps of [`Store::complete_analysis`], each on the completion's transaction.
+trait CompletionSteps {
+    /// False when the analysis is not running any more: then nothing is changed.
+    async fn claim_running(&mut self, analysis: &Analysis) -> Result<bool, sqlx::Error>;
+
+    /// Gives each resolved component its package.
+    async fn store_resolutions(
+        &mut self,
+        analysis: &Analysis,
+        resolutions: &[ComponentResolution],
+    ) -> Result<(), sqlx::Error>;
+
+    /// Every finding of the SBOM, open or resolved.
+    async fn previous_findings(
+        &mut self,
+        analysis: &Analysis,
+    ) -> Result<Vec<StoredFinding>, sqlx::Error>;
+
+    /// Writes `diff`: only this analysis's findings stay new; reopened and refreshed ones
+    /// take their new evidence; gone ones are resolved; new ones are created. Returns the
+    /// events to record, in order.
+    async fn apply_finding_diff(
+        &mut self,
+        analysis: &Analysis,
+        diff: &FindingDiff<'_, Evidence<'_>>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<FindingEventRow>, sqlx::Error>;
+
+    async fn insert_finding_events(
+        &mut self,
+        analysis: &Analysis,
+        events: &[FindingEventRow],
+        at: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error>;
+
+    /// Marks the analysis completed with its counts; returns the SBOM's open findings.
+    async fn record_completion(
+        &mut self,
+        analysis: &Analysis,
+        resolved_components: i64,
+        new_findings: i64,
+        summary: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, sqlx::Error>;
+}
+
+/// [`CompletionSteps`] for one backend's connection: the same SQL, compiled per backend.
+macro_rules! completion_steps {
+    ($connection:ty, $backend:expr) => {
+        impl CompletionSteps for $connection {
+            async fn claim_running(&mut self, analysis: &Analysis) -> Result<bool, sqlx::Error> {
+                let running: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM analyses WHERE id = $1 AND status = 'running'",
+                )
+                .bind(analysis.id)
+                .fetch_optional(&mut *self)
+                .await?;
+                Ok(running.is_some())
+            }
+
+            async fn store_resolutions(
+                &mut self,
+                analysis: &Analysis,
+                resolutions: &[ComponentResolution],
+            ) -> Result<(), sqlx::Error> {
+                for chunk in resolutions.chunks(RESOLUTION_CHUNK) {
+                    let sql = resolution_update($backend, chunk.len());
+                    let mut query = sqlx::query(&sql);
+                    for resolution in chunk {
+                        query = query
+                            .bind(resolution.component_id)
+                            .bind(resolution.ecosystem.as_str())
+                            .bind(resolution.package_name.as_str())
+                            .bind(resolution.package_key.as_str());
+                    }
+                    query
+                        .bind(analysis.team_id)
+                        .bind(analysis.sbom_id)
+                        .execute(&mut *self)
+                        .await?;
+                }
+                Ok(())
+            }
+
+            async fn previous_findings(
+                &mut self,
+                analysis: &Analysis,
+            ) -> Result<Vec<StoredFinding>, sqlx::Error> {
+                sqlx::query_as(
+                    "SELECT id, component_id, group_id, resolved_at, vulnerability_id, matched_by,
+                        identifier, detail, range_index, fixed_versions
+                     FROM findings WHERE sbom_id = $1 AND team_id = $2",
+                )
+                .bind(analysis.sbom_id)
+                .bind(analysis.team_id)
+                .fetch_all(&mut *self)
+                .await
+            }
+
+            async fn apply_finding_diff(
+                &mut self,
+                analysis: &Analysis,
+                diff: &FindingDiff<'_, Evidence<'_>>,
+                at: DateTime<Utc>,
+            ) -> Result<Vec<FindingEventRow>, sqlx::Error> {
+                sqlx::query("UPDATE findings SET is_new = FALSE WHERE sbom_id = $1 AND is_new")
+                    .bind(analysis.sbom_id)
+                    .execute(&mut *self)
+                    .await?;
+                let mut events = Vec::new();
+                let reopened = diff.reopened.iter().map(|change| (change, true));
+                let refreshed = diff.refreshed.iter().map(|change| (change, false));
+                for ((finding_id, found), is_new) in reopened.chain(refreshed) {
+                    let evidence = &found.evidence;
+                    sqlx::query(
+                        "UPDATE findings SET vulnerability_id = $2, matched_by = $3,
+                            identifier = $4, detail = $5, range_index = $6,
+                            fixed_versions = $7, is_new = $8, resolved_at = NULL
+                         WHERE id = $1",
+                    )
+                    .bind(finding_id)
+                    .bind(evidence.vulnerability_id)
+                    .bind(evidence.matched_by)
+                    .bind(evidence.identifier)
+                    .bind(evidence.detail)
+                    .bind(evidence.range_index)
+                    .bind(evidence.fixed_versions)
+                    .bind(is_new)
+                    .execute(&mut *self)
+                    .await?;
+                    if is_new {
+                        events.push((FINDING_NEW, *finding_id));
+                    }
+                }
+                for finding_id in &diff.resolved {
+                    sqlx::query("UPDATE findings SET resolved_at = $2 WHERE id = $1")
+                        .bind(finding_id)
+                        .bind(at)
+                        .execute(&mut *self)
+                        .await?;
+                    events.push((FINDING_RESOLVED, *finding_id));
+                }
+                sqlx::query(
+                    "UPDATE findings SET last_seen_at = $2 WHERE sbom_id = $1 AND resolved_at IS NULL",
+                )
+                .bind(analysis.sbom_id)
+                .bind(at)
+                .execute(&mut *self)
+                .await?;
+
+                // What every new finding shares is bound once per statement; the rows carry
+                // only their own columns.
+                const FINDING_PARAMETERS: usize = 8;
+                for chunk in diff.new.chunks((MAX_PARAMETERS - 5) / FINDING_PARAMETERS) {
+                    let sql = values_insert(
+                        $backend,
+                        "INSERT INTO findings (team_id, release_id, sbom_id, first_seen_at,
+                            last_seen_at, is_new, resolved_at, component_id, group_id,
+                            vulnerability_id, matched_by, identifier, detail, range_index,
+                            fixed_versions)",
+                        &["", "", "", "", "", "TRUE", "NULL"],
+                        chunk.len(),
+                        FINDING_PARAMETERS,
+                    ) + " RETURNING id";
+                    let mut query = sqlx::query_scalar::<_, i64>(&sql)
+                        .bind(analysis.team_id)
+                        .bind(analysis.release_id)
+                        .bind(analysis.sbom_id)
+                        .bind(at)
+                        .bind(at);
+                    for found in chunk {
+                        let evidence = &found.evidence;
+                        query = query
+                            .bind(found.key.component_id)
+                            .bind(found.key.group_id)
+                            .bind(evidence.vulnerability_id)
+                            .bind(evidence.matched_by)
+                            .bind(evidence.identifier)
+                            .bind(evidence.detail)
+                            .bind(evidence.range_index)
+                            .bind(evidence.fixed_versions);
+                    }
+                    let ids = query.fetch_all(&mut *self).await?;
+                    events.extend(ids.into_iter().map(|id| (FINDING_NEW, id)));
+                }
+                Ok(events)
+            }
+
+            async fn insert_finding_events(
+                &mut self,
+                analysis: &Analysis,
+                events: &[FindingEventRow],
+                at: DateTime<Utc>,
+            ) -> Result<(), sqlx::Error> {
+                const EVENT_PARAMETERS: usize = 2;
+                for chunk in events.chunks((MAX_PARAMETERS - 5) / EVENT_PARAMETERS) {
+                    let sql = values_insert(
+                        $backend,
+                        "INSERT INTO finding_events (team_id, release_id, sbom_id, analysis_id,
+                            created_at, kind, finding_id)",
+                        &["", "", "", "", ""],
+                        chunk.len(),
+                        EVENT_PARAMETERS,
+                    );
+                    let mut query = sqlx::query(&sql)
+                        .bind(analysis.team_id)
+                        .bind(analysis.release_id)
+                        .bind(analysis.sbom_id)
+                        .bind(analysis.id)
+                        .bind(at);
+                    for (kind, finding_id) in chunk {
+                        query = query.bind(*kind).bind(*finding_id);
+                    }
+                    query.execute(&mut *self).await?;
+                }
+                Ok(())
+            }
+
+            async fn record_completion(
+                &mut self,
+                analysis: &Analysis,
+                resolved_components: i64,
+                new_findings: i64,
+                summary: &str,
+                at: DateTime<Utc>,
+            ) -> Result<i64, sqlx::Error> {
+                let open: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM findings WHERE sbom_id = $1 AND resolved_at IS NULL",
+                )
+                .bind(analysis.sbom_id)
+                .fetch_one(&mut *self)
+                .await?;
+                sqlx::query(
+                    "UPDATE analyses SET status = 'completed', finished_at = $2,
+                        lease_expires_at = NULL, resolved_count = $3, summary = $4, error = NULL,
+                        findings_count = $5, new_findings_count = $6
+                     WHERE id = $1",
+                )
+                .bind(analysis.id)
+                .bind(at)
+                .bind(resolved_components)
+                .bind(summary)
+                .bind(open)
+                .bind(new_findings)
+                .execute(&mut *self)
+                .await?;
+                Ok(open)
+            }
+        }
+    };
+}
+
+completion_steps!(SqliteConnection, Backend::Sqlite);
+completion_steps!(PgConnection, Backend::Postgres);
+
+impl Store {
+    /// Records a finished analysis in one transaction: each resolved component's package; the
+    /// findings (new ones inserted and marked new, ones still matched refreshed, ones no
+    /// longer matched resolved); an event per new and resolved finding; the counts. Only a
+    /// running analysis completes (`None` when it is not running any more, e.g. its SBOM was
+    /// deleted meanwhile).
+    pub async fn complete_analysis(
+        &self,
+        analysis: &Analysis,
+        resolutions: &[ComponentResolution],
+        findings: &[NewFinding],
+        summary: &str,
+    ) -> Result<Option<AnalysisOutcome>, StoreError> {
+        let at = now();
+        let fixed_versions: Vec<String> = findings
+            .iter()
+            .map(|finding| {
+                serde_json::to_string(&finding.fixed_versions).unwrap_or_else(|_| "[]".to_string())
+            })
+            .collect();
+        let matches: Vec<CurrentMatch<Evidence<'_>>> = findings
+            .iter()
+            .zip(&fixed_versions)
+            .map(|(finding, fixed)| current_match(finding, fixed))
+            .collect();
+        let outcome = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if !tx.claim_running(analysis).await? {
+                return Ok(None);
+            }
+            tx.store_resolutions(analysis, resolutions).await?;
+            let stored = tx.previous_findings(analysis).await?;
+            let previous: Vec<_> = stored.iter().map(StoredFinding::as_previous).collect();
+            let diff = diff_findings(&previous, &matches);
+            let events = tx.apply_finding_diff(analysis, &diff, at).await?;
+            tx.insert_finding_events(analysis, &events, at).await?;
+            let new_findings = to_i64(diff.new_count());
+            let open = tx
+                .record_completion(analysis, to_i64(resolutions.len()), new_findings, summary, at)
+                .await?;
+            tx.commit().await?;
+            Some(AnalysisOutcome {
+                findings: open,
+                new_findings,
+                resolved: to_i64(diff.resolved.len()),
+            })
+        });
+        Ok(outcome)
+    }
+}
