@@ -17,8 +17,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
+use rampart_formats::advisory::SeverityBand;
 use rampart_formats::lockfile::{self, Origin};
-use rampart_formats::sbom;
+use rampart_formats::{sarif, sbom};
 use rampart_server::analysis::{findings_of, match_components, UnmatchedComponents};
 use rampart_store::{ComponentIdentity, DatabaseLocation, MatchedRecordView, NewFinding, Store};
 use serde::Serialize;
@@ -93,11 +94,15 @@ impl Severity {
         }
     }
 
-    fn sarif_level(self) -> &'static str {
+    /// The CVSS band, or `None` when nothing rates the finding.
+    fn band(self) -> Option<SeverityBand> {
         match self {
-            Severity::Critical | Severity::High => "error",
-            Severity::Medium | Severity::Unknown => "warning",
-            Severity::Low | Severity::None => "note",
+            Severity::Unknown => None,
+            Severity::None => Some(SeverityBand::None),
+            Severity::Low => Some(SeverityBand::Low),
+            Severity::Medium => Some(SeverityBand::Medium),
+            Severity::High => Some(SeverityBand::High),
+            Severity::Critical => Some(SeverityBand::Critical),
         }
     }
 }
@@ -543,85 +548,32 @@ fn table(report: &Report) -> String {
     out
 }
 
-/// SARIF 2.1.0: one rule per vulnerability, one result per affected package, located in
-/// the scanned file.
-fn sarif(report: &Report) -> serde_json::Value {
-    let mut rules: BTreeMap<&str, serde_json::Value> = BTreeMap::new();
-    let mut results = Vec::new();
-    for finding in &report.findings {
-        rules.entry(finding.id.as_str()).or_insert_with(|| {
-            let tags = match &finding.informational {
-                Some(kind) => serde_json::json!(["security", "informational", kind]),
-                None => serde_json::json!(["security", "vulnerability", finding.severity.as_str()]),
-            };
-            let mut properties = serde_json::json!({"tags": tags});
-            // Code-scanning dashboards rank by `security-severity`: an informational advisory
-            // must not show as a critical vulnerability because an alias carries a CVSS.
-            if let (Some(score), Kind::Vulnerability) = (finding.cvss_score, finding.kind) {
-                properties["security-severity"] = serde_json::json!(format!("{score:.1}"));
-            }
-            serde_json::json!({
-                "id": finding.id,
-                "shortDescription": {"text": finding.summary.clone().unwrap_or_else(|| finding.id.clone())},
-                "helpUri": format!("https://osv.dev/vulnerability/{}", finding.id),
-                "properties": properties,
-            })
-        });
-        let version = finding.package.version.as_deref().unwrap_or("(no version)");
-        let fix = if finding.fixed_versions.is_empty() {
-            "no fixed version is known".to_string()
-        } else {
-            format!("fixed in {}", finding.fixed_versions.join(", "))
-        };
-        let package_id = finding
-            .package
-            .purl
-            .clone()
-            .unwrap_or_else(|| finding.package.name.clone());
-        let (level, message) = match &finding.informational {
-            Some(kind) => (
-                "note",
-                format!(
-                    "{} {version} has an informational advisory ({kind}): {} ({fix}). Matched by {}: {}.",
-                    finding.package.name, finding.id, finding.matched_by, finding.detail
-                ),
-            ),
-            None => (
-                finding.severity.sarif_level(),
-                format!(
-                    "{} {version} is affected by {} ({}; {fix}). Matched by {}: {}.",
-                    finding.package.name, finding.id, finding.severity.as_str(), finding.matched_by, finding.detail
-                ),
-            ),
-        };
-        results.push(serde_json::json!({
-            "ruleId": finding.id,
-            "level": level,
-            "message": {"text": message},
-            "locations": [{
-                "physicalLocation": {"artifactLocation": {"uri": report.file}},
-                "logicalLocations": [{"name": package_id, "kind": "package"}],
-            }],
-            "partialFingerprints": {"rampartFinding/v1": format!("{}|{package_id}", finding.id)},
-            "properties": {
-                "aliases": finding.aliases,
-                "fixedVersions": finding.fixed_versions,
-                "kev": finding.kev,
-                "kind": finding.kind,
-                "informational": finding.informational,
-            },
-        }));
-    }
-    serde_json::json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "rampart",
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules.into_values().collect::<Vec<_>>(),
-            }},
-            "results": results,
-        }],
-    })
+/// SARIF 2.1.0 (`rampart_formats::sarif`): one rule per vulnerability, one result per
+/// affected package, located in the scanned file.
+fn sarif(report: &Report) -> sarif::SarifLog {
+    let findings: Vec<sarif::PackageFinding> = report
+        .findings
+        .iter()
+        .map(|finding| sarif::PackageFinding {
+            id: &finding.id,
+            aliases: &finding.aliases,
+            summary: finding.summary.as_deref(),
+            informational: finding.informational.as_deref(),
+            severity: finding.severity.band(),
+            cvss_score: finding.cvss_score,
+            kev: finding.kev,
+            package_name: &finding.package.name,
+            package_version: finding.package.version.as_deref(),
+            package_purl: finding.package.purl.as_deref(),
+            matched_by: &finding.matched_by,
+            detail: &finding.detail,
+            fixed_versions: &finding.fixed_versions,
+        })
+        .collect();
+    sarif::write_package_findings(
+        "rampart",
+        env!("CARGO_PKG_VERSION"),
+        &report.file,
+        &findings,
+    )
 }

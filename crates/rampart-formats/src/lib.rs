@@ -3,6 +3,7 @@
 
 pub mod advisory;
 pub mod lockfile;
+pub mod sarif;
 pub mod sbom;
 
 #[cfg(test)]

@@ -12,9 +12,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use bytes::Bytes;
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
+use rampart_formats::advisory::write_osv_json;
 use rampart_store::{Store, StoreError};
-
-use crate::routes::kb::osv_json::to_osv;
 
 /// The capacity when the configuration does not say: ~100k typical records.
 pub const DEFAULT_CAPACITY_BYTES: u64 = 256 * 1024 * 1024;
@@ -77,7 +76,7 @@ impl OsvRecordCache {
         if !missing.is_empty() {
             for record in store.stored_vulnerabilities(&missing).await? {
                 let json = Bytes::from(
-                    serde_json::to_vec(&to_osv(&record.advisory))
+                    serde_json::to_vec(&write_osv_json(&record.advisory))
                         .map_err(|e| StoreError::Corrupt(format!("rendering a record: {e}")))?,
                 );
                 self.records

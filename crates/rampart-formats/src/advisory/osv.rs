@@ -410,7 +410,7 @@ fn normalise_range(raw: RawRange) -> Result<AffectedRange, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::advisory::cvss::SeverityBand;
     use crate::test_data;
@@ -599,7 +599,7 @@ mod tests {
         ));
     }
 
-    fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
+    pub(in crate::advisory) fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
         let mut found = Vec::new();
         let mut pending = vec![dir.to_path_buf()];
         while let Some(current) = pending.pop() {

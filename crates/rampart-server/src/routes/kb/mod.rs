@@ -3,7 +3,6 @@
 //! Scope: `kb:read` everywhere.
 
 pub mod osv;
-pub mod osv_json;
 pub mod seed;
 
 use axum::extract::{Path, State};
@@ -289,10 +288,12 @@ impl From<VulnerabilityGroup> for VulnerabilityDetail {
                 let Some(package) = &entry.package else {
                     continue;
                 };
-                let osv = osv_json::to_osv(&rampart_formats::advisory::Advisory {
-                    affected: vec![entry.clone()],
-                    ..advisory.clone()
-                });
+                let osv = rampart_formats::advisory::write_osv_json(
+                    &rampart_formats::advisory::Advisory {
+                        affected: vec![entry.clone()],
+                        ..advisory.clone()
+                    },
+                );
                 let ranges = osv["affected"][0]["ranges"]
                     .as_array()
                     .cloned()

@@ -9,10 +9,10 @@ use axum::Json;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rampart_core::match_index::{IndexMatch, MatchIndex};
 use rampart_core::Scope;
+use rampart_formats::advisory::write_osv_json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::osv_json::to_osv;
 use crate::auth::Principal;
 use crate::error::{AnyContentTypeJson, ApiError, ErrorBody, ErrorCode};
 use crate::state::AppState;
@@ -287,5 +287,5 @@ pub async fn get_vuln(
         .advisory(id.trim())
         .await?
         .ok_or_else(|| ApiError::not_found("vulnerability"))?;
-    Ok(Json(to_osv(&advisory)))
+    Ok(Json(write_osv_json(&advisory)))
 }

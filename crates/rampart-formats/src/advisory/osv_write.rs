@@ -1,9 +1,11 @@
-//! A stored record back in OSV JSON (schema 1.7), as osv.dev serves it: empty fields left
-//! out, timestamps in RFC 3339 UTC with `Z`.
+//! The OSV writer: an [`Advisory`] back in OSV JSON (schema 1.7), as osv.dev serves it: empty
+//! fields left out, timestamps in RFC 3339 UTC with `Z`. The reader beside it is
+//! [`super::osv`]; what one writes the other reads back unchanged.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rampart_formats::advisory::{Advisory, RangeEvent, Severity};
 use serde_json::{json, Map, Value};
+
+use super::model::{Advisory, RangeEvent, Severity};
 
 fn timestamp(at: DateTime<Utc>) -> Value {
     Value::String(at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
@@ -22,7 +24,9 @@ fn strings(values: &[String]) -> Value {
     Value::Array(values.iter().cloned().map(Value::String).collect())
 }
 
-pub fn to_osv(advisory: &Advisory) -> Value {
+/// The advisory as one OSV JSON record (a value, so that a response can embed it or a cache
+/// serialise it once).
+pub fn write_osv_json(advisory: &Advisory) -> Value {
     let mut record = Map::new();
     // The record's own schema version; none is invented for records that did not declare one.
     if let Some(version) = &advisory.schema_version {
@@ -136,7 +140,9 @@ pub fn to_osv(advisory: &Advisory) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rampart_formats::advisory::parse_osv_json;
+    use crate::advisory::osv::tests::files_with_extension;
+    use crate::advisory::{parse_osv_json, parse_osv_yaml};
+    use crate::test_data;
 
     #[test]
     fn an_osv_record_survives_the_round_trip() {
@@ -146,7 +152,7 @@ mod tests {
             "ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.0.0"}]}],"versions":["0.1.0"]}],
             "references":[{"type":"WEB","url":"https://example.org"}]}"#;
         let advisory = parse_osv_json(original).unwrap().records.remove(0);
-        let written = to_osv(&advisory);
+        let written = write_osv_json(&advisory);
         let again = parse_osv_json(written.to_string().as_bytes())
             .unwrap()
             .records
@@ -156,6 +162,49 @@ mod tests {
         assert_eq!(
             written["affected"][0]["ranges"][0]["events"][1]["fixed"],
             "1.0.0"
+        );
+    }
+
+    /// Every record of the real OSV corpora (RustSec JSON, PyPA and OSS-Fuzz YAML) reads back
+    /// from what the writer wrote as the same advisory: nothing the reader keeps is lost.
+    #[test]
+    fn every_corpus_record_survives_the_round_trip() {
+        let Some(root) = test_data::root() else {
+            return;
+        };
+        let corpora = [
+            (
+                "rustsec-advisory-db/osv",
+                "json",
+                parse_osv_json as fn(&[u8]) -> _,
+            ),
+            ("osv-pypa", "yaml", parse_osv_yaml),
+            ("osv-oss-fuzz-vulns", "yaml", parse_osv_yaml),
+        ];
+        let mut compared = 0;
+        for (dir, extension, parse) in corpora {
+            for file in files_with_extension(&root.join(dir), extension) {
+                for advisory in parse(&std::fs::read(&file).unwrap()).unwrap().records {
+                    let written = write_osv_json(&advisory).to_string();
+                    let again = parse_osv_json(written.as_bytes()).unwrap().records;
+                    assert_eq!(again, [advisory], "{}", file.display());
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 7000, "{compared}");
+    }
+
+    #[test]
+    fn empty_fields_are_left_out_and_a_withdrawn_record_says_so() {
+        let original = br#"{"id":"GHSA-xxxx","modified":"2024-05-01T10:20:30.5Z",
+            "withdrawn":"2024-06-01T00:00:00Z","aliases":[],"affected":[]}"#;
+        let advisory = parse_osv_json(original).unwrap().records.remove(0);
+        let written = write_osv_json(&advisory);
+        assert_eq!(
+            written,
+            json!({"id": "GHSA-xxxx", "modified": "2024-05-01T10:20:30.500Z",
+                   "withdrawn": "2024-06-01T00:00:00Z"})
         );
     }
 }
