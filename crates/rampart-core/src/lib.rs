@@ -10,10 +10,12 @@ pub mod text;
 pub use api_key::{ApiKeyCreation, ApiKeyHash, ApiKeyKind, ApiKeySecret};
 pub mod match_index;
 pub mod package_name;
+pub mod page;
 #[cfg(test)]
 mod test_data;
 
 pub use package_name::{normalize_package_name, package_lookup_key};
+pub use page::{PageError, PageRequest, DEFAULT_PER_PAGE, MAX_PER_PAGE};
 pub use role::{Role, UnknownRole};
 pub use scope::{Scope, ScopeSet, UnknownScope};
 pub use text::{clean_name, clean_text, TextError};

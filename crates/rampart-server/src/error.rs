@@ -120,6 +120,13 @@ impl ApiError {
     }
 }
 
+/// A `page`/`per_page` out of range: 400, the message naming the parameter.
+impl From<rampart_core::PageError> for ApiError {
+    fn from(error: rampart_core::PageError) -> Self {
+        ApiError::new(ErrorCode::BadRequest, error.to_string())
+    }
+}
+
 impl From<rampart_store::StoreError> for ApiError {
     fn from(error: rampart_store::StoreError) -> Self {
         use rampart_store::StoreError;

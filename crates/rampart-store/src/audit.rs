@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{with_pool, Store, StoreError};
+use crate::{with_pool, PageRequest, Store, StoreError};
 
 /// Who did it: a person, a service account (a team's CI key) or the system.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,14 +168,13 @@ impl Store {
         })
     }
 
-    /// A team's entries, newest first: (page of entries, total matching). `per_page` 0 means
+    /// A team's entries, newest first: (page of entries, total matching). No page means
     /// every matching entry (exports).
     pub async fn list_audit(
         &self,
         team_id: i64,
         filter: &AuditFilter,
-        page: u32,
-        per_page: u32,
+        page: Option<PageRequest>,
     ) -> Result<(Vec<AuditEntry>, i64), StoreError> {
         let action_prefix = filter
             .action
@@ -191,12 +190,7 @@ impl Store {
              AND ($6 IS NULL OR target_id = $6)
              AND ($7 IS NULL OR created_at >= $7)
              AND ($8 IS NULL OR created_at <= $8)";
-        let limit: i64 = if per_page == 0 {
-            i64::MAX
-        } else {
-            per_page.into()
-        };
-        let offset: i64 = i64::from(page.saturating_sub(1)) * i64::from(per_page);
+        let (limit, offset) = page.map_or((i64::MAX, 0), |page| (page.limit(), page.offset()));
         let list_sql = format!(
             "SELECT id, team_id, actor_user_id, actor, actor_kind, action, target_type, target_id,
                     details, request_id, source_ip, created_at

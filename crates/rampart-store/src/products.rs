@@ -160,22 +160,8 @@ pub struct ReleaseChanges {
     pub eol_date: Option<Option<NaiveDate>>,
 }
 
-/// One page of a listing. `page` is 1-based.
-#[derive(Debug, Clone, Copy)]
-pub struct PageRequest {
-    pub page: u32,
-    pub per_page: u32,
-}
-
-impl PageRequest {
-    pub(crate) fn offset(self) -> i64 {
-        i64::from(self.page.saturating_sub(1)) * i64::from(self.per_page)
-    }
-
-    pub(crate) fn limit(self) -> i64 {
-        i64::from(self.per_page)
-    }
-}
+/// One page of a listing (validated; its offset and limit are what the queries bind).
+pub use rampart_core::PageRequest;
 
 /// One page of rows plus the number of rows in the whole listing.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::{now, with_pool, Pool, Store, StoreError};
+use crate::{now, with_pool, PageRequest, Pool, Store, StoreError};
 
 /// A stored sync source. The API key is only here encrypted; callers decrypt it.
 #[derive(Debug, Clone)]
@@ -554,8 +554,7 @@ impl Store {
     pub async fn sync_runs(
         &self,
         source_id: &str,
-        limit: i64,
-        offset: i64,
+        page: PageRequest,
     ) -> Result<(Vec<SyncRunRecord>, i64), StoreError> {
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM sync_runs WHERE source_id = $1
@@ -564,8 +563,8 @@ impl Store {
         let (rows, total): (Vec<SyncRunRow>, i64) = with_pool!(self, pool => {
             let rows = sqlx::query_as(&sql)
                 .bind(source_id)
-                .bind(limit)
-                .bind(offset)
+                .bind(page.limit())
+                .bind(page.offset())
                 .fetch_all(pool)
                 .await?;
             let total = sqlx::query_scalar("SELECT COUNT(*) FROM sync_runs WHERE source_id = $1")

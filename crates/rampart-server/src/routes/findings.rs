@@ -342,7 +342,7 @@ impl EventQuery {
             }
             (per_page, limit) => per_page.or(limit).unwrap_or(100),
         };
-        if (1..=i64::from(super::MAX_PER_PAGE)).contains(&size) {
+        if (1..=i64::from(rampart_core::MAX_PER_PAGE)).contains(&size) {
             Ok(size)
         } else {
             Err(bad("`per_page` (or `limit`) must be between 1 and 500"))

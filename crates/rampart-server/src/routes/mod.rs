@@ -14,14 +14,10 @@ pub mod releases;
 pub mod sboms;
 pub mod seed_products;
 
-use rampart_store::PageRequest;
+use rampart_core::{PageRequest, DEFAULT_PER_PAGE};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ApiError, ErrorCode};
-
-/// The largest `per_page` any listing accepts.
-pub const MAX_PER_PAGE: u32 = 500;
-const DEFAULT_PER_PAGE: u32 = 50;
+use crate::error::ApiError;
 
 /// `page` (1-based) and `per_page` (1–500, default 50) of a listing.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -35,18 +31,11 @@ pub struct PageQuery {
 
 impl PageQuery {
     pub fn to_request(&self) -> Result<PageRequest, ApiError> {
-        let page = self.page.unwrap_or(1);
-        if page == 0 {
-            return Err(ApiError::new(ErrorCode::BadRequest, "`page` starts at 1"));
-        }
-        let per_page = self.per_page.unwrap_or(DEFAULT_PER_PAGE);
-        if per_page == 0 || per_page > MAX_PER_PAGE {
-            return Err(ApiError::new(
-                ErrorCode::BadRequest,
-                format!("`per_page` must be between 1 and {MAX_PER_PAGE}"),
-            ));
-        }
-        Ok(PageRequest { page, per_page })
+        Ok(PageRequest::from_query(
+            self.page,
+            self.per_page,
+            DEFAULT_PER_PAGE,
+        )?)
     }
 }
 
@@ -68,8 +57,8 @@ impl<T> Paginated<T> {
     ) -> Self {
         Paginated {
             items: page.items.into_iter().map(map).collect(),
-            page: request.page,
-            per_page: request.per_page,
+            page: request.page(),
+            per_page: request.per_page(),
             total: page.total,
         }
     }

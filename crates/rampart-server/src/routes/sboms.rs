@@ -112,7 +112,7 @@ pub struct UploadResponse {
 }
 
 /// Most findings an upload with `?wait=true` returns inline.
-const WAIT_FINDINGS_LIMIT: i64 = 500;
+const WAIT_FINDINGS_LIMIT: i64 = rampart_core::MAX_PER_PAGE as i64;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -366,10 +366,7 @@ pub async fn upload_sbom(
                 sbom_id: Some(record.id),
                 ..Default::default()
             };
-            let request = rampart_store::PageRequest {
-                page: 1,
-                per_page: WAIT_FINDINGS_LIMIT as u32,
-            };
+            let request = rampart_store::PageRequest::FIRST_OF_LARGEST;
             let page = super::findings::finding_page(
                 &state,
                 principal.team_id,

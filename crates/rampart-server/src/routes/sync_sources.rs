@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, SecondsFormat, Utc};
-use rampart_core::Scope;
+use rampart_core::{PageError, PageRequest, Scope, DEFAULT_PER_PAGE, MAX_PER_PAGE};
 use rampart_store::{ApiKeyChange, SyncRunRecord, SyncSourceRecord, SyncSourceUpsert};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
@@ -594,31 +594,27 @@ pub async fn list_sync_runs(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<SyncRunList>, ApiError> {
     principal.require(Scope::SyncRead)?;
-    let page = query.page.unwrap_or(1);
-    let per_page = query.per_page.unwrap_or(50);
-    if page < 1 {
-        return Err(ApiError::new(
-            ErrorCode::BadRequest,
-            "page: must be 1 or more",
-        ));
-    }
-    if !(1..=500).contains(&per_page) {
-        return Err(ApiError::new(
-            ErrorCode::BadRequest,
-            "per_page: must be from 1 to 500",
-        ));
-    }
+    let page = PageRequest::from_query(query.page, query.per_page, DEFAULT_PER_PAGE).map_err(
+        // Seed 000's wording (`field: reason`), as this route's other errors read.
+        |error| {
+            let reason = match error {
+                PageError::Page => "must be 1 or more".to_string(),
+                PageError::PerPage => format!("must be from 1 to {MAX_PER_PAGE}"),
+            };
+            ApiError::new(
+                ErrorCode::BadRequest,
+                format!("{}: {reason}", error.field()),
+            )
+        },
+    )?;
     if state.store.sync_source(&id).await?.is_none() {
         return Err(ApiError::not_found("sync source"));
     }
-    let (runs, total) = state
-        .store
-        .sync_runs(&id, per_page, (page - 1).saturating_mul(per_page))
-        .await?;
+    let (runs, total) = state.store.sync_runs(&id, page).await?;
     Ok(Json(SyncRunList {
         runs: runs.into_iter().map(Into::into).collect(),
         total,
-        page,
-        per_page,
+        page: page.page().into(),
+        per_page: page.per_page().into(),
     }))
 }

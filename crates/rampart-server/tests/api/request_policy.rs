@@ -244,6 +244,41 @@ backend_tests! {
         }
     }
 
+    // Every `page`/`per_page` listing checks them alike: the limits are inclusive, `page` is
+    // named before `per_page`, and each route answers with the words it always has.
+    async fn every_paged_list_takes_the_same_page_limits(app) {
+        const USUAL: [&str; 2] = ["`page` starts at 1", "`per_page` must be between 1 and 500"];
+        let lists = [
+            ("/api/v1/products?", USUAL),
+            ("/api/v1/vulnerabilities?", USUAL),
+            ("/api/v1/catalog/products?", USUAL),
+            ("/api/product-cves?product_id=1&", USUAL),
+            ("/api/v1/audit-log?", ["`page` starts at 1", "`per_page` must be 1 to 500"]),
+            (
+                "/api/v1/security/cve/sync-sources/none/runs?",
+                ["page: must be 1 or more", "per_page: must be from 1 to 500"],
+            ),
+        ];
+        for (list, [page_message, per_page_message]) in lists {
+            for (query, expected) in [
+                ("page=0", page_message),
+                ("page=0&per_page=0", page_message),
+                ("per_page=0", per_page_message),
+                ("per_page=501", per_page_message),
+            ] {
+                let response = app.get(&format!("{list}{query}")).send().await.unwrap();
+                let message = expect_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+                assert_eq!(message, expected, "{list}{query}");
+            }
+        }
+        for list in ["/api/v1/products?", "/api/v1/vulnerabilities?", "/api/v1/catalog/products?", "/api/v1/audit-log?"] {
+            let page = json_of(app.get(&format!("{list}page=3&per_page=500")).send().await.unwrap(), StatusCode::OK).await;
+            assert_eq!((&page["page"], &page["per_page"]), (&json!(3), &json!(500)), "{list}");
+            let page = json_of(app.get(&format!("{list}per_page=1")).send().await.unwrap(), StatusCode::OK).await;
+            assert_eq!((&page["page"], &page["per_page"]), (&json!(1), &json!(1)), "{list}");
+        }
+    }
+
     async fn seed_004_paths_serve_products_and_releases_in_full(app) {
         let created = json_of(
             app.post("/api/products").json(&json!({"name": "Portal", "tags": ["web"]})).send().await.unwrap(),

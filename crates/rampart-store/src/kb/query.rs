@@ -5,7 +5,7 @@ use rampart_formats::advisory::Advisory;
 use serde::Serialize;
 
 use crate::bulk::placeholder_list;
-use crate::{with_pool, Store, StoreError};
+use crate::{with_pool, PageRequest, Store, StoreError};
 
 /// One stored record with its internal id.
 #[derive(Debug, Clone)]
@@ -352,8 +352,7 @@ impl Store {
         &self,
         filter: &VulnerabilityFilter,
         sort: VulnerabilitySort,
-        page: u32,
-        per_page: u32,
+        page: PageRequest,
     ) -> Result<(Vec<VulnerabilitySummary>, u64), StoreError> {
         let is_postgres = matches!(self.backend(), crate::Backend::Postgres);
         let mut conditions: Vec<String> = Vec::new();
@@ -437,11 +436,8 @@ impl Store {
             VulnerabilitySort::Oldest => "v.published ASC NULLS LAST, v.vuln_id",
         };
         let count_sql = format!("SELECT COUNT(*) FROM vulnerabilities v {where_clause}");
-        let limit = next(&mut binds, Bind::Int(i64::from(per_page)));
-        let offset = next(
-            &mut binds,
-            Bind::Int(i64::from(page.saturating_sub(1)) * i64::from(per_page)),
-        );
+        let limit = next(&mut binds, Bind::Int(page.limit()));
+        let offset = next(&mut binds, Bind::Int(page.offset()));
         let list_sql = format!(
             "SELECT {SUMMARY_COLUMNS} FROM vulnerabilities v {where_clause}
              ORDER BY {order} LIMIT {limit} OFFSET {offset}"
@@ -525,8 +521,7 @@ impl Store {
     pub async fn catalog_products(
         &self,
         q: Option<&str>,
-        page: u32,
-        per_page: u32,
+        page: PageRequest,
     ) -> Result<(Vec<CatalogProduct>, u64), StoreError> {
         let pattern = format!(
             "%{}%",
@@ -535,7 +530,6 @@ impl Store {
                 .to_lowercase()
                 .replace(['%', '_'], "")
         );
-        let offset = i64::from(page.saturating_sub(1)) * i64::from(per_page);
         Ok(with_pool!(self, pool => {
             let total: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM cpe_products c
@@ -556,8 +550,8 @@ impl Store {
                  LIMIT $2 OFFSET $3",
             )
             .bind(&pattern)
-            .bind(i64::from(per_page))
-            .bind(offset)
+            .bind(page.limit())
+            .bind(page.offset())
             .fetch_all(pool)
             .await?;
             Ok::<_, sqlx::Error>((rows, total.max(0) as u64))

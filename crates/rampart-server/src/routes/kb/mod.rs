@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use rampart_core::match_index::{PlatformPolicy, PresentCpe};
-use rampart_core::Scope;
+use rampart_core::{PageRequest, Scope, DEFAULT_PER_PAGE};
 use rampart_store::{
     CatalogProduct, CveEnrichment, StoredVulnerability, VulnerabilityFilter, VulnerabilityGroup,
     VulnerabilitySort, VulnerabilitySummary,
@@ -20,29 +20,6 @@ use serde_json::Value;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiQuery, ErrorBody, ErrorCode};
 use crate::state::AppState;
-
-pub const MAX_PER_PAGE: u32 = 500;
-const DEFAULT_PER_PAGE: u32 = 50;
-
-/// Validated `page`/`per_page` (1-based, per_page 1..=500).
-pub fn paging(
-    page: Option<u32>,
-    per_page: Option<u32>,
-    default: u32,
-) -> Result<(u32, u32), ApiError> {
-    let page = page.unwrap_or(1);
-    if page == 0 {
-        return Err(ApiError::new(ErrorCode::BadRequest, "`page` starts at 1"));
-    }
-    let per_page = per_page.unwrap_or(default);
-    if per_page == 0 || per_page > MAX_PER_PAGE {
-        return Err(ApiError::new(
-            ErrorCode::BadRequest,
-            format!("`per_page` must be between 1 and {MAX_PER_PAGE}"),
-        ));
-    }
-    Ok((page, per_page))
-}
 
 pub fn parse_sort(sort: Option<&str>) -> Result<VulnerabilitySort, ApiError> {
     match sort.map(str::trim) {
@@ -568,7 +545,7 @@ pub async fn list_vulnerabilities(
     ApiQuery(query): ApiQuery<VulnerabilityListQuery>,
 ) -> Result<Json<VulnerabilityList>, ApiError> {
     principal.require(Scope::KbRead)?;
-    let (page, per_page) = paging(query.page, query.per_page, DEFAULT_PER_PAGE)?;
+    let page = PageRequest::from_query(query.page, query.per_page, DEFAULT_PER_PAGE)?;
     let sort = parse_sort(query.sort.as_deref())?;
     if let Some(band) = &query.severity {
         if !matches!(
@@ -593,7 +570,7 @@ pub async fn list_vulnerabilities(
     let evidence = version_aware(&state, &query, &mut filter).await?;
     let (rows, total) = state
         .store
-        .list_vulnerabilities(&filter, sort, page, per_page)
+        .list_vulnerabilities(&filter, sort, page)
         .await?;
     let data = rows
         .into_iter()
@@ -604,8 +581,8 @@ pub async fn list_vulnerabilities(
         .collect();
     Ok(Json(VulnerabilityList {
         data,
-        page,
-        per_page,
+        page: page.page(),
+        per_page: page.per_page(),
         total,
     }))
 }
@@ -661,15 +638,15 @@ pub async fn catalog_products(
     ApiQuery(query): ApiQuery<CatalogQuery>,
 ) -> Result<Json<CatalogList>, ApiError> {
     principal.require(Scope::KbRead)?;
-    let (page, per_page) = paging(query.page, query.per_page, DEFAULT_PER_PAGE)?;
+    let page = PageRequest::from_query(query.page, query.per_page, DEFAULT_PER_PAGE)?;
     let (rows, total) = state
         .store
-        .catalog_products(query.q.as_deref(), page, per_page)
+        .catalog_products(query.q.as_deref(), page)
         .await?;
     Ok(Json(CatalogList {
         data: rows.into_iter().map(Into::into).collect(),
-        page,
-        per_page,
+        page: page.page(),
+        per_page: page.per_page(),
         total,
     }))
 }

@@ -4,18 +4,21 @@
 
 use axum::extract::State;
 use axum::Json;
-use rampart_core::Scope;
+use rampart_core::{PageRequest, Scope};
 use rampart_store::VulnerabilityFilter;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    highest_epss, list_item, paging, parse_sort, CatalogProductView, EpssInfo, ExploitInfo,
-    KevInfo, ReferenceView, VulnerabilityListItem,
+    highest_epss, list_item, parse_sort, CatalogProductView, EpssInfo, ExploitInfo, KevInfo,
+    ReferenceView, VulnerabilityListItem,
 };
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiQuery, ErrorBody, ErrorCode};
 use crate::state::AppState;
+
+/// Seed 003's page size for `/api/product-cves`.
+const PRODUCT_CVES_PER_PAGE: u32 = 20;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -66,7 +69,7 @@ pub async fn product_cves(
         .trim()
         .parse()
         .map_err(|_| ApiError::new(ErrorCode::BadRequest, "`product_id` must be a number"))?;
-    let (page, per_page) = paging(query.page, query.per_page, 20)?;
+    let page = PageRequest::from_query(query.page, query.per_page, PRODUCT_CVES_PER_PAGE)?;
     let sort = parse_sort(query.sort.as_deref())?;
     let product = state
         .store
@@ -94,7 +97,7 @@ pub async fn product_cves(
     };
     let (rows, total) = state
         .store
-        .list_vulnerabilities(&filter, sort, page, per_page)
+        .list_vulnerabilities(&filter, sort, page)
         .await?;
     Ok(Json(ProductCvesResponse {
         success: true,
@@ -108,9 +111,9 @@ pub async fn product_cves(
             })
             .collect(),
         total,
-        page,
-        per_page,
-        total_pages: total.div_ceil(u64::from(per_page)),
+        page: page.page(),
+        per_page: page.per_page(),
+        total_pages: page.page_count(total),
     }))
 }
 
