@@ -6,6 +6,7 @@ pub mod finding_diff;
 pub mod role;
 pub mod scope;
 pub mod text;
+pub mod triage;
 
 pub use api_key::{ApiKeyCreation, ApiKeyHash, ApiKeyKind, ApiKeySecret};
 pub mod match_index;

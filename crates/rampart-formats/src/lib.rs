@@ -5,6 +5,7 @@ pub mod advisory;
 pub mod lockfile;
 pub mod sarif;
 pub mod sbom;
+pub mod vex;
 
 #[cfg(test)]
 mod test_data;
