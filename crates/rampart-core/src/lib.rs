@@ -12,8 +12,6 @@ pub use api_key::{ApiKeyCreation, ApiKeyHash, ApiKeyKind, ApiKeySecret};
 pub mod match_index;
 pub mod package_name;
 pub mod page;
-#[cfg(test)]
-mod test_data;
 
 pub use package_name::{normalize_package_name, package_lookup_key};
 pub use page::{PageError, PageRequest, DEFAULT_PER_PAGE, MAX_PER_PAGE};

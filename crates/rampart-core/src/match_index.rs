@@ -1723,7 +1723,7 @@ mod tests {
 
     #[test]
     fn recorded_nvd_and_configurations_match_only_as_specified() {
-        let Some(root) = crate::test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let bytes =

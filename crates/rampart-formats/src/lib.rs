@@ -6,6 +6,3 @@ pub mod lockfile;
 pub mod sarif;
 pub mod sbom;
 pub mod vex;
-
-#[cfg(test)]
-mod test_data;

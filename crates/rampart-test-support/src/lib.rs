@@ -8,7 +8,6 @@
 
 mod postgres;
 pub mod smtp;
-pub mod test_data;
 
 use rampart_server::axum::Router;
 use rampart_server::{App, AppState, ServerConfig};

@@ -754,7 +754,7 @@ mod tests {
 
     #[test]
     fn agrees_with_nvd_match_criteria_api() {
-        let Some(root) = crate::test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let path =
@@ -808,7 +808,7 @@ mod tests {
 
     #[test]
     fn parses_every_criteria_in_recorded_nvd_responses() {
-        let Some(root) = crate::test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let dir = root.join("nvd-cve-api-2.0/pablotron-nvd-go/responses");

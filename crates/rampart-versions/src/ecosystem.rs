@@ -292,7 +292,7 @@ mod tests {
 
     #[test]
     fn knows_every_ecosystem_in_the_osv_schema() {
-        let Some(root) = crate::test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let text =

@@ -83,7 +83,7 @@ pub(crate) fn assert_ordering_fixture(
     scheme: Scheme,
     tool_verdicts: &[ToolVerdict],
 ) -> Option<FixtureSummary> {
-    let path = crate::test_data::root()?.join(SCALIBR_TESTDATA).join(file);
+    let path = rampart_test_data::root()?.join(SCALIBR_TESTDATA).join(file);
     Some(check_fixture_file(&path, scheme, tool_verdicts, &[]))
 }
 
@@ -95,7 +95,7 @@ pub(crate) fn assert_ordering_fixture_except(
     scheme: Scheme,
     contradictory: &[(&str, &str)],
 ) -> Option<FixtureSummary> {
-    let path = crate::test_data::root()?.join(SCALIBR_TESTDATA).join(file);
+    let path = rampart_test_data::root()?.join(SCALIBR_TESTDATA).join(file);
     Some(check_fixture_file(&path, scheme, &[], contradictory))
 }
 
@@ -245,7 +245,7 @@ const VERS_TEST_DIR: &str = "peer-tests/vers-spec/tests";
 /// the expected ascending order) and every `equality` test (two versions and whether they are
 /// equal). Panics listing all failures.
 pub(crate) fn assert_vers_comparison_fixture(file_name: &str, scheme: Scheme) {
-    let Some(root) = crate::test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let path = root.join(VERS_TEST_DIR).join(file_name);

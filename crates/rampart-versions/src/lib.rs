@@ -21,11 +21,6 @@ pub use range::{CompiledAffected, CompiledRange, RangeKind, RangeOutcome};
 pub use scheme::{Scheme, Version};
 pub use vers::VersRange;
 
-/// Where the crate's tests find the shared, read-only test data (`../shared/data` beside the
-/// repository, or `RAMPART_TEST_DATA`). Only tests use it.
-#[cfg(test)]
-pub(crate) mod test_data;
-
 /// The shared runner for the peers' ordering fixtures. Only tests use it.
 #[cfg(test)]
 pub(crate) mod fixtures;

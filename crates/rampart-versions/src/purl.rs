@@ -1186,7 +1186,7 @@ mod tests {
 
     #[test]
     fn passes_the_purl_spec_test_suite() {
-        let Some(root) = crate::test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let mut files: Vec<_> = ["tests/spec", "tests/types"]

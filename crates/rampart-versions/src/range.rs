@@ -615,7 +615,7 @@ pub(crate) mod tests {
             "peer-tests/osv-schema/tools",
             "peer-tests/osv-dev",
         ] {
-            pending.push(crate::test_data::corpus(corpus)?);
+            pending.push(rampart_test_data::corpus(corpus)?);
         }
         let mut files = Vec::new();
         while let Some(dir) = pending.pop() {

@@ -123,7 +123,7 @@ fn throughput() {
 
     // CPE: every NVD match criteria of the recorded 2023 page against every listed name of
     // the Match Criteria API response (most pairs differ in vendor or product).
-    let Some(root) = crate::test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let responses = root.join("nvd-cve-api-2.0/pablotron-nvd-go/responses");

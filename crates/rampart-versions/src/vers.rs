@@ -1346,7 +1346,7 @@ mod tests {
 
     #[test]
     fn passes_the_vers_spec_test_suite() {
-        let Some(root) = crate::test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let dir = root.join("peer-tests/vers-spec/tests");

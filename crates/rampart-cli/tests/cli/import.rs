@@ -90,7 +90,7 @@ fn count_files(dir: &Path, extension: &str) -> u64 {
 
 #[test]
 fn the_pypa_tree_imports_once_then_everything_is_unchanged() {
-    let Some(root) = rampart_test_support::test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let tree = root.join("osv-pypa/vulns");
@@ -107,7 +107,7 @@ fn the_pypa_tree_imports_once_then_everything_is_unchanged() {
 
 #[test]
 fn several_sources_import_in_one_run_and_a_missing_one_stops_it_before_anything_is_written() {
-    let Some(root) = rampart_test_support::test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let pypa = root.join("osv-pypa/vulns");
@@ -136,7 +136,7 @@ fn several_sources_import_in_one_run_and_a_missing_one_stops_it_before_anything_
 
 #[test]
 fn parse_only_counts_the_records_and_writes_nothing() {
-    let Some(root) = rampart_test_support::test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let tree = root.join("osv-pypa/vulns");
@@ -168,7 +168,7 @@ fn parse_only_counts_the_records_and_writes_nothing() {
 
 #[test]
 fn a_zip_with_a_malformed_record_skips_and_counts_it() {
-    let Some(root) = rampart_test_support::test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let crates = root.join("rustsec-advisory-db/osv/crates");
@@ -237,7 +237,7 @@ fn serve_file(bytes: Vec<u8>, requests: usize) -> String {
 
 #[test]
 fn kev_from_a_url_epss_and_nvd_from_files() {
-    let Some(root) = rampart_test_support::test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let kev = std::fs::read(root.join("cisa-kev/known_exploited_vulnerabilities.json")).unwrap();
@@ -274,7 +274,7 @@ fn expect_exit(output: &std::process::Output, code: i32) -> String {
 
 #[test]
 fn every_recorded_nvd_response_is_imported_or_named_as_another_api() {
-    let Some(root) = rampart_test_support::test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let corpus = root.join("nvd-cve-api-2.0");
@@ -481,7 +481,7 @@ fn a_zip_bomb_is_refused_with_exit_2_whatever_its_headers_declare() {
 
 #[test]
 fn bad_input_exits_2_and_says_what_and_where() {
-    let Some(root) = rampart_test_support::test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let work = tempfile::tempdir().unwrap();

@@ -428,7 +428,7 @@ async fn query(app: &TestApp, purls: &[&String]) -> BTreeMap<String, BTreeSet<St
 
 backend_tests! {
     async fn analysis_scan_and_osv_query_agree_on_every_generator_spelled_purl(app) {
-        let Some(root) = rampart_test_support::test_data::root() else { return };
+        let Some(root) = rampart_test_data::root() else { return };
         let paths = corpus_paths(&root);
         let mut records = Vec::new();
         for path in &paths {

@@ -11,7 +11,7 @@ use serde_json::Value;
 /// A data directory loaded with the RustSec OSV export; `None` (reason printed) without the
 /// test data.
 fn rustsec_database() -> Option<(tempfile::TempDir, PathBuf)> {
-    let root = rampart_test_support::test_data::root()?;
+    let root = rampart_test_data::root()?;
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
         .args(["import", "--quiet", "--type", "osv", "--data-dir"])
@@ -510,7 +510,7 @@ fn the_same_advisories_as_cargo_audit() {
 
 #[test]
 fn requirements_files_match_pypi_advisories_by_normalised_name() {
-    let Some(root) = rampart_test_support::test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let db = tempfile::tempdir().unwrap();

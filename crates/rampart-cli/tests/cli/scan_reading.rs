@@ -6,7 +6,7 @@ use std::process::Command;
 
 #[test]
 fn go_stdlib_is_matched_and_unresolved_components_are_counted_with_reasons() {
-    let Some(root) = rampart_test_support::test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let db = tempfile::tempdir().unwrap();

@@ -265,7 +265,7 @@ async fn kill_mid_run_and_restart(
     sqlite_file: Option<&Path>,
     postgres_url: Option<&str>,
 ) {
-    let Some(root) = rampart_test_support::test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let upstream = Arc::new(Upstream::load(&root));

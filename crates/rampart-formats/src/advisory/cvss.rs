@@ -130,7 +130,6 @@ pub fn band_v3_v4(score: f64) -> SeverityBand {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_data;
 
     #[test]
     fn bands_follow_first_and_nvd_boundaries() {
@@ -214,7 +213,7 @@ mod tests {
 
     #[test]
     fn golden_redhat_vectors_agree() {
-        let Some(root) = test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let dir = root.join("cvss-test-vectors/redhat-cvss/tests");
@@ -254,7 +253,7 @@ mod tests {
 
     #[test]
     fn golden_nvd_scored_vectors_agree_including_band() {
-        let Some(root) = test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let mut checked = 0;

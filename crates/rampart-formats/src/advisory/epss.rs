@@ -163,7 +163,6 @@ fn parse_comment(comment: &str) -> Result<(String, DateTime<Utc>), FormatError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_data;
     use std::io::Write;
 
     const SAMPLE: &str = "#model_version:v2023.03.01,score_date:2025-02-20T00:00:00+0000\ncve,epss,percentile\nCVE-1999-0001,0.00383,0.73075\nCVE-1999-0002,1.5,0.9\nnot-a-cve,0.1,0.1\nCVE-1999-0004,0.00917,0.82963\n";
@@ -243,7 +242,7 @@ mod tests {
 
     #[test]
     fn real_excerpt_and_vunnel_fixtures() {
-        let Some(root) = test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let dir = root.join("epss");

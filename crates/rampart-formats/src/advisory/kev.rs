@@ -216,7 +216,6 @@ fn normalise(raw: RawEntry) -> Result<KevEntry, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_data;
 
     #[test]
     fn catalog_header_and_entries() {
@@ -259,7 +258,7 @@ mod tests {
 
     #[test]
     fn real_catalog_parses_and_matches_its_csv_twin() {
-        let Some(root) = test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let dir = root.join("cisa-kev");
@@ -312,7 +311,7 @@ mod tests {
 
     #[test]
     fn vunnel_fixtures_parse() {
-        let Some(root) = test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let dir = root.join("cisa-kev/vunnel-fixtures");

@@ -481,7 +481,6 @@ fn normalise_configuration(raw: RawConfiguration) -> Result<CpeConfiguration, St
 mod tests {
     use super::*;
     use crate::advisory::cvss::{CvssVersion, SeverityBand};
-    use crate::test_data;
     use std::path::{Path, PathBuf};
 
     const SINGLE_CVE: &str = r#"{"resultsPerPage":1,"startIndex":0,"totalResults":1,"format":"NVD_CVE","version":"2.0","timestamp":"2023-07-28T05:46:22.353","vulnerabilities":[{"cve":{"id":"CVE-2023-0001","sourceIdentifier":"psirt@example.com","published":"2023-02-08T18:15:11.523","lastModified":"2023-02-18T20:41:02.460","vulnStatus":"Analyzed","descriptions":[{"lang":"es","value":"hola"},{"lang":"en","value":"An information exposure."}],"metrics":{"cvssMetricV31":[{"source":"psirt@example.com","type":"Secondary","cvssData":{"version":"3.1","vectorString":"CVSS:3.1/AV:L/AC:L/PR:H/UI:N/S:U/C:H/I:N/A:H","baseScore":6.0}},{"source":"nvd@nist.gov","type":"Primary","cvssData":{"version":"3.1","vectorString":"CVSS:3.1/AV:L/AC:L/PR:H/UI:N/S:U/C:H/I:H/A:H","baseScore":6.7}}]},"weaknesses":[{"source":"nvd@nist.gov","type":"Primary","description":[{"lang":"en","value":"CWE-319"}]},{"source":"x","type":"Secondary","description":[{"lang":"en","value":"CWE-319"},{"lang":"en","value":"NVD-CWE-noinfo"}]}],"configurations":[{"operator":"AND","nodes":[{"operator":"OR","negate":false,"cpeMatch":[{"vulnerable":true,"criteria":"cpe:2.3:a:vendor:agent:*:*:*:*:*:*:*:*","versionStartIncluding":"7.5","versionEndExcluding":"7.5.101","matchCriteriaId":"EC5B"}]},{"operator":"OR","negate":false,"cpeMatch":[{"vulnerable":false,"criteria":"cpe:2.3:o:microsoft:windows:-:*:*:*:*:*:*:*"}]}]}],"references":[{"url":"https://github.com/acme/lib/security/advisories/GHSA-abcd-efgh-2345","source":"x","tags":["Vendor Advisory"]},{"url":"https://www.exploit-db.com/exploits/1","tags":["Exploit","Third Party Advisory"]},{"url":"https://github.com/acme/lib/commit/1","tags":["Patch"]}]}}]}"#;
@@ -681,7 +680,7 @@ mod tests {
 
     #[test]
     fn every_file_of_the_recorded_nvd_corpus_is_read_or_named() {
-        let Some(root) = test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let dir = root.join("nvd-cve-api-2.0");
@@ -755,7 +754,7 @@ mod tests {
 
     #[test]
     fn recorded_2023_page_keeps_paging_and_cpe_configurations() {
-        let Some(root) = test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let bytes =
@@ -875,7 +874,7 @@ mod tests {
 
     #[test]
     fn agrees_with_osv_dev_nvd_conversion_snapshots() {
-        let Some(root) = test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let dir = root.join("peer-tests/osv-dev/vulnfeeds/conversion/nvd");

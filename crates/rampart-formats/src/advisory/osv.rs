@@ -413,7 +413,6 @@ fn normalise_range(raw: RawRange) -> Result<AffectedRange, String> {
 pub(super) mod tests {
     use super::*;
     use crate::advisory::cvss::SeverityBand;
-    use crate::test_data;
     use std::path::{Path, PathBuf};
 
     const WITHDRAWN_RECORD: &str = r#"{
@@ -671,7 +670,7 @@ pub(super) mod tests {
 
     #[test]
     fn every_pypa_yaml_advisory_parses() {
-        let Some(root) = test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let count = parse_corpus(&root.join("osv-pypa/vulns"), "yaml", parse_osv_yaml);
@@ -680,7 +679,7 @@ pub(super) mod tests {
 
     #[test]
     fn every_oss_fuzz_yaml_advisory_parses_with_git_ranges() {
-        let Some(root) = test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let dir = root.join("osv-oss-fuzz-vulns/vulns");
@@ -697,7 +696,7 @@ pub(super) mod tests {
 
     #[test]
     fn every_rustsec_osv_json_advisory_parses() {
-        let Some(root) = test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let count = parse_corpus(
@@ -712,7 +711,7 @@ pub(super) mod tests {
     /// TOML front matter (absent: a vulnerability), read here without our parser.
     #[test]
     fn rustsec_informational_kinds_agree_with_the_native_database() {
-        let Some(root) = test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let native_dir = root.join("rustsec-advisory-db/toml-md/crates");
@@ -765,7 +764,7 @@ pub(super) mod tests {
 
     #[test]
     fn osv_linter_valid_records_parse_and_invalid_ones_are_skipped() {
-        let Some(root) = test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let dir = root.join("peer-tests/osv-schema/tools/osv-linter/testdata");
@@ -803,7 +802,7 @@ pub(super) mod tests {
 
     #[test]
     fn ghsa_conversion_outputs_and_osv_dev_importer_records_parse() {
-        let Some(root) = test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let mut files = files_with_extension(

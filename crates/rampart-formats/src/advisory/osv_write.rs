@@ -142,7 +142,6 @@ mod tests {
     use super::*;
     use crate::advisory::osv::tests::files_with_extension;
     use crate::advisory::{parse_osv_json, parse_osv_yaml};
-    use crate::test_data;
 
     #[test]
     fn an_osv_record_survives_the_round_trip() {
@@ -169,7 +168,7 @@ mod tests {
     /// from what the writer wrote as the same advisory: nothing the reader keeps is lost.
     #[test]
     fn every_corpus_record_survives_the_round_trip() {
-        let Some(root) = test_data::root() else {
+        let Some(root) = rampart_test_data::root() else {
             return;
         };
         let corpora = [

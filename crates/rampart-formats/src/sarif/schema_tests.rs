@@ -2,10 +2,9 @@
 
 use super::write::tests::{critical, NO_FIX};
 use super::write::{write_package_findings, PackageFinding};
-use crate::test_data;
 
 fn validate(log: &serde_json::Value) -> Result<(), String> {
-    let root = test_data::root().expect("test data");
+    let root = rampart_test_data::root().expect("test data");
     let schema_path = root.join("sarif/oasis-sarif-spec/sarif-2.1/schema/sarif-schema-2.1.0.json");
     let schema: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&schema_path).unwrap()).unwrap();
@@ -22,7 +21,7 @@ fn validate(log: &serde_json::Value) -> Result<(), String> {
 
 #[test]
 fn written_logs_validate_against_the_sarif_2_1_0_schema() {
-    if test_data::root().is_none() {
+    if rampart_test_data::root().is_none() {
         return;
     }
     let fixed = ["1.6.1".to_string(), "2.0.0".to_string()];
@@ -58,7 +57,7 @@ fn written_logs_validate_against_the_sarif_2_1_0_schema() {
 /// refused.
 #[test]
 fn the_schema_check_refuses_an_invalid_log() {
-    if test_data::root().is_none() {
+    if rampart_test_data::root().is_none() {
         return;
     }
     let mut log = serde_json::to_value(write_package_findings(

@@ -6,7 +6,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::{detect, parse, DocumentFormat, SbomFormat};
-use crate::test_data;
 
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = fs::read_dir(dir) else {
@@ -35,7 +34,7 @@ fn sorted_files(dir: &Path, extensions: &[&str]) -> Vec<PathBuf> {
 
 #[test]
 fn cyclonedx_examples_parse() {
-    let Some(root) = test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let dir = root.join("cyclonedx-bom-examples");
@@ -97,7 +96,7 @@ fn cyclonedx_examples_parse() {
 
 #[test]
 fn spdx_examples_parse() {
-    let Some(root) = test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let dir = root.join("spdx-examples");
@@ -152,7 +151,7 @@ fn spdx_examples_parse() {
 
 #[test]
 fn real_sboms_keep_their_identifiers() {
-    let Some(root) = test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let keycloak = root.join("cyclonedx-bom-examples/SBOM/keycloak-10.0.2");
@@ -194,7 +193,7 @@ fn real_sboms_keep_their_identifiers() {
 /// graph.
 #[test]
 fn spdx_json_and_tag_value_twins_read_alike() {
-    let Some(root) = test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let pairs = [

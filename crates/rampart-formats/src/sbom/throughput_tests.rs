@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::parse;
-use crate::test_data;
 
 const SYNTHETIC_COMPONENTS: usize = 300_000;
 
@@ -94,7 +93,7 @@ fn replicate_xml(template: &str, target: usize, per_copy: usize) -> String {
 #[test]
 #[ignore = "benchmark: run with --ignored --nocapture"]
 fn throughput() {
-    let Some(root) = test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let examples = root.join("cyclonedx-bom-examples/SBOM");

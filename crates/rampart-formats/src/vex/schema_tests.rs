@@ -76,7 +76,7 @@ impl SchemaCheck {
 }
 
 fn data() -> Option<PathBuf> {
-    crate::test_data::root()
+    rampart_test_data::root()
 }
 
 pub(crate) fn openvex_schema(data: &Path) -> SchemaCheck {

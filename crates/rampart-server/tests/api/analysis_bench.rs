@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rampart_formats::advisory::{parse_osv_json, parse_osv_yaml, Advisory, RangeEvent};
 use rampart_store::ComponentIdentity;
-use rampart_test_support::{test_data, Backend, TestApp};
+use rampart_test_support::{Backend, TestApp};
 use rampart_versions::{Ecosystem, Purl};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -151,7 +151,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run explicitly with --release --ignored --nocapture"]
 async fn analysis_bench() {
-    let Some(root) = test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let app = TestApp::spawn_with(Backend::Sqlite, |config| {

@@ -204,7 +204,7 @@ async fn wait_for_reanalysis(
 
 backend_tests! {
     async fn findings_say_whether_they_are_vulnerabilities_or_informational(app) {
-        let Some(root) = rampart_test_support::test_data::root() else { return };
+        let Some(root) = rampart_test_data::root() else { return };
         let store = store_of(&app).await;
         // Real RustSec records: bigint is unmaintained (its CVSS: 9.8), smallvec's is a
         // vulnerability, matrix-sdk-base's group holds RUSTSEC-2025-0065 and the OSV export's

@@ -157,7 +157,7 @@ fn cassette_bodies(file: &Path) -> Vec<(String, Value)> {
 }
 
 fn data_root() -> Option<PathBuf> {
-    rampart_test_support::test_data::root()
+    rampart_test_data::root()
 }
 
 backend_tests! {

@@ -8,7 +8,7 @@ use chrono::Utc;
 use rampart_core::{ApiKeyKind, ApiKeySecret, Scope, ScopeSet};
 use rampart_formats::sbom::{self, DocumentFormat};
 use rampart_store::{DatabaseLocation, Store};
-use rampart_test_support::{backend_tests, test_data, TestApp};
+use rampart_test_support::{backend_tests, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -489,7 +489,7 @@ backend_tests! {
     }
 
     async fn upload_with_wait_returns_the_finished_analysis(app) {
-        let Some(root) = test_data::root() else { return };
+        let Some(root) = rampart_test_data::root() else { return };
         let release_id = release_fixture(&app).await;
         let bytes = std::fs::read(root.join("cyclonedx-bom-examples/SBOM/keycloak-10.0.2/bom.json")).unwrap();
         // Written down, not computed by our purl parser: keycloak's 903 components all carry
@@ -544,7 +544,7 @@ backend_tests! {
     }
 
     async fn every_example_sbom_uploads_and_downloads_verbatim(app) {
-        let Some(root) = test_data::root() else { return };
+        let Some(root) = rampart_test_data::root() else { return };
         let release_id = release_fixture(&app).await;
         let files = example_sboms(&root);
         assert!(files.len() > 40, "corpus unexpectedly small: {}", files.len());
@@ -594,7 +594,7 @@ backend_tests! {
     }
 
     async fn invalid_documents_are_rejected_and_nothing_is_stored(app) {
-        let Some(root) = test_data::root() else { return };
+        let Some(root) = rampart_test_data::root() else { return };
         let release_id = release_fixture(&app).await;
         let team = team_id(&app).await;
         let store = store_of(&app).await;

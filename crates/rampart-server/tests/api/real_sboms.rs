@@ -8,7 +8,7 @@ use std::path::Path;
 
 use rampart_formats::advisory::parse_osv_json;
 use rampart_store::Store;
-use rampart_test_support::{backend_tests, test_data, TestApp};
+use rampart_test_support::{backend_tests, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -94,7 +94,7 @@ async fn load_corpora(app: &TestApp, root: &Path) {
 
 backend_tests! {
     async fn real_sboms_of_every_format_get_the_findings_written_down(app) {
-        let Some(root) = test_data::root() else { return };
+        let Some(root) = rampart_test_data::root() else { return };
         load_corpora(&app, &root).await;
         let expected = expected();
         assert_eq!(

@@ -62,7 +62,7 @@ const GO_SBOM: &str = r#"{
 
 backend_tests! {
     async fn a_go_sbom_with_stdlib_and_single_segment_modules_gets_its_findings(app) {
-        let Some(root) = rampart_test_support::test_data::root() else { return };
+        let Some(root) = rampart_test_data::root() else { return };
         // The real Go records in the shared corpora (osv-schema's linter fixtures, copied from
         // the Go vulnerability database): GO-2024-2963, stdlib, affected [0, 1.21.12) and
         // [1.22.0-0, 1.22.5); GO-2020-0001, github.com/gin-gonic/gin, affected [0, 1.6.0).

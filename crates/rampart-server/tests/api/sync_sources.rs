@@ -244,7 +244,7 @@ async fn run_now(app: &TestApp, source_id: &str) -> Value {
 }
 
 fn data_root() -> Option<std::path::PathBuf> {
-    rampart_test_support::test_data::root()
+    rampart_test_data::root()
 }
 
 // ---------------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ fn stats(added: u64, updated: u64, unchanged: u64) -> IngestStats {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pypa_corpus_ingests_once_and_reingests_unchanged() {
-    let Some(root) = rampart_test_support::test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let (advisories, _) = pypa_advisories(&root);
@@ -105,7 +105,7 @@ async fn the_pypa_corpus_ingests_once_and_reingests_unchanged() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newer_modified_updates_and_an_older_one_is_ignored() {
-    let Some(root) = rampart_test_support::test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let path = root.join("rustsec-advisory-db/osv/crates/RUSTSEC-2021-0001.json");
@@ -143,7 +143,7 @@ async fn a_newer_modified_updates_and_an_older_one_is_ignored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_nvd_record_and_an_osv_record_of_one_cve_share_a_group() {
-    let Some(root) = rampart_test_support::test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let page = parse_nvd_page(
@@ -182,7 +182,7 @@ async fn an_nvd_record_and_an_osv_record_of_one_cve_share_a_group() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kev_epss_and_exploits_are_idempotent() {
-    let Some(root) = rampart_test_support::test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let kev = parse_kev_json(

@@ -7,8 +7,6 @@
 use std::fs;
 use std::path::Path;
 
-use crate::test_data;
-
 #[derive(Default)]
 struct Tally {
     valid_accepted: usize,
@@ -82,7 +80,7 @@ fn run(dir: &Path, version: &str, extension: &str) -> Tally {
 }
 
 fn conformance(extension: &str) {
-    let Some(root) = test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let dir = root.join("cyclonedx-spec-tests/tools/src/test/resources");
@@ -121,7 +119,7 @@ fn cyclonedx_xml_conformance_suite() {
 /// to the same inventory and graph.
 #[test]
 fn json_and_xml_twins_read_alike() {
-    let Some(root) = test_data::root() else {
+    let Some(root) = rampart_test_data::root() else {
         return;
     };
     let dir = root.join("cyclonedx-spec-tests/tools/src/test/resources");
