@@ -36,7 +36,7 @@ pub mod openvex;
 #[cfg(test)]
 mod roundtrip_tests;
 #[cfg(test)]
-mod schema_tests;
+pub(crate) mod schema_tests;
 #[cfg(test)]
 pub(crate) mod test_documents;
 
