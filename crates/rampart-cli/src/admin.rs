@@ -5,8 +5,8 @@
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use rampart_server::services::login::{issue_login_code, normalize_email};
-use rampart_server::ServerConfig;
+use rampart_engine::services::login::{issue_login_code, normalize_email};
+use rampart_engine::ServerConfig;
 use rampart_store::{AuditActor, AuditEvent, DatabaseLocation, Store};
 
 use crate::config::DatabaseArgs;

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use rampart_server::mail::{SmtpConfig, SmtpTls};
-use rampart_server::sync::SecretKey;
-use rampart_server::{Plans, ServerConfig};
+use rampart_engine::mail::{SmtpConfig, SmtpTls};
+use rampart_engine::sync::SecretKey;
+use rampart_engine::{Plans, ServerConfig};
 use rampart_store::DatabaseLocation;
 use serde::Deserialize;
 
@@ -429,7 +429,7 @@ mod tests {
         std::fs::write(&file, "sync_lease_seconds = 30\n").unwrap();
         let path = file.to_str().unwrap();
         let default = settings(&[]).unwrap().server.sync.lease;
-        assert_eq!(default, rampart_server::sync::SyncSettings::default().lease);
+        assert_eq!(default, rampart_engine::sync::SyncSettings::default().lease);
         let from_file = settings(&["--config", path]).unwrap();
         assert_eq!(from_file.server.sync.lease.as_secs(), 30);
         let flagged = settings(&["--config", path, "--sync-lease-seconds", "4"]).unwrap();

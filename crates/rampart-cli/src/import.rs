@@ -10,18 +10,17 @@
 
 use std::fmt;
 use std::io::{Cursor, Read, Seek};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rampart_formats::advisory::{
-    parse_epss, parse_exploitdb_csv, parse_kev_csv, parse_kev_json, parse_nvd_cves, parse_osv_json,
-    parse_osv_yaml, Advisory, EpssFile, ExploitRecord, FormatError, KevEntry, ParseReport,
-    SkippedRecord,
+    Advisory, EpssFile, ExploitRecord, FormatError, KevEntry, ParseReport, SkippedRecord,
 };
-use rampart_server::sync::archive::BoundedZip;
+use rampart_engine::feeds::{self, BoundedZip, Document, Entry, FeedContent, FeedType};
 use rampart_store::{IngestStats, PreparedAdvisory, Store};
 
 use crate::config::DatabaseArgs;
@@ -43,54 +42,20 @@ fn bad_input(message: String) -> anyhow::Error {
     anyhow::Error::new(BadInput(message))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FeedType {
-    /// OSV JSON or YAML records (a file, a directory tree or a zip such as `all.zip`).
-    Osv,
-    /// NVD CVE API 2.0 responses (JSON): response pages, or one vulnerability item per file.
-    Nvd,
-    /// The GitHub Advisory Database in OSV format (a tree or zip of OSV JSON).
-    Ghsa,
-    /// CISA Known Exploited Vulnerabilities catalog (JSON or CSV).
-    Kev,
-    /// FIRST EPSS scores CSV (plain or gzip).
-    Epss,
-    /// Exploit Database `files_exploits.csv`.
-    Exploitdb,
-}
-
-impl FeedType {
-    fn source_name(self) -> &'static str {
-        match self {
-            FeedType::Osv => "osv",
-            FeedType::Nvd => "nvd",
-            FeedType::Ghsa => "ghsa",
-            FeedType::Kev => "kev",
-            FeedType::Epss => "epss",
-            FeedType::Exploitdb => "exploitdb",
-        }
-    }
-
-    /// Whether a file inside a directory or archive is a document of this feed.
-    fn wants(self, name: &str) -> bool {
-        let lower = name.to_ascii_lowercase();
-        let extensions: &[&str] = match self {
-            FeedType::Osv | FeedType::Ghsa => &[".json", ".yaml", ".yml"],
-            FeedType::Nvd => &[".json"],
-            FeedType::Kev => &[".json", ".csv"],
-            FeedType::Epss => &[".csv", ".csv.gz", ".gz"],
-            FeedType::Exploitdb => &[".csv"],
-        };
-        extensions.iter().any(|e| lower.ends_with(e))
-    }
-}
-
 #[derive(Args, Debug)]
 pub struct ImportArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
-    /// The feed's format.
-    #[arg(long = "type", value_enum)]
+    /// The feed's format: osv (OSV JSON or YAML records: a file, a tree or a zip such as
+    /// `all.zip`), nvd (NVD CVE API 2.0 responses, or one vulnerability item per file), ghsa
+    /// (the GitHub Advisory Database in OSV format), kev (CISA KEV catalog, JSON or CSV), epss
+    /// (FIRST EPSS scores CSV, plain or gzip), exploitdb (Exploit Database
+    /// `files_exploits.csv`).
+    #[arg(
+        long = "type",
+        value_parser = PossibleValuesParser::new(["osv", "nvd", "ghsa", "kev", "epss", "exploitdb"])
+            .map(|name| FeedType::parse(&name).expect("every listed name is a feed"))
+    )]
     pub feed: FeedType,
     /// Files, directory trees, .zip archives or http(s) URLs, read in this order.
     #[arg(required = true, value_name = "PATH_OR_URL")]
@@ -105,12 +70,6 @@ pub struct ImportArgs {
     /// time that ingest benchmarks compare against.
     #[arg(long)]
     pub parse_only: bool,
-}
-
-/// One readable unit of input: a file, an archive entry or a download.
-struct Document {
-    name: String,
-    bytes: Vec<u8>,
 }
 
 /// Documents parsed together (split over the cores) while the previous ones are taken: at
@@ -155,15 +114,6 @@ fn parse_chunk(
     })
 }
 
-/// One entry of the input, as read.
-enum Input {
-    Document(Document),
-    /// An entry that could not be read: skipped with this reason.
-    Unreadable(String),
-    /// An archive entry that is not a document of the feed (a directory, a README).
-    NotOfTheFeed,
-}
-
 /// What one document held.
 enum Parsed {
     /// Prepared for writing where they were parsed, off the writer's path.
@@ -182,33 +132,17 @@ struct ParsedDocument {
 
 /// Parses one document of `feed` (pure: runs on a blocking thread).
 fn parse_document(feed: FeedType, document: Document, writing: bool) -> ParsedDocument {
-    let Document { name, bytes } = document;
-    let lower = name.to_ascii_lowercase();
-    let advisories = |report| {
-        if writing {
-            Parsed::Advisories(prepare(report))
-        } else {
-            Parsed::UnpreparedAdvisories(report)
-        }
-    };
-    let content = match feed {
-        FeedType::Osv | FeedType::Ghsa => if lower.ends_with(".yaml") || lower.ends_with(".yml") {
-            parse_osv_yaml(&bytes)
-        } else {
-            parse_osv_json(&bytes)
-        }
-        .map(advisories),
-        FeedType::Nvd => parse_nvd_cves(&bytes).map(advisories),
-        FeedType::Kev => if lower.ends_with(".csv") {
-            parse_kev_csv(&bytes)
-        } else {
-            parse_kev_json(&bytes).map(|catalog| catalog.entries)
-        }
-        .map(Parsed::Kev),
-        FeedType::Epss => parse_epss(&bytes).map(Parsed::Epss),
-        FeedType::Exploitdb => parse_exploitdb_csv(&bytes).map(Parsed::Exploits),
-    };
-    ParsedDocument { name, content }
+    let content = feeds::parse_document(feed, &document).map(|content| match content {
+        FeedContent::Advisories(report) if writing => Parsed::Advisories(prepare(report)),
+        FeedContent::Advisories(report) => Parsed::UnpreparedAdvisories(report),
+        FeedContent::Kev(report) => Parsed::Kev(report),
+        FeedContent::Epss(file) => Parsed::Epss(file),
+        FeedContent::Exploits(report) => Parsed::Exploits(report),
+    });
+    ParsedDocument {
+        name: document.name,
+        content,
+    }
 }
 
 /// Prepares parsed advisories for writing; one that cannot be is skipped with its reason.
@@ -333,7 +267,7 @@ impl<'a> Importer<'a> {
     /// what a rerun writes, do not depend on timing).
     async fn documents(
         &mut self,
-        inputs: impl Iterator<Item = anyhow::Result<Input>>,
+        inputs: impl Iterator<Item = anyhow::Result<Entry>>,
     ) -> anyhow::Result<()> {
         let mut inputs = inputs.peekable();
         let mut parsing: Option<tokio::task::JoinHandle<Vec<ParsedDocument>>> = None;
@@ -343,12 +277,12 @@ impl<'a> Importer<'a> {
             while chunk.len() < CHUNK_DOCUMENTS && chunk_bytes < CHUNK_BYTES {
                 let Some(input) = inputs.next() else { break };
                 match input? {
-                    Input::Document(document) => {
+                    Entry::Document(document) => {
                         chunk_bytes += document.bytes.len();
                         chunk.push(document);
                     }
-                    Input::Unreadable(reason) => self.skip(reason),
-                    Input::NotOfTheFeed => self.progress.inc(1),
+                    Entry::Unreadable(reason) => self.skip(reason),
+                    Entry::NotOfTheFeed => self.progress.inc(1),
                 }
             }
             let next = if chunk.is_empty() {
@@ -407,7 +341,7 @@ impl<'a> Importer<'a> {
             let batch: Vec<PreparedAdvisory<'static>> = self.advisories.drain(..take).collect();
             self.finish_writing().await?;
             let store = store.clone();
-            let source = self.feed.source_name();
+            let source = self.feed.kb_source();
             self.writing = Some(tokio::spawn(async move {
                 store.ingest_prepared(source, &batch).await
             }));
@@ -490,7 +424,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     if store.is_none() {
         println!(
             "parsed {} from {}: {} records, {} skipped in {:.1}s (nothing written)",
-            args.feed.source_name(),
+            args.feed.kb_source(),
             source,
             importer.parsed,
             stats.skipped,
@@ -500,7 +434,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     }
     println!(
         "imported {} from {}: {} records: {} added, {} updated, {} unchanged, {} skipped in {:.1}s",
-        args.feed.source_name(),
+        args.feed.kb_source(),
         source,
         stats.total(),
         stats.added,
@@ -526,7 +460,7 @@ fn nothing_read(read: u64, skipped: u64, feed: FeedType, source: &str) -> anyhow
     match (read, skipped) {
         (0, 0) => Err(bad_input(format!(
             "{source}: no {} record found (is --type right?)",
-            feed.source_name()
+            feed.kb_source()
         ))),
         (0, skipped) => Err(bad_input(format!(
             "{source}: nothing imported, all {skipped} records or documents were skipped (reasons above)"
@@ -548,13 +482,13 @@ async fn import_source(
     } else {
         let path = local_path(source);
         if path.is_dir() {
-            let files = collect_files(&path, feed)?;
+            let files = feeds::tree_files(&path, feed)?;
             importer.progress.inc_length(files.len() as u64);
             let inputs = files.into_iter().map(|file| {
                 let bytes = std::fs::read(&file)
                     .map_err(|e| bad_input(format!("cannot read {}: {e}", file.display())))?;
                 let name = file.display().to_string();
-                Ok(Input::Document(Document { name, bytes }))
+                Ok(Entry::Document(Document { name, bytes }))
             });
             importer.documents(inputs).await?;
         } else if path.is_file() {
@@ -574,12 +508,12 @@ async fn import_file(
     name: String,
     bytes: Vec<u8>,
 ) -> anyhow::Result<()> {
-    if is_zip(&name, &bytes) {
+    if feeds::is_zip(&name, &bytes) {
         return import_zip(importer, &name, Cursor::new(bytes)).await;
     }
     importer.progress.inc_length(1);
     importer
-        .documents(std::iter::once(Ok(Input::Document(Document {
+        .documents(std::iter::once(Ok(Entry::Document(Document {
             name,
             bytes,
         }))))
@@ -594,30 +528,6 @@ fn local_path(source: &str) -> PathBuf {
     PathBuf::from(source.strip_prefix("file://").unwrap_or(source))
 }
 
-fn is_zip(name: &str, bytes: &[u8]) -> bool {
-    name.to_ascii_lowercase().ends_with(".zip") || bytes.starts_with(b"PK\x03\x04")
-}
-
-/// Every file of the feed's kinds under `root`, sorted for a reproducible order.
-fn collect_files(root: &Path, feed: FeedType) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?
-        {
-            let path = entry?.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if feed.wants(&path.to_string_lossy()) {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
 /// The documents of a zip archive, each read through the bounded reader sync runs use: a
 /// damaged entry is skipped, an entry past the size limit refuses the whole archive.
 async fn import_zip(
@@ -628,17 +538,8 @@ async fn import_zip(
     let refused = |error| bad_input(format!("{archive_name}: {error}"));
     let mut archive = BoundedZip::new(reader).map_err(refused)?;
     importer.progress.inc_length(archive.len() as u64);
-    let feed = importer.feed;
-    let inputs =
-        (0..archive.len()).map(|index| match archive.read(index, |name| feed.wants(name)) {
-            Ok(Some(entry)) => Ok(Input::Document(Document {
-                name: entry.name,
-                bytes: entry.bytes,
-            })),
-            Ok(None) => Ok(Input::NotOfTheFeed),
-            Err(error) if error.refuses_the_archive() => Err(refused(error)),
-            Err(error) => Ok(Input::Unreadable(format!("{archive_name}: {error}"))),
-        });
+    let inputs = feeds::zip_entries(&mut archive, importer.feed, archive_name)
+        .map(|entry| entry.map_err(refused));
     importer.documents(inputs).await
 }
 

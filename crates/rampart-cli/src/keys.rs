@@ -7,8 +7,8 @@
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use rampart_core::Role;
-use rampart_server::services::api_keys::{create_key, CreateApiKey, CreateRefusal, KeyRequester};
-use rampart_server::Plans;
+use rampart_engine::services::api_keys::{create_key, CreateApiKey, CreateRefusal, KeyRequester};
+use rampart_engine::Plans;
 use rampart_store::{Store, TeamInfo};
 
 use crate::admin::{open_existing, operator_actor};
@@ -113,7 +113,7 @@ async fn create_in(store: &Store, plans: &Plans, args: &CreateArgs) -> anyhow::R
         scopes: role.scopes(),
         plan: team.plan.clone(),
         actor: operator_actor(),
-        meta: Default::default(),
+        origin: Default::default(),
     };
     let body = CreateApiKey {
         name: args.name.clone(),

@@ -19,8 +19,8 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use rampart_formats::advisory::SeverityBand;
 use rampart_formats::lockfile::{self, Origin};
+use rampart_engine::analysis::{findings_of, match_components, UnmatchedComponents};
 use rampart_formats::{sarif, sbom};
-use rampart_server::analysis::{findings_of, match_components, UnmatchedComponents};
 use rampart_store::{ComponentIdentity, DatabaseLocation, MatchedRecordView, NewFinding, Store};
 use serde::Serialize;
 
@@ -319,12 +319,12 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
     // Only the packages the input names are compiled into the index.
     let mut names: Vec<String> = components
         .iter()
-        .filter_map(rampart_server::analysis::resolve)
+        .filter_map(rampart_engine::analysis::resolve)
         .map(|(ecosystem, name)| rampart_core::normalize_package_name(&ecosystem, &name))
         .collect();
     names.sort();
     names.dedup();
-    let index = rampart_server::kb_index::build_index_of(&store, Some(&names), args.cpe).await?;
+    let index = rampart_engine::kb_index::build_index_of(&store, Some(&names), args.cpe).await?;
     let mut matched = match_components(&index, &components, args.cpe);
     // The kind of each matched record, as the index knows it.
     let informational: HashMap<i64, Option<String>> = matched
@@ -393,7 +393,7 @@ fn skipped_with(mut unmatched: UnmatchedComponents, skipped: &[String]) -> Unmat
     for (reason, count) in by_reason {
         unmatched.merge(UnmatchedComponents {
             count,
-            reasons: vec![rampart_server::analysis::UnmatchedReasonCount {
+            reasons: vec![rampart_engine::analysis::UnmatchedReasonCount {
                 reason: reason.to_string(),
                 description: "left out by the lockfile reader".into(),
                 count,

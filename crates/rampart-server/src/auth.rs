@@ -13,169 +13,56 @@
 //! applies the rate limit (per key, per session user, else per source IP) and sets the
 //! `X-RateLimit-*` headers on every response but the health probes', which are never
 //! limited. [`require_principal`] guards protected routes. Handlers receive the
-//! [`Principal`] and [`RequestMeta`] as extractors.
-//!
-//! ## Test mode (for every feature)
-//! A request made with an `rk_test_` key is in test mode ([`Principal::is_test_mode`]).
-//! The rule for features: rows such a request creates carry `is_test = TRUE` (a BOOLEAN
-//! column next to `team_id`, default FALSE) and live listings exclude them unless asked;
-//! test-mode requests never start real scans or send real outbound messages (webhooks,
-//! e-mail), they produce dry-run results; and key-authenticated write responses include
-//! `"test_mode": true` (use [`Principal::test_mode_field`]).
+//! [`Principal`] and [`RequestMeta`] as extractors (the engine's `Actor` and `RequestOrigin`,
+//! which also documents test mode).
 
 use std::net::SocketAddr;
+use std::ops::Deref;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use rampart_core::{ApiKeyHash, ApiKeyKind, ApiKeySecret, Role, Scope, ScopeSet};
-use rampart_store::{AuditActor, AuditEvent, UserKind};
+use rampart_core::{ApiKeyHash, ApiKeySecret};
+use rampart_store::UserKind;
 use sha2::{Digest, Sha256};
+
+use rampart_engine::services::api_keys::UPGRADE_MESSAGE;
+use rampart_engine::{Actor, Credential, RequestOrigin};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
-/// Seed 003's refusal on a plan without API keys (key routes and key authentication).
-pub const UPGRADE_MESSAGE: &str = "API keys are only available for Pro users.";
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "rampart_session";
 /// Prefix of session tokens (opaque, 256 random bits, stored as SHA-256).
 pub const SESSION_PREFIX: &str = "rks_";
 
-/// The authenticated caller of a request.
+/// The authenticated caller of a request, as a handler extracts it; the engine's [`Actor`]
+/// (which services take: pass `&principal`).
 #[derive(Debug, Clone)]
-pub struct Principal {
-    pub team_id: i64,
-    pub user_id: i64,
-    /// A person's e-mail, or `api_<key-name>` for a service account.
-    pub user_email: String,
-    pub credential: Credential,
-    pub scopes: ScopeSet,
-    pub role: Role,
-    /// The team's plan name.
-    pub plan: String,
-}
+pub struct Principal(pub Actor);
 
-#[derive(Debug, Clone)]
-pub enum Credential {
-    ApiKey {
-        id: i64,
-        name: String,
-        kind: ApiKeyKind,
-        /// The key belongs to the team (a service account), not to a person.
-        service_account: bool,
-    },
-    Session {
-        id: i64,
-    },
-}
+impl Deref for Principal {
+    type Target = Actor;
 
-impl Principal {
-    /// Every handler's first line: `principal.require(Scope::ProductsRead)?;` (and the same
-    /// scope in its `#[utoipa::path(security(("bearer" = ["products:read"])))]`).
-    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.scopes.contains(scope) {
-            Ok(())
-        } else {
-            Err(ApiError::new(
-                ErrorCode::InsufficientScope,
-                format!("this endpoint needs the `{scope}` scope"),
-            ))
-        }
-    }
-
-    /// Key management and other account actions need a logged-in session (seed 003: API
-    /// keys cannot create, rotate or revoke keys). Returns the session id.
-    pub fn require_session(&self) -> Result<i64, ApiError> {
-        match self.credential {
-            Credential::Session { id } => Ok(id),
-            Credential::ApiKey { .. } => Err(ApiError::new(
-                ErrorCode::Forbidden,
-                "this action needs a logged-in session (POST /api/v1/auth/otp); API keys cannot manage API keys",
-            )),
-        }
-    }
-
-    /// Test keys create test data and never cause real outbound effects (see the module
-    /// documentation for the rule features follow).
-    pub fn is_test_mode(&self) -> bool {
-        matches!(
-            self.credential,
-            Credential::ApiKey {
-                kind: ApiKeyKind::Test,
-                ..
-            }
-        )
-    }
-
-    /// Real outbound work (sync runs, scans, notifications) needs a live credential: a test
-    /// key gets 403 `test_mode_forbidden` naming `action`.
-    pub fn require_live(&self, action: &str) -> Result<(), ApiError> {
-        if self.is_test_mode() {
-            Err(ApiError::new(
-                ErrorCode::TestModeForbidden,
-                format!("test keys (rk_test_) cannot {action}; use a live key (rk_live_)"),
-            ))
-        } else {
-            Ok(())
-        }
-    }
-
-    /// The rows this caller works on: its team's test rows in test mode, else the live ones.
-    pub fn tenant(&self) -> rampart_store::Tenant {
-        rampart_store::Tenant {
-            team_id: self.team_id,
-            test: self.is_test_mode(),
-        }
-    }
-
-    /// `Some(true)` in test mode, else `None`: for a `#[serde(skip_serializing_if =
-    /// "Option::is_none")] test_mode: Option<bool>` response field.
-    pub fn test_mode_field(&self) -> Option<bool> {
-        self.is_test_mode().then_some(true)
-    }
-
-    /// The actor audit entries name: the person, or the service account behind a team key.
-    pub fn audit_actor(&self) -> AuditActor {
-        let service = matches!(
-            self.credential,
-            Credential::ApiKey {
-                service_account: true,
-                ..
-            }
-        );
-        AuditActor {
-            user_id: Some(self.user_id),
-            label: self.user_email.clone(),
-            kind: if service { "service_account" } else { "user" },
-        }
-    }
-
-    /// An audit event by this caller in their team, with the request's id and source IP.
-    pub fn audit(&self, meta: &RequestMeta, action: &str) -> AuditEvent {
-        meta.stamp(AuditEvent::new(
-            Some(self.team_id),
-            self.audit_actor(),
-            action,
-        ))
+    fn deref(&self) -> &Actor {
+        &self.0
     }
 }
 
-/// The request id and source IP, for audit entries.
+/// The request id and source IP of a request, as a handler extracts it; the engine's
+/// [`RequestOrigin`] (pass `&meta` to services).
 #[derive(Debug, Clone, Default)]
-pub struct RequestMeta {
-    pub request_id: Option<String>,
-    pub source_ip: Option<String>,
-}
+pub struct RequestMeta(pub RequestOrigin);
 
-impl RequestMeta {
-    pub fn stamp(&self, mut event: AuditEvent) -> AuditEvent {
-        event.request_id = self.request_id.clone();
-        event.source_ip = self.source_ip.clone();
-        event
+impl Deref for RequestMeta {
+    type Target = RequestOrigin;
+
+    fn deref(&self) -> &RequestOrigin {
+        &self.0
     }
 }
 
@@ -183,18 +70,20 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        Ok(parts
-            .extensions
-            .get::<RequestMeta>()
-            .cloned()
-            .unwrap_or_default())
+        Ok(RequestMeta(
+            parts
+                .extensions
+                .get::<RequestOrigin>()
+                .cloned()
+                .unwrap_or_default(),
+        ))
     }
 }
 
 /// What [`identify`] found: a principal, no credentials at all, or a refusal to report on
 /// protected routes.
 #[derive(Clone)]
-struct AuthOutcome(Result<Option<Principal>, (ErrorCode, String)>);
+struct AuthOutcome(Result<Option<Actor>, (ErrorCode, String)>);
 
 /// Global middleware: authenticate if credentials are present, rate-limit, and set the
 /// rate-limit headers on the response. Also records scope denials in the audit log.
@@ -202,7 +91,7 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
     if crate::ratelimit::is_exempt(request.uri().path()) {
         return next.run(request).await;
     }
-    let meta = RequestMeta {
+    let meta = RequestOrigin {
         request_id: request
             .headers()
             .get("x-request-id")
@@ -238,7 +127,7 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
         .hit(&state.store, &bucket, limit, now)
         .await;
     let mut response = if decision.allowed {
-        if let Ok(Some(Principal {
+        if let Ok(Some(Actor {
             credential: Credential::ApiKey { id, .. },
             ..
         })) = &outcome
@@ -353,7 +242,7 @@ async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<Option<Principal>, ApiError> {
+) -> Result<Option<Actor>, ApiError> {
     let authorization = match headers.get(header::AUTHORIZATION) {
         Some(value) => Some(value.to_str().map_err(|_| invalid_key())?.trim()),
         None => None,
@@ -405,7 +294,7 @@ async fn authenticate_key(
     token: &str,
     expected_id: Option<i64>,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<Principal, ApiError> {
+) -> Result<Actor, ApiError> {
     let secret = ApiKeySecret::parse(token).ok_or_else(invalid_key)?;
     let record = state
         .store
@@ -429,7 +318,7 @@ async fn authenticate_key(
         return Err(ApiError::new(ErrorCode::UpgradeRequired, UPGRADE_MESSAGE));
     }
     let service_account = record.user_kind == UserKind::Service;
-    Ok(Principal {
+    Ok(Actor {
         team_id: record.team_id,
         user_id: record.user_id,
         user_email: if service_account {
@@ -453,7 +342,7 @@ async fn authenticate_session(
     state: &AppState,
     token: &str,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<Principal, ApiError> {
+) -> Result<Actor, ApiError> {
     let record = state
         .store
         .find_session(&hash_token(token))
@@ -463,7 +352,7 @@ async fn authenticate_session(
         return Err(invalid_session());
     }
     let role = record.role.ok_or_else(invalid_session)?;
-    Ok(Principal {
+    Ok(Actor {
         team_id: record.team_id,
         user_id: record.user_id,
         user_email: record.email,
@@ -495,7 +384,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        parts.extensions.get::<Principal>().cloned().ok_or_else(|| {
+        parts.extensions.get::<Actor>().cloned().map(Principal).ok_or_else(|| {
             // A handler asked for a principal on a route mounted without the auth layer.
             ApiError::internal("route is missing the authentication layer")
         })

@@ -14,74 +14,23 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-macro_rules! error_codes {
-    ($($variant:ident => ($status:ident, $code:literal, $doc:literal);)*) => {
-        /// Stable machine-readable error codes. Never rename one: clients match on them.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum ErrorCode {
-            $(#[doc = $doc] $variant,)*
-        }
+pub use rampart_engine::error::{ErrorCode, ServiceError};
 
-        impl ErrorCode {
-            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $(ErrorCode::$variant => $code,)* }
-            }
-
-            pub fn status(self) -> StatusCode {
-                match self { $(ErrorCode::$variant => StatusCode::$status,)* }
-            }
-
-            pub fn description(self) -> &'static str {
-                match self { $(ErrorCode::$variant => $doc,)* }
-            }
-        }
-    };
-}
-
-error_codes! {
-    BadRequest => (BAD_REQUEST, "bad_request", "The request is malformed (bad query string, path parameter or header).");
-    MalformedJson => (BAD_REQUEST, "invalid_json", "The body is not well-formed JSON (truncated, a syntax error, trailing characters); the message names the line and column.");
-    InvalidBody => (UNPROCESSABLE_ENTITY, "invalid_body", "The body is well-formed JSON but does not have the expected fields or types.");
-    ValidationFailed => (UNPROCESSABLE_ENTITY, "validation_failed", "A field has a value that is not allowed; the message names the field.");
-    MissingCredentials => (UNAUTHORIZED, "missing_credentials", "No credentials were sent. Send `Authorization: Bearer <key>`.");
-    InvalidApiKey => (UNAUTHORIZED, "invalid_api_key", "The provided API key is expired, revoked or invalid.");
-    InsufficientScope => (FORBIDDEN, "insufficient_scope", "The credential lacks the scope this endpoint needs; the message names it.");
-    Forbidden => (FORBIDDEN, "forbidden", "The credential may not perform this action.");
-    UpgradeRequired => (FORBIDDEN, "upgrade_required", "The team's plan does not include this feature.");
-    TestModeForbidden => (FORBIDDEN, "test_mode_forbidden", "A test key (`rk_test_`) cannot start real work (sync runs, scans, outbound notifications); use a live key.");
-    QuotaExceeded => (FORBIDDEN, "quota_exceeded", "A limit of the team's plan is reached; the message names it.");
-    InvalidCode => (UNAUTHORIZED, "invalid_code", "The login code is wrong, expired, used or locked after too many wrong tries.");
-    NotFound => (NOT_FOUND, "not_found", "No such resource (or it belongs to another team).");
-    MethodNotAllowed => (METHOD_NOT_ALLOWED, "method_not_allowed", "The path exists but not with this HTTP method.");
-    Conflict => (CONFLICT, "conflict", "The request conflicts with the current state of the resource.");
-    NotAnSbom => (BAD_REQUEST, "not_an_sbom", "The uploaded document is not a supported SBOM (CycloneDX JSON/XML, SPDX JSON/tag-value); nothing was stored.");
-    InvalidSbom => (UNPROCESSABLE_ENTITY, "invalid_sbom", "The SBOM has a problem; the message names the first one with its JSON pointer or line and column. Nothing was stored.");
-    PayloadTooLarge => (PAYLOAD_TOO_LARGE, "payload_too_large", "The body exceeds the configured size limit.");
-    UnsupportedMediaType => (UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "The body's content type is not accepted here (JSON needs `Content-Type: application/json`).");
-    RateLimited => (TOO_MANY_REQUESTS, "rate_limited", "Too many requests; wait for the number of seconds in `Retry-After`.");
-    InternalError => (INTERNAL_SERVER_ERROR, "internal_error", "The server failed; the request id in `X-Request-Id` finds the cause in the server log.");
-    ServiceUnavailable => (SERVICE_UNAVAILABLE, "service_unavailable", "The server is not ready (database unreachable or migrations pending).");
-}
-
-impl ErrorCode {
-    /// The code a bare status maps to, for responses produced without an `ApiError`.
-    pub fn for_status(status: StatusCode) -> ErrorCode {
-        match status {
-            StatusCode::UNAUTHORIZED => ErrorCode::MissingCredentials,
-            StatusCode::FORBIDDEN => ErrorCode::Forbidden,
-            StatusCode::NOT_FOUND => ErrorCode::NotFound,
-            StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
-            StatusCode::CONFLICT => ErrorCode::Conflict,
-            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
-            StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::ValidationFailed,
-            StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
-            StatusCode::SERVICE_UNAVAILABLE => ErrorCode::ServiceUnavailable,
-            s if s.is_server_error() => ErrorCode::InternalError,
-            _ => ErrorCode::BadRequest,
-        }
+/// The code a bare status maps to, for responses produced without an `ApiError`.
+pub fn code_for_status(status: StatusCode) -> ErrorCode {
+    match status {
+        StatusCode::UNAUTHORIZED => ErrorCode::MissingCredentials,
+        StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::CONFLICT => ErrorCode::Conflict,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::ValidationFailed,
+        StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
+        StatusCode::SERVICE_UNAVAILABLE => ErrorCode::ServiceUnavailable,
+        s if s.is_server_error() => ErrorCode::InternalError,
+        _ => ErrorCode::BadRequest,
     }
 }
 
@@ -127,20 +76,24 @@ impl From<rampart_core::PageError> for ApiError {
     }
 }
 
-impl From<rampart_store::StoreError> for ApiError {
-    fn from(error: rampart_store::StoreError) -> Self {
-        use rampart_store::StoreError;
-        match error {
-            StoreError::NotFound => ApiError::new(ErrorCode::NotFound, "not found"),
-            StoreError::Conflict(message) => ApiError::new(ErrorCode::Conflict, message),
-            StoreError::LimitReached(limit) => ApiError::new(
-                ErrorCode::QuotaExceeded,
-                format!("the plan's limit of {limit} is reached"),
-            ),
-            other => ApiError::internal(other),
-        }
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        let (code, message) = error.into_parts();
+        ApiError { code, message }
     }
 }
+
+impl From<rampart_store::StoreError> for ApiError {
+    fn from(error: rampart_store::StoreError) -> Self {
+        ServiceError::from(error).into()
+    }
+}
+
+/// The HTTP status of a code.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    StatusCode::from_u16(code.http_status()).expect("error codes carry valid HTTP statuses")
+}
+
 
 /// The JSON error body.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -159,7 +112,7 @@ pub struct ErrorDetail {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.code.status();
+        let status = status_of(self.code);
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code.as_str().to_string(),

@@ -4,19 +4,13 @@
 //! server; [`App::serve`] serves HTTP on a listener until a shutdown signal, finishing
 //! in-flight requests. `rampart serve` and the test harness share both.
 
-pub mod analysis;
 pub mod auth;
 pub mod error;
-pub mod kb_index;
-pub mod mail;
 mod middleware;
 pub mod openapi;
-pub mod osv_cache;
 pub mod ratelimit;
 mod routes;
-pub mod services;
 pub mod state;
-pub mod sync;
 pub mod usage;
 
 use std::future::Future;
@@ -26,7 +20,8 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::Router;
-use rampart_store::{Bootstrap, DatabaseLocation, Store};
+use rampart_engine::Engine;
+use rampart_store::{Bootstrap, Store};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -35,8 +30,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use axum;
-pub use state::{AppState, Clock, PlanLimits, Plans, ServerConfig};
-use sync::{SecretKey, SyncService};
+pub use rampart_engine::{Clock, PlanLimits, Plans, ServerConfig};
+pub use state::AppState;
 
 /// A migrated, bootstrapped server ready to serve.
 pub struct App {
@@ -47,55 +42,10 @@ pub struct App {
 
 impl App {
     pub async fn build(config: ServerConfig) -> anyhow::Result<App> {
-        let secret_key = match (&config.secret_key, &config.database) {
-            (Some(key), _) => key.clone(),
-            (None, DatabaseLocation::SqliteDir(dir)) => {
-                rampart_store::create_data_dir(dir)?;
-                SecretKey::load_or_create(&dir.join("secret.key"))?
-            }
-            (None, DatabaseLocation::Postgres(_)) => anyhow::bail!(
-                "PostgreSQL needs a server secret key shared by every replica: set --secret-key, \
-                 RAMPART_SECRET_KEY or RAMPART_SECRET_KEY_FILE (32 bytes as 64 hex digits or \
-                 base64, e.g. from `openssl rand -hex 32`); stored sync-source API keys are \
-                 encrypted with it"
-            ),
-        };
-        // The admin must be able to log in with the address the server creates for them.
-        let admin_email = services::login::normalize_email(&config.admin_email).map_err(|_| {
-            anyhow::anyhow!(
-                "the admin e-mail {:?} is not a valid e-mail address",
-                config.admin_email
-            )
-        })?;
-        let store = Store::connect(&config.database).await?;
-        store.migrate().await?;
-        let bootstrap = store.bootstrap(&admin_email).await?;
-        // The first index is built before serving, so a restarted server answers at once.
-        let kb_index =
-            rampart_core::match_index::MatchIndexHandle::new(kb_index::build_index(&store).await?);
-        let sync = SyncService::new(store.clone(), config.sync.clone(), secret_key)?;
-        if config.plans.get(&config.default_plan).is_none() {
-            anyhow::bail!(
-                "default plan {:?} is not one of free, pro, enterprise",
-                config.default_plan
-            );
-        }
-        if config.smtp.is_none() {
-            tracing::warn!(
-                "no SMTP server configured: login codes are written to the server log (development only)"
-            );
-        }
-        let mailer = mail::Mailer::new(config.smtp.as_ref())?;
-        let osv_records = Arc::new(osv_cache::OsvRecordCache::new(config.osv_cache_bytes));
+        let (engine, bootstrap) = Engine::start(config).await?;
         Ok(App {
             state: AppState {
-                store,
-                config: Arc::new(config),
-                kb_index,
-                osv_records,
-                analysis_queued: Arc::new(tokio::sync::Notify::new()),
-                sync,
-                mailer: Arc::new(mailer),
+                engine,
                 rate_limiter: Arc::default(),
                 key_usage: Arc::default(),
             },
@@ -130,22 +80,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let router = router(self.state.clone(), extra);
-        let store = self.state.store.clone();
-        let refresher = kb_index::spawn_refresher(
-            store.clone(),
-            self.state.kb_index.clone(),
-            Arc::clone(&self.state.analysis_queued),
-        );
-        let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
-        let worker = tokio::spawn(analysis::run_worker(
-            store.clone(),
-            self.state.kb_index.clone(),
-            Arc::clone(&self.state.analysis_queued),
-            worker_stopped,
-        ));
-        let (stop_sync, sync_stopped) = tokio::sync::watch::channel(false);
-        let sync = tokio::spawn(self.state.sync.clone().run(sync_stopped));
-        let state = self.state.clone();
+        let workers = self.state.start_workers();
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let served = axum::serve(
             listener,
@@ -153,17 +88,12 @@ impl App {
         )
         .with_graceful_shutdown(shutdown)
         .await;
-        refresher.abort();
         housekeeping.abort();
-        // The worker finishes the analysis in hand (an interrupted one would be taken again
-        // once its lease expires) before the pool closes.
-        let _ = stop_worker.send(true);
-        let _ = stop_sync.send(true);
-        let _ = worker.await;
-        let _ = sync.await;
+        workers.stop().await;
         // Usage counted since the last flush is written before the pool closes.
+        let state = self.state;
         state.key_usage.flush(&state.store).await;
-        store.close().await;
+        state.store.close().await;
         served
     }
 }

@@ -44,7 +44,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
         return response;
     }
     let (parts, _) = response.into_parts();
-    let code = ErrorCode::for_status(status);
+    let code = crate::error::code_for_status(status);
     let message = match code {
         ErrorCode::MethodNotAllowed => "method not allowed on this path".to_string(),
         _ => status

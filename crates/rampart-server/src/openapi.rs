@@ -60,7 +60,7 @@ impl Modify for SecurityAndErrors {
         let descriptions: serde_json::Map<String, serde_json::Value> = ErrorCode::ALL
             .iter()
             .map(|code| {
-                let text = format!("HTTP {}. {}", code.status().as_u16(), code.description());
+                let text = format!("HTTP {}. {}", code.http_status(), code.description());
                 (code.as_str().to_string(), serde_json::Value::from(text))
             })
             .collect();

@@ -1,216 +1,26 @@
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::ops::Deref;
 use std::sync::Arc;
-use std::time::Duration;
 
-use chrono::{DateTime, SubsecRound, Utc};
-use rampart_store::{DatabaseLocation, Store};
+use rampart_engine::Engine;
 
-use crate::mail::{Mailer, SmtpConfig};
 use crate::ratelimit::RateLimiter;
-use crate::sync::{SecretKey, SyncService, SyncSettings};
 use crate::usage::KeyUsage;
 
-/// Resolved server settings (the CLI merges flags, environment, file and defaults).
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    pub database: DatabaseLocation,
-    /// E-mail of the admin user created on first start.
-    pub admin_email: String,
-    /// Largest request body accepted, in bytes.
-    pub max_body_bytes: usize,
-    /// Largest SBOM upload accepted, in bytes; the upload route's body limit (413 beyond).
-    pub max_sbom_bytes: usize,
-    /// How long `?wait=true` on an upload waits for its analysis.
-    pub analysis_wait: std::time::Duration,
-    /// Encrypts stored secrets (sync-source API keys). `None`: on SQLite one is generated
-    /// and kept in the data directory (mode 0600); on PostgreSQL the server refuses to start,
-    /// because every replica must share the key.
-    pub secret_key: Option<SecretKey>,
-    pub sync: SyncSettings,
-    /// Plan limits (configuration, not code).
-    pub plans: Plans,
-    /// The plan of teams created after bootstrap (sign-ups, `POST /api/v1/teams`).
-    pub default_plan: String,
-    /// Outgoing mail for login codes and invitations; `None` writes codes to the log
-    /// (development only).
-    pub smtp: Option<SmtpConfig>,
-    /// The URL clients use (e.g. `https://rampart.example.com`); an `https` URL marks the
-    /// session cookie `Secure`.
-    pub public_url: Option<String>,
-    /// Whether an unknown e-mail may log in, creating a user and a team on the default plan.
-    pub allow_signup: bool,
-    pub otp_ttl: chrono::Duration,
-    /// Login codes per e-mail, and per source IP, within [`ServerConfig::otp_window`].
-    pub otp_max_per_email: i64,
-    pub otp_max_per_ip: i64,
-    pub otp_window: chrono::Duration,
-    pub session_ttl: chrono::Duration,
-    /// Requests per minute for callers without credentials (per source IP).
-    pub anonymous_rate_limit_per_minute: u32,
-    /// How often batched key usage (request counts, last use) is written.
-    pub usage_flush_interval: Duration,
-    /// Memory for rendered OSV records answering `/v1/query`, in bytes.
-    pub osv_cache_bytes: u64,
-    /// The server's notion of now; tests move it forward to expire codes, keys, windows.
-    pub clock: Clock,
-}
-
-impl ServerConfig {
-    pub const DEFAULT_ADMIN_EMAIL: &'static str = "admin@localhost";
-    /// 50 MB: the default SBOM size limit, the largest body any route takes.
-    pub const DEFAULT_MAX_BODY_BYTES: usize = 50 * 1024 * 1024;
-    /// 50 MB.
-    pub const DEFAULT_MAX_SBOM_BYTES: usize = 50 * 1024 * 1024;
-
-    pub fn new(database: DatabaseLocation) -> Self {
-        ServerConfig {
-            database,
-            admin_email: Self::DEFAULT_ADMIN_EMAIL.to_string(),
-            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
-            max_sbom_bytes: Self::DEFAULT_MAX_SBOM_BYTES,
-            analysis_wait: std::time::Duration::from_secs(30),
-            secret_key: None,
-            sync: SyncSettings::default(),
-            plans: Plans::default(),
-            default_plan: "free".to_string(),
-            smtp: None,
-            public_url: None,
-            allow_signup: true,
-            otp_ttl: chrono::Duration::minutes(10),
-            otp_max_per_email: 5,
-            otp_max_per_ip: 30,
-            otp_window: chrono::Duration::minutes(15),
-            osv_cache_bytes: crate::osv_cache::DEFAULT_CAPACITY_BYTES,
-            session_ttl: chrono::Duration::days(7),
-            anonymous_rate_limit_per_minute: 300,
-            usage_flush_interval: Duration::from_secs(5),
-            clock: Clock::default(),
-        }
-    }
-
-    /// Cookies get `Secure` when the public URL is https.
-    pub fn secure_cookies(&self) -> bool {
-        self.public_url
-            .as_deref()
-            .is_some_and(|url| url.starts_with("https://"))
-    }
-}
-
-/// What a plan allows. `api_keys_per_user = 0` means the plan has no API keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlanLimits {
-    pub api_keys_per_user: u32,
-    pub scans_per_day: u32,
-    pub url_monitors: u32,
-    pub product_alerts: u32,
-    pub rate_limit_per_minute: u32,
-}
-
-/// The three plans' limits.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-pub struct Plans {
-    pub free: PlanLimits,
-    pub pro: PlanLimits,
-    pub enterprise: PlanLimits,
-}
-
-impl Plans {
-    pub const NAMES: &'static [&'static str] = &["free", "pro", "enterprise"];
-
-    pub fn get(&self, plan: &str) -> Option<&PlanLimits> {
-        match plan {
-            "free" => Some(&self.free),
-            "pro" => Some(&self.pro),
-            "enterprise" => Some(&self.enterprise),
-            _ => None,
-        }
-    }
-
-    pub fn get_mut(&mut self, plan: &str) -> Option<&mut PlanLimits> {
-        match plan {
-            "free" => Some(&mut self.free),
-            "pro" => Some(&mut self.pro),
-            "enterprise" => Some(&mut self.enterprise),
-            _ => None,
-        }
-    }
-
-    /// The limits of a stored plan name; an unknown name (edited by hand) gets `free`.
-    pub fn limits(&self, plan: &str) -> &PlanLimits {
-        self.get(plan).unwrap_or(&self.free)
-    }
-}
-
-impl Default for Plans {
-    /// Seed 003's Pro figures; free has no API keys; enterprise is generous.
-    fn default() -> Self {
-        Plans {
-            free: PlanLimits {
-                api_keys_per_user: 0,
-                scans_per_day: 3,
-                url_monitors: 1,
-                product_alerts: 1,
-                rate_limit_per_minute: 60,
-            },
-            pro: PlanLimits {
-                api_keys_per_user: 5,
-                scans_per_day: 10,
-                url_monitors: 5,
-                product_alerts: 10,
-                rate_limit_per_minute: 600,
-            },
-            enterprise: PlanLimits {
-                api_keys_per_user: 50,
-                scans_per_day: 1000,
-                url_monitors: 100,
-                product_alerts: 500,
-                rate_limit_per_minute: 6000,
-            },
-        }
-    }
-}
-
-/// Wall-clock time plus an adjustable offset (zero in production). Clones share the offset.
-#[derive(Debug, Clone, Default)]
-pub struct Clock {
-    offset_ms: Arc<AtomicI64>,
-}
-
-impl Clock {
-    /// Now, at the precision both databases store (microseconds).
-    pub fn now(&self) -> DateTime<Utc> {
-        (Utc::now() + chrono::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed)))
-            .trunc_subsecs(6)
-    }
-
-    /// Moves this clock (and every clone) forward.
-    pub fn advance(&self, by: chrono::Duration) {
-        self.offset_ms
-            .fetch_add(by.num_milliseconds(), Ordering::Relaxed);
-    }
-}
-
-/// What every handler can reach.
+/// What every handler can reach: the engine (store, configuration, match index, services'
+/// dependencies) and what only the HTTP layer keeps (rate limits, batched key usage).
+/// Handlers read the engine's parts through `Deref` (`state.store`, `state.config`) and pass
+/// `&state` wherever a service takes `&Engine`.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
-    pub config: Arc<ServerConfig>,
-    /// The knowledge base's match index, kept current by `kb_index::spawn_refresher`.
-    pub kb_index: rampart_core::match_index::MatchIndexHandle,
-    /// OSV JSON of the records `/v1/query` answered with, per knowledge-base version.
-    pub osv_records: Arc<crate::osv_cache::OsvRecordCache>,
-    /// Wakes the analysis worker when an upload queued work.
-    pub analysis_queued: Arc<tokio::sync::Notify>,
-    /// This replica's sync worker (also holds the secret key for stored secrets).
-    pub sync: SyncService,
-    pub mailer: Arc<Mailer>,
+    pub engine: Engine,
     pub rate_limiter: Arc<RateLimiter>,
     pub key_usage: Arc<KeyUsage>,
 }
 
-impl AppState {
-    pub fn now(&self) -> DateTime<Utc> {
-        self.config.clock.now()
+impl Deref for AppState {
+    type Target = Engine;
+
+    fn deref(&self) -> &Engine {
+        &self.engine
     }
 }

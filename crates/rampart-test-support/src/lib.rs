@@ -88,7 +88,7 @@ impl TestApp {
         let mut config = ServerConfig::new(database);
         // Replicas on PostgreSQL must be given the secret key; each test gets a fresh one.
         if backend == Backend::Postgres {
-            config.secret_key = Some(rampart_server::sync::SecretKey::generate());
+            config.secret_key = Some(rampart_engine::sync::SecretKey::generate());
         }
         // No run starts by itself in a test: tests that exercise the scheduler turn it on.
         config.sync.scheduler = false;

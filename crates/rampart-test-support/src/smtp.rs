@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use rampart_server::mail::{SmtpConfig, SmtpTls};
+use rampart_engine::mail::{SmtpConfig, SmtpTls};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 

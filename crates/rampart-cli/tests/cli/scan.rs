@@ -319,7 +319,7 @@ fn informational_advisories_are_marked_and_fail_only_when_asked() {
 }
 
 /// The record that names a finding for an alias group, by the documented rule (see
-/// `rampart_server::analysis::representative_rank`), on the real RustSec records.
+/// `rampart_engine::analysis::representative_rank`), on the real RustSec records.
 #[test]
 fn an_alias_group_is_named_by_its_canonical_then_oldest_record() {
     let Some((db, _root)) = rustsec_database() else {

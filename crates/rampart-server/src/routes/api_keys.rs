@@ -1,6 +1,6 @@
 //! API keys (DESIGN §4, seeds 003 and 004): the canonical `/api/v1/api-keys` resources.
 //! Seed 003's `/api/*-api-key` endpoints are in `seed_api_keys`; the rules of both (and of
-//! `rampart keys create`) are in [`crate::services::api_keys`].
+//! `rampart keys create`) are in [`rampart_engine::services::api_keys`].
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{upgrade_response, Principal, RequestMeta};
 use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
-use crate::services::api_keys::{self, CreateApiKey, CreateRefusal, KeyRequester};
+use rampart_engine::services::api_keys::{self, CreateApiKey, CreateRefusal, KeyRequester};
 use crate::state::AppState;
 
 /// A key as listed: never the secret.
@@ -141,7 +141,7 @@ pub async fn create(
         )
             .into_response()),
         Err(CreateRefusal::Upgrade) => Ok(upgrade_response(false)),
-        Err(CreateRefusal::Api(error)) => Err(error),
+        Err(CreateRefusal::Api(error)) => Err(error.into()),
     }
 }
 

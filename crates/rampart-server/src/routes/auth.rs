@@ -16,7 +16,7 @@ use subtle::ConstantTimeEq;
 
 use crate::auth::{hash_token, Principal, RequestMeta, SESSION_COOKIE, SESSION_PREFIX};
 use crate::error::{ApiError, ApiJson, ErrorBody, ErrorCode};
-use crate::services::login::{code_hash, issue_login_code, normalize_email};
+use rampart_engine::services::login::{code_hash, issue_login_code, normalize_email};
 use crate::state::AppState;
 
 /// Wrong tries after which a code is locked.

@@ -2,7 +2,9 @@ use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 
-use crate::auth::{Credential, Principal};
+use rampart_engine::Credential;
+
+use crate::auth::Principal;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 
@@ -56,7 +58,7 @@ pub struct MeCredential {
     ))]
 pub async fn me(
     State(state): State<AppState>,
-    principal: Principal,
+    Principal(principal): Principal,
 ) -> Result<Json<MeResponse>, ApiError> {
     let memberships = state.store.memberships(principal.user_id).await?;
     let teams: Vec<MeTeam> = memberships

@@ -4,7 +4,6 @@ pub mod analyses;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
-pub mod fields;
 pub mod findings;
 pub mod health;
 pub mod kb;

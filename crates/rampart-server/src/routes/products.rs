@@ -9,7 +9,9 @@ use rampart_core::Scope;
 use rampart_store::{NewProduct, Product, ProductChanges};
 use serde::{Deserialize, Serialize};
 
-use super::{double_option, fields, search_term, PageQuery, Paginated};
+use rampart_engine::fields;
+
+use super::{double_option, search_term, PageQuery, Paginated};
 use crate::auth::{Principal, RequestMeta};
 use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
 use crate::state::AppState;
@@ -110,13 +112,13 @@ pub struct ProductListQuery {
 }
 
 fn valid_name(name: &str) -> Result<String, ApiError> {
-    fields::name("name", name, MAX_NAME)
+    Ok(fields::name("name", name, MAX_NAME)?)
 }
 
 fn valid_description(description: Option<String>) -> Result<Option<String>, ApiError> {
-    description
+    Ok(description
         .map(|text| fields::text("description", &text, MAX_DESCRIPTION))
-        .transpose()
+        .transpose()?)
 }
 
 /// At most 50, each 1–64 characters without control characters, trimmed, de-duplicated

@@ -9,7 +9,9 @@ use rampart_core::Scope;
 use rampart_store::{NewRelease, Release, ReleaseChanges, RELEASE_STATUSES};
 use serde::{Deserialize, Serialize};
 
-use super::{double_option, fields, PageQuery, Paginated};
+use rampart_engine::fields;
+
+use super::{double_option, PageQuery, Paginated};
 use crate::auth::{Principal, RequestMeta};
 use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody, ErrorCode};
 use crate::state::AppState;
@@ -84,7 +86,7 @@ fn invalid(message: impl Into<String>) -> ApiError {
 }
 
 fn valid_version(version: &str) -> Result<String, ApiError> {
-    fields::name("version", version, MAX_VERSION)
+    Ok(fields::name("version", version, MAX_VERSION)?)
 }
 
 fn valid_status(status: &str) -> Result<String, ApiError> {

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::analyses::{wait_for_analysis, AnalysisBody};
 use super::{search_term, PageQuery, Paginated};
-use crate::analysis::{unmatched_components, UnmatchedComponents};
+use rampart_engine::analysis::{unmatched_components, UnmatchedComponents};
 use crate::auth::{Principal, RequestMeta};
 use crate::error::{ApiError, ApiQuery, ErrorBody, ErrorCode};
 use crate::state::AppState;

@@ -1,7 +1,7 @@
 //! Seed 003's API key endpoints, verbatim: `POST /api/create-api-key`,
 //! `GET /api/list-api-keys`, `POST /api/revoke-api-key`, `POST /api/rotate-api-key`, with
 //! the `success` envelope and `"YYYY-MM-DD HH:MM:SS"` times. Thin adapters over
-//! [`crate::services::api_keys`]. Invalid input is 400 here, as the seed documents.
+//! [`rampart_engine::services::api_keys`]. Invalid input is 400 here, as the seed documents.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use rampart_store::KeyStatusFilter;
 
 use crate::auth::{upgrade_response, Principal, RequestMeta};
-use crate::error::{ApiError, ApiJson, ErrorCode};
-use crate::services::api_keys::{self, CreateApiKey, CreateRefusal, KeyRequester};
+use crate::error::{ApiError, ApiJson, ErrorCode, ServiceError};
+use rampart_engine::services::api_keys::{self, CreateApiKey, CreateRefusal, KeyRequester};
 use crate::state::AppState;
 
 /// Seed 003's error envelope: `{"success": false, "error": "<message>"}`.
@@ -26,6 +26,12 @@ impl From<ApiError> for SeedError {
     }
 }
 
+impl From<ServiceError> for SeedError {
+    fn from(error: ServiceError) -> Self {
+        SeedError(error.into())
+    }
+}
+
 impl IntoResponse for SeedError {
     fn into_response(self) -> Response {
         let code = self.0.code();
@@ -33,7 +39,7 @@ impl IntoResponse for SeedError {
             ErrorCode::ValidationFailed | ErrorCode::InvalidBody | ErrorCode::MalformedJson => {
                 StatusCode::BAD_REQUEST
             }
-            other => other.status(),
+            other => crate::error::status_of(other),
         };
         let mut response = (
             status,

@@ -15,7 +15,8 @@ use serde_json::Value;
 use crate::auth::{Principal, RequestMeta};
 use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody, ErrorCode};
 use crate::state::AppState;
-use crate::sync::{mask_api_key, SourceType};
+use rampart_engine::feeds::FeedType;
+use rampart_engine::sync::mask_api_key;
 
 /// Longest interval accepted: one year.
 const MAX_INTERVAL_HOURS: i64 = 24 * 366;
@@ -103,7 +104,7 @@ fn timestamp(at: DateTime<Utc>) -> String {
 
 impl From<SyncSourceRecord> for SyncSourceResponse {
     fn from(record: SyncSourceRecord) -> Self {
-        let source_type = SourceType::parse(&record.source_type);
+        let source_type = FeedType::parse(&record.source_type);
         SyncSourceResponse {
             id: record.id,
             source_type: source_type
@@ -334,12 +335,12 @@ pub async fn configure_sync_source(
     let existing = state.store.sync_source(&id).await?;
 
     let source_type = match (&config.source_type, &existing) {
-        (Some(text), _) => SourceType::parse(text).ok_or_else(|| {
+        (Some(text), _) => FeedType::parse(text).ok_or_else(|| {
             invalid(
                 "config.type",
                 format!(
                     "{text:?} is not a sync source type; use one of {}",
-                    SourceType::ALL
+                    FeedType::ALL
                         .iter()
                         .map(|t| t.as_str())
                         .collect::<Vec<_>>()
@@ -347,7 +348,7 @@ pub async fn configure_sync_source(
                 ),
             )
         })?,
-        (None, Some(existing)) => SourceType::parse(&existing.source_type)
+        (None, Some(existing)) => FeedType::parse(&existing.source_type)
             .ok_or_else(|| ApiError::internal("stored sync source has an unknown type"))?,
         (None, None) => return Err(invalid("config.type", "is required")),
     };
@@ -376,7 +377,7 @@ pub async fn configure_sync_source(
             .map_err(|refused| invalid("config.url", refused))?;
     }
     let effective_url = url.as_deref().unwrap_or(source_type.default_url());
-    if source_type == SourceType::Osv && ecosystems.is_empty() && is_osv_bucket(effective_url) {
+    if source_type == FeedType::Osv && ecosystems.is_empty() && is_osv_bucket(effective_url) {
         return Err(invalid(
             "config.ecosystems",
             "an OSV bucket source needs at least one ecosystem (e.g. PyPI, npm)",

@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{Principal, RequestMeta};
 use crate::error::{ApiError, ApiJson, ErrorBody, ErrorCode};
-use crate::services::login::normalize_email;
-use crate::state::{AppState, Plans};
+use rampart_engine::services::login::normalize_email;
+use crate::state::AppState;
+use rampart_engine::Plans;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct TeamView {
@@ -168,7 +169,7 @@ pub async fn create_team(
     ApiJson(body): ApiJson<CreateTeam>,
 ) -> Result<(StatusCode, Json<TeamView>), ApiError> {
     principal.require_session()?;
-    let name = super::fields::name("name", &body.name, 100)?;
+    let name = rampart_engine::fields::name("name", &body.name, 100)?;
     let name = name.as_str();
     let event = principal.audit(&meta, "team.create");
     let team = state

@@ -174,13 +174,13 @@ async fn analysis_bench() {
     );
 
     // Matching alone, as the worker runs it (purl parse, index lookup, range evaluation).
-    let index = rampart_server::kb_index::build_index(&store).await.unwrap();
+    let index = rampart_engine::kb_index::build_index(&store).await.unwrap();
     let ten_thousand = components(&pool, 10_000);
     let mut times = Vec::new();
     let mut matches = 0;
     for _ in 0..30 {
         let start = Instant::now();
-        let matched = rampart_server::analysis::match_components(&index, &ten_thousand, false);
+        let matched = rampart_engine::analysis::match_components(&index, &ten_thousand, false);
         times.push(start.elapsed());
         matches = matched.matches.len();
     }

@@ -96,7 +96,7 @@ async fn exercise(location: DatabaseLocation) {
         .is_none());
 
     let index = rampart_core::match_index::MatchIndexHandle::default();
-    rampart_server::analysis::analyse(&store, &index, &reclaimed)
+    rampart_engine::analysis::analyse(&store, &index, &reclaimed)
         .await
         .unwrap()
         .expect("the running analysis completes");

@@ -28,7 +28,7 @@ async fn two_replicas_share_the_rate_limit_on_postgres() {
     let mut config = ServerConfig::new(DatabaseLocation::Postgres(database.url().to_string()));
     config.plans.enterprise.rate_limit_per_minute = 10;
     // Replicas on PostgreSQL share one secret key.
-    config.secret_key = Some(rampart_server::sync::SecretKey::generate());
+    config.secret_key = Some(rampart_engine::sync::SecretKey::generate());
     let (first, key, _stop_first) = serve(config.clone()).await;
     let (second, none, _stop_second) = serve(config).await;
     assert!(

@@ -14,7 +14,7 @@ use rampart_server::axum::http::{HeaderMap, StatusCode as AxStatus};
 use rampart_server::axum::response::{IntoResponse, Response};
 use rampart_server::axum::routing::get;
 use rampart_server::axum::Router;
-use rampart_server::sync::{SecretKey, SyncService};
+use rampart_engine::sync::{SecretKey, SyncService};
 use rampart_server::ServerConfig;
 use rampart_store::{DatabaseLocation, Store};
 use rampart_test_support::{backend_tests, TestApp};

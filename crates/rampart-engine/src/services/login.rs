@@ -6,7 +6,7 @@ use rampart_store::{AuditEvent, NewOtp, Store, StoreError};
 use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ErrorCode, ServiceError};
 
 /// The longest address SMTP carries (RFC 5321's path limit less the brackets).
 const EMAIL_MAX: usize = 254;
@@ -16,12 +16,12 @@ const EMAIL_MAX: usize = 254;
 /// Valid means what the mailer (lettre, over the `email_address` crate) can send to, so an
 /// address accepted here can always receive its code: that includes a host without a dot
 /// (`admin@localhost`, the bootstrap admin's default on a self-hosted server).
-pub fn normalize_email(email: &str) -> Result<String, ApiError> {
+pub fn normalize_email(email: &str) -> Result<String, ServiceError> {
     let email = email.trim().to_lowercase();
     if email.len() <= EMAIL_MAX && email.parse::<lettre::Address>().is_ok() {
         Ok(email)
     } else {
-        Err(ApiError::new(
+        Err(ServiceError::new(
             ErrorCode::ValidationFailed,
             "`email` is not a valid e-mail address",
         ))

@@ -16,9 +16,13 @@ use rampart_store::{
 };
 use serde::Deserialize;
 
-use crate::auth::{Principal, RequestMeta, UPGRADE_MESSAGE};
-use crate::error::{ApiError, ErrorCode};
-use crate::state::{AppState, Plans};
+use crate::actor::{Actor, RequestOrigin};
+use crate::config::Plans;
+use crate::error::{ErrorCode, ServiceError};
+use crate::Engine;
+
+/// Seed 003's refusal on a plan without API keys (key routes and key authentication).
+pub const UPGRADE_MESSAGE: &str = "API keys are only available for Pro users.";
 
 const NAME_MAX: usize = 100;
 const EXPIRY_DAYS: &[i64] = &[30, 90, 180, 365];
@@ -61,26 +65,26 @@ pub struct KeyRequester {
     pub plan: String,
     /// Who the audit log names, with the request's id and source IP when there is one.
     pub actor: AuditActor,
-    pub meta: RequestMeta,
+    pub origin: RequestOrigin,
 }
 
 impl KeyRequester {
     /// The caller of a request; managing keys needs a logged-in session (seed 003).
-    pub fn session(principal: &Principal, meta: &RequestMeta) -> Result<Self, ApiError> {
-        principal.require_session()?;
+    pub fn session(actor: &Actor, origin: &RequestOrigin) -> Result<Self, ServiceError> {
+        actor.require_session()?;
         Ok(KeyRequester {
-            team_id: principal.team_id,
-            user_id: principal.user_id,
-            role: principal.role,
-            scopes: principal.scopes,
-            plan: principal.plan.clone(),
-            actor: principal.audit_actor(),
-            meta: meta.clone(),
+            team_id: actor.team_id,
+            user_id: actor.user_id,
+            role: actor.role,
+            scopes: actor.scopes,
+            plan: actor.plan.clone(),
+            actor: actor.audit_actor(),
+            origin: origin.clone(),
         })
     }
 
     fn event(&self, action: &str) -> AuditEvent {
-        self.meta.stamp(AuditEvent::new(
+        self.origin.stamp(AuditEvent::new(
             Some(self.team_id),
             self.actor.clone(),
             action,
@@ -100,11 +104,11 @@ impl KeyRequester {
 /// Why a key cannot be created, distinguishing seed 003's upgrade refusal.
 pub enum CreateRefusal {
     Upgrade,
-    Api(ApiError),
+    Api(ServiceError),
 }
 
-impl From<ApiError> for CreateRefusal {
-    fn from(error: ApiError) -> Self {
+impl From<ServiceError> for CreateRefusal {
+    fn from(error: ServiceError) -> Self {
         CreateRefusal::Api(error)
     }
 }
@@ -118,21 +122,21 @@ impl CreateRefusal {
     }
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(ErrorCode::ValidationFailed, message)
+fn invalid(message: impl Into<String>) -> ServiceError {
+    ServiceError::new(ErrorCode::ValidationFailed, message)
 }
 
 /// The team's `api_key_creation` setting admits the requester's role, or 403.
-async fn check_creation_allowed(store: &Store, requester: &KeyRequester) -> Result<(), ApiError> {
+async fn check_creation_allowed(store: &Store, requester: &KeyRequester) -> Result<(), ServiceError> {
     let team = store
         .team(requester.team_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("team"))?;
+        .ok_or_else(|| ServiceError::not_found("team"))?;
     let setting = team.api_key_creation();
     if setting.allows(requester.role) {
         Ok(())
     } else {
-        Err(ApiError::new(
+        Err(ServiceError::new(
             ErrorCode::Forbidden,
             format!(
                 "in this team only owners and admins create API keys (team setting \
@@ -151,7 +155,7 @@ pub async fn create_key(
     requester: &KeyRequester,
     body: CreateApiKey,
 ) -> Result<(ApiKeyInfo, ApiKeySecret), CreateRefusal> {
-    let name = crate::routes::fields::name("name", &body.name, NAME_MAX)?;
+    let name = crate::fields::name("name", &body.name, NAME_MAX)?;
     let scopes = match &body.scopes {
         None => requester.scopes,
         Some(names) => {
@@ -169,7 +173,7 @@ pub async fn create_key(
         return Err(invalid("`scopes` must name at least one scope").into());
     }
     if let Some(missing) = scopes.iter().find(|s| !requester.scopes.contains(*s)) {
-        return Err(ApiError::new(
+        return Err(ServiceError::new(
             ErrorCode::InsufficientScope,
             format!("you cannot grant the `{missing}` scope: your role does not have it"),
         )
@@ -183,7 +187,7 @@ pub async fn create_key(
     check_creation_allowed(store, requester).await?;
     let owner = if body.service_account {
         if !requester.scopes.contains(Scope::TeamsManage) {
-            return Err(ApiError::new(
+            return Err(ServiceError::new(
                 ErrorCode::InsufficientScope,
                 "a service-account key needs the `teams:manage` scope",
             )
@@ -222,7 +226,7 @@ pub async fn create_key(
         .create_api_key(&new, event, now)
         .await
         .map_err(|error| match error {
-            StoreError::LimitReached(limit) => CreateRefusal::Api(ApiError::new(
+            StoreError::LimitReached(limit) => CreateRefusal::Api(ServiceError::new(
                 ErrorCode::QuotaExceeded,
                 format!("Maximum of {limit} API keys allowed per user"),
             )),
@@ -234,7 +238,7 @@ pub async fn create_key(
 fn expiry(
     body: &CreateApiKey,
     now: DateTime<Utc>,
-) -> Result<(Option<DateTime<Utc>>, Option<i32>), ApiError> {
+) -> Result<(Option<DateTime<Utc>>, Option<i32>), ServiceError> {
     match (body.expires_in_days, &body.expires_at) {
         (Some(_), Some(_)) => Err(invalid(
             "set either `expires_in_days` or `expires_at`, not both",
@@ -271,60 +275,60 @@ fn parse_expiry(text: &str) -> Option<DateTime<Utc>> {
 
 /// The keys the caller may manage, in `status`.
 pub async fn list_keys(
-    state: &AppState,
-    principal: &Principal,
+    engine: &Engine,
+    actor: &Actor,
     status: KeyStatusFilter,
-) -> Result<Vec<ApiKeyInfo>, ApiError> {
-    let requester = KeyRequester::session(principal, &RequestMeta::default())?;
-    Ok(state
+) -> Result<Vec<ApiKeyInfo>, ServiceError> {
+    let requester = KeyRequester::session(actor, &RequestOrigin::default())?;
+    Ok(engine
         .store
-        .list_api_keys(requester.visibility(), status, state.now())
+        .list_api_keys(requester.visibility(), status, engine.now())
         .await?)
 }
 
 pub async fn revoke_key(
-    state: &AppState,
-    principal: &Principal,
-    meta: &RequestMeta,
+    engine: &Engine,
+    actor: &Actor,
+    origin: &RequestOrigin,
     key_id: i64,
-) -> Result<ApiKeyInfo, ApiError> {
-    let requester = KeyRequester::session(principal, meta)?;
-    state
+) -> Result<ApiKeyInfo, ServiceError> {
+    let requester = KeyRequester::session(actor, origin)?;
+    engine
         .store
         .revoke_api_key(
             requester.visibility(),
             key_id,
             requester.event("api_key.revoke"),
-            state.now(),
+            engine.now(),
         )
         .await
         .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("API key"),
+            StoreError::NotFound => ServiceError::not_found("API key"),
             other => other.into(),
         })
 }
 
 /// A rotation makes a new key, so the team's `api_key_creation` setting applies to it too.
 pub async fn rotate_key(
-    state: &AppState,
-    principal: &Principal,
-    meta: &RequestMeta,
+    engine: &Engine,
+    actor: &Actor,
+    origin: &RequestOrigin,
     key_id: i64,
-) -> Result<(ApiKeyInfo, ApiKeySecret), ApiError> {
-    let requester = KeyRequester::session(principal, meta)?;
-    check_creation_allowed(&state.store, &requester).await?;
-    state
+) -> Result<(ApiKeyInfo, ApiKeySecret), ServiceError> {
+    let requester = KeyRequester::session(actor, origin)?;
+    check_creation_allowed(&engine.store, &requester).await?;
+    engine
         .store
         .rotate_api_key(
             requester.visibility(),
             key_id,
             requester.user_id,
             requester.event("api_key.rotate"),
-            state.now(),
+            engine.now(),
         )
         .await
         .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("API key"),
+            StoreError::NotFound => ServiceError::not_found("API key"),
             other => other.into(),
         })
 }

@@ -17,18 +17,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 use chrono::{DateTime, Utc};
-use rampart_formats::advisory::{
-    parse_epss, parse_exploitdb_csv, parse_kev_json, parse_nvd_page, parse_osv_json,
-    parse_osv_yaml, Advisory, EpssFile, ParseReport,
-};
+use rampart_formats::advisory::{parse_nvd_page, Advisory, EpssFile, ParseReport};
 use rampart_store::{ClaimedRun, IngestStats, Store, SyncCounts};
 use reqwest::header::{HeaderValue, IF_MODIFIED_SINCE, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use tokio::sync::mpsc;
 
-use super::archive::BoundedZip;
 use super::outbound::{Location, OutboundClient};
-use super::{SecretKey, SourceType, SyncSettings};
+use super::{SecretKey, SyncSettings};
+use crate::feeds::{self, BoundedZip, Document, Entry, FeedContent, FeedType};
 
 /// NVD refuses date windows longer than 120 days.
 const NVD_MAX_WINDOW_DAYS: i64 = 120;
@@ -105,7 +102,7 @@ impl RunContext<'_> {
 /// contain the API key (it only ever travels in a request header).
 pub(super) async fn execute(context: &RunContext<'_>, claimed: &ClaimedRun) -> anyhow::Result<()> {
     let source = &claimed.source;
-    let source_type = SourceType::parse(&source.source_type)
+    let source_type = FeedType::parse(&source.source_type)
         .ok_or_else(|| anyhow!("unknown source type {:?}", source.source_type))?;
     let api_key = match &source.api_key_ciphertext {
         Some(sealed) => Some(
@@ -121,13 +118,13 @@ pub(super) async fn execute(context: &RunContext<'_>, claimed: &ClaimedRun) -> a
     let cursor = claimed.run.cursor_from;
     let started_at = claimed.run.started_at.unwrap_or_else(Utc::now);
     match source_type {
-        SourceType::Nvd => nvd(context, &base, api_key.as_deref(), cursor, started_at).await,
-        SourceType::Osv => osv(context, &base, &source.ecosystems, cursor).await,
-        SourceType::Ghsa => {
+        FeedType::Nvd => nvd(context, &base, api_key.as_deref(), cursor, started_at).await,
+        FeedType::Osv => osv(context, &base, &source.ecosystems, cursor).await,
+        FeedType::Ghsa => {
             let location = context.client.policy().admit(&base).await?;
-            archive(context, "ghsa", location, &source.ecosystems, cursor).await
+            archive(context, FeedType::Ghsa, location, &source.ecosystems, cursor).await
         }
-        SourceType::Kev | SourceType::Epss | SourceType::ExploitDb => {
+        FeedType::Kev | FeedType::Epss | FeedType::ExploitDb => {
             snapshot(context, source_type, &base, cursor).await
         }
     }
@@ -342,7 +339,7 @@ async fn osv(
         Location::Remote(url) => Some(url.clone()),
     };
     let Some(bucket) = bucket else {
-        return archive(context, "osv", location, ecosystems, cursor).await;
+        return archive(context, FeedType::Osv, location, ecosystems, cursor).await;
     };
     if ecosystems.is_empty() {
         bail!("an OSV bucket source needs at least one ecosystem");
@@ -359,7 +356,7 @@ async fn osv(
             position + 1,
             ecosystems.len()
         ));
-        archive(context, "osv", Location::Remote(url), &[], cursor).await?;
+        archive(context, FeedType::Osv, Location::Remote(url), &[], cursor).await?;
     }
     Ok(())
 }
@@ -379,7 +376,7 @@ type ArchiveBatch = anyhow::Result<ArchivePart>;
 /// them batch by batch. Parsing runs on a blocking thread, ingest on this task.
 async fn archive(
     context: &RunContext<'_>,
-    kb_source: &'static str,
+    feed: FeedType,
     location: Location,
     ecosystems: &[String],
     cursor: Option<DateTime<Utc>>,
@@ -410,6 +407,7 @@ async fn archive(
     let batch_size = context.settings.batch_size.max(1);
     let wanted: Vec<String> = ecosystems.iter().map(|e| e.to_lowercase()).collect();
     let (sender, mut receiver) = mpsc::channel::<ArchiveBatch>(2);
+    let label_of_reader = label.clone();
     let reader = tokio::task::spawn_blocking(move || {
         let mut emitter = BatchEmitter {
             sender,
@@ -421,8 +419,8 @@ async fn archive(
             older: 0,
         };
         let result = match input {
-            Input::Zip(file) => read_zip(file, &mut emitter),
-            Input::Directory(path) => read_tree(&path, &mut emitter),
+            Input::Zip(file) => read_zip(file, feed, &label_of_reader, &mut emitter),
+            Input::Directory(path) => read_tree(&path, feed, &mut emitter),
         };
         match result {
             Ok(()) => {
@@ -439,7 +437,7 @@ async fn archive(
         context.progress.add_skipped(part.skipped);
         if !part.advisories.is_empty() {
             context
-                .ingest_advisories(kb_source, &part.advisories)
+                .ingest_advisories(feed.kb_source(), &part.advisories)
                 .await?;
         }
         context
@@ -509,77 +507,53 @@ impl BatchEmitter {
     }
 }
 
-fn parse_entry(name: &str, bytes: &[u8]) -> Option<ParseReport<Advisory>> {
-    let lower = name.to_ascii_lowercase();
-    let parsed = if lower.ends_with(".json") {
-        parse_osv_json(bytes)
-    } else if lower.ends_with(".yaml") || lower.ends_with(".yml") {
-        parse_osv_yaml(bytes)
-    } else {
-        return None;
-    };
-    Some(parsed.unwrap_or_else(|error| {
-        let mut report = ParseReport::default();
-        report
-            .skipped
-            .push(rampart_formats::advisory::SkippedRecord {
-                index: 0,
-                id: None,
-                reason: format!("{name}: {error}"),
-            });
-        report
-    }))
+impl BatchEmitter {
+    /// Parses one document into the batch; `false` when the receiving run has gone away.
+    fn document(&mut self, feed: FeedType, document: &Document) -> bool {
+        match feeds::parse_document(feed, document) {
+            Ok(FeedContent::Advisories(report)) => self.take(report),
+            Ok(_) => unreachable!("archive feeds hold advisories"),
+            Err(error) => self.unreadable(&format!("{}: {error}", document.name)),
+        }
+        self.maybe_send()
+    }
+
+    /// A document or entry that cannot be read: counted as skipped, its reason logged.
+    fn unreadable(&mut self, reason: &str) {
+        tracing::warn!(reason, "skipped a feed document");
+        self.skipped += 1;
+    }
 }
 
-fn read_zip(file: std::fs::File, emitter: &mut BatchEmitter) -> anyhow::Result<()> {
+fn read_zip(
+    file: std::fs::File,
+    feed: FeedType,
+    archive_name: &str,
+    emitter: &mut BatchEmitter,
+) -> anyhow::Result<()> {
     let mut zip = BoundedZip::new(file)?;
-    for index in 0..zip.len() {
-        let Some(entry) = zip.read(index, is_osv_document)? else {
-            continue;
-        };
-        if let Some(report) = parse_entry(&entry.name, &entry.bytes) {
-            emitter.take(report);
-            if !emitter.maybe_send() {
-                return Ok(());
+    for entry in feeds::zip_entries(&mut zip, feed, archive_name) {
+        let going_on = match entry? {
+            Entry::Document(document) => emitter.document(feed, &document),
+            Entry::Unreadable(reason) => {
+                emitter.unreadable(&reason);
+                true
             }
+            Entry::NotOfTheFeed => true,
+        };
+        if !going_on {
+            return Ok(());
         }
     }
     Ok(())
 }
 
-fn is_osv_document(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    lower.ends_with(".json") || lower.ends_with(".yaml") || lower.ends_with(".yml")
-}
-
-fn read_tree(root: &Path, emitter: &mut BatchEmitter) -> anyhow::Result<()> {
-    let mut pending = vec![root.to_path_buf()];
-    let mut files = Vec::new();
-    while let Some(directory) = pending.pop() {
-        for entry in std::fs::read_dir(&directory)
-            .with_context(|| format!("cannot read {}", directory.display()))?
-        {
-            let entry = entry?;
-            let kind = entry.file_type()?;
-            if kind.is_dir() {
-                pending.push(entry.path());
-            } else if kind.is_file() {
-                files.push(entry.path());
-            }
-        }
-    }
-    files.sort();
-    for path in files {
+fn read_tree(root: &Path, feed: FeedType, emitter: &mut BatchEmitter) -> anyhow::Result<()> {
+    for path in feeds::tree_files(root, feed)? {
         let name = path.to_string_lossy().to_string();
-        if !is_osv_document(&name) {
-            continue;
-        }
-        let bytes = std::fs::read(&path)?;
-        if let Some(report) = parse_entry(&name, &bytes) {
-            emitter.take(report);
-            if !emitter.maybe_send() {
-                return Ok(());
-            }
+        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {name}"))?;
+        if !emitter.document(feed, &Document { name, bytes }) {
+            return Ok(());
         }
     }
     Ok(())
@@ -590,7 +564,7 @@ fn read_tree(root: &Path, emitter: &mut BatchEmitter) -> anyhow::Result<()> {
 
 async fn snapshot(
     context: &RunContext<'_>,
-    source_type: SourceType,
+    source_type: FeedType,
     base: &str,
     cursor: Option<DateTime<Utc>>,
 ) -> anyhow::Result<()> {
@@ -621,22 +595,27 @@ async fn snapshot(
     };
     let batch_size = context.settings.batch_size.max(1);
     let label = source_type.as_str();
-    match source_type {
-        SourceType::Kev => {
-            let catalog = tokio::task::spawn_blocking(move || parse_kev_json(&body)).await??;
-            context.progress.add_skipped(catalog.entries.skipped.len());
-            for batch in catalog.entries.records.chunks(batch_size) {
+    let document = Document {
+        name: base.to_string(),
+        bytes: body,
+    };
+    let content =
+        tokio::task::spawn_blocking(move || feeds::parse_document(source_type, &document))
+            .await??;
+    match content {
+        FeedContent::Kev(entries) => {
+            context.progress.add_skipped(entries.skipped.len());
+            for batch in entries.records.chunks(batch_size) {
                 context.progress.ensure_lease()?;
                 context.progress.add(context.store.ingest_kev(batch).await?);
                 context.progress.set_message(format!(
                     "{label}: {} of {} entries",
                     context.progress.processed(),
-                    catalog.entries.records.len()
+                    entries.records.len()
                 ));
             }
         }
-        SourceType::Epss => {
-            let file = tokio::task::spawn_blocking(move || parse_epss(&body)).await??;
+        FeedContent::Epss(file) => {
             context.progress.add_skipped(file.scores.skipped.len());
             let total = file.scores.records.len();
             for batch in file.scores.records.chunks(batch_size) {
@@ -658,8 +637,7 @@ async fn snapshot(
                 ));
             }
         }
-        SourceType::ExploitDb => {
-            let report = tokio::task::spawn_blocking(move || parse_exploitdb_csv(&body)).await??;
+        FeedContent::Exploits(report) => {
             context.progress.add_skipped(report.skipped.len());
             for batch in report.records.chunks(batch_size) {
                 context.progress.ensure_lease()?;
@@ -673,7 +651,7 @@ async fn snapshot(
                 ));
             }
         }
-        other => bail!("{} is not a snapshot feed", other.as_str()),
+        FeedContent::Advisories(_) => bail!("{label} is not a snapshot feed"),
     }
     Ok(())
 }
