@@ -17,10 +17,10 @@ use anyhow::Context;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rampart_engine::feeds::{self, BoundedZip, Document, Entry, FeedContent, FeedType};
 use rampart_formats::advisory::{
     Advisory, EpssFile, ExploitRecord, FormatError, KevEntry, ParseReport, SkippedRecord,
 };
-use rampart_engine::feeds::{self, BoundedZip, Document, Entry, FeedContent, FeedType};
 use rampart_store::{IngestStats, PreparedAdvisory, Store};
 
 use crate::config::DatabaseArgs;

@@ -17,9 +17,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
+use rampart_engine::analysis::{findings_of, match_components, UnmatchedComponents};
 use rampart_formats::advisory::SeverityBand;
 use rampart_formats::lockfile::{self, Origin};
-use rampart_engine::analysis::{findings_of, match_components, UnmatchedComponents};
 use rampart_formats::{sarif, sbom};
 use rampart_store::{ComponentIdentity, DatabaseLocation, MatchedRecordView, NewFinding, Store};
 use serde::Serialize;

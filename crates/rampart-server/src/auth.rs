@@ -34,7 +34,6 @@ use rampart_engine::{Actor, Credential, RequestOrigin};
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
-
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "rampart_session";
 /// Prefix of session tokens (opaque, 256 random bits, stored as SHA-256).
@@ -384,9 +383,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        parts.extensions.get::<Actor>().cloned().map(Principal).ok_or_else(|| {
-            // A handler asked for a principal on a route mounted without the auth layer.
-            ApiError::internal("route is missing the authentication layer")
-        })
+        parts
+            .extensions
+            .get::<Actor>()
+            .cloned()
+            .map(Principal)
+            .ok_or_else(|| {
+                // A handler asked for a principal on a route mounted without the auth layer.
+                ApiError::internal("route is missing the authentication layer")
+            })
     }
 }

@@ -94,7 +94,6 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     StatusCode::from_u16(code.http_status()).expect("error codes carry valid HTTP statuses")
 }
 
-
 /// The JSON error body.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {

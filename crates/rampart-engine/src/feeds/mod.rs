@@ -172,15 +172,17 @@ pub fn zip_entries<'a, R: Read + Seek>(
     feed: FeedType,
     archive_name: &'a str,
 ) -> impl Iterator<Item = Result<Entry, ArchiveError>> + 'a {
-    (0..archive.len()).map(move |index| match archive.read(index, |name| feed.wants(name)) {
-        Ok(Some(entry)) => Ok(Entry::Document(Document {
-            name: entry.name,
-            bytes: entry.bytes,
-        })),
-        Ok(None) => Ok(Entry::NotOfTheFeed),
-        Err(error) if error.refuses_the_archive() => Err(error),
-        Err(error) => Ok(Entry::Unreadable(format!("{archive_name}: {error}"))),
-    })
+    (0..archive.len()).map(
+        move |index| match archive.read(index, |name| feed.wants(name)) {
+            Ok(Some(entry)) => Ok(Entry::Document(Document {
+                name: entry.name,
+                bytes: entry.bytes,
+            })),
+            Ok(None) => Ok(Entry::NotOfTheFeed),
+            Err(error) if error.refuses_the_archive() => Err(error),
+            Err(error) => Ok(Entry::Unreadable(format!("{archive_name}: {error}"))),
+        },
+    )
 }
 
 /// What one document of a feed holds.
@@ -198,14 +200,12 @@ pub fn parse_document(feed: FeedType, document: &Document) -> Result<FeedContent
     let lower = document.name.to_ascii_lowercase();
     let bytes = &document.bytes;
     match feed {
-        FeedType::Osv | FeedType::Ghsa => {
-            if lower.ends_with(".yaml") || lower.ends_with(".yml") {
-                parse_osv_yaml(bytes)
-            } else {
-                parse_osv_json(bytes)
-            }
-            .map(FeedContent::Advisories)
+        FeedType::Osv | FeedType::Ghsa => if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+            parse_osv_yaml(bytes)
+        } else {
+            parse_osv_json(bytes)
         }
+        .map(FeedContent::Advisories),
         FeedType::Nvd => parse_nvd_cves(bytes).map(FeedContent::Advisories),
         FeedType::Kev => if lower.ends_with(".csv") {
             parse_kev_csv(bytes)

@@ -127,7 +127,10 @@ fn invalid(message: impl Into<String>) -> ServiceError {
 }
 
 /// The team's `api_key_creation` setting admits the requester's role, or 403.
-async fn check_creation_allowed(store: &Store, requester: &KeyRequester) -> Result<(), ServiceError> {
+async fn check_creation_allowed(
+    store: &Store,
+    requester: &KeyRequester,
+) -> Result<(), ServiceError> {
     let team = store
         .team(requester.team_id)
         .await?

@@ -122,7 +122,14 @@ pub(super) async fn execute(context: &RunContext<'_>, claimed: &ClaimedRun) -> a
         FeedType::Osv => osv(context, &base, &source.ecosystems, cursor).await,
         FeedType::Ghsa => {
             let location = context.client.policy().admit(&base).await?;
-            archive(context, FeedType::Ghsa, location, &source.ecosystems, cursor).await
+            archive(
+                context,
+                FeedType::Ghsa,
+                location,
+                &source.ecosystems,
+                cursor,
+            )
+            .await
         }
         FeedType::Kev | FeedType::Epss | FeedType::ExploitDb => {
             snapshot(context, source_type, &base, cursor).await

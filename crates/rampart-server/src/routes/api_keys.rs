@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{upgrade_response, Principal, RequestMeta};
 use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
-use rampart_engine::services::api_keys::{self, CreateApiKey, CreateRefusal, KeyRequester};
 use crate::state::AppState;
+use rampart_engine::services::api_keys::{self, CreateApiKey, CreateRefusal, KeyRequester};
 
 /// A key as listed: never the secret.
 #[derive(Serialize, utoipa::ToSchema)]

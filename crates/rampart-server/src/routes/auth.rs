@@ -16,8 +16,8 @@ use subtle::ConstantTimeEq;
 
 use crate::auth::{hash_token, Principal, RequestMeta, SESSION_COOKIE, SESSION_PREFIX};
 use crate::error::{ApiError, ApiJson, ErrorBody, ErrorCode};
-use rampart_engine::services::login::{code_hash, issue_login_code, normalize_email};
 use crate::state::AppState;
+use rampart_engine::services::login::{code_hash, issue_login_code, normalize_email};
 
 /// Wrong tries after which a code is locked.
 const MAX_ATTEMPTS: i32 = 5;

@@ -16,10 +16,10 @@ use sha2::{Digest, Sha256};
 
 use super::analyses::{wait_for_analysis, AnalysisBody};
 use super::{search_term, PageQuery, Paginated};
-use rampart_engine::analysis::{unmatched_components, UnmatchedComponents};
 use crate::auth::{Principal, RequestMeta};
 use crate::error::{ApiError, ApiQuery, ErrorBody, ErrorCode};
 use crate::state::AppState;
+use rampart_engine::analysis::{unmatched_components, UnmatchedComponents};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SbomBody {

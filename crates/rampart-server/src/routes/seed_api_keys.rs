@@ -14,8 +14,8 @@ use rampart_store::KeyStatusFilter;
 
 use crate::auth::{upgrade_response, Principal, RequestMeta};
 use crate::error::{ApiError, ApiJson, ErrorCode, ServiceError};
-use rampart_engine::services::api_keys::{self, CreateApiKey, CreateRefusal, KeyRequester};
 use crate::state::AppState;
+use rampart_engine::services::api_keys::{self, CreateApiKey, CreateRefusal, KeyRequester};
 
 /// Seed 003's error envelope: `{"success": false, "error": "<message>"}`.
 pub struct SeedError(ApiError);

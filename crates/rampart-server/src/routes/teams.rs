@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{Principal, RequestMeta};
 use crate::error::{ApiError, ApiJson, ErrorBody, ErrorCode};
-use rampart_engine::services::login::normalize_email;
 use crate::state::AppState;
+use rampart_engine::services::login::normalize_email;
 use rampart_engine::Plans;
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use rampart_core::{ApiKeyKind, ApiKeySecret, Scope, ScopeSet};
+use rampart_engine::sync::{SecretKey, SyncService};
 use rampart_server::axum::extract::{Path as AxPath, Query, State};
 use rampart_server::axum::http::{HeaderMap, StatusCode as AxStatus};
 use rampart_server::axum::response::{IntoResponse, Response};
 use rampart_server::axum::routing::get;
 use rampart_server::axum::Router;
-use rampart_engine::sync::{SecretKey, SyncService};
 use rampart_server::ServerConfig;
 use rampart_store::{DatabaseLocation, Store};
 use rampart_test_support::{backend_tests, TestApp};
