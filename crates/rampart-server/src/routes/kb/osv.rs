@@ -16,7 +16,6 @@ use serde_json::Value;
 use crate::auth::Principal;
 use crate::error::{AnyContentTypeJson, ApiError, ErrorBody, ErrorCode};
 use crate::state::AppState;
-use rampart_engine::osv_json::to_osv;
 
 /// Vulnerabilities per page of `/v1/query` and per result of `/v1/querybatch`.
 const PAGE_SIZE: usize = 1000;
