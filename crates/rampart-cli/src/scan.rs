@@ -72,26 +72,29 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// The severity a stored band names; `Unknown` when nothing rates the record.
     fn of(band: Option<&str>) -> Severity {
-        match band {
-            Some("critical") => Severity::Critical,
-            Some("high") => Severity::High,
-            Some("medium") => Severity::Medium,
-            Some("low") => Severity::Low,
-            Some("none") => Severity::None,
-            _ => Severity::Unknown,
+        let band = band.and_then(SeverityBand::parse);
+        Severity::value_variants()
+            .iter()
+            .copied()
+            .find(|severity| severity.band() == band)
+            .unwrap_or(Severity::Unknown)
+    }
+
+    fn band(self) -> Option<SeverityBand> {
+        match self {
+            Severity::Unknown => None,
+            Severity::None => Some(SeverityBand::None),
+            Severity::Low => Some(SeverityBand::Low),
+            Severity::Medium => Some(SeverityBand::Medium),
+            Severity::High => Some(SeverityBand::High),
+            Severity::Critical => Some(SeverityBand::Critical),
         }
     }
 
     fn as_str(self) -> &'static str {
-        match self {
-            Severity::Unknown => "unknown",
-            Severity::None => "none",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
+        self.band().map_or("unknown", SeverityBand::as_str)
     }
 
     /// The CVSS band, or `None` when nothing rates the finding.

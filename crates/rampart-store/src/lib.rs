@@ -15,6 +15,7 @@ pub mod kb;
 mod key_cache;
 mod products;
 mod sboms;
+mod severity;
 mod sync;
 
 use std::path::{Path, PathBuf};

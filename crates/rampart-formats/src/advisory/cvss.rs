@@ -30,6 +30,15 @@ pub enum SeverityBand {
 }
 
 impl SeverityBand {
+    /// Every band, the most severe first.
+    pub const ALL: [SeverityBand; 5] = [
+        Self::Critical,
+        Self::High,
+        Self::Medium,
+        Self::Low,
+        Self::None,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::None => "none",
@@ -39,6 +48,34 @@ impl SeverityBand {
             Self::Critical => "critical",
         }
     }
+
+    /// The band a name spells (`critical`, `High`, …), in any case.
+    pub fn parse(name: &str) -> Option<SeverityBand> {
+        Self::ALL
+            .into_iter()
+            .find(|band| band.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+/// FIRST's qualitative scale, identical for v3.x and v4.0: the lowest score of each band
+/// above `Low`, the most severe first. A score above 0 below all of them is `Low`; 0 is
+/// `None`. The store's SQL band of a CVSS column is generated from these.
+pub const V3_V4_LOWER_BOUNDS: [(SeverityBand, f64); 3] = [
+    (SeverityBand::Critical, 9.0),
+    (SeverityBand::High, 7.0),
+    (SeverityBand::Medium, 4.0),
+];
+
+/// NVD's CVSS v2 bands, as [`V3_V4_LOWER_BOUNDS`]: any score below them is `Low`.
+pub const V2_LOWER_BOUNDS: [(SeverityBand, f64); 2] =
+    [(SeverityBand::High, 7.0), (SeverityBand::Medium, 4.0)];
+
+/// The first band whose lower bound `score` reaches, else `Low`.
+fn band_by(bounds: &[(SeverityBand, f64)], score: f64) -> SeverityBand {
+    bounds
+        .iter()
+        .find(|(_, lowest)| score >= *lowest)
+        .map_or(SeverityBand::Low, |(band, _)| *band)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -103,27 +140,15 @@ pub fn score_vector(vector: &str) -> Result<CvssScore, String> {
 
 /// NVD's CVSS v2 bands.
 pub fn band_v2(score: f64) -> SeverityBand {
-    if score < 4.0 {
-        SeverityBand::Low
-    } else if score < 7.0 {
-        SeverityBand::Medium
-    } else {
-        SeverityBand::High
-    }
+    band_by(&V2_LOWER_BOUNDS, score)
 }
 
 /// FIRST's qualitative scale, identical for v3.x and v4.0.
 pub fn band_v3_v4(score: f64) -> SeverityBand {
     if score == 0.0 {
         SeverityBand::None
-    } else if score < 4.0 {
-        SeverityBand::Low
-    } else if score < 7.0 {
-        SeverityBand::Medium
-    } else if score < 9.0 {
-        SeverityBand::High
     } else {
-        SeverityBand::Critical
+        band_by(&V3_V4_LOWER_BOUNDS, score)
     }
 }
 
@@ -144,6 +169,20 @@ mod tests {
         assert_eq!(band_v2(0.0), SeverityBand::Low);
         assert_eq!(band_v2(4.0), SeverityBand::Medium);
         assert_eq!(band_v2(10.0), SeverityBand::High);
+    }
+
+    #[test]
+    fn band_names_parse_in_any_case_and_all_runs_most_severe_first() {
+        for band in SeverityBand::ALL {
+            assert_eq!(SeverityBand::parse(band.as_str()), Some(band));
+            assert_eq!(
+                SeverityBand::parse(&band.as_str().to_uppercase()),
+                Some(band)
+            );
+        }
+        assert_eq!(SeverityBand::parse("unknown"), None);
+        assert_eq!(SeverityBand::parse(""), None);
+        assert!(SeverityBand::ALL.windows(2).all(|pair| pair[0] > pair[1]));
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub mod report;
 mod robustness;
 mod time;
 
-pub use cvss::{score_vector, CvssScore, CvssVersion, SeverityBand};
+pub use cvss::{score_vector, CvssScore, CvssVersion, SeverityBand, V3_V4_LOWER_BOUNDS};
 pub use epss::{parse_epss, EpssFile, EpssScore};
 pub use exploitdb::{parse_exploitdb_csv, ExploitRecord};
 pub use kev::{parse_kev_csv, parse_kev_json, KevCatalog, KevEntry};

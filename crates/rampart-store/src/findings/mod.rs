@@ -10,11 +10,13 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use rampart_core::package_lookup_key;
+use rampart_formats::advisory::SeverityBand;
 use serde::Serialize;
 
 use crate::bulk::{placeholder_list, MAX_PARAMETERS};
 use crate::products::{Page, PageRequest, Tenant};
 use crate::sboms::{to_i64, Analysis, AnalysisRow, ANALYSIS_COLUMNS};
+use crate::severity::band_of_cvss;
 use crate::{now, with_pool, Store, StoreError};
 
 mod completion;
@@ -175,16 +177,14 @@ pub struct MatchedRecordView {
     pub in_kev: bool,
 }
 
+/// The severity of a finding that nothing rates.
+const UNKNOWN_SEVERITY: &str = "unknown";
+
 /// Where a findings query looks.
 enum FindingScope {
     Release,
     Product,
 }
-
-/// The severity band of a CVSS score column, in SQL (CVSS v3/v4 bands).
-const BAND_OF_CVSS: &str = "CASE WHEN cvss IS NULL THEN NULL WHEN cvss >= 9.0 THEN 'critical'
-    WHEN cvss >= 7.0 THEN 'high' WHEN cvss >= 4.0 THEN 'medium' WHEN cvss > 0 THEN 'low'
-    ELSE 'none' END";
 
 /// Open findings of the scope with the knowledge base's current view (`$1` team, `$2` the
 /// release or product id); wrapped so the outer query filters on computed columns.
@@ -195,8 +195,9 @@ fn findings_query(scope: &FindingScope) -> String {
             "f.release_id IN (SELECT id FROM releases WHERE product_id = $2 AND team_id = $1)"
         }
     };
+    let band_of_cvss = band_of_cvss("cvss");
     format!(
-        "SELECT q.*, COALESCE({BAND_OF_CVSS}, q.record_band) AS severity FROM (
+        "SELECT q.*, COALESCE({band_of_cvss}, q.record_band) AS severity FROM (
             SELECT f.id, f.release_id, f.sbom_id, f.component_id, c.name AS component_name,
                 c.version AS component_version, c.purl AS component_purl, c.cpe AS component_cpe,
                 f.vulnerability_id, v.vuln_id, v.source, v.summary, v.published,
@@ -354,11 +355,12 @@ impl Store {
         let unique: BTreeSet<i64> = internal_ids.iter().copied().collect();
         let unique: Vec<i64> = unique.into_iter().collect();
         let mut views = HashMap::with_capacity(unique.len());
+        let band_of_cvss = band_of_cvss("cvss");
         for chunk in unique.chunks(MAX_PARAMETERS / 2) {
             let list = placeholder_list(self.backend(), chunk.len());
             let sql = format!(
                 "SELECT q.internal_id, q.vuln_id, q.group_id, q.source, q.summary, q.cvss,
-                    COALESCE({BAND_OF_CVSS}, q.record_band) AS severity, q.epss,
+                    COALESCE({band_of_cvss}, q.record_band) AS severity, q.epss,
                     q.epss_percentile, q.in_kev
                  FROM (
                     SELECT v.id AS internal_id, v.vuln_id, v.group_id, v.source, v.summary,
@@ -465,7 +467,8 @@ impl Store {
             last_analysed_at,
             ..Default::default()
         };
-        for band in ["critical", "high", "medium", "low", "none", "unknown"] {
+        let bands = SeverityBand::ALL.map(SeverityBand::as_str);
+        for band in bands.into_iter().chain([UNKNOWN_SEVERITY]) {
             summary.by_severity.insert(band.to_string(), 0);
         }
         let mut seen = HashSet::new();
@@ -480,7 +483,7 @@ impl Store {
             if in_kev {
                 summary.kev += 1;
             }
-            let band = severity.unwrap_or_else(|| "unknown".to_string());
+            let band = severity.unwrap_or_else(|| UNKNOWN_SEVERITY.to_string());
             *summary.by_severity.entry(band).or_default() += 1;
         }
         Ok(Some(summary))

@@ -10,6 +10,7 @@ use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use rampart_core::match_index::{PlatformPolicy, PresentCpe};
 use rampart_core::{PageRequest, Scope, DEFAULT_PER_PAGE};
+use rampart_formats::advisory::SeverityBand;
 use rampart_store::{
     CatalogProduct, CveEnrichment, StoredVulnerability, VulnerabilityFilter, VulnerabilityGroup,
     VulnerabilitySort, VulnerabilitySummary,
@@ -548,10 +549,7 @@ pub async fn list_vulnerabilities(
     let page = PageRequest::from_query(query.page, query.per_page, DEFAULT_PER_PAGE)?;
     let sort = parse_sort(query.sort.as_deref())?;
     if let Some(band) = &query.severity {
-        if !matches!(
-            band.to_lowercase().as_str(),
-            "critical" | "high" | "medium" | "low" | "none"
-        ) {
+        if SeverityBand::parse(band).is_none() {
             return Err(ApiError::new(
                 ErrorCode::BadRequest,
                 "`severity` must be critical, high, medium, low or none",
