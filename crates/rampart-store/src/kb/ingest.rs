@@ -14,6 +14,7 @@ use rampart_formats::advisory::{Advisory, CpeOperator, EpssFile, ExploitRecord, 
 use serde::Serialize;
 use sqlx::FromRow;
 
+use super::records::{EpssView, KevView};
 use crate::bulk::{Bulk, Column};
 use crate::{now, with_pool, Store, StoreError};
 
@@ -52,8 +53,6 @@ impl IngestStats {
 /// Timestamps at the precision both backends keep (microseconds), so that a re-ingested
 /// record compares equal to its stored self.
 /// (epss, percentile, score date, model version) as stored.
-type EpssRow = (f64, f64, Option<DateTime<Utc>>, Option<String>);
-
 fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
     at.trunc_subsecs(6)
 }
@@ -845,27 +844,19 @@ impl Store {
                     stats.skipped += 1;
                     continue;
                 }
-                let cwes = serde_json::to_string(&entry.cwes).unwrap_or_else(|_| "[]".into());
-                let stored: Option<KevRow> = sqlx::query_as(
-                    "SELECT vendor_project, product, vulnerability_name, date_added, short_description,
-                            required_action, due_date, known_ransomware_campaign_use, notes, cwes
+                let fresh = StoredKev {
+                    entry: KevView::from(entry),
+                    cwes: serde_json::to_string(&entry.cwes).unwrap_or_else(|_| "[]".into()),
+                };
+                let stored: Option<StoredKev> = sqlx::query_as(
+                    "SELECT cve_id, vendor_project, product, vulnerability_name, date_added,
+                            short_description, required_action, due_date,
+                            known_ransomware_campaign_use, notes, cwes
                      FROM kev_entries WHERE cve_id = $1",
                 )
                 .bind(cve_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let fresh = KevRow {
-                    vendor_project: entry.vendor_project.clone(),
-                    product: entry.product.clone(),
-                    vulnerability_name: entry.vulnerability_name.clone(),
-                    date_added: entry.date_added,
-                    short_description: entry.short_description.clone(),
-                    required_action: entry.required_action.clone(),
-                    due_date: entry.due_date,
-                    known_ransomware_campaign_use: entry.known_ransomware_campaign_use,
-                    notes: entry.notes.clone(),
-                    cwes,
-                };
                 match stored {
                     Some(stored) if stored == fresh => {
                         stats.unchanged += 1;
@@ -887,15 +878,15 @@ impl Store {
                         notes = excluded.notes, cwes = excluded.cwes",
                 )
                 .bind(cve_id)
-                .bind(&fresh.vendor_project)
-                .bind(&fresh.product)
-                .bind(&fresh.vulnerability_name)
-                .bind(fresh.date_added)
-                .bind(&fresh.short_description)
-                .bind(&fresh.required_action)
-                .bind(fresh.due_date)
-                .bind(fresh.known_ransomware_campaign_use)
-                .bind(&fresh.notes)
+                .bind(&fresh.entry.vendor_project)
+                .bind(&fresh.entry.product)
+                .bind(&fresh.entry.vulnerability_name)
+                .bind(fresh.entry.date_added)
+                .bind(&fresh.entry.short_description)
+                .bind(&fresh.entry.required_action)
+                .bind(fresh.entry.due_date)
+                .bind(fresh.entry.known_ransomware_campaign_use)
+                .bind(&fresh.entry.notes)
                 .bind(&fresh.cwes)
                 .execute(&mut *tx)
                 .await?;
@@ -920,15 +911,14 @@ impl Store {
                     stats.skipped += 1;
                     continue;
                 }
-                let stored: Option<EpssRow> =
-                    sqlx::query_as(
-                        "SELECT epss, percentile, score_date, model_version FROM epss_scores
-                         WHERE cve_id = $1",
-                    )
-                    .bind(cve_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let fresh = (score.epss, score.percentile, score_date, file.model_version.clone());
+                let stored: Option<EpssView> = sqlx::query_as(
+                    "SELECT cve_id, epss, percentile, score_date, model_version FROM epss_scores
+                     WHERE cve_id = $1",
+                )
+                .bind(cve_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let fresh = EpssView::of(score, score_date, file.model_version.as_deref());
                 match stored {
                     Some(stored) if stored == fresh => {
                         stats.unchanged += 1;
@@ -945,10 +935,10 @@ impl Store {
                         model_version = excluded.model_version",
                 )
                 .bind(cve_id)
-                .bind(fresh.0)
-                .bind(fresh.1)
-                .bind(fresh.2)
-                .bind(&fresh.3)
+                .bind(fresh.epss)
+                .bind(fresh.percentile)
+                .bind(fresh.score_date)
+                .bind(&fresh.model_version)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -1064,20 +1054,17 @@ pub(crate) fn cvss_version_label(version: rampart_formats::advisory::CvssVersion
     }
 }
 
+/// A KEV entry as its row stores it: the record, and the CWE ids (a JSON array) it is not
+/// served with.
 #[derive(Debug, PartialEq, sqlx::FromRow)]
-struct KevRow {
-    vendor_project: String,
-    product: String,
-    vulnerability_name: String,
-    date_added: chrono::NaiveDate,
-    short_description: String,
-    required_action: String,
-    due_date: Option<chrono::NaiveDate>,
-    known_ransomware_campaign_use: bool,
-    notes: String,
+struct StoredKev {
+    #[sqlx(flatten)]
+    entry: KevView,
     cwes: String,
 }
 
+/// An exploit as its `exploits` row stores it (its CVE links live in `exploit_cves`; what is
+/// served is `ExploitView`, one per linked CVE).
 #[derive(Debug, PartialEq, sqlx::FromRow)]
 struct ExploitRow {
     description: String,

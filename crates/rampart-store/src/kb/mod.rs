@@ -5,11 +5,12 @@
 
 mod ingest;
 mod query;
+mod records;
 
 pub use ingest::{IngestStats, PreparedAdvisory};
 
 pub use query::{
-    AffectedPackageRow, CatalogProduct, CpeMatchRow, CveEnrichment, EpssView, ExploitView, KevView,
-    StoredVulnerability, VulnerabilityFilter, VulnerabilityGroup, VulnerabilitySort,
-    VulnerabilitySummary,
+    AffectedPackageRow, CatalogProduct, CpeMatchRow, CveEnrichment, StoredVulnerability,
+    VulnerabilityFilter, VulnerabilityGroup, VulnerabilitySort, VulnerabilitySummary,
 };
+pub use records::{EpssView, ExploitView, KevView};

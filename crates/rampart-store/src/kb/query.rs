@@ -1,9 +1,10 @@
 //! Reading the knowledge base: alias groups, records, enrichment (KEV, EPSS, exploits).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use rampart_formats::advisory::Advisory;
 use serde::Serialize;
 
+use super::records::{with_page_urls, EpssView, ExploitView, KevView};
 use crate::bulk::placeholder_list;
 use crate::{with_pool, PageRequest, Store, StoreError};
 
@@ -39,44 +40,6 @@ impl TryFrom<RecordRow> for StoredVulnerability {
             advisory,
         })
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-pub struct KevView {
-    pub cve_id: String,
-    pub vendor_project: String,
-    pub product: String,
-    pub vulnerability_name: String,
-    pub date_added: NaiveDate,
-    pub short_description: String,
-    pub required_action: String,
-    pub due_date: Option<NaiveDate>,
-    pub known_ransomware_campaign_use: bool,
-    pub notes: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-pub struct EpssView {
-    pub cve_id: String,
-    pub epss: f64,
-    pub percentile: f64,
-    pub score_date: Option<DateTime<Utc>>,
-    pub model_version: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-pub struct ExploitView {
-    pub edb_id: i64,
-    pub cve_id: String,
-    pub description: String,
-    #[serde(rename = "type")]
-    pub exploit_type: String,
-    pub platform: String,
-    pub date_published: Option<NaiveDate>,
-    pub verified: bool,
-    pub author: String,
-    pub source_url: Option<String>,
-    pub file: String,
 }
 
 /// A vulnerability as one alias group: the record asked for (or the group's primary), every
@@ -260,7 +223,7 @@ impl Store {
         );
         let exploits_sql = format!(
             "SELECT x.edb_id, c.cve_id, x.description, x.exploit_type, x.platform,
-                    x.date_published, x.verified, x.author, x.source_url, x.file
+                    x.date_published, x.verified, x.author, x.source_url
              FROM exploits x JOIN exploit_cves c ON c.edb_id = x.edb_id
              WHERE c.cve_id IN ({list}) ORDER BY x.edb_id, c.cve_id"
         );
@@ -276,7 +239,7 @@ impl Store {
             Ok::<_, sqlx::Error>(CveEnrichment {
                 kev: kev.fetch_all(pool).await?,
                 epss: epss.fetch_all(pool).await?,
-                exploits: exploits.fetch_all(pool).await?,
+                exploits: with_page_urls(exploits.fetch_all(pool).await?),
             })
         })?)
     }
@@ -685,17 +648,18 @@ impl Store {
 impl Store {
     /// Exploits linked to a CVE id, whether or not a record for it is stored.
     pub async fn exploits_for_cve(&self, cve_id: &str) -> Result<Vec<ExploitView>, StoreError> {
-        Ok(with_pool!(self, pool => {
+        let exploits = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT x.edb_id, c.cve_id, x.description, x.exploit_type, x.platform,
-                        x.date_published, x.verified, x.author, x.source_url, x.file
+                        x.date_published, x.verified, x.author, x.source_url
                  FROM exploits x JOIN exploit_cves c ON c.edb_id = x.edb_id
                  WHERE c.cve_id = $1 ORDER BY x.edb_id",
             )
             .bind(cve_id)
             .fetch_all(pool)
             .await
-        })?)
+        })?;
+        Ok(with_page_urls(exploits))
     }
 
     /// The catalogue id of a CPE vendor/product, as stored (CPE-quoted) spelling.

@@ -7,13 +7,13 @@ pub mod seed;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use rampart_core::match_index::{PlatformPolicy, PresentCpe};
 use rampart_core::{PageRequest, Scope, DEFAULT_PER_PAGE};
 use rampart_formats::advisory::SeverityBand;
 use rampart_store::{
-    CatalogProduct, CveEnrichment, StoredVulnerability, VulnerabilityFilter, VulnerabilityGroup,
-    VulnerabilitySort, VulnerabilitySummary,
+    CatalogProduct, CveEnrichment, EpssView, ExploitView, KevView, StoredVulnerability,
+    VulnerabilityFilter, VulnerabilityGroup, VulnerabilitySort, VulnerabilitySummary,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -74,97 +74,9 @@ pub struct AffectedView {
     pub record: String,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct KevInfo {
-    pub cve_id: String,
-    pub vendor_project: String,
-    pub product: String,
-    pub vulnerability_name: String,
-    pub date_added: NaiveDate,
-    pub short_description: String,
-    pub required_action: String,
-    pub due_date: Option<NaiveDate>,
-    pub known_ransomware_campaign_use: bool,
-    pub notes: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct EpssInfo {
-    pub cve_id: String,
-    pub score: f64,
-    pub percentile: f64,
-    pub date: Option<DateTime<Utc>>,
-    pub model_version: Option<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ExploitInfo {
-    pub edb_id: i64,
-    pub cve_id: String,
-    pub description: String,
-    #[serde(rename = "type")]
-    pub exploit_type: String,
-    pub platform: String,
-    pub date_published: Option<NaiveDate>,
-    pub verified: bool,
-    pub author: String,
-    pub source_url: Option<String>,
-    /// The exploit's page on Exploit Database.
-    pub url: String,
-}
-
-impl From<rampart_store::KevView> for KevInfo {
-    fn from(k: rampart_store::KevView) -> Self {
-        KevInfo {
-            cve_id: k.cve_id,
-            vendor_project: k.vendor_project,
-            product: k.product,
-            vulnerability_name: k.vulnerability_name,
-            date_added: k.date_added,
-            short_description: k.short_description,
-            required_action: k.required_action,
-            due_date: k.due_date,
-            known_ransomware_campaign_use: k.known_ransomware_campaign_use,
-            notes: k.notes,
-        }
-    }
-}
-
-impl From<rampart_store::EpssView> for EpssInfo {
-    fn from(e: rampart_store::EpssView) -> Self {
-        EpssInfo {
-            cve_id: e.cve_id,
-            score: e.epss,
-            percentile: e.percentile,
-            date: e.score_date,
-            model_version: e.model_version,
-        }
-    }
-}
-
 /// The highest of a vulnerability's EPSS scores (one per CVE id of its alias group).
-pub(crate) fn highest_epss(scores: Vec<rampart_store::EpssView>) -> Option<EpssInfo> {
-    scores
-        .into_iter()
-        .max_by(|a, b| a.epss.total_cmp(&b.epss))
-        .map(EpssInfo::from)
-}
-
-impl From<rampart_store::ExploitView> for ExploitInfo {
-    fn from(x: rampart_store::ExploitView) -> Self {
-        ExploitInfo {
-            url: format!("https://www.exploit-db.com/exploits/{}", x.edb_id),
-            edb_id: x.edb_id,
-            cve_id: x.cve_id,
-            description: x.description,
-            exploit_type: x.exploit_type,
-            platform: x.platform,
-            date_published: x.date_published,
-            verified: x.verified,
-            author: x.author,
-            source_url: x.source_url,
-        }
-    }
+pub(crate) fn highest_epss(scores: Vec<EpssView>) -> Option<EpssView> {
+    scores.into_iter().max_by(|a, b| a.epss.total_cmp(&b.epss))
 }
 
 /// A vulnerability: the record asked for, with everything its alias group knows.
@@ -195,9 +107,9 @@ pub struct VulnerabilityDetail {
     /// NVD CPE configurations of every record in the group.
     #[schema(value_type = Vec<Object>)]
     pub cpe_configurations: Vec<Value>,
-    pub kev: Option<KevInfo>,
-    pub epss: Option<EpssInfo>,
-    pub exploits: Vec<ExploitInfo>,
+    pub kev: Option<KevView>,
+    pub epss: Option<EpssView>,
+    pub exploits: Vec<ExploitView>,
 }
 
 fn severity_views(member: &StoredVulnerability) -> impl Iterator<Item = SeverityView> + '_ {
@@ -315,9 +227,9 @@ impl From<VulnerabilityGroup> for VulnerabilityDetail {
             references,
             affected,
             cpe_configurations,
-            kev: group.kev.into_iter().next().map(KevInfo::from),
+            kev: group.kev.into_iter().next(),
             epss: highest_epss(group.epss),
-            exploits: group.exploits.into_iter().map(ExploitInfo::from).collect(),
+            exploits: group.exploits,
         }
     }
 }
@@ -341,9 +253,9 @@ impl VulnerabilityDetail {
             references: Vec::new(),
             affected: Vec::new(),
             cpe_configurations: Vec::new(),
-            kev: known.kev.into_iter().next().map(KevInfo::from),
+            kev: known.kev.into_iter().next(),
             epss: highest_epss(known.epss),
-            exploits: known.exploits.into_iter().map(ExploitInfo::from).collect(),
+            exploits: known.exploits,
         }
     }
 }

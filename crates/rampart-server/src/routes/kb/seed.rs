@@ -5,13 +5,12 @@
 use axum::extract::State;
 use axum::Json;
 use rampart_core::{PageRequest, Scope};
-use rampart_store::VulnerabilityFilter;
+use rampart_store::{EpssView, ExploitView, KevView, VulnerabilityFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    highest_epss, list_item, parse_sort, CatalogProductView, EpssInfo, ExploitInfo, KevInfo,
-    ReferenceView, VulnerabilityListItem,
+    highest_epss, list_item, parse_sort, CatalogProductView, ReferenceView, VulnerabilityListItem,
 };
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiQuery, ErrorBody, ErrorCode};
@@ -132,14 +131,14 @@ pub struct GetExploitsResponse {
     /// Internal id of the vulnerability record, when one is stored.
     pub vulnerability_id: Option<i64>,
     /// Exploit Database entries.
-    pub exploits: Vec<ExploitInfo>,
+    pub exploits: Vec<ExploitView>,
     /// References flagged as exploits or proofs of concept (EVIDENCE, NVD "Exploit" tag,
     /// exploit archives, GitHub PoC repositories).
     pub poc_references: Vec<ReferenceView>,
     /// CISA KEV entry: exploited in the wild.
-    pub kev: Option<KevInfo>,
+    pub kev: Option<KevView>,
     /// EPSS: the probability of exploitation in the next 30 days.
-    pub epss: Option<EpssInfo>,
+    pub epss: Option<EpssView>,
     /// Exploits plus proof-of-concept references.
     pub total: usize,
 }
@@ -199,7 +198,7 @@ pub async fn get_exploits(
                     }
                 }
             }
-            let exploits: Vec<ExploitInfo> = group.exploits.into_iter().map(Into::into).collect();
+            let exploits = group.exploits;
             GetExploitsResponse {
                 success: true,
                 cve_id,
@@ -207,7 +206,7 @@ pub async fn get_exploits(
                 total: exploits.len() + poc_references.len(),
                 exploits,
                 poc_references,
-                kev: group.kev.into_iter().next().map(Into::into),
+                kev: group.kev.into_iter().next(),
                 epss: highest_epss(group.epss),
             }
         }
@@ -222,7 +221,7 @@ pub async fn get_exploits(
             if known.is_empty() {
                 return Err(ApiError::not_found("CVE"));
             }
-            let exploits: Vec<ExploitInfo> = known.exploits.into_iter().map(Into::into).collect();
+            let exploits = known.exploits;
             GetExploitsResponse {
                 success: true,
                 cve_id,
@@ -230,7 +229,7 @@ pub async fn get_exploits(
                 total: exploits.len(),
                 exploits,
                 poc_references: Vec::new(),
-                kev: known.kev.into_iter().next().map(Into::into),
+                kev: known.kev.into_iter().next(),
                 epss: highest_epss(known.epss),
             }
         }
