@@ -82,17 +82,6 @@ impl Severity {
             .unwrap_or(Severity::Unknown)
     }
 
-    fn band(self) -> Option<SeverityBand> {
-        match self {
-            Severity::Unknown => None,
-            Severity::None => Some(SeverityBand::None),
-            Severity::Low => Some(SeverityBand::Low),
-            Severity::Medium => Some(SeverityBand::Medium),
-            Severity::High => Some(SeverityBand::High),
-            Severity::Critical => Some(SeverityBand::Critical),
-        }
-    }
-
     fn as_str(self) -> &'static str {
         self.band().map_or("unknown", SeverityBand::as_str)
     }
