@@ -25,37 +25,38 @@ pub(crate) fn band_of_cvss(column: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+
     use super::band_of_cvss;
     use rampart_formats::advisory::cvss::band_v3_v4;
 
-    /// Every score from 0.0 to 10.0 in steps of 0.1, as CVSS base scores come.
-    fn scores() -> impl Iterator<Item = f64> {
-        (0..=100).map(|tenths| f64::from(tenths) / 10.0)
-    }
-
-    fn select(placeholder: &str) -> String {
+    /// The band of one score, bound as `$1` (`NULL` for no score).
+    fn select_band() -> String {
         format!(
-            "SELECT {} FROM (SELECT CAST({placeholder} AS DOUBLE PRECISION) AS score) s",
+            "SELECT {} FROM (SELECT CAST($1 AS DOUBLE PRECISION) AS score) s",
             band_of_cvss("score")
         )
+    }
+
+    /// Every score from 0.0 to 10.0 in steps of 0.1 (as CVSS base scores come) is banded as
+    /// the CVSS module bands it; no score has no band.
+    async fn bands_agree<F, Fut>(band_in_sql: F)
+    where
+        F: Fn(Option<f64>) -> Fut,
+        Fut: Future<Output = Result<Option<String>, sqlx::Error>>,
+    {
+        for score in (0..=100).map(|tenths| f64::from(tenths) / 10.0) {
+            let band = band_in_sql(Some(score)).await.unwrap();
+            assert_eq!(band.as_deref(), Some(band_v3_v4(score).as_str()), "{score}");
+        }
+        assert_eq!(band_in_sql(None).await.unwrap(), None);
     }
 
     #[tokio::test]
     async fn sqlite_bands_every_score_as_the_cvss_module_does() {
         let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
-        for score in scores() {
-            let band: Option<String> = sqlx::query_scalar(&select("$1"))
-                .bind(score)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            assert_eq!(band.as_deref(), Some(band_v3_v4(score).as_str()), "{score}");
-        }
-        let none: Option<String> = sqlx::query_scalar(&select("NULL"))
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        assert_eq!(none, None);
+        let sql = select_band();
+        bands_agree(|score| sqlx::query_scalar(&sql).bind(score).fetch_one(&pool)).await;
     }
 
     #[tokio::test]
@@ -64,19 +65,8 @@ mod tests {
             return;
         };
         let pool = sqlx::PgPool::connect(database.url()).await.unwrap();
-        for score in scores() {
-            let band: Option<String> = sqlx::query_scalar(&select("$1"))
-                .bind(score)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            assert_eq!(band.as_deref(), Some(band_v3_v4(score).as_str()), "{score}");
-        }
-        let none: Option<String> = sqlx::query_scalar(&select("NULL"))
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        assert_eq!(none, None);
+        let sql = select_band();
+        bands_agree(|score| sqlx::query_scalar(&sql).bind(score).fetch_one(&pool)).await;
         pool.close().await;
     }
 }

@@ -9,7 +9,6 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use rampart_core::package_lookup_key;
 use rampart_formats::advisory::SeverityBand;
 use serde::Serialize;
 
@@ -17,9 +16,10 @@ use crate::bulk::{placeholder_list, MAX_PARAMETERS};
 use crate::products::{Page, PageRequest, Tenant};
 use crate::sboms::{to_i64, Analysis, AnalysisRow, ANALYSIS_COLUMNS};
 use crate::severity::band_of_cvss;
-use crate::{now, with_pool, Store, StoreError};
+use crate::{with_pool, Store, StoreError};
 
 mod completion;
+mod reanalysis;
 
 /// A match the analysis made, one per component and alias group.
 #[derive(Debug, Clone, PartialEq)]
@@ -511,132 +511,6 @@ impl Store {
             .fetch_all(pool)
             .await
         })?)
-    }
-
-    /// Turns knowledge-base changes up to version `to` into analyses of just the SBOMs they
-    /// can touch: components naming a changed record's package, SBOMs with open findings in
-    /// a changed record's alias group, and (when a changed record has CPE criteria) SBOMs of
-    /// products that match by CPE. One transaction; a compare-and-set on the progress row
-    /// makes sure only one replica queues each change. An SBOM with an analysis already
-    /// queued is not queued twice.
-    pub async fn queue_reanalyses(&self, to: i64) -> Result<ReanalysisPass, StoreError> {
-        let at = now();
-        let backend = self.backend();
-        with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let from: i64 = sqlx::query_scalar("SELECT kb_version FROM reanalysis_state WHERE id = 1")
-                .fetch_one(&mut *tx)
-                .await?;
-            if from >= to {
-                return Ok(ReanalysisPass { from, to: from, ..Default::default() });
-            }
-            let claimed = sqlx::query(
-                "UPDATE reanalysis_state SET kb_version = $2 WHERE id = 1 AND kb_version = $1",
-            )
-            .bind(from)
-            .bind(to)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if claimed == 0 {
-                // Another replica took this step.
-                return Ok(ReanalysisPass { from, to: from, ..Default::default() });
-            }
-            let changed: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM vulnerabilities
-                 WHERE changed_in_kb_version > $1 AND changed_in_kb_version <= $2",
-            )
-            .bind(from)
-            .bind(to)
-            .fetch_one(&mut *tx)
-            .await?;
-            let mut sboms: BTreeSet<i64> = BTreeSet::new();
-            if changed > 0 {
-                let packages: Vec<(String, String)> = sqlx::query_as(
-                    "SELECT DISTINCT p.ecosystem, p.name FROM affected_packages p
-                     JOIN vulnerabilities v ON v.id = p.vulnerability_id
-                     WHERE v.changed_in_kb_version > $1 AND v.changed_in_kb_version <= $2",
-                )
-                .bind(from)
-                .bind(to)
-                .fetch_all(&mut *tx)
-                .await?;
-                let keys: BTreeSet<String> = packages
-                    .iter()
-                    .map(|(ecosystem, name)| package_lookup_key(ecosystem, name))
-                    .collect();
-                let keys: Vec<String> = keys.into_iter().collect();
-                for chunk in keys.chunks(MAX_PARAMETERS) {
-                    let sql = format!(
-                        "SELECT DISTINCT sbom_id FROM sbom_components WHERE package_key IN ({})",
-                        placeholder_list(backend, chunk.len())
-                    );
-                    let mut query = sqlx::query_scalar::<_, i64>(&sql);
-                    for key in chunk {
-                        query = query.bind(key.as_str());
-                    }
-                    sboms.extend(query.fetch_all(&mut *tx).await?);
-                }
-                let with_findings: Vec<i64> = sqlx::query_scalar(
-                    "SELECT DISTINCT f.sbom_id FROM findings f
-                     WHERE f.resolved_at IS NULL AND f.group_id IN (
-                        SELECT v.group_id FROM vulnerabilities v
-                        WHERE v.changed_in_kb_version > $1 AND v.changed_in_kb_version <= $2)",
-                )
-                .bind(from)
-                .bind(to)
-                .fetch_all(&mut *tx)
-                .await?;
-                sboms.extend(with_findings);
-                let cpe_changed: bool = sqlx::query_scalar(
-                    "SELECT EXISTS (SELECT 1 FROM cpe_matches m
-                        JOIN vulnerabilities v ON v.id = m.vulnerability_id
-                        WHERE v.changed_in_kb_version > $1 AND v.changed_in_kb_version <= $2)",
-                )
-                .bind(from)
-                .bind(to)
-                .fetch_one(&mut *tx)
-                .await?;
-                if cpe_changed {
-                    let cpe_sboms: Vec<i64> = sqlx::query_scalar(
-                        "SELECT DISTINCT s.id FROM sboms s
-                         JOIN releases r ON r.id = s.release_id
-                         JOIN products p ON p.id = r.product_id
-                         WHERE p.cpe_matching
-                           AND EXISTS (SELECT 1 FROM sbom_components c
-                                       WHERE c.sbom_id = s.id AND c.cpe IS NOT NULL)",
-                    )
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    sboms.extend(cpe_sboms);
-                }
-            }
-            let mut queued = 0usize;
-            for sbom_id in sboms {
-                let inserted = sqlx::query(
-                    "INSERT INTO analyses (team_id, sbom_id, release_id, status, created_at,
-                        component_count, reason)
-                     SELECT s.team_id, s.id, s.release_id, 'queued', $2, s.component_count,
-                        'knowledge_base'
-                     FROM sboms s
-                     WHERE s.id = $1 AND NOT EXISTS (
-                        SELECT 1 FROM analyses a WHERE a.sbom_id = s.id AND a.status = 'queued')",
-                )
-                .bind(sbom_id)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                queued += usize::try_from(inserted).unwrap_or(0);
-            }
-            tx.commit().await?;
-            Ok(ReanalysisPass {
-                from,
-                to,
-                changed_records: usize::try_from(changed).unwrap_or(0),
-                queued_analyses: queued,
-            })
-        })
     }
 
     /// Queued analyses of one SBOM (tests and status pages).
