@@ -220,7 +220,108 @@ pub fn parse_document(feed: FeedType, document: &Document) -> Result<FeedContent
 
 #[cfg(test)]
 mod tests {
+    use std::io::{Cursor, Write};
+
     use super::*;
+
+    fn stored_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        for (name, bytes) in entries {
+            zip.start_file(*name, options).unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn a_damaged_entry_is_skipped_with_its_reason_and_the_rest_is_read() {
+        let mut archive = stored_zip(&[
+            ("a.json", b"{\"id\":\"A\"}"),
+            ("b.json", b"{\"id\":\"DAMAGED\"}"),
+            ("notes.txt", b"not a document"),
+        ]);
+        // Corrupt a stored byte of b.json: its CRC no longer matches.
+        let at = archive
+            .windows(7)
+            .position(|w| w == b"DAMAGED")
+            .expect("stored entries are plain");
+        archive[at] = b'X';
+        let mut zip = BoundedZip::new(Cursor::new(archive)).unwrap();
+        let entries: Vec<Entry> = zip_entries(&mut zip, FeedType::Osv, "bundle.zip")
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(matches!(&entries[0], Entry::Document(d) if d.name == "a.json"));
+        assert!(
+            matches!(&entries[1], Entry::Unreadable(reason) if reason.starts_with("bundle.zip: b.json")),
+            "{entries:?}"
+        );
+        assert!(matches!(entries[2], Entry::NotOfTheFeed));
+    }
+
+    #[test]
+    fn an_oversize_entry_refuses_the_archive() {
+        let big = vec![b' '; 2000];
+        let archive = stored_zip(&[("a.json", b"{}"), ("big.json", &big)]);
+        let mut zip = BoundedZip::with_limit(Cursor::new(archive), 1000).unwrap();
+        let results: Vec<_> = zip_entries(&mut zip, FeedType::Ghsa, "dump.zip").collect();
+        assert!(results[0].is_ok());
+        assert!(matches!(&results[1], Err(e) if e.refuses_the_archive()));
+    }
+
+    #[test]
+    fn a_tree_yields_the_feed_files_in_a_stable_order() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("b/nested")).unwrap();
+        for name in [
+            "b/nested/z.json",
+            "a.yaml",
+            "b/x.csv",
+            "README.md",
+            "b/c.JSON",
+        ] {
+            std::fs::write(dir.path().join(name), b"{}").unwrap();
+        }
+        let names = |feed| -> Vec<String> {
+            tree_files(dir.path(), feed)
+                .unwrap()
+                .iter()
+                .map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string())
+                .collect()
+        };
+        assert_eq!(
+            names(FeedType::Osv),
+            ["a.yaml", "b/c.JSON", "b/nested/z.json"]
+        );
+        assert_eq!(names(FeedType::ExploitDb), ["b/x.csv"]);
+        assert!(tree_files(&dir.path().join("missing"), FeedType::Osv).is_err());
+    }
+
+    #[test]
+    fn documents_are_parsed_by_their_feed_and_name() {
+        let kev_csv = Document {
+            name: "kev.csv".into(),
+            bytes: b"cveID,vendorProject,product,vulnerabilityName,dateAdded,shortDescription,requiredAction,dueDate,knownRansomwareCampaignUse,notes,cwes\nCVE-2021-44228,Apache,Log4j2,Log4Shell,2021-12-10,d,a,2021-12-24,Known,,CWE-917\n".to_vec(),
+        };
+        match parse_document(FeedType::Kev, &kev_csv).unwrap() {
+            FeedContent::Kev(report) => assert_eq!(report.records.len(), 1),
+            other => panic!("{other:?}"),
+        }
+        let osv_yaml = Document {
+            name: "GHSA-1.yaml".into(),
+            bytes: b"id: GHSA-1\nmodified: 2024-01-01T00:00:00Z\n".to_vec(),
+        };
+        match parse_document(FeedType::Osv, &osv_yaml).unwrap() {
+            FeedContent::Advisories(report) => assert_eq!(report.records[0].id, "GHSA-1"),
+            other => panic!("{other:?}"),
+        }
+        let not_json = Document {
+            name: "x.json".into(),
+            bytes: b"{".to_vec(),
+        };
+        assert!(parse_document(FeedType::Nvd, &not_json).is_err());
+    }
 
     #[test]
     fn both_spellings_parse_and_unspecified_does_not() {
