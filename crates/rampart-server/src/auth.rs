@@ -9,10 +9,11 @@
 //! in-memory cache that the store empties on every identity change (revoke, rotate, member
 //! removal, plan change), which is just as exact and keeps the database off the hot path.
 //!
-//! [`identify`] runs on every request: it authenticates when credentials are present,
-//! applies the rate limit (per key, per session user, else per source IP) and sets the
-//! `X-RateLimit-*` headers on every response but the health probes', which are never
-//! limited. [`require_principal`] guards protected routes. Handlers receive the
+//! [`identify`] runs on every request, in named steps: read the credentials from the headers,
+//! resolve them into an `Actor` (the engine's `services::sessions::authenticate`), apply the
+//! rate limit (per key, per session user, else per source IP), count key usage, and audit
+//! scope denials; it sets the `X-RateLimit-*` headers on every response but the health
+//! probes', which are never limited. [`require_principal`] guards protected routes. Handlers receive the
 //! [`Principal`] and [`RequestMeta`] as extractors (the engine's `Actor` and `RequestOrigin`,
 //! which also documents test mode).
 
@@ -24,20 +25,16 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use rampart_core::{ApiKeyHash, ApiKeySecret};
-use rampart_store::UserKind;
-use sha2::{Digest, Sha256};
-
 use rampart_engine::services::api_keys::UPGRADE_MESSAGE;
-use rampart_engine::{Actor, Credential, RequestOrigin};
+use rampart_engine::services::sessions::{self, PresentedCredentials};
+use rampart_engine::{Actor, Credential, RequestOrigin, ServiceError};
 
 use crate::error::{ApiError, ErrorCode};
+use crate::ratelimit::RateDecision;
 use crate::state::AppState;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "rampart_session";
-/// Prefix of session tokens (opaque, 256 random bits, stored as SHA-256).
-pub const SESSION_PREFIX: &str = "rks_";
 
 /// The authenticated caller of a request, as a handler extracts it; the engine's [`Actor`]
 /// (which services take: pass `&principal`).
@@ -90,7 +87,48 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
     if crate::ratelimit::is_exempt(request.uri().path()) {
         return next.run(request).await;
     }
-    let meta = RequestOrigin {
+    let origin = request_origin(&request);
+    let now = state.now();
+    let outcome = match read_credentials(request.headers()) {
+        Ok(presented) => sessions::authenticate(&state, &presented, now).await,
+        Err(refused) => Err(refused),
+    };
+    let (bucket, limit) = rate_limit_bucket(
+        &state,
+        outcome.as_ref().ok().and_then(Option::as_ref),
+        &origin,
+    );
+    let decision = state
+        .rate_limiter
+        .hit(&state.store, &bucket, limit, now)
+        .await;
+    let mut response = if decision.allowed {
+        let caller = outcome.as_ref().ok().cloned().flatten();
+        if let Some(caller) = &caller {
+            record_key_usage(&state, caller, now);
+        }
+        request.extensions_mut().insert(origin.clone());
+        request
+            .extensions_mut()
+            .insert(AuthOutcome(outcome.map_err(ServiceError::into_parts)));
+        let path = request.uri().path().to_string();
+        let response = next.run(request).await;
+        let denied =
+            response.extensions().get::<ErrorCode>() == Some(&ErrorCode::InsufficientScope);
+        if let (true, Some(caller)) = (denied, caller) {
+            audit_scope_denial(&state, &caller, &origin, &path, now).await;
+        }
+        response
+    } else {
+        rate_limited(&decision)
+    };
+    set_rate_limit_headers(&mut response, &decision);
+    response
+}
+
+/// The request id (as the client sent it) and the peer's IP.
+fn request_origin(request: &Request) -> RequestOrigin {
+    RequestOrigin {
         request_id: request
             .headers()
             .get("x-request-id")
@@ -100,71 +138,89 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip().to_string()),
+    }
+}
+
+/// The credentials in the headers, as the engine reads them; an `Authorization` value that
+/// is not text is an invalid key.
+fn read_credentials(headers: &HeaderMap) -> Result<PresentedCredentials<'_>, ServiceError> {
+    let authorization = match headers.get(header::AUTHORIZATION) {
+        Some(value) => Some(value.to_str().map_err(|_| sessions::invalid_key())?.trim()),
+        None => None,
     };
-    let now = state.now();
-    let outcome = authenticate(&state, request.headers(), now).await;
-    let (bucket, limit) = match &outcome {
-        Ok(Some(principal)) => {
+    Ok(PresentedCredentials {
+        authorization,
+        // Not text: no number either, so an invalid key.
+        key_id: headers
+            .get("x-xdr-auth-id")
+            .map(|value| value.to_str().unwrap_or("")),
+        session_cookie: session_cookie(headers),
+    })
+}
+
+/// Who the rate limit counts: a key, a session's user, else the source IP; and their limit.
+fn rate_limit_bucket(
+    state: &AppState,
+    caller: Option<&Actor>,
+    origin: &RequestOrigin,
+) -> (String, u32) {
+    match caller {
+        Some(caller) => {
             let limit = state
                 .config
                 .plans
-                .limits(&principal.plan)
+                .limits(&caller.plan)
                 .rate_limit_per_minute;
-            let bucket = match principal.credential {
+            let bucket = match caller.credential {
                 Credential::ApiKey { id, .. } => format!("key:{id}"),
-                Credential::Session { .. } => format!("user:{}", principal.user_id),
+                Credential::Session { .. } => format!("user:{}", caller.user_id),
             };
             (bucket, limit)
         }
-        _ => (
-            format!("ip:{}", meta.source_ip.as_deref().unwrap_or("unknown")),
+        None => (
+            format!("ip:{}", origin.source_ip.as_deref().unwrap_or("unknown")),
             state.config.anonymous_rate_limit_per_minute,
         ),
-    };
-    let decision = state
-        .rate_limiter
-        .hit(&state.store, &bucket, limit, now)
-        .await;
-    let mut response = if decision.allowed {
-        if let Ok(Some(Actor {
-            credential: Credential::ApiKey { id, .. },
-            ..
-        })) = &outcome
-        {
-            state.key_usage.record(*id, now);
-        }
-        let principal = outcome.as_ref().ok().cloned().flatten();
-        request.extensions_mut().insert(meta.clone());
-        request.extensions_mut().insert(AuthOutcome(
-            outcome.map_err(|e| (e.code(), e.message().to_string())),
-        ));
-        let path = request.uri().path().to_string();
-        let response = next.run(request).await;
-        if response.extensions().get::<ErrorCode>() == Some(&ErrorCode::InsufficientScope) {
-            if let Some(principal) = principal {
-                let event = principal
-                    .audit(&meta, "access.denied")
-                    .target("route", &path);
-                if let Err(error) = state.store.record_audit(&event, now).await {
-                    tracing::warn!(%error, "cannot record scope denial");
-                }
-            }
-        }
-        response
-    } else {
-        let mut refused = ApiError::new(
-            ErrorCode::RateLimited,
-            format!(
-                "rate limit of {} requests per minute exceeded; retry after {} seconds",
-                decision.limit, decision.retry_after
-            ),
-        )
-        .into_response();
-        refused
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(decision.retry_after));
-        refused
-    };
+    }
+}
+
+/// Counts a request admitted on an API key (its `last_used_at` and usage figures).
+fn record_key_usage(state: &AppState, caller: &Actor, now: chrono::DateTime<chrono::Utc>) {
+    if let Credential::ApiKey { id, .. } = caller.credential {
+        state.key_usage.record(id, now);
+    }
+}
+
+/// A 403 `insufficient_scope` answer is recorded as `access.denied` on the route.
+async fn audit_scope_denial(
+    state: &AppState,
+    caller: &Actor,
+    origin: &RequestOrigin,
+    path: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let event = caller.audit(origin, "access.denied").target("route", path);
+    if let Err(error) = state.store.record_audit(&event, now).await {
+        tracing::warn!(%error, "cannot record scope denial");
+    }
+}
+
+fn rate_limited(decision: &RateDecision) -> Response {
+    let mut refused = ApiError::new(
+        ErrorCode::RateLimited,
+        format!(
+            "rate limit of {} requests per minute exceeded; retry after {} seconds",
+            decision.limit, decision.retry_after
+        ),
+    )
+    .into_response();
+    refused
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(decision.retry_after));
+    refused
+}
+
+fn set_rate_limit_headers(response: &mut Response, decision: &RateDecision) {
     let headers = response.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
     headers.insert(
@@ -172,7 +228,6 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
         HeaderValue::from(decision.remaining),
     );
     headers.insert("x-ratelimit-reset", HeaderValue::from(decision.reset));
-    response
 }
 
 /// Route layer of protected routes: a principal, or the reason there is none.
@@ -220,151 +275,6 @@ pub fn upgrade_response(seed: bool) -> Response {
     let mut response = (axum::http::StatusCode::FORBIDDEN, axum::Json(body)).into_response();
     response.extensions_mut().insert(ErrorCode::UpgradeRequired);
     response
-}
-
-fn invalid_key() -> ApiError {
-    ApiError::new(
-        ErrorCode::InvalidApiKey,
-        "The provided API key is expired or invalid.",
-    )
-}
-
-fn invalid_session() -> ApiError {
-    ApiError::new(
-        ErrorCode::InvalidApiKey,
-        "The session has ended or expired; log in again.",
-    )
-}
-
-/// `Ok(None)`: no credentials were sent.
-async fn authenticate(
-    state: &AppState,
-    headers: &HeaderMap,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Option<Actor>, ApiError> {
-    let authorization = match headers.get(header::AUTHORIZATION) {
-        Some(value) => Some(value.to_str().map_err(|_| invalid_key())?.trim()),
-        None => None,
-    };
-    // Seed 001 (Cortex): key id header plus the bare key in Authorization.
-    if let Some(key_id) = headers.get("x-xdr-auth-id") {
-        let key_id: i64 = key_id
-            .to_str()
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .ok_or_else(invalid_key)?;
-        let secret = authorization.ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::MissingCredentials,
-                "x-xdr-auth-id needs the API key in `Authorization`",
-            )
-        })?;
-        let secret = secret
-            .strip_prefix("Bearer ")
-            .or_else(|| secret.strip_prefix("bearer "))
-            .unwrap_or(secret)
-            .trim();
-        return authenticate_key(state, secret, Some(key_id), now)
-            .await
-            .map(Some);
-    }
-    if let Some(value) = authorization {
-        let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-        let token = token.trim();
-        if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-            return Err(ApiError::new(
-                ErrorCode::MissingCredentials,
-                "expected `Authorization: Bearer <api key or session token>`",
-            ));
-        }
-        if token.starts_with(SESSION_PREFIX) {
-            return authenticate_session(state, token, now).await.map(Some);
-        }
-        return authenticate_key(state, token, None, now).await.map(Some);
-    }
-    if let Some(token) = session_cookie(headers) {
-        return authenticate_session(state, token, now).await.map(Some);
-    }
-    Ok(None)
-}
-
-async fn authenticate_key(
-    state: &AppState,
-    token: &str,
-    expected_id: Option<i64>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Actor, ApiError> {
-    let secret = ApiKeySecret::parse(token).ok_or_else(invalid_key)?;
-    let record = state
-        .store
-        .find_api_key(&secret.hash())
-        .await?
-        .ok_or_else(invalid_key)?;
-    if !record.is_active_at(now) || expected_id.is_some_and(|id| id != record.id) {
-        return Err(invalid_key());
-    }
-    // The key's owner left the team: the key no longer works.
-    let role = record.role.ok_or_else(invalid_key)?;
-    // Seed 003: on a plan without API keys (a team moved to `free`) keys stop working at
-    // once, and work again when the plan allows keys again; they are not revoked.
-    if state
-        .config
-        .plans
-        .limits(&record.team_plan)
-        .api_keys_per_user
-        == 0
-    {
-        return Err(ApiError::new(ErrorCode::UpgradeRequired, UPGRADE_MESSAGE));
-    }
-    let service_account = record.user_kind == UserKind::Service;
-    Ok(Actor {
-        team_id: record.team_id,
-        user_id: record.user_id,
-        user_email: if service_account {
-            record.user_name.unwrap_or(record.user_email)
-        } else {
-            record.user_email
-        },
-        scopes: record.scopes.intersection(role.scopes()),
-        role,
-        plan: record.team_plan,
-        credential: Credential::ApiKey {
-            id: record.id,
-            name: record.name,
-            kind: record.kind,
-            service_account,
-        },
-    })
-}
-
-async fn authenticate_session(
-    state: &AppState,
-    token: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Actor, ApiError> {
-    let record = state
-        .store
-        .find_session(&hash_token(token))
-        .await?
-        .ok_or_else(invalid_session)?;
-    if record.ended_at.is_some() || record.expires_at <= now {
-        return Err(invalid_session());
-    }
-    let role = record.role.ok_or_else(invalid_session)?;
-    Ok(Actor {
-        team_id: record.team_id,
-        user_id: record.user_id,
-        user_email: record.email,
-        scopes: role.scopes(),
-        role,
-        plan: record.team_plan,
-        credential: Credential::Session { id: record.id },
-    })
-}
-
-/// SHA-256 of a session token: the only form stored.
-pub fn hash_token(token: &str) -> ApiKeyHash {
-    ApiKeyHash(Sha256::digest(token.as_bytes()).into())
 }
 
 fn session_cookie(headers: &HeaderMap) -> Option<&str> {

@@ -2,11 +2,13 @@
 //! and issuing a code, for `POST /api/v1/auth/otp` and `rampart admin login-code` alike.
 
 use chrono::{DateTime, Utc};
-use rampart_store::{AuditEvent, NewOtp, Store, StoreError};
+use rampart_store::{AuditActor, AuditEvent, NewOtp, Store, StoreError};
 use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 
+use crate::actor::RequestOrigin;
 use crate::error::{ErrorCode, ServiceError};
+use crate::Engine;
 
 /// The longest address SMTP carries (RFC 5321's path limit less the brackets).
 const EMAIL_MAX: usize = 254;
@@ -62,9 +64,71 @@ pub async fn issue_login_code(
     Ok(code)
 }
 
+/// `POST /api/v1/auth/otp`: within the per-address and per-source-IP limits, issues a code
+/// for `email` and mails it. Returns how long the code stays valid.
+pub async fn request_login_code(
+    engine: &Engine,
+    origin: &RequestOrigin,
+    email: &str,
+) -> Result<chrono::Duration, ServiceError> {
+    let email = normalize_email(email)?;
+    let config = &engine.config;
+    let now = engine.now();
+    let source_ip = origin.source_ip.as_deref();
+    let (by_email, by_ip) = engine
+        .store
+        .count_otp_requests(&email, source_ip, now - config.otp_window)
+        .await?;
+    if by_email >= config.otp_max_per_email || by_ip >= config.otp_max_per_ip {
+        return Err(ServiceError::new(
+            ErrorCode::RateLimited,
+            "too many login codes requested; wait before asking for another",
+        ));
+    }
+    let event = origin.stamp(
+        AuditEvent::new(
+            None,
+            AuditActor::anonymous(email.clone()),
+            "auth.otp_request",
+        )
+        .target("email", &email),
+    );
+    let expires_at = now + config.otp_ttl;
+    let code = issue_login_code(&engine.store, &email, source_ip, expires_at, &event, now).await?;
+    let (subject, text) = login_code_mail(&code, config.otp_ttl);
+    if let Err(error) = engine.mailer.send(&email, &subject, text).await {
+        tracing::error!(%error, "cannot send the login code e-mail");
+        return Err(ServiceError::new(
+            ErrorCode::ServiceUnavailable,
+            "the login code could not be sent; try again later",
+        ));
+    }
+    Ok(config.otp_ttl)
+}
+
+/// Subject and text of the e-mail that carries a login code.
+fn login_code_mail(code: &str, ttl: chrono::Duration) -> (String, String) {
+    let minutes = ttl.num_minutes().max(1);
+    let text = format!(
+        "Your Rampart login code is {code}\n\nIt is valid for {minutes} minutes and can be used once.\n\
+         If you did not ask for it, ignore this message.\n"
+    );
+    (format!("Your Rampart login code: {code}"), text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_login_mail_names_the_code_and_whole_minutes() {
+        let (subject, text) = login_code_mail("012345", chrono::Duration::minutes(10));
+        assert_eq!(subject, "Your Rampart login code: 012345");
+        assert!(text.starts_with("Your Rampart login code is 012345\n\n"));
+        assert!(text.contains("valid for 10 minutes"));
+        let (_, short) = login_code_mail("1", chrono::Duration::seconds(20));
+        assert!(short.contains("valid for 1 minutes"), "{short}");
+    }
 
     #[test]
     fn addresses_the_server_creates_are_accepted() {

@@ -4,3 +4,4 @@
 
 pub mod api_keys;
 pub mod login;
+pub mod sessions;

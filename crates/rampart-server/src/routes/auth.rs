@@ -3,24 +3,19 @@
 //! Codes live 10 minutes (configurable), are single use, lock after 5 wrong tries, are
 //! stored as salted SHA-256 and compared in constant time; requests are limited per e-mail
 //! and per source IP. Sessions are opaque tokens (`rks_` + 64 hex) stored as SHA-256 and
-//! checked on every request, so logout ends them at once on every replica.
+//! checked on every request, so logout ends them at once on every replica. The rules are the
+//! engine's `services::login` and `services::sessions`; these handlers shape the cookie.
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use rampart_store::{AuditActor, AuditEvent, NewSession, StoreError};
-use rand::RngCore;
+use rampart_engine::services::{login, sessions};
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 
-use crate::auth::{hash_token, Principal, RequestMeta, SESSION_COOKIE, SESSION_PREFIX};
-use crate::error::{ApiError, ApiJson, ErrorBody, ErrorCode};
+use crate::auth::{Principal, RequestMeta, SESSION_COOKIE};
+use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::state::AppState;
-use rampart_engine::services::login::{code_hash, issue_login_code, normalize_email};
-
-/// Wrong tries after which a code is locked.
-const MAX_ATTEMPTS: i32 = 5;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct OtpRequest {
@@ -76,64 +71,15 @@ pub async fn request_otp(
     meta: RequestMeta,
     ApiJson(body): ApiJson<OtpRequest>,
 ) -> Result<(StatusCode, Json<OtpSent>), ApiError> {
-    let email = normalize_email(&body.email)?;
-    let config = &state.config;
-    let now = state.now();
-    let (by_email, by_ip) = state
-        .store
-        .count_otp_requests(&email, meta.source_ip.as_deref(), now - config.otp_window)
-        .await?;
-    if by_email >= config.otp_max_per_email || by_ip >= config.otp_max_per_ip {
-        return Err(ApiError::new(
-            ErrorCode::RateLimited,
-            "too many login codes requested; wait before asking for another",
-        ));
-    }
-    let event = meta.stamp(
-        AuditEvent::new(
-            None,
-            AuditActor::anonymous(email.clone()),
-            "auth.otp_request",
-        )
-        .target("email", &email),
-    );
-    let code = issue_login_code(
-        &state.store,
-        &email,
-        meta.source_ip.as_deref(),
-        now + config.otp_ttl,
-        &event,
-        now,
-    )
-    .await?;
-    let minutes = config.otp_ttl.num_minutes().max(1);
-    let text = format!(
-        "Your Rampart login code is {code}\n\nIt is valid for {minutes} minutes and can be used once.\n\
-         If you did not ask for it, ignore this message.\n"
-    );
-    if let Err(error) = state
-        .mailer
-        .send(&email, &format!("Your Rampart login code: {code}"), text)
-        .await
-    {
-        tracing::error!(%error, "cannot send the login code e-mail");
-        return Err(ApiError::new(
-            ErrorCode::ServiceUnavailable,
-            "the login code could not be sent; try again later",
-        ));
-    }
+    let valid_for = login::request_login_code(&state, &meta, &body.email).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(OtpSent {
             success: true,
             message: "If the address can receive mail, a login code is on its way.".into(),
-            expires_in: config.otp_ttl.num_seconds(),
+            expires_in: valid_for.num_seconds(),
         }),
     ))
-}
-
-fn invalid_code(message: &str) -> ApiError {
-    ApiError::new(ErrorCode::InvalidCode, message)
 }
 
 /// Exchanges a login code for a session token (also set as an HttpOnly cookie).
@@ -149,86 +95,21 @@ pub async fn verify_otp(
     meta: RequestMeta,
     ApiJson(body): ApiJson<OtpVerify>,
 ) -> Result<Response, ApiError> {
-    let email = normalize_email(&body.email)?;
-    let now = state.now();
-    let wrong = "the login code is wrong or expired";
-    let Some(otp) = state.store.latest_otp(&email).await? else {
-        return Err(invalid_code(wrong));
-    };
-    if otp.attempts >= MAX_ATTEMPTS {
-        return Err(invalid_code(
-            "this code is locked after too many wrong tries; request a new one",
-        ));
-    }
-    if otp.consumed_at.is_some() || otp.expires_at <= now {
-        return Err(invalid_code(wrong));
-    }
-    let presented = code_hash(&otp.code_salt, body.code.trim());
-    if !bool::from(presented.ct_eq(&otp.code_hash)) {
-        let event = meta.stamp(
-            AuditEvent::new(
-                None,
-                AuditActor::anonymous(email.clone()),
-                "auth.otp_failure",
-            )
-            .target("email", &email),
-        );
-        let attempts = state.store.fail_otp(otp.id, &email, &event, now).await?;
-        return Err(invalid_code(if attempts >= MAX_ATTEMPTS {
-            "wrong code; it is now locked after too many wrong tries"
-        } else {
-            wrong
-        }));
-    }
-    if !state.store.consume_otp(otp.id, now).await? {
-        return Err(invalid_code(wrong));
-    }
-    let mut random = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut random);
-    let token = format!("{SESSION_PREFIX}{}", hex::encode(random));
-    let expires_at = now + state.config.session_ttl;
-    let signup_plan = state
-        .config
-        .allow_signup
-        .then_some(state.config.default_plan.as_str());
-    let event = meta.stamp(AuditEvent::new(
-        None,
-        AuditActor::anonymous(email.clone()),
-        "auth.login",
-    ));
-    let outcome = state
-        .store
-        .login(
-            &NewSession {
-                email: &email,
-                team_id: body.team_id,
-                signup_plan,
-                token_hash: hash_token(&token),
-                source_ip: meta.source_ip.as_deref(),
-                expires_at,
-            },
-            event,
-            now,
-        )
-        .await
-        .map_err(|error| match error {
-            StoreError::NotFound if body.team_id.is_some() => ApiError::not_found("team"),
-            StoreError::NotFound => invalid_code("no account for this e-mail address"),
-            other => other.into(),
-        })?;
+    let session =
+        sessions::redeem_login_code(&state, &meta, &body.email, &body.code, body.team_id).await?;
     let cookie = session_cookie(
-        &token,
+        &session.token,
         state.config.session_ttl.num_seconds(),
         state.config.secure_cookies(),
     );
     let mut response = Json(SessionCreated {
         success: true,
-        token,
+        token: session.token,
         token_type: "Bearer",
-        expires_at,
-        user_id: outcome.user_id,
-        team_id: outcome.team_id,
-        signed_up: outcome.signed_up,
+        expires_at: session.expires_at,
+        user_id: session.user_id,
+        team_id: session.team_id,
+        signed_up: session.signed_up,
     })
     .into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -256,14 +137,7 @@ pub async fn logout(
     meta: RequestMeta,
     principal: Principal,
 ) -> Result<Response, ApiError> {
-    let session_id = principal.require_session()?;
-    let event = principal
-        .audit(&meta, "auth.logout")
-        .target("session", session_id);
-    state
-        .store
-        .end_session(session_id, &event, state.now())
-        .await?;
+    sessions::end_session(&state, &principal, &meta).await?;
     let mut response = Json(LoggedOut {
         success: true,
         message: "logged out",
