@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use rampart_core::Scope;
+use rampart_formats::advisory::SeverityBand;
 use rampart_store::{FindingEvent, FindingFilter, FindingSort, FindingView, ProductFindingSummary};
 use serde::{Deserialize, Serialize};
 
@@ -13,8 +14,6 @@ use super::{PageQuery, Paginated};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiQuery, ErrorBody, ErrorCode};
 use crate::state::AppState;
-
-const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "none"];
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FindingVulnerability {
@@ -173,10 +172,10 @@ impl FindingQuery {
             if severity.is_empty() {
                 continue;
             }
-            if !SEVERITIES.contains(&severity.as_str()) {
+            if SeverityBand::parse(&severity).is_none() {
                 return Err(bad(format!(
                     "`severity` must be one or more of {} (comma-separated), not {severity:?}",
-                    SEVERITIES.join(", ")
+                    SeverityBand::ALL.map(SeverityBand::as_str).join(", ")
                 )));
             }
             severities.push(severity);
