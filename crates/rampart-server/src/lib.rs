@@ -5,6 +5,7 @@
 //! in-flight requests. `rampart serve` and the test harness share both.
 
 pub mod auth;
+mod bodies;
 pub mod error;
 mod middleware;
 pub mod openapi;

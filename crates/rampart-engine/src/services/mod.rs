@@ -4,4 +4,5 @@
 
 pub mod api_keys;
 pub mod login;
+pub mod products;
 pub mod sessions;

@@ -67,16 +67,6 @@ impl<T> Paginated<T> {
 pub fn search_term(q: &Option<String>) -> Option<&str> {
     q.as_deref().map(str::trim).filter(|q| !q.is_empty())
 }
-
-/// `Option<Option<T>>` for PATCH bodies: absent → `None` (keep), `null` → `Some(None)`
-/// (clear), a value → `Some(Some(v))`.
-pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
-}
 pub mod seed_api_keys;
 pub mod sync_sources;
 pub mod teams;

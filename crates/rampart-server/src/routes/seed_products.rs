@@ -1,15 +1,18 @@
 //! Seed 004's documented paths (`curl -H "Authorization: Bearer …" https://…/api/products`):
 //! the product and release resources in full (list, create, get, update, delete), with the
-//! same handlers, JSON, scopes and audit records as the canonical `/api/v1/…` routes.
+//! same service calls, JSON, scopes and audit records as the canonical `/api/v1/…` routes.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use rampart_core::Scope;
+use rampart_engine::services::products::{
+    self, CreateProduct, CreateRelease, UpdateProduct, UpdateRelease,
+};
 
-use super::products::{self, CreateProduct, ProductBody, ProductListQuery, UpdateProduct};
-use super::releases::{self, CreateRelease, ReleaseBody, UpdateRelease};
-use super::{PageQuery, Paginated};
+use super::{search_term, PageQuery, Paginated};
 use crate::auth::{Principal, RequestMeta};
+use crate::bodies::{ProductBody, ProductListQuery, ReleaseBody};
 use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
 use crate::state::AppState;
 
@@ -23,11 +26,19 @@ use crate::state::AppState;
         (status = 400, description = "Bad query parameter", body = ErrorBody),
     ))]
 pub async fn list_products(
-    state: State<AppState>,
+    State(state): State<AppState>,
     principal: Principal,
     query: Result<ApiQuery<ProductListQuery>, ApiError>,
 ) -> Result<Json<Paginated<ProductBody>>, ApiError> {
-    products::list_products(state, principal, query).await
+    principal.require(Scope::ProductsRead)?;
+    let ApiQuery(query) = query?;
+    let request = PageQuery {
+        page: query.page,
+        per_page: query.per_page,
+    }
+    .to_request()?;
+    let page = products::list_products(&state, &principal, search_term(&query.q), request).await?;
+    Ok(Json(Paginated::new(page, request, ProductBody::from)))
 }
 
 /// Creates a product (seed 004 path; same as `POST /api/v1/products`).
@@ -41,12 +52,16 @@ pub async fn list_products(
         (status = 422, description = "A field is invalid", body = ErrorBody),
     ))]
 pub async fn create_product(
-    state: State<AppState>,
+    State(state): State<AppState>,
     meta: RequestMeta,
     principal: Principal,
     body: Result<ApiJson<CreateProduct>, ApiError>,
 ) -> Result<(StatusCode, Json<ProductBody>), ApiError> {
-    products::create_product(state, meta, principal, body).await
+    // The scope is checked before the body is read: a caller without it gets 403.
+    principal.require(Scope::ProductsWrite)?;
+    let ApiJson(body) = body?;
+    let created = products::create_product(&state, &principal, &meta, body).await?;
+    Ok((StatusCode::CREATED, Json(created.into())))
 }
 
 /// One product (seed 004 path; same as `GET /api/v1/products/{id}`).
@@ -59,11 +74,12 @@ pub async fn create_product(
         (status = 404, description = "No such product in this team", body = ErrorBody),
     ))]
 pub async fn get_product(
-    state: State<AppState>,
+    State(state): State<AppState>,
     principal: Principal,
-    id: Path<i64>,
+    Path(id): Path<i64>,
 ) -> Result<Json<ProductBody>, ApiError> {
-    products::get_product(state, principal, id).await
+    let product = products::get_product(&state, &principal, id).await?;
+    Ok(Json(product.into()))
 }
 
 /// Changes a product's fields (seed 004 path; same as `PATCH /api/v1/products/{id}`).
@@ -79,13 +95,17 @@ pub async fn get_product(
         (status = 422, description = "A field is invalid", body = ErrorBody),
     ))]
 pub async fn update_product(
-    state: State<AppState>,
+    State(state): State<AppState>,
     meta: RequestMeta,
     principal: Principal,
-    id: Path<i64>,
+    Path(id): Path<i64>,
     body: Result<ApiJson<UpdateProduct>, ApiError>,
 ) -> Result<Json<ProductBody>, ApiError> {
-    products::update_product(state, meta, principal, id, body).await
+    // The scope is checked before the body is read: a caller without it gets 403.
+    principal.require(Scope::ProductsWrite)?;
+    let ApiJson(body) = body?;
+    let product = products::update_product(&state, &principal, &meta, id, body).await?;
+    Ok(Json(product.into()))
 }
 
 /// Deletes a product with its releases, SBOMs and analyses (seed 004 path; same as
@@ -99,12 +119,13 @@ pub async fn update_product(
         (status = 404, description = "No such product in this team", body = ErrorBody),
     ))]
 pub async fn delete_product(
-    state: State<AppState>,
+    State(state): State<AppState>,
     meta: RequestMeta,
     principal: Principal,
-    id: Path<i64>,
+    Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    products::delete_product(state, meta, principal, id).await
+    products::delete_product(&state, &principal, &meta, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A product's releases (seed 004 path; same as `GET /api/v1/products/{id}/releases`).
@@ -117,12 +138,16 @@ pub async fn delete_product(
         (status = 404, description = "No such product in this team", body = ErrorBody),
     ))]
 pub async fn list_releases(
-    state: State<AppState>,
+    State(state): State<AppState>,
     principal: Principal,
-    product_id: Path<i64>,
+    Path(product_id): Path<i64>,
     query: Result<ApiQuery<PageQuery>, ApiError>,
 ) -> Result<Json<Paginated<ReleaseBody>>, ApiError> {
-    releases::list_releases(state, principal, product_id, query).await
+    principal.require(Scope::ReleasesRead)?;
+    let ApiQuery(query) = query?;
+    let request = query.to_request()?;
+    let page = products::list_releases(&state, &principal, product_id, request).await?;
+    Ok(Json(Paginated::new(page, request, ReleaseBody::from)))
 }
 
 /// Creates a release (seed 004 path; same as `POST /api/v1/products/{id}/releases`).
@@ -138,13 +163,17 @@ pub async fn list_releases(
         (status = 422, description = "A field is invalid", body = ErrorBody),
     ))]
 pub async fn create_release(
-    state: State<AppState>,
+    State(state): State<AppState>,
     meta: RequestMeta,
     principal: Principal,
-    product_id: Path<i64>,
+    Path(product_id): Path<i64>,
     body: Result<ApiJson<CreateRelease>, ApiError>,
 ) -> Result<(StatusCode, Json<ReleaseBody>), ApiError> {
-    releases::create_release(state, meta, principal, product_id, body).await
+    // The scope is checked before the body is read: a caller without it gets 403.
+    principal.require(Scope::ReleasesWrite)?;
+    let ApiJson(body) = body?;
+    let created = products::create_release(&state, &principal, &meta, product_id, body).await?;
+    Ok((StatusCode::CREATED, Json(created.into())))
 }
 
 /// One release (seed 004 path; same as `GET /api/v1/releases/{id}`).
@@ -157,11 +186,12 @@ pub async fn create_release(
         (status = 404, description = "No such release in this team", body = ErrorBody),
     ))]
 pub async fn get_release(
-    state: State<AppState>,
+    State(state): State<AppState>,
     principal: Principal,
-    id: Path<i64>,
+    Path(id): Path<i64>,
 ) -> Result<Json<ReleaseBody>, ApiError> {
-    releases::get_release(state, principal, id).await
+    let release = products::get_release(&state, &principal, id).await?;
+    Ok(Json(release.into()))
 }
 
 /// Changes a release's fields (seed 004 path; same as `PATCH /api/v1/releases/{id}`).
@@ -177,13 +207,17 @@ pub async fn get_release(
         (status = 422, description = "A field is invalid", body = ErrorBody),
     ))]
 pub async fn update_release(
-    state: State<AppState>,
+    State(state): State<AppState>,
     meta: RequestMeta,
     principal: Principal,
-    id: Path<i64>,
+    Path(id): Path<i64>,
     body: Result<ApiJson<UpdateRelease>, ApiError>,
 ) -> Result<Json<ReleaseBody>, ApiError> {
-    releases::update_release(state, meta, principal, id, body).await
+    // The scope is checked before the body is read: a caller without it gets 403.
+    principal.require(Scope::ReleasesWrite)?;
+    let ApiJson(body) = body?;
+    let release = products::update_release(&state, &principal, &meta, id, body).await?;
+    Ok(Json(release.into()))
 }
 
 /// Deletes a release with its SBOMs and analyses (seed 004 path; same as
@@ -197,10 +231,11 @@ pub async fn update_release(
         (status = 404, description = "No such release in this team", body = ErrorBody),
     ))]
 pub async fn delete_release(
-    state: State<AppState>,
+    State(state): State<AppState>,
     meta: RequestMeta,
     principal: Principal,
-    id: Path<i64>,
+    Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    releases::delete_release(state, meta, principal, id).await
+    products::delete_release(&state, &principal, &meta, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
