@@ -6,3 +6,4 @@ pub mod api_keys;
 pub mod login;
 pub mod products;
 pub mod sessions;
+pub mod sync_sources;

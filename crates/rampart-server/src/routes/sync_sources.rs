@@ -1,82 +1,22 @@
 //! Sync sources, seed 000 verbatim (`POST /api/v1/security/cve/sync-sources` with
 //! `{config, apiKey}` and the seed's camelCase response), plus list, get, delete, run and
 //! runs. Sync sources are server-wide (the knowledge base is shared by all teams): any team
-//! may read them with `sync:read`, only the operators' team may change or run them.
+//! may read them with `sync:read`, only the operators' team may change or run them. The rules
+//! are the engine's `services::sync_sources`; these handlers shape seed 000's responses.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, SecondsFormat, Utc};
-use rampart_core::{PageError, PageRequest, Scope, DEFAULT_PER_PAGE, MAX_PER_PAGE};
-use rampart_store::{ApiKeyChange, SyncRunRecord, SyncSourceRecord, SyncSourceUpsert};
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
+use rampart_store::{SyncRunRecord, SyncSourceRecord};
+use serde::{Deserialize, Serialize};
 
 use crate::auth::{Principal, RequestMeta};
-use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody, ErrorCode};
+use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
 use crate::state::AppState;
 use rampart_engine::feeds::FeedType;
-use rampart_engine::sync::mask_api_key;
-
-/// Longest interval accepted: one year.
-const MAX_INTERVAL_HOURS: i64 = 24 * 366;
-const DEFAULT_INTERVAL_HOURS: i64 = 24;
-/// Most ecosystems one source may list (osv.dev has fewer than 50).
-const MAX_ECOSYSTEMS: usize = 100;
-
-/// Seed 000's request body.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ConfigureSyncSourceRequest {
-    /// Sync source configuration to create or update.
-    pub config: SyncSourceConfigInput,
-    /// Plain-text API key for the upstream (NVD). Stored encrypted; never returned. Omitted
-    /// or empty on an update: the stored key is kept.
-    #[serde(default)]
-    #[schema(max_length = 4096)]
-    pub api_key: Option<String>,
-}
-
-/// Accepted as in seed 000: `ecosystems` a list or a comma-separated string, `type` as
-/// `NVD` or `SYNC_SOURCE_TYPE_NVD`. `apiKeyMasked` and `createdAt` are ignored (computed).
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SyncSourceConfigInput {
-    /// `sync-src-001`; generated when absent. Same id = update.
-    #[schema(max_length = 64)]
-    pub id: Option<String>,
-    /// OSV, NVD, GHSA, KEV, EPSS or EXPLOITDB (also `SYNC_SOURCE_TYPE_<X>`).
-    #[serde(rename = "type")]
-    pub source_type: Option<String>,
-    /// Ignored: the server computes the mask.
-    #[allow(dead_code)]
-    pub api_key_masked: Option<String>,
-    /// Hours between runs, 1 to 8784 (default 24).
-    #[schema(value_type = Option<i64>, minimum = 1, maximum = 8784)]
-    pub sync_interval_hours: Option<Value>,
-    /// List or comma-separated string of at most 100 ecosystems, each at most 100
-    /// characters (OSV bucket sources need at least one).
-    #[schema(value_type = Option<Vec<String>>, max_items = 100)]
-    pub ecosystems: Option<Value>,
-    /// Cursor (RFC 3339): fetch entries modified since. `null` clears it (full reload);
-    /// absent keeps the stored one.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub last_modified_since: Option<Option<String>>,
-    /// Ignored: set by the server on creation.
-    #[allow(dead_code)]
-    pub created_at: Option<String>,
-    /// Upstream URL (also `baseUrl`); default: the type's public URL. OSV: a bucket base
-    /// (`{url}/{ecosystem}/all.zip`), a `.zip`, or (if the operator allows local sync
-    /// paths) a directory or `file://` URL.
-    #[serde(alias = "baseUrl")]
-    pub url: Option<String>,
-}
-
-/// Distinguishes an absent field (outer `None`) from `null` (`Some(None)`).
-fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
-    Ok(Some(Option::deserialize(deserializer)?))
-}
+use rampart_engine::services::sync_sources;
+use rampart_engine::services::sync_sources::ConfigureSyncSourceRequest;
 
 /// Seed 000's response.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -193,110 +133,6 @@ pub struct PageQuery {
     pub per_page: Option<i64>,
 }
 
-fn invalid(field: &str, message: impl std::fmt::Display) -> ApiError {
-    ApiError::new(ErrorCode::ValidationFailed, format!("{field}: {message}"))
-}
-
-/// Records a change of a sync source. The store's sync-source functions keep no audit
-/// record themselves, so the record is written right after the change it describes.
-async fn audit_change(
-    state: &AppState,
-    principal: &Principal,
-    meta: &RequestMeta,
-    action: &str,
-    source_id: &str,
-    details: Option<Value>,
-) -> Result<(), ApiError> {
-    let mut event = principal
-        .audit(meta, action)
-        .target("sync_source", source_id);
-    event.details = details;
-    state.store.record_audit(&event, state.now()).await?;
-    Ok(())
-}
-
-async fn require_operator(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
-    if state.store.is_operator_team(principal.team_id).await? {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "sync sources are server-wide configuration: only the operators' team may change or run them",
-        ))
-    }
-}
-
-fn valid_id(id: &str) -> bool {
-    let mut chars = id.chars();
-    (1..=64).contains(&id.len())
-        && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
-fn parse_ecosystems(value: &Value) -> Result<Vec<String>, ApiError> {
-    let too_many = || {
-        invalid(
-            "config.ecosystems",
-            format!("holds at most {MAX_ECOSYSTEMS} ecosystems"),
-        )
-    };
-    // The limit first, on the list as sent: nothing is trimmed or compared beyond it.
-    let items: Vec<String> = match value {
-        Value::Null => Vec::new(),
-        Value::String(text) if text.split(',').nth(MAX_ECOSYSTEMS).is_some() => {
-            return Err(too_many())
-        }
-        Value::Array(items) if items.len() > MAX_ECOSYSTEMS => return Err(too_many()),
-        Value::String(text) => text.split(',').map(|s| s.trim().to_string()).collect(),
-        Value::Array(items) => items
-            .iter()
-            .map(|item| {
-                item.as_str().map(|s| s.trim().to_string()).ok_or_else(|| {
-                    invalid(
-                        "config.ecosystems",
-                        "must be a list of strings or a comma-separated string",
-                    )
-                })
-            })
-            .collect::<Result<_, _>>()?,
-        _ => {
-            return Err(invalid(
-                "config.ecosystems",
-                "must be a list of strings or a comma-separated string",
-            ))
-        }
-    };
-    let mut ecosystems: Vec<String> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for item in items.into_iter().filter(|s| !s.is_empty()) {
-        if item.len() > 100 || item.contains(['/', '\\']) || item.chars().any(char::is_control) {
-            return Err(invalid(
-                "config.ecosystems",
-                format!("{item:?} is not an ecosystem name"),
-            ));
-        }
-        if seen.insert(item.clone()) {
-            ecosystems.push(item);
-        }
-    }
-    Ok(ecosystems)
-}
-
-fn parse_interval(value: &Value) -> Result<i64, ApiError> {
-    let hours = match value {
-        Value::Number(number) => number.as_i64(),
-        Value::String(text) => text.trim().parse::<i64>().ok(),
-        _ => None,
-    };
-    match hours {
-        Some(hours) if (1..=MAX_INTERVAL_HOURS).contains(&hours) => Ok(hours),
-        _ => Err(invalid(
-            "config.syncIntervalHours",
-            format!("must be a whole number of hours from 1 to {MAX_INTERVAL_HOURS}"),
-        )),
-    }
-}
-
 /// Configure a CVE data sync source (seed 000 `ConfigureSyncSource`): create, or update when
 /// the id exists (keeping `createdAt`, and the stored key when `apiKey` is omitted or empty).
 #[utoipa::path(post, path = "/api/v1/security/cve/sync-sources", tag = "sync",
@@ -314,160 +150,9 @@ pub async fn configure_sync_source(
     principal: Principal,
     request: Result<ApiJson<ConfigureSyncSourceRequest>, ApiError>,
 ) -> Result<Json<SyncSourceResponse>, ApiError> {
-    // Scope and operator checks come before the body is read: a caller without the right
-    // gets 403 whatever it sent.
-    principal.require(Scope::SyncWrite)?;
-    require_operator(&state, &principal).await?;
-    let ApiJson(request) = request?;
-    let config = request.config;
-    let id =
-        match config.id.as_deref().map(str::trim) {
-            None | Some("") => format!(
-                "sync-src-{}",
-                &uuid::Uuid::new_v4().simple().to_string()[..12]
-            ),
-            Some(id) if valid_id(id) => id.to_string(),
-            Some(_) => return Err(invalid(
-                "config.id",
-                "must be 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit",
-            )),
-        };
-    let existing = state.store.sync_source(&id).await?;
-
-    let source_type = match (&config.source_type, &existing) {
-        (Some(text), _) => FeedType::parse(text).ok_or_else(|| {
-            invalid(
-                "config.type",
-                format!(
-                    "{text:?} is not a sync source type; use one of {}",
-                    FeedType::ALL
-                        .iter()
-                        .map(|t| t.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-        })?,
-        (None, Some(existing)) => FeedType::parse(&existing.source_type)
-            .ok_or_else(|| ApiError::internal("stored sync source has an unknown type"))?,
-        (None, None) => return Err(invalid("config.type", "is required")),
-    };
-    let interval = match (&config.sync_interval_hours, &existing) {
-        (Some(value), _) => parse_interval(value)?,
-        (None, Some(existing)) => existing.sync_interval_hours,
-        (None, None) => DEFAULT_INTERVAL_HOURS,
-    };
-    let ecosystems = match (&config.ecosystems, &existing) {
-        (Some(value), _) => parse_ecosystems(value)?,
-        (None, Some(existing)) => existing.ecosystems.clone(),
-        (None, None) => Vec::new(),
-    };
-    let url = match (&config.url, &existing) {
-        (Some(url), _) if url.trim().is_empty() => None,
-        (Some(url), _) => Some(url.trim().to_string()),
-        (None, Some(existing)) => existing.url.clone(),
-        (None, None) => None,
-    };
-    if let Some(url) = &url {
-        state
-            .config
-            .sync
-            .outbound
-            .check_static(url)
-            .map_err(|refused| invalid("config.url", refused))?;
-    }
-    let effective_url = url.as_deref().unwrap_or(source_type.default_url());
-    if source_type == FeedType::Osv && ecosystems.is_empty() && is_osv_bucket(effective_url) {
-        return Err(invalid(
-            "config.ecosystems",
-            "an OSV bucket source needs at least one ecosystem (e.g. PyPI, npm)",
-        ));
-    }
-    let mut cursor = match &config.last_modified_since {
-        None => None,
-        Some(None) => Some(None),
-        Some(Some(text)) if text.trim().is_empty() => Some(None),
-        Some(Some(text)) => Some(Some(
-            DateTime::parse_from_rfc3339(text.trim())
-                .map_err(|_| {
-                    invalid(
-                        "config.lastModifiedSince",
-                        "must be an RFC 3339 timestamp such as 2024-01-01T00:00:00Z",
-                    )
-                })?
-                .with_timezone(&Utc),
-        )),
-    };
-    // A source that now fetches something else starts over unless told where to start.
-    if let (None, Some(existing)) = (&cursor, &existing) {
-        let changed = existing.source_type != source_type.as_str()
-            || existing.url != url
-            || existing.ecosystems != ecosystems;
-        if changed {
-            cursor = Some(None);
-        }
-    }
-    let api_key = match request.api_key.as_deref().map(str::trim) {
-        None | Some("") if existing.is_some() => ApiKeyChange::Keep,
-        None | Some("") => ApiKeyChange::Set {
-            ciphertext: None,
-            masked: String::new(),
-        },
-        Some(key) => {
-            if key.len() > 4096 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(invalid(
-                    "apiKey",
-                    "must be at most 4096 printable ASCII characters without spaces",
-                ));
-            }
-            ApiKeyChange::Set {
-                ciphertext: Some(state.sync.secret_key().encrypt(key.as_bytes())),
-                masked: mask_api_key(key),
-            }
-        }
-    };
-    let api_key_changed = matches!(api_key, ApiKeyChange::Set { .. });
-    let (record, created) = state
-        .store
-        .upsert_sync_source(&SyncSourceUpsert {
-            id,
-            source_type: source_type.as_str().to_string(),
-            url,
-            api_key,
-            sync_interval_hours: interval,
-            ecosystems,
-            last_modified_since: cursor,
-        })
-        .await?;
-    tracing::info!(source = %record.id, created, source_type = source_type.as_str(), "sync source configured");
-    audit_change(
-        &state,
-        &principal,
-        &meta,
-        if created {
-            "sync_source.create"
-        } else {
-            "sync_source.update"
-        },
-        &record.id,
-        Some(serde_json::json!({
-            "type": record.source_type,
-            "sync_interval_hours": record.sync_interval_hours,
-            "ecosystems": record.ecosystems,
-            "api_key_changed": api_key_changed,
-        })),
-    )
-    .await?;
-    if created {
-        // A new source is due now.
-        state.sync.wake();
-    }
+    let request = request.map(|ApiJson(request)| request);
+    let record = sync_sources::configure(&state, &principal, &meta, request).await?;
     Ok(Json(record.into()))
-}
-
-/// OSV locations that are a bucket base (per-ecosystem `all.zip`), not one archive or tree.
-fn is_osv_bucket(url: &str) -> bool {
-    (url.starts_with("http://") || url.starts_with("https://")) && !url.ends_with(".zip")
 }
 
 /// List the sync sources.
@@ -481,10 +166,7 @@ pub async fn list_sync_sources(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<Json<SyncSourceList>, ApiError> {
-    principal.require(Scope::SyncRead)?;
-    let sources: Vec<SyncSourceResponse> = state
-        .store
-        .sync_sources()
+    let sources: Vec<SyncSourceResponse> = sync_sources::list(&state, &principal)
         .await?
         .into_iter()
         .map(Into::into)
@@ -508,12 +190,7 @@ pub async fn get_sync_source(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<SyncSourceResponse>, ApiError> {
-    principal.require(Scope::SyncRead)?;
-    let source = state
-        .store
-        .sync_source(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("sync source"))?;
+    let source = sync_sources::get(&state, &principal, &id).await?;
     Ok(Json(source.into()))
 }
 
@@ -532,15 +209,8 @@ pub async fn delete_sync_source(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    principal.require(Scope::SyncWrite)?;
-    require_operator(&state, &principal).await?;
-    if state.store.delete_sync_source(&id).await? {
-        tracing::info!(source = %id, "sync source deleted");
-        audit_change(&state, &principal, &meta, "sync_source.delete", &id, None).await?;
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("sync source"))
-    }
+    sync_sources::delete(&state, &principal, &meta, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Start a run now. Answers at once with the queued run (or the one already queued or
@@ -559,24 +229,7 @@ pub async fn run_sync_source(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<SyncRunResponse>), ApiError> {
-    principal.require(Scope::CveTrigger)?;
-    principal.require_live("start a sync run")?;
-    require_operator(&state, &principal).await?;
-    let run = state
-        .store
-        .queue_sync_run(&id, "manual")
-        .await?
-        .ok_or_else(|| ApiError::not_found("sync source"))?;
-    audit_change(
-        &state,
-        &principal,
-        &meta,
-        "sync_source.run",
-        &id,
-        Some(serde_json::json!({ "run_id": run.id })),
-    )
-    .await?;
-    state.sync.wake();
+    let run = sync_sources::trigger_run(&state, &principal, &meta, &id).await?;
     Ok((StatusCode::ACCEPTED, Json(run.into())))
 }
 
@@ -594,28 +247,11 @@ pub async fn list_sync_runs(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<SyncRunList>, ApiError> {
-    principal.require(Scope::SyncRead)?;
-    let page = PageRequest::from_query(query.page, query.per_page, DEFAULT_PER_PAGE).map_err(
-        // Seed 000's wording (`field: reason`), as this route's other errors read.
-        |error| {
-            let reason = match error {
-                PageError::Page => "must be 1 or more".to_string(),
-                PageError::PerPage => format!("must be from 1 to {MAX_PER_PAGE}"),
-            };
-            ApiError::new(
-                ErrorCode::BadRequest,
-                format!("{}: {reason}", error.field()),
-            )
-        },
-    )?;
-    if state.store.sync_source(&id).await?.is_none() {
-        return Err(ApiError::not_found("sync source"));
-    }
-    let (runs, total) = state.store.sync_runs(&id, page).await?;
+    let page = sync_sources::runs(&state, &principal, &id, query.page, query.per_page).await?;
     Ok(Json(SyncRunList {
-        runs: runs.into_iter().map(Into::into).collect(),
-        total,
-        page: page.page().into(),
-        per_page: page.per_page().into(),
+        runs: page.runs.into_iter().map(Into::into).collect(),
+        total: page.total,
+        page: page.page.page().into(),
+        per_page: page.page.per_page().into(),
     }))
 }
