@@ -7,6 +7,7 @@ mod keys;
 mod scan;
 mod serve;
 mod version;
+mod vex;
 
 use std::process::ExitCode;
 
@@ -42,6 +43,8 @@ enum Command {
     /// Check an SBOM or lockfile against a local knowledge base, offline: table, --json or
     /// --sarif; exit 1 on a finding at or above --fail-on, 2 on bad input.
     Scan(Box<scan::ScanArgs>),
+    /// VEX tools, offline: `vex convert --to openvex|cyclonedx|csaf [--xml] FILE` to stdout.
+    Vex(vex::VexArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Version(args) => return version::run(args),
         // Exit codes of its own (1 = findings, 2 = bad input); its own small runtime.
         Command::Scan(args) => return scan::run(*args),
+        Command::Vex(args) => return vex::run(args),
         command => command,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -71,7 +75,7 @@ fn main() -> ExitCode {
             Command::Openapi => serve::print_openapi(),
             Command::Admin(args) => admin::run(args).await,
             Command::Keys(args) => keys::run(args).await,
-            Command::Version(_) | Command::Scan(_) => {
+            Command::Version(_) | Command::Scan(_) | Command::Vex(_) => {
                 unreachable!("handled before the runtime starts")
             }
         }

@@ -8,3 +8,4 @@ mod scan_reading;
 mod serve;
 mod sync_kill;
 mod version_cli;
+mod vex_cli;

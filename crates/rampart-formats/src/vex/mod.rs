@@ -29,16 +29,22 @@
 //! assert_eq!(again.document.statements[0].disposition, read.document.statements[0].disposition);
 //! ```
 
+pub mod csaf;
+pub mod cyclonedx;
 pub mod disposition;
 mod json_walk;
 pub mod openvex;
 
+#[cfg(test)]
+mod corpus_tests;
 #[cfg(test)]
 mod roundtrip_tests;
 #[cfg(test)]
 pub(crate) mod schema_tests;
 #[cfg(test)]
 pub(crate) mod test_documents;
+#[cfg(test)]
+mod throughput_tests;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -386,9 +392,9 @@ pub fn read_as(bytes: &[u8], format: VexFormat) -> Result<VexRead, VexError> {
         .trim_start_matches('\u{feff}');
     match format {
         VexFormat::OpenVex => openvex::read(text),
-        other => Err(VexError::new(format!(
-            "reading {other} is not supported yet"
-        ))),
+        VexFormat::CycloneDxJson => cyclonedx::read_json(text),
+        VexFormat::CycloneDxXml => cyclonedx::read_xml(text),
+        VexFormat::Csaf => csaf::read(text),
     }
 }
 
@@ -396,9 +402,9 @@ pub fn read_as(bytes: &[u8], format: VexFormat) -> Result<VexRead, VexError> {
 pub fn write(document: &VexDocument, format: VexFormat) -> Result<Vec<u8>, VexError> {
     match format {
         VexFormat::OpenVex => openvex::write(document),
-        other => Err(VexError::new(format!(
-            "writing {other} is not supported yet"
-        ))),
+        VexFormat::CycloneDxJson => cyclonedx::write_json(document, None),
+        VexFormat::CycloneDxXml => cyclonedx::write_xml(document, None),
+        VexFormat::Csaf => csaf::write(document),
     }
 }
 
@@ -465,6 +471,24 @@ impl VexDocument {
 
     pub(crate) fn product(&self, key: &str) -> Option<&Subject> {
         self.products.iter().find(|p| p.key == key)
+    }
+
+    /// The revision history with the current version present, oldest first.
+    pub(crate) fn revisions(&self) -> Vec<Revision> {
+        let mut revisions = self.metadata.revision_history.clone();
+        if !revisions.iter().any(|r| r.version == self.metadata.version) {
+            revisions.push(Revision {
+                version: self.metadata.version,
+                date: self.metadata.last_updated,
+                summary: if self.metadata.version == 1 {
+                    "Initial version.".into()
+                } else {
+                    format!("Version {}.", self.metadata.version)
+                },
+            });
+        }
+        revisions.sort_by_key(|r| r.version);
+        revisions
     }
 }
 

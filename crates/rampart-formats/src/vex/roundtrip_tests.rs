@@ -171,5 +171,6 @@ fn the_mapping_check_would_notice_a_lost_value() {
 }
 
 fn implemented(format: VexFormat) -> bool {
-    matches!(format, VexFormat::OpenVex)
+    let _ = format;
+    true
 }
