@@ -258,7 +258,7 @@ impl SbomError {
     }
 }
 
-fn write_located(
+pub(crate) fn write_located(
     f: &mut fmt::Formatter<'_>,
     location: Option<&ErrorLocation>,
     message: &str,

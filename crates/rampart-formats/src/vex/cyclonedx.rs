@@ -548,25 +548,9 @@ fn read_value(root: &Node<'_>, format: VexFormat) -> Result<VexRead, VexError> {
     let serial_number = root
         .lenient_string("serialNumber", &mut warnings)
         .map(str::to_string);
-    let version = match root.child("version") {
-        None => 1,
-        Some(field) => match field
-            .value
-            .as_u64()
-            .or_else(|| field.value.as_str().and_then(|v| v.parse().ok()))
-            .and_then(|v| u32::try_from(v).ok())
-            .filter(|v| *v >= 1)
-        {
-            Some(version) => version,
-            None => {
-                warnings.at(
-                    &field.pointer,
-                    "`version` is not a positive integer; read as 1",
-                );
-                1
-            }
-        },
-    };
+    let version = root.child("version").map_or(1, |field| {
+        json_walk::document_version(&field, &mut warnings)
+    });
     let metadata = root.child("metadata");
     let metadata = metadata.as_ref().map(Located::node);
     let mut timestamp = None;

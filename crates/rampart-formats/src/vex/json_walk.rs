@@ -140,3 +140,29 @@ pub(crate) fn to_pretty_bytes(value: &Value) -> Vec<u8> {
     bytes.push(b'\n');
     bytes
 }
+
+/// A document `version`: a positive integer, or one spelled as a string (OpenVEX 0.0.1,
+/// CycloneDX XML attributes) with a warning; anything else reads as 1 with a warning.
+pub(crate) fn document_version(field: &Located<'_>, warnings: &mut Notes) -> u32 {
+    let parsed = match field.value {
+        Value::Number(number) => number.as_u64(),
+        Value::String(text) => {
+            warnings.at(&field.pointer, "`version` is a string, not a number");
+            text.trim().parse().ok()
+        }
+        _ => None,
+    };
+    match parsed
+        .and_then(|v| u32::try_from(v).ok())
+        .filter(|v| *v >= 1)
+    {
+        Some(version) => version,
+        None => {
+            warnings.at(
+                &field.pointer,
+                "`version` is not a positive integer; read as 1",
+            );
+            1
+        }
+    }
+}

@@ -51,6 +51,8 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
+use crate::sbom::write_located;
+
 pub use crate::sbom::ErrorLocation;
 pub use disposition::{
     Disposition, DispositionError, DispositionState, Justification, Response, UnknownValue,
@@ -286,23 +288,6 @@ impl fmt::Display for VexError {
 }
 
 impl std::error::Error for VexError {}
-
-fn write_located(
-    f: &mut fmt::Formatter<'_>,
-    location: Option<&ErrorLocation>,
-    message: &str,
-) -> fmt::Result {
-    match location {
-        Some(ErrorLocation::JsonPointer(pointer)) if pointer.is_empty() => {
-            write!(f, "(document): {message}")
-        }
-        Some(ErrorLocation::JsonPointer(pointer)) => write!(f, "{pointer}: {message}"),
-        Some(ErrorLocation::LineColumn { line, column }) => {
-            write!(f, "line {line}, column {column}: {message}")
-        }
-        None => f.write_str(message),
-    }
-}
 
 /// Most warnings and skipped parts kept per list: a hostile document could otherwise repeat
 /// a quirk millions of times. The last kept note says how many more there were.

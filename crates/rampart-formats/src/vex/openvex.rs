@@ -231,28 +231,10 @@ pub fn read(text: &str) -> Result<VexRead, VexError> {
 }
 
 fn read_version(root: &Node<'_>, warnings: &mut Notes) -> u32 {
-    let Some(field) = root.child("version") else {
-        warnings.at("/version", "no `version`; read as 1");
-        return 1;
-    };
-    let parsed = match field.value {
-        Value::Number(number) => number.as_u64(),
-        Value::String(text) => {
-            warnings.at(&field.pointer, "`version` is a string (OpenVEX 0.0.1)");
-            text.trim().parse().ok()
-        }
-        _ => None,
-    };
-    match parsed
-        .and_then(|v| u32::try_from(v).ok())
-        .filter(|v| *v >= 1)
-    {
-        Some(version) => version,
+    match root.child("version") {
+        Some(field) => json_walk::document_version(&field, warnings),
         None => {
-            warnings.at(
-                &field.pointer,
-                "`version` is not a positive integer; read as 1",
-            );
+            warnings.at("/version", "no `version`; read as 1");
             1
         }
     }
