@@ -410,7 +410,7 @@ fn normalise_range(raw: RawRange) -> Result<AffectedRange, String> {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::advisory::cvss::SeverityBand;
     use std::path::{Path, PathBuf};
@@ -598,7 +598,7 @@ pub(super) mod tests {
         ));
     }
 
-    pub(in crate::advisory) fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
+    pub(crate) fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
         let mut found = Vec::new();
         let mut pending = vec![dir.to_path_buf()];
         while let Some(current) = pending.pop() {

@@ -4,28 +4,12 @@
 //! entry of a document becomes a statement or a skipped note with its reason.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::Value;
 
 use super::{read, VexFormat, VexRead};
-
-fn files_under(root: &Path, extension: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(folder) = pending.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == extension) {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
-}
+use crate::advisory::osv::tests::files_with_extension as files_under;
 
 /// Entries a document lists (OpenVEX statements, CSAF and CycloneDX vulnerabilities).
 fn source_entries(bytes: &[u8], format: VexFormat) -> usize {
