@@ -7,3 +7,4 @@ pub mod login;
 pub mod products;
 pub mod sessions;
 pub mod sync_sources;
+pub mod teams;

@@ -1,21 +1,23 @@
 //! Teams (tenants), members, settings and plans. Member and settings management needs
 //! `teams:manage` (owners and admins); a team id other than the caller's answers 404. A team
 //! always keeps an owner: removing or demoting its last owner is 409. Plans are set by the
-//! operators (owners/admins of the team made at bootstrap) for any team.
+//! operators (owners/admins of the team made at bootstrap) for any team. The rules are the
+//! engine's `services::teams`; these handlers shape the views.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use rampart_core::{ApiKeyCreation, Role, Scope};
-use rampart_store::TeamInfo;
+use rampart_core::Role;
+use rampart_store::{MemberInfo, TeamInfo};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Principal, RequestMeta};
-use crate::error::{ApiError, ApiJson, ErrorBody, ErrorCode};
+use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::state::AppState;
-use rampart_engine::services::login::normalize_email;
-use rampart_engine::Plans;
+use rampart_engine::services::teams::{
+    self, ChangeRole, InviteMember, SetPlan, UpdateTeamSettings,
+};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct TeamView {
@@ -54,22 +56,6 @@ pub struct MemberList {
     pub total: usize,
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct InviteMember {
-    pub email: String,
-    /// owner, admin, member (default) or viewer.
-    #[serde(default)]
-    pub role: Option<String>,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ChangeRole {
-    /// owner, admin, member or viewer.
-    pub role: String,
-}
-
 /// A team's settings.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct TeamSettings {
@@ -81,42 +67,13 @@ pub struct TeamSettings {
     pub api_key_creation: &'static str,
 }
 
-/// Settings to change; absent fields keep their value.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateTeamSettings {
-    /// `members` or `admins`.
-    #[serde(default)]
-    pub api_key_creation: Option<String>,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SetPlan {
-    /// free, pro or enterprise.
-    pub plan: String,
-}
-
-/// The caller's own team, or 404 for any other id (never 403: no hint it exists).
-fn own_team(principal: &Principal, team_id: i64) -> Result<(), ApiError> {
-    if principal.team_id == team_id {
-        Ok(())
-    } else {
-        Err(ApiError::not_found("team"))
+fn member_view(member: MemberInfo) -> MemberView {
+    MemberView {
+        user_id: member.user_id,
+        email: member.email,
+        role: member.role,
+        joined_at: member.joined_at,
     }
-}
-
-/// A role a person can be given, or 422 naming `role`.
-fn assignable_role(text: &str) -> Result<Role, ApiError> {
-    text.parse()
-        .ok()
-        .filter(|r| Role::ASSIGNABLE.contains(r))
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::ValidationFailed,
-                "`role` must be owner, admin, member or viewer",
-            )
-        })
 }
 
 fn settings_view(team: &TeamInfo) -> TeamSettings {
@@ -137,9 +94,7 @@ pub async fn list_teams(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<Json<TeamList>, ApiError> {
-    let teams = state
-        .store
-        .memberships(principal.user_id)
+    let teams = teams::memberships(&state, &principal)
         .await?
         .into_iter()
         .map(|m| TeamView {
@@ -168,20 +123,7 @@ pub async fn create_team(
     principal: Principal,
     ApiJson(body): ApiJson<CreateTeam>,
 ) -> Result<(StatusCode, Json<TeamView>), ApiError> {
-    principal.require_session()?;
-    let name = rampart_engine::fields::name("name", &body.name, 100)?;
-    let name = name.as_str();
-    let event = principal.audit(&meta, "team.create");
-    let team = state
-        .store
-        .create_team(
-            principal.user_id,
-            name,
-            &state.config.default_plan,
-            event,
-            state.now(),
-        )
-        .await?;
+    let team = teams::create(&state, &principal, &meta, &body.name).await?;
     Ok((
         StatusCode::CREATED,
         Json(TeamView {
@@ -208,19 +150,10 @@ pub async fn list_members(
     principal: Principal,
     Path(team_id): Path<i64>,
 ) -> Result<Json<MemberList>, ApiError> {
-    principal.require(Scope::TeamsManage)?;
-    own_team(&principal, team_id)?;
-    let members: Vec<MemberView> = state
-        .store
-        .list_members(team_id)
+    let members: Vec<MemberView> = teams::members(&state, &principal, team_id)
         .await?
         .into_iter()
-        .map(|m| MemberView {
-            user_id: m.user_id,
-            email: m.email,
-            role: m.role,
-            joined_at: m.joined_at,
-        })
+        .map(member_view)
         .collect();
     Ok(Json(MemberList {
         total: members.len(),
@@ -248,50 +181,9 @@ pub async fn invite_member(
     Path(team_id): Path<i64>,
     body: Result<ApiJson<InviteMember>, ApiError>,
 ) -> Result<(StatusCode, Json<MemberView>), ApiError> {
-    principal.require(Scope::TeamsManage)?;
-    let ApiJson(body) = body?;
-    own_team(&principal, team_id)?;
-    let email = normalize_email(&body.email)?;
-    let role = assignable_role(body.role.as_deref().unwrap_or("member"))?;
-    if role == Role::Owner && principal.role != Role::Owner {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "only an owner can add another owner",
-        ));
-    }
-    let event = principal.audit(&meta, "member.invite");
-    let member = state
-        .store
-        .add_member(team_id, &email, role, event, state.now())
-        .await?;
-    let team_name = state
-        .store
-        .team(team_id)
-        .await?
-        .map(|t| t.name)
-        .unwrap_or_default();
-    let text = format!(
-        "{} added you to the team \"{team_name}\" on Rampart as {role}.\n\
-         Log in with this e-mail address: you will receive a one-time code.\n",
-        principal.user_email
-    );
-    if let Err(error) = state
-        .mailer
-        .send(&email, "You were invited to a Rampart team", text)
-        .await
-    {
-        // The membership stands; the person can still log in with a code.
-        tracing::warn!(%error, "cannot send the invitation e-mail");
-    }
-    Ok((
-        StatusCode::CREATED,
-        Json(MemberView {
-            user_id: member.user_id,
-            email: member.email,
-            role: member.role,
-            joined_at: member.joined_at,
-        }),
-    ))
+    let body = body.map(|ApiJson(body)| body);
+    let member = teams::invite(&state, &principal, &meta, team_id, body).await?;
+    Ok((StatusCode::CREATED, Json(member_view(member))))
 }
 
 /// Removes a person from the team; their sessions and keys for it stop working at once.
@@ -314,17 +206,7 @@ pub async fn remove_member(
     principal: Principal,
     Path((team_id, user_id)): Path<(i64, i64)>,
 ) -> Result<StatusCode, ApiError> {
-    principal.require(Scope::TeamsManage)?;
-    own_team(&principal, team_id)?;
-    let event = principal.audit(&meta, "member.remove");
-    state
-        .store
-        .remove_member(team_id, user_id, event, state.now())
-        .await
-        .map_err(|e| match e {
-            rampart_store::StoreError::NotFound => ApiError::not_found("member"),
-            other => other.into(),
-        })?;
+    teams::remove_member(&state, &principal, &meta, team_id, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -352,39 +234,9 @@ pub async fn change_member_role(
     Path((team_id, user_id)): Path<(i64, i64)>,
     body: Result<ApiJson<ChangeRole>, ApiError>,
 ) -> Result<Json<MemberView>, ApiError> {
-    principal.require(Scope::TeamsManage)?;
-    let ApiJson(body) = body?;
-    own_team(&principal, team_id)?;
-    let role = assignable_role(&body.role)?;
-    let current = state
-        .store
-        .list_members(team_id)
-        .await?
-        .into_iter()
-        .find(|m| m.user_id == user_id)
-        .ok_or_else(|| ApiError::not_found("member"))?;
-    let touches_owner = role == Role::Owner || current.role == Role::Owner.as_str();
-    if touches_owner && principal.role != Role::Owner {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "only an owner can make or unmake an owner",
-        ));
-    }
-    let event = principal.audit(&meta, "member.role");
-    let member = state
-        .store
-        .set_member_role(team_id, user_id, role, event, state.now())
-        .await
-        .map_err(|e| match e {
-            rampart_store::StoreError::NotFound => ApiError::not_found("member"),
-            other => other.into(),
-        })?;
-    Ok(Json(MemberView {
-        user_id: member.user_id,
-        email: member.email,
-        role: member.role,
-        joined_at: member.joined_at,
-    }))
+    let body = body.map(|ApiJson(body)| body);
+    let member = teams::change_role(&state, &principal, &meta, team_id, user_id, body).await?;
+    Ok(Json(member_view(member)))
 }
 
 /// The team's settings (owners and admins).
@@ -402,13 +254,7 @@ pub async fn get_settings(
     principal: Principal,
     Path(team_id): Path<i64>,
 ) -> Result<Json<TeamSettings>, ApiError> {
-    principal.require(Scope::TeamsManage)?;
-    own_team(&principal, team_id)?;
-    let team = state
-        .store
-        .team(team_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("team"))?;
+    let team = teams::settings(&state, &principal, team_id).await?;
     Ok(Json(settings_view(&team)))
 }
 
@@ -432,32 +278,8 @@ pub async fn update_settings(
     Path(team_id): Path<i64>,
     body: Result<ApiJson<UpdateTeamSettings>, ApiError>,
 ) -> Result<Json<TeamSettings>, ApiError> {
-    principal.require(Scope::TeamsManage)?;
-    let ApiJson(body) = body?;
-    own_team(&principal, team_id)?;
-    let Some(text) = body.api_key_creation else {
-        let team = state
-            .store
-            .team(team_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("team"))?;
-        return Ok(Json(settings_view(&team)));
-    };
-    let setting = ApiKeyCreation::parse(&text).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::ValidationFailed,
-            "`api_key_creation` must be members or admins",
-        )
-    })?;
-    let event = principal.audit(&meta, "team.settings");
-    let team = state
-        .store
-        .set_api_key_creation(team_id, setting, event, state.now())
-        .await
-        .map_err(|e| match e {
-            rampart_store::StoreError::NotFound => ApiError::not_found("team"),
-            other => other.into(),
-        })?;
+    let body = body.map(|ApiJson(body)| body);
+    let team = teams::update_settings(&state, &principal, &meta, team_id, body).await?;
     Ok(Json(settings_view(&team)))
 }
 
@@ -480,47 +302,12 @@ pub async fn set_plan(
     Path(team_id): Path<i64>,
     body: Result<ApiJson<SetPlan>, ApiError>,
 ) -> Result<Json<TeamView>, ApiError> {
-    principal.require(Scope::TeamsManage)?;
-    let ApiJson(body) = body?;
-    let operator = state
-        .store
-        .team(principal.team_id)
-        .await?
-        .is_some_and(|t| t.is_operator);
-    if !operator {
-        own_team(&principal, team_id)?;
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "plans are set by the server's operators",
-        ));
-    }
-    if !Plans::NAMES.contains(&body.plan.as_str()) {
-        return Err(ApiError::new(
-            ErrorCode::ValidationFailed,
-            "`plan` must be free, pro or enterprise",
-        ));
-    }
-    let event = principal.audit(&meta, "team.plan");
-    let team = state
-        .store
-        .set_team_plan(team_id, &body.plan, event, state.now())
-        .await
-        .map_err(|e| match e {
-            rampart_store::StoreError::NotFound => ApiError::not_found("team"),
-            other => other.into(),
-        })?;
-    // The operator's own role in that team, if they belong to it.
-    let role = state
-        .store
-        .memberships(principal.user_id)
-        .await?
-        .into_iter()
-        .find(|m| m.team_id == team.id)
-        .map(|m| m.role);
+    let body = body.map(|ApiJson(body)| body);
+    let planned = teams::set_plan(&state, &principal, &meta, team_id, body).await?;
     Ok(Json(TeamView {
-        id: team.id,
-        name: team.name,
-        plan: team.plan,
-        role,
+        id: planned.team.id,
+        name: planned.team.name,
+        plan: planned.team.plan,
+        role: planned.operator_role,
     }))
 }
