@@ -238,11 +238,11 @@ async fn set_role(
         "only an owner can make or unmake an owner",
     )?;
     let event = actor.audit(origin, "member.role");
-    Ok(engine
+    engine
         .store
         .set_member_role(team_id, user_id, role, event, engine.now())
         .await
-        .map_err(missing("member"))?)
+        .map_err(missing("member"))
 }
 
 /// The team's settings (owners and admins).
@@ -291,11 +291,11 @@ async fn apply_settings(
     let setting = ApiKeyCreation::parse(&text)
         .ok_or_else(|| ServiceError::invalid("`api_key_creation` must be members or admins"))?;
     let event = actor.audit(origin, "team.settings");
-    Ok(engine
+    engine
         .store
         .set_api_key_creation(team_id, setting, event, engine.now())
         .await
-        .map_err(missing("team"))?)
+        .map_err(missing("team"))
 }
 
 /// A team whose plan an operator set, with the operator's own role in it (if any).
