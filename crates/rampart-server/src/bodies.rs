@@ -1,8 +1,10 @@
 //! Response bodies and query strings that several route modules answer with (a canonical
 //! `/api/v1` route and its seed adapter), so that no route module imports another.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
-use rampart_store::{Product, Release};
+use rampart_store::{Analysis, FindingView, Product, Release};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -75,4 +77,179 @@ pub struct ProductListQuery {
     pub q: Option<String>,
     pub page: Option<u32>,
     pub per_page: Option<u32>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AnalysisBody {
+    pub id: i64,
+    pub sbom_id: i64,
+    pub release_id: i64,
+    /// `queued`, `running`, `completed` or `failed`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Times a worker took this job (more than 1 after a worker died mid-run).
+    pub attempts: i64,
+    pub component_count: i64,
+    /// Components whose purl names a package of a known ecosystem (set when completed).
+    pub resolved_count: Option<i64>,
+    /// Resolved components per OSV ecosystem (set when completed).
+    pub ecosystems: Option<BTreeMap<String, i64>>,
+    /// Why the analysis failed.
+    pub error: Option<String>,
+    /// `upload`, or `knowledge_base` when a knowledge-base change queued it.
+    pub reason: String,
+    /// Open findings of the SBOM after the analysis (set when completed).
+    pub findings_count: Option<i64>,
+    /// Findings this analysis found first (set when completed).
+    pub new_findings_count: Option<i64>,
+}
+
+impl From<Analysis> for AnalysisBody {
+    fn from(analysis: Analysis) -> Self {
+        let ecosystems = analysis
+            .summary
+            .as_deref()
+            .and_then(|summary| serde_json::from_str::<serde_json::Value>(summary).ok())
+            .and_then(|summary| serde_json::from_value(summary.get("ecosystems")?.clone()).ok());
+        AnalysisBody {
+            id: analysis.id,
+            sbom_id: analysis.sbom_id,
+            release_id: analysis.release_id,
+            status: analysis.status.as_str().to_string(),
+            created_at: analysis.created_at,
+            started_at: analysis.started_at,
+            finished_at: analysis.finished_at,
+            attempts: analysis.attempts,
+            component_count: analysis.component_count,
+            resolved_count: analysis.resolved_count,
+            ecosystems,
+            error: analysis.error,
+            reason: analysis.reason,
+            findings_count: analysis.findings_count,
+            new_findings_count: analysis.new_findings_count,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FindingVulnerability {
+    /// The record that matched.
+    pub id: String,
+    /// Every identifier of its alias group (CVE, GHSA, PYSEC, …), sorted.
+    pub aliases: Vec<String>,
+    pub summary: Option<String>,
+    /// The feed the matched record came from (`osv`, `ghsa`, `nvd`, …).
+    pub source: String,
+    pub published: Option<DateTime<Utc>>,
+}
+
+/// What a finding reports: a vulnerability, or an informational advisory (RustSec's
+/// unmaintained, unsound and notice advisories), which warns without reporting a
+/// vulnerability, as cargo-audit's warnings do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingKind {
+    Vulnerability,
+    Informational,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FindingComponent {
+    pub id: i64,
+    pub name: String,
+    pub version: Option<String>,
+    pub purl: Option<String>,
+    pub cpe: Option<String>,
+}
+
+/// How the component matched the record.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FindingEvidence {
+    /// `purl` or `cpe`.
+    pub matched_by: String,
+    /// The purl or CPE criteria the match was made on.
+    pub identifier: String,
+    /// What decided: the range (`introduced 1.0, fixed 1.4`), a listed version, or the CPE
+    /// version bounds.
+    pub detail: String,
+    /// Index of the deciding range in the record's `affected[].ranges`.
+    pub range_index: Option<i64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FindingBody {
+    pub id: i64,
+    pub release_id: i64,
+    pub sbom_id: i64,
+    pub vulnerability: FindingVulnerability,
+    pub component: FindingComponent,
+    pub evidence: FindingEvidence,
+    /// `vulnerability`, or `informational` for an advisory that warns (see `informational`).
+    pub kind: FindingKind,
+    /// For an informational finding, what it warns of: `unmaintained`, `unsound` or
+    /// `notice` (RustSec's kinds); null for a vulnerability.
+    pub informational: Option<String>,
+    /// `critical`, `high`, `medium`, `low`, `none`, or null when nothing rates it. An
+    /// informational finding keeps the CVSS its alias group carries; `kind` tells it apart.
+    pub severity: Option<String>,
+    /// Highest CVSS base score in the alias group.
+    pub cvss_score: Option<f64>,
+    pub epss: Option<f64>,
+    pub epss_percentile: Option<f64>,
+    /// In CISA's Known Exploited Vulnerabilities catalogue.
+    pub kev: bool,
+    /// Versions that fix it (empty: no fix known).
+    pub fixed_versions: Vec<String>,
+    /// First found by the latest analysis of its SBOM.
+    pub new: bool,
+    pub first_seen_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+}
+
+/// A finding with the identifiers of its alias group.
+impl From<(FindingView, Vec<String>)> for FindingBody {
+    fn from((view, aliases): (FindingView, Vec<String>)) -> Self {
+        FindingBody {
+            id: view.id,
+            release_id: view.release_id,
+            sbom_id: view.sbom_id,
+            vulnerability: FindingVulnerability {
+                id: view.vuln_id,
+                aliases,
+                summary: view.summary,
+                source: view.source,
+                published: view.published,
+            },
+            component: FindingComponent {
+                id: view.component_id,
+                name: view.component_name,
+                version: view.component_version,
+                purl: view.component_purl,
+                cpe: view.component_cpe,
+            },
+            evidence: FindingEvidence {
+                matched_by: view.matched_by,
+                identifier: view.identifier,
+                detail: view.detail,
+                range_index: view.range_index,
+            },
+            kind: if view.informational.is_some() {
+                FindingKind::Informational
+            } else {
+                FindingKind::Vulnerability
+            },
+            informational: view.informational,
+            severity: view.severity,
+            cvss_score: view.cvss,
+            epss: view.epss,
+            epss_percentile: view.epss_percentile,
+            kev: view.in_kev,
+            fixed_versions: serde_json::from_str(&view.fixed_versions).unwrap_or_default(),
+            new: view.is_new,
+            first_seen_at: view.first_seen_at,
+            last_seen_at: view.last_seen_at,
+        }
+    }
 }

@@ -2,9 +2,12 @@
 //! `rampart admin login-code`): handlers and subcommands parse their input, call one of these,
 //! and present the result their own way.
 
+pub mod analyses;
 pub mod api_keys;
+pub mod findings;
 pub mod login;
 pub mod products;
+pub mod sboms;
 pub mod sessions;
 pub mod sync_sources;
 pub mod teams;

@@ -9,17 +9,17 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use rampart_core::Scope;
-use rampart_formats::sbom::{self, DocumentFormat, Sbom};
-use rampart_store::{NewSbom, SbomRecord, StoredComponent};
+use rampart_engine::analysis::UnmatchedComponents;
+use rampart_engine::error::{ErrorCode, ServiceError};
+use rampart_engine::services::sboms::{self, file_extension, too_large, SbomUpload};
+use rampart_store::{SbomRecord, StoredComponent};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use super::analyses::{wait_for_analysis, AnalysisBody};
 use super::{search_term, PageQuery, Paginated};
 use crate::auth::{Principal, RequestMeta};
-use crate::error::{ApiError, ApiQuery, ErrorBody, ErrorCode};
+use crate::bodies::{AnalysisBody, FindingBody};
+use crate::error::{ApiError, ApiQuery, ErrorBody};
 use crate::state::AppState;
-use rampart_engine::analysis::{unmatched_components, UnmatchedComponents};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SbomBody {
@@ -108,11 +108,8 @@ pub struct UploadResponse {
     /// first, when there are at most 500 (otherwise page through
     /// `/api/v1/releases/{id}/vulnerabilities?sbom_id=`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub findings: Option<Vec<super::findings::FindingBody>>,
+    pub findings: Option<Vec<FindingBody>>,
 }
-
-/// Most findings an upload with `?wait=true` returns inline.
-const WAIT_FINDINGS_LIMIT: i64 = rampart_core::MAX_PER_PAGE as i64;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -183,43 +180,12 @@ pub struct ComponentListQuery {
     pub per_page: Option<u32>,
 }
 
-fn document_format_name(format: DocumentFormat) -> &'static str {
-    match format {
-        DocumentFormat::CycloneDxJson => "cyclonedx_json",
-        DocumentFormat::CycloneDxXml => "cyclonedx_xml",
-        DocumentFormat::SpdxJson => "spdx_json",
-        DocumentFormat::SpdxTagValue => "spdx_tag_value",
-    }
-}
-
-/// The registered media type, for uploads that came without a content type.
-fn default_content_type(format: DocumentFormat) -> &'static str {
-    match format {
-        DocumentFormat::CycloneDxJson => "application/vnd.cyclonedx+json",
-        DocumentFormat::CycloneDxXml => "application/vnd.cyclonedx+xml",
-        DocumentFormat::SpdxJson => "application/spdx+json",
-        DocumentFormat::SpdxTagValue => "text/spdx",
-    }
-}
-
-fn file_extension(document_format: &str) -> &'static str {
-    match document_format {
-        "cyclonedx_json" => "cdx.json",
-        "cyclonedx_xml" => "cdx.xml",
-        "spdx_json" => "spdx.json",
-        _ => "spdx",
-    }
-}
-
-fn too_large(limit: usize) -> ApiError {
-    ApiError::new(
-        ErrorCode::PayloadTooLarge,
-        format!("the SBOM exceeds the upload limit of {limit} bytes"),
-    )
-}
-
 /// Reads the body up to the configured SBOM limit (not the general body limit).
-async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+async fn read_limited(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, ServiceError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -235,56 +201,8 @@ async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<B
             }
             source = inner.source();
         }
-        ApiError::new(ErrorCode::BadRequest, "could not read the request body")
+        ServiceError::new(ErrorCode::BadRequest, "could not read the request body")
     })
-}
-
-struct Parsed {
-    format: DocumentFormat,
-    sbom: Sbom,
-    sha256: String,
-    /// [`UnmatchedComponents`] as JSON.
-    unmatched_json: String,
-}
-
-/// Detects, parses, hashes and notes the components without a package, off the async
-/// threads: a large document is seconds of CPU.
-async fn parse_document(bytes: Bytes, cpe_matching: bool) -> Result<(Bytes, Parsed), ApiError> {
-    tokio::task::spawn_blocking(move || {
-        let Some(format) = sbom::detect(&bytes) else {
-            return Err(ApiError::new(
-                ErrorCode::NotAnSbom,
-                "not a supported SBOM: expected CycloneDX (JSON or XML) or SPDX (JSON or tag-value)",
-            ));
-        };
-        let parsed = sbom::parse(&bytes).map_err(|error| {
-            ApiError::new(ErrorCode::InvalidSbom, format!("invalid SBOM: {error}"))
-        })?;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
-        let unmatched = unmatched_components(
-            parsed.components.iter().map(|c| {
-                (
-                    c.name.as_str(),
-                    c.version.as_deref(),
-                    c.purl.as_deref(),
-                    c.cpe.as_deref(),
-                )
-            }),
-            cpe_matching,
-        );
-        let unmatched_json = serde_json::to_string(&unmatched).map_err(ApiError::internal)?;
-        Ok((
-            bytes,
-            Parsed {
-                format,
-                sbom: parsed,
-                sha256,
-                unmatched_json,
-            },
-        ))
-    })
-    .await
-    .map_err(ApiError::internal)?
 }
 
 /// Uploads an SBOM to a release. The body is the document as is (CycloneDX 1.2–1.6 JSON or
@@ -313,78 +231,27 @@ pub async fn upload_sbom(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<UploadResponse>), ApiError> {
+    // The scope is checked before the query is read: a caller without it gets 403.
     principal.require(Scope::SbomsWrite)?;
     let ApiQuery(query) = query?;
-    if state
-        .store
-        .release(principal.tenant(), release_id)
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::not_found("release"));
-    }
-    let bytes = read_limited(&headers, body, state.config.max_sbom_bytes).await?;
-    let cpe_matching = state
-        .store
-        .release_cpe_matching(principal.team_id, release_id)
-        .await?;
-    let (bytes, parsed) = parse_document(bytes, cpe_matching).await?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .unwrap_or(default_content_type(parsed.format));
-    let new = NewSbom {
+    let upload = SbomUpload {
         release_id,
-        document_format: document_format_name(parsed.format),
-        content_type,
-        content: &bytes,
-        sha256: &parsed.sha256,
-        uploaded_by_user_id: principal.user_id,
-        uploaded_by: &principal.user_email,
-        sbom: &parsed.sbom,
-        unmatched_components: Some(&parsed.unmatched_json),
+        document: read_limited(&headers, body, state.config.max_sbom_bytes),
+        content_type: headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+        wait: query.wait,
     };
-    let event = principal
-        .audit(&meta, "sbom.upload")
-        .details(serde_json::json!({ "release_id": release_id, "sha256": parsed.sha256 }));
-    let (record, mut analysis) = state
-        .store
-        .create_sbom(principal.tenant(), &new, &event)
-        .await?
-        .ok_or_else(|| ApiError::not_found("release"))?;
-    drop(parsed);
-    state.analysis_queued.notify_one();
-    let mut findings = None;
-    if query.wait {
-        analysis = wait_for_analysis(&state, principal.team_id, analysis).await?;
-        if analysis.status == rampart_store::AnalysisStatus::Completed
-            && analysis.findings_count.unwrap_or(0) <= WAIT_FINDINGS_LIMIT
-        {
-            let filter = rampart_store::FindingFilter {
-                sbom_id: Some(record.id),
-                ..Default::default()
-            };
-            let request = rampart_store::PageRequest::FIRST_OF_LARGEST;
-            let page = super::findings::finding_page(
-                &state,
-                principal.team_id,
-                record.release_id,
-                &filter,
-                rampart_store::FindingSort::Severity,
-                request,
-            )
-            .await?;
-            findings = Some(page.items);
-        }
-    }
+    let outcome = sboms::upload_sbom(&state, &principal, &meta, upload).await?;
     Ok((
         StatusCode::CREATED,
         Json(UploadResponse {
-            sbom: record.into(),
-            analysis: analysis.into(),
-            findings,
+            sbom: outcome.sbom.into(),
+            analysis: outcome.analysis.into(),
+            findings: outcome.findings.map(|page| {
+                let page = page.with_aliases();
+                page.items.into_iter().map(FindingBody::from).collect()
+            }),
         }),
     ))
 }
@@ -406,11 +273,7 @@ pub async fn list_sboms(
     principal.require(Scope::SbomsRead)?;
     let ApiQuery(query) = query?;
     let request = query.to_request()?;
-    let page = state
-        .store
-        .list_sboms(principal.tenant(), release_id, request)
-        .await?
-        .ok_or_else(|| ApiError::not_found("release"))?;
+    let page = sboms::list_sboms(&state, &principal, release_id, request).await?;
     Ok(Json(Paginated::new(page, request, SbomBody::from)))
 }
 
@@ -427,12 +290,7 @@ pub async fn get_sbom(
     principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<Json<SbomBody>, ApiError> {
-    principal.require(Scope::SbomsRead)?;
-    let record = state
-        .store
-        .sbom(principal.tenant(), id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("SBOM"))?;
+    let record = sboms::get_sbom(&state, &principal, id).await?;
     Ok(Json(record.into()))
 }
 
@@ -449,19 +307,10 @@ pub async fn download_sbom(
     principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    principal.require(Scope::SbomsRead)?;
-    let record = state
-        .store
-        .sbom(principal.tenant(), id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("SBOM"))?;
-    let (content_type, content) = state
-        .store
-        .sbom_document(principal.team_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("SBOM"))?;
-    let mut response = content.into_response();
-    let content_type = HeaderValue::from_str(&content_type)
+    let document = sboms::sbom_document(&state, &principal, id).await?;
+    let record = document.sbom;
+    let mut response = document.content.into_response();
+    let content_type = HeaderValue::from_str(&document.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     response
         .headers_mut()
@@ -500,11 +349,8 @@ pub async fn list_components(
         per_page: query.per_page,
     }
     .to_request()?;
-    let page = state
-        .store
-        .list_sbom_components(principal.tenant(), id, search_term(&query.q), request)
-        .await?
-        .ok_or_else(|| ApiError::not_found("SBOM"))?;
+    let page =
+        sboms::list_components(&state, &principal, id, search_term(&query.q), request).await?;
     Ok(Json(Paginated::new(page, request, ComponentBody::from)))
 }
 
@@ -522,15 +368,6 @@ pub async fn delete_sbom(
     principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    principal.require(Scope::SbomsWrite)?;
-    let event = principal.audit(&meta, "sbom.delete");
-    if state
-        .store
-        .delete_sbom(principal.tenant(), id, &event)
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("SBOM"))
-    }
+    sboms::delete_sbom(&state, &principal, &meta, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
