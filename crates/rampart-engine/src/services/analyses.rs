@@ -13,7 +13,11 @@ use crate::Engine;
 
 /// One analysis of the team (`sboms:read`). Analyses follow their SBOM's partition: test keys
 /// see only test data and live keys only live data.
-pub async fn get_analysis(engine: &Engine, actor: &Actor, id: i64) -> Result<Analysis, ServiceError> {
+pub async fn get_analysis(
+    engine: &Engine,
+    actor: &Actor,
+    id: i64,
+) -> Result<Analysis, ServiceError> {
     actor.require(Scope::SbomsRead)?;
     let analysis = engine
         .store

@@ -288,11 +288,7 @@ pub async fn delete_sbom(
 ) -> Result<(), ServiceError> {
     actor.require(Scope::SbomsWrite)?;
     let event = actor.audit(origin, "sbom.delete");
-    if engine
-        .store
-        .delete_sbom(actor.tenant(), id, &event)
-        .await?
-    {
+    if engine.store.delete_sbom(actor.tenant(), id, &event).await? {
         Ok(())
     } else {
         Err(ServiceError::not_found("SBOM"))
