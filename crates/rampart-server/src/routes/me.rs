@@ -2,6 +2,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 
+use rampart_engine::services::teams;
 use rampart_engine::Credential;
 
 use crate::auth::Principal;
@@ -60,7 +61,7 @@ pub async fn me(
     State(state): State<AppState>,
     Principal(principal): Principal,
 ) -> Result<Json<MeResponse>, ApiError> {
-    let memberships = state.store.memberships(principal.user_id).await?;
+    let memberships = teams::memberships(&state, &principal).await?;
     let teams: Vec<MeTeam> = memberships
         .into_iter()
         .map(|m| MeTeam {
