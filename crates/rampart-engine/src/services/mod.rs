@@ -5,6 +5,7 @@
 pub mod analyses;
 pub mod api_keys;
 pub mod findings;
+pub mod kb;
 pub mod login;
 pub mod products;
 pub mod sboms;

@@ -8,31 +8,18 @@ pub mod seed;
 use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use rampart_core::match_index::{PlatformPolicy, PresentCpe};
 use rampart_core::{PageRequest, Scope, DEFAULT_PER_PAGE};
-use rampart_formats::advisory::SeverityBand;
 use rampart_store::{
     CatalogProduct, CveEnrichment, EpssView, ExploitView, KevView, StoredVulnerability,
-    VulnerabilityFilter, VulnerabilityGroup, VulnerabilitySort, VulnerabilitySummary,
+    VulnerabilityGroup, VulnerabilitySummary,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiQuery, ErrorBody, ErrorCode};
+use crate::error::{ApiError, ApiQuery, ErrorBody};
 use crate::state::AppState;
-
-pub fn parse_sort(sort: Option<&str>) -> Result<VulnerabilitySort, ApiError> {
-    match sort.map(str::trim) {
-        None | Some("") | Some("newest") => Ok(VulnerabilitySort::Newest),
-        Some("epss") => Ok(VulnerabilitySort::Epss),
-        Some("oldest") => Ok(VulnerabilitySort::Oldest),
-        Some(other) => Err(ApiError::new(
-            ErrorCode::BadRequest,
-            format!("`sort` must be epss, newest or oldest, not {other:?}"),
-        )),
-    }
-}
+use rampart_engine::services::kb::{self, VulnerabilityQuery};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SeverityView {
@@ -370,80 +357,6 @@ pub fn list_item(row: VulnerabilitySummary, evidence: Option<Value>) -> Vulnerab
     }
 }
 
-/// Narrows a filter with a version-aware match from the index; returns the evidence by id.
-async fn version_aware(
-    state: &AppState,
-    query: &VulnerabilityListQuery,
-    filter: &mut VulnerabilityFilter,
-) -> Result<std::collections::HashMap<i64, Value>, ApiError> {
-    let index = state.kb_index.load();
-    let version = query
-        .version
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty());
-    let mut matches: Option<Vec<rampart_core::match_index::IndexMatch>> = None;
-    if let Some(purl) = query.purl.as_deref() {
-        let found = index.query_purl(purl, version).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::BadRequest,
-                "`purl` is not a package URL of a known ecosystem",
-            )
-        })?;
-        matches = Some(found);
-    } else if let Some(cpe) = query.cpe.as_deref() {
-        let parsed = rampart_versions::Cpe::parse(cpe)
-            .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("`cpe`: {e}")))?;
-        let vendor = parsed.vendor().to_string();
-        let product = parsed.product().to_string();
-        let cpe_version = parsed
-            .version()
-            .unquoted()
-            .filter(|v| !v.contains(['*', '?']));
-        let product_id = state.store.catalog_product_id(&vendor, &product).await?;
-        let policy = if query.strict_platforms.unwrap_or(false) {
-            PlatformPolicy::Strict
-        } else {
-            PlatformPolicy::Report
-        };
-        let found = match product_id {
-            Some(product_id) => index.query_cpe(
-                &[PresentCpe::Product {
-                    product_id,
-                    version: version.or(cpe_version.as_deref()).map(str::to_string),
-                }],
-                policy,
-            ),
-            None => Vec::new(),
-        };
-        matches = Some(found);
-    } else if let Some(version) = version {
-        let (Some(ecosystem), Some(package)) = (&query.ecosystem, &query.package) else {
-            return Err(ApiError::new(
-                ErrorCode::BadRequest,
-                "`version` needs `ecosystem` and `package`, a `purl` or a `cpe`",
-            ));
-        };
-        matches = Some(index.query_package(ecosystem, package, Some(version)));
-        // The index decided; the SQL package filter would only repeat it.
-        filter.ecosystem = None;
-        filter.package = None;
-    }
-    let Some(matches) = matches else {
-        return Ok(Default::default());
-    };
-    filter.internal_ids = Some(matches.iter().map(|m| m.vulnerability_id).collect());
-    Ok(matches
-        .into_iter()
-        .map(|m| {
-            (
-                m.vulnerability_id,
-                serde_json::to_value(&m.evidence).unwrap_or(Value::Null),
-            )
-        })
-        .collect())
-}
-
 /// Vulnerabilities by package (version-aware), purl, CPE, severity, KEV, text.
 #[utoipa::path(get, path = "/api/v1/vulnerabilities", tag = "knowledge-base",
     security(("bearer" = ["kb:read"])),
@@ -459,38 +372,25 @@ pub async fn list_vulnerabilities(
 ) -> Result<Json<VulnerabilityList>, ApiError> {
     principal.require(Scope::KbRead)?;
     let page = PageRequest::from_query(query.page, query.per_page, DEFAULT_PER_PAGE)?;
-    let sort = parse_sort(query.sort.as_deref())?;
-    if let Some(band) = &query.severity {
-        if SeverityBand::parse(band).is_none() {
-            return Err(ApiError::new(
-                ErrorCode::BadRequest,
-                "`severity` must be critical, high, medium, low or none",
-            ));
-        }
-    }
-    let mut filter = VulnerabilityFilter {
-        ecosystem: query.ecosystem.clone(),
-        package: query.package.clone(),
-        cpe_product: None,
-        severity: query.severity.clone(),
+    let search = VulnerabilityQuery {
+        ecosystem: query.ecosystem.as_deref(),
+        package: query.package.as_deref(),
+        version: query.version.as_deref(),
+        purl: query.purl.as_deref(),
+        cpe: query.cpe.as_deref(),
+        strict_platforms: query.strict_platforms.unwrap_or(false),
+        severity: query.severity.as_deref(),
         kev: query.kev,
-        text: query.q.clone().filter(|q| !q.trim().is_empty()),
-        internal_ids: None,
+        text: query.q.as_deref(),
+        sort: query.sort.as_deref(),
     };
-    let evidence = version_aware(&state, &query, &mut filter).await?;
-    let (rows, total) = state
-        .store
-        .list_vulnerabilities(&filter, sort, page)
-        .await?;
-    let data = rows
-        .into_iter()
-        .map(|row| {
-            let evidence = evidence.get(&row.internal_id).cloned();
-            list_item(row, evidence)
-        })
-        .collect();
+    let found = kb::search_vulnerabilities(&state, &principal, &search, page).await?;
+    let total = found.total;
     Ok(Json(VulnerabilityList {
-        data,
+        data: found
+            .with_evidence()
+            .map(|(row, evidence)| list_item(row, evidence))
+            .collect(),
         page: page.page(),
         per_page: page.per_page(),
         total,

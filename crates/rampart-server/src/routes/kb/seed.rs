@@ -5,16 +5,14 @@
 use axum::extract::State;
 use axum::Json;
 use rampart_core::{PageRequest, Scope};
-use rampart_store::{EpssView, ExploitView, KevView, VulnerabilityFilter};
+use rampart_store::{EpssView, ExploitView, KevView};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::{
-    highest_epss, list_item, parse_sort, CatalogProductView, ReferenceView, VulnerabilityListItem,
-};
+use super::{highest_epss, list_item, CatalogProductView, ReferenceView, VulnerabilityListItem};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiQuery, ErrorBody, ErrorCode};
 use crate::state::AppState;
+use rampart_engine::services::kb;
 
 /// Seed 003's page size for `/api/product-cves`.
 const PRODUCT_CVES_PER_PAGE: u32 = 20;
@@ -69,45 +67,24 @@ pub async fn product_cves(
         .parse()
         .map_err(|_| ApiError::new(ErrorCode::BadRequest, "`product_id` must be a number"))?;
     let page = PageRequest::from_query(query.page, query.per_page, PRODUCT_CVES_PER_PAGE)?;
-    let sort = parse_sort(query.sort.as_deref())?;
-    let product = state
-        .store
-        .catalog_product(product_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("product"))?;
-    let version = query
-        .version
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty());
-    let matches = state.kb_index.load().query_cpe_product(product_id, version);
-    let evidence: std::collections::HashMap<i64, Value> = matches
-        .iter()
-        .map(|m| {
-            (
-                m.vulnerability_id,
-                serde_json::to_value(&m.evidence).unwrap_or(Value::Null),
-            )
-        })
-        .collect();
-    let filter = VulnerabilityFilter {
-        internal_ids: Some(matches.iter().map(|m| m.vulnerability_id).collect()),
-        ..Default::default()
-    };
-    let (rows, total) = state
-        .store
-        .list_vulnerabilities(&filter, sort, page)
-        .await?;
+    let found = kb::product_cves(
+        &state,
+        &principal,
+        product_id,
+        query.version.as_deref(),
+        query.sort.as_deref(),
+        page,
+    )
+    .await?;
+    let total = found.cves.total;
     Ok(Json(ProductCvesResponse {
         success: true,
-        product: product.into(),
-        version: version.map(str::to_string),
-        cves: rows
-            .into_iter()
-            .map(|row| {
-                let evidence = evidence.get(&row.internal_id).cloned();
-                list_item(row, evidence)
-            })
+        product: found.product.into(),
+        version: found.version,
+        cves: found
+            .cves
+            .with_evidence()
+            .map(|(row, evidence)| list_item(row, evidence))
             .collect(),
         total,
         page: page.page(),
