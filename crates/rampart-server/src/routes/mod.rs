@@ -1,4 +1,6 @@
-//! One module per resource; handlers parse, call one store function, map the result.
+//! One module per resource; handlers parse their input, call one service function of
+//! `rampart_engine::services` and shape its result. No route module imports another: shared
+//! response bodies live in `crate::bodies`, shared request shapes here.
 
 pub mod analyses;
 pub mod api_keys;
@@ -11,7 +13,10 @@ pub mod me;
 pub mod products;
 pub mod releases;
 pub mod sboms;
+pub mod seed_api_keys;
 pub mod seed_products;
+pub mod sync_sources;
+pub mod teams;
 
 use rampart_core::{PageRequest, DEFAULT_PER_PAGE};
 use serde::{Deserialize, Serialize};
@@ -67,6 +72,3 @@ impl<T> Paginated<T> {
 pub fn search_term(q: &Option<String>) -> Option<&str> {
     q.as_deref().map(str::trim).filter(|q| !q.is_empty())
 }
-pub mod seed_api_keys;
-pub mod sync_sources;
-pub mod teams;
