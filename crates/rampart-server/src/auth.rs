@@ -277,7 +277,25 @@ pub fn upgrade_response(seed: bool) -> Response {
     response
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+/// The caller [`identify`] resolved for this request, for routes that also serve visitors
+/// without credentials (the dashboard); `None` when none or invalid ones were presented.
+pub(crate) fn identified(extensions: &axum::http::Extensions) -> Option<&Actor> {
+    extensions
+        .get::<AuthOutcome>()
+        .and_then(|outcome| outcome.0.as_ref().ok())
+        .and_then(Option::as_ref)
+}
+
+/// The `Set-Cookie` value of a session (an empty value with `max_age` 0 clears it).
+pub fn session_cookie_header(value: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .expect("cookie is ASCII")
+}
+
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
         .iter()

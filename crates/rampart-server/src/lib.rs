@@ -13,6 +13,7 @@ pub mod ratelimit;
 mod routes;
 pub mod state;
 pub mod usage;
+mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -237,6 +238,7 @@ pub fn router(state: AppState, extra: Router<AppState>) -> Router {
     public
         .merge(protected)
         .merge(extra)
+        .merge(web::routes(&state))
         .route(
             "/api/v1/openapi.json",
             get(move || {

@@ -7,13 +7,13 @@
 //! engine's `services::login` and `services::sessions`; these handlers shape the cookie.
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rampart_engine::services::{login, sessions};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Principal, RequestMeta, SESSION_COOKIE};
+use crate::auth::{session_cookie_header as session_cookie, Principal, RequestMeta};
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::state::AppState;
 
@@ -114,14 +114,6 @@ pub async fn verify_otp(
     .into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
-}
-
-fn session_cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
-    ))
-    .expect("cookie is ASCII")
 }
 
 /// Ends the current session (the token and cookie stop working at once).

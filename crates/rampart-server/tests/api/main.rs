@@ -5,6 +5,7 @@ mod adjacent_intervals;
 mod analysis_bench;
 mod analysis_queue;
 mod audit_walk;
+mod dashboard;
 mod docs_browser;
 mod findings;
 mod foundation;
