@@ -7,6 +7,7 @@ pub mod role;
 pub mod scope;
 pub mod text;
 pub mod triage;
+pub mod vex_match;
 
 pub use api_key::{ApiKeyCreation, ApiKeyHash, ApiKeyKind, ApiKeySecret};
 pub mod match_index;

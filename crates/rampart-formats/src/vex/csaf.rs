@@ -737,10 +737,16 @@ fn walk_branch(
         Some("product_name") => context.name = name,
         Some("product_family") if context.name.is_none() => context.name = name,
         Some("product_version") => context.version = name,
+        // A `vers:` range becomes the version, which matching reads as a range.
+        Some("product_version_range")
+            if name.as_deref().is_some_and(|n| n.starts_with("vers:")) =>
+        {
+            context.version = name
+        }
         Some("product_version_range") => {
             warnings.at(
                 node.pointer(),
-                "a product_version_range branch is read as a product name, without the range",
+                "a product_version_range branch that is not a `vers:` range is read as a product name, without the range",
             );
         }
         _ => {}
