@@ -5,6 +5,7 @@ mod config;
 mod import;
 mod keys;
 mod scan;
+mod scan_vex;
 mod serve;
 mod version;
 mod vex;

@@ -7,9 +7,13 @@
 //! unsound and notice advisories, which warn (as cargo-audit's warnings do) whatever CVSS their
 //! aliases carry.
 //!
+//! `--vex FILE` (repeatable; OpenVEX, CycloneDX or CSAF) applies VEX documents as Trivy and
+//! Grype do: findings decided not_affected, false_positive or resolved leave the report and
+//! `--fail-on`, counted by reason (see `scan_vex`).
+//!
 //! Exit codes: 0 no vulnerability at or above `--fail-on` (or no `--fail-on`), 1 at least one
 //! (informational findings count only with `--fail-on-informational`), 2 bad input
-//! (unreadable or unparseable file, no database).
+//! (unreadable or unparseable file or VEX document, no database).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -25,6 +29,7 @@ use rampart_store::{ComponentIdentity, DatabaseLocation, MatchedRecordView, NewF
 use serde::Serialize;
 
 use crate::config::DatabaseArgs;
+use crate::scan_vex;
 
 #[derive(Args, Debug)]
 pub struct ScanArgs {
@@ -58,6 +63,14 @@ pub struct ScanArgs {
     /// and git dependencies) against registry advisories.
     #[arg(long)]
     pub include_local: bool,
+    /// Apply a VEX document (OpenVEX, CycloneDX JSON/XML or CSAF; repeatable, the last one
+    /// given wins where two decide one finding): findings it decides not_affected,
+    /// false_positive or resolved leave the report and --fail-on, and are counted by reason.
+    #[arg(long = "vex", value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    /// With --vex: list the suppressed findings too (they never fail the run).
+    #[arg(long, requires = "vex")]
+    pub include_suppressed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum, Serialize)]
@@ -115,6 +128,7 @@ struct Package {
     version: Option<String>,
     purl: Option<String>,
     cpe: Option<String>,
+    bom_ref: Option<String>,
 }
 
 /// What the input held, and what it was.
@@ -124,6 +138,10 @@ struct Input {
     /// Why each entry read but not matched was left out (unpinned requirements, local
     /// packages), one reason per entry.
     skipped: Vec<String>,
+    /// What names the scanned thing itself (an SBOM's own component), for VEX products.
+    identities: Vec<rampart_formats::vex::Subject>,
+    /// The SBOM's serial number, for VEX BOM-links.
+    serial_number: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -136,6 +154,9 @@ struct PackageOut {
 
 #[derive(Debug, Serialize)]
 struct FindingOut {
+    /// Position of the package in the input.
+    #[serde(skip)]
+    component: i64,
     id: String,
     aliases: Vec<String>,
     summary: Option<String>,
@@ -153,6 +174,9 @@ struct FindingOut {
     identifier: String,
     detail: String,
     fixed_versions: Vec<String>,
+    /// The decision of a `--vex` document about this finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vex: Option<scan_vex::VexDecision>,
 }
 
 #[derive(Debug, Serialize)]
@@ -170,6 +194,12 @@ struct Report {
     by_severity: BTreeMap<&'static str, usize>,
     /// Informational findings per kind (`unmaintained`, `unsound`, `notice`).
     informational: BTreeMap<String, usize>,
+    /// What the `--vex` documents did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vex: Option<scan_vex::VexReport>,
+    /// With --include-suppressed: the findings VEX suppressed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressed_findings: Option<Vec<FindingOut>>,
 }
 
 pub fn run(args: ScanArgs) -> ExitCode {
@@ -197,6 +227,11 @@ pub fn run(args: ScanArgs) -> ExitCode {
                 Err(error) => {
                     eprintln!("error: cannot write the report: {error}");
                     return ExitCode::from(2);
+                }
+            }
+            if let Some(vex) = &report.vex {
+                for note in vex.notes() {
+                    eprintln!("vex: {note}");
                 }
             }
             let failed = args.fail_on.is_some_and(|threshold| {
@@ -239,16 +274,31 @@ fn read_input(path: &Path, include_local: bool) -> anyhow::Result<Input> {
                 version: Some(package.version),
                 purl: Some(package.purl),
                 cpe: None,
+                bom_ref: None,
             });
         }
         return Ok(Input {
             kind: format!("{kind:?}"),
             packages,
             skipped,
+            identities: Vec::new(),
+            serial_number: None,
         });
     }
     let document = sbom::parse(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let kind = format!("{:?} {}", document.format, document.spec_version);
+    let identities = document
+        .primary_component
+        .iter()
+        .map(|c| rampart_formats::vex::Subject {
+            key: c.bom_ref.clone().unwrap_or_else(|| c.name.clone()),
+            name: c.name.clone(),
+            vendor: None,
+            version: c.version.clone(),
+            purl: c.purl.clone(),
+            cpe: c.cpe.clone(),
+        })
+        .collect();
     let packages = document
         .components
         .into_iter()
@@ -257,12 +307,15 @@ fn read_input(path: &Path, include_local: bool) -> anyhow::Result<Input> {
             version: c.version,
             purl: c.purl,
             cpe: c.cpe,
+            bom_ref: c.bom_ref,
         })
         .collect();
     Ok(Input {
         kind,
         packages,
         skipped: Vec::new(),
+        identities,
+        serial_number: document.serial_number,
     })
 }
 
@@ -292,6 +345,7 @@ fn database(args: &ScanArgs) -> anyhow::Result<DatabaseLocation> {
 
 async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
     let input = read_input(&args.file, args.include_local)?;
+    let vex_documents = scan_vex::read_documents(&args.vex)?;
     let store = Store::connect(&database(args)?).await?;
     if !store.is_ready().await {
         bail!("the database is not migrated to this version of rampart: run `rampart migrate`");
@@ -346,6 +400,12 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
             finding_out(finding, kind, &input.packages, &views, &aliases)
         })
         .collect();
+    let (vex, suppressed_findings) = if args.vex.is_empty() {
+        (None, None)
+    } else {
+        let (report, suppressed) = apply_vex(&vex_documents, &input, &mut findings);
+        (Some(report), args.include_suppressed.then_some(suppressed))
+    };
     // Vulnerabilities first, then informational findings; each by severity.
     findings.sort_by(|a, b| {
         a.kind
@@ -372,7 +432,58 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
         findings,
         by_severity,
         informational: informational_kinds,
+        vex,
+        suppressed_findings,
     })
+}
+
+/// Applies the `--vex` documents: decisions land on their findings, and suppressed findings
+/// move out of `findings` (returned, for --include-suppressed).
+fn apply_vex(
+    documents: &[scan_vex::LoadedVex],
+    input: &Input,
+    findings: &mut Vec<FindingOut>,
+) -> (scan_vex::VexReport, Vec<FindingOut>) {
+    use rampart_core::vex_match::{Release, ReleaseComponent, ReleaseFinding};
+    let release = Release {
+        identities: input.identities.clone(),
+        bom_serial_numbers: input.serial_number.iter().cloned().collect(),
+        components: input
+            .packages
+            .iter()
+            .enumerate()
+            .map(|(id, p)| ReleaseComponent {
+                id: id as i64,
+                name: p.name.clone(),
+                version: p.version.clone(),
+                purl: p.purl.clone(),
+                cpe: p.cpe.clone(),
+                bom_ref: p.bom_ref.clone(),
+            })
+            .collect(),
+        findings: findings
+            .iter()
+            .enumerate()
+            .map(|(id, f)| ReleaseFinding {
+                id: id as i64,
+                component_id: f.component,
+                vulnerability_ids: std::iter::once(&f.id).chain(&f.aliases).cloned().collect(),
+            })
+            .collect(),
+    };
+    let (mut decisions, report) = scan_vex::apply(documents, &release);
+    let mut kept = Vec::with_capacity(findings.len());
+    let mut suppressed = Vec::new();
+    for (position, mut finding) in std::mem::take(findings).into_iter().enumerate() {
+        finding.vex = decisions.remove(&position);
+        if finding.vex.as_ref().is_some_and(|d| d.suppressed) {
+            suppressed.push(finding);
+        } else {
+            kept.push(finding);
+        }
+    }
+    *findings = kept;
+    (report, suppressed)
 }
 
 /// Everything not matched: the packages without a package to look up, and the lockfile
@@ -406,6 +517,7 @@ fn finding_out(
     let view = views.get(&finding.vulnerability_id)?;
     let package = packages.get(usize::try_from(finding.component_id).ok()?)?;
     Some(FindingOut {
+        component: finding.component_id,
         id: view.vuln_id.clone(),
         aliases: aliases
             .get(&finding.group_id)
@@ -438,62 +550,12 @@ fn finding_out(
         identifier: finding.identifier,
         detail: finding.detail,
         fixed_versions: finding.fixed_versions,
+        vex: None,
     })
 }
 
 fn table(report: &Report) -> String {
-    let mut rows: Vec<[String; 6]> = vec![[
-        "SEVERITY".into(),
-        "KIND".into(),
-        "VULNERABILITY".into(),
-        "PACKAGE".into(),
-        "VERSION".into(),
-        "FIXED IN".into(),
-    ]];
-    for finding in &report.findings {
-        rows.push([
-            finding.severity.as_str().to_string(),
-            match &finding.informational {
-                Some(kind) => format!("informational ({kind})"),
-                None => "vulnerability".into(),
-            },
-            if finding.kev {
-                format!("{} (KEV)", finding.id)
-            } else {
-                finding.id.clone()
-            },
-            finding.package.name.clone(),
-            finding
-                .package
-                .version
-                .clone()
-                .unwrap_or_else(|| "-".into()),
-            if finding.fixed_versions.is_empty() {
-                "-".into()
-            } else {
-                finding.fixed_versions.join(", ")
-            },
-        ]);
-    }
-    let mut widths = [0usize; 6];
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    if !report.findings.is_empty() {
-        for row in &rows {
-            let line: Vec<String> = row
-                .iter()
-                .zip(widths)
-                .map(|(cell, width)| format!("{cell:<width$}"))
-                .collect();
-            out.push_str(line.join("  ").trim_end());
-            out.push('\n');
-        }
-        out.push('\n');
-    }
+    let mut out = finding_rows(&report.findings);
     let mut bands: Vec<Severity> = report
         .findings
         .iter()
@@ -537,6 +599,74 @@ fn table(report: &Report) -> String {
             format!(" ({})", report.unmatched_components.summary())
         },
     ));
+    if let Some(vex) = &report.vex {
+        out.push_str(&vex.summary());
+    }
+    if let Some(suppressed) = report
+        .suppressed_findings
+        .as_ref()
+        .filter(|s| !s.is_empty())
+    {
+        out.push_str("\nSuppressed by VEX:\n");
+        out.push_str(&finding_rows(suppressed));
+    }
+    out
+}
+
+/// The findings as an aligned table with a header (nothing when there are none).
+fn finding_rows(findings: &[FindingOut]) -> String {
+    let mut rows: Vec<[String; 6]> = vec![[
+        "SEVERITY".into(),
+        "KIND".into(),
+        "VULNERABILITY".into(),
+        "PACKAGE".into(),
+        "VERSION".into(),
+        "FIXED IN".into(),
+    ]];
+    for finding in findings {
+        rows.push([
+            finding.severity.as_str().to_string(),
+            match &finding.informational {
+                Some(kind) => format!("informational ({kind})"),
+                None => "vulnerability".into(),
+            },
+            if finding.kev {
+                format!("{} (KEV)", finding.id)
+            } else {
+                finding.id.clone()
+            },
+            finding.package.name.clone(),
+            finding
+                .package
+                .version
+                .clone()
+                .unwrap_or_else(|| "-".into()),
+            if finding.fixed_versions.is_empty() {
+                "-".into()
+            } else {
+                finding.fixed_versions.join(", ")
+            },
+        ]);
+    }
+    let mut widths = [0usize; 6];
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    if !findings.is_empty() {
+        for row in &rows {
+            let line: Vec<String> = row
+                .iter()
+                .zip(widths)
+                .map(|(cell, width)| format!("{cell:<width$}"))
+                .collect();
+            out.push_str(line.join("  ").trim_end());
+            out.push('\n');
+        }
+        out.push('\n');
+    }
     out
 }
 

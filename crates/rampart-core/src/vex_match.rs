@@ -54,6 +54,8 @@ pub struct ReleaseComponent {
     pub version: Option<String>,
     pub purl: Option<String>,
     pub cpe: Option<String>,
+    /// Its `bom-ref` in the SBOM, for CycloneDX BOM-links (`urn:cdx:<serial>/<v>#<bom-ref>`).
+    pub bom_ref: Option<String>,
 }
 
 /// A finding of the release: a component × a vulnerability, known by all its aliases.
@@ -455,6 +457,7 @@ struct ReleaseIndex<'r> {
     by_package: HashMap<String, Vec<usize>>,
     by_cpe_product: HashMap<String, Vec<usize>>,
     by_name: HashMap<String, Vec<usize>>,
+    by_bom_ref: HashMap<String, Vec<usize>>,
     component_position: HashMap<i64, usize>,
     findings_by_vulnerability: HashMap<String, Vec<usize>>,
     serials: HashSet<String>,
@@ -468,6 +471,7 @@ impl<'r> ReleaseIndex<'r> {
             by_package: HashMap::new(),
             by_cpe_product: HashMap::new(),
             by_name: HashMap::new(),
+            by_bom_ref: HashMap::new(),
             component_position: HashMap::new(),
             findings_by_vulnerability: HashMap::new(),
             serials: release
@@ -507,6 +511,13 @@ impl<'r> ReleaseIndex<'r> {
                     .or_default()
                     .push(position);
             }
+            if let Some(bom_ref) = component.bom_ref.as_deref().filter(|r| !r.is_empty()) {
+                index
+                    .by_bom_ref
+                    .entry(bom_ref.to_string())
+                    .or_default()
+                    .push(position);
+            }
             let name = component.name.trim().to_lowercase();
             if !name.is_empty() {
                 index.by_name.entry(name).or_default().push(position);
@@ -535,6 +546,9 @@ impl<'r> ReleaseIndex<'r> {
 
     /// The release's components `subject` identifies (positions in `release.components`).
     fn components_of(&self, subject: &Subject) -> Vec<usize> {
+        if let Some(found) = self.linked_components(subject) {
+            return found.to_vec();
+        }
         if let Some(purl) = subject.purl.as_deref() {
             let Ok(purl) = Purl::parse_lenient(purl) else {
                 return Vec::new();
@@ -622,10 +636,20 @@ impl<'r> ReleaseIndex<'r> {
             .collect()
     }
 
-    /// Whether `subject` names the release itself.
+    /// The components a BOM-link into the release's SBOM names by `bom-ref`.
+    fn linked_components(&self, subject: &Subject) -> Option<&[usize]> {
+        let (serial, fragment) = bom_link(&subject.key)?;
+        if !self.serials.contains(&serial) {
+            return None;
+        }
+        self.by_bom_ref.get(fragment?).map(Vec::as_slice)
+    }
+
+    /// Whether `subject` names the release itself: one of its identities, or a BOM-link
+    /// into its SBOM that names no component of it (the SBOM's own component).
     fn is_release(&self, subject: &Subject) -> bool {
-        if let Some(serial) = bom_link_serial(&subject.key) {
-            if self.serials.contains(&serial) {
+        if let Some((serial, _)) = bom_link(&subject.key) {
+            if self.serials.contains(&serial) && self.linked_components(subject).is_none() {
                 return true;
             }
         }
@@ -636,12 +660,16 @@ impl<'r> ReleaseIndex<'r> {
     }
 }
 
-/// The serial number of a CycloneDX BOM-link (`urn:cdx:<uuid>/<version>#<ref>`), as
-/// `urn:uuid:<uuid>` in lower case.
-fn bom_link_serial(key: &str) -> Option<String> {
+/// A CycloneDX BOM-link (`urn:cdx:<uuid>/<version>#<bom-ref>`): the serial number as
+/// `urn:uuid:<uuid>` in lower case, and the percent-decoded `bom-ref` if there is one.
+fn bom_link(key: &str) -> Option<(String, Option<&str>)> {
     let rest = key.trim().strip_prefix("urn:cdx:")?;
-    let uuid = rest.split(['/', '#']).next()?;
-    (!uuid.is_empty()).then(|| format!("urn:uuid:{}", uuid.to_ascii_lowercase()))
+    let (document, fragment) = match rest.split_once('#') {
+        Some((document, fragment)) => (document, Some(fragment).filter(|f| !f.is_empty())),
+        None => (rest, None),
+    };
+    let uuid = document.split('/').next().filter(|u| !u.is_empty())?;
+    Some((format!("urn:uuid:{}", uuid.to_ascii_lowercase()), fragment))
 }
 
 /// Whether two subjects name the same thing: purl package and version, CPE, or name and

@@ -79,6 +79,7 @@ fn release(components: &[(&str, &[&str])]) -> Release {
                 version: None,
                 purl: Some(purl.to_string()),
                 cpe: None,
+                bom_ref: Some(format!("ref-{i}")),
             })
             .collect(),
         findings: components
@@ -313,6 +314,7 @@ fn cpes_match_on_vendor_product_and_version() {
         version: Some("2.11.1".into()),
         purl: None,
         cpe: Some("cpe:2.3:*:*:freetype:2.11.1:*:*:*:*:*:*:*".into()),
+        bom_ref: None,
     });
     release.findings.push(ReleaseFinding {
         id: 70,
@@ -379,6 +381,29 @@ fn components_apply_only_when_a_product_is_this_release() {
         }
         outcome => panic!("{outcome:?}"),
     }
+    // A BOM-link naming a component by its bom-ref decides that component only.
+    let two = super::Release {
+        findings: vec![
+            ReleaseFinding {
+                id: 100,
+                component_id: 0,
+                vulnerability_ids: vec!["CVE-2022-24999".into()],
+            },
+            ReleaseFinding {
+                id: 101,
+                component_id: 1,
+                vulnerability_ids: vec!["CVE-2022-24999".into()],
+            },
+        ],
+        ..super::tests::release(&[("pkg:npm/qs@6.5.2", &[]), ("pkg:npm/qs@6.11.0", &[])])
+    };
+    let linked = "urn:cdx:3e671687-395b-41f5-a30f-a58921a69b79/1#ref-1";
+    let doc = document(
+        vec![subject(linked, None)],
+        Vec::new(),
+        vec![statement("CVE-2022-24999", &[linked], &[])],
+    );
+    assert_eq!(match_document(&doc, &two).decisions(), [(101, 0)]);
     let unknown_link = subject("urn:cdx:00000000-0000-0000-0000-000000000000/1#root", None);
     assert!(matches!(
         with_product(unknown_link),
@@ -501,6 +526,7 @@ fn a_subject_without_purl_or_cpe_matches_by_name_only_with_a_version() {
         version: Some("3.0.7".into()),
         purl: None,
         cpe: None,
+        bom_ref: None,
     });
     release.findings.push(ReleaseFinding {
         id: 10,

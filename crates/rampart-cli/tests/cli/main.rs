@@ -5,6 +5,7 @@ mod import;
 mod purl_agreement;
 mod scan;
 mod scan_reading;
+mod scan_vex;
 mod serve;
 mod sync_kill;
 mod version_cli;

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 /// A data directory loaded with the RustSec OSV export; `None` (reason printed) without the
 /// test data.
-fn rustsec_database() -> Option<(tempfile::TempDir, PathBuf)> {
+pub(crate) fn rustsec_database() -> Option<(tempfile::TempDir, PathBuf)> {
     let root = rampart_test_data::root()?;
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
@@ -23,7 +23,7 @@ fn rustsec_database() -> Option<(tempfile::TempDir, PathBuf)> {
     Some((dir, root))
 }
 
-fn scan(database: &Path, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn scan(database: &Path, args: &[&str]) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
         .arg("scan")
         .arg("--db")
@@ -203,7 +203,7 @@ fn range_edges_formats_and_exit_codes() {
 }
 
 /// A `Cargo.lock` of these packages in a new temporary directory.
-fn lockfile(packages: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn lockfile(packages: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
     let work = tempfile::tempdir().unwrap();
     let lock = work.path().join("Cargo.lock");
     std::fs::write(&lock, cargo_lock(packages)).unwrap();
