@@ -6,6 +6,7 @@ mod analysis_bench;
 mod analysis_queue;
 mod audit_walk;
 mod dashboard;
+mod dashboard_browser;
 mod docs_browser;
 mod findings;
 mod foundation;

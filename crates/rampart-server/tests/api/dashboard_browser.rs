@@ -1,0 +1,394 @@
+//! The dashboard end to end in a real browser: Debian's chromium driven by chromium-driver over
+//! WebDriver (fantoccini), against the real server with real data. Sign in with the code from
+//! the SMTP sink, create a product and a release, upload a real SBOM from `../shared/data`,
+//! see its finding with the match evidence, open the vulnerability, create an API key and see
+//! it once, revoke it. Every page gets axe-core injected (no serious or critical violation) and
+//! a screenshot in `target/tmp/dashboard-screenshots/<backend>/`, also at 375 px wide.
+//!
+//! Skipped (with the reason) when chromium, chromedriver, axe-core (`npm ci --prefix
+//! scripts/axe`) or the corpora are missing, unless `RAMPART_REQUIRE_BROWSER=1` (CI).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use rampart_formats::advisory::parse_osv_json;
+use rampart_store::Store;
+use rampart_test_support::{backend_tests, Backend, TestApp};
+use serde_json::{json, Value};
+
+use crate::kb::wait_for_index;
+
+const SBOM: &str = "cyclonedx-bom-examples/SBOM/proton-bridge/proton-bridge-v1.6.3.bom.json";
+const RECORD: &str = "peer-tests/osv-schema/tools/osv-linter/testdata/GO-2020-0001.json";
+
+/// What the test needs, or why it cannot run.
+fn prerequisites() -> Result<(PathBuf, PathBuf), String> {
+    for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+        if !Path::new(tool).exists() {
+            return Err(format!(
+                "{tool} is missing (apt-get install chromium chromium-driver)"
+            ));
+        }
+    }
+    let axe = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts/axe/node_modules/axe-core/axe.min.js");
+    if !axe.exists() {
+        return Err("axe-core is missing (npm ci --prefix scripts/axe)".to_string());
+    }
+    let data = rampart_test_data::root().ok_or("the test corpora are missing")?;
+    Ok((axe, data))
+}
+
+/// A chromedriver on a free loopback port, stopped on drop.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("/usr/bin/chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let driver = Driver { child, port };
+        for _ in 0..100 {
+            let ready = reqwest::get(format!("http://127.0.0.1:{port}/status")).await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return driver;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not start");
+    }
+
+    async fn browser(&self) -> Client {
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".to_string(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--disable-dev-shm-usage", "--window-size=1280,1000"],
+            }),
+        );
+        ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a chromium session")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Screenshots and accessibility checks of each page visited.
+struct Pages {
+    browser: Client,
+    axe: String,
+    shots: PathBuf,
+    count: usize,
+}
+
+impl Pages {
+    /// Checks the page now shown with axe-core and writes its screenshot as `name`.
+    async fn check(&mut self, name: &str) {
+        self.count += 1;
+        let png = self.browser.screenshot().await.unwrap();
+        std::fs::write(
+            self.shots.join(format!("{:02}-{name}.png", self.count)),
+            png,
+        )
+        .unwrap();
+        self.browser.execute(&self.axe, vec![]).await.unwrap();
+        let violations = self
+            .browser
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, {resultTypes: ['violations']}).then(
+                   r => done(r.violations
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.html).slice(0, 3)}))),
+                   e => done([{id: 'axe-error', impact: String(e)}]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(violations, json!([]), "{name}: accessibility violations");
+        // No inline script made it into the page (the CSP would also refuse to run it).
+        let inline = self
+            .browser
+            .execute(
+                "return [...document.scripts].filter(s => !s.src).length",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(inline, json!(0), "{name}: inline scripts");
+    }
+
+    async fn visit(&mut self, url: &str, name: &str) {
+        self.browser.goto(url).await.unwrap();
+        self.check(name).await;
+    }
+
+    async fn text(&self) -> String {
+        self.browser
+            .find(Locator::Css("main"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let field = self.browser.find(Locator::Css(css)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.browser
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Waits for `css` to appear (htmx swaps and page loads finish on their own time).
+    async fn wait_for(&self, css: &str) {
+        self.browser
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} never appeared: {e}"));
+    }
+
+    async fn path(&self) -> String {
+        self.browser.current_url().await.unwrap().path().to_string()
+    }
+}
+
+async fn load_record(app: &TestApp, data: &Path) {
+    let parsed = parse_osv_json(&std::fs::read(data.join(RECORD)).unwrap()).unwrap();
+    let store = Store::connect(&app.config.database).await.unwrap();
+    store
+        .ingest_advisories("osv", &parsed.records)
+        .await
+        .unwrap();
+    store.close().await;
+    wait_for_index(app).await;
+}
+
+async fn walk(app: &TestApp, axe: &Path, data: &Path) {
+    load_record(app, data).await;
+    let driver = Driver::start().await;
+    let backend = match app.backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("dashboard-screenshots")
+        .join(backend);
+    std::fs::create_dir_all(&shots).unwrap();
+    let mut pages = Pages {
+        browser: driver.browser().await,
+        axe: std::fs::read_to_string(axe).unwrap(),
+        shots,
+        count: 0,
+    };
+    let url = |path: &str| format!("{}{path}", app.url);
+
+    // Sign in by e-mail code.
+    pages.visit(&url("/"), "login").await;
+    assert_eq!(pages.path().await, "/login");
+    pages.fill("#email", "admin@localhost").await;
+    pages.click("main button[type=submit]").await;
+    pages.wait_for("#code").await;
+    pages.check("login-code").await;
+    let code = app
+        .mail
+        .last_to("admin@localhost")
+        .and_then(|m| m.six_digits_after("code is "))
+        .expect("the login code arrived");
+    pages.fill("#code", &code).await;
+    pages.click("main button[type=submit]").await;
+    pages.wait_for("#product-name").await;
+    pages.check("portfolio-empty").await;
+
+    // A product, a release, a real SBOM.
+    pages.fill("#product-name", "Proton Bridge").await;
+    pages.click("#product-name ~ button[type=submit]").await;
+    pages.wait_for("#release-version").await;
+    pages.check("product").await;
+    pages.fill("#release-version", "1.6.3").await;
+    pages.click("#release-version ~ button[type=submit]").await;
+    pages.wait_for("#sbom-file").await;
+    pages.check("release-empty").await;
+    let release_path = pages.path().await;
+    let sbom = data.join(SBOM).canonicalize().unwrap();
+    pages
+        .browser
+        .find(Locator::Css("#sbom-file"))
+        .await
+        .unwrap()
+        .send_keys(sbom.to_str().unwrap())
+        .await
+        .unwrap();
+    pages.click("#upload-form button[type=submit]").await;
+    pages.wait_for("table.findings").await;
+    pages.check("release-findings").await;
+    let findings = pages.text().await;
+    assert!(findings.contains("GO-2020-0001"), "{findings}");
+    assert!(
+        findings.contains("pkg:golang/github.com/gin-gonic/gin"),
+        "the match evidence names the package: {findings}"
+    );
+    assert!(findings.contains("1.6.0"), "the fixed version: {findings}");
+    // Filters narrow the table (here to nothing) and keep working without JavaScript too.
+    pages
+        .visit(
+            &url(&format!("{release_path}?severity=critical&kev=1")),
+            "release-filtered",
+        )
+        .await;
+    assert!(pages.text().await.contains("match these filters"));
+    pages
+        .visit(
+            &url(&format!("{release_path}?sort=epss")),
+            "release-by-epss",
+        )
+        .await;
+    pages
+        .click("table.findings a[href^='/vulnerabilities/']")
+        .await;
+    pages.wait_for("#references-heading").await;
+    pages.check("vulnerability").await;
+    assert!(pages.text().await.contains("gin-gonic/gin"));
+    pages.browser.back().await.unwrap();
+    pages.wait_for("table.findings").await;
+    pages.click("main a[href^='/sboms/']").await;
+    pages.wait_for("#component-search").await;
+    pages.check("components").await;
+    assert!(pages.text().await.contains("github.com/gin-gonic/gin"));
+
+    // An API key, shown once, then revoked.
+    pages.visit(&url("/settings/api-keys"), "api-keys").await;
+    pages.fill("#key-name", "ci").await;
+    pages
+        .click("#create-key-heading ~ form button[type=submit]")
+        .await;
+    pages.wait_for("#new-key").await;
+    pages.check("api-key-created").await;
+    let secret = pages
+        .browser
+        .find(Locator::Css("#new-key"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .expect("the key is shown");
+    assert!(
+        secret.starts_with("rk_live_") && secret.len() == 72,
+        "{secret}"
+    );
+    let me = app
+        .with_token(reqwest::Method::GET, "/api/v1/me", &secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), reqwest::StatusCode::OK, "the new key works");
+    pages
+        .visit(&url("/settings/api-keys"), "api-keys-list")
+        .await;
+    let listed = pages.browser.source().await.unwrap();
+    assert!(!listed.contains(&secret), "the key is shown only once");
+    assert!(
+        listed.contains(&secret[secret.len() - 6..]),
+        "masked with its last six"
+    );
+    pages.click("button[aria-label='Revoke ci']").await;
+    pages.wait_for(".status-revoked").await;
+    pages.check("api-key-revoked").await;
+    let revoked = app
+        .with_token(reqwest::Method::GET, "/api/v1/me", &secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), reqwest::StatusCode::UNAUTHORIZED);
+
+    // The other sections, and the narrow screen.
+    for (path, name) in [
+        ("/settings/members", "members"),
+        ("/audit", "audit"),
+        ("/sync-sources", "sync-sources"),
+        ("/", "portfolio"),
+    ] {
+        pages.visit(&url(path), name).await;
+    }
+    assert!(pages.text().await.contains("Proton Bridge"));
+    pages.browser.set_window_size(375, 800).await.unwrap();
+    pages.visit(&url(&release_path), "release-375px").await;
+    let overflow: Value = pages
+        .browser
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth + 1",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        overflow,
+        json!(false),
+        "the page fits 375 px (tables scroll inside)"
+    );
+    pages.visit(&url("/"), "portfolio-375px").await;
+    // Keyboard: the first Tab reaches the skip link, which leads to <main>.
+    pages
+        .browser
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{E004}")
+        .await
+        .unwrap();
+    let focused: Value = pages
+        .browser
+        .execute("return document.activeElement.className", vec![])
+        .await
+        .unwrap();
+    assert_eq!(focused, json!("skip"));
+    pages.browser.close().await.unwrap();
+}
+
+backend_tests! {
+    async fn the_dashboard_walk_in_chromium(app) {
+        match prerequisites() {
+            Ok((axe, data)) => walk(&app, &axe, &data).await,
+            Err(reason) if std::env::var("RAMPART_REQUIRE_BROWSER").as_deref() == Ok("1") => {
+                panic!("{reason} but RAMPART_REQUIRE_BROWSER=1")
+            }
+            Err(reason) => eprintln!("skipping: {reason}"),
+        }
+    }
+}
