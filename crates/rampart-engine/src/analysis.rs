@@ -488,7 +488,21 @@ pub async fn analyse(
         findings.extend(findings_of(store, matched.matches).await?);
     }
     let summary = serde_json::json!({ "ecosystems": ecosystems }).to_string();
-    store
+    let outcome = store
         .complete_analysis(analysis, &resolutions, &findings, &summary)
-        .await
+        .await?;
+    if outcome.is_some() {
+        // New releases and re-uploads inherit the product's decisions. The findings are
+        // stored either way; a failure here is logged and the next analysis retries it.
+        match crate::services::dispositions::carry_over(store, analysis).await {
+            Ok(0) => {}
+            Ok(inherited) => {
+                tracing::debug!(analysis = analysis.id, inherited, "decisions carried over")
+            }
+            Err(error) => {
+                tracing::warn!(analysis = analysis.id, %error, "carrying decisions over failed")
+            }
+        }
+    }
+    Ok(outcome)
 }

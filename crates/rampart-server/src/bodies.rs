@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rampart_store::{Analysis, FindingView, Product, Release};
+use rampart_engine::services::dispositions::CurrentDecision;
+use rampart_engine::services::findings::FindingItem;
+use rampart_store::{Analysis, Product, Release, StoredDisposition};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -98,7 +100,8 @@ pub struct AnalysisBody {
     pub ecosystems: Option<BTreeMap<String, i64>>,
     /// Why the analysis failed.
     pub error: Option<String>,
-    /// `upload`, or `knowledge_base` when a knowledge-base change queued it.
+    /// `upload`, `knowledge_base` when a knowledge-base change queued it, or `manual` when
+    /// re-analysis was asked for (`cve:trigger`).
     pub reason: String,
     /// Open findings of the SBOM after the analysis (set when completed).
     pub findings_count: Option<i64>,
@@ -206,11 +209,107 @@ pub struct FindingBody {
     pub new: bool,
     pub first_seen_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
+    /// The current triage decision, or null when the finding is untriaged.
+    pub disposition: Option<CurrentDispositionBody>,
 }
 
-/// A finding with the identifiers of its alias group.
-impl From<(FindingView, Vec<String>)> for FindingBody {
-    fn from((view, aliases): (FindingView, Vec<String>)) -> Self {
+/// A recorded triage decision (append-only: a change is a new decision).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DispositionBody {
+    pub id: i64,
+    /// CycloneDX analysis state: `resolved`, `resolved_with_pedigree`, `exploitable`,
+    /// `in_triage`, `false_positive`, `not_affected`.
+    pub state: String,
+    pub justification: Option<String>,
+    pub responses: Vec<String>,
+    pub detail: Option<String>,
+    pub action_statement: Option<String>,
+    /// `release`, `product` or `range`.
+    pub scope: String,
+    /// For `range`: the canonical `vers:` range.
+    pub version_range: Option<String>,
+    /// The release it was made on (null once that release is deleted).
+    pub release_id: Option<i64>,
+    /// The vulnerability as named when it was made (matched through its aliases).
+    pub vulnerability_id: String,
+    pub component: DispositionComponent,
+    /// `manual`, `vex` (an imported VEX document) or `sbom` (an SBOM's own analysis).
+    pub source: String,
+    /// What the source names (the imported document's id).
+    pub source_ref: Option<String>,
+    /// Who decided: an e-mail, or `api_<key name>` for a service account.
+    pub author: String,
+    /// `user` or `service_account`.
+    pub author_kind: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DispositionComponent {
+    pub name: String,
+    pub version: Option<String>,
+    pub purl: Option<String>,
+}
+
+impl From<StoredDisposition> for DispositionBody {
+    fn from(decision: StoredDisposition) -> Self {
+        let d = decision.disposition;
+        DispositionBody {
+            id: decision.id,
+            state: d.state.as_str().to_string(),
+            justification: d.justification.map(|j| j.as_str().to_string()),
+            responses: d.responses.iter().map(|r| r.as_str().to_string()).collect(),
+            detail: d.detail,
+            action_statement: d.action_statement,
+            scope: decision.scope.as_str().to_string(),
+            version_range: decision.version_range,
+            release_id: decision.release_id,
+            vulnerability_id: decision.vuln_id,
+            component: DispositionComponent {
+                name: decision.component_name,
+                version: decision.component_version,
+                purl: decision.component_purl,
+            },
+            source: decision.source.as_str().to_string(),
+            source_ref: decision.source_ref,
+            author: decision.author,
+            author_kind: decision.author_kind,
+            created_at: decision.created_at,
+        }
+    }
+}
+
+/// A finding's current decision.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CurrentDispositionBody {
+    #[serde(flatten)]
+    pub decision: DispositionBody,
+    /// Made on another release, or reached this finding after it was made (carry-over).
+    pub inherited: bool,
+    /// The knowledge base changed what the decision was based on: each reason says what
+    /// (severity, KEV, affected ranges). Empty: no re-review needed.
+    pub review_reasons: Vec<String>,
+}
+
+impl From<CurrentDecision> for CurrentDispositionBody {
+    fn from(current: CurrentDecision) -> Self {
+        CurrentDispositionBody {
+            decision: current.decision.into(),
+            inherited: current.inherited,
+            review_reasons: current.review_reasons,
+        }
+    }
+}
+
+/// A finding with the identifiers of its alias group and its decision.
+impl From<FindingItem> for FindingBody {
+    fn from(
+        FindingItem {
+            view,
+            aliases,
+            decision,
+        }: FindingItem,
+    ) -> Self {
         FindingBody {
             id: view.id,
             release_id: view.release_id,
@@ -250,6 +349,7 @@ impl From<(FindingView, Vec<String>)> for FindingBody {
             new: view.is_new,
             first_seen_at: view.first_seen_at,
             last_seen_at: view.last_seen_at,
+            disposition: decision.map(Into::into),
         }
     }
 }

@@ -165,6 +165,11 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .routes(routes!(routes::findings::release_vulnerabilities))
         .routes(routes!(routes::findings::product_summary))
         .routes(routes!(routes::findings::finding_events))
+        .routes(routes!(routes::dispositions::decide_release))
+        .routes(routes!(routes::dispositions::decide_product))
+        .routes(routes!(routes::dispositions::finding_history))
+        .routes(routes!(routes::dispositions::trigger_release))
+        .routes(routes!(routes::dispositions::trigger_sbom))
         .routes(routes!(
             routes::seed_products::list_products,
             routes::seed_products::create_product

@@ -31,6 +31,7 @@ use crate::error::{ErrorBody, ErrorCode};
         (name = "products", description = "Products a team ships (seed 004's `/api/products` paths serve the same JSON)"),
         (name = "releases", description = "Versions of a product"),
         (name = "sboms", description = "SBOM upload (CycloneDX, SPDX), download, components, analysis jobs"),
+        (name = "triage", description = "Triage decisions (dispositions) on findings: record, bulk-apply, history; carried over to new releases"),
         (name = "sync", description = "Sync sources: server-wide feed configuration (OSV, NVD, GHSA, KEV, EPSS, ExploitDB) and their runs"),
         (name = "auth", description = "Passwordless e-mail login (one-time codes) and sessions"),
         (name = "api-keys", description = "API keys: canonical resources and seed 003's endpoints"),

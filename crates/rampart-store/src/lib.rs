@@ -8,6 +8,7 @@
 mod access;
 mod audit;
 mod bulk;
+mod dispositions;
 mod error;
 mod findings;
 mod identity;
@@ -34,10 +35,14 @@ pub use access::{
     NewOtp, NewSession, OtpRecord, SessionRecord, TeamInfo,
 };
 pub use audit::{AuditActor, AuditEntry, AuditEvent, AuditFilter};
+pub use dispositions::{
+    DecisionBasis, DispositionSource, NewDisposition, StoredDisposition, TriageFinding,
+    TriageWithin,
+};
 pub use error::StoreError;
 pub use findings::{
     AnalysisOutcome, FindingEvent, FindingFilter, FindingSort, FindingView, MatchedRecordView,
-    NewFinding, ProductFindingSummary, ReanalysisPass, VulnerabilityRef,
+    NewFinding, ProductFindingSummary, ReanalysisPass, VulnerabilityRef, UNTRIAGED_STATE,
 };
 pub use identity::{ApiKeyRecord, Bootstrap, Membership, UserKind};
 pub use kb::*;
@@ -46,8 +51,8 @@ pub use products::{
     Tenant, RELEASE_STATUSES,
 };
 pub use sboms::{
-    Analysis, AnalysisStatus, ComponentIdentity, ComponentResolution, NewSbom, SbomRecord,
-    StoredComponent, COMPONENT_CHUNK,
+    Analysis, AnalysisStatus, AnalysisSubject, ComponentIdentity, ComponentResolution, NewSbom,
+    SbomRecord, StoredComponent, COMPONENT_CHUNK,
 };
 pub use sync::{
     ApiKeyChange, ClaimedRun, SyncCounts, SyncRunRecord, SyncRunStatus, SyncSourceRecord,

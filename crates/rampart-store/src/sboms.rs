@@ -646,3 +646,94 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Queues a re-analysis of SBOMs of the tenant (`cve:trigger`): of one SBOM, or of every
+    /// SBOM of a release. An SBOM that already has a queued analysis keeps it (it is
+    /// returned instead of a second one). One audit entry; `None` when the SBOM or release
+    /// is not the tenant's.
+    pub async fn queue_manual_analyses(
+        &self,
+        tenant: impl Into<Tenant>,
+        of: AnalysisSubject,
+        event: &crate::AuditEvent,
+    ) -> Result<Option<Vec<Analysis>>, StoreError> {
+        let tenant = tenant.into();
+        let at = now();
+        let (condition, id) = match of {
+            AnalysisSubject::Sbom(id) => ("id = $1", id),
+            AnalysisSubject::Release(id) => ("release_id = $1", id),
+        };
+        let find_sboms = format!(
+            "SELECT id FROM sboms WHERE {condition} AND team_id = $2 AND is_test = $3 ORDER BY id"
+        );
+        let owner_exists = match of {
+            AnalysisSubject::Sbom(_) => None,
+            AnalysisSubject::Release(_) => {
+                Some("SELECT id FROM releases WHERE id = $1 AND team_id = $2 AND is_test = $3")
+            }
+        };
+        let queued_sql = format!(
+            "SELECT {ANALYSIS_COLUMNS} FROM analyses WHERE sbom_id = $1 AND status = 'queued'"
+        );
+        let insert_sql = format!(
+            "INSERT INTO analyses (team_id, sbom_id, release_id, status, created_at,
+                component_count, reason)
+             SELECT team_id, id, release_id, 'queued', $2, component_count, 'manual'
+             FROM sboms WHERE id = $1 RETURNING {ANALYSIS_COLUMNS}"
+        );
+        let rows: Option<Vec<AnalysisRow>> = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if let Some(sql) = owner_exists {
+                let found: Option<i64> = sqlx::query_scalar(sql)
+                    .bind(id)
+                    .bind(tenant.team_id)
+                    .bind(tenant.test)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if found.is_none() {
+                    return Ok(None);
+                }
+            }
+            let sboms: Vec<i64> = sqlx::query_scalar(&find_sboms)
+                .bind(id)
+                .bind(tenant.team_id)
+                .bind(tenant.test)
+                .fetch_all(&mut *tx)
+                .await?;
+            if sboms.is_empty() && matches!(of, AnalysisSubject::Sbom(_)) {
+                return Ok(None);
+            }
+            let mut rows = Vec::with_capacity(sboms.len());
+            for sbom_id in sboms {
+                let queued: Option<AnalysisRow> = sqlx::query_as(&queued_sql)
+                    .bind(sbom_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let row = match queued {
+                    Some(row) => row,
+                    None => {
+                        sqlx::query_as(&insert_sql)
+                            .bind(sbom_id)
+                            .bind(at)
+                            .fetch_one(&mut *tx)
+                            .await?
+                    }
+                };
+                rows.push(row);
+            }
+            crate::audit::insert_audit!(&mut *tx, event, at)?;
+            tx.commit().await?;
+            Some(rows)
+        });
+        rows.map(|rows| rows.into_iter().map(Analysis::try_from).collect())
+            .transpose()
+    }
+}
+
+/// What [`Store::queue_manual_analyses`] re-analyses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnalysisSubject {
+    Sbom(i64),
+    Release(i64),
+}

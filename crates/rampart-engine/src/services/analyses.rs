@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use rampart_core::Scope;
-use rampart_store::Analysis;
+use rampart_store::{Analysis, AnalysisSubject};
 
-use crate::actor::Actor;
+use crate::actor::{Actor, RequestOrigin};
 use crate::error::ServiceError;
 use crate::Engine;
 
@@ -33,6 +33,30 @@ pub async fn get_analysis(
         return Err(ServiceError::not_found("analysis"));
     }
     Ok(analysis)
+}
+
+/// Queues a re-analysis now (`cve:trigger`) of one SBOM or of every SBOM of a release, and
+/// wakes the analysis workers; an SBOM with an analysis already queued keeps that one.
+/// Audited as `analysis.trigger`.
+pub async fn trigger(
+    engine: &Engine,
+    actor: &Actor,
+    origin: &RequestOrigin,
+    of: AnalysisSubject,
+) -> Result<Vec<Analysis>, ServiceError> {
+    actor.require(Scope::CveTrigger)?;
+    let (kind, id, what) = match of {
+        AnalysisSubject::Sbom(id) => ("sbom", id, "sbom"),
+        AnalysisSubject::Release(id) => ("release", id, "release"),
+    };
+    let event = actor.audit(origin, "analysis.trigger").target(kind, id);
+    let analyses = engine
+        .store
+        .queue_manual_analyses(actor.tenant(), of, &event)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(what))?;
+    engine.analysis_queued.notify_one();
+    Ok(analyses)
 }
 
 /// Polls until the analysis has finished or the configured wait ran out; returns its latest

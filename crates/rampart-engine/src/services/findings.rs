@@ -5,14 +5,17 @@
 
 use std::collections::HashMap;
 
+use rampart_core::triage::DispositionState;
 use rampart_core::{PageRequest, Scope};
 use rampart_formats::advisory::SeverityBand;
 use rampart_store::{
     FindingEvent, FindingFilter, FindingSort, FindingView, Page, ProductFindingSummary,
+    UNTRIAGED_STATE,
 };
 
 use crate::actor::Actor;
 use crate::error::{ErrorCode, ServiceError};
+use crate::services::dispositions::{current_decisions, CurrentDecision};
 use crate::Engine;
 
 /// Events listed when no page size is asked for.
@@ -34,6 +37,10 @@ pub struct FindingCriteria<'a> {
     /// `severity` (the default), `epss` or `newest`.
     pub sort: Option<&'a str>,
     pub sbom_id: Option<i64>,
+    /// Also findings a decision suppresses (`not_affected`, `false_positive`, `resolved`).
+    pub include_suppressed: Option<bool>,
+    /// Comma-separated triage states, `untriaged` for findings without a decision.
+    pub state: Option<&'a str>,
 }
 
 impl FindingCriteria<'_> {
@@ -68,6 +75,31 @@ impl FindingCriteria<'_> {
                 )))
             }
         };
+        let mut states = Vec::new();
+        for state in self.state.iter().flat_map(|s| s.split(',')) {
+            let state = state.trim().to_lowercase();
+            if state.is_empty() {
+                continue;
+            }
+            if state != UNTRIAGED_STATE && state.parse::<DispositionState>().is_err() {
+                let known: Vec<&str> = DispositionState::ALL
+                    .into_iter()
+                    .map(DispositionState::as_str)
+                    .chain([UNTRIAGED_STATE])
+                    .collect();
+                return Err(bad(format!(
+                    "`state` must be one or more of {} (comma-separated), not {state:?}",
+                    known.join(", ")
+                )));
+            }
+            states.push(state);
+        }
+        // Asking for a suppressed state means showing it.
+        let asks_suppressed = states.iter().any(|state| {
+            state
+                .parse::<DispositionState>()
+                .is_ok_and(DispositionState::is_suppressed)
+        });
         Ok((
             FindingFilter {
                 sbom_id: self.sbom_id,
@@ -76,29 +108,45 @@ impl FindingCriteria<'_> {
                 epss_min: self.epss_min,
                 fixable: self.fixable,
                 new: self.new,
+                include_suppressed: self.include_suppressed.unwrap_or(false) || asks_suppressed,
+                states,
             },
             sort,
         ))
     }
 }
 
-/// A page of findings with the identifiers of each one's alias group (by group id).
+/// A page of findings with the identifiers of each one's alias group (by group id) and
+/// each one's current triage decision (by finding id).
 pub struct FindingPage {
     pub page: Page<FindingView>,
     pub aliases: HashMap<i64, Vec<String>>,
+    pub decisions: HashMap<i64, CurrentDecision>,
+}
+
+/// A finding with its alias group's identifiers (sorted) and its current decision.
+pub struct FindingItem {
+    pub view: FindingView,
+    pub aliases: Vec<String>,
+    pub decision: Option<CurrentDecision>,
 }
 
 impl FindingPage {
-    /// Each finding with its alias group's identifiers, sorted.
-    pub fn with_aliases(self) -> Page<(FindingView, Vec<String>)> {
-        let FindingPage { page, aliases } = self;
+    /// Each finding with its alias group and decision.
+    pub fn into_items(self) -> Page<FindingItem> {
+        let FindingPage {
+            page,
+            aliases,
+            mut decisions,
+        } = self;
         Page {
             items: page
                 .items
                 .into_iter()
-                .map(|view| {
-                    let group = aliases.get(&view.group_id).cloned().unwrap_or_default();
-                    (view, group)
+                .map(|view| FindingItem {
+                    aliases: aliases.get(&view.group_id).cloned().unwrap_or_default(),
+                    decision: decisions.remove(&view.id),
+                    view,
                 })
                 .collect(),
             total: page.total,
@@ -106,8 +154,8 @@ impl FindingPage {
     }
 }
 
-/// A page of a release's findings with their alias groups filled in (no scope check: for
-/// callers that already hold the release).
+/// A page of a release's findings with their alias groups and decisions filled in (no scope
+/// check: for callers that already hold the release).
 pub async fn finding_page(
     engine: &Engine,
     team_id: i64,
@@ -122,7 +170,12 @@ pub async fn finding_page(
         .await?;
     let groups: Vec<i64> = page.items.iter().map(|f| f.group_id).collect();
     let aliases = engine.store.group_identifiers(&groups).await?;
-    Ok(FindingPage { page, aliases })
+    let decisions = current_decisions(engine, team_id, &page.items).await?;
+    Ok(FindingPage {
+        page,
+        aliases,
+        decisions,
+    })
 }
 
 /// The vulnerabilities affecting a release of the team (`vulnerabilities:read`), filtered and
@@ -143,16 +196,18 @@ pub async fn release_vulnerabilities(
     finding_page(engine, actor.team_id, release_id, &filter, sort, request).await
 }
 
-/// Counts over a product's open findings (`vulnerabilities:read`).
+/// Counts over a product's open findings (`vulnerabilities:read`); findings a decision
+/// suppresses count only with `include_suppressed`.
 pub async fn product_summary(
     engine: &Engine,
     actor: &Actor,
     product_id: i64,
+    include_suppressed: bool,
 ) -> Result<ProductFindingSummary, ServiceError> {
     actor.require(Scope::VulnerabilitiesRead)?;
     engine
         .store
-        .product_finding_summary(actor.tenant(), product_id)
+        .product_finding_summary(actor.tenant(), product_id, include_suppressed)
         .await?
         .ok_or_else(|| ServiceError::not_found("product"))
 }
@@ -226,6 +281,34 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(newest.resolve().unwrap().1, FindingSort::Newest));
+    }
+
+    #[test]
+    fn states_are_checked_and_asking_for_a_suppressed_one_shows_it() {
+        let (filter, _) = FindingCriteria::default().resolve().unwrap();
+        assert!(!filter.include_suppressed);
+        let (filter, _) = FindingCriteria {
+            state: Some("Exploitable, untriaged"),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(filter.states, ["exploitable", "untriaged"]);
+        assert!(!filter.include_suppressed);
+        let (filter, _) = FindingCriteria {
+            state: Some("not_affected"),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert!(filter.include_suppressed);
+        let error = FindingCriteria {
+            state: Some("fixed"),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(error.message().contains("\"fixed\""));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod analyses;
 pub mod api_keys;
+pub mod dispositions;
 pub mod findings;
 pub mod kb;
 pub mod login;

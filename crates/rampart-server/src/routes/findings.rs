@@ -34,6 +34,12 @@ pub struct FindingQuery {
     pub sort: Option<String>,
     /// Only findings of this SBOM.
     pub sbom_id: Option<i64>,
+    /// Also findings whose decision suppresses them (`not_affected`, `false_positive`,
+    /// `resolved`) [default: false].
+    pub include_suppressed: Option<bool>,
+    /// Comma-separated triage states (`exploitable`, `in_triage`, …, or `untriaged` for no
+    /// decision); naming a suppressed state shows it.
+    pub state: Option<String>,
     /// 1-based page number [default: 1].
     pub page: Option<u32>,
     /// Items per page, 1–500 [default: 50].
@@ -50,6 +56,8 @@ impl FindingQuery {
             new: self.new,
             sort: self.sort.as_deref(),
             sbom_id: self.sbom_id,
+            include_suppressed: self.include_suppressed,
+            state: self.state.as_deref(),
         }
     }
 }
@@ -81,7 +89,7 @@ pub async fn release_vulnerabilities(
     let page =
         findings::release_vulnerabilities(&state, &principal, release_id, filter, request).await?;
     Ok(Json(Paginated::new(
-        page.with_aliases(),
+        page.into_items(),
         request,
         FindingBody::from,
     )))
@@ -104,10 +112,19 @@ pub struct ProductSummaryBody {
     pub last_analysed_at: Option<DateTime<Utc>>,
 }
 
-/// Counts over a product's open findings.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryQuery {
+    /// Also count findings whose decision suppresses them [default: false].
+    pub include_suppressed: Option<bool>,
+}
+
+/// Counts over a product's open findings (without those a decision suppresses, unless
+/// asked).
 #[utoipa::path(get, path = "/api/v1/products/{id}/vulnerability-summary", tag = "findings",
     security(("bearer" = ["vulnerabilities:read"])),
-    params(("id" = i64, Path, description = "Product id")),
+    params(("id" = i64, Path, description = "Product id"), SummaryQuery),
     responses(
         (status = 200, description = "The summary", body = ProductSummaryBody),
         (status = 404, description = "No such product in this team", body = ErrorBody),
@@ -116,8 +133,17 @@ pub async fn product_summary(
     State(state): State<AppState>,
     principal: Principal,
     Path(product_id): Path<i64>,
+    query: Result<ApiQuery<SummaryQuery>, ApiError>,
 ) -> Result<Json<ProductSummaryBody>, ApiError> {
-    let summary = findings::product_summary(&state, &principal, product_id).await?;
+    principal.require(rampart_core::Scope::VulnerabilitiesRead)?;
+    let ApiQuery(query) = query?;
+    let summary = findings::product_summary(
+        &state,
+        &principal,
+        product_id,
+        query.include_suppressed.unwrap_or(false),
+    )
+    .await?;
     Ok(Json(ProductSummaryBody {
         product_id,
         by_severity: summary.by_severity,

@@ -6,6 +6,7 @@ pub mod analyses;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod dispositions;
 pub mod findings;
 pub mod health;
 pub mod kb;

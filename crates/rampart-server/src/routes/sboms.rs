@@ -249,7 +249,7 @@ pub async fn upload_sbom(
             sbom: outcome.sbom.into(),
             analysis: outcome.analysis.into(),
             findings: outcome.findings.map(|page| {
-                let page = page.with_aliases();
+                let page = page.into_items();
                 page.items.into_iter().map(FindingBody::from).collect()
             }),
         }),

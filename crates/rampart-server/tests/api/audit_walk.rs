@@ -226,10 +226,20 @@ backend_tests! {
             Some(json!({"status": "released"})), S::OK, "release.update", Some(admin_team),
             Some("release")).await;
 
-        // SBOMs.
+        // SBOMs, with a knowledge-base record so that the SBOM has a finding to triage.
+        let record = json!({"schema_version": "1.6.0", "id": "GHSA-walk-0001",
+            "aliases": ["CVE-2099-7001"], "modified": "2024-01-02T00:00:00Z",
+            "affected": [{"package": {"ecosystem": "npm", "name": "lodash"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "4.17.21"}]}]}]});
+        let records = rampart_formats::advisory::parse_osv_json(record.to_string().as_bytes())
+            .unwrap()
+            .records;
+        let store = crate::products::store_of(&app).await;
+        store.ingest_advisories("osv", &records).await.unwrap();
+        app.wait_for_index().await;
         let request_id = format!("audit-walk-{}", walk.expected.len());
         let response = app
-            .post(&format!("/api/v1/releases/{release_id}/sboms"))
+            .post(&format!("/api/v1/releases/{release_id}/sboms?wait=true"))
             .header("x-request-id", &request_id)
             .header("content-type", "application/vnd.cyclonedx+json")
             .body(SBOM)
@@ -242,6 +252,24 @@ backend_tests! {
         walk.covered.insert(route.clone());
         walk.expected.push(Expected { route, request_id, action: "sbom.upload",
             team_id: Some(admin_team), target_type: Some("sbom") });
+        assert_eq!(uploaded["analysis"]["findings_count"], 1, "{uploaded}");
+
+        // Triage and re-analysis on demand.
+        walk.call(admin, M::POST, "/api/v1/releases/{id}/dispositions",
+            &format!("/api/v1/releases/{release_id}/dispositions"),
+            Some(json!({"vulnerability": "CVE-2099-7001", "state": "in_triage"})), S::CREATED,
+            "disposition.create", Some(admin_team), Some("release")).await;
+        walk.call(admin, M::POST, "/api/v1/products/{id}/dispositions",
+            &format!("/api/v1/products/{product_id}/dispositions"),
+            Some(json!({"vulnerability": "CVE-2099-7001", "state": "exploitable",
+                "action_statement": "Upgrade lodash to 4.17.21"})), S::CREATED,
+            "disposition.create", Some(admin_team), Some("product")).await;
+        walk.call(admin, M::POST, "/api/v1/sboms/{id}/analyses",
+            &format!("/api/v1/sboms/{sbom_id}/analyses"), None, S::ACCEPTED, "analysis.trigger",
+            Some(admin_team), Some("sbom")).await;
+        walk.call(admin, M::POST, "/api/v1/releases/{id}/analyses",
+            &format!("/api/v1/releases/{release_id}/analyses"), None, S::ACCEPTED,
+            "analysis.trigger", Some(admin_team), Some("release")).await;
         walk.call(admin, M::DELETE, "/api/v1/sboms/{id}", &format!("/api/v1/sboms/{sbom_id}"),
             None, S::NO_CONTENT, "sbom.delete", Some(admin_team), Some("sbom")).await;
         walk.call(admin, M::DELETE, "/api/v1/releases/{id}", &format!("/api/v1/releases/{release_id}"),

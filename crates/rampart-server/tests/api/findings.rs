@@ -14,10 +14,16 @@ use serde_json::{json, Value};
 use crate::kb::wait_for_index;
 use crate::products::{create_product, create_release, expect_error, json_of, store_of, team_id};
 
-const CRITICAL: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H";
-const MEDIUM: &str = "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:L/A:N";
+pub(crate) const CRITICAL: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H";
+pub(crate) const MEDIUM: &str = "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:L/A:N";
 
-fn osv(id: &str, aliases: &[&str], modified: &str, package: Value, vector: &str) -> Value {
+pub(crate) fn osv(
+    id: &str,
+    aliases: &[&str],
+    modified: &str,
+    package: Value,
+    vector: &str,
+) -> Value {
     json!({
         "schema_version": "1.6.0",
         "id": id,
@@ -32,7 +38,7 @@ fn osv(id: &str, aliases: &[&str], modified: &str, package: Value, vector: &str)
 
 /// PYSEC and GHSA records of one vulnerability (one alias group) on Django 1.10 → 1.10.2; a
 /// lodash record fixed in 4.17.21; a Maven record with `last_affected`.
-fn knowledge_base() -> Vec<Value> {
+pub(crate) fn knowledge_base() -> Vec<Value> {
     let django = json!({
         "package": {"ecosystem": "PyPI", "name": "django"},
         "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "1.10"}, {"fixed": "1.10.2"}]}],
@@ -75,7 +81,7 @@ fn knowledge_base() -> Vec<Value> {
     ]
 }
 
-async fn ingest_osv(store: &Store, records: &[Value]) {
+pub(crate) async fn ingest_osv(store: &Store, records: &[Value]) {
     for record in records {
         let parsed = parse_osv_json(record.to_string().as_bytes()).unwrap();
         assert_eq!(parsed.skipped.len(), 0, "{record}");
@@ -86,7 +92,7 @@ async fn ingest_osv(store: &Store, records: &[Value]) {
     }
 }
 
-async fn load_knowledge_base(app: &TestApp) -> Store {
+pub(crate) async fn load_knowledge_base(app: &TestApp) -> Store {
     let store = store_of(app).await;
     ingest_osv(&store, &knowledge_base()).await;
     let kev = json!({"title": "t", "catalogVersion": "1", "dateReleased": "2024-01-01T00:00:00.000Z",
@@ -105,7 +111,7 @@ async fn load_knowledge_base(app: &TestApp) -> Store {
     store
 }
 
-fn cyclonedx(components: &[(&str, &str, Option<&str>)]) -> Vec<u8> {
+pub(crate) fn cyclonedx(components: &[(&str, &str, Option<&str>)]) -> Vec<u8> {
     let components: Vec<Value> = components
         .iter()
         .enumerate()
@@ -137,7 +143,7 @@ fn edge_sbom() -> Vec<u8> {
     ])
 }
 
-async fn upload_and_wait(app: &TestApp, release_id: i64, bytes: Vec<u8>) -> Value {
+pub(crate) async fn upload_and_wait(app: &TestApp, release_id: i64, bytes: Vec<u8>) -> Value {
     json_of(
         app.post(&format!("/api/v1/releases/{release_id}/sboms?wait=true"))
             .header("content-type", "application/vnd.cyclonedx+json")
@@ -150,14 +156,14 @@ async fn upload_and_wait(app: &TestApp, release_id: i64, bytes: Vec<u8>) -> Valu
     .await
 }
 
-async fn release(app: &TestApp, product: &str) -> (i64, i64) {
+pub(crate) async fn release(app: &TestApp, product: &str) -> (i64, i64) {
     let product = create_product(app, product).await;
     let product_id = product["id"].as_i64().unwrap();
     let release = create_release(app, product_id, "1.0.0").await;
     (product_id, release["id"].as_i64().unwrap())
 }
 
-async fn vulnerabilities(app: &TestApp, release_id: i64, query: &str) -> Value {
+pub(crate) async fn vulnerabilities(app: &TestApp, release_id: i64, query: &str) -> Value {
     json_of(
         app.get(&format!(
             "/api/v1/releases/{release_id}/vulnerabilities{query}"

@@ -7,6 +7,7 @@ mod analysis_queue;
 mod audit_walk;
 mod dashboard;
 mod dashboard_browser;
+mod dispositions;
 mod docs_browser;
 mod findings;
 mod foundation;

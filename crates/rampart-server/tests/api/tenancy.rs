@@ -68,6 +68,9 @@ fn body_for(method: &Method, path: &str, key_id: i64) -> Option<Value> {
             json!({"version": "0.0.1-walk"})
         }
         ("PATCH", "/api/v1/releases/{id}" | "/api/releases/{id}") => json!({"status": "released"}),
+        ("POST", "/api/v1/releases/{id}/dispositions" | "/api/v1/products/{id}/dispositions") => {
+            json!({"vulnerability": "CVE-2099-7001", "state": "in_triage"})
+        }
         ("PATCH", "/api/v1/teams/{team_id}/members/{user_id}") => json!({"role": "member"}),
         ("PATCH", "/api/v1/teams/{team_id}/settings") => json!({"api_key_creation": "admins"}),
         ("POST", "/v1/query") => {
@@ -222,6 +225,7 @@ struct TeamA {
     release: i64,
     sbom: i64,
     analysis: i64,
+    finding: i64,
 }
 
 /// The kind of object a templated path names, from its prefix (every object route is
@@ -234,6 +238,7 @@ fn object_of(template: &str) -> Option<&'static str> {
         ("/api/releases/{id}", "release"),
         ("/api/v1/sboms/{id}", "sbom"),
         ("/api/v1/analyses/{id}", "analysis"),
+        ("/api/v1/findings/{id}", "finding"),
         ("/api/v1/api-keys/{id}", "key"),
         ("/api/v1/teams/{team_id}", "team"),
     ];
@@ -259,6 +264,7 @@ impl TeamA {
                 ("id", Some("release")) => self.release.to_string(),
                 ("id", Some("sbom")) => self.sbom.to_string(),
                 ("id", Some("analysis")) => self.analysis.to_string(),
+                ("id", Some("finding")) => self.finding.to_string(),
                 ("id", Some("key")) => self.key.to_string(),
                 _ => match server_wide
                     .iter()
@@ -385,7 +391,22 @@ async fn team_a(app: &TestApp) -> (TeamA, String, String) {
         .await
         .unwrap();
     assert_eq!(uploaded["analysis"]["findings_count"], 1, "{uploaded}");
+    let finding = uploaded["findings"][0]["id"].as_i64().unwrap();
+    // A decision of team A's, so that its text would show if another team could read it.
+    let decided = app
+        .with_token(
+            Method::POST,
+            &format!("/api/v1/releases/{release_id}/dispositions"),
+            &token,
+        )
+        .json(&json!({"findings": [finding], "state": "not_affected",
+            "justification": "code_not_reachable", "detail": "alpha-private-triage-detail"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decided.status(), StatusCode::CREATED);
     let team_a = TeamA {
+        finding,
         team,
         member: member["user_id"].as_i64().unwrap(),
         key: key["id"].as_i64().unwrap(),
@@ -409,6 +430,7 @@ fn markers(secret: &str) -> Vec<String> {
         "alpha-release-version",
         "a1a1a1a1-0000-4000-8000-a1a1a1a1a1a1",
         "alpha-private-lib",
+        "alpha-private-triage-detail",
         &secret[secret.len() - 6..],
     ]
     .iter()

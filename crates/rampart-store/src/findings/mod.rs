@@ -95,6 +95,11 @@ pub struct FindingView {
     pub epss: Option<f64>,
     pub epss_percentile: Option<f64>,
     pub in_kev: bool,
+    /// The current triage decision (see `Store::record_dispositions`), its state, and
+    /// whether it came from another release or reached the finding after it was made.
+    pub disposition_id: Option<i64>,
+    pub disposition_state: Option<String>,
+    pub disposition_inherited: bool,
 }
 
 /// Narrows a findings listing; every `Some` must hold.
@@ -109,7 +114,26 @@ pub struct FindingFilter {
     /// Has (true) or lacks (false) a fixed version.
     pub fixable: Option<bool>,
     pub new: Option<bool>,
+    /// Also findings whose current decision suppresses them (`not_affected`,
+    /// `false_positive`, `resolved`); hidden by default.
+    pub include_suppressed: bool,
+    /// Only findings whose current decision is one of these states (`untriaged`: none).
+    pub states: Vec<String>,
 }
+
+/// The condition that hides suppressed findings, on a query exposing `disposition_state`.
+pub(crate) fn not_suppressed_condition() -> String {
+    let states: Vec<String> = rampart_core::triage::suppressed_states()
+        .map(|state| format!("'{}'", state.as_str()))
+        .collect();
+    format!(
+        "(disposition_state IS NULL OR disposition_state NOT IN ({}))",
+        states.join(", ")
+    )
+}
+
+/// The `states` filter value that means "no decision yet".
+pub const UNTRIAGED_STATE: &str = "untriaged";
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum FindingSort {
@@ -204,6 +228,7 @@ fn findings_query(scope: &FindingScope) -> String {
                 v.informational, f.group_id,
                 f.matched_by, f.identifier, f.detail, f.range_index, f.fixed_versions,
                 f.first_seen_at, f.last_seen_at, f.is_new, v.severity_band AS record_band,
+                f.disposition_id, d.state AS disposition_state, f.disposition_inherited,
                 (SELECT MAX(v2.max_cvss) FROM vulnerabilities v2 WHERE v2.group_id = f.group_id)
                     AS cvss,
                 (SELECT MAX(e.epss) FROM vuln_aliases a JOIN epss_scores e ON e.cve_id = a.alias
@@ -216,6 +241,7 @@ fn findings_query(scope: &FindingScope) -> String {
             FROM findings f
             JOIN vulnerabilities v ON v.id = f.vulnerability_id
             JOIN sbom_components c ON c.id = f.component_id
+            LEFT JOIN dispositions d ON d.id = f.disposition_id
             WHERE f.team_id = $1 AND {scope_condition} AND f.resolved_at IS NULL
         ) q"
     )
@@ -301,6 +327,24 @@ impl Store {
         }
         if let Some(new) = filter.new {
             conditions.push(if new { "is_new" } else { "NOT is_new" }.to_string());
+        }
+        if !filter.include_suppressed {
+            conditions.push(not_suppressed_condition());
+        }
+        if !filter.states.is_empty() {
+            let mut alternatives = Vec::new();
+            let mut listed = Vec::new();
+            for state in &filter.states {
+                if state == UNTRIAGED_STATE {
+                    alternatives.push("disposition_state IS NULL".to_string());
+                } else {
+                    listed.push(placeholder(&mut binds, Bind::Text(state.clone())));
+                }
+            }
+            if !listed.is_empty() {
+                alternatives.push(format!("disposition_state IN ({})", listed.join(",")));
+            }
+            conditions.push(format!("({})", alternatives.join(" OR ")));
         }
         let limit = format!("${}", binds.len() + 3);
         let offset = format!("${}", binds.len() + 4);
@@ -441,13 +485,20 @@ impl Store {
         &self,
         tenant: Tenant,
         product_id: i64,
+        include_suppressed: bool,
     ) -> Result<Option<ProductFindingSummary>, StoreError> {
         let team_id = tenant.team_id;
         let Some(_) = self.product(tenant, product_id).await? else {
             return Ok(None);
         };
         let inner = findings_query(&FindingScope::Product);
-        let rows_sql = format!("SELECT group_id, severity, in_kev, is_new FROM ({inner}) r");
+        let suppressed = if include_suppressed {
+            String::new()
+        } else {
+            format!(" WHERE {}", not_suppressed_condition())
+        };
+        let rows_sql =
+            format!("SELECT group_id, severity, in_kev, is_new FROM ({inner}) r{suppressed}");
         let rows: Vec<(i64, Option<String>, bool, bool)> = with_pool!(self, pool => {
             sqlx::query_as(&rows_sql).bind(team_id).bind(product_id).fetch_all(pool).await
         })?;
