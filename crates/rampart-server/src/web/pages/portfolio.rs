@@ -86,7 +86,7 @@ pub async fn show(
     let listed = products::list_products(&state, &user.actor, search.as_deref(), request).await?;
     let mut rows = Vec::with_capacity(listed.items.len());
     for product in listed.items {
-        let summary = findings::product_summary(&state, &user.actor, product.id).await?;
+        let summary = findings::product_summary(&state, &user.actor, product.id, false).await?;
         rows.push(ProductRow {
             counts: SeverityCounts::of(&summary),
             vulnerabilities: summary.vulnerabilities,

@@ -51,7 +51,7 @@ pub async fn show(
 ) -> Result<Response, WebError> {
     let page = page_number(&query)?;
     let product = products::get_product(&state, &user.actor, id).await?;
-    let summary = findings::product_summary(&state, &user.actor, id).await?;
+    let summary = findings::product_summary(&state, &user.actor, id, false).await?;
     let request = PageRequest::from_query(Some(page), Some(PER_PAGE), PER_PAGE)
         .map_err(|error| WebError::bad_request(error.to_string()))?;
     let releases = products::list_releases(&state, &user.actor, id, request).await?;

@@ -181,6 +181,8 @@ pub async fn show(
         new: query.new.then_some(true),
         sort: Some(query.sort.as_str()),
         sbom_id: None,
+        include_suppressed: None,
+        state: None,
     };
     let request =
         PageRequest::from_query(Some(query.page), Some(FINDINGS_PER_PAGE), FINDINGS_PER_PAGE)
@@ -188,7 +190,7 @@ pub async fn show(
     let page =
         findings::release_vulnerabilities(&state, &user.actor, id, criteria.resolve()?, request)
             .await?
-            .with_aliases();
+            .into_items();
     let listed = sboms::list_sboms(&state, &user.actor, id, PageRequest::FIRST_OF_LARGEST).await?;
     Ok(render(&ReleasePage {
         layout: user.layout(format!("{} {}", product.name, release.version), "portfolio"),
@@ -202,7 +204,7 @@ pub async fn show(
         findings: page
             .items
             .into_iter()
-            .map(|(view, aliases)| FindingRow::of(view, aliases))
+            .map(|item| FindingRow::of(item.view, item.aliases))
             .collect(),
         sboms: listed
             .items
