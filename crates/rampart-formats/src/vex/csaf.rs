@@ -9,7 +9,8 @@
 //! vulnerability (CSAF forbids repeating a CVE): `cve` where one exists, other ids as `ids`,
 //! a note, `product_status`, justifications as `flags`, the detail as an `impact` threat, and
 //! responses / action statement as `remediations` (see the mapping table in
-//! [`super::disposition`]).
+//! [`super::disposition`]), and where those merge values, the exact CycloneDX analysis as a
+//! note of category `other`.
 //!
 //! Read: any CSAF 2.0 document (Red Hat's security advisories too, with a warning), product
 //! ids resolved through branches, full product names and relationships (a relationship's
@@ -19,7 +20,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{json, Map, Value};
 
-use super::disposition::{CSAF_REMEDIATION_WITHOUT_RESPONSE, DEFAULT_REMEDIATION_DETAILS};
+use super::disposition::{
+    ExactAnalysis, PlainFormat, CSAF_EXACT_ANALYSIS_TITLE, CSAF_REMEDIATION_WITHOUT_RESPONSE,
+    DEFAULT_REMEDIATION_DETAILS,
+};
 use super::json_walk::{self, Located, Node};
 use super::{
     format_time, parse_time, Author, Disposition, DispositionState, DocumentMetadata,
@@ -329,9 +333,17 @@ fn write_vulnerability(
     let mut flags: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut threats: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut remediations: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+    // What CSAF's own fields cannot say, per exact analysis text: the products it is about.
+    let mut exact: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
     for (statement, ids) in statements {
         let disposition = &statement.disposition;
         let ids = ids.iter().map(String::as_str);
+        if disposition.needs_exact_analysis(PlainFormat::Csaf) {
+            exact
+                .entry(ExactAnalysis::of(disposition).to_text())
+                .or_default()
+                .extend(ids.clone());
+        }
         status
             .entry(disposition.state.csaf())
             .or_default()
@@ -385,14 +397,20 @@ fn write_vulnerability(
     if !ids.is_empty() {
         entry.insert("ids".into(), Value::Array(ids));
     }
-    entry.insert(
-        "notes".into(),
-        json!([{
-            "category": "summary",
-            "title": "Status",
-            "text": format!("The status of {} in the products listed.", vulnerability.id),
-        }]),
-    );
+    let mut notes = vec![json!({
+        "category": "summary",
+        "title": "Status",
+        "text": format!("The status of {} in the products listed.", vulnerability.id),
+    })];
+    for (text, ids) in exact {
+        let ids: Vec<&str> = ids.into_iter().collect();
+        notes.push(json!({
+            "category": "other",
+            "title": CSAF_EXACT_ANALYSIS_TITLE,
+            "text": format!("{text}; product_ids={}", ids.join(" ")),
+        }));
+    }
+    entry.insert("notes".into(), Value::Array(notes));
     let product_ids = |set: BTreeSet<&str>| json!(set.into_iter().collect::<Vec<_>>());
     let mut product_status = Map::new();
     for (group, set) in status {
@@ -882,6 +900,29 @@ fn read_vulnerability(
         }
     }
 
+    // Rampart's notes with the exact CycloneDX values, per product id.
+    let mut exact_of: HashMap<String, (ExactAnalysis, String)> = HashMap::new();
+    for note in node.array("notes")? {
+        let note = note.node();
+        if note.lenient_string("category", warnings) != Some("other")
+            || note.lenient_string("title", warnings) != Some(CSAF_EXACT_ANALYSIS_TITLE)
+        {
+            continue;
+        }
+        let text = note.lenient_string("text", warnings).unwrap_or_default();
+        match ExactAnalysis::parse(text) {
+            Some(exact) => {
+                for id in &exact.product_ids {
+                    exact_of.insert(id.clone(), (exact.clone(), note.pointer().to_string()));
+                }
+            }
+            None => warnings.at(
+                &note.pointer_to("text"),
+                format!("a `{CSAF_EXACT_ANALYSIS_TITLE}` note that cannot be read; ignored"),
+            ),
+        }
+    }
+
     // Statements group the product ids that share a state, a disposition and components.
     let mut groups: BTreeMap<(Vec<String>, usize), Vec<String>> = BTreeMap::new();
     let mut dispositions: Vec<Disposition> = Vec::new();
@@ -918,7 +959,7 @@ fn read_vulnerability(
             };
             let (responses, actions) = remediation_of.get(id).cloned().unwrap_or_default();
             let details = details_of.get(id).cloned().unwrap_or_default();
-            let disposition = Disposition {
+            let mut disposition = Disposition {
                 state,
                 justification: justification_of
                     .get(id)
@@ -929,6 +970,12 @@ fn read_vulnerability(
                 action_statement: (!actions.is_empty()).then(|| actions.join("\n\n")),
             }
             .normalized();
+            if let Some((exact, pointer)) = exact_of.get(id) {
+                match exact.apply_to(&disposition, PlainFormat::Csaf) {
+                    Ok(exact) => disposition = exact,
+                    Err(message) => warnings.at(pointer, format!("product `{id}`: {message}")),
+                }
+            }
             let index = match dispositions.iter().position(|d| *d == disposition) {
                 Some(index) => index,
                 None => {

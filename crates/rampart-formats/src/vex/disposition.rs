@@ -3,12 +3,29 @@
 //!
 //! Rampart stores decisions in CycloneDX's vocabulary (6 states, 9 justifications, 5
 //! responses: the richest of the three, and the one Dependency-Track users already know).
-//! OpenVEX and CSAF have fewer values, so writing them can merge values; each table below
-//! lists, per value, what is written and what reading that spelling gives back. A row
-//! marked **lossy** does not survive a write–read round trip through that format; every
-//! other row does. The tables are the constants [`STATE_MAPPING`],
-//! [`JUSTIFICATION_MAPPING`] and [`RESPONSE_MAPPING`], which the writers and readers use, so
-//! the documentation and the code cannot drift apart.
+//! OpenVEX and CSAF have fewer values, so their own fields merge values; each table below
+//! lists, per value, what is written in those fields and what reading them gives back. A row
+//! marked **lossy** does not survive on those fields alone. The tables are the constants
+//! [`STATE_MAPPING`], [`JUSTIFICATION_MAPPING`] and [`RESPONSE_MAPPING`], which the writers
+//! and readers use, so the documentation and the code cannot drift apart.
+//!
+//! # Exact round trips
+//!
+//! Every decision survives a write–read round trip through **every** format, lossy rows
+//! included: when a decision's OpenVEX or CSAF fields lose something
+//! ([`Disposition::needs_exact_analysis`]), the writer adds its exact CycloneDX values as an
+//! [`ExactAnalysis`], in a place each format's schema allows for free text:
+//! - OpenVEX: the last paragraph of the statement's `status_notes`
+//!   (`CycloneDX analysis: state=false_positive; justification=requires_environment;
+//!   response=rollback`); statements forbid other properties (`additionalProperties: false`).
+//! - CSAF: a `vulnerabilities[].notes` entry of category `other`, title
+//!   [`CSAF_EXACT_ANALYSIS_TITLE`], whose text ends with `; product_ids=` and the product ids.
+//!
+//! Readers prefer those values when they agree with the format's own fields (the same
+//! status, flag label and remediation categories once spelled plainly); a note that
+//! contradicts them (an edited status) is ignored with a warning. Documents from other tools
+//! carry no such note and read as the tables say. The output still passes the OpenVEX and
+//! CSAF schemas and the BSI validator's mandatory tests.
 //!
 //! # States
 //!
@@ -51,7 +68,8 @@
 //! | `workaround_available` | `workaround` | `workaround_available` |
 //! | (none, with an action statement) | `mitigation` | no response, the action statement kept |
 //!
-//! OpenVEX has no responses: they are not written (**lossy**); the action statement is.
+//! OpenVEX has no responses field: they travel only in the exact analysis (**lossy** on
+//! OpenVEX's own fields); the action statement is written as `action_statement`.
 //!
 //! # Statement texts
 //!
@@ -597,6 +615,148 @@ impl Disposition {
     }
 }
 
+/// The vocabularies that spell a decision with fewer values than CycloneDX.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlainFormat {
+    OpenVex,
+    Csaf,
+}
+
+impl Disposition {
+    /// What reading this decision back from `format`'s own fields gives, by the mapping
+    /// tables (without the [`ExactAnalysis`] Rampart's writers add).
+    pub fn read_back_plainly(&self, format: PlainFormat) -> Disposition {
+        let mut plain = self.clone();
+        plain.state = DispositionState::from_openvex(self.state.openvex())
+            .expect("every state's OpenVEX spelling reads back");
+        plain.justification = self
+            .justification
+            .and_then(|j| Justification::from_openvex(j.openvex()));
+        plain.responses = match format {
+            PlainFormat::OpenVex => Vec::new(),
+            PlainFormat::Csaf => self
+                .responses
+                .iter()
+                .filter_map(|r| Response::from_csaf_remediation(r.csaf_remediation()).flatten())
+                .collect(),
+        };
+        plain.normalized()
+    }
+
+    /// Whether `format`'s own fields lose part of this decision, so that a writer adds the
+    /// [`ExactAnalysis`].
+    pub fn needs_exact_analysis(&self, format: PlainFormat) -> bool {
+        self.read_back_plainly(format) != self.clone().normalized()
+    }
+}
+
+/// Starts the text that carries a decision's exact CycloneDX values in OpenVEX
+/// `status_notes` and CSAF notes: `CycloneDX analysis: state=false_positive;
+/// justification=requires_environment; response=rollback,update`.
+pub const EXACT_ANALYSIS_PREFIX: &str = "CycloneDX analysis:";
+
+/// The `title` of the CSAF `vulnerabilities[].notes` entry (category `other`) that carries
+/// an [`ExactAnalysis`]; its text ends with `; product_ids=` and the product ids it is about.
+pub const CSAF_EXACT_ANALYSIS_TITLE: &str = "CycloneDX analysis";
+
+/// A decision's state, justification and responses in CycloneDX's vocabulary, written next
+/// to OpenVEX's and CSAF's coarser fields so that Rampart reads back exactly what it wrote.
+/// Other tools see a note; Rampart's readers prefer it when it agrees with those fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExactAnalysis {
+    pub state: DispositionState,
+    pub justification: Option<Justification>,
+    pub responses: Vec<Response>,
+    /// CSAF only: the product ids the note is about.
+    pub product_ids: Vec<String>,
+}
+
+impl ExactAnalysis {
+    pub fn of(disposition: &Disposition) -> Self {
+        let mut responses = disposition.responses.clone();
+        responses.sort_unstable();
+        responses.dedup();
+        ExactAnalysis {
+            state: disposition.state,
+            justification: disposition.justification,
+            responses,
+            product_ids: Vec::new(),
+        }
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut text = format!("{EXACT_ANALYSIS_PREFIX} state={}", self.state);
+        if let Some(justification) = self.justification {
+            text.push_str(&format!("; justification={justification}"));
+        }
+        if !self.responses.is_empty() {
+            let responses: Vec<&str> = self.responses.iter().map(|r| r.as_str()).collect();
+            text.push_str(&format!("; response={}", responses.join(",")));
+        }
+        if !self.product_ids.is_empty() {
+            text.push_str(&format!("; product_ids={}", self.product_ids.join(" ")));
+        }
+        text
+    }
+
+    /// Reads [`ExactAnalysis::to_text`]'s spelling; `None` for any other text.
+    pub fn parse(text: &str) -> Option<Self> {
+        let rest = text.trim().strip_prefix(EXACT_ANALYSIS_PREFIX)?;
+        let mut analysis = ExactAnalysis {
+            state: DispositionState::InTriage,
+            justification: None,
+            responses: Vec::new(),
+            product_ids: Vec::new(),
+        };
+        let mut has_state = false;
+        for part in rest.split(';') {
+            let (key, value) = part.trim().split_once('=')?;
+            match key {
+                "state" => {
+                    analysis.state = value.parse().ok()?;
+                    has_state = true;
+                }
+                "justification" => analysis.justification = Some(value.parse().ok()?),
+                "response" => {
+                    for response in value.split(',') {
+                        analysis.responses.push(response.parse().ok()?);
+                    }
+                }
+                "product_ids" => {
+                    analysis.product_ids = value.split_whitespace().map(str::to_string).collect()
+                }
+                _ => return None,
+            }
+        }
+        has_state.then_some(analysis)
+    }
+
+    /// `read` (what the format's own fields said) with the exact values, if they agree with
+    /// it: the same state and justification once spelled plainly, and for CSAF the same
+    /// remediation categories. `Err` names the disagreement.
+    pub fn apply_to(&self, read: &Disposition, format: PlainFormat) -> Result<Disposition, String> {
+        let exact = Disposition {
+            state: self.state,
+            justification: self.justification,
+            responses: self.responses.clone(),
+            ..read.clone()
+        }
+        .normalized();
+        let plain = exact.read_back_plainly(format);
+        let agrees = plain.state == read.state
+            && plain.justification == read.justification
+            && (format == PlainFormat::OpenVex || plain.responses == read.responses);
+        if agrees {
+            Ok(exact)
+        } else {
+            Err(format!(
+                "the note says {}, which does not agree with the document's status, justification or remediations; the note is ignored",
+                self.to_text()
+            ))
+        }
+    }
+}
+
 fn non_blank(text: Option<String>) -> Option<String> {
     text.filter(|text| !text.trim().is_empty())
 }
@@ -766,5 +926,82 @@ mod tests {
             [Response::CanNotFix, Response::Update]
         );
         assert_eq!(disposition.detail, None);
+    }
+
+    #[test]
+    fn the_exact_analysis_is_needed_exactly_where_a_format_merges_values() {
+        use PlainFormat::*;
+        let justified = |justification| Disposition {
+            justification: Some(justification),
+            ..Disposition::new(DispositionState::NotAffected)
+        };
+        assert!(!justified(Justification::CodeNotReachable).needs_exact_analysis(OpenVex));
+        assert!(justified(Justification::RequiresEnvironment).needs_exact_analysis(Csaf));
+        assert!(justified(Justification::ProtectedAtPerimeter).needs_exact_analysis(OpenVex));
+        assert!(Disposition::new(DispositionState::ResolvedWithPedigree).needs_exact_analysis(Csaf));
+        let update = Disposition {
+            responses: vec![Response::Update],
+            ..Disposition::new(DispositionState::Resolved)
+        };
+        assert!(!update.needs_exact_analysis(Csaf), "CSAF spells update");
+        assert!(
+            update.needs_exact_analysis(OpenVex),
+            "OpenVEX has no responses"
+        );
+        let rollback = Disposition {
+            responses: vec![Response::Rollback],
+            ..update
+        };
+        assert!(rollback.needs_exact_analysis(Csaf));
+    }
+
+    #[test]
+    fn the_exact_analysis_reads_back_its_own_text_and_nothing_else() {
+        let analysis = ExactAnalysis {
+            state: DispositionState::FalsePositive,
+            justification: Some(Justification::ProtectedByCompiler),
+            responses: vec![Response::CanNotFix, Response::Rollback],
+            product_ids: vec!["PRODUCT-1".into(), "COMPONENT-2:PRODUCT-1".into()],
+        };
+        let text = analysis.to_text();
+        assert_eq!(
+            text,
+            "CycloneDX analysis: state=false_positive; justification=protected_by_compiler; response=can_not_fix,rollback; product_ids=PRODUCT-1 COMPONENT-2:PRODUCT-1"
+        );
+        assert_eq!(ExactAnalysis::parse(&text), Some(analysis));
+        for bad in [
+            "CycloneDX analysis: justification=code_not_present",
+            "CycloneDX analysis: state=fixed",
+            "CycloneDX analysis: state=resolved; color=blue",
+            "CycloneDX analysis: state=resolved; response=update,sometimes",
+            "The analysis: state=resolved",
+        ] {
+            assert_eq!(ExactAnalysis::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_exact_analysis_applies_only_when_it_agrees_with_the_plain_fields() {
+        let exact = ExactAnalysis::of(&Disposition {
+            justification: Some(Justification::RequiresEnvironment),
+            ..Disposition::new(DispositionState::FalsePositive)
+        });
+        let read = Disposition {
+            justification: Some(Justification::RequiresConfiguration),
+            ..Disposition::new(DispositionState::NotAffected)
+        };
+        let applied = exact.apply_to(&read, PlainFormat::OpenVex).unwrap();
+        assert_eq!(applied.state, DispositionState::FalsePositive);
+        assert_eq!(
+            applied.justification,
+            Some(Justification::RequiresEnvironment)
+        );
+        let other_label = Disposition {
+            justification: Some(Justification::CodeNotPresent),
+            ..read.clone()
+        };
+        assert!(exact.apply_to(&other_label, PlainFormat::OpenVex).is_err());
+        let other_state = Disposition::new(DispositionState::Resolved);
+        assert!(exact.apply_to(&other_state, PlainFormat::Csaf).is_err());
     }
 }

@@ -4,8 +4,9 @@
 //! (first release), `last_updated`, `version`, `tooling`, and per statement the
 //! vulnerability (`name` = CVE where one exists, `aliases`), products (`@id` = purl, else CPE,
 //! else the key; `identifiers`) with their `subcomponents`, `status`, `justification`,
-//! `impact_statement` / `status_notes`, `action_statement`. OpenVEX carries no product names,
-//! vendors or responses (see the mapping table in [`super::disposition`]).
+//! `impact_statement` / `status_notes`, `action_statement`. OpenVEX carries no product names
+//! or vendors; what its status and justification merge, and the responses, travel as the
+//! exact analysis in the last paragraph of `status_notes` (see [`super::disposition`]).
 //!
 //! Read as well: v0.0.1 documents (vulnerability and products as plain strings, `version` as
 //! a string, statement-level `subcomponents`), each quirk a warning.
@@ -14,6 +15,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
+use super::disposition::{ExactAnalysis, PlainFormat};
 use super::json_walk::{self, Located, Node};
 use super::{
     format_time, parse_time, Author, Disposition, DispositionState, DocumentMetadata,
@@ -120,13 +122,21 @@ fn write_statement(statement: &Statement, products: Vec<Value>) -> Value {
     if let Some(justification) = disposition.justification {
         entry.insert("justification".into(), json!(justification.openvex()));
     }
+    let mut notes = Vec::new();
     if let Some(detail) = &disposition.detail {
-        let field = if status == "not_affected" {
-            "impact_statement"
+        if status == "not_affected" {
+            entry.insert("impact_statement".into(), json!(detail));
         } else {
-            "status_notes"
-        };
-        entry.insert(field.into(), json!(detail));
+            notes.push(detail.clone());
+        }
+    }
+    // What OpenVEX's own fields cannot say (false_positive, requires_environment, responses,
+    // ...) goes to the last paragraph of the notes, which the reader prefers.
+    if disposition.needs_exact_analysis(PlainFormat::OpenVex) {
+        notes.push(ExactAnalysis::of(disposition).to_text());
+    }
+    if !notes.is_empty() {
+        entry.insert("status_notes".into(), json!(notes.join("\n\n")));
     }
     if let Some(action) = &disposition.action_statement {
         entry.insert("action_statement".into(), json!(action));
@@ -287,12 +297,16 @@ fn read_statement(
             justification
         }
     };
-    let texts: Vec<&str> = ["impact_statement", "status_notes"]
-        .into_iter()
-        .filter_map(|key| node.lenient_string(key, warnings))
-        .filter(|text| !text.trim().is_empty())
-        .collect();
-    let disposition = Disposition {
+    let (status_notes, exact) = split_exact_analysis(node.lenient_string("status_notes", warnings));
+    let texts: Vec<&str> = [
+        node.lenient_string("impact_statement", warnings),
+        status_notes,
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|text| !text.trim().is_empty())
+    .collect();
+    let mut disposition = Disposition {
         state,
         justification: justification.filter(|_| state.takes_justification()),
         responses: Vec::new(),
@@ -307,6 +321,12 @@ fn read_statement(
             &node.pointer_to("justification"),
             format!("a justification with status `{status}` is ignored"),
         );
+    }
+    if let Some(exact) = exact {
+        match exact.apply_to(&disposition, PlainFormat::OpenVex) {
+            Ok(exact) => disposition = exact,
+            Err(message) => warnings.at(&node.pointer_to("status_notes"), message),
+        }
     }
     if let Err(error) = disposition.validate() {
         warnings.push(
@@ -373,6 +393,21 @@ fn read_statement(
             timestamp,
         })
         .collect())
+}
+
+/// `status_notes` without a last paragraph that is an [`ExactAnalysis`], and that analysis.
+fn split_exact_analysis(notes: Option<&str>) -> (Option<&str>, Option<ExactAnalysis>) {
+    let Some(notes) = notes else {
+        return (None, None);
+    };
+    let (before, last) = match notes.rfind("\n\n") {
+        Some(at) => (Some(&notes[..at]), &notes[at + 2..]),
+        None => (None, notes),
+    };
+    match ExactAnalysis::parse(last) {
+        Some(exact) => (before, Some(exact)),
+        None => (Some(notes), None),
+    }
 }
 
 fn read_vulnerability(node: &Node<'_>, warnings: &mut Notes) -> Result<Vulnerability, VexError> {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::test_documents::{all_dispositions, document_with, small_document};
+use super::test_documents::{all_dispositions, document_with, every_combination, small_document};
 use super::{write, VexFormat};
 
 /// Resolves schema references (`https://www.first.org/cvss/cvss-v3.1.json`,
@@ -101,6 +101,10 @@ fn openvex_output_passes_the_openvex_schema() {
     let every = document_with(&all_dispositions(), 40, 3);
     let written = write(&every, VexFormat::OpenVex).unwrap();
     schema.assert_valid("every disposition", &written);
+    schema.assert_valid(
+        "every combination",
+        &write(&combinations(), VexFormat::OpenVex).unwrap(),
+    );
 
     // The schema rejects an `affected` statement without its action statement.
     let without_action = broken(&written, |value| {
@@ -116,6 +120,12 @@ fn openvex_output_passes_the_openvex_schema() {
         !errors.is_empty(),
         "the OpenVEX schema accepted a broken document"
     );
+}
+
+/// Every state × justification × response, said of products and of components.
+fn combinations() -> super::VexDocument {
+    let combinations = every_combination();
+    document_with(&combinations, combinations.len() * 2, 2)
 }
 
 fn cyclonedx_schema(data: &Path) -> SchemaCheck {
@@ -148,6 +158,10 @@ fn cyclonedx_json_output_passes_the_cyclonedx_1_6_schema() {
     )
     .unwrap();
     schema.assert_valid("every disposition", &written);
+    schema.assert_valid(
+        "every combination",
+        &write(&combinations(), VexFormat::CycloneDxJson).unwrap(),
+    );
     let with_bom = super::cyclonedx::write_json(&small_document(), Some(&sample_sbom())).unwrap();
     schema.assert_valid("BOM and VEX in one document", &with_bom);
 
@@ -170,6 +184,10 @@ fn csaf_output_passes_the_csaf_2_0_schema() {
     );
     let written = write(&document_with(&all_dispositions(), 40, 3), VexFormat::Csaf).unwrap();
     schema.assert_valid("every disposition", &written);
+    schema.assert_valid(
+        "every combination",
+        &write(&combinations(), VexFormat::Csaf).unwrap(),
+    );
     let bad_version = broken(&written, |value| {
         value["document"]["tracking"]["version"] = 3.into();
     });
@@ -305,6 +323,7 @@ fn csaf_output_passes_the_bsi_validators_mandatory_tests() {
         ("small.json", small_document()),
         ("every.json", document_with(&all_dispositions(), 40, 3)),
         ("draft.json", drafts),
+        ("combinations.json", combinations()),
     ] {
         let path = folder.path().join(name);
         std::fs::write(&path, write(&document, VexFormat::Csaf).unwrap()).unwrap();
@@ -333,13 +352,13 @@ fn csaf_output_passes_the_bsi_validators_mandatory_tests() {
         );
         return;
     };
-    assert_eq!(results.len(), 4);
-    for result in &results[..3] {
+    assert_eq!(results.len(), 5);
+    for result in &results[..4] {
         assert_eq!(result["isValid"], true, "{result:#}");
         assert!(result["tests"].as_u64().unwrap() > 20, "{result:#}");
     }
     assert_eq!(
-        results[3]["isValid"], false,
+        results[4]["isValid"], false,
         "the validator accepted a contradiction"
     );
 }

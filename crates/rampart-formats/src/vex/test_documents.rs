@@ -197,3 +197,40 @@ pub(crate) fn small_document() -> VexDocument {
     let dispositions = lossless_dispositions();
     document_with(&dispositions, dispositions.len() * 2, 4)
 }
+
+/// Every state × justification × response (none, each one, all), with the texts the rules
+/// require, each valid.
+pub(crate) fn every_combination() -> Vec<Disposition> {
+    let mut response_sets: Vec<Vec<Response>> = vec![Vec::new()];
+    response_sets.extend(Response::ALL.iter().map(|r| vec![*r]));
+    response_sets.push(Response::ALL.to_vec());
+    let mut dispositions = Vec::new();
+    for state in DispositionState::ALL {
+        let justifications: Vec<Option<Justification>> = if state.takes_justification() {
+            std::iter::once(None)
+                .chain(Justification::ALL.into_iter().map(Some))
+                .collect()
+        } else {
+            vec![None]
+        };
+        for justification in justifications {
+            for responses in &response_sets {
+                let disposition = Disposition {
+                    state,
+                    justification,
+                    responses: responses.clone(),
+                    detail: justification
+                        .is_none()
+                        .then(|| format!("Why {state} holds.")),
+                    action_statement: (state == DispositionState::Exploitable
+                        || responses.len() == 1)
+                        .then(|| "Upgrade.".to_string()),
+                }
+                .normalized();
+                disposition.validate().expect("a valid combination");
+                dispositions.push(disposition);
+            }
+        }
+    }
+    dispositions
+}
