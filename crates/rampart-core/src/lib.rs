@@ -2,6 +2,7 @@
 //! No HTTP, no SQL.
 
 pub mod api_key;
+pub mod code_finding_diff;
 pub mod finding_diff;
 pub mod role;
 pub mod scope;

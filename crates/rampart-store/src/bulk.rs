@@ -19,6 +19,7 @@ pub(crate) const MAX_PARAMETERS: usize = 32_766;
 /// One column of a batch of rows, in row order.
 pub(crate) enum Column<'a> {
     Int(Vec<i64>),
+    OptionalInt(Vec<Option<i64>>),
     Text(Vec<&'a str>),
     OptionalText(Vec<Option<&'a str>>),
     OptionalFloat(Vec<Option<f64>>),
@@ -31,6 +32,7 @@ impl Column<'_> {
     fn len(&self) -> usize {
         match self {
             Column::Int(values) => values.len(),
+            Column::OptionalInt(values) => values.len(),
             Column::Text(values) => values.len(),
             Column::OptionalText(values) => values.len(),
             Column::OptionalFloat(values) => values.len(),
@@ -58,7 +60,7 @@ impl Column<'_> {
     /// The PostgreSQL array type the column is bound as.
     fn array_type(&self) -> &'static str {
         match self {
-            Column::Int(_) => "int8[]",
+            Column::Int(_) | Column::OptionalInt(_) => "int8[]",
             Column::Text(_) | Column::OptionalText(_) => "text[]",
             Column::OptionalFloat(_) => "float8[]",
             Column::Bool(_) => "bool[]",
@@ -87,6 +89,7 @@ fn sqlite_arguments<'q>(
                 Column::Text(values) => arguments.add(values[row]),
                 Column::OptionalText(values) => arguments.add(values[row]),
                 Column::OptionalFloat(values) => arguments.add(values[row]),
+                Column::OptionalInt(values) => arguments.add(values[row]),
                 Column::Bool(values) => arguments.add(values[row]),
                 Column::Time(values) => arguments.add(values[row]),
                 Column::OptionalTime(values) => arguments.add(values[row]),
@@ -109,6 +112,7 @@ fn pg_arguments(columns: &[Column<'_>]) -> Result<PgArguments, sqlx::Error> {
             Column::Text(values) => arguments.add(values.as_slice()),
             Column::OptionalText(values) => arguments.add(values.as_slice()),
             Column::OptionalFloat(values) => arguments.add(values.as_slice()),
+            Column::OptionalInt(values) => arguments.add(values.as_slice()),
             Column::Bool(values) => arguments.add(values.as_slice()),
             Column::Time(values) => arguments.add(values.as_slice()),
             Column::OptionalTime(values) => arguments.add(values.as_slice()),

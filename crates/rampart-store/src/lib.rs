@@ -6,6 +6,7 @@
 //! directory per dialect. Every function that touches tenant data takes the caller's team.
 
 mod access;
+mod appsec;
 mod audit;
 mod bulk;
 mod dispositions;
@@ -33,6 +34,11 @@ use sqlx::sqlite::{
 pub use access::{
     ApiKeyInfo, KeyOwner, KeyStatusFilter, KeyVisibility, LoginOutcome, MemberInfo, NewApiKey,
     NewOtp, NewSession, OtpRecord, SessionRecord, TeamInfo,
+};
+pub use appsec::{
+    CodeFindingEvent, CodeFindingFilter, CodeFindingRecord, CodeFindingSort, CodeTriage,
+    ImportCounts, IntegrationChanges, IntegrationRecord, NewCodeFinding, NewIntegration,
+    Relocation, SarifImportRecord, SarifImportWrite, ScopeFinding, StatusChange,
 };
 pub use audit::{AuditActor, AuditEntry, AuditEvent, AuditFilter};
 pub use dispositions::{
