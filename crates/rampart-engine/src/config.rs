@@ -21,6 +21,10 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Largest SBOM upload accepted, in bytes; the upload route's body limit (413 beyond).
     pub max_sbom_bytes: usize,
+    /// Largest SARIF upload accepted as sent (JSON, gzip or base64), in bytes (413 beyond).
+    pub max_sarif_bytes: usize,
+    /// Largest SARIF log once decompressed, in bytes (413 beyond): bounds gzip bombs.
+    pub max_sarif_decoded_bytes: usize,
     /// How long `?wait=true` on an upload waits for its analysis.
     pub analysis_wait: std::time::Duration,
     /// Encrypts stored secrets (sync-source API keys). `None`: on SQLite one is generated
@@ -69,6 +73,8 @@ impl ServerConfig {
             admin_email: Self::DEFAULT_ADMIN_EMAIL.to_string(),
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             max_sbom_bytes: Self::DEFAULT_MAX_SBOM_BYTES,
+            max_sarif_bytes: Self::DEFAULT_MAX_SBOM_BYTES,
+            max_sarif_decoded_bytes: 256 * 1024 * 1024,
             analysis_wait: std::time::Duration::from_secs(30),
             secret_key: None,
             sync: SyncSettings::default(),

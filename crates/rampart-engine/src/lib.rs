@@ -15,6 +15,7 @@
 //! - [`analysis`]: SBOM components → findings (the worker behind uploads, and `rampart scan`).
 //! - [`osv_cache`]: rendered OSV records answering `/v1/query`.
 //! - [`mail`]: outgoing e-mail (login codes, invitations).
+//! - [`vcs`]: GitHub and GitLab REST clients for integrations' test connection and discovery.
 //! - [`config`]: the server's settings, plan limits and the clock.
 
 pub mod actor;
@@ -28,6 +29,7 @@ pub mod mail;
 pub mod osv_cache;
 pub mod services;
 pub mod sync;
+pub mod vcs;
 
 use std::sync::Arc;
 

@@ -4,11 +4,14 @@
 
 pub mod analyses;
 pub mod api_keys;
+pub mod code_findings;
 pub mod dispositions;
 pub mod findings;
+pub mod integrations;
 pub mod kb;
 pub mod login;
 pub mod products;
+pub mod sarif_imports;
 pub mod sboms;
 pub mod sessions;
 pub mod sync_sources;
