@@ -4,6 +4,7 @@
 //! server; [`App::serve`] serves HTTP on a listener until a shutdown signal, finishing
 //! in-flight requests. `rampart serve` and the test harness share both.
 
+mod appsec_bodies;
 pub mod auth;
 mod bodies;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod openapi;
 pub mod ratelimit;
 mod routes;
 pub mod state;
+mod upload;
 pub mod usage;
 mod web;
 
@@ -225,6 +227,48 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .routes(routes!(routes::teams::set_plan))
         .routes(routes!(routes::audit::list))
         .routes(routes!(routes::audit::export))
+        .routes(routes!(
+            routes::integrations::create_integration,
+            routes::integrations::list_integrations
+        ))
+        .routes(routes!(
+            routes::integrations::get_integration,
+            routes::integrations::update_integration,
+            routes::integrations::delete_integration
+        ))
+        .routes(routes!(routes::integrations::test_connection))
+        .routes(routes!(routes::integrations::discover_repositories))
+        .routes(routes!(routes::integrations::upload_sarif))
+        .routes(routes!(routes::integrations::list_imports))
+        .routes(routes!(routes::integrations::get_import))
+        .routes(routes!(
+            routes::seed_integrations::list_integrations,
+            routes::seed_integrations::create_integrations
+        ))
+        .routes(routes!(
+            routes::seed_integrations::get_integrations,
+            routes::seed_integrations::put_integrations,
+            routes::seed_integrations::patch_integrations,
+            routes::seed_integrations::delete_integrations
+        ))
+        .routes(routes!(
+            routes::seed_integrations::list_data_sources,
+            routes::seed_integrations::create_data_sources
+        ))
+        .routes(routes!(
+            routes::seed_integrations::get_data_sources,
+            routes::seed_integrations::put_data_sources,
+            routes::seed_integrations::patch_data_sources,
+            routes::seed_integrations::delete_data_sources
+        ))
+        .routes(routes!(routes::code_findings::list_findings))
+        .routes(routes!(
+            routes::code_findings::get_sla,
+            routes::code_findings::set_sla
+        ))
+        .routes(routes!(routes::code_findings::get_code_finding))
+        .routes(routes!(routes::code_findings::triage_code_finding))
+        .routes(routes!(routes::code_findings::code_finding_history))
         .split_for_parts();
     document.merge(protected_document);
     (public, protected, document)

@@ -37,6 +37,7 @@ use crate::error::{ErrorBody, ErrorCode};
         (name = "api-keys", description = "API keys: canonical resources and seed 003's endpoints"),
         (name = "teams", description = "Teams, members and plans"),
         (name = "audit", description = "The append-only audit log"),
+        (name = "integrations", description = "AppSec data-source integrations (seed 001's `/public_api/appsec/v1/…` paths serve the same JSON) and SARIF 2.1.0 uploads"),
     )
 )]
 pub struct ApiDoc;

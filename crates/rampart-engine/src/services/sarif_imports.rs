@@ -128,12 +128,13 @@ fn new_finding(tool: &str, tool_version: Option<&str>, result: &CodeResult) -> N
 }
 
 /// Uploads a SARIF log to an integration of the caller's team and returns the import.
+/// `body` reads the upload: only once the integration is known to be the caller's.
 pub async fn upload(
     engine: &Engine,
     actor: &Actor,
     origin: &RequestOrigin,
     integration_id: i64,
-    body: Result<bytes::Bytes, ServiceError>,
+    body: impl std::future::Future<Output = Result<bytes::Bytes, ServiceError>>,
     context: UploadContext,
 ) -> Result<SarifImportRecord, ServiceError> {
     actor.require(Scope::FindingsWrite)?;
@@ -141,7 +142,7 @@ pub async fn upload(
     let repository_param = clean_param("repository", &context.repository, 300)?;
     let ref_param = clean_param("ref", &context.git_ref, 300)?;
     let commit_param = clean_param("commit_sha", &context.commit_sha, 100)?;
-    let body = body?;
+    let body = body.await?;
     let size_bytes = body.len() as i64;
     let sha256 = hex::encode(Sha256::digest(&body));
     let (report, encoding) = read_upload(body, engine.config.max_sarif_decoded_bytes).await?;

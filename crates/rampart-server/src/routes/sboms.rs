@@ -2,7 +2,7 @@
 //! parsed components and dependency graph, analysis queued), metadata, download, components,
 //! delete.
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -10,7 +10,6 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use rampart_core::Scope;
 use rampart_engine::analysis::UnmatchedComponents;
-use rampart_engine::error::{ErrorCode, ServiceError};
 use rampart_engine::services::sboms::{self, file_extension, too_large, SbomUpload};
 use rampart_store::{SbomRecord, StoredComponent};
 use serde::{Deserialize, Serialize};
@@ -20,6 +19,7 @@ use crate::auth::{Principal, RequestMeta};
 use crate::bodies::{AnalysisBody, FindingBody};
 use crate::error::{ApiError, ApiQuery, ErrorBody};
 use crate::state::AppState;
+use crate::upload::read_limited;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SbomBody {
@@ -180,31 +180,6 @@ pub struct ComponentListQuery {
     pub per_page: Option<u32>,
 }
 
-/// Reads the body up to the configured SBOM limit (not the general body limit).
-async fn read_limited(
-    headers: &HeaderMap,
-    body: Body,
-    limit: usize,
-) -> Result<Bytes, ServiceError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return Err(too_large(limit));
-    }
-    axum::body::to_bytes(body, limit).await.map_err(|error| {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
-        while let Some(inner) = source {
-            if inner.is::<http_body_util::LengthLimitError>() {
-                return too_large(limit);
-            }
-            source = inner.source();
-        }
-        ServiceError::new(ErrorCode::BadRequest, "could not read the request body")
-    })
-}
-
 /// Uploads an SBOM to a release. The body is the document as is (CycloneDX 1.2–1.6 JSON or
 /// XML, SPDX 2.2/2.3 JSON or tag-value); the format is detected from the content and the
 /// content type is kept for download. Nothing is stored when the document is rejected.
@@ -236,7 +211,7 @@ pub async fn upload_sbom(
     let ApiQuery(query) = query?;
     let upload = SbomUpload {
         release_id,
-        document: read_limited(&headers, body, state.config.max_sbom_bytes),
+        document: read_limited(&headers, body, state.config.max_sbom_bytes, too_large),
         content_type: headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok()),
