@@ -126,7 +126,10 @@ impl CodeDiff {
     }
 }
 
-pub fn diff_code_findings(stored: &[StoredCodeFinding], uploaded: &[UploadedResult<'_>]) -> CodeDiff {
+pub fn diff_code_findings(
+    stored: &[StoredCodeFinding],
+    uploaded: &[UploadedResult<'_>],
+) -> CodeDiff {
     let mut by_identity: HashMap<&str, usize> = HashMap::with_capacity(stored.len());
     for (index, finding) in stored.iter().enumerate() {
         by_identity.entry(&finding.identity).or_insert(index);
@@ -196,7 +199,10 @@ mod tests {
 
     #[test]
     fn the_same_results_again_change_nothing() {
-        let previous = [stored(1, "a", CodeStatus::Open), stored(2, "b", CodeStatus::Open)];
+        let previous = [
+            stored(1, "a", CodeStatus::Open),
+            stored(2, "b", CodeStatus::Open),
+        ];
         let diff = diff_code_findings(&previous, &[result("b"), result("a")]);
         assert_eq!(
             diff.counts(),
@@ -210,9 +216,15 @@ mod tests {
 
     #[test]
     fn gone_results_close_and_returning_ones_reopen() {
-        let previous = [stored(1, "a", CodeStatus::Open), stored(2, "b", CodeStatus::Fixed)];
+        let previous = [
+            stored(1, "a", CodeStatus::Open),
+            stored(2, "b", CodeStatus::Fixed),
+        ];
         let diff = diff_code_findings(&previous, &[result("b"), result("c")]);
-        assert_eq!(diff.outcomes, [ResultOutcome::Reopened(2), ResultOutcome::New]);
+        assert_eq!(
+            diff.outcomes,
+            [ResultOutcome::Reopened(2), ResultOutcome::New]
+        );
         assert_eq!(diff.closed, [1]);
     }
 
@@ -224,12 +236,18 @@ mod tests {
         ];
         let diff = diff_code_findings(&previous, &[result("a")]);
         assert_eq!(diff.outcomes, [ResultOutcome::Unchanged(1)]);
-        assert!(diff.closed.is_empty(), "an absent accepted risk is not closed");
+        assert!(
+            diff.closed.is_empty(),
+            "an absent accepted risk is not closed"
+        );
     }
 
     #[test]
     fn suppressed_results_are_stored_suppressed() {
-        let previous = [stored(1, "a", CodeStatus::Open), stored(2, "s", CodeStatus::Suppressed)];
+        let previous = [
+            stored(1, "a", CodeStatus::Open),
+            stored(2, "s", CodeStatus::Suppressed),
+        ];
         let mut a = result("a");
         a.suppressed = true;
         let mut new = result("n");
@@ -263,7 +281,10 @@ mod tests {
     #[test]
     fn duplicates_in_one_upload_count_once() {
         let previous = [stored(1, "a", CodeStatus::Open)];
-        let diff = diff_code_findings(&previous, &[result("a"), result("a"), result("n"), result("n")]);
+        let diff = diff_code_findings(
+            &previous,
+            &[result("a"), result("a"), result("n"), result("n")],
+        );
         assert_eq!(
             diff.counts(),
             CodeDiffCounts {

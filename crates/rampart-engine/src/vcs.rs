@@ -102,12 +102,17 @@ impl VcsClient {
     ) -> Result<VcsClient, VcsError> {
         let mut policy = policy.clone();
         policy.max_response_bytes = policy.max_response_bytes.min(MAX_RESPONSE_BYTES);
-        policy.request_timeout = policy.request_timeout.min(std::time::Duration::from_secs(30));
+        policy.request_timeout = policy
+            .request_timeout
+            .min(std::time::Duration::from_secs(30));
         let default = match kind {
             VcsKind::GitHub => GITHUB_API,
             VcsKind::GitLab => GITLAB_URL,
         };
-        let base = base_url.unwrap_or(default).trim_end_matches('/').to_string();
+        let base = base_url
+            .unwrap_or(default)
+            .trim_end_matches('/')
+            .to_string();
         let client =
             OutboundClient::new(policy).map_err(|error| VcsError::Transport(error.to_string()))?;
         Ok(VcsClient {
@@ -154,7 +159,11 @@ impl VcsClient {
         if !status.is_success() {
             let message = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
-                .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+                .and_then(|v| {
+                    v.get("message")
+                        .and_then(|m| m.as_str())
+                        .map(str::to_string)
+                })
                 .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
             return Err(VcsError::Status {
                 status: status.as_u16(),
@@ -195,9 +204,9 @@ impl VcsClient {
     pub async fn repositories(&self) -> Result<Vec<DiscoveredRepository>, VcsError> {
         let mut next = Some(match self.kind {
             VcsKind::GitHub => self.url(&format!("/user/repos?per_page={PER_PAGE}&page=1")),
-            VcsKind::GitLab => {
-                self.url(&format!("/projects?membership=true&per_page={PER_PAGE}&page=1"))
-            }
+            VcsKind::GitLab => self.url(&format!(
+                "/projects?membership=true&per_page={PER_PAGE}&page=1"
+            )),
         });
         let mut out = Vec::new();
         let mut pages = 0;

@@ -58,7 +58,9 @@ fn list_of(text: Option<&str>) -> Vec<String> {
 }
 
 fn present(text: Option<&str>) -> Option<String> {
-    text.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string)
+    text.map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
 }
 
 impl CodeFindingCriteria<'_> {
@@ -131,9 +133,14 @@ pub async fn sla_days(
         .collect())
 }
 
-fn effective(record: CodeFindingRecord, sla: &[(SeverityBand, Option<i64>)], now: DateTime<Utc>) -> CodeFinding {
+fn effective(
+    record: CodeFindingRecord,
+    sla: &[(SeverityBand, Option<i64>)],
+    now: DateTime<Utc>,
+) -> CodeFinding {
     let mut status = CodeStatus::parse(&record.status).unwrap_or(CodeStatus::Open);
-    if status == CodeStatus::AcceptedRisk && record.accepted_until.is_some_and(|until| until < now) {
+    if status == CodeStatus::AcceptedRisk && record.accepted_until.is_some_and(|until| until < now)
+    {
         status = CodeStatus::Open;
     }
     let days = sla
@@ -233,7 +240,12 @@ pub fn triage_change(
         }
         Some(status) => status,
     };
-    let reason = match request.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+    let reason = match request
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
         Some(reason) => Some(crate::fields::text("reason", reason, MAX_REASON)?),
         None if status.is_triaged() => {
             return Err(ServiceError::invalid(format!(
@@ -247,7 +259,9 @@ pub fn triage_change(
         (CodeStatus::AcceptedRisk, Some(until)) if until <= now => {
             return Err(ServiceError::invalid("expires_at: must be in the future"))
         }
-        (CodeStatus::AcceptedRisk, Some(until)) if until > now + Duration::days(MAX_ACCEPTANCE_DAYS) => {
+        (CodeStatus::AcceptedRisk, Some(until))
+            if until > now + Duration::days(MAX_ACCEPTANCE_DAYS) =>
+        {
             return Err(ServiceError::invalid(
                 "expires_at: at most three years ahead",
             ))
@@ -362,7 +376,11 @@ pub async fn set_sla(
 mod tests {
     use super::*;
 
-    fn request(status: &str, reason: Option<&str>, expires_at: Option<DateTime<Utc>>) -> TriageRequest {
+    fn request(
+        status: &str,
+        reason: Option<&str>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> TriageRequest {
         TriageRequest {
             status: status.to_string(),
             reason: reason.map(str::to_string),
@@ -374,13 +392,25 @@ mod tests {
     fn accepted_risk_needs_a_reason_and_a_future_expiry() {
         let now = Utc::now();
         let later = now + Duration::days(30);
-        let ok = triage_change(&request("accepted_risk", Some("vendor fix due"), Some(later)), "a", now).unwrap();
-        assert_eq!((ok.status, ok.accepted_until), ("accepted_risk", Some(later)));
+        let ok = triage_change(
+            &request("accepted_risk", Some("vendor fix due"), Some(later)),
+            "a",
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            (ok.status, ok.accepted_until),
+            ("accepted_risk", Some(later))
+        );
         for bad in [
             request("accepted_risk", None, Some(later)),
             request("accepted_risk", Some("r"), None),
             request("accepted_risk", Some("r"), Some(now - Duration::days(1))),
-            request("accepted_risk", Some("r"), Some(now + Duration::days(4 * 366))),
+            request(
+                "accepted_risk",
+                Some("r"),
+                Some(now + Duration::days(4 * 366)),
+            ),
             request("false_positive", None, None),
             request("open", None, Some(later)),
             request("suppressed", Some("r"), None),
@@ -440,7 +470,10 @@ mod tests {
         };
         let finding = effective(record.clone(), &DEFAULT_SLA_DAYS, now);
         assert_eq!(finding.status, CodeStatus::Open);
-        assert_eq!(finding.due_at, Some(record.first_seen_at + Duration::days(30)));
+        assert_eq!(
+            finding.due_at,
+            Some(record.first_seen_at + Duration::days(30))
+        );
         assert!(finding.overdue);
         let mut current = record;
         current.accepted_until = Some(now + Duration::days(1));
@@ -455,7 +488,11 @@ mod tests {
             status: Some("open,closed"),
             ..Default::default()
         };
-        assert!(bad_status.resolve().unwrap_err().message().contains("`status`"));
+        assert!(bad_status
+            .resolve()
+            .unwrap_err()
+            .message()
+            .contains("`status`"));
         let ok = CodeFindingCriteria {
             status: Some("Open, accepted_risk"),
             severity: Some("high"),

@@ -104,13 +104,22 @@ pub const INTEGRATION_TYPES: &[IntegrationType] = &[
     kind("VERACODE", "Veracode", VENDOR, "CROSS_STAGE"),
     kind("SNYK", "Snyk", VENDOR, "CROSS_STAGE"),
     kind("JFROG", "JFrog", VENDOR, "CROSS_STAGE"),
-    kind("GENERIC_COLLECTOR", "Generic collector", "GENERIC_COLLECTOR", "CROSS_STAGE"),
+    kind(
+        "GENERIC_COLLECTOR",
+        "Generic collector",
+        "GENERIC_COLLECTOR",
+        "CROSS_STAGE",
+    ),
 ];
 
 /// The type a name spells, in any case; `CORTEX_CLI` is our CLI.
 pub fn integration_type(name: &str) -> Option<IntegrationType> {
     let name = name.trim().to_ascii_uppercase().replace(['-', ' '], "_");
-    let name = if name == "CORTEX_CLI" { "RAMPART_CLI".to_string() } else { name };
+    let name = if name == "CORTEX_CLI" {
+        "RAMPART_CLI".to_string()
+    } else {
+        name
+    };
     INTEGRATION_TYPES.iter().copied().find(|t| t.name == name)
 }
 
@@ -281,7 +290,11 @@ fn valid_repositories(repositories: &[String]) -> Result<Vec<String>, ServiceErr
     fields::at_most("repositories", repositories, MAX_REPOSITORIES)?;
     let mut out: Vec<String> = Vec::with_capacity(repositories.len());
     for (index, repository) in repositories.iter().enumerate() {
-        let name = fields::name(&format!("repositories[{index}]"), repository, MAX_REPOSITORY)?;
+        let name = fields::name(
+            &format!("repositories[{index}]"),
+            repository,
+            MAX_REPOSITORY,
+        )?;
         if !out.contains(&name) {
             out.push(name);
         }
@@ -351,13 +364,19 @@ fn seal_credentials(
         let Some(secret) = value.as_str() else {
             return Err(invalid(&format!("credentials.{name}"), "must be a string"));
         };
-        if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        if name.is_empty()
+            || name.len() > 64
+            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
             return Err(invalid(
                 "credentials",
                 "field names are 1–64 letters, digits or '_'",
             ));
         }
-        if secret.is_empty() || secret.len() > MAX_CREDENTIAL || secret.chars().any(char::is_control) {
+        if secret.is_empty()
+            || secret.len() > MAX_CREDENTIAL
+            || secret.chars().any(char::is_control)
+        {
             return Err(invalid(
                 &format!("credentials.{name}"),
                 format!("must be 1–{MAX_CREDENTIAL} characters without control characters"),
@@ -380,7 +399,7 @@ fn json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("plain data serialises")
 }
 
-async fn audit_details(
+fn audit_details(
     actor: &Actor,
     origin: &RequestOrigin,
     action: &str,
@@ -426,8 +445,7 @@ pub async fn create(
         "integration.create",
         serde_json::json!({"type": kind.name, "selection_type": selection,
             "repositories": repositories.len(), "credentials_set": credentials.is_some()}),
-    )
-    .await;
+    );
     let record = engine
         .store
         .create_integration(
@@ -589,16 +607,14 @@ pub async fn update(
     }
     if let Some(mappings) = request.external_project_mappings {
         changed.push("external_project_mappings");
-        changes.project_mappings =
-            Some(json(&valid_mappings(engine, actor, mappings).await?));
+        changes.project_mappings = Some(json(&valid_mappings(engine, actor, mappings).await?));
     }
     let event = audit_details(
         actor,
         origin,
         "integration.update",
         serde_json::json!({ "fields": changed }),
-    )
-    .await;
+    );
     let record = engine
         .store
         .update_integration(actor.tenant(), id, &changes, &event)
@@ -666,7 +682,7 @@ fn vcs_client(engine: &Engine, integration: &Integration) -> Result<VcsClient, S
         token,
         &engine.config.sync.outbound,
     )
-    .map_err(|error| ServiceError::internal(error))
+    .map_err(ServiceError::internal)
 }
 
 /// Asks the service who the token is; the outcome is recorded as the integration's health and
@@ -717,9 +733,7 @@ pub async fn discover_repositories(
         .store
         .record_integration_contact(actor.tenant(), id, error.as_deref())
         .await?;
-    outcome.map_err(|error| {
-        ServiceError::invalid(format!("repository discovery failed: {error}"))
-    })
+    outcome.map_err(|error| ServiceError::invalid(format!("repository discovery failed: {error}")))
 }
 
 #[cfg(test)]
@@ -731,7 +745,10 @@ mod tests {
         let vendors = type_filter(Some("EXTERNAL_VENDOR_INTEGRATIONS"), None)
             .unwrap()
             .unwrap();
-        assert_eq!(vendors, ["SEMGREP", "SONARQUBE", "VERACODE", "SNYK", "JFROG"]);
+        assert_eq!(
+            vendors,
+            ["SEMGREP", "SONARQUBE", "VERACODE", "SNYK", "JFROG"]
+        );
         let native = type_filter(Some("default"), None).unwrap().unwrap();
         assert!(native.contains(&"GITHUB") && native.contains(&"RAMPART_CLI"));
         assert!(native.contains(&"GENERIC_COLLECTOR"));
@@ -747,7 +764,10 @@ mod tests {
 
     #[test]
     fn types_are_read_in_any_spelling_and_cortex_cli_is_ours() {
-        assert_eq!(integration_type("github-actions").unwrap().name, "GITHUB_ACTIONS");
+        assert_eq!(
+            integration_type("github-actions").unwrap().name,
+            "GITHUB_ACTIONS"
+        );
         assert_eq!(integration_type("CORTEX_CLI").unwrap().name, "RAMPART_CLI");
         assert_eq!(integration_type("gitlab").unwrap().sdlc_stage, "CODE");
         assert!(integration_type("svn").is_none());

@@ -64,7 +64,11 @@ fn branch_of(git_ref: &str) -> String {
         .to_string()
 }
 
-fn clean_param(field: &str, value: &Option<String>, max: usize) -> Result<Option<String>, ServiceError> {
+fn clean_param(
+    field: &str,
+    value: &Option<String>,
+    max: usize,
+) -> Result<Option<String>, ServiceError> {
     match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) if v.len() > max || v.chars().any(char::is_control) => Err(ServiceError::new(
@@ -311,7 +315,11 @@ pub async fn upload(
 }
 
 /// One import of the team (`findings:read`).
-pub async fn get(engine: &Engine, actor: &Actor, id: i64) -> Result<SarifImportRecord, ServiceError> {
+pub async fn get(
+    engine: &Engine,
+    actor: &Actor,
+    id: i64,
+) -> Result<SarifImportRecord, ServiceError> {
     actor.require(Scope::FindingsRead)?;
     engine
         .store

@@ -901,12 +901,14 @@ impl Reader {
                     return Ok((true, justification));
                 }
                 Some("underReview" | "rejected") => {}
-                Some(other) => return Err(invalid(
-                    format!("{suppression_pointer}/status"),
-                    format!(
+                Some(other) => {
+                    return Err(invalid(
+                        format!("{suppression_pointer}/status"),
+                        format!(
                         "{other:?} is not a suppression status (accepted, underReview, rejected)"
                     ),
-                )),
+                    ))
+                }
             }
         }
         Ok((false, None))

@@ -240,7 +240,9 @@ pub async fn get_code_finding(
     principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<Json<CodeFindingBody>, ApiError> {
-    Ok(Json(code_findings::get(&state, &principal, id).await?.into()))
+    Ok(Json(
+        code_findings::get(&state, &principal, id).await?.into(),
+    ))
 }
 
 /// Triages a code finding: `open`, `false_positive` (with a reason), `accepted_risk` (with a

@@ -87,7 +87,9 @@ pub async fn get_integration(
     principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<Json<IntegrationBody>, ApiError> {
-    Ok(Json(integrations::get(&state, &principal, id).await?.into()))
+    Ok(Json(
+        integrations::get(&state, &principal, id).await?.into(),
+    ))
 }
 
 /// Updates the repository selection, selection type, external project mappings, name, base
@@ -350,5 +352,7 @@ pub async fn get_import(
     principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<Json<SarifImportBody>, ApiError> {
-    Ok(Json(sarif_imports::get(&state, &principal, id).await?.into()))
+    Ok(Json(
+        sarif_imports::get(&state, &principal, id).await?.into(),
+    ))
 }

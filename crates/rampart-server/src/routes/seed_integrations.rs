@@ -116,7 +116,9 @@ pub async fn get_integrations(
     principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<Json<IntegrationBody>, ApiError> {
-    Ok(Json(integrations::get(&state, &principal, id).await?.into()))
+    Ok(Json(
+        integrations::get(&state, &principal, id).await?.into(),
+    ))
 }
 
 /// Update data source (seed 001): repository selection, selection type, external project
@@ -232,7 +234,9 @@ pub async fn get_data_sources(
     principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<Json<IntegrationBody>, ApiError> {
-    Ok(Json(integrations::get(&state, &principal, id).await?.into()))
+    Ok(Json(
+        integrations::get(&state, &principal, id).await?.into(),
+    ))
 }
 
 /// Update data source (seed 001): repository selection, selection type, external project

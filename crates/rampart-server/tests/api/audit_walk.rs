@@ -18,6 +18,12 @@ const SBOM: &str = r#"{"bomFormat":"CycloneDX","specVersion":"1.5","version":1,
   "components":[{"type":"library","bom-ref":"a","name":"lodash","version":"4.17.20",
   "purl":"pkg:npm/lodash@4.17.20"}]}"#;
 
+/// A one-result SARIF log.
+const SARIF: &str = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"walk-scanner"}},
+  "results":[{"ruleId":"W1","level":"error","message":{"text":"walked"},
+  "locations":[{"physicalLocation":{"artifactLocation":{"uri":"src/app.py"},
+  "region":{"startLine":3,"snippet":{"text":"eval(x)"}}}}]}]}]}"#;
+
 /// Who makes a call.
 #[derive(Clone, Copy)]
 enum Caller<'a> {
@@ -354,6 +360,64 @@ backend_tests! {
             "team.plan", None, None).await;
         walk.call(user, M::POST, "/api/v1/auth/logout", "/api/v1/auth/logout", None, S::OK,
             "auth.logout", Some(user_team), Some("session")).await;
+
+        // AppSec integrations (seed 001): canonical paths, a SARIF upload and its findings'
+        // triage, the SLA, then both seed prefixes.
+        let integrations = "/api/v1/integrations";
+        let integration = walk.call(admin, M::POST, integrations, integrations,
+            Some(json!({"name": "walk-gh", "type": "GITHUB", "base_url": "http://localhost:1",
+                "credentials": {"token": "walk-token-0123456789"}})),
+            S::CREATED, "integration.create", Some(admin_team), Some("integration")).await;
+        let integration_id = id_of(&integration, "id");
+        let one = format!("{integrations}/{integration_id}");
+        walk.call(admin, M::PATCH, "/api/v1/integrations/{id}", &one,
+            Some(json!({"selection_type": "SELECTED", "repositories": ["org/app"]})), S::OK,
+            "integration.update", Some(admin_team), Some("integration")).await;
+        // The guard refuses `localhost` (loopback): `ok` is false, and the attempt is audited.
+        let check = walk.call(admin, M::POST, "/api/v1/integrations/{id}/test-connection",
+            &format!("{one}/test-connection"), None, S::OK, "integration.test_connection",
+            Some(admin_team), Some("integration")).await;
+        assert_eq!(check["ok"], false, "{check}");
+        let request_id = format!("audit-walk-{}", walk.expected.len());
+        let response = app
+            .post(&format!("{one}/sarif?repository=org/app&ref=refs/heads/main"))
+            .header("x-request-id", &request_id)
+            .body(SARIF)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), S::CREATED);
+        let route = ("post".to_string(), "/api/v1/integrations/{id}/sarif".to_string());
+        walk.covered.insert(route.clone());
+        walk.expected.push(Expected { route, request_id, action: "sarif.import",
+            team_id: Some(admin_team), target_type: Some("sarif_import") });
+        let findings: Value = app.get("/api/v1/findings?kind=code").send().await.unwrap()
+            .json().await.unwrap();
+        let finding_id = id_of(&findings["items"][0], "id");
+        walk.call(admin, M::POST, "/api/v1/code-findings/{id}/triage",
+            &format!("/api/v1/code-findings/{finding_id}/triage"),
+            Some(json!({"status": "false_positive", "reason": "test fixture"})), S::OK,
+            "code_finding.triage", Some(admin_team), Some("code_finding")).await;
+        walk.call(admin, M::PUT, "/api/v1/findings/sla", "/api/v1/findings/sla",
+            Some(json!({"critical": 3, "high": 14, "medium": 60, "low": 120, "none": null})),
+            S::OK, "finding_sla.update", Some(admin_team), Some("team")).await;
+        walk.call(admin, M::DELETE, "/api/v1/integrations/{id}", &one, None, S::NO_CONTENT,
+            "integration.delete", Some(admin_team), Some("integration")).await;
+        for prefix in ["/public_api/appsec/v1/integrations", "/public_api/appsec/v1/data_source_instances"] {
+            let template = format!("{prefix}/{{id}}");
+            let created = walk.call(admin, M::POST, prefix, prefix,
+                Some(json!({"name": format!("walk {prefix}"), "type": "SNYK"})), S::CREATED,
+                "integration.create", Some(admin_team), Some("integration")).await;
+            let path = format!("{prefix}/{}", id_of(&created, "id"));
+            for method in [M::PUT, M::PATCH] {
+                walk.call(admin, method, &template, &path,
+                    Some(json!({"external_project_mappings": [
+                        {"vendor_project": "snyk-project", "repository": "org/app"}]})),
+                    S::OK, "integration.update", Some(admin_team), Some("integration")).await;
+            }
+            walk.call(admin, M::DELETE, &template, &path, None, S::NO_CONTENT,
+                "integration.delete", Some(admin_team), Some("integration")).await;
+        }
 
         let uncovered: Vec<_> = mutating_routes(&app).await.difference(&walk.covered).cloned().collect();
         assert!(

@@ -4,6 +4,7 @@
 mod adjacent_intervals;
 mod analysis_bench;
 mod analysis_queue;
+mod appsec;
 mod audit_walk;
 mod dashboard;
 mod dashboard_browser;

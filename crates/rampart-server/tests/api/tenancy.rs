@@ -61,6 +61,13 @@ fn body_for(method: &Method, path: &str, key_id: i64) -> Option<Value> {
         ("POST", "/api/v1/teams/{team_id}/members") => json!({"email": "walker@b.example"}),
         ("PUT", "/api/v1/teams/{team_id}/plan") => json!({"plan": "enterprise"}),
         ("POST", "/api/products" | "/api/v1/products") => json!({"name": "walk product"}),
+        (
+            "POST",
+            "/api/v1/integrations"
+            | "/public_api/appsec/v1/integrations"
+            | "/public_api/appsec/v1/data_source_instances",
+        ) => json!({"name": "walk integration", "type": "SEMGREP"}),
+        ("POST", "/api/v1/code-findings/{id}/triage") => json!({"status": "fixed"}),
         ("PATCH", "/api/products/{id}" | "/api/v1/products/{id}") => {
             json!({"name": "walk renamed", "description": "walk"})
         }
@@ -211,6 +218,15 @@ fn expectation(method: &Method, template: &str, credential: Credential) -> Optio
         )
         | ("GET", "/api/v1/finding-events" | "/api/v1/products" | "/api/products")
         | ("POST", "/api/v1/products" | "/api/products") => Own,
+        // AppSec: the caller's own integrations, imports, findings and SLA.
+        (
+            "GET" | "POST",
+            "/api/v1/integrations"
+            | "/public_api/appsec/v1/integrations"
+            | "/public_api/appsec/v1/data_source_instances",
+        )
+        | ("GET", "/api/v1/findings" | "/api/v1/sarif-imports")
+        | ("GET" | "PUT", "/api/v1/findings/sla") => Own,
         _ => return None,
     };
     Some(expect)
@@ -226,6 +242,9 @@ struct TeamA {
     sbom: i64,
     analysis: i64,
     finding: i64,
+    integration: i64,
+    sarif_import: i64,
+    code_finding: i64,
 }
 
 /// The kind of object a templated path names, from its prefix (every object route is
@@ -241,6 +260,14 @@ fn object_of(template: &str) -> Option<&'static str> {
         ("/api/v1/findings/{id}", "finding"),
         ("/api/v1/api-keys/{id}", "key"),
         ("/api/v1/teams/{team_id}", "team"),
+        ("/api/v1/integrations/{id}", "integration"),
+        ("/public_api/appsec/v1/integrations/{id}", "integration"),
+        (
+            "/public_api/appsec/v1/data_source_instances/{id}",
+            "integration",
+        ),
+        ("/api/v1/sarif-imports/{id}", "sarif_import"),
+        ("/api/v1/code-findings/{id}", "code_finding"),
     ];
     PREFIXES
         .iter()
@@ -266,6 +293,9 @@ impl TeamA {
                 ("id", Some("analysis")) => self.analysis.to_string(),
                 ("id", Some("finding")) => self.finding.to_string(),
                 ("id", Some("key")) => self.key.to_string(),
+                ("id", Some("integration")) => self.integration.to_string(),
+                ("id", Some("sarif_import")) => self.sarif_import.to_string(),
+                ("id", Some("code_finding")) => self.code_finding.to_string(),
                 _ => match server_wide
                     .iter()
                     .find(|(prefix, _)| template.starts_with(prefix))
@@ -405,8 +435,53 @@ async fn team_a(app: &TestApp) -> (TeamA, String, String) {
         .await
         .unwrap();
     assert_eq!(decided.status(), StatusCode::CREATED);
+    // An integration with a SARIF import and its code finding.
+    let integration: Value = app
+        .with_token(Method::POST, "/api/v1/integrations", &token)
+        .json(&json!({"name": "alpha-integration-name", "type": "GITHUB",
+            "credentials": {"token": "alpha-token-0123456789"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let integration_id = integration["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{integration}"));
+    let sarif = json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "alpha-scanner"}},
+        "results": [{"ruleId": "alpha-rule", "message": {"text": "alpha-private-message"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": "alpha/private.py"},
+                "region": {"startLine": 1}}}]}]}]});
+    let import: Value = app
+        .with_token(
+            Method::POST,
+            &format!("/api/v1/integrations/{integration_id}/sarif?repository=alpha/private-repo"),
+            &token,
+        )
+        .body(sarif.to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(import["new"], 1, "{import}");
+    let code: Value = app
+        .with_token(Method::GET, "/api/v1/findings?kind=code", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let team_a = TeamA {
         finding,
+        integration: integration_id,
+        sarif_import: import["id"].as_i64().unwrap(),
+        code_finding: code["items"][0]["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{code}")),
         team,
         member: member["user_id"].as_i64().unwrap(),
         key: key["id"].as_i64().unwrap(),
@@ -431,6 +506,9 @@ fn markers(secret: &str) -> Vec<String> {
         "a1a1a1a1-0000-4000-8000-a1a1a1a1a1a1",
         "alpha-private-lib",
         "alpha-private-triage-detail",
+        "alpha-integration-name",
+        "alpha/private-repo",
+        "alpha-private-message",
         &secret[secret.len() - 6..],
     ]
     .iter()
@@ -468,6 +546,7 @@ fn leaked_id(body: &Value, a: &TeamA) -> Option<String> {
         ("sbom_id", a.sbom),
         ("analysis_id", a.analysis),
         ("api_key_id", a.key),
+        ("integration_id", a.integration),
     ];
     match body {
         Value::Object(map) => map.iter().find_map(|(field, value)| {

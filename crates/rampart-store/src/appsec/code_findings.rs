@@ -632,7 +632,10 @@ impl Store {
     }
 
     /// The team's SLA days by severity as stored (severities without a row take defaults).
-    pub async fn code_finding_sla(&self, team_id: i64) -> Result<Vec<(String, Option<i64>)>, StoreError> {
+    pub async fn code_finding_sla(
+        &self,
+        team_id: i64,
+    ) -> Result<Vec<(String, Option<i64>)>, StoreError> {
         Ok(with_pool!(self, pool => {
             sqlx::query_as("SELECT severity, days FROM code_finding_sla WHERE team_id = $1")
                 .bind(team_id)
@@ -688,9 +691,8 @@ async fn insert_new_findings<C: Bulk>(
     let text = |f: fn(&NewCodeFinding) -> &str| Column::Text(rows.iter().map(f).collect());
     let optional =
         |f: fn(&NewCodeFinding) -> Option<&str>| Column::OptionalText(rows.iter().map(f).collect());
-    let int = |f: fn(&NewCodeFinding) -> Option<i64>| {
-        Column::OptionalInt(rows.iter().map(f).collect())
-    };
+    let int =
+        |f: fn(&NewCodeFinding) -> Option<i64>| Column::OptionalInt(rows.iter().map(f).collect());
     let columns = [
         Column::Int(vec![tenant.team_id; n]),
         Column::Bool(vec![tenant.test; n]),

@@ -142,7 +142,7 @@ impl Store {
     ) -> Result<Page<IntegrationRecord>, StoreError> {
         // The type list comes from the engine's fixed catalogue: quoted constants.
         let type_filter = match types {
-            Some(types) if types.is_empty() => " AND FALSE".to_string(),
+            Some([]) => " AND FALSE".to_string(),
             Some(types) => format!(
                 " AND integration_type IN ({})",
                 types
@@ -229,9 +229,9 @@ impl Store {
             .await
         });
         match row {
-            Err(e) if unique_violation(&e) => Err(name_taken(
-                changes.name.as_deref().unwrap_or_default(),
-            )),
+            Err(e) if unique_violation(&e) => {
+                Err(name_taken(changes.name.as_deref().unwrap_or_default()))
+            }
             other => Ok(other?),
         }
     }
