@@ -397,6 +397,9 @@ impl Store {
                 ids
             }
         };
+        let reached: usize = decisions.iter().map(|d| d.reaches.len()).sum();
+        self.after_bulk_write(reached.max(decisions.len()), &["dispositions", "findings"])
+            .await;
         let mut by_id = self.dispositions_by_ids(team_id, &ids).await?;
         ids.iter()
             .map(|id| {

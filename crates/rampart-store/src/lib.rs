@@ -249,7 +249,28 @@ impl Store {
     pub async fn close(&self) {
         with_pool!(self, pool => pool.close().await)
     }
+
+    /// After a bulk write of at least [`BULK_WRITE_ROWS`] rows, refreshes PostgreSQL's
+    /// statistics of `tables`: until autovacuum gets to them, the planner would take a table
+    /// that just went from empty to 10,000 rows for a one-row table and pick nested loops
+    /// that turn a 100 ms listing into seconds. SQLite plans by its indexes and needs nothing.
+    /// A failure is logged, never raised: the write is already committed.
+    pub(crate) async fn after_bulk_write(&self, rows: usize, tables: &[&str]) {
+        let Pool::Postgres(pool) = &self.pool else {
+            return;
+        };
+        if rows < BULK_WRITE_ROWS {
+            return;
+        }
+        let sql = format!("ANALYZE {}", tables.join(", "));
+        if let Err(error) = sqlx::query(&sql).execute(pool).await {
+            tracing::warn!(%error, %sql, "refreshing planner statistics failed");
+        }
+    }
 }
+
+/// Rows written at once from which [`Store::after_bulk_write`] refreshes statistics.
+pub(crate) const BULK_WRITE_ROWS: usize = 1_000;
 
 /// The current time at the precision both backends store (microseconds), so a value
 /// written and read back compares equal.

@@ -416,6 +416,7 @@ impl Store {
                 .record_completion(analysis, to_i64(resolutions.len()), new_findings, summary, at)
                 .await?;
             tx.commit().await?;
+            self.after_bulk_write(diff.new_count(), &["findings", "sbom_components"]).await;
             Some(AnalysisOutcome {
                 findings: open,
                 new_findings,

@@ -211,14 +211,22 @@ enum FindingScope {
 }
 
 /// Open findings of the scope with the knowledge base's current view (`$1` team, `$2` the
-/// release or product id); wrapped so the outer query filters on computed columns.
+/// release or product id); wrapped so the outer query filters on computed columns. The alias
+/// groups' CVSS, EPSS and KEV are aggregated once per group of the scope and joined (not
+/// correlated per finding row): sorting a 10,000-finding release by severity stays one pass.
 fn findings_query(scope: &FindingScope) -> String {
-    let scope_condition = match scope {
-        FindingScope::Release => "f.release_id = $2",
-        FindingScope::Product => {
-            "f.release_id IN (SELECT id FROM releases WHERE product_id = $2 AND team_id = $1)"
-        }
+    let scope_condition = |f: &str| match scope {
+        FindingScope::Release => format!("{f}.release_id = $2"),
+        FindingScope::Product => format!(
+            "{f}.release_id IN (SELECT id FROM releases WHERE product_id = $2 AND team_id = $1)"
+        ),
     };
+    let in_scope = scope_condition("f");
+    let scope_groups = format!(
+        "SELECT f2.group_id FROM findings f2
+         WHERE f2.team_id = $1 AND {} AND f2.resolved_at IS NULL",
+        scope_condition("f2")
+    );
     let band_of_cvss = band_of_cvss("cvss");
     format!(
         "SELECT q.*, COALESCE({band_of_cvss}, q.record_band) AS severity FROM (
@@ -229,20 +237,26 @@ fn findings_query(scope: &FindingScope) -> String {
                 f.matched_by, f.identifier, f.detail, f.range_index, f.fixed_versions,
                 f.first_seen_at, f.last_seen_at, f.is_new, v.severity_band AS record_band,
                 f.disposition_id, d.state AS disposition_state, f.disposition_inherited,
-                (SELECT MAX(v2.max_cvss) FROM vulnerabilities v2 WHERE v2.group_id = f.group_id)
-                    AS cvss,
-                (SELECT MAX(e.epss) FROM vuln_aliases a JOIN epss_scores e ON e.cve_id = a.alias
-                 WHERE a.group_id = f.group_id) AS epss,
-                (SELECT MAX(e.percentile) FROM vuln_aliases a
-                 JOIN epss_scores e ON e.cve_id = a.alias WHERE a.group_id = f.group_id)
-                    AS epss_percentile,
-                EXISTS (SELECT 1 FROM vuln_aliases a JOIN kev_entries k ON k.cve_id = a.alias
-                        WHERE a.group_id = f.group_id) AS in_kev
+                gc.cvss, ge.epss, ge.epss_percentile, (gk.group_id IS NOT NULL) AS in_kev
             FROM findings f
             JOIN vulnerabilities v ON v.id = f.vulnerability_id
             JOIN sbom_components c ON c.id = f.component_id
             LEFT JOIN dispositions d ON d.id = f.disposition_id
-            WHERE f.team_id = $1 AND {scope_condition} AND f.resolved_at IS NULL
+            LEFT JOIN (
+                SELECT v2.group_id, MAX(v2.max_cvss) AS cvss FROM vulnerabilities v2
+                WHERE v2.group_id IN ({scope_groups}) GROUP BY v2.group_id
+            ) gc ON gc.group_id = f.group_id
+            LEFT JOIN (
+                SELECT a.group_id, MAX(e.epss) AS epss, MAX(e.percentile) AS epss_percentile
+                FROM vuln_aliases a JOIN epss_scores e ON e.cve_id = a.alias
+                WHERE a.group_id IN ({scope_groups}) GROUP BY a.group_id
+            ) ge ON ge.group_id = f.group_id
+            LEFT JOIN (
+                SELECT DISTINCT a.group_id FROM vuln_aliases a
+                JOIN kev_entries k ON k.cve_id = a.alias
+                WHERE a.group_id IN ({scope_groups})
+            ) gk ON gk.group_id = f.group_id
+            WHERE f.team_id = $1 AND {in_scope} AND f.resolved_at IS NULL
         ) q"
     )
 }
