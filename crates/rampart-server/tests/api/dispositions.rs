@@ -16,6 +16,28 @@ use crate::findings::{
 };
 use crate::products::{create_release, expect_error, json_of};
 
+/// Runs one statement on the app's database directly (not through the store): the error
+/// message, if the database refused it.
+async fn run_sql(app: &TestApp, sql: &str) -> Option<String> {
+    use rampart_store::DatabaseLocation;
+    let result = match &app.config.database {
+        DatabaseLocation::SqliteDir(dir) => {
+            let url = format!("sqlite://{}", dir.join("rampart.db").display());
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            let result = sqlx::query(sql).execute(&pool).await.map(|_| ());
+            pool.close().await;
+            result
+        }
+        DatabaseLocation::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            let result = sqlx::query(sql).execute(&pool).await.map(|_| ());
+            pool.close().await;
+            result
+        }
+    };
+    result.err().map(|error| error.to_string())
+}
+
 /// Django 1.10 (CVE-2099-0001), lodash 4.17.20 (CVE-2099-0002, in KEV), lib 2.3.1
 /// (GHSA-maven-0001) are affected; the rest are not.
 fn sbom() -> Vec<u8> {
@@ -138,6 +160,13 @@ backend_tests! {
         assert_eq!(history["current_id"], history["history"][0]["id"]);
         let missing = app.get("/api/v1/findings/999999/dispositions").send().await.unwrap();
         assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+        // Append-only at the database: a recorded decision's content cannot change.
+        for sql in ["UPDATE dispositions SET state = 'resolved'", "UPDATE dispositions SET detail = 'forged'"] {
+            let refused = run_sql(&app, sql).await.unwrap_or_else(|| panic!("{sql} was not refused"));
+            assert!(refused.contains("dispositions are append-only"), "{sql}: {refused}");
+        }
+        assert_eq!(run_sql(&app, "UPDATE dispositions SET release_id = NULL").await, None, "a deleted release is forgotten");
     }
 
     async fn decisions_reach_across_a_product_and_carry_over_to_new_releases(app) {

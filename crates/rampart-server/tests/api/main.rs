@@ -23,5 +23,5 @@ mod sbom_reading;
 mod sync_sources;
 mod teams;
 mod tenancy;
-mod triage_bench;
 mod test_mode;
+mod triage_bench;

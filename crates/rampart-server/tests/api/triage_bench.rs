@@ -38,7 +38,10 @@ async fn bench(backend: Backend) {
         .collect();
     for chunk in records.chunks(1000) {
         let parsed = parse_osv_json(Value::Array(chunk.to_vec()).to_string().as_bytes()).unwrap();
-        store.ingest_advisories("osv", &parsed.records).await.unwrap();
+        store
+            .ingest_advisories("osv", &parsed.records)
+            .await
+            .unwrap();
     }
     crate::kb::wait_for_index(&app).await;
     let components: Vec<Value> = (0..FINDINGS)
@@ -47,11 +50,20 @@ async fn bench(backend: Backend) {
         .collect();
     let sbom = json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": components});
     let (product_id, release_id) = crate::findings::release(&app, "triage bench").await;
-    let uploaded = crate::findings::upload_and_wait(&app, release_id, sbom.to_string().into_bytes()).await;
-    assert_eq!(uploaded["analysis"]["findings_count"], FINDINGS, "{}", uploaded["analysis"]);
+    let uploaded =
+        crate::findings::upload_and_wait(&app, release_id, sbom.to_string().into_bytes()).await;
+    assert_eq!(
+        uploaded["analysis"]["findings_count"], FINDINGS,
+        "{}",
+        uploaded["analysis"]
+    );
     let team = crate::products::team_id(&app).await;
     let ids: Vec<i64> = store
-        .triage_findings(team, product_id, rampart_store::TriageWithin::Release(release_id))
+        .triage_findings(
+            team,
+            product_id,
+            rampart_store::TriageWithin::Release(release_id),
+        )
         .await
         .unwrap()
         .iter()
@@ -59,7 +71,9 @@ async fn bench(backend: Backend) {
         .collect();
     assert_eq!(ids.len(), FINDINGS);
 
-    let page_path = format!("/api/v1/releases/{release_id}/vulnerabilities?per_page=100&include_suppressed=true");
+    let page_path = format!(
+        "/api/v1/releases/{release_id}/vulnerabilities?per_page=100&include_suppressed=true"
+    );
     let mut untriaged = Vec::new();
     for _ in 0..10 {
         let start = Instant::now();
@@ -72,11 +86,19 @@ async fn bench(backend: Backend) {
     let path = format!("/api/v1/releases/{release_id}/dispositions");
     let mut times = Vec::new();
     for round in 0..3 {
-        let state = if round % 2 == 0 { "not_affected" } else { "in_triage" };
+        let state = if round % 2 == 0 {
+            "not_affected"
+        } else {
+            "in_triage"
+        };
         let body = json!({"findings": ids, "state": state, "justification":
             (state == "not_affected").then_some("code_not_present")});
         let start = Instant::now();
-        let outcome = json_of(app.post(&path).json(&body).send().await.unwrap(), StatusCode::CREATED).await;
+        let outcome = json_of(
+            app.post(&path).json(&body).send().await.unwrap(),
+            StatusCode::CREATED,
+        )
+        .await;
         times.push(start.elapsed());
         assert_eq!(outcome["findings"].as_array().unwrap().len(), FINDINGS);
         assert_eq!(outcome["decisions"].as_array().unwrap().len(), FINDINGS);
