@@ -173,6 +173,10 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .routes(routes!(routes::dispositions::trigger_release))
         .routes(routes!(routes::dispositions::trigger_sbom))
         .routes(routes!(
+            routes::vex_imports::import,
+            routes::vex_imports::list
+        ))
+        .routes(routes!(
             routes::seed_products::list_products,
             routes::seed_products::create_product
         ))

@@ -19,6 +19,7 @@ mod products;
 mod sboms;
 mod severity;
 mod sync;
+mod vex_imports;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -64,6 +65,7 @@ pub use sync::{
     ApiKeyChange, ClaimedRun, SyncCounts, SyncRunRecord, SyncRunStatus, SyncSourceRecord,
     SyncSourceUpsert,
 };
+pub use vex_imports::{NewVexImport, VexImport};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

@@ -16,3 +16,4 @@ pub mod sboms;
 pub mod sessions;
 pub mod sync_sources;
 pub mod teams;
+pub mod vex_import;

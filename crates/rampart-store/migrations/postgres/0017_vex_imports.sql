@@ -1,0 +1,27 @@
+-- VEX documents imported into a release: what was imported, by whom, and what it did. The
+-- decisions themselves are dispositions with source 'vex' and source_ref 'sha256:<sha256>'.
+CREATE TABLE vex_imports (
+    id BIGSERIAL PRIMARY KEY,
+    team_id BIGINT NOT NULL,
+    release_id BIGINT NOT NULL REFERENCES releases (id) ON DELETE CASCADE,
+    -- 'openvex', 'cyclonedx-json', 'cyclonedx-xml' or 'csaf'
+    format TEXT NOT NULL,
+    -- The document's own id (OpenVEX @id, CSAF tracking.id, CycloneDX serialNumber) and version
+    document_id TEXT NOT NULL,
+    document_version BIGINT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    overwrite BOOLEAN NOT NULL,
+    statements BIGINT NOT NULL,
+    applied BIGINT NOT NULL,
+    skipped BIGINT NOT NULL,
+    unmatched BIGINT NOT NULL,
+    -- Findings that took an imported decision, and those a manual decision kept
+    findings_decided BIGINT NOT NULL,
+    kept_manual BIGINT NOT NULL,
+    imported_by_kind TEXT NOT NULL,
+    imported_by_user_id BIGINT,
+    imported_by TEXT NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX vex_imports_release ON vex_imports (team_id, release_id, id);
