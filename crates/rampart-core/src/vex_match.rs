@@ -79,6 +79,31 @@ pub struct Release {
     pub findings: Vec<ReleaseFinding>,
 }
 
+/// How a release names itself in VEX documents: its product's name and the release version,
+/// plus the purl `pkg:generic/<product name>@<version>` for formats that identify products
+/// only by an IRI (OpenVEX `@id`). Documents Rampart writes name releases this way, and
+/// imports recognise it.
+pub fn release_subject(product_name: &str, version: &str) -> Subject {
+    let purl = Purl::build(&PurlParts {
+        purl_type: "generic",
+        name: product_name,
+        version: Some(version),
+        ..PurlParts::default()
+    })
+    .ok()
+    .map(|purl| purl.to_string());
+    Subject {
+        key: purl
+            .clone()
+            .unwrap_or_else(|| format!("{product_name}@{version}")),
+        name: product_name.to_string(),
+        vendor: None,
+        version: Some(version.to_string()),
+        purl,
+        cpe: None,
+    }
+}
+
 /// Why a statement was not applied although it was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SkipReason {

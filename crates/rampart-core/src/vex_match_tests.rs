@@ -551,3 +551,27 @@ fn a_subject_without_purl_or_cpe_matches_by_name_only_with_a_version() {
     assert!(decided(Some("3.0.8")).is_empty());
     assert!(decided(None).is_empty());
 }
+
+#[test]
+fn a_release_names_itself_by_name_and_version_and_by_a_generic_purl() {
+    let named = super::release_subject("Acme Shop", "2.0");
+    assert_eq!(named.purl.as_deref(), Some("pkg:generic/Acme%20Shop@2.0"));
+    let mut release = release(&[("pkg:npm/qs@6.5.2", &["CVE-2022-24999"])]);
+    release.identities = vec![named];
+    // An OpenVEX product known only by its `@id`: the generic purl.
+    let by_purl = Subject::from_identifier("pkg:generic/Acme%20Shop@2.0", None, None);
+    let other = Subject::from_identifier("pkg:generic/Acme%20Shop@2.1", None, None);
+    for (product, applies) in [(by_purl, true), (other, false)] {
+        let key = product.key.clone();
+        let doc = document(
+            vec![product],
+            vec![subject("qs", Some("pkg:npm/qs@6.5.2"))],
+            vec![statement("CVE-2022-24999", &[&key], &["qs"])],
+        );
+        assert_eq!(
+            !match_document(&doc, &release).decisions().is_empty(),
+            applies,
+            "{key}"
+        );
+    }
+}

@@ -135,12 +135,7 @@ pub async fn import_vex(
             TriageWithin::Release(release_id),
         )
         .await?;
-    let identities = vec![Subject {
-        key: format!("release-{release_id}"),
-        name: product.name.clone(),
-        version: Some(release.version.clone()),
-        ..Subject::default()
-    }];
+    let identities = vec![vex_match::release_subject(&product.name, &release.version)];
     let (planned, statements) = plan(store, &read.document, &open, identities, serials).await?;
     let sha256 = hex::encode(Sha256::digest(document));
     let metadata = &read.document.metadata;

@@ -40,7 +40,7 @@ async fn run_sql(app: &TestApp, sql: &str) -> Option<String> {
 
 /// Django 1.10 (CVE-2099-0001), lodash 4.17.20 (CVE-2099-0002, in KEV), lib 2.3.1
 /// (GHSA-maven-0001) are affected; the rest are not.
-fn sbom() -> Vec<u8> {
+pub(crate) fn sbom() -> Vec<u8> {
     cyclonedx(&[
         ("django", "1.10", Some("pkg:pypi/Django@1.10")),
         ("lodash", "4.17.20", Some("pkg:npm/lodash@4.17.20")),

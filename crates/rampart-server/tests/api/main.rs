@@ -25,3 +25,4 @@ mod teams;
 mod tenancy;
 mod test_mode;
 mod triage_bench;
+mod vex_imports;
