@@ -138,7 +138,7 @@ impl From<ImportOutcome> for ImportResponse {
         (status = 413, description = "Larger than the configured document limit", body = ErrorBody),
         (status = 422, description = "A VEX document with a problem; the message names where", body = ErrorBody),
     ))]
-pub async fn import(
+pub async fn import_vex(
     State(state): State<AppState>,
     meta: RequestMeta,
     principal: Principal,
@@ -170,7 +170,7 @@ pub async fn import(
         (status = 200, description = "The imports", body = Vec<VexImportBody>),
         (status = 404, description = "No such release in this team", body = ErrorBody),
     ))]
-pub async fn list(
+pub async fn list_vex_imports(
     State(state): State<AppState>,
     principal: Principal,
     Path(release_id): Path<i64>,

@@ -270,6 +270,13 @@ backend_tests! {
             Some(json!({"vulnerability": "CVE-2099-7001", "state": "exploitable",
                 "action_statement": "Upgrade lodash to 4.17.21"})), S::CREATED,
             "disposition.create", Some(admin_team), Some("product")).await;
+        walk.call(admin, M::POST, "/api/v1/releases/{id}/vex-imports",
+            &format!("/api/v1/releases/{release_id}/vex-imports"),
+            Some(json!({"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://vex.example.com/walk",
+                "author": "walk", "timestamp": "2024-01-01T00:00:00Z", "version": 1,
+                "statements": [{"vulnerability": {"name": "CVE-2099-7001"},
+                    "products": [{"@id": "pkg:npm/lodash@4.17.20"}], "status": "under_investigation"}]})),
+            S::CREATED, "vex.import", Some(admin_team), Some("release")).await;
         walk.call(admin, M::POST, "/api/v1/sboms/{id}/analyses",
             &format!("/api/v1/sboms/{sbom_id}/analyses"), None, S::ACCEPTED, "analysis.trigger",
             Some(admin_team), Some("sbom")).await;

@@ -78,6 +78,12 @@ fn body_for(method: &Method, path: &str, key_id: i64) -> Option<Value> {
         ("POST", "/api/v1/releases/{id}/dispositions" | "/api/v1/products/{id}/dispositions") => {
             json!({"vulnerability": "CVE-2099-7001", "state": "in_triage"})
         }
+        ("POST", "/api/v1/releases/{id}/vex-imports") => json!({
+            "@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://vex.example.com/walk",
+            "author": "walk", "timestamp": "2024-01-01T00:00:00Z", "version": 1,
+            "statements": [{"vulnerability": {"name": "CVE-2099-7001"},
+                "products": [{"@id": "pkg:npm/lodash@4.17.20"}], "status": "under_investigation"}]
+        }),
         ("PATCH", "/api/v1/teams/{team_id}/members/{user_id}") => json!({"role": "member"}),
         ("PATCH", "/api/v1/teams/{team_id}/settings") => json!({"api_key_creation": "admins"}),
         ("POST", "/v1/query") => {
