@@ -173,8 +173,8 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .routes(routes!(routes::dispositions::trigger_release))
         .routes(routes!(routes::dispositions::trigger_sbom))
         .routes(routes!(
-            routes::vex_imports::import,
-            routes::vex_imports::list
+            routes::vex_imports::import_vex,
+            routes::vex_imports::list_vex_imports
         ))
         .routes(routes!(
             routes::seed_products::list_products,
