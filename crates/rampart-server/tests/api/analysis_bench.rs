@@ -14,7 +14,7 @@ use rampart_versions::{Ecosystem, Purl};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-fn corpus(root: &Path) -> Vec<Advisory> {
+pub(crate) fn corpus(root: &Path) -> Vec<Advisory> {
     let mut advisories = Vec::new();
     let mut stack = vec![
         root.join("osv-pypa/vulns"),
@@ -37,7 +37,7 @@ fn corpus(root: &Path) -> Vec<Advisory> {
 }
 
 /// Every (package, listed version) of the corpus as a purl, in a stable order.
-fn real_purls(advisories: &[Advisory]) -> Vec<(String, String, String)> {
+pub(crate) fn real_purls(advisories: &[Advisory]) -> Vec<(String, String, String)> {
     let mut purls = std::collections::BTreeSet::new();
     for advisory in advisories {
         for affected in &advisory.affected {
@@ -122,7 +122,7 @@ fn components(pool: &[(String, String, String)], n: usize) -> Vec<ComponentIdent
         .collect()
 }
 
-fn cyclonedx(pool: &[(String, String, String)], n: usize) -> Vec<u8> {
+pub(crate) fn cyclonedx(pool: &[(String, String, String)], n: usize) -> Vec<u8> {
     let components: Vec<Value> = (0..n)
         .map(|i| {
             let (purl, name, version) = &pool[i % pool.len()];
@@ -144,7 +144,7 @@ fn peak_rss_mib() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 

@@ -4,6 +4,7 @@
 //! htmx fragments, and the content-hashed assets. `dashboard_browser.rs` drives the same pages
 //! in Chromium.
 
+use rampart_formats::advisory::parse_osv_json;
 use rampart_test_support::{backend_tests, TestApp};
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
@@ -184,6 +185,19 @@ pub fn assert_no_inline_code(html: &str, path: &str) {
     ] {
         assert!(!html.contains(attribute), "{path}: has {attribute}");
     }
+}
+
+/// A multipart body with the file as field `document`: (content type, body).
+fn multipart(file_name: &str, content: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "rampart-test-boundary-7d3c";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"document\"; filename=\"{file_name}\"\r\n\
+         Content-Type: application/json\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 fn product_id_from(response: &Response) -> i64 {
@@ -421,4 +435,142 @@ backend_tests! {
         assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
         assert!(api.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
     }
+
+    async fn an_sbom_uploaded_without_javascript_shows_its_findings_and_the_trend(app) {
+        let Some(root) = rampart_test_data::root() else { return };
+        let record = root.join("peer-tests/osv-schema/tools/osv-linter/testdata/GO-2020-0001.json");
+        let parsed = parse_osv_json(&std::fs::read(record).unwrap()).unwrap();
+        let store = crate::products::store_of(&app).await;
+        store.ingest_advisories("osv", &parsed.records).await.unwrap();
+        store.close().await;
+        crate::kb::wait_for_index(&app).await;
+        let login = app.login("admin@localhost").await;
+        let mut web = WebClient::with_session(&app, login["token"].as_str().unwrap());
+        let token = csrf_token(&web.page("/").await);
+        let product = product_id_from(&web.post("/products", &[("name", "bridge"), ("csrf_token", &token)]).await);
+        let release = web
+            .post(&format!("/products/{product}/releases"), &[("version", "1.6.3"), ("csrf_token", &token)])
+            .await;
+        let release_path = release.headers()[LOCATION].to_str().unwrap().to_string();
+        let release_page = web.page(&release_path).await;
+        // The form posts the token in its action (a multipart body is not read for it).
+        let action = format!("action=\"{release_path}/sboms?csrf_token={token}\"");
+        assert!(release_page.contains(&action), "{release_page}");
+        let sbom = std::fs::read(root.join(
+            "cyclonedx-bom-examples/SBOM/proton-bridge/proton-bridge-v1.6.3.bom.json",
+        ))
+        .unwrap();
+        let (content_type, body) = multipart("bom.json", &sbom);
+        let upload = |path: String| {
+            web.client
+                .post(format!("{}{path}", app.url))
+                .header(COOKIE, web.cookie_header())
+                .header(CONTENT_TYPE, content_type.clone())
+                .body(body.clone())
+                .send()
+        };
+        let forged = upload(format!("{release_path}/sboms")).await.unwrap();
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        let sboms: serde_json::Value = app
+            .get(&format!("/api/v1{release_path}/sboms"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(sboms["total"], 0, "nothing stored without the token: {sboms}");
+        let uploaded = upload(format!("{release_path}/sboms?csrf_token={token}")).await.unwrap();
+        assert_eq!(uploaded.status(), StatusCode::SEE_OTHER);
+        assert_eq!(uploaded.headers()[LOCATION].to_str().unwrap(), release_path);
+        let findings = web.page(&release_path).await;
+        assert!(findings.contains("GO-2020-0001"), "{findings}");
+        assert!(findings.contains("by purl: <code>pkg:golang/github.com/gin-gonic/gin"), "evidence");
+        assert!(findings.contains("<code>1.6.0</code>"), "fixed version");
+        assert!(findings.contains("CVE-2020-36567"), "aliases");
+        let filtered = web.page(&format!("{release_path}?kev=1")).await;
+        assert!(!filtered.contains("GO-2020-0001") && filtered.contains("match these filters"));
+        let bad_filter = web.get(&format!("{release_path}?sort=oldest")).await;
+        assert_eq!(bad_filter.status(), StatusCode::BAD_REQUEST);
+        assert!(bad_filter.text().await.unwrap().contains("`sort` must be"));
+        // The portfolio counts it and draws the trend from the finding events.
+        let portfolio = web.page("/").await;
+        assert!(portfolio.contains("<polyline points=\""), "{portfolio}");
+        assert!(portfolio.contains("1 open findings on"), "{portfolio}");
+        // The vulnerability page, and an unknown one.
+        let vulnerability = web.page("/vulnerabilities/CVE-2020-36567").await;
+        assert!(vulnerability.contains("<h1>GO-2020-0001</h1>"), "found by alias");
+        assert!(vulnerability.contains("SEMVER: introduced 0, fixed 1.6.0"));
+        assert!(vulnerability.contains("href=\"https://github.com/gin-gonic/gin/pull/2237\""));
+        assert_eq!(web.get("/vulnerabilities/CVE-1999-0000").await.status(), StatusCode::NOT_FOUND);
+        // The components of the SBOM, searchable.
+        let sbom_id = sboms_of(&app, &release_path).await;
+        let components = web.page(&format!("/sboms/{sbom_id}?q=gin-gonic")).await;
+        assert!(components.contains("pkg:golang/github.com/gin-gonic/gin@v1.4.0"), "{components}");
+        assert!(!components.contains("pkg:golang/golang.org/x/text"), "the search narrows");
+    }
+
+    #[configure(|c: &mut rampart_test_support::rampart_server::ServerConfig| {
+        c.sync.outbound.allow_private_targets = true;
+        c.sync.poll_interval = std::time::Duration::from_millis(50);
+    })]
+    async fn sync_sources_are_configured_run_and_followed_from_the_dashboard(app) {
+        let login = app.login("admin@localhost").await;
+        let mut web = WebClient::with_session(&app, login["token"].as_str().unwrap());
+        let token = csrf_token(&web.page("/sync-sources").await);
+        let configured = web
+            .post(
+                "/sync-sources",
+                &[
+                    ("csrf_token", &token),
+                    ("id", "kev-web"),
+                    ("type", "KEV"),
+                    // Nothing listens there: the run fails, and the history says why.
+                    ("url", "http://127.0.0.1:9/known_exploited_vulnerabilities.json"),
+                    ("sync_interval_hours", "12"),
+                    ("api_key", "sekret-upstream-key"),
+                ],
+            )
+            .await;
+        assert_eq!(configured.status(), StatusCode::SEE_OTHER);
+        assert_eq!(configured.headers()[LOCATION], "/sync-sources/kev-web");
+        let list = web.page("/sync-sources").await;
+        assert!(list.contains("kev-web") && list.contains(">12<"), "{list}");
+        assert!(!list.contains("sekret-upstream-key"), "the key is never shown");
+        let invalid = web
+            .post("/sync-sources", &[("csrf_token", &token), ("type", "NOPE")])
+            .await;
+        assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let run = web.post("/sync-sources/kev-web/run", &[("csrf_token", &token)]).await;
+        assert_eq!(run.status(), StatusCode::SEE_OTHER);
+        let mut history = String::new();
+        for _ in 0..300 {
+            history = web.page("/sync-sources/kev-web").await;
+            if history.contains("status-failed") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(history.contains("status-failed") && history.contains("manual"), "{history}");
+        // Another team may look but not change server-wide sources.
+        let outsider = app.login("outsider@example.com").await;
+        let mut outsider_web = WebClient::with_session(&app, outsider["token"].as_str().unwrap());
+        let outsider_token = csrf_token(&outsider_web.page("/").await);
+        let refused = outsider_web
+            .post("/sync-sources", &[("csrf_token", &outsider_token), ("type", "KEV")])
+            .await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    }
+}
+
+async fn sboms_of(app: &TestApp, release_path: &str) -> i64 {
+    let sboms: serde_json::Value = app
+        .get(&format!("/api/v1{release_path}/sboms"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    sboms["items"][0]["id"].as_i64().unwrap()
 }

@@ -43,13 +43,13 @@ fn prerequisites() -> Result<(PathBuf, PathBuf), String> {
 }
 
 /// A chromedriver on a free loopback port, stopped on drop.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     port: u16,
 }
 
 impl Driver {
-    async fn start() -> Driver {
+    pub(crate) async fn start() -> Driver {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -72,7 +72,7 @@ impl Driver {
         panic!("chromedriver did not start");
     }
 
-    async fn browser(&self) -> Client {
+    pub(crate) async fn browser(&self) -> Client {
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "goog:chromeOptions".to_string(),
@@ -109,7 +109,21 @@ impl Pages {
     /// Checks the page now shown with axe-core and writes its screenshot as `name`.
     async fn check(&mut self, name: &str) {
         self.count += 1;
-        let png = self.browser.screenshot().await.unwrap();
+        // The page has finished loading (htmx may still be settling a swap into it).
+        self.browser
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("main"))
+            .await
+            .unwrap();
+        let png = match self.browser.screenshot().await {
+            Ok(png) => png,
+            // Chromium aborts a screenshot that overlaps a history update: once more.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                self.browser.screenshot().await.unwrap()
+            }
+        };
         std::fs::write(
             self.shots.join(format!("{:02}-{name}.png", self.count)),
             png,
@@ -144,6 +158,13 @@ impl Pages {
 
     async fn visit(&mut self, url: &str, name: &str) {
         self.browser.goto(url).await.unwrap();
+        let expected = url::Url::parse(url).unwrap();
+        self.browser
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_url(expected)
+            .await
+            .unwrap_or_else(|e| panic!("{url} never loaded: {e}"));
         self.check(name).await;
     }
 
@@ -219,8 +240,13 @@ async fn walk(app: &TestApp, axe: &Path, data: &Path) {
     let url = |path: &str| format!("{}{path}", app.url);
 
     // Sign in by e-mail code.
-    pages.visit(&url("/"), "login").await;
-    assert_eq!(pages.path().await, "/login");
+    pages.browser.goto(&url("/")).await.unwrap();
+    assert_eq!(
+        pages.path().await,
+        "/login",
+        "signed out, / leads to the login page"
+    );
+    pages.check("login").await;
     pages.fill("#email", "admin@localhost").await;
     pages.click("main button[type=submit]").await;
     pages.wait_for("#code").await;

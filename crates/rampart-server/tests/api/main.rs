@@ -7,6 +7,7 @@ mod analysis_queue;
 mod appsec;
 mod audit_walk;
 mod dashboard;
+mod dashboard_bench;
 mod dashboard_browser;
 mod dispositions;
 mod docs_browser;

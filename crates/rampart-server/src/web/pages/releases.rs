@@ -75,6 +75,15 @@ impl FindingsQuery {
         params
     }
 
+    /// Any filter set (the sort is not a filter).
+    pub fn is_filtered(&self) -> bool {
+        !self.severities.is_empty()
+            || self.kev
+            || self.fixable
+            || self.new
+            || self.epss_min.is_some()
+    }
+
     pub fn has_severity(&self, severity: &&str) -> bool {
         self.severities.iter().any(|s| s == severity)
     }
@@ -366,6 +375,7 @@ mod tests {
         assert_eq!(query.epss_min, Some(0.5));
         assert_eq!((query.sort.as_str(), query.page), ("epss", 3));
         assert!(query.has_severity(&"high") && !query.has_severity(&"low"));
+        assert!(query.is_filtered());
         let params: Vec<String> = query
             .params()
             .iter()
@@ -383,6 +393,7 @@ mod tests {
         );
         let default = FindingsQuery::from_fields(&Fields::default()).unwrap();
         assert_eq!((default.sort.as_str(), default.page), ("severity", 1));
+        assert!(!default.is_filtered());
         assert!(FindingsQuery::from_fields(&Fields::parse(b"epss_min=lots")).is_err());
     }
 
