@@ -4,6 +4,7 @@ mod admin;
 mod config;
 mod import;
 mod keys;
+mod sarif;
 mod scan;
 mod scan_vex;
 mod serve;
@@ -44,6 +45,9 @@ enum Command {
     /// Check an SBOM or lockfile against a local knowledge base, offline: table, --json or
     /// --sarif; exit 1 on a finding at or above --fail-on, 2 on bad input.
     Scan(Box<scan::ScanArgs>),
+    /// SARIF for CI pipelines: `sarif upload --integration ID FILE` sends a log to a server
+    /// (key from RAMPART_API_KEY); exit 1 when it opened a finding at or above --fail-on.
+    Sarif(sarif::SarifArgs),
     /// VEX tools, offline: `vex convert --to openvex|cyclonedx|csaf [--xml] FILE` to stdout.
     Vex(vex::VexArgs),
 }
@@ -56,6 +60,8 @@ fn main() -> ExitCode {
         // Exit codes of its own (1 = findings, 2 = bad input); its own small runtime.
         Command::Scan(args) => return scan::run(*args),
         Command::Vex(args) => return vex::run(args),
+        // Exit codes of its own (1 = findings opened, 2 = upload failed).
+        Command::Sarif(args) => return sarif::run(args),
         command => command,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -76,7 +82,7 @@ fn main() -> ExitCode {
             Command::Openapi => serve::print_openapi(),
             Command::Admin(args) => admin::run(args).await,
             Command::Keys(args) => keys::run(args).await,
-            Command::Version(_) | Command::Scan(_) | Command::Vex(_) => {
+            Command::Version(_) | Command::Scan(_) | Command::Vex(_) | Command::Sarif(_) => {
                 unreachable!("handled before the runtime starts")
             }
         }

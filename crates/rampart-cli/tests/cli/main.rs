@@ -3,6 +3,7 @@
 mod first_steps;
 mod import;
 mod purl_agreement;
+mod sarif_upload;
 mod scan;
 mod scan_reading;
 mod scan_vex;

@@ -131,6 +131,37 @@ fn new_finding(tool: &str, tool_version: Option<&str>, result: &CodeResult) -> N
     }
 }
 
+/// An import with the findings it opened (created open or reopened) by severity, which CI
+/// gates on.
+#[derive(Debug, Clone)]
+pub struct ImportView {
+    pub record: SarifImportRecord,
+    pub opened_by_severity: BTreeMap<String, i64>,
+}
+
+async fn view(
+    engine: &Engine,
+    actor: &Actor,
+    record: SarifImportRecord,
+) -> Result<ImportView, ServiceError> {
+    let counted = engine
+        .store
+        .sarif_import_opened_by_severity(actor.tenant(), record.id)
+        .await?;
+    let mut opened_by_severity: BTreeMap<String, i64> =
+        rampart_formats::advisory::SeverityBand::ALL
+            .iter()
+            .map(|band| (band.as_str().to_string(), 0))
+            .collect();
+    for (severity, count) in counted {
+        *opened_by_severity.entry(severity).or_default() += count;
+    }
+    Ok(ImportView {
+        record,
+        opened_by_severity,
+    })
+}
+
 /// Uploads a SARIF log to an integration of the caller's team and returns the import.
 /// `body` reads the upload: only once the integration is known to be the caller's.
 pub async fn upload(
@@ -140,7 +171,7 @@ pub async fn upload(
     integration_id: i64,
     body: impl std::future::Future<Output = Result<bytes::Bytes, ServiceError>>,
     context: UploadContext,
-) -> Result<SarifImportRecord, ServiceError> {
+) -> Result<ImportView, ServiceError> {
     actor.require(Scope::FindingsWrite)?;
     let integration = integrations::find(engine, actor, integration_id).await?;
     let repository_param = clean_param("repository", &context.repository, 300)?;
@@ -311,7 +342,7 @@ pub async fn upload(
         closed = counts.closed,
         "SARIF imported"
     );
-    Ok(record)
+    view(engine, actor, record).await
 }
 
 /// One import of the team (`findings:read`).

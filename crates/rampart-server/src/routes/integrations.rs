@@ -12,7 +12,9 @@ use rampart_core::Scope;
 use rampart_engine::services::integrations::{
     self, ConnectionCheck, CreateIntegration, UpdateIntegration,
 };
-use rampart_engine::services::sarif_imports::{self, too_large, UploadContext};
+use std::collections::BTreeMap;
+
+use rampart_engine::services::sarif_imports::{self, too_large, ImportView, UploadContext};
 use rampart_engine::vcs::DiscoveredRepository;
 use rampart_formats::sarif::SarifWarning;
 use rampart_store::SarifImportRecord;
@@ -236,8 +238,21 @@ pub struct SarifImportBody {
     pub warnings: Vec<SarifWarning>,
     pub uploaded_by: String,
     pub created_at: DateTime<Utc>,
+    /// Findings this import opened (new, or reopened), by severity: what CI gates on (`rampart
+    /// sarif upload --fail-on`). In the upload's answer and `GET /api/v1/sarif-imports/{id}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened_by_severity: Option<BTreeMap<String, i64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_mode: Option<bool>,
+}
+
+impl From<ImportView> for SarifImportBody {
+    fn from(view: ImportView) -> Self {
+        SarifImportBody {
+            opened_by_severity: Some(view.opened_by_severity),
+            ..view.record.into()
+        }
+    }
 }
 
 impl From<SarifImportRecord> for SarifImportBody {
@@ -264,6 +279,7 @@ impl From<SarifImportRecord> for SarifImportBody {
             warnings: serde_json::from_str(&record.warnings).unwrap_or_default(),
             uploaded_by: record.uploaded_by,
             created_at: record.created_at,
+            opened_by_severity: None,
             test_mode: record.is_test.then_some(true),
         }
     }

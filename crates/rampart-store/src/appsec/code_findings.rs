@@ -418,6 +418,33 @@ impl Store {
         })?)
     }
 
+    /// The findings an import opened (created open, or reopened), counted by severity.
+    pub async fn sarif_import_opened_by_severity(
+        &self,
+        tenant: Tenant,
+        import_id: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT severity, COUNT(*) FROM (
+                     SELECT severity FROM code_findings
+                     WHERE team_id = $1 AND is_test = $2 AND first_import_id = $3
+                       AND status <> 'suppressed'
+                     UNION ALL
+                     SELECT f.severity FROM code_finding_events e
+                     JOIN code_findings f ON f.id = e.finding_id
+                     WHERE e.team_id = $1 AND f.is_test = $2 AND e.import_id = $3
+                       AND e.to_status = 'open'
+                 ) opened GROUP BY severity",
+            )
+            .bind(tenant.team_id)
+            .bind(tenant.test)
+            .bind(import_id)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
     /// The team's imports, newest first; only one integration's when given.
     pub async fn list_sarif_imports(
         &self,
