@@ -178,6 +178,37 @@ pub async fn finding_page(
     })
 }
 
+/// The team's dependency findings across releases (or one product's), filtered and sorted as
+/// for a release (`vulnerabilities:read`), with alias groups and decisions filled in.
+pub async fn team_vulnerabilities(
+    engine: &Engine,
+    actor: &Actor,
+    product_id: Option<i64>,
+    (filter, sort): (FindingFilter, FindingSort),
+    request: PageRequest,
+) -> Result<FindingPage, ServiceError> {
+    actor.require(Scope::VulnerabilitiesRead)?;
+    if let Some(product_id) = product_id {
+        engine
+            .store
+            .product(actor.tenant(), product_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("product"))?;
+    }
+    let page = engine
+        .store
+        .team_findings(actor.tenant(), product_id, &filter, sort, request)
+        .await?;
+    let groups: Vec<i64> = page.items.iter().map(|f| f.group_id).collect();
+    let aliases = engine.store.group_identifiers(&groups).await?;
+    let decisions = current_decisions(engine, actor.team_id, &page.items).await?;
+    Ok(FindingPage {
+        page,
+        aliases,
+        decisions,
+    })
+}
+
 /// The vulnerabilities affecting a release of the team (`vulnerabilities:read`), filtered and
 /// sorted as asked (see [`FindingCriteria::resolve`]).
 pub async fn release_vulnerabilities(

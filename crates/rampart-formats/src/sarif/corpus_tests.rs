@@ -257,3 +257,29 @@ fn fatal_errors_are_schema_errors_too() {
         }
     }
 }
+
+/// Reading throughput of the 1.7 MB Semgrep log (a benchmark: prints, asserts only counts).
+/// `CARGO_TARGET_DIR=/tmp/rampart-formats-opt CARGO_PROFILE_TEST_OPT_LEVEL=3 cargo test -p
+/// rampart-formats --lib sarif_throughput -- --ignored --nocapture`
+#[test]
+#[ignore = "benchmark: run explicitly with an optimised build"]
+fn sarif_throughput() {
+    let Some(root) = sarif_root() else { return };
+    let path = root.join(
+        "defectdojo-sarif-fixtures/unittests/scans/sarif/semgrepowasp-benchmark-sample.sarif",
+    );
+    let bytes = std::fs::read(path).unwrap();
+    let mut best = std::time::Duration::MAX;
+    for _ in 0..20 {
+        let started = std::time::Instant::now();
+        let report = read_sarif(&bytes, ReadLimits::default()).unwrap();
+        best = best.min(started.elapsed());
+        assert_eq!(report.result_count(), 1768);
+    }
+    println!(
+        "semgrep SARIF {:.2} MB, 1,768 results: best of 20 {:.4} s = {:.0} MB/s",
+        bytes.len() as f64 / 1e6,
+        best.as_secs_f64(),
+        bytes.len() as f64 / 1e6 / best.as_secs_f64()
+    );
+}

@@ -9,12 +9,14 @@ use rampart_core::Scope;
 use rampart_engine::services::code_findings::{
     self, CodeFinding, CodeFindingCriteria, SlaDays, TriageRequest,
 };
+use rampart_engine::services::findings::{self, FindingCriteria};
 use rampart_store::CodeFindingEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{PageQuery, Paginated};
 use crate::auth::{Principal, RequestMeta};
+use crate::bodies::FindingBody;
 use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
 use crate::state::AppState;
 
@@ -23,8 +25,11 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FindingsQuery {
-    /// `code` (SARIF uploads; the default) or `dependency` (SBOM analysis).
+    /// `code` (SARIF uploads; the default) or `dependency` (SBOM analysis, across the
+    /// team's releases).
     pub kind: Option<String>,
+    /// `kind=dependency`: only findings of this product's releases.
+    pub product: Option<i64>,
     /// Only findings of this integration.
     pub integration_id: Option<i64>,
     /// Only findings of this repository.
@@ -37,10 +42,12 @@ pub struct FindingsQuery {
     pub rule: Option<String>,
     /// Comma-separated severities: `critical`, `high`, `medium`, `low`, `none`.
     pub severity: Option<String>,
-    /// Comma-separated statuses: `open`, `fixed`, `false_positive`, `accepted_risk`,
-    /// `suppressed` (an accepted risk past its expiry counts as open).
+    /// Comma-separated statuses. `kind=code`: `open`, `fixed`, `false_positive`,
+    /// `accepted_risk`, `suppressed` (an accepted risk past its expiry counts as open).
+    /// `kind=dependency`: triage states (`untriaged`, `in_triage`, `exploitable`, …).
     pub status: Option<String>,
-    /// `severity` (most severe first, the default), `newest`, `oldest` or `path`.
+    /// `kind=code`: `severity` (most severe first, the default), `newest`, `oldest` or
+    /// `path`; `kind=dependency`: `severity`, `epss` or `newest`.
     pub sort: Option<String>,
     /// 1-based page number [default: 1].
     pub page: Option<u32>,
@@ -183,20 +190,37 @@ impl From<CodeFinding> for CodeFindingBody {
     }
 }
 
-/// The team's findings of one kind, filtered, sorted and paged. `kind=code`: findings from
-/// SARIF uploads.
+/// A page of findings of one kind.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum FindingsPage {
+    Code(Paginated<CodeFindingBody>),
+    Dependency(Paginated<FindingBody>),
+}
+
+fn not_for(kind: &str, parameter: &str) -> ApiError {
+    ApiError::new(
+        rampart_engine::ErrorCode::BadRequest,
+        format!("`{parameter}` is not a filter of kind={kind} findings"),
+    )
+}
+
+/// The team's findings of one kind, filtered, sorted and paged: `kind=code` from SARIF
+/// uploads, `kind=dependency` from SBOM analysis across the team's releases (also needs
+/// `vulnerabilities:read`).
 #[utoipa::path(get, path = "/api/v1/findings", tag = "findings",
     security(("bearer" = ["findings:read"])),
     params(FindingsQuery),
     responses(
-        (status = 200, description = "One page of findings", body = Paginated<CodeFindingBody>),
-        (status = 400, description = "A filter is malformed (named)", body = ErrorBody),
+        (status = 200, description = "One page of findings of the kind", body = FindingsPage),
+        (status = 400, description = "A filter is malformed or not one of the kind (named)", body = ErrorBody),
+        (status = 404, description = "`product` is not a product of this team", body = ErrorBody),
     ))]
 pub async fn list_findings(
     State(state): State<AppState>,
     principal: Principal,
     query: Result<ApiQuery<FindingsQuery>, ApiError>,
-) -> Result<Json<Paginated<CodeFindingBody>>, ApiError> {
+) -> Result<Json<FindingsPage>, ApiError> {
     principal.require(Scope::FindingsRead)?;
     let ApiQuery(query) = query?;
     let request = PageQuery {
@@ -205,26 +229,65 @@ pub async fn list_findings(
     }
     .to_request()?;
     match query.kind.as_deref().map(str::trim) {
-        None | Some("") | Some("code") => {}
-        Some(other) => {
-            return Err(ApiError::new(
-                rampart_engine::ErrorCode::BadRequest,
-                format!("`kind` must be code or dependency, not {other:?}"),
-            ))
+        None | Some("") | Some("code") => {
+            if query.product.is_some() {
+                return Err(not_for("code", "product"));
+            }
+            let criteria = CodeFindingCriteria {
+                integration_id: query.integration_id,
+                repository: query.repository.as_deref(),
+                branch: query.branch.as_deref(),
+                tool: query.tool.as_deref(),
+                rule: query.rule.as_deref(),
+                severity: query.severity.as_deref(),
+                status: query.status.as_deref(),
+                sort: query.sort.as_deref(),
+            };
+            let page =
+                code_findings::list(&state, &principal, criteria.resolve()?, request).await?;
+            Ok(Json(FindingsPage::Code(Paginated::new(
+                page,
+                request,
+                CodeFindingBody::from,
+            ))))
         }
+        Some("dependency") => {
+            for (name, given) in [
+                ("integration_id", query.integration_id.is_some()),
+                ("repository", query.repository.is_some()),
+                ("branch", query.branch.is_some()),
+                ("tool", query.tool.is_some()),
+                ("rule", query.rule.is_some()),
+            ] {
+                if given {
+                    return Err(not_for("dependency", name));
+                }
+            }
+            let criteria = FindingCriteria {
+                severity: query.severity.as_deref(),
+                state: query.status.as_deref(),
+                sort: query.sort.as_deref(),
+                ..Default::default()
+            };
+            let page = findings::team_vulnerabilities(
+                &state,
+                &principal,
+                query.product,
+                criteria.resolve()?,
+                request,
+            )
+            .await?;
+            Ok(Json(FindingsPage::Dependency(Paginated::new(
+                page.into_items(),
+                request,
+                FindingBody::from,
+            ))))
+        }
+        Some(other) => Err(ApiError::new(
+            rampart_engine::ErrorCode::BadRequest,
+            format!("`kind` must be code or dependency, not {other:?}"),
+        )),
     }
-    let criteria = CodeFindingCriteria {
-        integration_id: query.integration_id,
-        repository: query.repository.as_deref(),
-        branch: query.branch.as_deref(),
-        tool: query.tool.as_deref(),
-        rule: query.rule.as_deref(),
-        severity: query.severity.as_deref(),
-        status: query.status.as_deref(),
-        sort: query.sort.as_deref(),
-    };
-    let page = code_findings::list(&state, &principal, criteria.resolve()?, request).await?;
-    Ok(Json(Paginated::new(page, request, CodeFindingBody::from)))
 }
 
 /// One code finding.

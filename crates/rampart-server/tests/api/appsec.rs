@@ -540,3 +540,56 @@ backend_tests! {
         assert_eq!(audit["total"], 2, "{audit}");
     }
 }
+
+/// Loads one npm advisory (lodash before 4.17.21) into the app's knowledge base.
+async fn load_lodash_advisory(app: &TestApp) {
+    let store = rampart_store::Store::connect(&app.config.database)
+        .await
+        .unwrap();
+    let record = json!({"schema_version": "1.6.0", "id": "GHSA-appsec-0001", "modified": "2024-01-02T00:00:00Z",
+        "summary": "lodash prototype pollution",
+        "affected": [{"package": {"ecosystem": "npm", "name": "lodash"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "4.17.21"}]}]}]});
+    let parsed = rampart_formats::advisory::parse_osv_json(record.to_string().as_bytes()).unwrap();
+    store
+        .ingest_advisories("osv", &parsed.records)
+        .await
+        .unwrap();
+    store.close().await;
+    crate::kb::wait_for_index(app).await;
+}
+
+backend_tests! {
+    async fn the_findings_api_lists_dependency_findings_across_releases(app) {
+        load_lodash_advisory(&app).await;
+        let sbom = json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
+            "components": [{"type": "library", "bom-ref": "l", "name": "lodash", "version": "4.17.20",
+                "purl": "pkg:npm/lodash@4.17.20"}]});
+        let mut products = Vec::new();
+        for name in ["web", "api"] {
+            let release = app.create_release(name).await;
+            let uploaded = json_of(app.post(&format!("/api/v1/releases/{release}/sboms?wait=true"))
+                .header("content-type", "application/vnd.cyclonedx+json")
+                .body(sbom.to_string()).send().await.unwrap(), StatusCode::CREATED).await;
+            assert_eq!(uploaded["analysis"]["findings_count"], 1, "{uploaded}");
+            let release: Value = json_of(app.get(&format!("/api/v1/releases/{release}")).send().await.unwrap(), StatusCode::OK).await;
+            products.push(release["product_id"].as_i64().unwrap());
+        }
+        let all = json_of(app.get("/api/v1/findings?kind=dependency").send().await.unwrap(), StatusCode::OK).await;
+        assert_eq!(all["total"], 2, "{all}");
+        assert_eq!(all["items"][0]["vulnerability"]["id"].as_str().or(all["items"][0]["vuln_id"].as_str()).is_some()
+            || all.to_string().contains("GHSA-appsec-0001"), true, "{all}");
+        let one = json_of(app.get(&format!("/api/v1/findings?kind=dependency&product={}", products[0])).send().await.unwrap(), StatusCode::OK).await;
+        assert_eq!(one["total"], 1);
+        let none = json_of(app.get("/api/v1/findings?kind=dependency&severity=critical").send().await.unwrap(), StatusCode::OK).await;
+        assert_eq!(none["total"], 0, "unrated records are not critical");
+        let other = app.get("/api/v1/findings?kind=dependency&product=999999").send().await.unwrap();
+        assert_eq!(other.status(), StatusCode::NOT_FOUND);
+        for bad in ["kind=dependency&tool=semgrep", "kind=code&product=1", "kind=secrets"] {
+            let response = app.get(&format!("/api/v1/findings?{bad}")).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+        }
+        // The code kind is the default and has none here.
+        assert_eq!(code_findings(&app, "").await["total"], 0);
+    }
+}

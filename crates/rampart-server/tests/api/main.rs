@@ -19,6 +19,7 @@ mod products;
 mod real_sboms;
 mod replicas;
 mod request_policy;
+mod sarif_bench;
 mod sbom_insert_bench;
 mod sbom_reading;
 mod sync_sources;

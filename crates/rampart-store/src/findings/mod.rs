@@ -208,6 +208,10 @@ const UNKNOWN_SEVERITY: &str = "unknown";
 enum FindingScope {
     Release,
     Product,
+    /// Every release of the team (`$2` is the team again), live or test ones.
+    Team {
+        test: bool,
+    },
 }
 
 /// Open findings of the scope with the knowledge base's current view (`$1` team, `$2` the
@@ -219,6 +223,12 @@ fn findings_query(scope: &FindingScope) -> String {
         FindingScope::Release => format!("{f}.release_id = $2"),
         FindingScope::Product => format!(
             "{f}.release_id IN (SELECT id FROM releases WHERE product_id = $2 AND team_id = $1)"
+        ),
+        FindingScope::Team { test: false } => format!(
+            "{f}.release_id IN (SELECT id FROM releases WHERE team_id = $2 AND NOT is_test)"
+        ),
+        FindingScope::Team { test: true } => format!(
+            "{f}.release_id IN (SELECT id FROM releases WHERE team_id = $2 AND is_test)"
         ),
     };
     let in_scope = scope_condition("f");
@@ -305,6 +315,51 @@ impl Store {
         sort: FindingSort,
         page: PageRequest,
     ) -> Result<Page<FindingView>, StoreError> {
+        self.scoped_findings(
+            team_id,
+            FindingScope::Release,
+            release_id,
+            filter,
+            sort,
+            page,
+        )
+        .await
+    }
+
+    /// [`Store::release_findings`] across one product's releases (the caller has checked
+    /// it is the tenant's), or every release of the tenant when `product_id` is `None`.
+    pub async fn team_findings(
+        &self,
+        tenant: crate::Tenant,
+        product_id: Option<i64>,
+        filter: &FindingFilter,
+        sort: FindingSort,
+        page: PageRequest,
+    ) -> Result<Page<FindingView>, StoreError> {
+        let team_id = tenant.team_id;
+        match product_id {
+            Some(product) => {
+                self.scoped_findings(team_id, FindingScope::Product, product, filter, sort, page)
+                    .await
+            }
+            None => {
+                let scope = FindingScope::Team { test: tenant.test };
+                self.scoped_findings(team_id, scope, team_id, filter, sort, page)
+                    .await
+            }
+        }
+    }
+
+    async fn scoped_findings(
+        &self,
+        team_id: i64,
+        scope: FindingScope,
+        scope_id: i64,
+        filter: &FindingFilter,
+        sort: FindingSort,
+        page: PageRequest,
+    ) -> Result<Page<FindingView>, StoreError> {
+        let release_id = scope_id;
         let mut binds: Vec<Bind> = Vec::new();
         let mut conditions = Vec::new();
         // $1 and $2 are the team and release; filters bind from $3 on.
@@ -372,7 +427,7 @@ impl Store {
             FindingSort::Epss => "(epss IS NULL), epss DESC, (cvss IS NULL), cvss DESC, id",
             FindingSort::Newest => "first_seen_at DESC, id DESC",
         };
-        let inner = findings_query(&FindingScope::Release);
+        let inner = findings_query(&scope);
         let list_sql = format!(
             "SELECT * FROM ({inner}) r{where_clause} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
         );
