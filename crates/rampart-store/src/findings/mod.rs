@@ -227,9 +227,9 @@ fn findings_query(scope: &FindingScope) -> String {
         FindingScope::Team { test: false } => format!(
             "{f}.release_id IN (SELECT id FROM releases WHERE team_id = $2 AND NOT is_test)"
         ),
-        FindingScope::Team { test: true } => format!(
-            "{f}.release_id IN (SELECT id FROM releases WHERE team_id = $2 AND is_test)"
-        ),
+        FindingScope::Team { test: true } => {
+            format!("{f}.release_id IN (SELECT id FROM releases WHERE team_id = $2 AND is_test)")
+        }
     };
     let in_scope = scope_condition("f");
     let scope_groups = format!(
