@@ -577,8 +577,7 @@ backend_tests! {
         }
         let all = json_of(app.get("/api/v1/findings?kind=dependency").send().await.unwrap(), StatusCode::OK).await;
         assert_eq!(all["total"], 2, "{all}");
-        assert_eq!(all["items"][0]["vulnerability"]["id"].as_str().or(all["items"][0]["vuln_id"].as_str()).is_some()
-            || all.to_string().contains("GHSA-appsec-0001"), true, "{all}");
+        assert!(all.to_string().contains("GHSA-appsec-0001"), "{all}");
         let one = json_of(app.get(&format!("/api/v1/findings?kind=dependency&product={}", products[0])).send().await.unwrap(), StatusCode::OK).await;
         assert_eq!(one["total"], 1);
         let none = json_of(app.get("/api/v1/findings?kind=dependency&severity=critical").send().await.unwrap(), StatusCode::OK).await;
