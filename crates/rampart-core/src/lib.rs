@@ -9,6 +9,7 @@ pub mod scope;
 pub mod text;
 pub mod triage;
 pub mod vex_match;
+pub mod vex_workflow;
 
 pub use api_key::{ApiKeyCreation, ApiKeyHash, ApiKeyKind, ApiKeySecret};
 pub mod match_index;

@@ -20,6 +20,7 @@ mod sboms;
 mod severity;
 mod sync;
 mod vex_imports;
+mod vex_documents;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -60,6 +61,10 @@ pub use products::{
 pub use sboms::{
     Analysis, AnalysisStatus, AnalysisSubject, ComponentIdentity, ComponentResolution, NewSbom,
     SbomRecord, StoredComponent, COMPONENT_CHUNK,
+};
+pub use vex_documents::{
+    NewVexDocument, PublicDisclosureProduct, PublishedVersion, VexActor, VexDocumentEvent,
+    VexDocumentFilter, VexDocumentRecord, VexRendering, VexSeries, VexTransition,
 };
 pub use sync::{
     ApiKeyChange, ClaimedRun, SyncCounts, SyncRunRecord, SyncRunStatus, SyncSourceRecord,

@@ -17,3 +17,4 @@ pub mod sessions;
 pub mod sync_sources;
 pub mod teams;
 pub mod vex_import;
+pub mod vex_documents;
