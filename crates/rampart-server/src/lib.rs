@@ -7,6 +7,7 @@
 mod appsec_bodies;
 pub mod auth;
 mod bodies;
+mod document_download;
 pub mod error;
 mod middleware;
 pub mod openapi;
@@ -126,6 +127,12 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .routes(routes!(routes::health::readyz))
         .routes(routes!(routes::auth::request_otp))
         .routes(routes!(routes::auth::verify_otp))
+        .routes(routes!(routes::disclosures::public_index))
+        .routes(routes!(routes::disclosures::public_download))
+        .routes(routes!(routes::disclosures::csaf_provider_metadata))
+        .routes(routes!(routes::disclosures::csaf_index))
+        .routes(routes!(routes::disclosures::csaf_changes))
+        .routes(routes!(routes::disclosures::csaf_file))
         .split_for_parts();
     let (protected, protected_document) = OpenApiRouter::new()
         .routes(routes!(routes::me::me))
@@ -273,6 +280,31 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .routes(routes!(routes::code_findings::get_code_finding))
         .routes(routes!(routes::code_findings::triage_code_finding))
         .routes(routes!(routes::code_findings::code_finding_history))
+        .routes(routes!(routes::vex_documents::generate_for_release))
+        .routes(routes!(routes::vex_documents::generate_for_product))
+        .routes(routes!(routes::vex_documents::list_documents))
+        .routes(routes!(
+            routes::vex_documents::get_document,
+            routes::vex_documents::update_document,
+            routes::vex_documents::delete_document
+        ))
+        .routes(routes!(routes::vex_documents::document_content))
+        .routes(routes!(routes::vex_documents::document_events))
+        .routes(routes!(routes::vex_documents::submit_document))
+        .routes(routes!(routes::vex_documents::approve_document))
+        .routes(routes!(routes::vex_documents::reject_document))
+        .routes(routes!(routes::vex_documents::publish_document))
+        .routes(routes!(
+            routes::vex_documents::get_vex_settings,
+            routes::vex_documents::update_vex_settings
+        ))
+        .routes(routes!(routes::disclosures::list_disclosures))
+        .routes(routes!(routes::disclosures::get_disclosure))
+        .routes(routes!(routes::disclosures::download_disclosure))
+        .routes(routes!(
+            routes::disclosures::get_distribution,
+            routes::disclosures::set_distribution
+        ))
         .split_for_parts();
     document.merge(protected_document);
     (public, protected, document)

@@ -38,6 +38,8 @@ use crate::error::{ErrorBody, ErrorCode};
         (name = "teams", description = "Teams, members and plans"),
         (name = "audit", description = "The append-only audit log"),
         (name = "integrations", description = "AppSec data-source integrations (seed 001's `/public_api/appsec/v1/…` paths serve the same JSON) and SARIF 2.1.0 uploads"),
+        (name = "vex", description = "VEX documents (OpenVEX, CycloneDX, CSAF) generated from triage decisions, and their approval workflow"),
+        (name = "disclosures", description = "Published VEX documents, and their optional public distribution (CSAF 2.0 §7 layout)"),
     )
 )]
 pub struct ApiDoc;

@@ -6,6 +6,9 @@
 //! `RAMPART_REQUIRE_TEST_DATA=1` (CI), where the calling test fails instead, so a missing
 //! corpus can never pass as a green test.
 
+#[cfg(feature = "format-checks")]
+pub mod format_checks;
+
 use std::ffi::OsString;
 use std::path::PathBuf;
 

@@ -5,6 +5,7 @@
 pub mod analyses;
 pub mod api_keys;
 pub mod code_findings;
+pub mod disclosures;
 pub mod dispositions;
 pub mod findings;
 pub mod integrations;

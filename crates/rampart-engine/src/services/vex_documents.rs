@@ -463,17 +463,23 @@ async fn author(engine: &Engine, actor: &Actor) -> Result<Author, ServiceError> 
         .team(actor.team_id)
         .await?
         .ok_or_else(|| ServiceError::not_found("team"))?;
-    let namespace = engine
-        .config
-        .public_url
-        .as_deref()
-        .map(|url| url.trim_end_matches('/').to_string())
-        .unwrap_or_else(|| format!("urn:rampart:team:{}", team.id));
+    let namespace = publisher_namespace(engine, team.id);
     Ok(Author {
         name: team.name,
         namespace: Some(namespace),
         role: Some("Document Creator".into()),
     })
+}
+
+/// The namespace a team publishes under (CSAF `publisher.namespace`): the server's public
+/// URL, else an URN naming the team.
+pub fn publisher_namespace(engine: &Engine, team_id: i64) -> String {
+    engine
+        .config
+        .public_url
+        .as_deref()
+        .map(|url| url.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("urn:rampart:team:{team_id}"))
 }
 
 /// Every release of a product, newest first.

@@ -2,7 +2,7 @@
 
 use super::write::tests::{critical, NO_FIX};
 use super::write::{write_package_findings, PackageFinding};
-use crate::vex::schema_tests::SchemaCheck;
+use rampart_test_data::format_checks::SchemaCheck;
 
 fn validate(log: &serde_json::Value) -> Result<(), String> {
     let root = rampart_test_data::root().expect("test data");

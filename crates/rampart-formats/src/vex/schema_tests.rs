@@ -3,84 +3,19 @@
 //! mandatory tests (`scripts/csaf-validator`, Node). Each check is also shown to reject a
 //! broken document, so that a check that accepts everything cannot pass unnoticed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use rampart_test_data::format_checks::{
+    bsi_validator, csaf_schema, cyclonedx_schema, cyclonedx_xsd, openvex_schema, tool_missing,
+    xmllint_available, xsd_check,
+};
 use serde_json::Value;
 
 use super::test_documents::{all_dispositions, document_with, every_combination, small_document};
 use super::{write, VexFormat};
 
-/// Resolves schema references (`https://www.first.org/cvss/cvss-v3.1.json`,
-/// `spdx.schema.json`, ...) to files of the same name in the given folders; never the network.
-struct LocalSchemas {
-    folders: Vec<PathBuf>,
-}
-
-impl jsonschema::Retrieve for LocalSchemas {
-    fn retrieve(
-        &self,
-        uri: &jsonschema::Uri<String>,
-    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-        let name = uri
-            .path()
-            .as_str()
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        for folder in &self.folders {
-            let path = folder.join(&name);
-            if path.is_file() {
-                return Ok(serde_json::from_slice(&std::fs::read(path)?)?);
-            }
-        }
-        Err(format!("schema {uri} is not available locally").into())
-    }
-}
-
-pub(crate) struct SchemaCheck {
-    validator: jsonschema::Validator,
-}
-
-impl SchemaCheck {
-    pub(crate) fn load(schema: &Path, folders: &[PathBuf]) -> SchemaCheck {
-        let schema: Value = serde_json::from_slice(&std::fs::read(schema).unwrap()).unwrap();
-        let validator = jsonschema::options()
-            .should_validate_formats(true)
-            .with_retriever(LocalSchemas {
-                folders: folders.to_vec(),
-            })
-            .build(&schema)
-            .expect("the schema compiles");
-        SchemaCheck { validator }
-    }
-
-    /// The schema's complaints about `document`, as `pointer: message` lines.
-    pub(crate) fn errors(&self, document: &[u8]) -> Vec<String> {
-        let value: Value = serde_json::from_slice(document).expect("writers emit JSON");
-        self.validator
-            .iter_errors(&value)
-            .map(|error| format!("{}: {error}", error.instance_path()))
-            .collect()
-    }
-
-    pub(crate) fn assert_valid(&self, what: &str, document: &[u8]) {
-        let errors = self.errors(document);
-        assert!(
-            errors.is_empty(),
-            "{what} fails its schema:\n{}\n{}",
-            errors.join("\n"),
-            String::from_utf8_lossy(document)
-        );
-    }
-}
-
 fn data() -> Option<PathBuf> {
     rampart_test_data::root()
-}
-
-pub(crate) fn openvex_schema(data: &Path) -> SchemaCheck {
-    SchemaCheck::load(&data.join("vex/openvex-spec/openvex_json_schema.json"), &[])
 }
 
 /// Edits a written JSON document, to show that a check rejects what it should.
@@ -126,22 +61,6 @@ fn openvex_output_passes_the_openvex_schema() {
 fn combinations() -> super::VexDocument {
     let combinations = every_combination();
     document_with(&combinations, combinations.len() * 2, 2)
-}
-
-fn cyclonedx_schema(data: &Path) -> SchemaCheck {
-    let folder = data.join("cyclonedx-spec-tests/schema");
-    SchemaCheck::load(
-        &folder.join("bom-1.6.schema.json"),
-        std::slice::from_ref(&folder),
-    )
-}
-
-fn csaf_schema(data: &Path) -> SchemaCheck {
-    let folder = data.join("vex/csaf-2.0/csaf_2.0");
-    SchemaCheck::load(
-        &folder.join("json_schema/csaf_json_schema.json"),
-        &[folder.join("referenced_schema/first")],
-    )
 }
 
 #[test]
@@ -205,53 +124,13 @@ fn sample_sbom() -> crate::sbom::Sbom {
     crate::sbom::parse(bom).unwrap()
 }
 
-/// Whether an external tool may be missing: only when `RAMPART_REQUIRE_<name>` is not `1`
-/// (CI sets it, so that a missing tool fails there instead of skipping).
-fn tool_missing(variable: &str, what: &str) -> bool {
-    if std::env::var(variable).as_deref() == Ok("1") {
-        panic!("{what} is not available but {variable}=1");
-    }
-    eprintln!("skipping: {what} is not available (CI installs it and sets {variable}=1)");
-    true
-}
-
-fn xmllint_available() -> bool {
-    std::process::Command::new("xmllint")
-        .arg("--version")
-        .output()
-        .is_ok_and(|output| output.status.success())
-}
-
-/// `xmllint --schema` over `document`: `Ok` when valid, else its complaints.
-fn xsd_check(xsd: &Path, document: &[u8]) -> Result<(), String> {
-    let folder = tempfile::tempdir().unwrap();
-    let path = folder.path().join("vex.xml");
-    std::fs::write(&path, document).unwrap();
-    // The XSD imports SPDX by URL; the schema folder's catalog maps it to the local file.
-    let catalog = xsd.with_file_name("xmlcatalog.xml");
-    let output = std::process::Command::new("xmllint")
-        .env("XML_CATALOG_FILES", catalog)
-        .arg("--noout")
-        .arg("--nonet")
-        .arg("--schema")
-        .arg(xsd)
-        .arg(&path)
-        .output()
-        .unwrap();
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
-}
-
 #[test]
 fn cyclonedx_xml_output_passes_the_cyclonedx_1_6_xsd() {
     let Some(data) = data() else { return };
     if !xmllint_available() && tool_missing("RAMPART_REQUIRE_XMLLINT", "xmllint") {
         return;
     }
-    let xsd = data.join("cyclonedx-spec-tests/schema/bom-1.6.xsd");
+    let xsd = cyclonedx_xsd(&data);
     for (what, document) in [
         ("small document", small_document()),
         (
@@ -279,35 +158,6 @@ fn cyclonedx_xml_output_passes_the_cyclonedx_1_6_xsd() {
         xsd_check(&xsd, broken.as_bytes()).is_err(),
         "the XSD accepted a broken document"
     );
-}
-
-/// Runs `scripts/csaf-validator/validate.mjs` (the BSI csaf-validator-lib's schema and
-/// mandatory tests) over the files; `None` when node or the library is not installed.
-fn bsi_validator(paths: &[PathBuf]) -> Option<Vec<Value>> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/csaf-validator");
-    if !script
-        .join("node_modules/@secvisogram/csaf-validator-lib")
-        .is_dir()
-    {
-        return None;
-    }
-    let output = std::process::Command::new("node")
-        .arg(script.join("validate.mjs"))
-        .args(paths)
-        .output()
-        .ok()?;
-    assert!(
-        matches!(output.status.code(), Some(0 | 1)),
-        "the validator could not run: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Some(
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect(),
-    )
 }
 
 #[test]

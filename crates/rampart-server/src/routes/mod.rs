@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod code_findings;
+pub mod disclosures;
 pub mod dispositions;
 pub mod findings;
 pub mod health;
@@ -22,6 +23,7 @@ pub mod seed_products;
 pub mod sync_sources;
 pub mod teams;
 pub mod vex_imports;
+pub mod vex_documents;
 
 use rampart_core::{PageRequest, DEFAULT_PER_PAGE};
 use serde::{Deserialize, Serialize};
