@@ -9,7 +9,11 @@ use rampart_engine::services::vex_documents::file_name;
 use rampart_store::VexDocumentRecord;
 
 /// The response for `record`'s `bytes`, honouring the request's `If-None-Match`.
-pub fn document_response(request: &HeaderMap, record: &VexDocumentRecord, bytes: Vec<u8>) -> Response {
+pub fn document_response(
+    request: &HeaderMap,
+    record: &VexDocumentRecord,
+    bytes: Vec<u8>,
+) -> Response {
     let etag = format!("\"{}\"", record.sha256);
     let not_modified = request
         .get(header::IF_NONE_MATCH)
@@ -27,7 +31,9 @@ pub fn document_response(request: &HeaderMap, record: &VexDocumentRecord, bytes:
             file_name(&record.tracking_id, &record.format, record.version)
         );
         if let Ok(value) = HeaderValue::from_str(&disposition) {
-            response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, value);
         }
         response
     };

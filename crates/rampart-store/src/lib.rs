@@ -62,15 +62,15 @@ pub use sboms::{
     Analysis, AnalysisStatus, AnalysisSubject, ComponentIdentity, ComponentResolution, NewSbom,
     SbomRecord, StoredComponent, COMPONENT_CHUNK,
 };
-pub use vex_documents::{
-    NewVexDocument, PublicDisclosureProduct, PublishedVersion, VexActor, VexDocumentEvent,
-    VexDocumentFilter, VexDocumentRecord, VexRendering, VexSeries, VexTransition,
-};
 pub use sync::{
     ApiKeyChange, ClaimedRun, SyncCounts, SyncRunRecord, SyncRunStatus, SyncSourceRecord,
     SyncSourceUpsert,
 };
 pub use vex_imports::{NewVexImport, VexImport};
+pub use vex_documents::{
+    NewVexDocument, PublicDisclosureProduct, PublishedVersion, VexActor, VexDocumentEvent,
+    VexDocumentFilter, VexDocumentRecord, VexRendering, VexSeries, VexTransition,
+};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

@@ -120,7 +120,9 @@ pub struct PublishedVersion {
 pub enum VexTransition {
     Submit,
     Approve,
-    Reject { reason: String },
+    Reject {
+        reason: String,
+    },
     /// With the final rendering (status `final`, publication dates) and the series' first
     /// publication date it carries.
     Publish {

@@ -75,9 +75,10 @@ fn published(record: Option<VexDocumentRecord>) -> Result<VexDocumentRecord, Ser
 /// document with hash `sha256`: `*`, or any listed tag, weak or strong (RFC 9110 §13.1.2
 /// compares weakly).
 pub fn etag_matches(if_none_match: &str, sha256: &str) -> bool {
-    if_none_match.split(',').map(str::trim).any(|tag| {
-        tag == "*" || tag.trim_start_matches("W/").trim_matches('"') == sha256
-    })
+    if_none_match
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/").trim_matches('"') == sha256)
 }
 
 /// A product's public-distribution setting.
@@ -447,7 +448,12 @@ mod tests {
     #[test]
     fn provider_metadata_names_the_folder_and_the_publisher() {
         let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
-        let metadata = provider_metadata("https://h.example/public/disclosures/4/csaf", "Acme", "https://acme.example", at);
+        let metadata = provider_metadata(
+            "https://h.example/public/disclosures/4/csaf",
+            "Acme",
+            "https://acme.example",
+            at,
+        );
         assert_eq!(
             metadata["canonical_url"],
             "https://h.example/public/disclosures/4/csaf/provider-metadata.json"

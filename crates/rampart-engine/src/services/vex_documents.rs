@@ -188,7 +188,8 @@ pub fn statements_for(subject: &VexSubject, decisions: &[FindingDecision]) -> Sn
         if !covered.contains(&decision.release_id) {
             continue;
         }
-        let Some(vulnerability) = Vulnerability::from_ids(decision.vulnerability_ids.iter().cloned())
+        let Some(vulnerability) =
+            Vulnerability::from_ids(decision.vulnerability_ids.iter().cloned())
         else {
             continue;
         };
@@ -245,7 +246,11 @@ pub fn statements_for(subject: &VexSubject, decisions: &[FindingDecision]) -> Sn
         }
     }
     statements.sort_by(|a, b| {
-        (&a.vulnerability, &a.components, &a.products).cmp(&(&b.vulnerability, &b.components, &b.products))
+        (&a.vulnerability, &a.components, &a.products).cmp(&(
+            &b.vulnerability,
+            &b.components,
+            &b.products,
+        ))
     });
     Snapshot {
         products,
@@ -254,8 +259,9 @@ pub fn statements_for(subject: &VexSubject, decisions: &[FindingDecision]) -> Sn
     }
 }
 
+/// A release's key: also its OpenVEX `@id` (an IRI) when it has no purl or CPE.
 fn release_key(release_id: i64) -> String {
-    format!("release-{release_id}")
+    format!("urn:rampart:release:{release_id}")
 }
 
 /// What a document says, kept with it so that publishing renders the same statements.
@@ -317,7 +323,11 @@ pub struct DocumentPlan {
 }
 
 /// The neutral document for a snapshot and plan (pure).
-pub fn vex_document_for(snapshot: &Snapshot, plan: &DocumentPlan, format: VexFormat) -> VexDocument {
+pub fn vex_document_for(
+    snapshot: &Snapshot,
+    plan: &DocumentPlan,
+    format: VexFormat,
+) -> VexDocument {
     let mut revision_history: Vec<Revision> = plan
         .published
         .iter()
@@ -337,7 +347,11 @@ pub fn vex_document_for(snapshot: &Snapshot, plan: &DocumentPlan, format: VexFor
     let id = match format {
         VexFormat::OpenVex => match &plan.author.namespace {
             Some(namespace) if namespace.starts_with("http") => {
-                format!("{}/vex/{}", namespace.trim_end_matches('/'), plan.tracking_id)
+                format!(
+                    "{}/vex/{}",
+                    namespace.trim_end_matches('/'),
+                    plan.tracking_id
+                )
             }
             _ => format!("urn:rampart:vex:{}", plan.tracking_id),
         },
@@ -359,8 +373,16 @@ pub fn vex_document_for(snapshot: &Snapshot, plan: &DocumentPlan, format: VexFor
             revision_history,
             serial_number: Some(plan.serial_number.clone()),
         },
-        products: snapshot.products.iter().map(SubjectSnapshot::subject).collect(),
-        components: snapshot.components.iter().map(SubjectSnapshot::subject).collect(),
+        products: snapshot
+            .products
+            .iter()
+            .map(SubjectSnapshot::subject)
+            .collect(),
+        components: snapshot
+            .components
+            .iter()
+            .map(SubjectSnapshot::subject)
+            .collect(),
         statements: snapshot
             .statements
             .iter()
@@ -430,18 +452,23 @@ async fn release_decisions(
         .await?
         .with_aliases();
         let done = found.items.len() < 500;
-        decisions.extend(found.items.into_iter().map(|(view, aliases)| FindingDecision {
-            release_id,
-            component: ComponentRef {
-                name: view.component_name,
-                version: view.component_version,
-                purl: view.component_purl,
-                cpe: view.component_cpe,
-            },
-            vulnerability_ids: std::iter::once(view.vuln_id).chain(aliases).collect(),
-            disposition: None,
-            decided_at: None,
-        }));
+        decisions.extend(
+            found
+                .items
+                .into_iter()
+                .map(|(view, aliases)| FindingDecision {
+                    release_id,
+                    component: ComponentRef {
+                        name: view.component_name,
+                        version: view.component_version,
+                        purl: view.component_purl,
+                        cpe: view.component_cpe,
+                    },
+                    vulnerability_ids: std::iter::once(view.vuln_id).chain(aliases).collect(),
+                    disposition: None,
+                    decided_at: None,
+                }),
+        );
         if done {
             break;
         }
@@ -520,7 +547,9 @@ async fn latest_sbom(
     let record = page.items.into_iter().next().ok_or_else(|| {
         ServiceError::invalid("`include_bom`: the release has no SBOM to combine with the VEX")
     })?;
-    sbom_by_id(engine, actor, record.id).await.map(|sbom| (record.id, sbom))
+    sbom_by_id(engine, actor, record.id)
+        .await
+        .map(|sbom| (record.id, sbom))
 }
 
 async fn sbom_by_id(engine: &Engine, actor: &Actor, sbom_id: i64) -> Result<Sbom, ServiceError> {
@@ -698,7 +727,11 @@ pub async fn generate(
 }
 
 /// One document's metadata (`vex:read`).
-pub async fn get(engine: &Engine, actor: &Actor, id: i64) -> Result<VexDocumentRecord, ServiceError> {
+pub async fn get(
+    engine: &Engine,
+    actor: &Actor,
+    id: i64,
+) -> Result<VexDocumentRecord, ServiceError> {
     actor.require(Scope::VexRead)?;
     engine
         .store
@@ -836,7 +869,10 @@ async fn rerender(
         _ => None,
     };
     let document = vex_document_for(&snapshot, &plan, format);
-    Ok((render(&document, format, bom.as_ref())?, initial_release_date))
+    Ok((
+        render(&document, format, bom.as_ref())?,
+        initial_release_date,
+    ))
 }
 
 /// Changes a draft's title (`vex:write`); audited as `vex.update`. Anything but a draft is
@@ -858,7 +894,14 @@ pub async fn update(
     let audit = actor.audit(origin, "vex.update");
     Ok(engine
         .store
-        .update_vex_draft(actor.tenant(), id, &title, &rendering, &actor_of(actor), &audit)
+        .update_vex_draft(
+            actor.tenant(),
+            id,
+            &title,
+            &rendering,
+            &actor_of(actor),
+            &audit,
+        )
         .await?)
 }
 
@@ -883,7 +926,10 @@ fn not_a_draft(record: &VexDocumentRecord, verb: &str) -> ServiceError {
     } else {
         ServiceError::new(
             ErrorCode::Conflict,
-            format!("the document is {}; only a draft can be {verb}", record.status),
+            format!(
+                "the document is {}; only a draft can be {verb}",
+                record.status
+            ),
         )
     }
 }
@@ -942,8 +988,9 @@ pub async fn transition(
                 .vex_self_approval(actor.team_id)
                 .await?
                 .unwrap_or(false);
-            check_approver(record.submitted_by_user_id, actor.user_id, allowed)
-                .map_err(|violation| ServiceError::new(ErrorCode::Forbidden, violation.to_string()))?;
+            check_approver(record.submitted_by_user_id, actor.user_id, allowed).map_err(
+                |violation| ServiceError::new(ErrorCode::Forbidden, violation.to_string()),
+            )?;
             (VexTransition::Approve, "vex.approve")
         }
         VexAction::Reject => {
@@ -1102,8 +1149,11 @@ mod tests {
         assert_eq!(statement.vulnerability, "CVE-2021-23337");
         assert_eq!(statement.aliases, ["GHSA-35jh-r3h4-6jhm"]);
         assert_eq!(statement.disposition.state, DispositionState::InTriage);
-        assert_eq!(statement.products, ["release-1"]);
-        assert_eq!(snapshot.components[0].purl.as_deref(), Some("pkg:npm/lodash@4.17.20"));
+        assert_eq!(statement.products, ["urn:rampart:release:1"]);
+        assert_eq!(
+            snapshot.components[0].purl.as_deref(),
+            Some("pkg:npm/lodash@4.17.20")
+        );
         assert_eq!(snapshot.products[0].version.as_deref(), Some("1.0"));
         assert_eq!(snapshot.products[0].vendor.as_deref(), Some("Acme"));
     }
@@ -1111,7 +1161,11 @@ mod tests {
     #[test]
     fn releases_agreeing_on_a_decision_share_one_statement_and_others_keep_theirs() {
         let snapshot = statements_for(
-            &subject(vec![release(1, "1.0"), release(2, "2.0"), release(3, "3.0")]),
+            &subject(vec![
+                release(1, "1.0"),
+                release(2, "2.0"),
+                release(3, "3.0"),
+            ]),
             &[
                 finding(1, &["CVE-2021-23337"], Some(not_affected())),
                 finding(2, &["CVE-2021-23337"], Some(not_affected())),
@@ -1128,7 +1182,10 @@ mod tests {
             .iter()
             .find(|s| s.disposition.state == DispositionState::NotAffected)
             .unwrap();
-        assert_eq!(shared.products, ["release-1", "release-2"]);
+        assert_eq!(
+            shared.products,
+            ["urn:rampart:release:1", "urn:rampart:release:2"]
+        );
     }
 
     fn plan(version: i64, published: Vec<PublishedVersion>, final_status: bool) -> DocumentPlan {
@@ -1165,25 +1222,47 @@ mod tests {
             initial_release_date: Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap(),
         };
         let document = vex_document_for(&snapshot, &plan(2, vec![first], false), VexFormat::Csaf);
-        let versions: Vec<u32> = document.metadata.revision_history.iter().map(|r| r.version).collect();
+        let versions: Vec<u32> = document
+            .metadata
+            .revision_history
+            .iter()
+            .map(|r| r.version)
+            .collect();
         assert_eq!(versions, [1, 2]);
         assert_eq!(document.metadata.status, DocumentStatus::Draft);
         let csaf: serde_json::Value =
-            serde_json::from_slice(&render(&document, VexFormat::Csaf, None).unwrap().content).unwrap();
+            serde_json::from_slice(&render(&document, VexFormat::Csaf, None).unwrap().content)
+                .unwrap();
         assert_eq!(csaf["document"]["tracking"]["version"], "2");
         assert_eq!(csaf["document"]["tracking"]["status"], "draft");
         assert_eq!(csaf["document"]["tracking"]["id"], "rampart-vex-1-7-1-csaf");
 
-        let final_document = vex_document_for(&snapshot, &plan(2, Vec::new(), true), VexFormat::CycloneDxJson);
+        let final_document = vex_document_for(
+            &snapshot,
+            &plan(2, Vec::new(), true),
+            VexFormat::CycloneDxJson,
+        );
         let rendering = render(&final_document, VexFormat::CycloneDxJson, None).unwrap();
         let cdx: serde_json::Value = serde_json::from_slice(&rendering.content).unwrap();
-        assert_eq!(cdx["serialNumber"], "urn:uuid:7b2d1c4e-0000-4000-8000-000000000001");
+        assert_eq!(
+            cdx["serialNumber"],
+            "urn:uuid:7b2d1c4e-0000-4000-8000-000000000001"
+        );
         assert_eq!(cdx["version"], 2);
-        assert_eq!(rendering.sha256, hex::encode(Sha256::digest(&rendering.content)));
-        assert_eq!(rendering.content_type, "application/vnd.cyclonedx+json; version=1.6");
+        assert_eq!(
+            rendering.sha256,
+            hex::encode(Sha256::digest(&rendering.content))
+        );
+        assert_eq!(
+            rendering.content_type,
+            "application/vnd.cyclonedx+json; version=1.6"
+        );
 
         let openvex = vex_document_for(&snapshot, &plan(1, Vec::new(), true), VexFormat::OpenVex);
-        assert_eq!(openvex.metadata.id, "https://vex.acme.example/vex/rampart-vex-1-7-1-csaf");
+        assert_eq!(
+            openvex.metadata.id,
+            "https://vex.acme.example/vex/rampart-vex-1-7-1-csaf"
+        );
     }
 
     #[test]
@@ -1193,12 +1272,18 @@ mod tests {
         assert!(render(&document, VexFormat::CycloneDxJson, None).is_ok());
         let error = render(&document, VexFormat::Csaf, None).unwrap_err();
         assert_eq!(error.code(), ErrorCode::ValidationFailed);
-        assert!(error.message().contains("at least one vulnerability"), "{error}");
+        assert!(
+            error.message().contains("at least one vulnerability"),
+            "{error}"
+        );
     }
 
     #[test]
     fn csaf_file_names_follow_section_5_1() {
-        assert_eq!(csaf_file_stem("Example Company:2024/01"), "example_company_2024_01");
+        assert_eq!(
+            csaf_file_stem("Example Company:2024/01"),
+            "example_company_2024_01"
+        );
         assert_eq!(csaf_file_stem("rampart-vex-1-7+x"), "rampart-vex-1-7+x");
         assert_eq!(file_name("ACME-1", "cyclonedx-xml", 3), "acme-1-v3.cdx.xml");
         assert_eq!(parse_format("csaf"), Some(VexFormat::Csaf));

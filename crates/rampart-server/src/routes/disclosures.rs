@@ -170,7 +170,9 @@ pub async fn get_distribution(
     principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<Json<DistributionSetting>, ApiError> {
-    Ok(Json(disclosures::distribution(&state, &principal, id).await?))
+    Ok(Json(
+        disclosures::distribution(&state, &principal, id).await?,
+    ))
 }
 
 /// Turns public distribution of a product's published documents on or off (owners and

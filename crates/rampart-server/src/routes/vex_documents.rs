@@ -243,7 +243,9 @@ pub async fn get_document(
     principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<Json<VexDocumentBody>, ApiError> {
-    Ok(Json(vex_documents::get(&state, &principal, id).await?.into()))
+    Ok(Json(
+        vex_documents::get(&state, &principal, id).await?.into(),
+    ))
 }
 
 /// Changes a draft's title (it is rendered again). Any other status is 409: a published
@@ -398,7 +400,15 @@ pub async fn reject_document(
 ) -> Result<Json<VexDocumentBody>, ApiError> {
     principal.require(Scope::VexWrite)?;
     let ApiJson(body) = body?;
-    step(&state, &meta, &principal, id, VexAction::Reject, body.reason.as_deref()).await
+    step(
+        &state,
+        &meta,
+        &principal,
+        id,
+        VexAction::Reject,
+        body.reason.as_deref(),
+    )
+    .await
 }
 
 /// Publishes an approved document: it is rendered as final (CSAF `tracking.status`
@@ -433,7 +443,9 @@ pub async fn get_vex_settings(
     principal: Principal,
     Path(team_id): Path<i64>,
 ) -> Result<Json<VexSettings>, ApiError> {
-    Ok(Json(vex_documents::settings(&state, &principal, team_id).await?))
+    Ok(Json(
+        vex_documents::settings(&state, &principal, team_id).await?,
+    ))
 }
 
 /// Changes the team's VEX settings (owners and admins); audited as `team.vex_settings`.

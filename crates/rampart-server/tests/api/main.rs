@@ -28,3 +28,4 @@ mod tenancy;
 mod test_mode;
 mod triage_bench;
 mod vex_imports;
+mod vex_documents;
