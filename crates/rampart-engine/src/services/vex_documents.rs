@@ -34,6 +34,7 @@ use sha2::{Digest, Sha256};
 
 use crate::actor::{Actor, RequestOrigin};
 use crate::error::{ErrorCode, ServiceError};
+use crate::services::dispositions::ReleaseDecision;
 use crate::{fields, Engine};
 
 const MAX_TITLE: usize = 300;
@@ -430,50 +431,36 @@ pub enum VexTarget {
     Product(i64),
 }
 
-/// Reads the open findings and current decisions of a release.
-// Until the dispositions service lands, every open finding is undecided (`in_triage`).
+/// Reads the open findings and current decisions of a release (the dispositions service).
 async fn release_decisions(
     engine: &Engine,
     actor: &Actor,
     release_id: i64,
 ) -> Result<Vec<FindingDecision>, ServiceError> {
-    use rampart_store::{FindingFilter, FindingSort};
-    let mut decisions = Vec::new();
-    for page in 1.. {
-        let request = PageRequest::new(page, 500).expect("a valid page");
-        let found = crate::services::findings::finding_page(
-            engine,
-            actor.team_id,
-            release_id,
-            &FindingFilter::default(),
-            FindingSort::default(),
-            request,
-        )
-        .await?
-        .with_aliases();
-        let done = found.items.len() < 500;
-        decisions.extend(
-            found
-                .items
-                .into_iter()
-                .map(|(view, aliases)| FindingDecision {
-                    release_id,
-                    component: ComponentRef {
-                        name: view.component_name,
-                        version: view.component_version,
-                        purl: view.component_purl,
-                        cpe: view.component_cpe,
-                    },
-                    vulnerability_ids: std::iter::once(view.vuln_id).chain(aliases).collect(),
-                    disposition: None,
-                    decided_at: None,
-                }),
-        );
-        if done {
-            break;
+    let decisions =
+        crate::services::dispositions::release_decisions(engine, actor.team_id, release_id).await?;
+    Ok(decisions.into_iter().map(FindingDecision::from).collect())
+}
+
+impl From<ReleaseDecision> for FindingDecision {
+    fn from(decision: ReleaseDecision) -> Self {
+        let finding = decision.finding;
+        let current = decision.decision.map(|current| current.decision);
+        FindingDecision {
+            release_id: finding.release_id,
+            component: ComponentRef {
+                name: finding.component_name,
+                version: finding.component_version,
+                purl: finding.component_purl,
+                cpe: finding.component_cpe,
+            },
+            vulnerability_ids: std::iter::once(finding.vuln_id)
+                .chain(decision.aliases)
+                .collect(),
+            decided_at: current.as_ref().map(|d| d.created_at),
+            disposition: current.map(|d| d.disposition),
         }
     }
-    Ok(decisions)
 }
 
 fn actor_of(actor: &Actor) -> VexActor {

@@ -283,6 +283,40 @@ backend_tests! {
         walk.call(admin, M::POST, "/api/v1/releases/{id}/analyses",
             &format!("/api/v1/releases/{release_id}/analyses"), None, S::ACCEPTED,
             "analysis.trigger", Some(admin_team), Some("release")).await;
+        // VEX documents: the team allows self-approval, then one document goes through
+        // generate, change, submit, approve, publish; another is rejected and deleted.
+        walk.call(admin, M::PATCH, "/api/v1/teams/{team_id}/vex-settings",
+            &format!("/api/v1/teams/{admin_team}/vex-settings"),
+            Some(json!({"allow_self_approval": true})), S::OK, "team.vex_settings",
+            Some(admin_team), Some("team")).await;
+        let document = walk.call(admin, M::POST, "/api/v1/releases/{id}/vex-documents",
+            &format!("/api/v1/releases/{release_id}/vex-documents"), Some(json!({"format": "csaf"})),
+            S::CREATED, "vex.generate", Some(admin_team), Some("vex_document")).await;
+        let document_id = id_of(&document, "id");
+        walk.call(admin, M::PUT, "/api/v1/vex-documents/{id}",
+            &format!("/api/v1/vex-documents/{document_id}"), Some(json!({"title": "Walked VEX"})),
+            S::OK, "vex.update", Some(admin_team), Some("vex_document")).await;
+        for (step, action) in [("submit", "vex.submit"), ("approve", "vex.approve"), ("publish", "vex.publish")] {
+            walk.call(admin, M::POST, &format!("/api/v1/vex-documents/{{id}}/{step}"),
+                &format!("/api/v1/vex-documents/{document_id}/{step}"), None, S::OK, action,
+                Some(admin_team), Some("vex_document")).await;
+        }
+        let document = walk.call(admin, M::POST, "/api/v1/products/{id}/vex-documents",
+            &format!("/api/v1/products/{product_id}/vex-documents"), Some(json!({"format": "openvex"})),
+            S::CREATED, "vex.generate", Some(admin_team), Some("vex_document")).await;
+        let document_id = id_of(&document, "id");
+        walk.call(admin, M::POST, "/api/v1/vex-documents/{id}/submit",
+            &format!("/api/v1/vex-documents/{document_id}/submit"), None, S::OK, "vex.submit",
+            Some(admin_team), Some("vex_document")).await;
+        walk.call(admin, M::POST, "/api/v1/vex-documents/{id}/reject",
+            &format!("/api/v1/vex-documents/{document_id}/reject"), Some(json!({"reason": "walk"})),
+            S::OK, "vex.reject", Some(admin_team), Some("vex_document")).await;
+        walk.call(admin, M::DELETE, "/api/v1/vex-documents/{id}",
+            &format!("/api/v1/vex-documents/{document_id}"), None, S::NO_CONTENT, "vex.delete",
+            Some(admin_team), Some("vex_document")).await;
+        walk.call(admin, M::PUT, "/api/v1/products/{id}/disclosure-settings",
+            &format!("/api/v1/products/{product_id}/disclosure-settings"), Some(json!({"public": true})),
+            S::OK, "disclosure.distribution", Some(admin_team), Some("product")).await;
         walk.call(admin, M::DELETE, "/api/v1/sboms/{id}", &format!("/api/v1/sboms/{sbom_id}"),
             None, S::NO_CONTENT, "sbom.delete", Some(admin_team), Some("sbom")).await;
         walk.call(admin, M::DELETE, "/api/v1/releases/{id}", &format!("/api/v1/releases/{release_id}"),

@@ -17,6 +17,12 @@ const PUBLIC: &[&str] = &[
     "/readyz",
     "/api/v1/auth/otp",
     "/api/v1/auth/otp/verify",
+    "/public/disclosures/{team_id}",
+    "/public/disclosures/{team_id}/documents/{id}",
+    "/public/disclosures/{team_id}/csaf/provider-metadata.json",
+    "/public/disclosures/{team_id}/csaf/white/index.txt",
+    "/public/disclosures/{team_id}/csaf/white/changes.csv",
+    "/public/disclosures/{team_id}/csaf/white/{year}/{file}",
 ];
 
 /// Every (method, path template, required scopes) in the served document.
@@ -84,6 +90,13 @@ fn body_for(method: &Method, path: &str, key_id: i64) -> Option<Value> {
             "statements": [{"vulnerability": {"name": "CVE-2099-7001"},
                 "products": [{"@id": "pkg:npm/lodash@4.17.20"}], "status": "under_investigation"}]
         }),
+        ("POST", "/api/v1/releases/{id}/vex-documents" | "/api/v1/products/{id}/vex-documents") => {
+            json!({"format": "openvex"})
+        }
+        ("PUT", "/api/v1/vex-documents/{id}") => json!({"title": "walk"}),
+        ("POST", "/api/v1/vex-documents/{id}/reject") => json!({"reason": "walk"}),
+        ("PATCH", "/api/v1/teams/{team_id}/vex-settings") => json!({"allow_self_approval": true}),
+        ("PUT", "/api/v1/products/{id}/disclosure-settings") => json!({"public": true}),
         ("PATCH", "/api/v1/teams/{team_id}/members/{user_id}") => json!({"role": "member"}),
         ("PATCH", "/api/v1/teams/{team_id}/settings") => json!({"api_key_creation": "admins"}),
         ("POST", "/v1/query") => {
@@ -223,6 +236,7 @@ fn expectation(method: &Method, template: &str, credential: Credential) -> Optio
             "/api/v1/me" | "/api/v1/teams" | "/api/v1/audit-log" | "/api/v1/audit-log/export",
         )
         | ("GET", "/api/v1/finding-events" | "/api/v1/products" | "/api/products")
+        | ("GET", "/api/v1/vex-documents" | "/api/v1/disclosures")
         | ("POST", "/api/v1/products" | "/api/products") => Own,
         // AppSec: the caller's own integrations, imports, findings and SLA.
         (
@@ -251,6 +265,8 @@ struct TeamA {
     integration: i64,
     sarif_import: i64,
     code_finding: i64,
+    /// A published VEX document (also a disclosure).
+    vex_document: i64,
 }
 
 /// The kind of object a templated path names, from its prefix (every object route is
@@ -264,6 +280,8 @@ fn object_of(template: &str) -> Option<&'static str> {
         ("/api/v1/sboms/{id}", "sbom"),
         ("/api/v1/analyses/{id}", "analysis"),
         ("/api/v1/findings/{id}", "finding"),
+        ("/api/v1/vex-documents/{id}", "vex_document"),
+        ("/api/v1/disclosures/{id}", "vex_document"),
         ("/api/v1/api-keys/{id}", "key"),
         ("/api/v1/teams/{team_id}", "team"),
         ("/api/v1/integrations/{id}", "integration"),
@@ -298,6 +316,7 @@ impl TeamA {
                 ("id", Some("sbom")) => self.sbom.to_string(),
                 ("id", Some("analysis")) => self.analysis.to_string(),
                 ("id", Some("finding")) => self.finding.to_string(),
+                ("id", Some("vex_document")) => self.vex_document.to_string(),
                 ("id", Some("key")) => self.key.to_string(),
                 ("id", Some("integration")) => self.integration.to_string(),
                 ("id", Some("sarif_import")) => self.sarif_import.to_string(),
@@ -481,7 +500,45 @@ async fn team_a(app: &TestApp) -> (TeamA, String, String) {
         .json()
         .await
         .unwrap();
+    // A published VEX document (team A approves its own: the setting allows it).
+    let call = |method: Method, path: String, body: Option<Value>| {
+        let mut request = app.with_token(method, &path, &token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            assert!(
+                response.status().is_success(),
+                "{path}: {}",
+                response.status()
+            );
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    call(
+        Method::PATCH,
+        format!("/api/v1/teams/{team}/vex-settings"),
+        Some(json!({"allow_self_approval": true})),
+    )
+    .await;
+    let document = call(
+        Method::POST,
+        format!("/api/v1/releases/{release_id}/vex-documents"),
+        Some(json!({"format": "csaf"})),
+    )
+    .await;
+    let vex_document = document["id"].as_i64().unwrap();
+    for step in ["submit", "approve", "publish"] {
+        call(
+            Method::POST,
+            format!("/api/v1/vex-documents/{vex_document}/{step}"),
+            None,
+        )
+        .await;
+    }
     let team_a = TeamA {
+        vex_document,
         finding,
         integration: integration_id,
         sarif_import: import["id"].as_i64().unwrap(),

@@ -165,6 +165,50 @@ async fn publish(app: &TestApp, author: &str, reviewer: &str, id: i64) -> Value 
     .await
 }
 
+/// Records a decision on every open finding of `vulnerability` in the release.
+async fn decide(app: &TestApp, release: i64, vulnerability: &str, mut decision: Value) {
+    decision["vulnerability"] = json!(vulnerability);
+    let response = app
+        .post(&format!("/api/v1/releases/{release}/dispositions"))
+        .json(&decision)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    assert!(
+        status.is_success(),
+        "{status}: {}",
+        response.text().await.unwrap()
+    );
+}
+
+/// Three kinds of decision over the release's three findings.
+async fn decide_all(app: &TestApp, release: i64) {
+    decide(
+        app,
+        release,
+        "CVE-2099-4003",
+        json!({"state": "not_affected", "justification": "code_not_reachable",
+        "detail": "minimist only parses our own arguments"}),
+    )
+    .await;
+    decide(
+        app,
+        release,
+        "CVE-2099-4001",
+        json!({"state": "exploitable", "responses": ["update"],
+        "action_statement": "Upgrade lodash to 4.17.21"}),
+    )
+    .await;
+    decide(
+        app,
+        release,
+        "GHSA-vexd-0002-bbbb",
+        json!({"state": "false_positive", "detail": "wrong package"}),
+    )
+    .await;
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
@@ -232,7 +276,9 @@ backend_tests! {
         let (_, unchanged) = content(&app, &admin, second_id).await;
         assert_eq!(unchanged, bytes);
 
-        // Regenerating makes version 2 of the same document, listing version 1 before it.
+        // Decisions change; regenerating makes version 2 of the same document, listing
+        // version 1 before it and saying what was decided.
+        decide_all(&app, release).await;
         let third = generate(&app, &admin, &generate_path, json!({"format": "csaf", "summary": "Reassessed."})).await;
         assert_eq!(third["version"], 2);
         assert_eq!(third["tracking_id"], published["tracking_id"]);
@@ -251,6 +297,17 @@ backend_tests! {
             .map(|r| (r["number"].as_str().unwrap(), r["summary"].as_str().unwrap())).collect();
         assert_eq!(history, [("1", "Initial version."), ("2", "Reassessed.")]);
         assert_eq!(tracking["initial_release_date"], tracking["revision_history"][0]["date"]);
+        let status_of = |cve: &str| {
+            let vulnerability = csaf["vulnerabilities"].as_array().unwrap().iter().find(|v| v["cve"] == cve).unwrap().clone();
+            let status = vulnerability["product_status"].as_object().unwrap();
+            (status.keys().cloned().collect::<Vec<_>>(), vulnerability)
+        };
+        let (states, minimist) = status_of("CVE-2099-4003");
+        assert_eq!(states, ["known_not_affected"]);
+        assert_eq!(minimist["flags"][0]["label"], "vulnerable_code_not_in_execute_path");
+        let (states, lodash) = status_of("CVE-2099-4001");
+        assert_eq!(states, ["known_affected"]);
+        assert!(lodash["remediations"].to_string().contains("Upgrade lodash to 4.17.21"), "{lodash}");
 
         // CycloneDX versions keep the serial number; OpenVEX counts its version too.
         for (format, check) in [("cyclonedx-json", "serialNumber"), ("openvex", "@id")] {
@@ -376,6 +433,7 @@ backend_tests! {
         let second = create_release(&app, product, "1.1.0").await["id"].as_i64().unwrap();
         json_of(app.post(&format!("/api/v1/releases/{second}/sboms?wait=true"))
             .header("content-type", "application/vnd.cyclonedx+json").body(SBOM).send().await.unwrap(), StatusCode::CREATED).await;
+        decide_all(&app, release).await;
         let admin = app.admin_key.clone();
         let reviewer = colleague(&app, "reviewer@checked.example").await;
         let folder = tempfile::tempdir().unwrap();
