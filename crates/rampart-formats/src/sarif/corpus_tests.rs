@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use super::read::{read_sarif, ReadLimits, SarifError};
-use crate::vex::schema_tests::SchemaCheck;
+use rampart_test_data::format_checks::SchemaCheck;
 
 /// (path under `sarif/`, result locations, skipped results, suppressed locations), counted
 /// from the files independently of this reader (results whose `kind` is absent or `fail`,
