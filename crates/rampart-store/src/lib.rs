@@ -19,8 +19,8 @@ mod products;
 mod sboms;
 mod severity;
 mod sync;
-mod vex_imports;
 mod vex_documents;
+mod vex_imports;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -66,11 +66,11 @@ pub use sync::{
     ApiKeyChange, ClaimedRun, SyncCounts, SyncRunRecord, SyncRunStatus, SyncSourceRecord,
     SyncSourceUpsert,
 };
-pub use vex_imports::{NewVexImport, VexImport};
 pub use vex_documents::{
     NewVexDocument, PublicDisclosureProduct, PublishedVersion, VexActor, VexDocumentEvent,
     VexDocumentFilter, VexDocumentRecord, VexRendering, VexSeries, VexTransition,
 };
+pub use vex_imports::{NewVexImport, VexImport};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

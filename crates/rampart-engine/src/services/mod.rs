@@ -17,5 +17,5 @@ pub mod sboms;
 pub mod sessions;
 pub mod sync_sources;
 pub mod teams;
-pub mod vex_import;
 pub mod vex_documents;
+pub mod vex_import;

@@ -22,8 +22,8 @@ pub mod seed_integrations;
 pub mod seed_products;
 pub mod sync_sources;
 pub mod teams;
-pub mod vex_imports;
 pub mod vex_documents;
+pub mod vex_imports;
 
 use rampart_core::{PageRequest, DEFAULT_PER_PAGE};
 use serde::{Deserialize, Serialize};

@@ -27,5 +27,5 @@ mod teams;
 mod tenancy;
 mod test_mode;
 mod triage_bench;
-mod vex_imports;
 mod vex_documents;
+mod vex_imports;
