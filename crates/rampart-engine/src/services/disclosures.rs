@@ -359,11 +359,11 @@ pub async fn csaf_file(
         return Ok(CsafFile::Hash(sha256_file(&entry)));
     }
     let (record, bytes) = public_document(engine, team_id, entry.id).await?;
-    Ok(CsafFile::Document(record, bytes))
+    Ok(CsafFile::Document(Box::new(record), bytes))
 }
 
 pub enum CsafFile {
-    Document(VexDocumentRecord, Vec<u8>),
+    Document(Box<VexDocumentRecord>, Vec<u8>),
     Hash(String),
 }
 
