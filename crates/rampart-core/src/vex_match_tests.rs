@@ -575,3 +575,50 @@ fn a_release_names_itself_by_name_and_version_and_by_a_generic_purl() {
         );
     }
 }
+
+/// The matcher's throughput (a benchmark: prints, asserts only correctness). Run with
+/// `cargo test --release -p rampart-core vex_match_throughput -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark: run explicitly with --release --ignored --nocapture"]
+fn vex_match_throughput() {
+    const N: usize = 10_000;
+    let purls: Vec<String> = (0..N)
+        .map(|i| format!("pkg:npm/%40scope{}/package-{i}@1.{}.0", i % 50, i % 7))
+        .collect();
+    let ids: Vec<[String; 2]> = (0..N)
+        .map(|i| [format!("CVE-2098-{i:05}"), format!("GHSA-{i:04x}-bench")])
+        .collect();
+    let id_refs: Vec<[&str; 2]> = ids.iter().map(|[a, b]| [a.as_str(), b.as_str()]).collect();
+    let entries: Vec<(&str, &[&str])> = purls
+        .iter()
+        .zip(&id_refs)
+        .map(|(p, i)| (p.as_str(), &i[..]))
+        .collect();
+    let release = release(&entries);
+    let components: Vec<Subject> = (0..N)
+        .map(|i| {
+            // The VEX spells the scope without `@` and names the GHSA alias.
+            let purl = format!("pkg:npm/scope{}/package-{i}@1.{}.0", i % 50, i % 7);
+            subject(&purl, Some(&purl))
+        })
+        .collect();
+    let statements: Vec<Statement> = (0..N)
+        .map(|i| {
+            let key = components[i].key.clone();
+            statement(&ids[i][1], &["the-release"], &[&key])
+        })
+        .collect();
+    let doc = document(vec![release_subject()], components, statements);
+    let start = std::time::Instant::now();
+    let rounds = 5;
+    for _ in 0..rounds {
+        let matched = match_document(&doc, &release);
+        assert_eq!(matched.decisions().len(), N);
+    }
+    let per_round = start.elapsed().as_secs_f64() / rounds as f64;
+    println!(
+        "vex_match: {N} statements against {N} components/findings: {:.1} ms per document, {:.0} statements/s",
+        per_round * 1e3,
+        N as f64 / per_round
+    );
+}

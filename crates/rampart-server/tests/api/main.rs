@@ -28,4 +28,5 @@ mod tenancy;
 mod test_mode;
 mod triage_bench;
 mod vex_documents;
+mod vex_import_bench;
 mod vex_imports;

@@ -19,16 +19,16 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-async fn bench(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |config| {
-        config.analysis_wait = Duration::from_secs(600);
-    })
-    .await
-    else {
-        return;
-    };
-    let store = crate::products::store_of(&app).await;
-    let records: Vec<Value> = (0..FINDINGS)
+/// A release of a new product `name` with `count` findings: `count` synthetic records
+/// (`GHSA-bench-NNNNN`, alias `CVE-2098-NNNNN`), one per npm package `bench-pkg-NNNNN`, and an
+/// SBOM of those packages at 1.0.0, an affected version. Returns the store, product and release.
+pub(crate) async fn release_with_findings(
+    app: &TestApp,
+    name: &str,
+    count: usize,
+) -> (rampart_store::Store, i64, i64) {
+    let store = crate::products::store_of(app).await;
+    let records: Vec<Value> = (0..count)
         .map(|i| {
             json!({"schema_version": "1.6.0", "id": format!("GHSA-bench-{i:05}"),
                 "aliases": [format!("CVE-2098-{i:05}")], "modified": "2024-01-02T00:00:00Z",
@@ -43,20 +43,33 @@ async fn bench(backend: Backend) {
             .await
             .unwrap();
     }
-    crate::kb::wait_for_index(&app).await;
-    let components: Vec<Value> = (0..FINDINGS)
+    crate::kb::wait_for_index(app).await;
+    let components: Vec<Value> = (0..count)
         .map(|i| json!({"type": "library", "bom-ref": format!("c{i}"), "name": format!("bench-pkg-{i:05}"),
             "version": "1.0.0", "purl": format!("pkg:npm/bench-pkg-{i:05}@1.0.0")}))
         .collect();
     let sbom = json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": components});
-    let (product_id, release_id) = crate::findings::release(&app, "triage bench").await;
+    let (product_id, release_id) = crate::findings::release(app, name).await;
     let uploaded =
-        crate::findings::upload_and_wait(&app, release_id, sbom.to_string().into_bytes()).await;
+        crate::findings::upload_and_wait(app, release_id, sbom.to_string().into_bytes()).await;
     assert_eq!(
-        uploaded["analysis"]["findings_count"], FINDINGS,
+        uploaded["analysis"]["findings_count"], count,
         "{}",
         uploaded["analysis"]
     );
+    (store, product_id, release_id)
+}
+
+async fn bench(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |config| {
+        config.analysis_wait = Duration::from_secs(600);
+    })
+    .await
+    else {
+        return;
+    };
+    let (store, product_id, release_id) =
+        release_with_findings(&app, "triage bench", FINDINGS).await;
     let team = crate::products::team_id(&app).await;
     let ids: Vec<i64> = store
         .triage_findings(
