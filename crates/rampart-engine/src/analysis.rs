@@ -492,6 +492,17 @@ pub async fn analyse(
         .complete_analysis(analysis, &resolutions, &findings, &summary)
         .await?;
     if outcome.is_some() {
+        // The SBOM's own analysis (CycloneDX `vulnerabilities[].analysis`) first, then what
+        // the product decided before. A failure is logged; the findings are stored either way.
+        match crate::services::vex_import::apply_sbom_analysis(store, analysis).await {
+            Ok(0) => {}
+            Ok(decided) => {
+                tracing::debug!(analysis = analysis.id, decided, "SBOM analysis applied")
+            }
+            Err(error) => {
+                tracing::warn!(analysis = analysis.id, %error, "applying the SBOM's analysis failed")
+            }
+        }
         // New releases and re-uploads inherit the product's decisions. The findings are
         // stored either way; a failure here is logged and the next analysis retries it.
         match crate::services::dispositions::carry_over(store, analysis).await {

@@ -362,15 +362,40 @@ pub async fn record(
     product_id: i64,
     open: &[TriageFinding],
     planned: Vec<PlannedDecision>,
+    source: (DispositionSource, Option<String>),
+    overwrite: bool,
+    event: AuditEvent,
+) -> Result<RecordOutcome, ServiceError> {
+    record_in(
+        &engine.store,
+        actor,
+        product_id,
+        open,
+        planned,
+        source,
+        overwrite,
+        event,
+    )
+    .await
+}
+
+/// [`record`] on a store, for work that runs outside a request (SBOM analysis).
+#[allow(clippy::too_many_arguments)]
+pub async fn record_in(
+    store: &Store,
+    actor: &Actor,
+    product_id: i64,
+    open: &[TriageFinding],
+    planned: Vec<PlannedDecision>,
     (source, source_ref): (DispositionSource, Option<String>),
     overwrite: bool,
     event: AuditEvent,
 ) -> Result<RecordOutcome, ServiceError> {
     actor.require(Scope::DispositionsWrite)?;
     let record_ids: Vec<i64> = planned.iter().map(|p| p.finding.vulnerability_id).collect();
-    let views = engine.store.matched_record_views(&record_ids).await?;
+    let views = store.matched_record_views(&record_ids).await?;
     let groups: Vec<i64> = planned.iter().map(|p| p.finding.group_id).collect();
-    let digests = engine.store.group_range_digests(&groups).await?;
+    let digests = store.group_range_digests(&groups).await?;
     let mut by_group: HashMap<i64, Vec<&TriageFinding>> = HashMap::new();
     for finding in open {
         by_group.entry(finding.group_id).or_default().push(finding);
@@ -432,8 +457,7 @@ pub async fn record(
             reaches,
         });
     }
-    outcome.decisions = engine
-        .store
+    outcome.decisions = store
         .record_dispositions(actor.team_id, &decisions, &event)
         .await?;
     Ok(outcome)

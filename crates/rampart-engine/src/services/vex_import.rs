@@ -212,6 +212,103 @@ pub async fn list_imports(
     Ok(engine.store.vex_imports(actor.team_id, release_id).await?)
 }
 
+/// Applies the `vulnerabilities[].analysis` an uploaded CycloneDX SBOM carries to the
+/// findings its analysis left without a decision (before carry-over, so that the SBOM's own
+/// word wins over an older release's), the same way as an import: source `sbom`, scope
+/// `release`, a manual decision never replaced, on behalf of the uploader, audited as
+/// `disposition.sbom_analysis`. Returns how many findings took a decision; an SBOM without
+/// analysis (or not CycloneDX) does nothing.
+pub async fn apply_sbom_analysis(
+    store: &Store,
+    analysis: &rampart_store::Analysis,
+) -> Result<usize, ServiceError> {
+    let Some((_, bytes)) = store
+        .sbom_document(analysis.team_id, analysis.sbom_id)
+        .await?
+    else {
+        return Ok(0);
+    };
+    let format = match vex::detect(&bytes) {
+        Some(format @ (vex::VexFormat::CycloneDxJson | vex::VexFormat::CycloneDxXml)) => format,
+        _ => return Ok(0),
+    };
+    let Ok(read) = vex::read_as(&bytes, format) else {
+        return Ok(0);
+    };
+    if read.document.statements.is_empty() {
+        return Ok(0);
+    }
+    let Some(product_id) = store
+        .release_product(analysis.team_id, analysis.release_id)
+        .await?
+    else {
+        return Ok(0);
+    };
+    let open: Vec<TriageFinding> = store
+        .triage_findings(
+            analysis.team_id,
+            product_id,
+            TriageWithin::Sbom(analysis.sbom_id),
+        )
+        .await?
+        .into_iter()
+        .filter(|f| f.disposition_id.is_none())
+        .collect();
+    let mut sbom = None;
+    for test in [false, true] {
+        let tenant = rampart_store::Tenant {
+            team_id: analysis.team_id,
+            test,
+        };
+        if let Some(record) = store.sbom(tenant, analysis.sbom_id).await? {
+            sbom = Some(record);
+            break;
+        }
+    }
+    let Some(sbom) = sbom else {
+        return Ok(0);
+    };
+    // The document is the release's own SBOM: its products are this release.
+    let identities = read.document.products.clone();
+    let serials: Vec<String> = sbom.serial_number.iter().cloned().collect();
+    let (planned, statements) = plan(store, &read.document, &open, identities, serials).await?;
+    if planned.is_empty() {
+        return Ok(0);
+    }
+    let uploader = Actor {
+        team_id: analysis.team_id,
+        user_id: sbom.uploaded_by_user_id,
+        user_email: sbom.uploaded_by.clone(),
+        credential: crate::actor::Credential::Session { id: 0 },
+        scopes: [Scope::DispositionsWrite].into_iter().collect(),
+        role: rampart_core::Role::Member,
+        plan: String::new(),
+    };
+    let applied = statements.iter().filter(|s| s.outcome == "applied").count();
+    let event = uploader
+        .audit(&RequestOrigin::default(), "disposition.sbom_analysis")
+        .target("sbom", analysis.sbom_id)
+        .details(serde_json::json!({
+            "statements": statements.len(),
+            "applied": applied,
+        }));
+    let recorded = dispositions::record_in(
+        store,
+        &uploader,
+        product_id,
+        &open,
+        planned,
+        (
+            DispositionSource::Sbom,
+            Some(format!("sha256:{}", sbom.sha256)),
+        ),
+        false,
+        event,
+    )
+    .await?;
+    Ok(recorded.reached.len())
+}
+
 /// Matches `document` against the findings `open` and plans one release-scoped decision per
 /// alias group × component × version, from the statement deciding it.
 async fn plan(

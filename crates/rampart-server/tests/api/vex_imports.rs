@@ -342,3 +342,43 @@ backend_tests! {
         }
     }
 }
+
+backend_tests! {
+    async fn an_sbom_carrying_its_analysis_applies_it_when_analysed(app) {
+        let _store = load_knowledge_base(&app).await;
+        let (_, release_id) = release(&app, "self-assessed").await;
+        // A CycloneDX SBOM with its own VEX: lodash not affected (by the CVE alias); django
+        // exploitable, but without the action statement that state needs.
+        let sbom = json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+            "serialNumber": "urn:uuid:0b1e0d7c-7a36-4a0e-9a3b-4f2d6f1f0c11",
+            "metadata": {"component": {"type": "application", "bom-ref": "app", "name": "self-assessed", "version": "1.0.0"}},
+            "components": [
+                {"type": "library", "bom-ref": "lodash", "name": "lodash", "version": "4.17.20", "purl": "pkg:npm/lodash@4.17.20"},
+                {"type": "library", "bom-ref": "django", "name": "Django", "version": "1.10", "purl": "pkg:pypi/Django@1.10"}
+            ],
+            "vulnerabilities": [
+                {"id": "CVE-2099-0002", "analysis": {"state": "not_affected", "justification": "code_not_reachable",
+                    "detail": "template() is never called"}, "affects": [{"ref": "lodash"}]},
+                {"id": "CVE-2099-0001", "analysis": {"state": "exploitable"}, "affects": [{"ref": "django"}]}
+            ]});
+        upload_and_wait(&app, release_id, sbom.to_string().into_bytes()).await;
+        // The analysis is reported finished once its findings are stored; the SBOM's own
+        // decisions follow right after, in the worker.
+        let mut findings = findings_by_purl(&app, release_id).await;
+        for _ in 0..200 {
+            if !finding_of(&findings, "pkg:npm/lodash@4.17.20").1.is_null() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            findings = findings_by_purl(&app, release_id).await;
+        }
+        let (_, lodash) = finding_of(&findings, "pkg:npm/lodash@4.17.20");
+        assert_eq!(lodash["state"], "not_affected", "{findings:?}");
+        assert_eq!(lodash["justification"], "code_not_reachable");
+        assert_eq!(lodash["detail"], "template() is never called");
+        assert_eq!(lodash["source"], "sbom");
+        assert_eq!(lodash["author"], "admin@localhost");
+        // `exploitable` without an action statement breaks the rules: not applied.
+        assert_eq!(finding_of(&findings, "pkg:pypi/Django@1.10").1, Value::Null);
+    }
+}
