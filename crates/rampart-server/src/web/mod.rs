@@ -59,6 +59,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/releases/{id}/sboms",
             post(releases::upload).layer(DefaultBodyLimit::max(max_sbom)),
         )
+        .route("/releases/{id}/dispositions", post(triage::decide))
+        .route("/findings/{id}/history", get(triage::history))
         .route("/sboms/{id}", get(releases::components))
         .route("/vulnerabilities/{id}", get(vulnerabilities::show))
         .route(

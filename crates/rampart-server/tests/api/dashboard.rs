@@ -561,6 +561,181 @@ backend_tests! {
             .await;
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     }
+    async fn findings_are_triaged_from_the_release_page_one_and_several_at_a_time(app) {
+        let _store = crate::findings::load_knowledge_base(&app).await;
+        let (_, release_id) = crate::findings::release(&app, "triaged-web").await;
+        crate::findings::upload_and_wait(&app, release_id, crate::dispositions::sbom()).await;
+        let ids = finding_ids(&app, release_id, "").await;
+        let (django, lodash, lib) = (&ids["django"], &ids["lodash"], &ids["lib"]);
+        let login = app.login("admin@localhost").await;
+        let mut web = WebClient::with_session(&app, login["token"].as_str().unwrap());
+        let release_path = format!("/releases/{release_id}");
+        let page = web.page(&release_path).await;
+        assert_no_inline_code(&page, &release_path);
+        assert!(page.contains("id=\"triage-form\"") && page.contains("Triage selected"), "{page}");
+        assert_eq!(page.matches("<span class=\"muted\">untriaged</span>").count(), 3, "{page}");
+        let token = csrf_token(&page);
+        let triage_path = format!("{release_path}/dispositions");
+
+        // Without the CSRF token nothing is decided.
+        let forged = web.post(&triage_path, &[("only", lodash), ("state", "in_triage")]).await;
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        assert_eq!(finding_ids(&app, release_id, "?state=untriaged").await.len(), 3);
+
+        // One row's button: lodash is not affected, so it leaves the default list.
+        let one = web
+            .post(
+                &triage_path,
+                &[
+                    ("csrf_token", &token),
+                    ("only", lodash),
+                    ("findings", django),
+                    ("state", "not_affected"),
+                    ("justification", "code_not_reachable"),
+                    ("detail", "the merge path is unused"),
+                    ("scope", "release"),
+                    ("version_range", ""),
+                ],
+            )
+            .await;
+        assert_eq!(one.status(), StatusCode::SEE_OTHER);
+        assert_eq!(one.headers()[LOCATION].to_str().unwrap(), release_path);
+        let page = web.page(&release_path).await;
+        assert!(!page.contains("lodash@4.17.20") && page.contains("django@1.10"), "{page}");
+        let suppressed = web.page(&format!("{release_path}?include_suppressed=1")).await;
+        assert!(suppressed.contains("lodash@4.17.20"), "{suppressed}");
+        assert!(suppressed.contains(">not_affected</span>") && suppressed.contains("code_not_reachable"));
+        assert!(suppressed.contains("name=\"include_suppressed\" value=\"1\" checked"));
+        let untriaged = web.page(&format!("{release_path}?state=untriaged")).await;
+        assert!(untriaged.contains("django@1.10") && untriaged.contains("lib@2.3.1"));
+        assert!(!untriaged.contains("lodash@4.17.20"), "{untriaged}");
+        assert_eq!(finding_ids(&app, release_id, "?state=not_affected").await.len(), 1, "the row's finding only");
+
+        // The selected rows: django and lib are exploitable, for every release of the product.
+        let several = web
+            .post(
+                &triage_path,
+                &[
+                    ("csrf_token", &token),
+                    ("findings", django),
+                    ("findings", lib),
+                    ("state", "exploitable"),
+                    ("responses", "update"),
+                    ("action_statement", "upgrade to the fixed version"),
+                    ("scope", "product"),
+                ],
+            )
+            .await;
+        assert_eq!(several.status(), StatusCode::SEE_OTHER);
+        let exploitable = finding_ids(&app, release_id, "?state=exploitable").await;
+        assert_eq!(exploitable.len(), 2, "{exploitable:?}");
+        let page = web.page(&format!("{release_path}?state=exploitable")).await;
+        assert_eq!(page.matches(">exploitable</span>").count(), 2, "{page}");
+        assert!(page.contains("name=\"state\" value=\"exploitable\" checked"));
+
+        // A second decision on lodash; the history lists both, newest first.
+        let again = web
+            .post(&triage_path, &[("csrf_token", &token), ("only", lodash), ("state", "in_triage")])
+            .await;
+        assert_eq!(again.status(), StatusCode::SEE_OTHER);
+        let page = web.page(&release_path).await;
+        let history_link = format!("href=\"/findings/{lodash}/history\"");
+        assert!(page.contains(&history_link) && page.contains(">in_triage</span>"), "{page}");
+        let history_path = format!("/findings/{lodash}/history");
+        let history = web.page(&history_path).await;
+        assert_no_inline_code(&history, &history_path);
+        assert!(history.contains("<h1>Decisions on GHSA-lodash-0001 in lodash@4.17.20</h1>"), "{history}");
+        assert!(history.contains("2 decisions reaching this finding"), "{history}");
+        let newest = history.find(">in_triage</span>").expect("the new decision");
+        let older = history.find(">not_affected</span>").expect("the first decision");
+        assert!(newest < older, "newest first");
+        assert!(history.contains("the merge path is unused") && history.contains("admin@localhost"));
+        assert_eq!(history.matches(">current</span>").count(), 1);
+        let lib_history = web.page(&format!("/findings/{lib}/history")).await;
+        assert!(lib_history.contains("upgrade to the fixed version") && lib_history.contains(">product<"), "{lib_history}");
+        // Another team's finding is a 404 page.
+        let outsider = app.login("outsider@example.com").await;
+        let mut outsider_web = WebClient::with_session(&app, outsider["token"].as_str().unwrap());
+        assert_eq!(outsider_web.get(&history_path).await.status(), StatusCode::NOT_FOUND);
+    }
+
+    async fn a_refused_decision_names_its_field_and_a_viewer_cannot_triage(app) {
+        let _store = crate::findings::load_knowledge_base(&app).await;
+        let (_, release_id) = crate::findings::release(&app, "refused-web").await;
+        crate::findings::upload_and_wait(&app, release_id, crate::dispositions::sbom()).await;
+        let ids = finding_ids(&app, release_id, "").await;
+        let lodash = &ids["lodash"];
+        let login = app.login("admin@localhost").await;
+        let mut web = WebClient::with_session(&app, login["token"].as_str().unwrap());
+        let release_path = format!("/releases/{release_id}");
+        let triage_path = format!("{release_path}/dispositions");
+        let token = csrf_token(&web.page(&release_path).await);
+        for (form, field) in [
+            (vec![("only", lodash.as_str()), ("state", "not_affected"), ("detail", "")], "`justification`"),
+            (vec![("only", lodash.as_str()), ("state", "exploitable")], "`action_statement`"),
+            (vec![("state", "in_triage")], "`findings`"),
+            (vec![("only", lodash.as_str()), ("state", "in_triage"), ("scope", "range")], "`version_range`"),
+        ] {
+            let mut form = form;
+            form.push(("csrf_token", &token));
+            let refused = web.post(&triage_path, &form).await;
+            assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{form:?}");
+            assert_secure_page(&refused, &triage_path);
+            let html = refused.text().await.unwrap();
+            let alert = &html[html.find("id=\"triage-error\"").expect("the reason on the page")..];
+            assert!(alert[..alert.find("</p>").unwrap()].contains(field), "{form:?}: {html}");
+            assert!(html.contains("lodash@4.17.20"), "the release page again");
+        }
+        let kept = web
+            .post(&triage_path, &[("csrf_token", &token), ("only", lodash), ("state", "not_affected"), ("detail", "")])
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(kept.contains("<option value=\"not_affected\" selected>"), "the form keeps its state");
+        assert_eq!(finding_ids(&app, release_id, "?state=untriaged").await.len(), 3, "nothing stored");
+
+        let invited = app
+            .post("/api/v1/teams/1/members")
+            .json(&json!({"email": "viewer@example.com", "role": "viewer"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(invited.status(), StatusCode::CREATED);
+        let viewer = app.login("viewer@example.com").await;
+        let mut viewer_web = WebClient::with_session(&app, viewer["token"].as_str().unwrap());
+        let page = viewer_web.page(&release_path).await;
+        assert!(page.contains("lodash@4.17.20") && page.contains("/history\""), "viewers see the table");
+        assert!(!page.contains("triage-form") && !page.contains("name=\"findings\""), "and no triage form");
+        let viewer_token = csrf_token(&page);
+        let refused = viewer_web
+            .post(&triage_path, &[("csrf_token", &viewer_token), ("only", lodash), ("state", "in_triage")])
+            .await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        assert!(refused.text().await.unwrap().contains("dispositions:write"));
+        assert_eq!(finding_ids(&app, release_id, "?state=untriaged").await.len(), 3);
+        assert_eq!(viewer_web.get(&format!("/findings/{lodash}/history")).await.status(), StatusCode::OK);
+    }
+}
+
+/// A release's findings (the API's list with `query`): component name → finding id.
+async fn finding_ids(
+    app: &TestApp,
+    release_id: i64,
+    query: &str,
+) -> std::collections::HashMap<String, String> {
+    let page = crate::findings::vulnerabilities(app, release_id, query).await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["component"]["name"].as_str().unwrap().to_string(),
+                f["id"].as_i64().unwrap().to_string(),
+            )
+        })
+        .collect()
 }
 
 async fn sboms_of(app: &TestApp, release_path: &str) -> i64 {

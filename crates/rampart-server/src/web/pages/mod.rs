@@ -9,6 +9,7 @@ pub mod portfolio;
 pub mod products;
 pub mod releases;
 pub mod sync_sources;
+pub mod triage;
 pub mod vulnerabilities;
 
 /// A time as pages show it (UTC, to the minute).

@@ -4,18 +4,22 @@
 
 use askama::Template;
 use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
+use rampart_core::triage::DispositionState;
 use rampart_core::{PageRequest, Scope};
+use rampart_engine::services::dispositions::CurrentDecision;
 use rampart_engine::services::findings::{self, FindingCriteria};
 use rampart_engine::services::{products, sboms};
 use rampart_engine::ServiceError;
-use rampart_store::FindingView;
+use rampart_store::{FindingView, UNTRIAGED_STATE};
 
+use super::triage::{TriageCell, TriageForm};
 use super::{page_number, when, Pager};
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::form::{Fields, Query};
-use crate::web::layout::{render, see_other, Layout};
+use crate::web::layout::{render, render_with_status, see_other, Layout};
 use crate::web::session::SignedIn;
 
 /// Findings per page.
@@ -31,6 +35,10 @@ pub struct FindingsQuery {
     pub fixable: bool,
     pub new: bool,
     pub epss_min: Option<f64>,
+    /// Triage states (`untriaged` for findings without a decision).
+    pub states: Vec<String>,
+    /// Also findings a decision suppresses.
+    pub suppressed: bool,
     pub sort: String,
     pub page: u32,
 }
@@ -47,6 +55,12 @@ impl FindingsQuery {
             fixable: fields.checked("fixable"),
             new: fields.checked("new"),
             epss_min: fields.number("epss_min")?,
+            states: fields
+                .all("state")
+                .into_iter()
+                .map(str::to_lowercase)
+                .collect(),
+            suppressed: fields.checked("include_suppressed"),
             sort: fields.get("sort").unwrap_or("severity").to_string(),
             page: page_number(fields)?,
         })
@@ -58,11 +72,13 @@ impl FindingsQuery {
             .severities
             .iter()
             .map(|s| ("severity", s.clone()))
+            .chain(self.states.iter().map(|s| ("state", s.clone())))
             .collect();
         for (name, on) in [
             ("kev", self.kev),
             ("fixable", self.fixable),
             ("new", self.new),
+            ("include_suppressed", self.suppressed),
         ] {
             if on {
                 params.push((name, "1".to_string()));
@@ -82,15 +98,23 @@ impl FindingsQuery {
             || self.fixable
             || self.new
             || self.epss_min.is_some()
+            || !self.states.is_empty()
     }
 
     pub fn has_severity(&self, severity: &&str) -> bool {
         self.severities.iter().any(|s| s == severity)
     }
+
+    pub fn has_state(&self, state: &&str) -> bool {
+        self.states.iter().any(|s| s == state)
+    }
 }
 
 /// One row of the findings table.
 pub struct FindingRow {
+    pub id: i64,
+    /// The current decision; `None` when untriaged.
+    pub triage: Option<TriageCell>,
     pub vuln_id: String,
     pub aliases: String,
     pub summary: String,
@@ -110,10 +134,12 @@ pub struct FindingRow {
 }
 
 impl FindingRow {
-    pub fn of(view: FindingView, aliases: Vec<String>) -> Self {
+    pub fn of(view: FindingView, aliases: Vec<String>, decision: Option<CurrentDecision>) -> Self {
         let fixed: Vec<String> = serde_json::from_str(&view.fixed_versions).unwrap_or_default();
         let aliases: Vec<String> = aliases.into_iter().filter(|a| *a != view.vuln_id).collect();
         FindingRow {
+            id: view.id,
+            triage: decision.as_ref().map(TriageCell::of),
             aliases: aliases.join(", "),
             summary: view.summary.unwrap_or_default(),
             severity: view.severity.unwrap_or_else(|| "unknown".to_string()),
@@ -165,7 +191,10 @@ struct ReleasePage {
     status: String,
     query: FindingsQuery,
     severities: [&'static str; 5],
+    triage_states: Vec<&'static str>,
     findings: Vec<FindingRow>,
+    /// `None` for those who may not triage (no `dispositions:write`).
+    triage: Option<TriageForm>,
     pager: Pager,
     sboms: Vec<SbomRow>,
     can_upload: bool,
@@ -179,9 +208,30 @@ pub async fn show(
     Query(fields): Query,
 ) -> Result<Response, WebError> {
     let query = FindingsQuery::from_fields(&fields)?;
-    let release = products::get_release(&state, &user.actor, id).await?;
-    let product = products::get_product(&state, &user.actor, release.product_id).await?;
+    release_page(
+        &state,
+        &user,
+        id,
+        query,
+        TriageForm::new(None, None),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The release page with the findings `query` asks for and the triage form as given.
+pub async fn release_page(
+    state: &AppState,
+    user: &SignedIn,
+    id: i64,
+    query: FindingsQuery,
+    triage: TriageForm,
+    status: StatusCode,
+) -> Result<Response, WebError> {
+    let release = products::get_release(state, &user.actor, id).await?;
+    let product = products::get_product(state, &user.actor, release.product_id).await?;
     let severity = query.severities.join(",");
+    let states = query.states.join(",");
     let criteria = FindingCriteria {
         severity: Some(severity.as_str()),
         kev: query.kev.then_some(true),
@@ -190,18 +240,18 @@ pub async fn show(
         new: query.new.then_some(true),
         sort: Some(query.sort.as_str()),
         sbom_id: None,
-        include_suppressed: None,
-        state: None,
+        include_suppressed: query.suppressed.then_some(true),
+        state: Some(states.as_str()),
     };
     let request =
         PageRequest::from_query(Some(query.page), Some(FINDINGS_PER_PAGE), FINDINGS_PER_PAGE)
             .map_err(|error| WebError::bad_request(error.to_string()))?;
     let page =
-        findings::release_vulnerabilities(&state, &user.actor, id, criteria.resolve()?, request)
+        findings::release_vulnerabilities(state, &user.actor, id, criteria.resolve()?, request)
             .await?
             .into_items();
-    let listed = sboms::list_sboms(&state, &user.actor, id, PageRequest::FIRST_OF_LARGEST).await?;
-    Ok(render(&ReleasePage {
+    let listed = sboms::list_sboms(state, &user.actor, id, PageRequest::FIRST_OF_LARGEST).await?;
+    let page_view = ReleasePage {
         layout: user.layout(format!("{} {}", product.name, release.version), "portfolio"),
         pager: Pager::new(
             &format!("/releases/{id}"),
@@ -213,7 +263,7 @@ pub async fn show(
         findings: page
             .items
             .into_iter()
-            .map(|item| FindingRow::of(item.view, item.aliases))
+            .map(|item| FindingRow::of(item.view, item.aliases, item.decision))
             .collect(),
         sboms: listed
             .items
@@ -234,8 +284,13 @@ pub async fn show(
         status: release.status,
         query,
         severities: SEVERITIES,
+        triage_states: std::iter::once(UNTRIAGED_STATE)
+            .chain(DispositionState::ALL.map(DispositionState::as_str))
+            .collect(),
+        triage: user.can(Scope::DispositionsWrite).then_some(triage),
         can_upload: user.can(Scope::SbomsWrite),
-    }))
+    };
+    Ok(render_with_status(status, &page_view))
 }
 
 /// `POST /releases/{id}/sboms` (multipart, field `document`): stores the SBOM, waits for its
@@ -395,6 +450,19 @@ mod tests {
         assert_eq!((default.sort.as_str(), default.page), ("severity", 1));
         assert!(!default.is_filtered());
         assert!(FindingsQuery::from_fields(&Fields::parse(b"epss_min=lots")).is_err());
+        let triage =
+            FindingsQuery::from_fields(&Fields::parse(b"state=Untriaged&include_suppressed=1"))
+                .unwrap();
+        assert!(triage.has_state(&"untriaged") && triage.suppressed && triage.is_filtered());
+        let params: Vec<String> = triage
+            .params()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        assert_eq!(
+            params,
+            ["state=untriaged", "include_suppressed=1", "sort=severity"]
+        );
     }
 
     #[test]
