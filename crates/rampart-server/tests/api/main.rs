@@ -27,6 +27,7 @@ mod teams;
 mod tenancy;
 mod test_mode;
 mod triage_bench;
+mod vex_bench;
 mod vex_documents;
 mod vex_import_bench;
 mod vex_imports;
