@@ -673,23 +673,16 @@ impl Store {
                 Some("SELECT id FROM releases WHERE id = $1 AND team_id = $2 AND is_test = $3")
             }
         };
-        let queued_sql = format!(
-            "SELECT {ANALYSIS_COLUMNS} FROM analyses WHERE sbom_id = $1 AND status = 'queued'"
-        );
-        let insert_sql = format!(
-            "INSERT INTO analyses (team_id, sbom_id, release_id, status, created_at,
-                component_count, reason)
-             SELECT team_id, id, release_id, 'queued', $2, component_count, 'manual'
-             FROM sboms WHERE id = $1 RETURNING {ANALYSIS_COLUMNS}"
-        );
-        let rows: Option<Vec<AnalysisRow>> = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+        // Reads first, outside the transaction: on SQLite a transaction that reads and then
+        // writes while another connection commits fails at once (its snapshot is stale); one
+        // whose first statement writes waits for the lock like any writer.
+        let sboms: Option<Vec<i64>> = with_pool!(self, pool => {
             if let Some(sql) = owner_exists {
                 let found: Option<i64> = sqlx::query_scalar(sql)
                     .bind(id)
                     .bind(tenant.team_id)
                     .bind(tenant.test)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(pool)
                     .await?;
                 if found.is_none() {
                     return Ok(None);
@@ -699,33 +692,42 @@ impl Store {
                 .bind(id)
                 .bind(tenant.team_id)
                 .bind(tenant.test)
-                .fetch_all(&mut *tx)
+                .fetch_all(pool)
                 .await?;
-            if sboms.is_empty() && matches!(of, AnalysisSubject::Sbom(_)) {
-                return Ok(None);
-            }
-            let mut rows = Vec::with_capacity(sboms.len());
-            for sbom_id in sboms {
-                let queued: Option<AnalysisRow> = sqlx::query_as(&queued_sql)
-                    .bind(sbom_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let row = match queued {
-                    Some(row) => row,
-                    None => {
-                        sqlx::query_as(&insert_sql)
-                            .bind(sbom_id)
-                            .bind(at)
-                            .fetch_one(&mut *tx)
-                            .await?
-                    }
-                };
-                rows.push(row);
+            Ok::<_, sqlx::Error>(Some(sboms))
+        })?;
+        let Some(sboms) = sboms else {
+            return Ok(None);
+        };
+        if sboms.is_empty() && matches!(of, AnalysisSubject::Sbom(_)) {
+            return Ok(None);
+        }
+        // Queued unless one is queued already; the audit entry in the same transaction.
+        let insert_sql = "INSERT INTO analyses (team_id, sbom_id, release_id, status, created_at,
+                component_count, reason)
+             SELECT s.team_id, s.id, s.release_id, 'queued', $2, s.component_count, 'manual'
+             FROM sboms s WHERE s.id = $1 AND NOT EXISTS (
+                SELECT 1 FROM analyses a WHERE a.sbom_id = s.id AND a.status = 'queued')";
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for sbom_id in &sboms {
+                sqlx::query(insert_sql).bind(sbom_id).bind(at).execute(&mut *tx).await?;
             }
             crate::audit::insert_audit!(&mut *tx, event, at)?;
-            tx.commit().await?;
-            Some(rows)
-        });
+            tx.commit().await
+        })?;
+        let latest_sql = format!(
+            "SELECT {ANALYSIS_COLUMNS} FROM analyses WHERE sbom_id = $1 ORDER BY id DESC LIMIT 1"
+        );
+        let mut rows: Vec<AnalysisRow> = Vec::with_capacity(sboms.len());
+        for sbom_id in &sboms {
+            let row: Option<AnalysisRow> = with_pool!(self, pool => {
+                sqlx::query_as(&latest_sql).bind(sbom_id).fetch_optional(pool).await
+            })?;
+            // An SBOM deleted meanwhile has no analysis left to show.
+            rows.extend(row);
+        }
+        let rows = Some(rows);
         rows.map(|rows| rows.into_iter().map(Analysis::try_from).collect())
             .transpose()
     }

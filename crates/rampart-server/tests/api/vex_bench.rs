@@ -26,7 +26,12 @@ async fn bench(backend: Backend) {
     let (_store, _, release_id) = release_with_findings(&app, "vex bench", FINDINGS).await;
     // Every finding triaged: one bulk decision over all of them.
     let page_ids = |page: serde_json::Value| -> Vec<i64> {
-        page["items"].as_array().unwrap().iter().map(|f| f["id"].as_i64().unwrap()).collect()
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_i64().unwrap())
+            .collect()
     };
     let mut ids = Vec::with_capacity(FINDINGS);
     for page in 1..=FINDINGS / 500 {
