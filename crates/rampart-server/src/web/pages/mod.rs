@@ -10,6 +10,7 @@ pub mod products;
 pub mod releases;
 pub mod sync_sources;
 pub mod triage;
+pub mod triage_view;
 pub mod vulnerabilities;
 
 /// A time as pages show it (UTC, to the minute).

@@ -14,7 +14,7 @@ use rampart_engine::services::{products, sboms};
 use rampart_engine::ServiceError;
 use rampart_store::{FindingView, UNTRIAGED_STATE};
 
-use super::triage::{TriageCell, TriageForm};
+use super::triage_view::{TriageCell, TriageForm};
 use super::{page_number, when, Pager};
 use crate::state::AppState;
 use crate::web::error::WebError;

@@ -7,93 +7,19 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use rampart_core::triage::{DispositionState, Justification, Response as TriageResponse};
 use rampart_core::Scope;
-use rampart_engine::services::dispositions::{
-    self, CurrentDecision, DecisionRequest, DecisionTarget,
-};
+use rampart_engine::services::dispositions::{self, DecisionRequest, DecisionTarget};
 use rampart_engine::{ErrorCode, ServiceError};
 use rampart_store::StoredDisposition;
 
 use super::releases::{release_page, FindingsQuery};
+use super::triage_view::TriageForm;
 use super::when;
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::form::{Fields, Form};
 use crate::web::layout::{render, see_other, Layout};
 use crate::web::session::SignedIn;
-
-/// A finding's current decision as the table shows it.
-pub struct TriageCell {
-    pub state: &'static str,
-    pub justification: Option<&'static str>,
-    pub inherited: bool,
-    /// Why to look at it again (empty: nothing changed).
-    pub review: String,
-}
-
-impl TriageCell {
-    pub fn of(current: &CurrentDecision) -> Self {
-        let disposition = &current.decision.disposition;
-        TriageCell {
-            state: disposition.state.as_str(),
-            justification: disposition.justification.map(Justification::as_str),
-            inherited: current.inherited,
-            review: current.review_reasons.join("; "),
-        }
-    }
-}
-
-/// The triage form: its choices, what was entered (kept when the decision is refused) and
-/// the refusal.
-#[derive(Default)]
-pub struct TriageForm {
-    pub state: String,
-    pub justification: String,
-    pub responses: Vec<String>,
-    pub detail: String,
-    pub action_statement: String,
-    pub scope: String,
-    pub version_range: String,
-    pub error: Option<String>,
-    pub states: Vec<&'static str>,
-    pub justifications: Vec<&'static str>,
-    pub response_choices: Vec<&'static str>,
-}
-
-impl TriageForm {
-    /// An empty form, or the one a refused post entered.
-    pub fn new(entered: Option<&Fields>, error: Option<String>) -> Self {
-        let text = |name: &str| {
-            entered
-                .and_then(|fields| fields.get(name))
-                .unwrap_or("")
-                .to_string()
-        };
-        TriageForm {
-            state: text("state"),
-            justification: text("justification"),
-            responses: entered
-                .map(|fields| fields.all("responses"))
-                .unwrap_or_default()
-                .into_iter()
-                .map(str::to_string)
-                .collect(),
-            detail: text("detail"),
-            action_statement: text("action_statement"),
-            scope: text("scope"),
-            version_range: text("version_range"),
-            error,
-            states: DispositionState::ALL.map(DispositionState::as_str).to_vec(),
-            justifications: Justification::ALL.map(Justification::as_str).to_vec(),
-            response_choices: TriageResponse::ALL.map(TriageResponse::as_str).to_vec(),
-        }
-    }
-
-    pub fn has_response(&self, response: &&str) -> bool {
-        self.responses.iter().any(|r| r == response)
-    }
-}
 
 /// The decision a triage form asks for: the finding of the row's button (`only`) or every
 /// selected row (`findings`); 422 naming the field that is not one of its values.
@@ -269,6 +195,7 @@ pub async fn history(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rampart_core::triage::{DispositionState, Justification, Response as TriageResponse};
 
     #[test]
     fn a_row_button_decides_on_its_finding_and_the_selection_on_every_row() {
