@@ -3,6 +3,7 @@
 
 pub mod api_key;
 pub mod code_finding_diff;
+pub mod event;
 pub mod finding_diff;
 pub mod role;
 pub mod scope;
@@ -12,6 +13,7 @@ pub mod vex_match;
 pub mod vex_workflow;
 
 pub use api_key::{ApiKeyCreation, ApiKeyHash, ApiKeyKind, ApiKeySecret};
+pub use event::{EventType, UnknownEventType};
 pub mod match_index;
 pub mod package_name;
 pub mod page;

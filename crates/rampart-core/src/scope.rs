@@ -71,7 +71,7 @@ scopes! {
     ScansWrite => "scans:write", "Start scans and rescans, manage monitors and alerts";
     IncidentsRead => "incidents:read", "View incidents";
     IncidentsWrite => "incidents:write", "Create and update incidents";
-    WebhooksRead => "webhooks:read", "View webhook endpoints and deliveries";
+    WebhooksRead => "webhooks:read", "View webhook endpoints, their deliveries and the event stream";
     WebhooksWrite => "webhooks:write", "Create, update and delete webhook endpoints";
     IntegrationsRead => "integrations:read", "View AppSec data source integrations";
     IntegrationsWrite => "integrations:write", "Create, update and delete integrations";

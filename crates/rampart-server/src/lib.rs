@@ -174,6 +174,8 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .routes(routes!(routes::findings::release_vulnerabilities))
         .routes(routes!(routes::findings::product_summary))
         .routes(routes!(routes::findings::finding_events))
+        .routes(routes!(routes::events::list_events))
+        .routes(routes!(routes::events::get_event))
         .routes(routes!(routes::dispositions::decide_release))
         .routes(routes!(routes::dispositions::decide_product))
         .routes(routes!(routes::dispositions::finding_history))

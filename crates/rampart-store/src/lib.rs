@@ -11,6 +11,7 @@ mod audit;
 mod bulk;
 mod dispositions;
 mod error;
+pub mod events;
 mod findings;
 mod identity;
 pub mod kb;
@@ -48,6 +49,7 @@ pub use dispositions::{
     TriageWithin,
 };
 pub use error::StoreError;
+pub use events::{EventFilter, EventRecord, NewEvent};
 pub use findings::{
     AnalysisOutcome, FindingEvent, FindingFilter, FindingSort, FindingView, MatchedRecordView,
     NewFinding, ProductFindingSummary, ReanalysisPass, VulnerabilityRef, UNTRIAGED_STATE,

@@ -7,6 +7,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use rampart_core::EventType;
+
+use crate::events::{record_event, NewEvent};
 use crate::{now, with_pool, PageRequest, Pool, Store, StoreError};
 
 /// A stored sync source. The API key is only here encrypted; callers decrypt it.
@@ -476,8 +479,9 @@ impl Store {
         Ok(updated > 0)
     }
 
-    /// Ends a run `worker` holds. On success, in the same transaction, the source's cursor
-    /// advances to the run's start time and its next run is one interval after that start.
+    /// Ends a run `worker` holds, recording `sync.completed` or `sync.failed` (server-wide
+    /// events) in the same transaction. On success the source's cursor advances to the run's
+    /// start time and its next run is one interval after that start.
     /// `false` when the lease was lost (nothing is written).
     pub async fn finish_sync_run(
         &self,
@@ -495,12 +499,12 @@ impl Store {
         };
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let finished: Option<(String, Option<DateTime<Utc>>)> = sqlx::query_as(
+            let finished: Option<(String, Option<DateTime<Utc>>, String)> = sqlx::query_as(
                 "UPDATE sync_runs SET status = $1, finished_at = $2, records_added = $3,
                      records_updated = $4, records_unchanged = $5, records_skipped = $6,
                      progress = $7, error = $8, lease_owner = NULL, lease_expires_at = NULL
                  WHERE id = $9 AND lease_owner = $10 AND status = 'running'
-                 RETURNING source_id, started_at",
+                 RETURNING source_id, started_at, trigger_kind",
             )
             .bind(status.as_str())
             .bind(at)
@@ -514,9 +518,28 @@ impl Store {
             .bind(worker)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((source_id, started_at)) = finished else {
+            let Some((source_id, started_at, trigger)) = finished else {
                 return Ok(false);
             };
+            let event_type = if error.is_some() {
+                EventType::SyncFailed
+            } else {
+                EventType::SyncCompleted
+            };
+            let data = serde_json::json!({
+                "run_id": run_id,
+                "source_id": source_id,
+                "trigger": trigger,
+                "status": status.as_str(),
+                "started_at": started_at,
+                "finished_at": at,
+                "records_added": counts.added,
+                "records_updated": counts.updated,
+                "records_unchanged": counts.unchanged,
+                "records_skipped": counts.skipped,
+                "error": error,
+            });
+            record_event(&mut *tx, &NewEvent::server_wide(event_type, data)).await?;
             if status == SyncRunStatus::Succeeded {
                 let started_at = started_at.unwrap_or(at);
                 let hours: Option<i64> = sqlx::query_scalar(

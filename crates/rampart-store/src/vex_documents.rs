@@ -5,13 +5,16 @@
 //! revision history a new version carries has no gaps; a new draft supersedes every
 //! unpublished document of its series. Status changes are compare-and-set (`WHERE status =
 //! …`), so two approvers racing cannot both win; each change writes its workflow event and
-//! its audit entry in the same transaction. Published documents are never updated or
+//! its audit entry in the same transaction, and submit/approve/reject/publish their `vex.*`
+//! event in the event stream. Published documents are never updated or
 //! deleted here.
 
 use chrono::{DateTime, Utc};
 use rampart_core::vex_workflow::VexAction;
+use rampart_core::EventType;
 
 use crate::audit::insert_audit;
+use crate::events::{record_event, NewEvent};
 use crate::{now, with_pool, AuditEvent, Page, PageRequest, Store, StoreError, Tenant};
 
 /// A document's metadata (not its bytes).
@@ -132,6 +135,16 @@ pub enum VexTransition {
 }
 
 impl VexTransition {
+    /// The event-stream type of the change.
+    pub fn event_type(&self) -> EventType {
+        match self {
+            VexTransition::Submit => EventType::VexSubmitted,
+            VexTransition::Approve => EventType::VexApproved,
+            VexTransition::Reject { .. } => EventType::VexRejected,
+            VexTransition::Publish { .. } => EventType::VexPublished,
+        }
+    }
+
     /// The status the document must have, the one it gets and the event kind.
     pub fn statuses(&self) -> (&'static str, &'static str, &'static str) {
         let action = match self {
@@ -495,7 +508,24 @@ impl Store {
                     }
                     let mut event_details = details.clone().unwrap_or_else(|| serde_json::json!({}));
                     event_details["version"] = record.version.into();
-                    insert_vex_event!(&mut *tx, tenant, record.id, kind, actor, Some(event_details), at)?;
+                    insert_vex_event!(&mut *tx, tenant, record.id, kind, actor, Some(event_details.clone()), at)?;
+                    let mut data = serde_json::json!({
+                        "document_id": record.id,
+                        "product_id": record.product_id,
+                        "release_id": record.release_id,
+                        "format": record.format,
+                        "version": record.version,
+                        "status": record.status,
+                        "title": record.title,
+                        "actor": actor.label,
+                    });
+                    if let Some(reason) = reason {
+                        data["reason"] = reason.into();
+                    }
+                    if let Some(sha256) = event_details.get("sha256") {
+                        data["sha256"] = sha256.clone();
+                    }
+                    record_event(&mut *tx, &NewEvent::team(tenant, transition.event_type(), data)).await?;
                     let mut audit = audit.clone().target("vex_document", record.id);
                     audit.details = Some(serde_json::json!({ "from": from, "to": to, "version": record.version }));
                     insert_audit!(&mut *tx, &audit, at)?;

@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod code_findings;
 pub mod disclosures;
 pub mod dispositions;
+pub mod events;
 pub mod findings;
 pub mod integrations;
 pub mod kb;

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod code_findings;
 pub mod disclosures;
 pub mod dispositions;
+pub mod events;
 pub mod findings;
 pub mod health;
 pub mod integrations;

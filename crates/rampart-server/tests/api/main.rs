@@ -10,6 +10,7 @@ mod dashboard;
 mod dashboard_bench;
 mod dashboard_browser;
 mod dispositions;
+mod events;
 mod docs_browser;
 mod findings;
 mod foundation;

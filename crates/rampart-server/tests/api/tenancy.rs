@@ -235,7 +235,8 @@ fn expectation(method: &Method, template: &str, credential: Credential) -> Optio
             "GET",
             "/api/v1/me" | "/api/v1/teams" | "/api/v1/audit-log" | "/api/v1/audit-log/export",
         )
-        | ("GET", "/api/v1/finding-events" | "/api/v1/products" | "/api/products")
+        | ("GET", "/api/v1/finding-events" | "/api/v1/events")
+        | ("GET", "/api/v1/products" | "/api/products")
         | ("GET", "/api/v1/vex-documents" | "/api/v1/disclosures")
         | ("POST", "/api/v1/products" | "/api/products") => Own,
         // AppSec: the caller's own integrations, imports, findings and SLA.
@@ -267,6 +268,8 @@ struct TeamA {
     code_finding: i64,
     /// A published VEX document (also a disclosure).
     vex_document: i64,
+    /// An event of the team's stream.
+    event: i64,
 }
 
 /// The kind of object a templated path names, from its prefix (every object route is
@@ -292,6 +295,7 @@ fn object_of(template: &str) -> Option<&'static str> {
         ),
         ("/api/v1/sarif-imports/{id}", "sarif_import"),
         ("/api/v1/code-findings/{id}", "code_finding"),
+        ("/api/v1/events/{id}", "event"),
     ];
     PREFIXES
         .iter()
@@ -321,6 +325,7 @@ impl TeamA {
                 ("id", Some("integration")) => self.integration.to_string(),
                 ("id", Some("sarif_import")) => self.sarif_import.to_string(),
                 ("id", Some("code_finding")) => self.code_finding.to_string(),
+                ("id", Some("event")) => self.event.to_string(),
                 _ => match server_wide
                     .iter()
                     .find(|(prefix, _)| template.starts_with(prefix))
@@ -537,7 +542,15 @@ async fn team_a(app: &TestApp) -> (TeamA, String, String) {
         )
         .await;
     }
+    // The stream holds the findings', the SARIF import's and the VEX workflow's events.
+    let events = call(Method::GET, "/api/v1/events".to_string(), None).await;
+    let listed = event_list(&events);
+    let types: Vec<&str> = listed.iter().filter_map(|e| e["type"].as_str()).collect();
+    for expected in ["finding.new", "sarif.imported", "vex.published"] {
+        assert!(types.contains(&expected), "{expected} missing: {events}");
+    }
     let team_a = TeamA {
+        event: events["items"][0]["id"].as_i64().unwrap(),
         vex_document,
         finding,
         integration: integration_id,
@@ -706,7 +719,7 @@ backend_tests! {
                 if !as_expected {
                     wrong.push(format!("expected {expect:?}: {context}"));
                 }
-                if template == "/api/v1/finding-events" && status.is_success() {
+                if (template == "/api/v1/finding-events" || template == "/api/v1/events") && status.is_success() {
                     let events: Value = serde_json::from_str(&text).unwrap();
                     if !event_list(&events).is_empty() {
                         wrong.push(format!("team A's events listed: {context}"));

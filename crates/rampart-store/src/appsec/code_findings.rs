@@ -3,9 +3,11 @@
 //! with filters, triage with history, and the teams' SLA days.
 
 use chrono::{DateTime, Utc};
+use rampart_core::EventType;
 
 use crate::audit::insert_audit;
 use crate::bulk::{Bulk, Column};
+use crate::events::{record_event, NewEvent};
 use crate::products::{Page, PageRequest, Tenant};
 use crate::{now, with_pool, AuditEvent, Store, StoreError};
 
@@ -317,7 +319,7 @@ impl Store {
 
     /// Writes an import in one transaction: its record, the new findings, the status changes
     /// with their history, the moved locations, the integration's `last_upload_at`, and
-    /// `event` (targeted at the import).
+    /// `event` (targeted at the import), and the `sarif.imported` event.
     pub async fn apply_sarif_import(
         &self,
         tenant: Tenant,
@@ -394,6 +396,25 @@ impl Store {
                 &event.clone().target("sarif_import", record.id),
                 at
             )?;
+            let data = serde_json::json!({
+                "import_id": record.id,
+                "integration_id": record.integration_id,
+                "repository": record.repository,
+                "branch": record.branch,
+                "commit_sha": record.commit_sha,
+                "tools": record.tools,
+                "results": record.results_count,
+                "new": record.new_count,
+                "unchanged": record.unchanged_count,
+                "closed": record.closed_count,
+                "reopened": record.reopened_count,
+                "suppressed": record.suppressed_count,
+            });
+            record_event(
+                &mut *tx,
+                &NewEvent::team(tenant, EventType::SarifImported, data),
+            )
+            .await?;
             tx.commit().await?;
             record
         });

@@ -1,17 +1,21 @@
 //! Completing an analysis: the store loads the SBOM's previous findings, lets
 //! [`rampart_core::finding_diff`] decide what is new, reopened, refreshed and resolved, and
-//! persists that decision with its events and counts, in one transaction.
+//! persists that decision with its events (in the event stream) and counts, in one transaction.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use rampart_core::finding_diff::{
     diff_findings, CurrentMatch, FindingDiff, FindingKey, PreviousFinding,
 };
+use rampart_core::EventType;
 use sqlx::{PgConnection, SqliteConnection};
 
 use super::{AnalysisOutcome, NewFinding};
 use crate::bulk::{values_insert, Placeholders, MAX_PARAMETERS};
+use crate::events::{record_events, NewEvent};
 use crate::sboms::{to_i64, Analysis, ComponentResolution, RESOLUTION_CHUNK};
-use crate::{now, with_pool, Backend, Store, StoreError};
+use crate::{now, with_pool, Backend, Store, StoreError, Tenant};
 
 /// Why a finding matched, as stored: an open finding whose evidence changed is rewritten.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -83,10 +87,20 @@ fn current_match<'a>(
 }
 
 /// An event to record: its kind and the finding it is about.
-type FindingEventRow = (&'static str, i64);
+type FindingEventRow = (EventType, i64);
 
-const FINDING_NEW: &str = "finding.new";
-const FINDING_RESOLVED: &str = "finding.resolved";
+const FINDING_NEW: EventType = EventType::FindingNew;
+const FINDING_RESOLVED: EventType = EventType::FindingResolved;
+
+/// What an event says of its finding.
+#[derive(Debug, sqlx::FromRow)]
+struct FindingDetails {
+    id: i64,
+    vuln_id: String,
+    name: String,
+    version: Option<String>,
+    purl: Option<String>,
+}
 
 /// One multi-row `UPDATE` giving `rows` components their resolved package (4 values a row,
 /// then the team and SBOM that confine it).
@@ -148,10 +162,13 @@ trait CompletionSteps {
         at: DateTime<Utc>,
     ) -> Result<Vec<FindingEventRow>, sqlx::Error>;
 
-    async fn insert_finding_events(
+    /// Records `events` in the event stream with what a receiver needs to know of each
+    /// finding, and `finding.reanalysed` when the analysis was not the upload's.
+    async fn record_finding_events(
         &mut self,
         analysis: &Analysis,
         events: &[FindingEventRow],
+        outcome: &AnalysisOutcome,
         at: DateTime<Utc>,
     ) -> Result<(), sqlx::Error>;
 
@@ -308,34 +325,77 @@ macro_rules! completion_steps {
                 Ok(events)
             }
 
-            async fn insert_finding_events(
+            async fn record_finding_events(
                 &mut self,
                 analysis: &Analysis,
                 events: &[FindingEventRow],
+                outcome: &AnalysisOutcome,
                 at: DateTime<Utc>,
             ) -> Result<(), sqlx::Error> {
-                const EVENT_PARAMETERS: usize = 2;
-                for chunk in events.chunks((MAX_PARAMETERS - 5) / EVENT_PARAMETERS) {
-                    let sql = values_insert(
-                        $backend,
-                        "INSERT INTO finding_events (team_id, release_id, sbom_id, analysis_id,
-                            created_at, kind, finding_id)",
-                        &["", "", "", "", ""],
-                        chunk.len(),
-                        EVENT_PARAMETERS,
-                    );
-                    let mut query = sqlx::query(&sql)
-                        .bind(analysis.team_id)
-                        .bind(analysis.release_id)
-                        .bind(analysis.sbom_id)
-                        .bind(analysis.id)
-                        .bind(at);
-                    for (kind, finding_id) in chunk {
-                        query = query.bind(*kind).bind(*finding_id);
-                    }
-                    query.execute(&mut *self).await?;
+                let reanalysed = analysis.reason != "upload";
+                if events.is_empty() && !reanalysed {
+                    return Ok(());
                 }
-                Ok(())
+                let (product_id, is_test): (i64, bool) = sqlx::query_as(
+                    "SELECT r.product_id, s.is_test FROM sboms s JOIN releases r ON r.id = s.release_id
+                     WHERE s.id = $1",
+                )
+                .bind(analysis.sbom_id)
+                .fetch_one(&mut *self)
+                .await?;
+                let tenant = Tenant { team_id: analysis.team_id, test: is_test };
+                let subject = |finding_id: Option<i64>| {
+                    let mut data = serde_json::json!({
+                        "release_id": analysis.release_id,
+                        "product_id": product_id,
+                        "sbom_id": analysis.sbom_id,
+                        "analysis_id": analysis.id,
+                    });
+                    if let Some(id) = finding_id {
+                        data["finding_id"] = id.into();
+                    }
+                    data
+                };
+                let details: HashMap<i64, FindingDetails> = if events.is_empty() {
+                    HashMap::new()
+                } else {
+                    let rows: Vec<FindingDetails> = sqlx::query_as(
+                        "SELECT f.id, v.vuln_id, c.name, c.version, c.purl
+                         FROM findings f
+                         JOIN vulnerabilities v ON v.id = f.vulnerability_id
+                         JOIN sbom_components c ON c.id = f.component_id
+                         WHERE f.sbom_id = $1 AND f.team_id = $2",
+                    )
+                    .bind(analysis.sbom_id)
+                    .bind(analysis.team_id)
+                    .fetch_all(&mut *self)
+                    .await?;
+                    rows.into_iter().map(|row| (row.id, row)).collect()
+                };
+                let mut stream: Vec<NewEvent> = events
+                    .iter()
+                    .map(|(kind, finding_id)| {
+                        let mut data = subject(Some(*finding_id));
+                        if let Some(found) = details.get(finding_id) {
+                            data["vulnerability_id"] = found.vuln_id.as_str().into();
+                            data["component"] = serde_json::json!({
+                                "name": found.name,
+                                "version": found.version,
+                                "purl": found.purl,
+                            });
+                        }
+                        NewEvent::team(tenant, *kind, data)
+                    })
+                    .collect();
+                if reanalysed {
+                    let mut data = subject(None);
+                    data["reason"] = analysis.reason.as_str().into();
+                    data["findings"] = outcome.findings.into();
+                    data["new_findings"] = outcome.new_findings.into();
+                    data["resolved_findings"] = outcome.resolved.into();
+                    stream.push(NewEvent::team(tenant, EventType::FindingReanalysed, data));
+                }
+                record_events(&mut *self, &stream, at).await
             }
 
             async fn record_completion(
@@ -410,18 +470,20 @@ impl Store {
             let previous: Vec<_> = stored.iter().map(StoredFinding::as_previous).collect();
             let diff = diff_findings(&previous, &matches);
             let events = tx.apply_finding_diff(analysis, &diff, at).await?;
-            tx.insert_finding_events(analysis, &events, at).await?;
             let new_findings = to_i64(diff.new_count());
             let open = tx
                 .record_completion(analysis, to_i64(resolutions.len()), new_findings, summary, at)
                 .await?;
-            tx.commit().await?;
-            self.after_bulk_write(diff.new_count(), &["findings", "sbom_components"]).await;
-            Some(AnalysisOutcome {
+            let outcome = AnalysisOutcome {
                 findings: open,
                 new_findings,
                 resolved: to_i64(diff.resolved.len()),
-            })
+            };
+            tx.record_finding_events(analysis, &events, &outcome, at).await?;
+            tx.commit().await?;
+            self.after_bulk_write(diff.new_count(), &["findings", "sbom_components", "events"])
+                .await;
+            Some(outcome)
         });
         Ok(outcome)
     }

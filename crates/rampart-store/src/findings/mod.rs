@@ -609,28 +609,39 @@ impl Store {
         Ok(Some(summary))
     }
 
-    /// The tenant's finding events after `after_id`, oldest first (test data's events only
-    /// to test keys, live data's only to everyone else).
+    /// The tenant's `finding.new` and `finding.resolved` events after `after_id`, oldest
+    /// first (test data's events only to test keys, live data's only to everyone else): the
+    /// finding part of the event stream, in the shape `GET /api/v1/finding-events` had
+    /// before the stream existed (its ids are the stream's).
     pub async fn finding_events(
         &self,
         tenant: Tenant,
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<FindingEvent>, StoreError> {
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT e.id, e.kind, e.release_id, e.sbom_id, e.finding_id, e.analysis_id,
-                    e.created_at
-                 FROM finding_events e JOIN sboms s ON s.id = e.sbom_id
-                 WHERE e.team_id = $1 AND s.is_test = $4 AND e.id > $2 ORDER BY e.id LIMIT $3",
-            )
-            .bind(tenant.team_id)
-            .bind(after_id)
-            .bind(limit)
-            .bind(tenant.test)
-            .fetch_all(pool)
-            .await
-        })?)
+        let filter = crate::EventFilter {
+            types: vec![
+                rampart_core::EventType::FindingNew,
+                rampart_core::EventType::FindingResolved,
+            ],
+            after: after_id,
+            since: None,
+            limit,
+        };
+        let events = self.list_events(tenant, false, &filter).await?;
+        let id = |event: &crate::EventRecord, key: &str| event.data[key].as_i64().unwrap_or(0);
+        Ok(events
+            .into_iter()
+            .map(|event| FindingEvent {
+                id: event.id,
+                release_id: id(&event, "release_id"),
+                sbom_id: id(&event, "sbom_id"),
+                finding_id: id(&event, "finding_id"),
+                analysis_id: id(&event, "analysis_id"),
+                kind: event.event_type,
+                created_at: event.created_at,
+            })
+            .collect())
     }
 
     /// Queued analyses of one SBOM (tests and status pages).
