@@ -1,18 +1,13 @@
-//! The dashboard's failures as pages: a handler returns a [`WebError`], which leaves a marker
-//! on an empty response; [`render_error_pages`], which sees the request, turns it into the
-//! error page (a fragment for htmx) or, for a visitor who is not signed in, a redirect to the
-//! login page. Messages are the services' own (they never carry internal detail).
+//! The dashboard's failures: a handler returns a [`WebError`], which leaves an
+//! [`ErrorMarker`] on an empty response; the `error_page` layer, which sees the request,
+//! renders it (a page, a fragment for htmx, or for a visitor who is not signed in a redirect
+//! to the login page). Only the type lives here, so that the modules that fail with it
+//! (CSRF, session, forms) do not depend on the page rendering. Messages are the services' own
+//! (they never carry internal detail).
 
-use askama::Template;
-use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rampart_engine::{ErrorCode, ServiceError};
-
-use super::csrf;
-use super::layout::{reload, render_with_status, wants_fragment, Layout, UserBar};
-use super::session::session_actor;
 
 #[derive(Debug)]
 pub enum WebError {
@@ -63,11 +58,11 @@ impl From<rampart_store::StoreError> for WebError {
     }
 }
 
-/// The marker [`render_error_pages`] renders.
+/// The marker the `error_page` layer renders.
 #[derive(Clone)]
-struct ErrorMarker {
-    sign_in: bool,
-    message: String,
+pub struct ErrorMarker {
+    pub sign_in: bool,
+    pub message: String,
 }
 
 impl IntoResponse for WebError {
@@ -91,58 +86,5 @@ impl IntoResponse for WebError {
         let mut response = status.into_response();
         response.extensions_mut().insert(marker);
         response
-    }
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage {
-    layout: Layout,
-    status: u16,
-    heading: &'static str,
-    message: String,
-}
-
-/// Layer of the dashboard's routes: error markers become pages.
-pub async fn render_error_pages(request: Request, next: Next) -> Response {
-    let fragment = wants_fragment(request.headers());
-    let csrf = csrf::expected(request.headers()).unwrap_or_default();
-    let user = session_actor(request.extensions()).map(|actor| UserBar {
-        email: actor.user_email.clone(),
-        role: actor.role.to_string(),
-        teams: Vec::new(),
-    });
-    let response = next.run(request).await;
-    let Some(marker) = response.extensions().get::<ErrorMarker>().cloned() else {
-        return response;
-    };
-    if marker.sign_in {
-        return reload(fragment, "/login");
-    }
-    let status = response.status();
-    let mut layout = Layout::new(heading(status), "", csrf, fragment);
-    layout.user = user;
-    render_with_status(
-        status,
-        &ErrorPage {
-            layout,
-            status: status.as_u16(),
-            heading: heading(status),
-            message: marker.message,
-        },
-    )
-}
-
-fn heading(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        400 => "Bad request",
-        403 => "Not allowed",
-        404 => "Not found",
-        409 => "Conflict",
-        413 => "Too large",
-        422 => "Not accepted",
-        429 => "Too many requests",
-        s if s >= 500 => "Something went wrong",
-        _ => "Cannot do that",
     }
 }

@@ -19,6 +19,7 @@
 mod assets;
 mod csrf;
 mod error;
+mod error_page;
 mod form;
 mod layout;
 mod pages;
@@ -87,7 +88,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/sync-sources/{id}/run", post(sync_sources::run))
         .route("/assets/{file}", get(assets::serve))
         .layer(from_fn(csrf::require_token))
-        .layer(from_fn(error::render_error_pages))
+        .layer(from_fn(error_page::render_error_pages))
         .layer(from_fn(security_headers))
 }
 
