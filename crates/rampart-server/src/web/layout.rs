@@ -54,6 +54,10 @@ impl Layout {
     pub fn sections(&self) -> &'static [(&'static str, &'static str, &'static str)] {
         &[
             ("/", "Portfolio", "portfolio"),
+            ("/vex", "VEX", "vex"),
+            ("/disclosures", "Disclosures", "disclosures"),
+            ("/code-findings", "Code findings", "code-findings"),
+            ("/integrations", "Integrations", "integrations"),
             ("/sync-sources", "Sync sources", "sync"),
             ("/settings/api-keys", "API keys", "api-keys"),
             ("/settings/members", "Members", "members"),

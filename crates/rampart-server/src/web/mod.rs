@@ -62,6 +62,39 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/releases/{id}/dispositions", post(triage::decide))
         .route("/findings/{id}/history", get(triage::history))
+        .route(
+            "/releases/{id}/vex",
+            get(vex::release_vex).post(vex::generate_for_release),
+        )
+        .route(
+            "/releases/{id}/vex-imports",
+            post(vex::import).layer(DefaultBodyLimit::max(max_sbom)),
+        )
+        .route(
+            "/products/{id}/vex",
+            get(vex::product_vex).post(vex::generate_for_product),
+        )
+        .route("/vex", get(vex::queue))
+        .route("/vex/{id}", get(vex::show))
+        .route("/vex/{id}/download", get(vex::download))
+        .route("/vex/{id}/{action}", post(vex::step))
+        .route(
+            "/integrations",
+            get(integrations::list).post(integrations::create),
+        )
+        .route(
+            "/integrations/{id}",
+            get(integrations::show).post(integrations::update),
+        )
+        .route(
+            "/integrations/{id}/test",
+            post(integrations::test_connection),
+        )
+        .route("/code-findings", get(code_findings::list))
+        .route("/code-findings/{id}", get(code_findings::show))
+        .route("/code-findings/{id}/triage", post(code_findings::triage))
+        .route("/disclosures", get(disclosures::list))
+        .route("/disclosures/{id}/download", get(disclosures::download))
         .route("/sboms/{id}", get(releases::components))
         .route("/vulnerabilities/{id}", get(vulnerabilities::show))
         .route(

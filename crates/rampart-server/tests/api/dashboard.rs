@@ -13,7 +13,7 @@ use serde_json::json;
 /// A cookie-keeping client that does not follow redirects (so each answer can be checked).
 pub struct WebClient<'a> {
     app: &'a TestApp,
-    client: reqwest::Client,
+    pub client: reqwest::Client,
     cookies: Vec<(String, String)>,
 }
 
@@ -38,7 +38,7 @@ impl<'a> WebClient<'a> {
         client
     }
 
-    fn cookie_header(&self) -> String {
+    pub fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -188,7 +188,7 @@ pub fn assert_no_inline_code(html: &str, path: &str) {
 }
 
 /// A multipart body with the file as field `document`: (content type, body).
-fn multipart(file_name: &str, content: &[u8]) -> (String, Vec<u8>) {
+pub fn multipart(file_name: &str, content: &[u8]) -> (String, Vec<u8>) {
     let boundary = "rampart-test-boundary-7d3c";
     let mut body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"document\"; filename=\"{file_name}\"\r\n\
@@ -442,6 +442,13 @@ backend_tests! {
         let parsed = parse_osv_json(&std::fs::read(record).unwrap()).unwrap();
         let store = crate::products::store_of(&app).await;
         store.ingest_advisories("osv", &parsed.records).await.unwrap();
+        // A public exploit of its CVE alias: the findings table's exploit badge.
+        let exploits = rampart_formats::advisory::parse_exploitdb_csv(
+            b"id,file,description,date_published,author,type,platform,port,date_added,date_updated,verified,codes,tags,aliases,screenshot_url,application_url,source_url\n\
+              51999,exploits/go/webapps/51999.txt,gin - Open Redirect,2023-01-10,someone,webapps,go,,2023-01-10,2023-01-10,1,CVE-2020-36567,,,,,\n",
+        )
+        .unwrap();
+        store.ingest_exploits(&exploits.records).await.unwrap();
         store.close().await;
         crate::kb::wait_for_index(&app).await;
         let login = app.login("admin@localhost").await;
@@ -488,6 +495,7 @@ backend_tests! {
         assert!(findings.contains("by purl: <code>pkg:golang/github.com/gin-gonic/gin"), "evidence");
         assert!(findings.contains("<code>1.6.0</code>"), "fixed version");
         assert!(findings.contains("CVE-2020-36567"), "aliases");
+        assert!(findings.contains("<span class=\"badge exploit\">exploit</span>"), "the exploit badge: {findings}");
         let filtered = web.page(&format!("{release_path}?kev=1")).await;
         assert!(!filtered.contains("GO-2020-0001") && filtered.contains("match these filters"));
         let bad_filter = web.get(&format!("{release_path}?sort=oldest")).await;
@@ -501,6 +509,7 @@ backend_tests! {
         let vulnerability = web.page("/vulnerabilities/CVE-2020-36567").await;
         assert!(vulnerability.contains("<h1>GO-2020-0001</h1>"), "found by alias");
         assert!(vulnerability.contains("SEMVER: introduced 0, fixed 1.6.0"));
+        assert!(vulnerability.contains("1 public exploit") && vulnerability.contains("EDB-51999"), "{vulnerability}");
         assert!(vulnerability.contains("href=\"https://github.com/gin-gonic/gin/pull/2237\""));
         assert_eq!(web.get("/vulnerabilities/CVE-1999-0000").await.status(), StatusCode::NOT_FOUND);
         // The components of the SBOM, searchable.

@@ -19,7 +19,7 @@ use crate::kb::wait_for_index;
 use crate::products::{create_product, create_release, expect_error, json_of, store_of, team_id};
 
 /// Two vulnerabilities of lodash 4.17.20 (one a GHSA with a CVE alias) and one of minimist.
-async fn load_knowledge_base(app: &TestApp) {
+pub(crate) async fn load_knowledge_base(app: &TestApp) {
     let store = store_of(app).await;
     for (id, aliases, package, fixed) in [
         (
@@ -60,7 +60,7 @@ const SBOM: &str = r#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "version"
   ]}"#;
 
 /// A product with a release whose SBOM has three findings: (product id, release id).
-async fn release_with_findings(app: &TestApp, name: &str) -> (i64, i64) {
+pub(crate) async fn release_with_findings(app: &TestApp, name: &str) -> (i64, i64) {
     let product = create_product(app, name).await["id"].as_i64().unwrap();
     let release = create_release(app, product, "1.0.0").await["id"]
         .as_i64()
@@ -133,7 +133,7 @@ async fn content(app: &TestApp, token: &str, id: i64) -> (reqwest::header::Heade
 }
 
 /// A member of the admin's team (role `member`, so `vex:write`): their session token.
-async fn colleague(app: &TestApp, email: &str) -> String {
+pub(crate) async fn colleague(app: &TestApp, email: &str) -> String {
     let team = team_id(app).await;
     json_of(
         app.post(&format!("/api/v1/teams/{team}/members"))

@@ -3,6 +3,9 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod code_findings;
+pub mod disclosures;
+pub mod integrations;
 pub mod login;
 pub mod members;
 pub mod portfolio;
@@ -11,6 +14,7 @@ pub mod releases;
 pub mod sync_sources;
 pub mod triage;
 pub mod triage_view;
+pub mod vex;
 pub mod vulnerabilities;
 
 /// A time as pages show it (UTC, to the minute).

@@ -122,6 +122,8 @@ pub struct FindingRow {
     pub cvss: String,
     pub epss: Option<String>,
     pub kev: bool,
+    /// A public exploit (Exploit Database) names one of its CVEs.
+    pub exploit: bool,
     pub informational: Option<String>,
     pub component: String,
     pub purl: String,
@@ -151,6 +153,7 @@ impl FindingRow {
                 format!("{:.1}%{percentile}", e * 100.0)
             }),
             kev: view.in_kev,
+            exploit: false,
             informational: view.informational,
             component: match view.component_version {
                 Some(version) => format!("{}@{version}", view.component_name),
@@ -169,6 +172,39 @@ impl FindingRow {
             vuln_id: view.vuln_id,
         }
     }
+}
+
+/// The rows of a page of findings, with the exploit badge of those whose CVEs Exploit
+/// Database names (one knowledge-base look-up for the page).
+async fn with_exploits(
+    state: &AppState,
+    items: Vec<rampart_engine::services::findings::FindingItem>,
+) -> Result<Vec<FindingRow>, WebError> {
+    let cves_of = |item: &rampart_engine::services::findings::FindingItem| -> Vec<String> {
+        std::iter::once(&item.view.vuln_id)
+            .chain(item.aliases.iter())
+            .filter(|id| id.starts_with("CVE-"))
+            .cloned()
+            .collect()
+    };
+    let mut cves: Vec<String> = items.iter().flat_map(cves_of).collect();
+    cves.sort();
+    cves.dedup();
+    let exploited: std::collections::HashSet<String> = if cves.is_empty() {
+        Default::default()
+    } else {
+        let known = state.store.cve_enrichment(&cves).await?;
+        known.exploits.into_iter().map(|e| e.cve_id).collect()
+    };
+    Ok(items
+        .into_iter()
+        .map(|item| {
+            let exploit = cves_of(&item).iter().any(|cve| exploited.contains(cve));
+            let mut row = FindingRow::of(item.view, item.aliases, item.decision);
+            row.exploit = exploit;
+            row
+        })
+        .collect())
 }
 
 pub struct SbomRow {
@@ -260,11 +296,7 @@ pub async fn release_page(
             FINDINGS_PER_PAGE,
             page.total,
         ),
-        findings: page
-            .items
-            .into_iter()
-            .map(|item| FindingRow::of(item.view, item.aliases, item.decision))
-            .collect(),
+        findings: with_exploits(state, page.items).await?,
         sboms: listed
             .items
             .into_iter()
