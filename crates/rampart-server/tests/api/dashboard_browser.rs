@@ -317,6 +317,9 @@ async fn walk(app: &TestApp, axe: &Path, data: &Path) {
     pages.check("components").await;
     assert!(pages.text().await.contains("github.com/gin-gonic/gin"));
 
+    triage_and_vex(app, &mut pages, &release_path).await;
+    appsec_pages(app, &mut pages).await;
+
     // An API key, shown once, then revoked.
     pages.visit(&url("/settings/api-keys"), "api-keys").await;
     pages.fill("#key-name", "ci").await;
@@ -405,6 +408,156 @@ async fn walk(app: &TestApp, axe: &Path, data: &Path) {
         .unwrap();
     assert_eq!(focused, json!("skip"));
     pages.browser.close().await.unwrap();
+}
+
+/// Triage the finding inline on the release page and read its history; then a VEX document
+/// of the release: generate, submit, the self-approval refusal, a colleague's approval (over
+/// the API), publish, download; the queue and the disclosures.
+async fn triage_and_vex(app: &TestApp, pages: &mut Pages, release_path: &str) {
+    let url = |path: &str| format!("{}{path}", app.url);
+    pages.visit(&url(release_path), "release-triage").await;
+    pages
+        .browser
+        .find(Locator::Css("#t-state"))
+        .await
+        .unwrap()
+        .select_by_value("in_triage")
+        .await
+        .unwrap();
+    pages
+        .fill("#t-detail", "checking whether the redirect is reachable")
+        .await;
+    pages.click("table.findings button[name=only]").await;
+    pages.wait_for("table.findings .state-in_triage").await;
+    pages.check("release-triaged").await;
+    pages.click("table.findings a[href$='/history']").await;
+    pages.wait_for("main table").await;
+    pages.check("finding-history").await;
+    let history = pages.text().await;
+    assert!(
+        history.contains("in_triage")
+            && history.contains("checking whether the redirect is reachable"),
+        "{history}"
+    );
+
+    pages
+        .visit(&url(&format!("{release_path}/vex")), "release-vex")
+        .await;
+    pages.click("#generate-form button[type=submit]").await;
+    pages.wait_for("#vex-submit").await;
+    pages.check("vex-draft").await;
+    let document_path = pages.path().await;
+    let id: i64 = document_path
+        .strip_prefix("/vex/")
+        .unwrap()
+        .parse()
+        .unwrap();
+    pages.click("#vex-submit").await;
+    pages.wait_for("#vex-approve").await;
+    pages.check("vex-submitted").await;
+    pages.click("#vex-approve").await;
+    pages.wait_for("#workflow-error").await;
+    pages.check("vex-self-approval-refused").await;
+    assert!(
+        pages.text().await.contains("four-eyes"),
+        "the refusal says why"
+    );
+    // A colleague approves (over the API, with their own session).
+    let invited = app
+        .post("/api/v1/teams/1/members")
+        .json(&json!({"email": "reviewer@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invited.status(), reqwest::StatusCode::CREATED);
+    let reviewer = app.login("reviewer@example.com").await;
+    let approved = app
+        .with_token(
+            reqwest::Method::POST,
+            &format!("/api/v1/vex-documents/{id}/approve"),
+            reviewer["token"].as_str().unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), reqwest::StatusCode::OK);
+    pages.visit(&url(&document_path), "vex-approved").await;
+    pages.click("#vex-publish").await;
+    pages.wait_for("#vex-status.status-published").await;
+    pages.check("vex-published").await;
+    // The download link serves the document itself.
+    for path in [
+        format!("/vex/{id}/download"),
+        format!("/disclosures/{id}/download"),
+    ] {
+        let context = pages
+            .browser
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 fetch(arguments[0]).then(r => r.json()).then(j => done(j['@context']), e => done(String(e)));",
+                vec![json!(path)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(context, json!("https://openvex.dev/ns/v0.2.0"), "{path}");
+    }
+    pages.visit(&url("/vex"), "vex-queue").await;
+    pages.visit(&url("/disclosures"), "disclosures").await;
+    assert!(pages.text().await.contains("-v1.openvex.json"));
+}
+
+/// An integration with a SARIF upload (over the API), then its pages and the code findings.
+async fn appsec_pages(app: &TestApp, pages: &mut Pages) {
+    let url = |path: &str| format!("{}{path}", app.url);
+    let integration: Value = app
+        .post("/api/v1/integrations")
+        .json(&json!({"name": "semgrep-ci", "type": "SEMGREP", "credentials": {"token": "sg_secret_0123456789"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = integration["id"].as_i64().unwrap();
+    let log = json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "semgrep"}},
+        "results": [{"ruleId": "python.lang.security.eval", "message": {"text": "eval of user input"},
+            "properties": {"security-severity": "8.1"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": "app/views.py"}, "region": {"startLine": 12}}}]}]}]});
+    let uploaded = app
+        .post(&format!(
+            "/api/v1/integrations/{id}/sarif?repository=acme/web&ref=main"
+        ))
+        .header("content-type", "application/sarif+json")
+        .body(log.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), reqwest::StatusCode::CREATED);
+    pages.visit(&url("/integrations"), "integrations").await;
+    let listed = pages.browser.source().await.unwrap();
+    assert!(!listed.contains("sg_secret_0123456789") && listed.contains("CONNECTED"));
+    pages
+        .visit(&url(&format!("/integrations/{id}")), "integration")
+        .await;
+    pages.visit(&url("/code-findings"), "code-findings").await;
+    pages
+        .click("table.findings a[href^='/code-findings/']")
+        .await;
+    pages.wait_for("#code-triage-form").await;
+    pages.check("code-finding").await;
+    pages
+        .browser
+        .find(Locator::Css("#c-status"))
+        .await
+        .unwrap()
+        .select_by_value("false_positive")
+        .await
+        .unwrap();
+    pages.fill("#c-reason", "the input is a constant").await;
+    pages.click("#code-triage-form button[type=submit]").await;
+    pages.wait_for("#code-status.status-false_positive").await;
+    pages.check("code-finding-triaged").await;
+    assert!(pages.text().await.contains("open → false_positive"));
 }
 
 backend_tests! {
