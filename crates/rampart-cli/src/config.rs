@@ -96,6 +96,32 @@ pub struct ServeArgs {
     /// whose replica died is taken over by another (or by the restarted one) once it ran out.
     #[arg(long, env = "RAMPART_SYNC_LEASE_SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub sync_lease_seconds: Option<u64>,
+    /// Let webhook endpoints be loopback and private-network addresses (a receiver on the
+    /// LAN; tests); plain `http://` is then allowed to them. Link-local/metadata addresses
+    /// stay refused unless listed in --webhook-allowed-networks.
+    #[arg(long, env = "RAMPART_ALLOW_PRIVATE_WEBHOOK_TARGETS")]
+    pub allow_private_webhook_targets: bool,
+    /// Networks (CIDR, comma-separated) webhook endpoints may be in whatever their class
+    /// (plain `http://` allowed to them).
+    #[arg(long, env = "RAMPART_WEBHOOK_ALLOWED_NETWORKS", value_delimiter = ',')]
+    pub webhook_allowed_networks: Vec<ipnet::IpNet>,
+    /// Do not deliver webhooks on this replica (it only serves the API); other replicas
+    /// sharing the database deliver.
+    #[arg(long, env = "RAMPART_DISABLE_WEBHOOK_WORKER")]
+    pub disable_webhook_worker: bool,
+    /// Seconds a replica's lease on the deliveries it sends lasts: a delivery whose replica
+    /// died is sent again by another (or the restarted one) once it ran out [default: 60].
+    #[arg(long, env = "RAMPART_WEBHOOK_LEASE_SECONDS", value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub webhook_lease_seconds: Option<u64>,
+    /// Seconds before each retry of a failed delivery, comma-separated; the number of
+    /// attempts is one more [default: 60,300,1800,7200,18000,36000,50400,72000,86400:
+    /// 10 attempts over about 3 days]. Each delay varies by ±20 % (jitter).
+    #[arg(long, env = "RAMPART_WEBHOOK_RETRY_SCHEDULE", value_delimiter = ',')]
+    pub webhook_retry_schedule: Vec<u64>,
+    /// Hours of nothing but failed deliveries after which an endpoint is disabled and its
+    /// team told (a `webhook.disabled` event) [default: 120].
+    #[arg(long, env = "RAMPART_WEBHOOK_DISABLE_AFTER_HOURS")]
+    pub webhook_disable_after_hours: Option<u64>,
     /// The URL clients use; `https://…` marks the session cookie Secure.
     #[arg(long, env = "RAMPART_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -160,6 +186,12 @@ struct FileConfig {
     disable_sync_scheduler: Option<bool>,
     disable_sync_worker: Option<bool>,
     sync_lease_seconds: Option<u64>,
+    allow_private_webhook_targets: Option<bool>,
+    webhook_allowed_networks: Option<Vec<ipnet::IpNet>>,
+    disable_webhook_worker: Option<bool>,
+    webhook_lease_seconds: Option<u64>,
+    webhook_retry_schedule: Option<Vec<u64>>,
+    webhook_disable_after_hours: Option<u64>,
     public_url: Option<String>,
     default_plan: Option<String>,
     allow_signup: Option<bool>,
@@ -328,6 +360,42 @@ impl ServeArgs {
                 bail!("sync_lease_seconds must be between 1 and 86400");
             }
             server.sync.lease = std::time::Duration::from_secs(seconds);
+        }
+        let webhooks = &mut server.webhooks;
+        webhooks.outbound.allow_private_targets = self.allow_private_webhook_targets
+            || file.allow_private_webhook_targets.unwrap_or(false);
+        webhooks.outbound.allowed_networks = if self.webhook_allowed_networks.is_empty() {
+            file.webhook_allowed_networks.unwrap_or_default()
+        } else {
+            self.webhook_allowed_networks
+        };
+        webhooks.deliver =
+            !(self.disable_webhook_worker || file.disable_webhook_worker.unwrap_or(false));
+        if let Some(seconds) = self.webhook_lease_seconds.or(file.webhook_lease_seconds) {
+            if !(1..=3_600).contains(&seconds) {
+                bail!("webhook_lease_seconds must be between 1 and 3600");
+            }
+            webhooks.lease = std::time::Duration::from_secs(seconds);
+        }
+        let schedule = if self.webhook_retry_schedule.is_empty() {
+            file.webhook_retry_schedule.unwrap_or_default()
+        } else {
+            self.webhook_retry_schedule
+        };
+        if !schedule.is_empty() {
+            if schedule.len() > 50 || schedule.iter().any(|s| *s > 7 * 86_400) {
+                bail!("webhook_retry_schedule: at most 50 delays of at most 604800 seconds each");
+            }
+            webhooks.retry_delays = schedule
+                .into_iter()
+                .map(std::time::Duration::from_secs)
+                .collect();
+        }
+        if let Some(hours) = self
+            .webhook_disable_after_hours
+            .or(file.webhook_disable_after_hours)
+        {
+            webhooks.disable_after = std::time::Duration::from_secs(hours.max(1) * 3600);
         }
         server.public_url = self.public_url.or(file.public_url);
         if let Some(plan) = self.default_plan.or(file.default_plan) {

@@ -10,6 +10,7 @@ use rampart_store::DatabaseLocation;
 
 use crate::mail::SmtpConfig;
 use crate::sync::{SecretKey, SyncSettings};
+use crate::webhooks::WebhookSettings;
 
 /// Resolved server settings (the CLI merges flags, environment, file and defaults).
 #[derive(Debug, Clone)]
@@ -32,6 +33,8 @@ pub struct ServerConfig {
     /// because every replica must share the key.
     pub secret_key: Option<SecretKey>,
     pub sync: SyncSettings,
+    /// Webhook delivery: outbound rules, retry schedule, leases.
+    pub webhooks: WebhookSettings,
     /// Plan limits (configuration, not code).
     pub plans: Plans,
     /// The plan of teams created after bootstrap (sign-ups, `POST /api/v1/teams`).
@@ -78,6 +81,7 @@ impl ServerConfig {
             analysis_wait: std::time::Duration::from_secs(30),
             secret_key: None,
             sync: SyncSettings::default(),
+            webhooks: WebhookSettings::default(),
             plans: Plans::default(),
             default_plan: "free".to_string(),
             smtp: None,

@@ -16,6 +16,7 @@
 //! - [`osv_cache`]: rendered OSV records answering `/v1/query`.
 //! - [`mail`]: outgoing e-mail (login codes, invitations).
 //! - [`vcs`]: GitHub and GitLab REST clients for integrations' test connection and discovery.
+//! - [`webhooks`]: signed webhook delivery (fan-out, leases, retries, the delivery log).
 //! - [`config`]: the server's settings, plan limits and the clock.
 
 pub mod actor;
@@ -30,6 +31,7 @@ pub mod osv_cache;
 pub mod services;
 pub mod sync;
 pub mod vcs;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -46,6 +48,7 @@ pub use error::{ErrorCode, ServiceError};
 use crate::mail::Mailer;
 use crate::osv_cache::OsvRecordCache;
 use crate::sync::{SecretKey, SyncService};
+use crate::webhooks::DeliveryWorker;
 
 /// The running engine: what services and background workers share. Cheap to clone.
 #[derive(Clone)]
@@ -61,6 +64,8 @@ pub struct Engine {
     /// This replica's sync worker (also holds the secret key for stored secrets).
     pub sync: SyncService,
     pub mailer: Arc<Mailer>,
+    /// This replica's webhook delivery worker (woken after a test event or a redelivery).
+    pub webhooks: DeliveryWorker,
 }
 
 impl Engine {
@@ -92,6 +97,8 @@ impl Engine {
         let bootstrap = store.bootstrap(&admin_email).await?;
         // The first index is built before serving, so a restarted server answers at once.
         let kb_index = MatchIndexHandle::new(kb_index::build_index(&store).await?);
+        let webhooks =
+            DeliveryWorker::new(store.clone(), config.webhooks.clone(), secret_key.clone())?;
         let sync = SyncService::new(store.clone(), config.sync.clone(), secret_key)?;
         if config.plans.get(&config.default_plan).is_none() {
             anyhow::bail!(
@@ -114,6 +121,7 @@ impl Engine {
             analysis_queued: Arc::new(Notify::new()),
             sync,
             mailer: Arc::new(mailer),
+            webhooks,
         };
         Ok((engine, bootstrap))
     }
@@ -123,7 +131,7 @@ impl Engine {
     }
 
     /// Starts the background work of this replica: the match-index refresher, the analysis
-    /// worker and the sync worker. Stop them with [`Workers::stop`].
+    /// worker, the sync worker and the webhook delivery worker (unless turned off). Stop them with [`Workers::stop`].
     pub fn start_workers(&self) -> Workers {
         let refresher = kb_index::spawn_refresher(
             self.store.clone(),
@@ -137,11 +145,16 @@ impl Engine {
             Arc::clone(&self.analysis_queued),
             stopped.clone(),
         ));
+        let webhooks =
+            self.config.webhooks.deliver.then(|| {
+                tokio::spawn(webhooks::run_worker(self.webhooks.clone(), stopped.clone()))
+            });
         let sync = tokio::spawn(self.sync.clone().run(stopped));
         Workers {
             refresher,
             analysis,
             sync,
+            webhooks,
             stop,
         }
     }
@@ -152,6 +165,7 @@ pub struct Workers {
     refresher: JoinHandle<()>,
     analysis: JoinHandle<()>,
     sync: JoinHandle<()>,
+    webhooks: Option<JoinHandle<()>>,
     stop: watch::Sender<bool>,
 }
 
@@ -163,5 +177,8 @@ impl Workers {
         let _ = self.stop.send(true);
         let _ = self.analysis.await;
         let _ = self.sync.await;
+        if let Some(webhooks) = self.webhooks {
+            let _ = webhooks.await;
+        }
     }
 }

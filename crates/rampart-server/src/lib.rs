@@ -176,6 +176,34 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .routes(routes!(routes::findings::finding_events))
         .routes(routes!(routes::events::list_events))
         .routes(routes!(routes::events::get_event))
+        .routes(routes!(
+            routes::webhooks::create_webhook,
+            routes::webhooks::list_webhooks
+        ))
+        .routes(routes!(
+            routes::webhooks::get_webhook,
+            routes::webhooks::update_webhook,
+            routes::webhooks::delete_webhook
+        ))
+        .routes(routes!(routes::webhooks::rotate_webhook_secret))
+        .routes(routes!(routes::webhooks::test_webhook))
+        .routes(routes!(routes::webhooks::list_deliveries))
+        .routes(routes!(routes::webhooks::get_delivery))
+        .routes(routes!(routes::webhooks::redeliver_delivery))
+        .routes(routes!(
+            routes::webhooks::seed_create_webhook,
+            routes::webhooks::seed_list_webhooks
+        ))
+        .routes(routes!(
+            routes::webhooks::seed_get_webhook,
+            routes::webhooks::seed_update_webhook,
+            routes::webhooks::seed_delete_webhook
+        ))
+        .routes(routes!(routes::webhooks::seed_rotate_webhook_secret))
+        .routes(routes!(routes::webhooks::seed_test_webhook))
+        .routes(routes!(routes::webhooks::seed_list_deliveries))
+        .routes(routes!(routes::webhooks::seed_get_delivery))
+        .routes(routes!(routes::webhooks::seed_redeliver_delivery))
         .routes(routes!(routes::dispositions::decide_release))
         .routes(routes!(routes::dispositions::decide_product))
         .routes(routes!(routes::dispositions::finding_history))

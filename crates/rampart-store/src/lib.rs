@@ -22,6 +22,7 @@ mod severity;
 mod sync;
 mod vex_documents;
 mod vex_imports;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -73,6 +74,10 @@ pub use vex_documents::{
     VexDocumentFilter, VexDocumentRecord, VexRendering, VexSeries, VexTransition,
 };
 pub use vex_imports::{NewVexImport, VexImport};
+pub use webhooks::{
+    ClaimedDelivery, DeliveryOutcome, DeliveryResult, NewWebhookEndpoint, WebhookAttempt,
+    WebhookDelivery, WebhookEndpoint, WebhookEndpointChanges,
+};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

@@ -11,3 +11,4 @@ mod serve;
 mod sync_kill;
 mod version_cli;
 mod vex_cli;
+mod webhook_kill;

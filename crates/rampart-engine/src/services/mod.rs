@@ -20,3 +20,4 @@ pub mod sync_sources;
 pub mod teams;
 pub mod vex_documents;
 pub mod vex_import;
+pub mod webhooks;

@@ -156,6 +156,39 @@ impl OutboundPolicy {
         }
     }
 
+    /// Whether the operator admitted `address` explicitly: inside an allowed network, or a
+    /// private/loopback address while private targets are allowed. Webhooks may use plain
+    /// `http` only to such targets.
+    pub fn is_explicitly_allowed(&self, address: IpAddr) -> bool {
+        if self
+            .allowed_networks
+            .iter()
+            .any(|net| net.contains(&address))
+        {
+            return true;
+        }
+        matches!(restricted_class(address), Some((_, true))) && self.allow_private_targets
+    }
+
+    /// Every address `url`'s host resolves to (or its literal address), each checked.
+    pub async fn resolve_checked(&self, url: &Url) -> Result<Vec<IpAddr>, GuardError> {
+        self.check_url_static(url)?;
+        match url.host() {
+            None => Err(GuardError::NoHost(url.to_string())),
+            Some(url::Host::Ipv4(v4)) => Ok(vec![IpAddr::V4(v4)]),
+            Some(url::Host::Ipv6(v6)) => Ok(vec![IpAddr::V6(v6)]),
+            Some(url::Host::Domain(host)) => {
+                Ok(
+                    resolve_checked(self, host, url.port_or_known_default().unwrap_or(443))
+                        .await?
+                        .into_iter()
+                        .map(|a| a.ip())
+                        .collect(),
+                )
+            }
+        }
+    }
+
     /// Scheme and, for an IP-literal host, the address. Names are checked when resolved.
     fn check_url_static(&self, url: &Url) -> Result<(), GuardError> {
         match url.scheme() {
@@ -297,6 +330,11 @@ impl OutboundClient {
     /// A GET request builder for an admitted URL.
     pub fn get(&self, url: Url) -> reqwest::RequestBuilder {
         self.client.get(url)
+    }
+
+    /// A POST request builder for an admitted URL (webhook deliveries).
+    pub fn post(&self, url: Url) -> reqwest::RequestBuilder {
+        self.client.post(url)
     }
 
     /// Reads a response body, refusing one larger than the policy's limit.

@@ -25,6 +25,7 @@ pub mod sync_sources;
 pub mod teams;
 pub mod vex_documents;
 pub mod vex_imports;
+pub mod webhooks;
 
 use rampart_core::{PageRequest, DEFAULT_PER_PAGE};
 use serde::{Deserialize, Serialize};

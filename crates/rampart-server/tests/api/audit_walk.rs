@@ -185,7 +185,11 @@ fn id_of(body: &Value, field: &str) -> i64 {
 
 backend_tests! {
     // The walk's sync run fails at once on a closed loopback port instead of going online.
-    #[configure(|c| c.sync.outbound.allow_private_targets = true)]
+    // Webhook deliveries fail at once on the same kind of port.
+    #[configure(|c| {
+        c.sync.outbound.allow_private_targets = true;
+        c.webhooks.outbound.allow_private_targets = true;
+    })]
     async fn every_mutating_route_writes_its_audit_entry(app) {
         let admin = app.admin_key.clone();
         let admin_team = id_of(
@@ -458,6 +462,27 @@ backend_tests! {
             }
             walk.call(admin, M::DELETE, &template, &path, None, S::NO_CONTENT,
                 "integration.delete", Some(admin_team), Some("integration")).await;
+        }
+
+        // Webhook endpoints (seed 002's base path and the canonical one).
+        for prefix in ["/api/v1/webhooks", "/v1/webhooks"] {
+            let created = walk.call(admin, M::POST, prefix, prefix,
+                Some(json!({"url": "http://127.0.0.1:1/walk-hook", "event_types": ["finding.new"]})),
+                S::CREATED, "webhook.create", Some(admin_team), Some("webhook")).await;
+            let one = format!("{prefix}/{}", id_of(&created, "id"));
+            let template = format!("{prefix}/{{id}}");
+            walk.call(admin, M::PATCH, &template, &one, Some(json!({"description": "walked"})),
+                S::OK, "webhook.update", Some(admin_team), Some("webhook")).await;
+            walk.call(admin, M::POST, &format!("{template}/rotate-secret"), &format!("{one}/rotate-secret"),
+                None, S::OK, "webhook.rotate_secret", Some(admin_team), Some("webhook")).await;
+            let queued = walk.call(admin, M::POST, &format!("{template}/test"), &format!("{one}/test"),
+                None, S::ACCEPTED, "webhook.test", Some(admin_team), Some("webhook")).await;
+            let delivery = id_of(&queued, "delivery_id");
+            walk.call(admin, M::POST, &format!("{template}/deliveries/{{delivery_id}}/redeliver"),
+                &format!("{one}/deliveries/{delivery}/redeliver"), None, S::ACCEPTED,
+                "webhook.redeliver", Some(admin_team), Some("webhook")).await;
+            walk.call(admin, M::DELETE, &template, &one, None, S::NO_CONTENT, "webhook.delete",
+                Some(admin_team), Some("webhook")).await;
         }
 
         let uncovered: Vec<_> = mutating_routes(&app).await.difference(&walk.covered).cloned().collect();

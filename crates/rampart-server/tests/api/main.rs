@@ -34,3 +34,5 @@ mod vex_bench;
 mod vex_documents;
 mod vex_import_bench;
 mod vex_imports;
+mod webhooks;
+mod webhooks_bench;

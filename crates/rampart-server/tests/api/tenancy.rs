@@ -105,6 +105,10 @@ fn body_for(method: &Method, path: &str, key_id: i64) -> Option<Value> {
         ("POST", "/v1/querybatch") => json!({"queries": [
             {"package": {"ecosystem": "npm", "name": "lodash"}, "version": "4.17.20"}
         ]}),
+        ("POST", "/api/v1/webhooks" | "/v1/webhooks") => {
+            json!({"url": "https://93.184.215.14/walk-hook", "event_types": ["finding.new"]})
+        }
+        ("PATCH", "/api/v1/webhooks/{id}" | "/v1/webhooks/{id}") => json!({"description": "walk"}),
         ("POST", "/api/v1/security/cve/sync-sources") => json!({
             "config": {"id": "walk-source", "type": "KEV", "syncIntervalHours": 24},
             "apiKey": "walk"
@@ -211,6 +215,9 @@ fn expectation(method: &Method, template: &str, credential: Credential) -> Optio
         // Sync sources: read by every team, changed by the operators only.
         ("GET", t) if t.starts_with("/api/v1/security/cve/sync-sources") => ServerWide,
         (_, t) if t.starts_with("/api/v1/security/cve/sync-sources") => Forbidden(OPERATORS_ONLY),
+        // Webhook endpoints at seed 002's `/v1/webhooks` are the team's, not the KB's.
+        (_, t) if t.starts_with("/v1/webhooks/") && path_object => NotFound,
+        ("GET" | "POST", "/v1/webhooks" | "/api/v1/webhooks") => Own,
         // The knowledge base is the same for every team.
         (_, t)
             if t.starts_with("/v1/")
@@ -270,6 +277,9 @@ struct TeamA {
     vex_document: i64,
     /// An event of the team's stream.
     event: i64,
+    /// A webhook endpoint and one of its deliveries.
+    webhook: i64,
+    webhook_delivery: i64,
 }
 
 /// The kind of object a templated path names, from its prefix (every object route is
@@ -296,6 +306,8 @@ fn object_of(template: &str) -> Option<&'static str> {
         ("/api/v1/sarif-imports/{id}", "sarif_import"),
         ("/api/v1/code-findings/{id}", "code_finding"),
         ("/api/v1/events/{id}", "event"),
+        ("/api/v1/webhooks/{id}", "webhook"),
+        ("/v1/webhooks/{id}", "webhook"),
     ];
     PREFIXES
         .iter()
@@ -326,6 +338,8 @@ impl TeamA {
                 ("id", Some("sarif_import")) => self.sarif_import.to_string(),
                 ("id", Some("code_finding")) => self.code_finding.to_string(),
                 ("id", Some("event")) => self.event.to_string(),
+                ("id", Some("webhook")) => self.webhook.to_string(),
+                ("delivery_id", Some("webhook")) => self.webhook_delivery.to_string(),
                 _ => match server_wide
                     .iter()
                     .find(|(prefix, _)| template.starts_with(prefix))
@@ -549,7 +563,26 @@ async fn team_a(app: &TestApp) -> (TeamA, String, String) {
     for expected in ["finding.new", "sarif.imported", "vex.published"] {
         assert!(types.contains(&expected), "{expected} missing: {events}");
     }
+    // A webhook endpoint with a queued delivery (the walk's servers deliver nothing).
+    let webhook = call(
+        Method::POST,
+        "/api/v1/webhooks".to_string(),
+        Some(json!({"url": "https://93.184.215.14/alpha-private-hook",
+            "description": "alpha-webhook-description"})),
+    )
+    .await;
+    let webhook_id = webhook["id"].as_i64().unwrap();
+    let queued = call(
+        Method::POST,
+        format!("/api/v1/webhooks/{webhook_id}/test"),
+        None,
+    )
+    .await;
     let team_a = TeamA {
+        webhook: webhook_id,
+        webhook_delivery: queued["delivery_id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{queued}")),
         event: events["items"][0]["id"].as_i64().unwrap(),
         vex_document,
         finding,
@@ -585,6 +618,8 @@ fn markers(secret: &str) -> Vec<String> {
         "alpha-integration-name",
         "alpha/private-repo",
         "alpha-private-message",
+        "alpha-private-hook",
+        "alpha-webhook-description",
         &secret[secret.len() - 6..],
     ]
     .iter()
@@ -623,6 +658,7 @@ fn leaked_id(body: &Value, a: &TeamA) -> Option<String> {
         ("analysis_id", a.analysis),
         ("api_key_id", a.key),
         ("integration_id", a.integration),
+        ("endpoint_id", a.webhook),
     ];
     match body {
         Value::Object(map) => map.iter().find_map(|(field, value)| {
@@ -637,7 +673,13 @@ fn leaked_id(body: &Value, a: &TeamA) -> Option<String> {
     }
 }
 
+/// The walks create webhook endpoints at a public address: nothing may be sent from a test.
+fn no_deliveries(config: &mut rampart_server::ServerConfig) {
+    config.webhooks.deliver = false;
+}
+
 backend_tests! {
+    #[configure(no_deliveries)]
     async fn team_b_walks_every_route_with_team_a_ids_and_sees_nothing(app) {
         let (a, a_token, a_secret) = team_a(&app).await;
         let a_markers = markers(&a_secret);
@@ -745,6 +787,7 @@ backend_tests! {
         }
     }
 
+    #[configure(no_deliveries)]
     async fn a_member_cannot_revoke_another_members_key(app) {
         let (a, a_token, a_secret) = team_a(&app).await;
         let member = app.login("alpha-member@a.example").await;
