@@ -855,27 +855,88 @@ impl Store {
         let at = now();
         let disable_before =
             at - chrono::Duration::from_std(disable_after).unwrap_or(chrono::Duration::days(5));
+        // Successes (nearly all of a healthy stream) are written a few statements per batch;
+        // failures one by one, as they may disable their endpoint.
+        let (delivered, failed): (Vec<&DeliveryResult>, Vec<&DeliveryResult>) = results
+            .iter()
+            .partition(|r| r.outcome == DeliveryOutcome::Delivered);
+        let mut delivered_by_status: HashMap<Option<i64>, Vec<i64>> = HashMap::new();
+        for result in &delivered {
+            delivered_by_status
+                .entry(result.status_code)
+                .or_default()
+                .push(result.delivery_id);
+        }
+        let healthy = id_list({
+            let mut endpoints: Vec<i64> = delivered.iter().map(|r| r.endpoint_id).collect();
+            endpoints.sort_unstable();
+            endpoints.dedup();
+            endpoints.into_iter()
+        });
+        let attempt_columns = [
+            Column::Int(results.iter().map(|r| r.team_id).collect()),
+            Column::Int(results.iter().map(|r| r.delivery_id).collect()),
+            Column::Int(results.iter().map(|r| r.endpoint_id).collect()),
+            Column::Int(results.iter().map(|r| r.attempt).collect()),
+            Column::Time(results.iter().map(|r| r.started_at).collect()),
+            Column::Int(results.iter().map(|r| r.duration_ms).collect()),
+            Column::OptionalInt(results.iter().map(|r| r.status_code).collect()),
+            Column::OptionalText(
+                results
+                    .iter()
+                    .map(|r| r.response_excerpt.as_deref())
+                    .collect(),
+            ),
+            Column::OptionalText(results.iter().map(|r| r.error.as_deref()).collect()),
+        ];
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for result in results {
-                let (status, next_attempt_at, delivered_at) = match result.outcome {
-                    DeliveryOutcome::Delivered => ("delivered", None, Some(at)),
-                    DeliveryOutcome::Retry(when) => ("pending", Some(when), None),
-                    DeliveryOutcome::GiveUp | DeliveryOutcome::Gone => ("failed", None, None),
+            for (status_code, ids) in &delivered_by_status {
+                let sql = format!(
+                    "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = $2,
+                         last_status_code = $3, last_error = NULL, lease_owner = NULL,
+                         lease_expires_at = NULL, updated_at = $2
+                     WHERE id IN ({}) AND lease_owner = $1 AND status = 'pending'",
+                    id_list(ids.iter().copied())
+                );
+                sqlx::query(&sql)
+                    .bind(worker)
+                    .bind(at)
+                    .bind(status_code)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if !delivered.is_empty() {
+                let sql = format!(
+                    "UPDATE webhook_endpoints SET failing_since = NULL
+                     WHERE id IN ({healthy}) AND failing_since IS NOT NULL"
+                );
+                sqlx::query(&sql).execute(&mut *tx).await?;
+            }
+            (&mut *tx)
+                .insert_columns(
+                    "INSERT INTO webhook_delivery_attempts (team_id, delivery_id, endpoint_id,
+                         attempt, started_at, duration_ms, status_code, response_excerpt, error)",
+                    &attempt_columns,
+                    "",
+                )
+                .await?;
+            for result in failed {
+                let (status, next_attempt_at) = match result.outcome {
+                    DeliveryOutcome::Retry(when) => ("pending", Some(when)),
+                    _ => ("failed", None),
                 };
                 let held = sqlx::query(
                     "UPDATE webhook_deliveries SET status = $3,
                          next_attempt_at = COALESCE($4, next_attempt_at),
-                         delivered_at = COALESCE($5, delivered_at),
-                         last_status_code = $6, last_error = $7, lease_owner = NULL,
-                         lease_expires_at = NULL, updated_at = $8
+                         last_status_code = $5, last_error = $6, lease_owner = NULL,
+                         lease_expires_at = NULL, updated_at = $7
                      WHERE id = $1 AND lease_owner = $2 AND status = 'pending'",
                 )
                 .bind(result.delivery_id)
                 .bind(worker)
                 .bind(status)
                 .bind(next_attempt_at)
-                .bind(delivered_at)
                 .bind(result.status_code)
                 .bind(&result.error)
                 .bind(at)
@@ -883,56 +944,28 @@ impl Store {
                 .await?
                 .rows_affected()
                     > 0;
-                sqlx::query(
-                    "INSERT INTO webhook_delivery_attempts (team_id, delivery_id, endpoint_id,
-                         attempt, started_at, duration_ms, status_code, response_excerpt, error)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(result.team_id)
-                .bind(result.delivery_id)
-                .bind(result.endpoint_id)
-                .bind(result.attempt)
-                .bind(result.started_at)
-                .bind(result.duration_ms)
-                .bind(result.status_code)
-                .bind(&result.response_excerpt)
-                .bind(&result.error)
-                .execute(&mut *tx)
-                .await?;
                 if !held {
                     continue;
                 }
-                match result.outcome {
-                    DeliveryOutcome::Delivered => {
-                        sqlx::query(
-                            "UPDATE webhook_endpoints SET failing_since = NULL
-                             WHERE id = $1 AND failing_since IS NOT NULL",
-                        )
-                        .bind(result.endpoint_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    DeliveryOutcome::Gone => {
-                        disable_endpoint!(tx, result.endpoint_id, "the receiver answered 410 Gone", at);
-                    }
-                    DeliveryOutcome::Retry(_) | DeliveryOutcome::GiveUp => {
-                        let since: Option<DateTime<Utc>> = sqlx::query_scalar(
-                            "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $2)
-                             WHERE id = $1 RETURNING failing_since",
-                        )
-                        .bind(result.endpoint_id)
-                        .bind(result.started_at)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .flatten();
-                        if since.is_some_and(|since| since <= disable_before) {
-                            let reason = format!(
-                                "every delivery failed since {}",
-                                since.map(|s| s.to_rfc3339()).unwrap_or_default()
-                            );
-                            disable_endpoint!(tx, result.endpoint_id, &reason, at);
-                        }
-                    }
+                if result.outcome == DeliveryOutcome::Gone {
+                    disable_endpoint!(tx, result.endpoint_id, "the receiver answered 410 Gone", at);
+                    continue;
+                }
+                let since: Option<DateTime<Utc>> = sqlx::query_scalar(
+                    "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $2)
+                     WHERE id = $1 RETURNING failing_since",
+                )
+                .bind(result.endpoint_id)
+                .bind(result.started_at)
+                .fetch_optional(&mut *tx)
+                .await?
+                .flatten();
+                if since.is_some_and(|since| since <= disable_before) {
+                    let reason = format!(
+                        "every delivery failed since {}",
+                        since.map(|s| s.to_rfc3339()).unwrap_or_default()
+                    );
+                    disable_endpoint!(tx, result.endpoint_id, &reason, at);
                 }
             }
             tx.commit().await?;

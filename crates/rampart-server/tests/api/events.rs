@@ -158,6 +158,23 @@ backend_tests! {
         assert_eq!(legacy[0]["finding_id"], event["data"]["finding_id"]);
         assert_eq!(legacy[0]["release_id"], release_id);
 
+        // CISA KEV lists the finding's CVE: finding.kev_added, once (a repeat changes nothing).
+        let store = rampart_store::Store::connect(&app.config.database).await.unwrap();
+        let kev = json!({"cveID": "CVE-2099-8001", "vendorProject": "lodash", "product": "lodash",
+            "vulnerabilityName": "lodash events test", "dateAdded": "2026-11-30",
+            "shortDescription": "d", "requiredAction": "patch", "dueDate": "2026-12-21",
+            "knownRansomwareCampaignUse": "Unknown", "notes": ""});
+        let entries = rampart_formats::advisory::parse_kev_json(kev.to_string().as_bytes()).unwrap().entries.records;
+        for _ in 0..2 {
+            store.ingest_kev(&entries).await.unwrap();
+        }
+        store.close().await;
+        let listed = events(&app, &session, "?type=finding.kev_added").await;
+        assert_eq!(types(&listed), ["finding.kev_added"], "{listed}");
+        assert_eq!(listed["items"][0]["data"]["cve_id"], "CVE-2099-8001");
+        assert_eq!(listed["items"][0]["data"]["finding_id"], event["data"]["finding_id"]);
+        assert_eq!(listed["items"][0]["data"]["kev"]["due_date"], "2026-12-21");
+
         // A re-analysis on demand: finding.reanalysed with its counts.
         let queued = call(&app, &session, Method::POST, &format!("/api/v1/sboms/{sbom_id}/analyses"), None).await;
         let analysis = queued["id"].as_i64().unwrap();
@@ -202,7 +219,7 @@ backend_tests! {
 
         // Paging by cursor walks the whole stream once, oldest first.
         let all = types(&events(&app, &session, "").await);
-        assert_eq!(all.len(), 6, "{all:?}");
+        assert_eq!(all.len(), 7, "{all:?}");
         let mut walked = Vec::new();
         let mut after = 0;
         loop {

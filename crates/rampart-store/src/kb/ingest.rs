@@ -9,14 +9,15 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, SubsecRound, Utc};
-use rampart_core::normalize_package_name;
+use rampart_core::{normalize_package_name, EventType};
 use rampart_formats::advisory::{Advisory, CpeOperator, EpssFile, ExploitRecord, KevEntry};
 use serde::Serialize;
 use sqlx::FromRow;
 
 use super::records::{EpssView, KevView};
 use crate::bulk::{Bulk, Column};
-use crate::{now, with_pool, Store, StoreError};
+use crate::events::{record_events, NewEvent};
+use crate::{now, with_pool, Store, StoreError, Tenant};
 
 /// What an ingest did with the records it was given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -830,7 +831,8 @@ impl Store {
     }
 
     /// Stores CISA KEV entries (keyed by CVE id) in one transaction; a changed entry replaces
-    /// the stored one.
+    /// the stored one. A CVE newly listed records `finding.kev_added` for every open finding
+    /// of its alias group, in the same transaction.
     pub async fn ingest_kev(&self, batch: &[KevEntry]) -> Result<IngestStats, StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -838,6 +840,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             let mut stats = IngestStats::default();
+            let mut events = Vec::new();
             for entry in batch {
                 let cve_id = entry.cve_id.trim();
                 if cve_id.is_empty() {
@@ -857,13 +860,53 @@ impl Store {
                 .bind(cve_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-                match stored {
+                let listed = match stored {
                     Some(stored) if stored == fresh => {
                         stats.unchanged += 1;
                         continue;
                     }
-                    Some(_) => stats.updated += 1,
-                    None => stats.added += 1,
+                    Some(_) => {
+                        stats.updated += 1;
+                        false
+                    }
+                    None => {
+                        stats.added += 1;
+                        true
+                    }
+                };
+                if listed {
+                    let open: Vec<(i64, i64, i64, i64, bool, String)> = sqlx::query_as(
+                        "SELECT f.id, f.team_id, f.release_id, f.sbom_id, s.is_test, v.vuln_id
+                         FROM findings f
+                         JOIN sboms s ON s.id = f.sbom_id
+                         JOIN vulnerabilities v ON v.id = f.vulnerability_id
+                         WHERE f.resolved_at IS NULL
+                           AND f.group_id IN (SELECT group_id FROM vuln_aliases WHERE alias = $1)",
+                    )
+                    .bind(cve_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    for (finding_id, team_id, release_id, sbom_id, test, vuln_id) in open {
+                        let data = serde_json::json!({
+                            "finding_id": finding_id,
+                            "release_id": release_id,
+                            "sbom_id": sbom_id,
+                            "vulnerability_id": vuln_id,
+                            "cve_id": cve_id,
+                            "kev": {
+                                "vulnerability_name": fresh.entry.vulnerability_name,
+                                "date_added": fresh.entry.date_added,
+                                "due_date": fresh.entry.due_date,
+                                "required_action": fresh.entry.required_action,
+                                "known_ransomware_campaign_use": fresh.entry.known_ransomware_campaign_use,
+                            },
+                        });
+                        events.push(NewEvent::team(
+                            Tenant { team_id, test },
+                            EventType::FindingKevAdded,
+                            data,
+                        ));
+                    }
                 }
                 sqlx::query(
                     "INSERT INTO kev_entries (cve_id, vendor_project, product, vulnerability_name,
@@ -891,6 +934,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            record_events(&mut *tx, &events, now()).await?;
             finish(tx, stats).await
         })
     }
