@@ -190,6 +190,10 @@ async fn webhooks_analysis_overhead_bench() {
     let Some(root) = rampart_test_data::root() else {
         return;
     };
+    // A failed analysis says why on stderr.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("error"))
+        .try_init();
     let app = TestApp::spawn_with(Backend::Sqlite, |config| {
         crate::webhooks::fast_webhooks(config);
         config.analysis_wait = Duration::from_secs(600);

@@ -188,8 +188,12 @@ macro_rules! completion_steps {
     ($connection:ty, $backend:expr) => {
         impl CompletionSteps for $connection {
             async fn claim_running(&mut self, analysis: &Analysis) -> Result<bool, sqlx::Error> {
+                // A write first (a no-op update): on SQLite a transaction that reads before it
+                // writes fails at once when another connection (the webhook worker recording
+                // deliveries) committed meanwhile; one that starts writing waits its turn.
                 let running: Option<i64> = sqlx::query_scalar(
-                    "SELECT id FROM analyses WHERE id = $1 AND status = 'running'",
+                    "UPDATE analyses SET status = 'running' WHERE id = $1 AND status = 'running'
+                     RETURNING id",
                 )
                 .bind(analysis.id)
                 .fetch_optional(&mut *self)
