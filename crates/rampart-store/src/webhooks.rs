@@ -195,6 +195,9 @@ pub struct DeliveryResult {
     pub outcome: DeliveryOutcome,
 }
 
+/// An endpoint as fan-out sees it: id, event types (empty: all), creation time.
+type Subscriber = (i64, Vec<String>, DateTime<Utc>);
+
 /// A comma-separated list of ids for `IN (…)`: integers only, so spelled inline.
 fn id_list(ids: impl Iterator<Item = i64>) -> String {
     ids.map(|id| id.to_string()).collect::<Vec<_>>().join(", ")
@@ -699,7 +702,7 @@ impl Store {
             } else {
                 Vec::new()
             };
-            let mut by_team: HashMap<i64, Vec<(i64, Vec<String>, DateTime<Utc>)>> = HashMap::new();
+            let mut by_team: HashMap<i64, Vec<Subscriber>> = HashMap::new();
             for (id, team_id, types, created_at) in endpoints {
                 by_team
                     .entry(team_id)
@@ -736,7 +739,7 @@ impl Store {
                     Column::Time(vec![at; n]),
                     Column::Time(vec![at; n]),
                 ];
-                (&mut *tx)
+                (*tx)
                     .insert_columns(
                         "INSERT INTO webhook_deliveries (team_id, endpoint_id, event_id, status,
                              attempts, next_attempt_at, created_at, updated_at)",
@@ -913,7 +916,7 @@ impl Store {
                 );
                 sqlx::query(&sql).execute(&mut *tx).await?;
             }
-            (&mut *tx)
+            (*tx)
                 .insert_columns(
                     "INSERT INTO webhook_delivery_attempts (team_id, delivery_id, endpoint_id,
                          attempt, started_at, duration_ms, status_code, response_excerpt, error)",
