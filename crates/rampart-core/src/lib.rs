@@ -5,6 +5,7 @@ pub mod api_key;
 pub mod code_finding_diff;
 pub mod event;
 pub mod finding_diff;
+pub mod incident;
 pub mod role;
 pub mod scope;
 pub mod text;

@@ -310,6 +310,25 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .routes(routes!(routes::code_findings::get_code_finding))
         .routes(routes!(routes::code_findings::triage_code_finding))
         .routes(routes!(routes::code_findings::code_finding_history))
+        .routes(routes!(
+            routes::incidents::create_incident,
+            routes::incidents::list_incidents
+        ))
+        .routes(routes!(routes::incidents::seed_create_incident))
+        .routes(routes!(routes::incidents::seed_get_incident))
+        .routes(routes!(
+            routes::incidents::get_incident,
+            routes::incidents::update_incident
+        ))
+        .routes(routes!(routes::incidents::set_incident_status))
+        .routes(routes!(routes::incidents::add_incident_comment))
+        .routes(routes!(routes::incidents::incident_timeline))
+        .routes(routes!(routes::incidents::add_incident_link))
+        .routes(routes!(routes::incidents::incident_metrics))
+        .routes(routes!(
+            routes::incidents::get_incident_settings,
+            routes::incidents::set_incident_settings
+        ))
         .routes(routes!(routes::vex_documents::generate_for_release))
         .routes(routes!(routes::vex_documents::generate_for_product))
         .routes(routes!(routes::vex_documents::list_documents))

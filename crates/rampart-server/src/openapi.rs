@@ -42,6 +42,7 @@ use crate::error::{ErrorBody, ErrorCode};
         (name = "disclosures", description = "Published VEX documents, and their optional public distribution (CSAF 2.0 §7 layout)"),
         (name = "webhooks", description = "Signed webhook endpoints (seed 002's `/v1/webhooks` paths serve the same JSON): deliveries, retries, the delivery log"),
         (name = "events", description = "The event stream (finding, VEX, sync, SARIF, alert, incident events …) that webhooks deliver (scope `webhooks:read`)"),
+        (name = "incidents", description = "Incident tickets (seed 002's `POST /v1/incidents` serves the same JSON): automated triage, SLA, dedupe, assignment, workflow, timeline, MTTA/MTTR"),
     )
 )]
 pub struct ApiDoc;

@@ -14,6 +14,7 @@ mod error;
 pub mod events;
 mod findings;
 mod identity;
+mod incidents;
 pub mod kb;
 mod key_cache;
 mod products;
@@ -56,6 +57,11 @@ pub use findings::{
     NewFinding, ProductFindingSummary, ReanalysisPass, VulnerabilityRef, UNTRIAGED_STATE,
 };
 pub use identity::{ApiKeyRecord, Bootstrap, Membership, UserKind};
+pub use incidents::{
+    AssetFindings, ChangeOutcome, IncidentChange, IncidentCreation, IncidentEvent, IncidentFilter,
+    IncidentLink, IncidentMetrics, IncidentRecord, IncidentSettingsRecord, IncidentTimelineEntry,
+    LinkedFinding, NewIncident, NewTimelineEntry,
+};
 pub use kb::*;
 pub use products::{
     NewProduct, NewRelease, Page, PageRequest, Product, ProductChanges, Release, ReleaseChanges,

@@ -9,6 +9,7 @@ pub mod disclosures;
 pub mod dispositions;
 pub mod events;
 pub mod findings;
+pub mod incidents;
 pub mod integrations;
 pub mod kb;
 pub mod login;

@@ -12,6 +12,7 @@ pub mod dispositions;
 pub mod events;
 pub mod findings;
 pub mod health;
+pub mod incidents;
 pub mod integrations;
 pub mod kb;
 pub mod me;

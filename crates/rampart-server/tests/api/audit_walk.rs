@@ -484,6 +484,31 @@ backend_tests! {
             walk.call(admin, M::DELETE, &template, &one, None, S::NO_CONTENT, "webhook.delete",
                 Some(admin_team), Some("webhook")).await;
         }
+        // Incidents: seed 002's report, a repeat on the canonical path, every change.
+        let incident = walk.call(admin, M::POST, "/v1/incidents", "/v1/incidents",
+            Some(json!({"title": "walk incident", "severity": "medium", "description": "walk"})),
+            S::CREATED, "incident.create", Some(admin_team), Some("incident")).await;
+        let incident_id = id_of(&incident, "id");
+        walk.call(admin, M::POST, "/api/v1/incidents", "/api/v1/incidents",
+            Some(json!({"title": "Walk incident!", "severity": "high", "description": "again"})),
+            S::OK, "incident.repeat", Some(admin_team), Some("incident")).await;
+        let one = format!("/api/v1/incidents/{incident_id}");
+        walk.call(admin, M::PATCH, "/api/v1/incidents/{id}", &one,
+            Some(json!({"description": "walked", "tags": ["walk"]})), S::OK, "incident.update",
+            Some(admin_team), Some("incident")).await;
+        walk.call(admin, M::POST, "/api/v1/incidents/{id}/status", &format!("{one}/status"),
+            Some(json!({"status": "acknowledged"})), S::OK, "incident.status", Some(admin_team),
+            Some("incident")).await;
+        walk.call(admin, M::POST, "/api/v1/incidents/{id}/comments", &format!("{one}/comments"),
+            Some(json!({"body": "walk comment"})), S::CREATED, "incident.comment", Some(admin_team),
+            Some("incident")).await;
+        walk.call(admin, M::POST, "/api/v1/incidents/{id}/links", &format!("{one}/links"),
+            Some(json!({"vulnerability": "CVE-2099-9999"})), S::CREATED, "incident.link",
+            Some(admin_team), Some("incident")).await;
+        let settings = app.get("/api/v1/incidents/settings").send().await.unwrap()
+            .json::<Value>().await.unwrap();
+        walk.call(admin, M::PUT, "/api/v1/incidents/settings", "/api/v1/incidents/settings",
+            Some(settings), S::OK, "incident_settings.update", Some(admin_team), Some("team")).await;
 
         let uncovered: Vec<_> = mutating_routes(&app).await.difference(&walk.covered).cloned().collect();
         assert!(

@@ -17,6 +17,7 @@ mod events;
 mod findings;
 mod foundation;
 mod identity;
+mod incidents;
 mod kb;
 mod products;
 mod real_sboms;

@@ -74,6 +74,21 @@ fn body_for(method: &Method, path: &str, key_id: i64) -> Option<Value> {
             | "/public_api/appsec/v1/data_source_instances",
         ) => json!({"name": "walk integration", "type": "SEMGREP"}),
         ("POST", "/api/v1/code-findings/{id}/triage") => json!({"status": "fixed"}),
+        ("POST", "/api/v1/incidents" | "/v1/incidents") => {
+            json!({"title": "walk incident", "severity": "low", "description": "walk"})
+        }
+        ("PATCH", "/api/v1/incidents/{id}") => json!({"title": "walk renamed"}),
+        ("POST", "/api/v1/incidents/{id}/status") => json!({"status": "acknowledged"}),
+        ("POST", "/api/v1/incidents/{id}/comments") => json!({"body": "walk"}),
+        ("POST", "/api/v1/incidents/{id}/links") => json!({"vulnerability": "CVE-2099-7001"}),
+        ("PUT", "/api/v1/incidents/settings") => json!({
+            "sla": {"P1": {"acknowledge_hours": 1, "resolve_hours": 24},
+                    "P2": {"acknowledge_hours": 4, "resolve_hours": 72},
+                    "P3": {"acknowledge_hours": 24, "resolve_hours": 336},
+                    "P4": {"acknowledge_hours": 72, "resolve_hours": 720}},
+            "assignment": {"mode": "round_robin", "role": "member"},
+            "tag_rules": []
+        }),
         ("PATCH", "/api/products/{id}" | "/api/v1/products/{id}") => {
             json!({"name": "walk renamed", "description": "walk"})
         }
@@ -218,6 +233,9 @@ fn expectation(method: &Method, template: &str, credential: Credential) -> Optio
         // Webhook endpoints at seed 002's `/v1/webhooks` are the team's, not the KB's.
         (_, t) if t.starts_with("/v1/webhooks/") && path_object => NotFound,
         ("GET" | "POST", "/v1/webhooks" | "/api/v1/webhooks") => Own,
+        // Seed 002's incident paths sit beside the OSV ones under `/v1/`: tenant data.
+        ("POST", "/v1/incidents") => Own,
+        ("GET", "/v1/incidents/{id}") => NotFound,
         // The knowledge base is the same for every team.
         (_, t)
             if t.starts_with("/v1/")
@@ -255,6 +273,10 @@ fn expectation(method: &Method, template: &str, credential: Credential) -> Optio
         )
         | ("GET", "/api/v1/findings" | "/api/v1/sarif-imports")
         | ("GET" | "PUT", "/api/v1/findings/sla") => Own,
+        // Incidents: the caller's own list, reports, metrics and settings.
+        ("GET" | "POST", "/api/v1/incidents")
+        | ("GET", "/api/v1/incidents/metrics")
+        | ("GET" | "PUT", "/api/v1/incidents/settings") => Own,
         _ => return None,
     };
     Some(expect)
@@ -280,6 +302,7 @@ struct TeamA {
     /// A webhook endpoint and one of its deliveries.
     webhook: i64,
     webhook_delivery: i64,
+    incident: i64,
 }
 
 /// The kind of object a templated path names, from its prefix (every object route is
@@ -308,6 +331,8 @@ fn object_of(template: &str) -> Option<&'static str> {
         ("/api/v1/events/{id}", "event"),
         ("/api/v1/webhooks/{id}", "webhook"),
         ("/v1/webhooks/{id}", "webhook"),
+        ("/api/v1/incidents/{id}", "incident"),
+        ("/v1/incidents/{id}", "incident"),
     ];
     PREFIXES
         .iter()
@@ -340,6 +365,7 @@ impl TeamA {
                 ("id", Some("event")) => self.event.to_string(),
                 ("id", Some("webhook")) => self.webhook.to_string(),
                 ("delivery_id", Some("webhook")) => self.webhook_delivery.to_string(),
+                ("id", Some("incident")) => self.incident.to_string(),
                 _ => match server_wide
                     .iter()
                     .find(|(prefix, _)| template.starts_with(prefix))
@@ -556,6 +582,22 @@ async fn team_a(app: &TestApp) -> (TeamA, String, String) {
         )
         .await;
     }
+    // An incident with a comment, linked to the KEV-less walk vulnerability.
+    let incident = call(
+        Method::POST,
+        "/api/v1/incidents".to_string(),
+        Some(json!({"title": "alpha-incident-title", "severity": "high",
+            "description": "alpha-incident-description", "affected_systems": ["alpha-product-name"],
+            "vulnerabilities": ["CVE-2099-7001"], "findings": [finding]})),
+    )
+    .await;
+    let incident = incident["id"].as_i64().unwrap();
+    call(
+        Method::POST,
+        format!("/api/v1/incidents/{incident}/comments"),
+        Some(json!({"body": "alpha-incident-comment"})),
+    )
+    .await;
     // The stream holds the findings', the SARIF import's and the VEX workflow's events.
     let events = call(Method::GET, "/api/v1/events".to_string(), None).await;
     let listed = event_list(&events);
@@ -584,6 +626,7 @@ async fn team_a(app: &TestApp) -> (TeamA, String, String) {
             .as_i64()
             .unwrap_or_else(|| panic!("{queued}")),
         event: events["items"][0]["id"].as_i64().unwrap(),
+        incident,
         vex_document,
         finding,
         integration: integration_id,
@@ -620,6 +663,9 @@ fn markers(secret: &str) -> Vec<String> {
         "alpha-private-message",
         "alpha-private-hook",
         "alpha-webhook-description",
+        "alpha-incident-title",
+        "alpha-incident-description",
+        "alpha-incident-comment",
         &secret[secret.len() - 6..],
     ]
     .iter()
