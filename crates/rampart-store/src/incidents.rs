@@ -12,7 +12,10 @@ use rampart_core::incident::{
 };
 use serde_json::Value;
 
+use rampart_core::EventType;
+
 use crate::audit::insert_audit;
+use crate::events::{record_events, NewEvent};
 use crate::products::{Page, PageRequest, Tenant};
 use crate::{with_pool, AuditEvent, Store, StoreError};
 
@@ -118,7 +121,7 @@ pub struct IncidentCreation {
 /// An outbox event an incident change writes (`incident.created|updated|resolved`).
 #[derive(Debug, Clone)]
 pub struct IncidentEvent {
-    pub kind: &'static str,
+    pub event_type: EventType,
     /// What changed (`created`, `repeat`, `status`, `comment`, `update`, `link`).
     pub change: &'static str,
 }
@@ -337,12 +340,39 @@ macro_rules! insert_timeline {
     }};
 }
 
-/// Writes the outbox event of an incident change in the transaction of the change.
-/// (The `events` outbox lands separately; until then nothing is written here.)
+/// Writes the outbox event of an incident change on the transaction of the change, so the two
+/// commit together: the incident as it now is, and what changed.
 macro_rules! record_incident_event {
     ($tx:expr, $tenant:expr, $event:expr, $incident:expr, $at:expr) => {{
-        let _ = (&$tenant, &$event, &$incident, &$at);
+        let recorded = NewEvent::team(
+            $tenant,
+            $event.event_type,
+            event_data(&$incident, $event.change),
+        );
+        record_events($tx, std::slice::from_ref(&recorded), $at).await?;
     }};
+}
+
+/// An incident event's `data`: what a receiver (webhook, e-mail) needs to notify.
+fn event_data(incident: &IncidentRecord, change: &str) -> Value {
+    let list = |json: &str| serde_json::from_str::<Value>(json).unwrap_or(Value::Array(Vec::new()));
+    serde_json::json!({
+        "incident_id": incident.id,
+        "change": change,
+        "title": incident.title,
+        "severity": incident.severity,
+        "priority": incident.priority,
+        "status": incident.status,
+        "affected_systems": list(&incident.affected_systems),
+        "tags": list(&incident.tags),
+        "occurrences": incident.occurrences,
+        "assignee_user_id": incident.assignee_user_id,
+        "assignee_email": incident.assignee_email,
+        "acknowledge_due_at": incident.acknowledge_due_at,
+        "resolve_due_at": incident.resolve_due_at,
+        "created_at": incident.created_at,
+        "updated_at": incident.updated_at,
+    })
 }
 
 fn settings_from_row(
@@ -459,7 +489,7 @@ impl Store {
                     current.id,
                     true,
                     "incident.repeat",
-                    IncidentEvent { kind: "incident.updated", change: "repeat" },
+                    IncidentEvent { event_type: EventType::IncidentUpdated, change: "repeat" },
                 )
             } else {
                 let members: Vec<(i64, String)> = sqlx::query_as(
@@ -550,7 +580,7 @@ impl Store {
                     id,
                     false,
                     "incident.create",
-                    IncidentEvent { kind: "incident.created", change: "created" },
+                    IncidentEvent { event_type: EventType::IncidentCreated, change: "created" },
                 )
             };
             let incident: IncidentRecord = sqlx::query_as(&select)

@@ -19,7 +19,7 @@ use rampart_core::incident::{
     self, AssetExposure, AssignmentMode, IncidentSeverity, IncidentStatus, Priority, SlaPolicy,
     SlaTarget, TagRule, TransitionError, Triage, TriageInput, VulnerabilitySignal,
 };
-use rampart_core::{PageRequest, Role, Scope};
+use rampart_core::{EventType, PageRequest, Role, Scope};
 use rampart_store::{
     ChangeOutcome, IncidentChange, IncidentEvent, IncidentFilter, IncidentLink, IncidentMetrics,
     IncidentRecord, IncidentSettingsRecord, IncidentTimelineEntry, NewIncident, NewTimelineEntry,
@@ -616,10 +616,10 @@ pub async fn set_status(
     let mut event = actor.audit(origin, "incident.status");
     event.details = Some(serde_json::json!({"from": from.as_str(), "to": to.as_str()}));
     let outbox = IncidentEvent {
-        kind: if to == IncidentStatus::Resolved {
-            "incident.resolved"
+        event_type: if to == IncidentStatus::Resolved {
+            EventType::IncidentResolved
         } else {
-            "incident.updated"
+            EventType::IncidentUpdated
         },
         change: "status",
     };
@@ -804,7 +804,7 @@ pub async fn update(
     let mut event = actor.audit(origin, "incident.update");
     event.details = Some(serde_json::json!({"changed": changed}));
     let outbox = IncidentEvent {
-        kind: "incident.updated",
+        event_type: EventType::IncidentUpdated,
         change: "update",
     };
     apply(engine, actor, id, &change, event, outbox).await
@@ -844,7 +844,7 @@ pub async fn comment(
     };
     let event = actor.audit(origin, "incident.comment");
     let outbox = IncidentEvent {
-        kind: "incident.updated",
+        event_type: EventType::IncidentUpdated,
         change: "comment",
     };
     apply(engine, actor, id, &change, event, outbox).await?;
@@ -986,7 +986,7 @@ pub async fn add_link(
     let mut event = actor.audit(origin, "incident.link");
     event.details = Some(serde_json::json!({"kind": kind, "target": target}));
     let outbox = IncidentEvent {
-        kind: "incident.updated",
+        event_type: EventType::IncidentUpdated,
         change: "link",
     };
     apply(engine, actor, id, &change, event, outbox).await

@@ -451,4 +451,68 @@ backend_tests! {
             StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         assert!(message.contains("`tag_rules[0].assignee_user_id`"), "{message}");
     }
+
+    async fn every_incident_change_is_written_to_the_event_stream(app) {
+        let events = |app: &TestApp| {
+            let request = app.get("/api/v1/events?type=incident.created,incident.updated,incident.resolved");
+            async move { json_of(request.send().await.unwrap(), StatusCode::OK).await["items"].as_array().unwrap().clone() }
+        };
+        let incident = create(&app, json!({"title": "Web shell found", "severity": "critical",
+            "description": "d", "affected_systems": ["web-01"]})).await;
+        let id = id_of(&incident);
+        json_of(report(&app, "/v1/incidents", json!({"title": "web shell found", "severity": "high",
+            "description": "again", "affected_systems": ["web-01"]})).await, StatusCode::OK).await;
+        json_of(set_status(&app, id, "acknowledged").await, StatusCode::OK).await;
+        json_of(app.post(&format!("/api/v1/incidents/{id}/comments")).json(&json!({"body": "c"})).send().await.unwrap(), StatusCode::CREATED).await;
+        json_of(app.request(Method::PATCH, &format!("/api/v1/incidents/{id}")).json(&json!({"tags": ["web"]})).send().await.unwrap(), StatusCode::OK).await;
+        json_of(app.post(&format!("/api/v1/incidents/{id}/links")).json(&json!({"vulnerability": "CVE-2099-4242"})).send().await.unwrap(), StatusCode::CREATED).await;
+        json_of(set_status(&app, id, "resolved").await, StatusCode::OK).await;
+        // Refused changes write nothing.
+        expect_error(set_status(&app, id, "acknowledged").await, StatusCode::CONFLICT, "conflict").await;
+        expect_error(report(&app, "/v1/incidents", json!({"title": "x", "severity": "urgent", "description": "d"})).await,
+            StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+
+        let stream = events(&app).await;
+        let seen: Vec<(&str, &str)> = stream.iter()
+            .map(|e| (e["type"].as_str().unwrap(), e["data"]["change"].as_str().unwrap()))
+            .collect();
+        assert_eq!(seen, [
+            ("incident.created", "created"),
+            ("incident.updated", "repeat"),
+            ("incident.updated", "status"),
+            ("incident.updated", "comment"),
+            ("incident.updated", "update"),
+            ("incident.updated", "link"),
+            ("incident.resolved", "status"),
+        ], "{stream:?}");
+        let team = team_id(&app).await;
+        for event in &stream {
+            assert_eq!(event["team_id"], team);
+            assert_eq!(event["test_mode"], false);
+            assert_eq!(event["data"]["incident_id"], id);
+            assert_eq!(event["data"]["title"], "Web shell found");
+        }
+        assert_eq!(stream[0]["data"]["priority"], "P1");
+        assert_eq!(stream[1]["data"]["occurrences"], 2);
+        assert_eq!(stream[4]["data"]["tags"], json!(["web"]));
+        assert_eq!(stream[6]["data"]["status"], "resolved");
+
+        // A test key's incidents are test data: their events are marked and never delivered;
+        // live credentials neither see the incident nor its events.
+        let (token, _) = app.user_on_plan("tester@incidents.example", "pro").await;
+        let key: Value = app.with_token(Method::POST, "/api/v1/api-keys", &token)
+            .json(&json!({"name": "sandbox", "test_mode": true})).send().await.unwrap().json().await.unwrap();
+        let test_key = key["api_key"].as_str().unwrap_or_else(|| panic!("{key}"));
+        assert!(test_key.starts_with("rk_test_"), "{key}");
+        let sandbox = app.with_token(Method::POST, "/v1/incidents", test_key)
+            .json(&json!({"title": "drill", "severity": "low", "description": "d"})).send().await.unwrap();
+        let sandbox = json_of(sandbox, StatusCode::CREATED).await;
+        assert_eq!(sandbox["test_mode"], true);
+        let test_events = app.with_token(Method::GET, "/api/v1/events?type=incident.created", test_key).send().await.unwrap();
+        let test_events = json_of(test_events, StatusCode::OK).await;
+        assert_eq!(test_events["items"].as_array().unwrap().len(), 1, "{test_events}");
+        assert_eq!(test_events["items"][0]["test_mode"], true);
+        let live = app.with_token(Method::GET, "/api/v1/incidents", &token).send().await.unwrap();
+        assert_eq!(json_of(live, StatusCode::OK).await["total"], 0);
+    }
 }

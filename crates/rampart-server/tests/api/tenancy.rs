@@ -602,7 +602,13 @@ async fn team_a(app: &TestApp) -> (TeamA, String, String) {
     let events = call(Method::GET, "/api/v1/events".to_string(), None).await;
     let listed = event_list(&events);
     let types: Vec<&str> = listed.iter().filter_map(|e| e["type"].as_str()).collect();
-    for expected in ["finding.new", "sarif.imported", "vex.published"] {
+    for expected in [
+        "finding.new",
+        "sarif.imported",
+        "vex.published",
+        "incident.created",
+        "incident.updated",
+    ] {
         assert!(types.contains(&expected), "{expected} missing: {events}");
     }
     // A webhook endpoint with a queued delivery (the walk's servers deliver nothing).
