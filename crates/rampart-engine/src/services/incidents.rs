@@ -164,7 +164,11 @@ fn names(
 /// A vulnerability id as linked: trimmed, CVE ids in upper case.
 fn vulnerability_id(text: &str) -> String {
     let text = text.trim();
-    if text.len() > 4 && text[..4].eq_ignore_ascii_case("cve-") {
+    if text.len() > 4
+        && text
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("cve-"))
+    {
         text.to_uppercase()
     } else {
         text.to_string()
@@ -230,8 +234,9 @@ async fn signals(
 }
 
 fn id_after<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    (text.len() > prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix))
-        .then(|| &text[prefix.len()..])
+    // `get`: the text is the caller's and may hold multi-byte characters at any offset.
+    let head = text.get(..prefix.len())?;
+    (text.len() > prefix.len() && head.eq_ignore_ascii_case(prefix)).then(|| &text[prefix.len()..])
 }
 
 /// The exposure of one affected system: the team's product or release it names, with its open
@@ -1218,6 +1223,10 @@ mod tests {
         assert!(is_cve_id("CVE-2021-44228"));
         assert!(!is_cve_id("CVE-21-1"));
         assert!(!is_cve_id("GHSA-xxxx"));
+        // Multi-byte text at any offset is read, never sliced mid-character.
+        assert_eq!(vulnerability_id("CVé-1"), "CVé-1");
+        assert_eq!(id_after("prodüct:1", "product:"), None);
+        assert_eq!(id_after("Product:12", "product:"), Some("12"));
     }
 
     #[test]

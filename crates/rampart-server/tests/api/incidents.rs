@@ -92,6 +92,7 @@ backend_tests! {
                 (json!({"title": "t", "severity": "urgent", "description": "d"}), "`severity`"),
                 (json!({"title": "t", "severity": "low", "description": "d", "affected_systems": ["ok", ""]}), "`affected_systems[1]`"),
                 (json!({"title": "t", "severity": "low", "description": "d", "vulnerabilities": ["NOT-A-VULN"]}), "`vulnerabilities[0]`"),
+                (json!({"title": "t", "severity": "low", "description": "d", "vulnerabilities": ["CVé-2099-1"]}), "`vulnerabilities[0]`"),
                 (json!({"title": "t", "severity": "low", "description": "d", "findings": [999999]}), "`findings[0]`"),
             ] {
                 let message = expect_error(report(&app, path, body.clone()).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
@@ -110,6 +111,10 @@ backend_tests! {
         }
         let listed = get(&app, "/api/v1/incidents").await;
         assert_eq!(listed["total"], 1, "the refused reports stored nothing: {listed}");
+        // Systems in any script are read, never cut mid-character.
+        let unicode = create(&app, json!({"title": "Ünïcode", "severity": "low", "description": "d",
+            "affected_systems": ["prodüct:1", "réléase:2", "ホスト"]})).await;
+        assert_eq!(unicode["triage"]["assets"][0]["kind"], "unknown", "{unicode}");
 
         // Scopes: a key with incidents:read reads but cannot report.
         let (token, _) = app.user_on_plan("reader@incidents.example", "pro").await;
