@@ -126,6 +126,9 @@ pub struct IncidentEvent {
     pub change: &'static str,
 }
 
+/// When an incident is due to be acknowledged and resolved (`None`: no due date).
+pub type DueDates = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// A change of an incident's row; `None` fields stay as they are.
 #[derive(Debug, Clone, Default)]
 pub struct IncidentChange {
@@ -149,7 +152,7 @@ pub struct IncidentChange {
     pub severity: Option<String>,
     pub priority: Option<String>,
     /// New due dates (acknowledge, resolve).
-    pub due: Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)>,
+    pub due: Option<DueDates>,
     /// `Some(None)` unassigns.
     pub assignee: Option<Option<i64>>,
     /// JSON array.
