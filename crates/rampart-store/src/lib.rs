@@ -274,7 +274,8 @@ impl Store {
     /// statistics of `tables`: until autovacuum gets to them, the planner would take a table
     /// that just went from empty to 10,000 rows for a one-row table and pick nested loops
     /// that turn a 100 ms listing into seconds. SQLite plans by its indexes and needs nothing.
-    /// A failure is logged, never raised: the write is already committed.
+    /// It runs in the background, so the request that wrote does not wait for it; a failure is
+    /// logged, never raised: the write is already committed.
     pub(crate) async fn after_bulk_write(&self, rows: usize, tables: &[&str]) {
         let Pool::Postgres(pool) = &self.pool else {
             return;
@@ -283,9 +284,12 @@ impl Store {
             return;
         }
         let sql = format!("ANALYZE {}", tables.join(", "));
-        if let Err(error) = sqlx::query(&sql).execute(pool).await {
-            tracing::warn!(%error, %sql, "refreshing planner statistics failed");
-        }
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            if let Err(error) = sqlx::query(&sql).execute(&pool).await {
+                tracing::warn!(%error, %sql, "refreshing planner statistics failed");
+            }
+        });
     }
 }
 

@@ -67,11 +67,15 @@ pub struct SbomRecord {
     /// JSON as given in [`NewSbom::unmatched_components`]; `None` for SBOMs stored before it
     /// was recorded.
     pub unmatched_components: Option<String>,
+    /// The version, purl and CPE of `metadata.component` (CycloneDX), whose name is `name`.
+    pub subject_version: Option<String>,
+    pub subject_purl: Option<String>,
+    pub subject_cpe: Option<String>,
 }
 
 const SBOM_COLUMNS: &str = "id, team_id, release_id, format, document_format, spec_version, serial_number, name,
     content_type, size_bytes, sha256, component_count, dependency_count, uploaded_at, uploaded_by_user_id, uploaded_by,
-    is_test, warnings, unmatched_components";
+    is_test, warnings, unmatched_components, subject_version, subject_purl, subject_cpe";
 
 /// A stored component, as listed by the API.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -316,8 +320,10 @@ impl Store {
         let insert_sbom = format!(
             "INSERT INTO sboms (team_id, release_id, format, document_format, spec_version, serial_number, name,
                 content_type, size_bytes, sha256, component_count, dependency_count, uploaded_at,
-                uploaded_by_user_id, uploaded_by, is_test, warnings, unmatched_components)
-             SELECT team_id, id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, is_test, $17, $18
+                uploaded_by_user_id, uploaded_by, is_test, warnings, unmatched_components,
+                subject_version, subject_purl, subject_cpe)
+             SELECT team_id, id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, is_test, $17, $18,
+                $19, $20, $21
              FROM releases WHERE id = $1 AND team_id = $2 AND is_test = $16
              RETURNING {SBOM_COLUMNS}"
         );
@@ -347,6 +353,9 @@ impl Store {
                 .bind(tenant.test)
                 .bind(&warnings)
                 .bind(new.unmatched_components)
+                .bind(sbom.primary_component.as_ref().and_then(|c| c.version.as_deref()))
+                .bind(sbom.primary_component.as_ref().and_then(|c| c.purl.as_deref()))
+                .bind(sbom.primary_component.as_ref().and_then(|c| c.cpe.as_deref()))
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(record) = record else {

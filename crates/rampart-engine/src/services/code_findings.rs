@@ -98,6 +98,7 @@ impl CodeFindingCriteria<'_> {
                 rule: present(self.rule),
                 severities,
                 statuses,
+                within: None,
             },
             sort,
         ))
@@ -158,13 +159,19 @@ fn effective(
 }
 
 /// A page of the team's code findings (`findings:read`).
+/// The team's code findings; with `product`, only those of the repositories its integrations'
+/// project mappings tie to that product (404 when the product is not the team's).
 pub async fn list(
     engine: &Engine,
     actor: &Actor,
-    (filter, sort): (CodeFindingFilter, CodeFindingSort),
+    (mut filter, sort): (CodeFindingFilter, CodeFindingSort),
+    product: Option<i64>,
     page: PageRequest,
 ) -> Result<Page<CodeFinding>, ServiceError> {
     actor.require(Scope::FindingsRead)?;
+    if let Some(product_id) = product {
+        filter.within = Some(product_repositories(engine, actor, product_id).await?);
+    }
     let now = engine.now();
     let sla = sla_days(engine, actor.team_id).await?;
     let page = engine
@@ -179,6 +186,47 @@ pub async fn list(
             .collect(),
         total: page.total,
     })
+}
+
+/// The (integration, repository) pairs whose project mappings name the product.
+async fn product_repositories(
+    engine: &Engine,
+    actor: &Actor,
+    product_id: i64,
+) -> Result<Vec<(i64, String)>, ServiceError> {
+    if engine
+        .store
+        .product(actor.tenant(), product_id)
+        .await?
+        .is_none()
+    {
+        return Err(ServiceError::not_found("product"));
+    }
+    let mut pairs = Vec::new();
+    let mut number = 1;
+    loop {
+        let request = PageRequest::new(number, 500).map_err(|e| bad(e.to_string()))?;
+        let page = engine
+            .store
+            .list_integrations(actor.tenant(), None, request)
+            .await?;
+        let seen = page.items.len();
+        for record in page.items {
+            let integration = super::integrations::Integration::from_record(record)?;
+            for mapping in integration.mappings {
+                if mapping.product_id == Some(product_id) {
+                    pairs.push((integration.record.id, mapping.repository));
+                }
+            }
+        }
+        if seen < 500 {
+            break;
+        }
+        number += 1;
+    }
+    pairs.sort();
+    pairs.dedup();
+    Ok(pairs)
 }
 
 fn not_found() -> ServiceError {

@@ -200,7 +200,7 @@ pub struct Integration {
 }
 
 impl Integration {
-    fn from_record(record: IntegrationRecord) -> Result<Integration, ServiceError> {
+    pub(crate) fn from_record(record: IntegrationRecord) -> Result<Integration, ServiceError> {
         let kind = integration_type(&record.integration_type)
             .ok_or_else(|| ServiceError::internal("stored integration has an unknown type"))?;
         let corrupt = |what: &str| ServiceError::internal(format!("stored integration {what}"));

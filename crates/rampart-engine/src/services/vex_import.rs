@@ -114,20 +114,19 @@ pub async fn import_vex(
         .product(actor.tenant(), release.product_id)
         .await?
         .ok_or_else(|| ServiceError::not_found("release"))?;
-    let serials: Vec<String> = store
+    let sboms = store
         .list_sboms(
             actor.tenant(),
             release_id,
             PageRequest::new(1, 500).map_err(ServiceError::internal)?,
         )
         .await?
-        .map(|page| {
-            page.items
-                .into_iter()
-                .filter_map(|s| s.serial_number)
-                .collect()
-        })
+        .map(|page| page.items)
         .unwrap_or_default();
+    let serials: Vec<String> = sboms
+        .iter()
+        .filter_map(|s| s.serial_number.clone())
+        .collect();
     let open = store
         .triage_findings(
             actor.team_id,
@@ -135,7 +134,9 @@ pub async fn import_vex(
             TriageWithin::Release(release_id),
         )
         .await?;
-    let identities = vec![vex_match::release_subject(&product.name, &release.version)];
+    // The release as Rampart names it, and as each of its SBOMs describes it.
+    let mut identities = vec![vex_match::release_subject(&product.name, &release.version)];
+    identities.extend(sboms.iter().filter_map(sbom_subject));
     let (planned, statements) = plan(store, &read.document, &open, identities, serials).await?;
     let sha256 = hex::encode(Sha256::digest(document));
     let metadata = &read.document.metadata;
@@ -311,6 +312,23 @@ pub async fn apply_sbom_analysis(
 
 /// Matches `document` against the findings `open` and plans one release-scoped decision per
 /// alias group × component × version, from the statement deciding it.
+/// What an SBOM says it describes (CycloneDX `metadata.component`), as a VEX subject.
+fn sbom_subject(sbom: &rampart_store::SbomRecord) -> Option<Subject> {
+    let name = sbom.name.clone().filter(|n| !n.trim().is_empty())?;
+    if sbom.format != "cyclonedx" {
+        // An SPDX document's name is the document's, not the product's.
+        return None;
+    }
+    Some(Subject {
+        key: format!("sbom:{}", sbom.id),
+        name,
+        vendor: None,
+        version: sbom.subject_version.clone(),
+        purl: sbom.subject_purl.clone(),
+        cpe: sbom.subject_cpe.clone(),
+    })
+}
+
 async fn plan(
     store: &Store,
     document: &VexDocument,

@@ -28,7 +28,8 @@ pub struct FindingsQuery {
     /// `code` (SARIF uploads; the default) or `dependency` (SBOM analysis, across the
     /// team's releases).
     pub kind: Option<String>,
-    /// `kind=dependency`: only findings of this product's releases.
+    /// Only findings of this product: `kind=dependency`, of its releases; `kind=code`, of the
+    /// repositories its integrations' project mappings tie to it.
     pub product: Option<i64>,
     /// Only findings of this integration.
     pub integration_id: Option<i64>,
@@ -230,9 +231,6 @@ pub async fn list_findings(
     .to_request()?;
     match query.kind.as_deref().map(str::trim) {
         None | Some("") | Some("code") => {
-            if query.product.is_some() {
-                return Err(not_for("code", "product"));
-            }
             let criteria = CodeFindingCriteria {
                 integration_id: query.integration_id,
                 repository: query.repository.as_deref(),
@@ -243,8 +241,14 @@ pub async fn list_findings(
                 status: query.status.as_deref(),
                 sort: query.sort.as_deref(),
             };
-            let page =
-                code_findings::list(&state, &principal, criteria.resolve()?, request).await?;
+            let page = code_findings::list(
+                &state,
+                &principal,
+                criteria.resolve()?,
+                query.product,
+                request,
+            )
+            .await?;
             Ok(Json(FindingsPage::Code(Paginated::new(
                 page,
                 request,

@@ -584,11 +584,40 @@ backend_tests! {
         assert_eq!(none["total"], 0, "unrated records are not critical");
         let other = app.get("/api/v1/findings?kind=dependency&product=999999").send().await.unwrap();
         assert_eq!(other.status(), StatusCode::NOT_FOUND);
-        for bad in ["kind=dependency&tool=semgrep", "kind=code&product=1", "kind=secrets"] {
+        for bad in ["kind=dependency&tool=semgrep", "kind=secrets"] {
             let response = app.get(&format!("/api/v1/findings?{bad}")).send().await.unwrap();
             assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
         }
         // The code kind is the default and has none here.
         assert_eq!(code_findings(&app, "").await["total"], 0);
+    }
+
+    async fn code_findings_of_a_product_are_those_of_the_repositories_mapped_to_it(app) {
+        let web = app.create_release("web").await;
+        let web: Value = json_of(app.get(&format!("/api/v1/releases/{web}")).send().await.unwrap(), StatusCode::OK).await;
+        let product = web["product_id"].as_i64().unwrap();
+        let api = app.create_release("api").await;
+        let api: Value = json_of(app.get(&format!("/api/v1/releases/{api}")).send().await.unwrap(), StatusCode::OK).await;
+        let unmapped_product = api["product_id"].as_i64().unwrap();
+        let sonar = create_integration(&app, json!({"name": "sonar", "type": "SONARQUBE",
+            "external_project_mappings": [{"vendor_project": "web", "repository": "org/web", "product_id": product},
+                {"vendor_project": "tools", "repository": "org/tools"}]})).await;
+        let sonar = sonar["id"].as_i64().unwrap();
+        let other = create_integration(&app, json!({"name": "semgrep", "type": "SEMGREP"})).await;
+        let other = other["id"].as_i64().unwrap();
+        let log = |rule: &str| json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "sonar"}},
+            "results": [{"ruleId": rule, "message": {"text": rule},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": "src/a.java"}, "region": {"startLine": 3}}}]}]}]});
+        imported(&app, sonar, "?repository=org/web&ref=main", &log("WEB")).await;
+        imported(&app, sonar, "?repository=org/tools&ref=main", &log("TOOLS")).await;
+        // The same repository name through an integration whose mappings do not name the product.
+        imported(&app, other, "?repository=org/web&ref=main", &log("ELSEWHERE")).await;
+        let of_product = code_findings(&app, &format!("product={product}")).await;
+        let rules: Vec<&str> = of_product["items"].as_array().unwrap().iter().map(|f| f["rule"]["id"].as_str().unwrap()).collect();
+        assert_eq!(rules, ["WEB"], "{of_product}");
+        assert_eq!(code_findings(&app, &format!("product={unmapped_product}")).await["total"], 0);
+        assert_eq!(code_findings(&app, "").await["total"], 3);
+        let missing = app.get("/api/v1/findings?kind=code&product=999999").send().await.unwrap();
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     }
 }

@@ -32,6 +32,7 @@ mod tenancy;
 mod test_mode;
 mod triage_bench;
 mod vex_bench;
+mod vex_corpus;
 mod vex_documents;
 mod vex_import_bench;
 mod vex_imports;

@@ -202,6 +202,9 @@ pub struct CodeFindingFilter {
     pub severities: Vec<String>,
     /// Effective statuses: an `accepted_risk` past its expiry counts as `open`.
     pub statuses: Vec<String>,
+    /// Only findings of these (integration, repository) pairs: a product's project mappings.
+    /// `Some(empty)` matches nothing.
+    pub within: Option<Vec<(i64, String)>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -418,6 +421,12 @@ impl Store {
             tx.commit().await?;
             record
         });
+        let written = write.counts.new + write.counts.closed + write.counts.reopened;
+        self.after_bulk_write(
+            usize::try_from(written).unwrap_or(0),
+            &["code_findings", "code_finding_events"],
+        )
+        .await;
         Ok(record)
     }
 
@@ -525,6 +534,19 @@ impl Store {
             if let Some(value) = value {
                 let p = conditions.bind(Bind::Text(value.clone()));
                 conditions.and(&format!("{column} = {p}"));
+            }
+        }
+        if let Some(pairs) = &filter.within {
+            let mut any = Vec::with_capacity(pairs.len());
+            for (integration, repository) in pairs {
+                let i = conditions.bind(Bind::Int(*integration));
+                let r = conditions.bind(Bind::Text(repository.clone()));
+                any.push(format!("(integration_id = {i} AND repository = {r})"));
+            }
+            if any.is_empty() {
+                conditions.and("1 = 0");
+            } else {
+                conditions.and(&format!("({})", any.join(" OR ")));
             }
         }
         if !filter.severities.is_empty() {
