@@ -186,7 +186,7 @@ pub async fn list(
     };
     let request = PageRequest::from_query(Some(query.page), Some(PER_PAGE), PER_PAGE)
         .map_err(|error| WebError::bad_request(error.to_string()))?;
-    let page = code_findings::list(&state, &user.actor, criteria.resolve()?, request).await?;
+    let page = code_findings::list(&state, &user.actor, criteria.resolve()?, None, request).await?;
     Ok(render(&ListPage {
         layout: user.layout("Code findings", "code-findings"),
         pager: Pager::new(
