@@ -68,7 +68,7 @@ fn bom_link(key: &str) -> Option<(&str, &str)> {
 struct Built {
     component: Value,
     /// The OSV package and version a finding of this subject is recorded under.
-    osv: Option<(String, String, String)>,
+    osv: Option<OsvPackage>,
 }
 
 fn build_subject(subject: &Subject, position: usize) -> Built {
@@ -133,6 +133,9 @@ fn identifiable(subject: &Subject) -> bool {
             .is_some_and(|v| !v.trim().is_empty() && !v.starts_with("vers:"))
 }
 
+/// (ecosystem, package, version) of an OSV `affected` entry.
+type OsvPackage = (String, String, String);
+
 /// What a document needs: the SBOM of the release built from it, and per vulnerability id
 /// the (ecosystem, package, version) findings it must have.
 struct Plan {
@@ -140,7 +143,8 @@ struct Plan {
     product_name: String,
     /// Statement positions expected to apply.
     expected_applied: BTreeSet<usize>,
-    affected: Vec<(String, Vec<String>, (String, String, String))>,
+    /// (vulnerability id, all its ids, where it is).
+    affected: Vec<(String, Vec<String>, OsvPackage)>,
 }
 
 fn plan(document: &VexDocument, serial_hint: usize) -> Option<Plan> {
@@ -177,7 +181,7 @@ fn plan(document: &VexDocument, serial_hint: usize) -> Option<Plan> {
     let mut expected_applied = BTreeSet::new();
     let mut affected = Vec::new();
     for (position, statement) in document.statements.iter().enumerate() {
-        let about_release = statement.products.iter().any(|k| *k == release_key);
+        let about_release = statement.products.contains(&release_key);
         // Where the finding of the statement's vulnerability is: the components it names, the
         // release as a whole, or the other products it names (components of this release).
         let carriers: Vec<(&Built, bool)> = if !statement.components.is_empty() {
@@ -250,8 +254,7 @@ fn plan(document: &VexDocument, serial_hint: usize) -> Option<Plan> {
 
 /// One OSV record per vulnerability id with every package version the corpus needs it in.
 fn osv_records<'p>(plans: impl Iterator<Item = &'p Plan>) -> Vec<Value> {
-    let mut by_id: BTreeMap<String, (BTreeSet<String>, BTreeSet<(String, String, String)>)> =
-        BTreeMap::new();
+    let mut by_id: BTreeMap<String, (BTreeSet<String>, BTreeSet<OsvPackage>)> = BTreeMap::new();
     for plan in plans {
         for (id, ids, package) in &plan.affected {
             let entry = by_id.entry(id.clone()).or_default();
