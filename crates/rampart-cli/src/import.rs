@@ -121,6 +121,8 @@ enum Parsed {
     /// With `--parse-only`: parsed, not prepared.
     UnpreparedAdvisories(ParseReport<Advisory>),
     Kev(ParseReport<KevEntry>),
+    /// CVE JSON 5 records in an OSV/GHSA tree (written as they come: a few per document).
+    CveRecords(ParseReport<rampart_formats::advisory::CveRecord>),
     Epss(EpssFile),
     Exploits(ParseReport<ExploitRecord>),
 }
@@ -136,6 +138,7 @@ fn parse_document(feed: FeedType, document: Document, writing: bool) -> ParsedDo
         FeedContent::Advisories(report) if writing => Parsed::Advisories(prepare(report)),
         FeedContent::Advisories(report) => Parsed::UnpreparedAdvisories(report),
         FeedContent::Kev(report) => Parsed::Kev(report),
+        FeedContent::CveRecords(report) => Parsed::CveRecords(report),
         FeedContent::Epss(file) => Parsed::Epss(file),
         FeedContent::Exploits(report) => Parsed::Exploits(report),
     });
@@ -237,6 +240,14 @@ impl<'a> Importer<'a> {
             Ok(Parsed::Exploits(report)) => {
                 self.skip_records(&name, report.skipped);
                 self.exploits.extend(report.records);
+            }
+            Ok(Parsed::CveRecords(report)) => {
+                self.skip_records(&name, report.skipped);
+                self.parsed += report.records.len() as u64;
+                if let Some(store) = self.store {
+                    self.stats
+                        .absorb(store.ingest_cve_records(&report.records).await?);
+                }
             }
             Ok(Parsed::Epss(mut file)) => {
                 let skipped = std::mem::take(&mut file.scores.skipped);

@@ -1,6 +1,7 @@
 //! Rampart's domain: the types every layer shares (scopes, API key tokens, roles).
 //! No HTTP, no SQL.
 
+pub mod alert_match;
 pub mod api_key;
 pub mod code_finding_diff;
 pub mod event;

@@ -59,6 +59,8 @@ pub struct ServerConfig {
     pub usage_flush_interval: Duration,
     /// Memory for rendered OSV records answering `/v1/query`, in bytes.
     pub osv_cache_bytes: u64,
+    /// How often the e-mail notifier looks for new events.
+    pub notification_interval: Duration,
     /// The server's notion of now; tests move it forward to expire codes, keys, windows.
     pub clock: Clock,
 }
@@ -92,6 +94,7 @@ impl ServerConfig {
             otp_max_per_ip: 30,
             otp_window: chrono::Duration::minutes(15),
             osv_cache_bytes: crate::osv_cache::DEFAULT_CAPACITY_BYTES,
+            notification_interval: Duration::from_secs(10),
             session_ttl: chrono::Duration::days(7),
             anonymous_rate_limit_per_minute: 300,
             usage_flush_interval: Duration::from_secs(5),

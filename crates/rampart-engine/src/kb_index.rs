@@ -95,8 +95,9 @@ pub async fn refresh(store: &Store, handle: &MatchIndexHandle) -> Result<bool, S
 }
 
 /// Runs [`refresh`] every [`REFRESH_INTERVAL`] until the task is aborted; each time the index
-/// moves to a newer knowledge base, queues the re-analyses the change calls for (only SBOMs
-/// the changed records can touch; one replica does each step) and wakes the analysis worker.
+/// moves to a newer knowledge base, evaluates product/vendor alerts against the changed
+/// records, queues the re-analyses the change calls for (only SBOMs the changed records can
+/// touch; one replica does each step) and wakes the analysis worker.
 pub fn spawn_refresher(
     store: Store,
     handle: MatchIndexHandle,
@@ -106,12 +107,29 @@ pub fn spawn_refresher(
         let mut ticker = tokio::time::interval(REFRESH_INTERVAL);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut reanalysed_up_to = None;
+        let mut alerted_up_to = None;
         loop {
             ticker.tick().await;
             if let Err(error) = refresh(&store, &handle).await {
                 tracing::warn!(%error, "match index refresh failed; serving the previous index");
             }
             let version = handle.load().kb_version();
+            if alerted_up_to != Some(version) {
+                match crate::services::alerts::evaluate_changes(&store, version).await {
+                    Ok(pass) => {
+                        alerted_up_to = Some(version);
+                        if pass.new_matches + pass.updated_matches > 0 {
+                            tracing::info!(
+                                kb_version = version,
+                                new = pass.new_matches,
+                                updated = pass.updated_matches,
+                                "knowledge base changed: product/vendor alerts matched"
+                            );
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "evaluating alerts failed; retrying"),
+                }
+            }
             if reanalysed_up_to == Some(version) {
                 continue;
             }

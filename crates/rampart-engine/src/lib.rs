@@ -14,7 +14,7 @@
 //! - [`kb_index`]: builds and refreshes the in-memory match index from the knowledge base.
 //! - [`analysis`]: SBOM components → findings (the worker behind uploads, and `rampart scan`).
 //! - [`osv_cache`]: rendered OSV records answering `/v1/query`.
-//! - [`mail`]: outgoing e-mail (login codes, invitations).
+//! - [`mail`]: outgoing e-mail (login codes, invitations, notifications).
 //! - [`vcs`]: GitHub and GitLab REST clients for integrations' test connection and discovery.
 //! - [`webhooks`]: signed webhook delivery (fan-out, leases, retries, the delivery log).
 //! - [`config`]: the server's settings, plan limits and the clock.
@@ -130,8 +130,10 @@ impl Engine {
         self.config.clock.now()
     }
 
-    /// Starts the background work of this replica: the match-index refresher, the analysis
-    /// worker, the sync worker and the webhook delivery worker (unless turned off). Stop them with [`Workers::stop`].
+    /// Starts the background work of this replica: the match-index refresher (which also
+    /// evaluates product/vendor alerts), the analysis worker, the sync worker, the webhook
+    /// delivery worker (unless turned off) and the e-mail notifier. Stop them with
+    /// [`Workers::stop`].
     pub fn start_workers(&self) -> Workers {
         let refresher = kb_index::spawn_refresher(
             self.store.clone(),
@@ -149,12 +151,17 @@ impl Engine {
             self.config.webhooks.deliver.then(|| {
                 tokio::spawn(webhooks::run_worker(self.webhooks.clone(), stopped.clone()))
             });
+        let notifier = tokio::spawn(services::notifications::run_worker(
+            self.clone(),
+            stopped.clone(),
+        ));
         let sync = tokio::spawn(self.sync.clone().run(stopped));
         Workers {
             refresher,
             analysis,
             sync,
             webhooks,
+            notifier,
             stop,
         }
     }
@@ -166,6 +173,8 @@ pub struct Workers {
     analysis: JoinHandle<()>,
     sync: JoinHandle<()>,
     webhooks: Option<JoinHandle<()>>,
+    /// The e-mail notifier (see [`services::notifications`]).
+    notifier: JoinHandle<()>,
     stop: watch::Sender<bool>,
 }
 
@@ -180,5 +189,6 @@ impl Workers {
         if let Some(webhooks) = self.webhooks {
             let _ = webhooks.await;
         }
+        let _ = self.notifier.await;
     }
 }

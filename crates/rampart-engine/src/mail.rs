@@ -1,7 +1,8 @@
 //! Outgoing e-mail (login codes, invitations) over SMTP with lettre; without SMTP settings
 //! the message goes to the server log instead, which is for development only.
 
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::MultiPart;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -98,5 +99,75 @@ impl Mailer {
                 Ok(())
             }
         }
+    }
+
+    /// Sends a notification: plain text and HTML alternatives, with `List-Unsubscribe` (and
+    /// RFC 8058 one-click `List-Unsubscribe-Post`) naming `unsubscribe_url`.
+    pub async fn send_notification(
+        &self,
+        to: &str,
+        subject: &str,
+        text: String,
+        html: String,
+        unsubscribe_url: &str,
+    ) -> anyhow::Result<()> {
+        match self {
+            Mailer::Smtp { transport, from } => {
+                let message = Message::builder()
+                    .from(from.clone())
+                    .to(to.parse()?)
+                    .subject(subject)
+                    .header(ListUnsubscribe(format!("<{unsubscribe_url}>")))
+                    .header(ListUnsubscribePost)
+                    .multipart(MultiPart::alternative_plain_html(text, html))?;
+                transport.send(message).await?;
+                Ok(())
+            }
+            Mailer::Log => {
+                tracing::warn!(
+                    to,
+                    subject,
+                    body = %text,
+                    "no SMTP server configured: e-mail written to the log instead (development only)"
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `List-Unsubscribe: <https://…>` (RFC 2369).
+#[derive(Debug, Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(text: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(text.to_string()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
+#[derive(Debug, Clone)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_text: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_string())
     }
 }

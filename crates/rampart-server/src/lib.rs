@@ -133,9 +133,27 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .routes(routes!(routes::disclosures::csaf_index))
         .routes(routes!(routes::disclosures::csaf_changes))
         .routes(routes!(routes::disclosures::csaf_file))
+        .routes(routes!(
+            routes::notifications::unsubscribe_link,
+            routes::notifications::unsubscribe_one_click
+        ))
         .split_for_parts();
     let (protected, protected_document) = OpenApiRouter::new()
         .routes(routes!(routes::me::me))
+        .routes(routes!(
+            routes::notifications::get_preferences,
+            routes::notifications::set_preferences
+        ))
+        .routes(routes!(
+            routes::alerts::create_alert,
+            routes::alerts::list_alerts
+        ))
+        .routes(routes!(
+            routes::alerts::get_alert,
+            routes::alerts::update_alert,
+            routes::alerts::delete_alert
+        ))
+        .routes(routes!(routes::alerts::list_alert_matches))
         .routes(routes!(routes::kb::list_vulnerabilities))
         .routes(routes!(routes::kb::get_vulnerability))
         .routes(routes!(routes::kb::catalog_products))

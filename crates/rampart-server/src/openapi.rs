@@ -39,6 +39,8 @@ use crate::error::{ErrorBody, ErrorCode};
         (name = "audit", description = "The append-only audit log"),
         (name = "integrations", description = "AppSec data-source integrations (seed 001's `/public_api/appsec/v1/…` paths serve the same JSON) and SARIF 2.1.0 uploads"),
         (name = "vex", description = "VEX documents (OpenVEX, CycloneDX, CSAF) generated from triage decisions, and their approval workflow"),
+        (name = "alerts", description = "Product/vendor CVE alerts (seed 003): watches on a vendor, a product or a package, their matches and delivery status (scopes `scans:read` / `scans:write`; plan limit `product_alerts`)"),
+        (name = "notifications", description = "E-mail notifications: each person's preferences (event types, immediate or daily digest) and the unsubscribe link"),
         (name = "disclosures", description = "Published VEX documents, and their optional public distribution (CSAF 2.0 §7 layout)"),
         (name = "webhooks", description = "Signed webhook endpoints (seed 002's `/v1/webhooks` paths serve the same JSON): deliveries, retries, the delivery log"),
         (name = "events", description = "The event stream (finding, VEX, sync, SARIF, alert, incident events …) that webhooks deliver (scope `webhooks:read`)"),

@@ -6,6 +6,7 @@
 //! directory per dialect. Every function that touches tenant data takes the caller's team.
 
 mod access;
+mod alerts;
 mod appsec;
 mod audit;
 mod bulk;
@@ -17,6 +18,7 @@ mod identity;
 mod incidents;
 pub mod kb;
 mod key_cache;
+mod notifications;
 mod products;
 mod sboms;
 mod severity;
@@ -39,6 +41,10 @@ use sqlx::sqlite::{
 pub use access::{
     ApiKeyInfo, KeyOwner, KeyStatusFilter, KeyVisibility, LoginOutcome, MemberInfo, NewApiKey,
     NewOtp, NewSession, OtpRecord, SessionRecord, TeamInfo,
+};
+pub use alerts::{
+    alert_event_data, AlertMatchRecord, AlertPass, AlertSubject, AlertWatch, AlertWatchChanges,
+    EmailDelivery, NewAlertMatch, NewAlertWatch,
 };
 pub use appsec::{
     CodeFindingEvent, CodeFindingFilter, CodeFindingRecord, CodeFindingSort, CodeTriage,
@@ -63,6 +69,7 @@ pub use incidents::{
     LinkedFinding, NewIncident, NewTimelineEntry,
 };
 pub use kb::*;
+pub use notifications::{NotifiableEvent, NotificationPreferences, PreferencesWrite, Subscriber};
 pub use products::{
     NewProduct, NewRelease, Page, PageRequest, Product, ProductChanges, Release, ReleaseChanges,
     Tenant, RELEASE_STATUSES,

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use rampart_formats::advisory::{
-    parse_epss, parse_exploitdb_csv, parse_kev_csv, parse_kev_json, parse_nvd_cves, parse_osv_json,
-    parse_osv_yaml, Advisory, EpssFile, ExploitRecord, FormatError, KevEntry, ParseReport,
+    is_cve5_json, parse_cve5_json, parse_epss, parse_exploitdb_csv, parse_kev_csv, parse_kev_json,
+    parse_nvd_cves, parse_osv_json, parse_osv_yaml, Advisory, CveRecord, EpssFile, ExploitRecord,
+    FormatError, KevEntry, ParseReport,
 };
 
 pub use archive::{ArchiveEntry, ArchiveError, BoundedZip};
@@ -189,17 +190,23 @@ pub fn zip_entries<'a, R: Read + Seek>(
 #[derive(Debug)]
 pub enum FeedContent {
     Advisories(ParseReport<Advisory>),
+    /// CVE JSON 5 records (a `cvelistV5` tree or zip read as an OSV/GHSA source): the
+    /// vendors/products a CVE's CNA names, for product/vendor alerts.
+    CveRecords(ParseReport<CveRecord>),
     Kev(ParseReport<KevEntry>),
     Epss(EpssFile),
     Exploits(ParseReport<ExploitRecord>),
 }
 
 /// Parses one document of `feed`, choosing the format by its name (YAML or JSON OSV, KEV
-/// JSON or CSV).
+/// JSON or CSV) and, for OSV/GHSA JSON, by its content (a CVE JSON 5 record).
 pub fn parse_document(feed: FeedType, document: &Document) -> Result<FeedContent, FormatError> {
     let lower = document.name.to_ascii_lowercase();
     let bytes = &document.bytes;
     match feed {
+        FeedType::Osv | FeedType::Ghsa if is_cve5_json(bytes) => {
+            parse_cve5_json(bytes).map(FeedContent::CveRecords)
+        }
         FeedType::Osv | FeedType::Ghsa => if lower.ends_with(".yaml") || lower.ends_with(".yml") {
             parse_osv_yaml(bytes)
         } else {

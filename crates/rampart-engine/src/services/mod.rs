@@ -2,6 +2,7 @@
 //! `rampart admin login-code`): handlers and subcommands parse their input, call one of these,
 //! and present the result their own way.
 
+pub mod alerts;
 pub mod analyses;
 pub mod api_keys;
 pub mod code_findings;
@@ -13,6 +14,7 @@ pub mod incidents;
 pub mod integrations;
 pub mod kb;
 pub mod login;
+pub mod notifications;
 pub mod products;
 pub mod sarif_imports;
 pub mod sboms;

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 use chrono::{DateTime, Utc};
-use rampart_formats::advisory::{parse_nvd_page, Advisory, EpssFile, ParseReport};
+use rampart_formats::advisory::{parse_nvd_page, Advisory, CveRecord, EpssFile, ParseReport};
 use rampart_store::{ClaimedRun, IngestStats, Store, SyncCounts};
 use reqwest::header::{HeaderValue, IF_MODIFIED_SINCE, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
@@ -371,6 +371,8 @@ async fn osv(
 /// Parsed advisories from an archive reader, with what it did not pass on.
 struct ArchivePart {
     advisories: Vec<Advisory>,
+    /// CVE JSON 5 records found among the OSV files (a `cvelistV5` tree or zip).
+    cve_records: Vec<CveRecord>,
     /// Older than the cursor: already in the knowledge base.
     unchanged: usize,
     /// Unparseable records.
@@ -419,6 +421,7 @@ async fn archive(
         let mut emitter = BatchEmitter {
             sender,
             batch: Vec::new(),
+            cve_records: Vec::new(),
             skipped: 0,
             batch_size,
             wanted,
@@ -447,6 +450,11 @@ async fn archive(
                 .ingest_advisories(feed.kb_source(), &part.advisories)
                 .await?;
         }
+        if !part.cve_records.is_empty() {
+            context.progress.ensure_lease()?;
+            let stats = context.store.ingest_cve_records(&part.cve_records).await?;
+            context.progress.add(stats);
+        }
         context
             .progress
             .set_message(format!("{label}: {} records", context.progress.processed()));
@@ -458,6 +466,7 @@ async fn archive(
 struct BatchEmitter {
     sender: mpsc::Sender<ArchiveBatch>,
     batch: Vec<Advisory>,
+    cve_records: Vec<CveRecord>,
     skipped: usize,
     batch_size: usize,
     /// Lower-cased ecosystems to keep; empty keeps all.
@@ -495,7 +504,8 @@ impl BatchEmitter {
 
     /// Sends a full batch; `false` when the receiving run has gone away.
     fn maybe_send(&mut self) -> bool {
-        if self.batch.len() + self.older + self.skipped >= self.batch_size {
+        if self.batch.len() + self.cve_records.len() + self.older + self.skipped >= self.batch_size
+        {
             return self.flush();
         }
         true
@@ -504,10 +514,15 @@ impl BatchEmitter {
     fn flush(&mut self) -> bool {
         let part = ArchivePart {
             advisories: std::mem::take(&mut self.batch),
+            cve_records: std::mem::take(&mut self.cve_records),
             unchanged: std::mem::take(&mut self.older),
             skipped: std::mem::take(&mut self.skipped),
         };
-        if part.advisories.is_empty() && part.unchanged == 0 && part.skipped == 0 {
+        if part.advisories.is_empty()
+            && part.cve_records.is_empty()
+            && part.unchanged == 0
+            && part.skipped == 0
+        {
             return true;
         }
         self.sender.blocking_send(Ok(part)).is_ok()
@@ -519,6 +534,20 @@ impl BatchEmitter {
     fn document(&mut self, feed: FeedType, document: &Document) -> bool {
         match feeds::parse_document(feed, document) {
             Ok(FeedContent::Advisories(report)) => self.take(report),
+            Ok(FeedContent::CveRecords(report)) => {
+                self.skipped += report.skipped.len();
+                for record in report.records {
+                    let older = self
+                        .cursor
+                        .zip(record.date_updated)
+                        .is_some_and(|(cursor, updated)| updated < cursor);
+                    if older {
+                        self.older += 1;
+                    } else {
+                        self.cve_records.push(record);
+                    }
+                }
+            }
             Ok(_) => unreachable!("archive feeds hold advisories"),
             Err(error) => self.unreadable(&format!("{}: {error}", document.name)),
         }
@@ -658,7 +687,9 @@ async fn snapshot(
                 ));
             }
         }
-        FeedContent::Advisories(_) => bail!("{label} is not a snapshot feed"),
+        FeedContent::Advisories(_) | FeedContent::CveRecords(_) => {
+            bail!("{label} is not a snapshot feed")
+        }
     }
     Ok(())
 }

@@ -84,6 +84,13 @@ impl SecretKey {
     }
 
     /// `nonce || ciphertext || tag`.
+    /// HMAC-SHA256 of `message` under a key derived from this one for `purpose`: for tokens
+    /// the server hands out and later checks (unsubscribe links). Purposes never share a key.
+    pub fn mac(&self, purpose: &str, message: &[u8]) -> [u8; 32] {
+        let derived = hmac_sha256(&self.0, purpose.as_bytes());
+        hmac_sha256(&derived, message)
+    }
+
     pub fn encrypt(&self, plaintext: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
@@ -148,9 +155,40 @@ pub fn mask_api_key(key: &str) -> String {
     format!("{prefix}***{suffix}")
 }
 
+/// HMAC-SHA256 (RFC 2104) with a 32-byte key.
+fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut inner_pad = [0x36u8; 64];
+    let mut outer_pad = [0x5cu8; 64];
+    for (i, byte) in key.iter().enumerate() {
+        inner_pad[i] ^= byte;
+        outer_pad[i] ^= byte;
+    }
+    let inner = Sha256::new()
+        .chain_update(inner_pad)
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(outer_pad)
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hmac_matches_pythons_hmac_module() {
+        let key: [u8; 32] = std::array::from_fn(|i| i as u8);
+        assert_eq!(
+            hex::encode(hmac_sha256(&key, b"hello")),
+            "53c40272a70c15ca4ee0af4df1f155fd6c41e00ce2307d8987ecd4bb36a7e990"
+        );
+        let secret = SecretKey::from_bytes(key);
+        assert_ne!(secret.mac("a", b"m"), secret.mac("b", b"m"));
+    }
 
     #[test]
     fn round_trip_and_tamper_detection() {

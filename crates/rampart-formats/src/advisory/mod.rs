@@ -5,6 +5,7 @@
 //! record is skipped with its reason and never aborts the batch; only a document that is not
 //! readable at all (not JSON, bad gzip, wrong shape) is a [`FormatError`].
 
+pub mod cve5;
 pub mod cvss;
 pub mod epss;
 pub mod exploitdb;
@@ -18,6 +19,7 @@ pub mod report;
 mod robustness;
 mod time;
 
+pub use cve5::{is_cve5_json, parse_cve5_json, CveProduct, CveRecord};
 pub use cvss::{score_vector, CvssScore, CvssVersion, SeverityBand, V3_V4_LOWER_BOUNDS};
 pub use epss::{parse_epss, EpssFile, EpssScore};
 pub use exploitdb::{parse_exploitdb_csv, ExploitRecord};

@@ -2,6 +2,7 @@
 //! `rampart_engine::services` and shape its result. No route module imports another: shared
 //! response bodies live in `crate::bodies`, shared request shapes here.
 
+pub mod alerts;
 pub mod analyses;
 pub mod api_keys;
 pub mod audit;
@@ -16,6 +17,7 @@ pub mod incidents;
 pub mod integrations;
 pub mod kb;
 pub mod me;
+pub mod notifications;
 pub mod products;
 pub mod releases;
 pub mod sboms;

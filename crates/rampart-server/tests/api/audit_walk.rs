@@ -156,6 +156,17 @@ async fn entries_for(app: &TestApp, request_id: &str) -> Vec<Entry> {
         .collect()
 }
 
+/// The app's secret key (generated into the data directory on SQLite).
+fn app_secret_key(app: &TestApp) -> rampart_engine::sync::SecretKey {
+    match (&app.config.secret_key, &app.config.database) {
+        (Some(key), _) => key.clone(),
+        (None, DatabaseLocation::SqliteDir(dir)) => {
+            rampart_engine::sync::SecretKey::load_or_create(&dir.join("secret.key")).unwrap()
+        }
+        (None, DatabaseLocation::Postgres(_)) => panic!("PostgreSQL apps have a configured key"),
+    }
+}
+
 /// The document's mutating operations, as (lower-case method, path template).
 async fn mutating_routes(app: &TestApp) -> BTreeSet<(String, String)> {
     let document: Value = app
@@ -509,6 +520,28 @@ backend_tests! {
             .json::<Value>().await.unwrap();
         walk.call(admin, M::PUT, "/api/v1/incidents/settings", "/api/v1/incidents/settings",
             Some(settings), S::OK, "incident_settings.update", Some(admin_team), Some("team")).await;
+        // Product/vendor alerts, e-mail notification preferences, and the unsubscribe link
+        // (anonymous: its signed token is the proof).
+        let alerts = "/api/v1/alerts";
+        let alert = walk.call(admin, M::POST, alerts, alerts,
+            Some(json!({"vendor": "walkvendor", "min_cvss": 5.0})), S::CREATED, "alert.create",
+            Some(admin_team), Some("alert")).await;
+        let alert_path = format!("{alerts}/{}", id_of(&alert, "id"));
+        walk.call(admin, M::PATCH, "/api/v1/alerts/{id}", &alert_path,
+            Some(json!({"kev_only": true})), S::OK, "alert.update", Some(admin_team), Some("alert")).await;
+        walk.call(admin, M::DELETE, "/api/v1/alerts/{id}", &alert_path, None, S::NO_CONTENT,
+            "alert.delete", Some(admin_team), Some("alert")).await;
+        let preferences = "/api/v1/me/notification-preferences";
+        walk.call(admin, M::PUT, preferences, preferences,
+            Some(json!({"event_types": ["alert.matched"], "delivery": "daily_digest"})), S::OK,
+            "notification_preferences.update", Some(admin_team), Some("notification_preferences")).await;
+        let me: Value = app.get("/api/v1/me").send().await.unwrap().json().await.unwrap();
+        let token = rampart_engine::services::notifications::unsubscribe_token_with(
+            &app_secret_key(&app), admin_team, id_of(&me["user"], "id"));
+        let unsubscribe = "/api/v1/notifications/unsubscribe";
+        walk.call(Caller::Anonymous, M::POST, unsubscribe, &format!("{unsubscribe}?token={token}"),
+            None, S::OK, "notification_preferences.unsubscribe", Some(admin_team),
+            Some("notification_preferences")).await;
 
         let uncovered: Vec<_> = mutating_routes(&app).await.difference(&walk.covered).cloned().collect();
         assert!(

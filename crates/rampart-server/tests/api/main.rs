@@ -2,6 +2,7 @@
 //! HTTP to the real app, on SQLite and PostgreSQL.
 
 mod adjacent_intervals;
+mod alerts;
 mod analysis_bench;
 mod analysis_queue;
 mod appsec;
@@ -19,6 +20,7 @@ mod foundation;
 mod identity;
 mod incidents;
 mod kb;
+mod notifications;
 mod products;
 mod real_sboms;
 mod replicas;

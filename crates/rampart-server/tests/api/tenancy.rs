@@ -23,6 +23,7 @@ const PUBLIC: &[&str] = &[
     "/public/disclosures/{team_id}/csaf/white/index.txt",
     "/public/disclosures/{team_id}/csaf/white/changes.csv",
     "/public/disclosures/{team_id}/csaf/white/{year}/{file}",
+    "/api/v1/notifications/unsubscribe",
 ];
 
 /// Every (method, path template, required scopes) in the served document.
@@ -89,6 +90,9 @@ fn body_for(method: &Method, path: &str, key_id: i64) -> Option<Value> {
             "assignment": {"mode": "round_robin", "role": "member"},
             "tag_rules": []
         }),
+        ("POST", "/api/v1/alerts") => json!({"name": "walk alert", "vendor": "walkvendor"}),
+        ("PATCH", "/api/v1/alerts/{id}") => json!({"enabled": false}),
+        ("PUT", "/api/v1/me/notification-preferences") => json!({"event_types": ["alert.matched"]}),
         ("PATCH", "/api/products/{id}" | "/api/v1/products/{id}") => {
             json!({"name": "walk renamed", "description": "walk"})
         }
@@ -277,6 +281,9 @@ fn expectation(method: &Method, template: &str, credential: Credential) -> Optio
         ("GET" | "POST", "/api/v1/incidents")
         | ("GET", "/api/v1/incidents/metrics")
         | ("GET" | "PUT", "/api/v1/incidents/settings") => Own,
+        // Alerts: the caller's own watches; e-mail preferences: the caller's own.
+        ("GET" | "POST", "/api/v1/alerts")
+        | ("GET" | "PUT", "/api/v1/me/notification-preferences") => Own,
         _ => return None,
     };
     Some(expect)
@@ -303,6 +310,8 @@ struct TeamA {
     webhook: i64,
     webhook_delivery: i64,
     incident: i64,
+    /// A product/vendor alert (watch).
+    alert: i64,
 }
 
 /// The kind of object a templated path names, from its prefix (every object route is
@@ -333,6 +342,7 @@ fn object_of(template: &str) -> Option<&'static str> {
         ("/v1/webhooks/{id}", "webhook"),
         ("/api/v1/incidents/{id}", "incident"),
         ("/v1/incidents/{id}", "incident"),
+        ("/api/v1/alerts/{id}", "alert"),
     ];
     PREFIXES
         .iter()
@@ -366,6 +376,7 @@ impl TeamA {
                 ("id", Some("webhook")) => self.webhook.to_string(),
                 ("delivery_id", Some("webhook")) => self.webhook_delivery.to_string(),
                 ("id", Some("incident")) => self.incident.to_string(),
+                ("id", Some("alert")) => self.alert.to_string(),
                 _ => match server_wide
                     .iter()
                     .find(|(prefix, _)| template.starts_with(prefix))
@@ -626,6 +637,12 @@ async fn team_a(app: &TestApp) -> (TeamA, String, String) {
         None,
     )
     .await;
+    let alert = call(
+        Method::POST,
+        "/api/v1/alerts".to_string(),
+        Some(json!({"name": "alpha-private-alert", "vendor": "walkvendor"})),
+    )
+    .await;
     let team_a = TeamA {
         webhook: webhook_id,
         webhook_delivery: queued["delivery_id"]
@@ -633,6 +650,7 @@ async fn team_a(app: &TestApp) -> (TeamA, String, String) {
             .unwrap_or_else(|| panic!("{queued}")),
         event: events["items"][0]["id"].as_i64().unwrap(),
         incident,
+        alert: alert["id"].as_i64().unwrap_or_else(|| panic!("{alert}")),
         vex_document,
         finding,
         integration: integration_id,

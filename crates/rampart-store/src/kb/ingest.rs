@@ -836,9 +836,12 @@ impl Store {
     pub async fn ingest_kev(&self, batch: &[KevEntry]) -> Result<IngestStats, StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("UPDATE kb_state SET version = version + 1 WHERE id = 1")
-                .execute(&mut *tx)
-                .await?;
+            // Stamped on changed entries: alerts evaluate what changed since a version.
+            let kb_version: i64 = sqlx::query_scalar(
+                "UPDATE kb_state SET version = version + 1 WHERE id = 1 RETURNING version",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
             let mut stats = IngestStats::default();
             let mut events = Vec::new();
             for entry in batch {
@@ -911,9 +914,10 @@ impl Store {
                 sqlx::query(
                     "INSERT INTO kev_entries (cve_id, vendor_project, product, vulnerability_name,
                         date_added, short_description, required_action, due_date,
-                        known_ransomware_campaign_use, notes, cwes)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                        known_ransomware_campaign_use, notes, cwes, changed_in_kb_version)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                      ON CONFLICT (cve_id) DO UPDATE SET vendor_project = excluded.vendor_project,
+                        changed_in_kb_version = excluded.changed_in_kb_version,
                         product = excluded.product, vulnerability_name = excluded.vulnerability_name,
                         date_added = excluded.date_added, short_description = excluded.short_description,
                         required_action = excluded.required_action, due_date = excluded.due_date,
@@ -931,6 +935,7 @@ impl Store {
                 .bind(fresh.entry.known_ransomware_campaign_use)
                 .bind(&fresh.entry.notes)
                 .bind(&fresh.cwes)
+                .bind(kb_version)
                 .execute(&mut *tx)
                 .await?;
             }
