@@ -109,6 +109,21 @@ pub struct EmailDelivery {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
+/// One webhook delivery of an event (the delivery worker's job row).
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookDeliveryStatus {
+    #[serde(skip)]
+    pub event_id: i64,
+    pub endpoint_id: i64,
+    pub url: String,
+    /// `pending`, `delivered`, `failed` (retries exhausted) or `cancelled`.
+    pub status: String,
+    pub attempts: i64,
+    pub last_status_code: Option<i64>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
 /// A record (alias group) a sync added or changed, with what watches ask about it.
 #[derive(Debug, Clone)]
 pub struct AlertSubject {
@@ -158,12 +173,32 @@ fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
     at.trunc_subsecs(6)
 }
 
-/// Writes an `alert.matched` event on `$conn` inside the match's transaction; its id.
-// EVENTS: the outbox function of the events table lands separately; until then no event row.
+/// Writes an `alert.matched` event on `$conn`, inside the match's transaction (the outbox),
+/// and evaluates to its id. One evaluation step writes at a time (the compare-and-set on
+/// `alert_state` holds its row lock until commit), so the team's newest `alert.matched` event
+/// is the one just written.
 macro_rules! record_alert_event {
-    ($conn:expr, $team_id:expr, $test:expr, $data:expr, $at:expr) => {{
-        let _ = (&$conn, $team_id, $test, $data, $at);
-        Ok::<Option<i64>, sqlx::Error>(None)
+    ($conn:expr, $team_id:expr, $test:expr, $data:expr) => {{
+        let conn = $conn;
+        let event = crate::events::NewEvent::team(
+            Tenant {
+                team_id: $team_id,
+                test: $test,
+            },
+            rampart_core::EventType::AlertMatched,
+            $data,
+        );
+        match crate::events::record_event(&mut *conn, &event).await {
+            Ok(()) => {
+                sqlx::query_scalar::<_, Option<i64>>(
+                    "SELECT MAX(id) FROM events WHERE team_id = $1 AND type = 'alert.matched'",
+                )
+                .bind($team_id)
+                .fetch_one(&mut *conn)
+                .await
+            }
+            Err(error) => Err(error),
+        }
     }};
 }
 
@@ -439,6 +474,28 @@ impl Store {
                  WHERE d.team_id = $1 AND d.event_id IN ({list}) ORDER BY d.event_id, u.email"
             );
             let rows: Vec<EmailDelivery> = with_pool!(self, pool => {
+                sqlx::query_as(&sql).bind(team_id).fetch_all(pool).await
+            })?;
+            deliveries.extend(rows);
+        }
+        Ok(deliveries)
+    }
+
+    /// The webhook deliveries of the team's events `event_ids`.
+    pub async fn webhook_deliveries_of_events(
+        &self,
+        team_id: i64,
+        event_ids: &[i64],
+    ) -> Result<Vec<WebhookDeliveryStatus>, StoreError> {
+        let mut deliveries = Vec::new();
+        for list in id_lists(event_ids) {
+            let sql = format!(
+                "SELECT d.event_id, d.endpoint_id, e.url, d.status, d.attempts,
+                    d.last_status_code, d.delivered_at
+                 FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+                 WHERE d.team_id = $1 AND d.event_id IN ({list}) ORDER BY d.event_id, d.endpoint_id"
+            );
+            let rows: Vec<WebhookDeliveryStatus> = with_pool!(self, pool => {
                 sqlx::query_as(&sql).bind(team_id).fetch_all(pool).await
             })?;
             deliveries.extend(rows);
@@ -791,7 +848,7 @@ impl Store {
                 };
                 let data = alert_event_data(new, match_id, change);
                 let event_id: Option<i64> =
-                    record_alert_event!(&mut *tx, new.team_id, new.is_test, &data, at)?;
+                    record_alert_event!(&mut *tx, new.team_id, new.is_test, data)?;
                 if let Some(event_id) = event_id {
                     sqlx::query("UPDATE alert_matches SET event_id = $2 WHERE id = $1")
                         .bind(match_id)

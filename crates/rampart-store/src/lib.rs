@@ -44,7 +44,7 @@ pub use access::{
 };
 pub use alerts::{
     alert_event_data, AlertMatchRecord, AlertPass, AlertSubject, AlertWatch, AlertWatchChanges,
-    EmailDelivery, NewAlertMatch, NewAlertWatch,
+    EmailDelivery, NewAlertMatch, NewAlertWatch, WebhookDeliveryStatus,
 };
 pub use appsec::{
     CodeFindingEvent, CodeFindingFilter, CodeFindingRecord, CodeFindingSort, CodeTriage,

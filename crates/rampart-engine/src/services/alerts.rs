@@ -15,7 +15,7 @@ use rampart_core::alert_match::{self, WatchConditions, WatchTarget};
 use rampart_core::{package_lookup_key, Scope};
 use rampart_store::{
     AlertMatchRecord, AlertPass, AlertWatch, AlertWatchChanges, EmailDelivery, NewAlertMatch,
-    NewAlertWatch, Page, PageRequest, Store, StoreError,
+    NewAlertWatch, Page, PageRequest, Store, StoreError, WebhookDeliveryStatus,
 };
 use serde::{Deserialize, Deserializer};
 
@@ -327,6 +327,7 @@ pub async fn delete(
 pub struct AlertMatchView {
     pub record: AlertMatchRecord,
     pub emails: Vec<EmailDelivery>,
+    pub webhooks: Vec<WebhookDeliveryStatus>,
 }
 
 /// A watch's matches, latest first, each with its delivery status.
@@ -346,6 +347,10 @@ pub async fn matches(
         .store
         .email_deliveries(actor.team_id, &event_ids)
         .await?;
+    let webhooks = engine
+        .store
+        .webhook_deliveries_of_events(actor.team_id, &event_ids)
+        .await?;
     Ok(Page {
         total: matches.total,
         items: matches
@@ -355,6 +360,11 @@ pub async fn matches(
                 emails: emails
                     .iter()
                     .filter(|e| Some(e.event_id) == record.event_id)
+                    .cloned()
+                    .collect(),
+                webhooks: webhooks
+                    .iter()
+                    .filter(|w| Some(w.event_id) == record.event_id)
                     .cloned()
                     .collect(),
                 record,

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use askama::Template;
 use chrono::{DateTime, Duration as TimeDelta, Utc};
+use rampart_core::EventType;
 use rampart_store::{
     AuditActor, AuditEvent, NotifiableEvent, NotificationPreferences, PreferencesWrite, Subscriber,
 };
@@ -25,24 +26,15 @@ use crate::error::{ErrorCode, ServiceError};
 use crate::sync::SecretKey;
 use crate::Engine;
 
-/// The event types a person can subscribe to.
-pub const EVENT_TYPES: &[&str] = &[
-    "finding.new",
-    "finding.resolved",
-    "finding.kev_added",
-    "finding.reanalysed",
-    "vex.submitted",
-    "vex.approved",
-    "vex.rejected",
-    "vex.published",
-    "alert.matched",
-    "incident.created",
-    "incident.updated",
-    "incident.resolved",
-    "scan.completed",
-    "compliance.changed",
-    "sarif.imported",
-];
+/// The event types a person can subscribe to: every team event of the stream (server-wide
+/// sync events have no team; `webhook.test` goes to one endpoint only).
+pub fn event_types() -> Vec<&'static str> {
+    EventType::ALL
+        .iter()
+        .filter(|t| !t.is_server_wide() && !t.is_direct())
+        .map(|t| t.as_str())
+        .collect()
+}
 
 const DELIVERIES: &[&str] = &["immediate", "daily_digest"];
 const DEFAULT_DIGEST_HOUR: i32 = 8;
@@ -75,7 +67,7 @@ pub struct PreferencesView {
 
 impl PreferencesView {
     fn of(preferences: Option<NotificationPreferences>) -> Self {
-        let available_event_types = EVENT_TYPES.iter().map(|t| t.to_string()).collect();
+        let available_event_types = event_types().iter().map(|t| t.to_string()).collect();
         match preferences {
             None => PreferencesView {
                 subscribed: false,
@@ -172,14 +164,15 @@ pub async fn set_preferences(
 ) -> Result<PreferencesView, ServiceError> {
     person(actor)?;
     actor.require_live("change e-mail notification preferences")?;
-    crate::fields::at_most("event_types", &body.event_types, EVENT_TYPES.len())?;
+    let known = event_types();
+    crate::fields::at_most("event_types", &body.event_types, known.len())?;
     let mut event_types: Vec<String> = Vec::new();
     for event_type in &body.event_types {
         let event_type = event_type.trim();
-        if !EVENT_TYPES.contains(&event_type) {
+        if !known.contains(&event_type) {
             return Err(ServiceError::invalid(format!(
                 "`event_types` contains an unknown event type {event_type:?} (one of {})",
-                EVENT_TYPES.join(", ")
+                known.join(", ")
             )));
         }
         if !event_types.iter().any(|t| t == event_type) {

@@ -12,7 +12,7 @@ use rampart_core::Scope;
 use rampart_engine::services::alerts::{
     self, AlertMatchView, AlertUsage, CreateAlert, UpdateAlert,
 };
-use rampart_store::{AlertWatch, EmailDelivery};
+use rampart_store::{AlertWatch, EmailDelivery, WebhookDeliveryStatus};
 use serde::Serialize;
 
 use super::{PageQuery, Paginated};
@@ -112,6 +112,9 @@ pub struct MatchDeliveryBody {
     pub email_status: String,
     /// One entry per recipient.
     pub emails: Vec<EmailDelivery>,
+    /// One entry per webhook endpoint the event goes to (the endpoint's delivery log has every
+    /// attempt).
+    pub webhooks: Vec<WebhookDeliveryStatus>,
 }
 
 /// A record that matched a watch.
@@ -176,6 +179,7 @@ fn match_body(view: AlertMatchView, test_mode: bool, anyone_subscribed: bool) ->
             event_id: record.event_id,
             email_status: email_status.to_string(),
             emails: view.emails,
+            webhooks: view.webhooks,
         },
     }
 }

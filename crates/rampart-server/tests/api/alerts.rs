@@ -201,6 +201,19 @@ backend_tests! {
 
         assert_eq!(matches(&app, &token, nothing).await["total"], 0);
 
+        // Each alert is an `alert.matched` event of the team's stream, linked from its match.
+        let event_id = hit["delivery"]["event_id"].as_i64().unwrap_or_else(|| panic!("{hit}"));
+        let events: Value = app.with_token(Method::GET, "/api/v1/events?type=alert.matched&per_page=500", &token)
+            .send().await.unwrap().json().await.unwrap();
+        let event = events["items"].as_array().unwrap().iter().find(|e| e["id"] == event_id)
+            .unwrap_or_else(|| panic!("event {event_id} not listed: {events}"));
+        assert_eq!(event["type"], "alert.matched");
+        assert_eq!(event["test_mode"], false);
+        assert_eq!(event["data"]["vuln_id"], "CVE-2024-0001");
+        assert_eq!(event["data"]["watch_id"], flasharray);
+        assert_eq!(event["data"]["matched_by"], "cve5");
+        assert_eq!(hit["delivery"]["email_status"], "not_subscribed");
+
         // KEV now lists the Bitbucket CVE: a material change alerts the watch again.
         let store = Store::connect(&app.config.database).await.unwrap();
         let mut entry = kev(&root).into_iter().next().unwrap();

@@ -43,12 +43,14 @@ async fn wait_for_mail(app: &TestApp, to: &str, marker: &str) -> String {
     panic!("no e-mail to {to} containing {marker:?}");
 }
 
+/// The notification e-mails to `to` (not the login code's).
 fn mails_to(app: &TestApp, to: &str) -> Vec<String> {
     app.mail
         .messages()
         .iter()
         .filter(|m| m.to.iter().any(|t| t == to))
         .map(decoded)
+        .filter(|text| text.contains("Subject: [Rampart]"))
         .collect()
 }
 
