@@ -678,12 +678,11 @@ impl Store {
             }
             let group_ids: Vec<i64> = groups.keys().copied().collect();
             // Members, aliases, CPE products and packages of the groups.
-            type Member = (i64, String, i64, Option<String>, Option<f64>, bool);
-            let mut members: Vec<Member> = Vec::new();
+            let mut members: Vec<MemberRow> = Vec::new();
             let mut aliases: Vec<(String, i64)> = Vec::new();
             for list in id_lists(&group_ids) {
                 members.extend(
-                    sqlx::query_as::<_, Member>(&format!(
+                    sqlx::query_as::<_, MemberRow>(&format!(
                         "SELECT id, vuln_id, group_id, summary, max_cvss, withdrawn IS NOT NULL
                          FROM vulnerabilities WHERE group_id IN ({list}) ORDER BY id"
                     ))
@@ -863,12 +862,14 @@ impl Store {
     }
 }
 
+/// A record of a changed group: (row id, vuln_id, group, summary, max_cvss, withdrawn).
+type MemberRow = (i64, String, i64, Option<String>, Option<f64>, bool);
+
 /// The rows [`Store::alert_subjects`] read, to be put together.
 struct SubjectRows {
     groups: BTreeMap<i64, i64>,
     standalone: BTreeMap<String, i64>,
-    /// (row id, vuln_id, group, summary, max_cvss, withdrawn)
-    members: Vec<(i64, String, i64, Option<String>, Option<f64>, bool)>,
+    members: Vec<MemberRow>,
     aliases: Vec<(String, i64)>,
     group_of_member: HashMap<i64, i64>,
     cpe: Vec<(i64, String, String)>,

@@ -523,7 +523,7 @@ async fn notify(engine: &Engine, owner: &str, subscriber: &Subscriber) -> anyhow
         .await?;
     for event in &events {
         // Test-mode events are never sent; unwanted types are passed over.
-        let status = if event.test_mode || !wanted.iter().any(|t| *t == event.event_type) {
+        let status = if event.test_mode || !wanted.contains(&event.event_type) {
             None
         } else if digest {
             Some(("queued", None))

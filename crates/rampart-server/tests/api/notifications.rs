@@ -174,7 +174,7 @@ backend_tests! {
 
         app.config.clock.advance(chrono::Duration::days(1));
         let text = wait_for_mail(&app, email, "Daily digest").await;
-        assert!(text.contains(&format!("Daily digest for")), "{text}");
+        assert!(text.contains("Daily digest for"), "{text}");
         for item in page["items"].as_array().unwrap() {
             let vuln = item["vuln_id"].as_str().unwrap();
             assert!(text.contains(vuln), "{vuln} missing from the digest: {text}");
