@@ -4,6 +4,7 @@
 //! packages), and the matches the engine decides, written with their `alert.matched` events.
 //! CVE JSON 5 records are ingested here too ([`Store::ingest_cve_records`]).
 
+use crate::BeginWrite;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -252,7 +253,7 @@ impl Store {
              RETURNING {WATCH_COLUMNS}"
         );
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // Taking the team row's lock first serialises concurrent creations (PostgreSQL);
             // SQLite writers are serialised already.
             sqlx::query("UPDATE teams SET plan = plan WHERE id = $1")
@@ -364,7 +365,7 @@ impl Store {
              WHERE id = $1 AND team_id = $2 AND is_test = $3 RETURNING {WATCH_COLUMNS}"
         );
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let current: Option<AlertWatch> = sqlx::query_as(&select)
                 .bind(id)
                 .bind(tenant.team_id)
@@ -401,7 +402,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let at = now();
         let deleted = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM alert_matches WHERE watch_id = $1 AND team_id = $2 AND is_test = $3")
                 .bind(id)
                 .bind(tenant.team_id)
@@ -522,7 +523,7 @@ impl Store {
     /// replaces the stored one and is stamped with the new knowledge-base version.
     pub async fn ingest_cve_records(&self, batch: &[CveRecord]) -> Result<IngestStats, StoreError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let kb_version: i64 = sqlx::query_scalar(
                 "UPDATE kb_state SET version = version + 1 WHERE id = 1 RETURNING version",
             )
@@ -773,7 +774,7 @@ impl Store {
             "SELECT {MATCH_COLUMNS} FROM alert_matches WHERE watch_id = $1 AND vuln_id = $2"
         );
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let claimed = sqlx::query(
                 "UPDATE alert_state SET kb_version = $2 WHERE id = 1 AND kb_version = $1",
             )

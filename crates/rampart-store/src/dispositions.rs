@@ -3,6 +3,7 @@
 //! finding is decided by `rampart_core::triage::applies` in the engine; the store records a
 //! batch of decisions together with the findings they reach, in one transaction.
 
+use crate::BeginWrite;
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -383,14 +384,14 @@ impl Store {
         let at = now();
         let ids = match &self.pool {
             crate::Pool::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 let ids = record_steps!(tx, Backend::Sqlite, team_id, decisions, at)?;
                 insert_audit!(&mut *tx, event, at)?;
                 tx.commit().await?;
                 ids
             }
             crate::Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 let ids = record_steps!(tx, Backend::Postgres, team_id, decisions, at)?;
                 insert_audit!(&mut *tx, event, at)?;
                 tx.commit().await?;
@@ -419,7 +420,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let backend = self.backend();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for chunk in reaches.chunks((MAX_PARAMETERS - 1) / UPDATE_PARAMETERS) {
                 let sql = disposition_update(backend, chunk.len());
                 let mut query = sqlx::query(&sql);

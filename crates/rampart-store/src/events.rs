@@ -7,7 +7,7 @@
 //!
 //! ```ignore
 //! use crate::events::{record_event, NewEvent};
-//! let mut tx = pool.begin().await?;
+//! let mut tx = pool.begin_write().await?;
 //! // … the change …
 //! record_event(&mut *tx, &NewEvent::team(tenant, EventType::IncidentCreated, json!({"incident_id": id}))).await?;
 //! tx.commit().await?;

@@ -1,6 +1,7 @@
 //! Teams, users, memberships and API keys: the bootstrap of a fresh server and the lookup
 //! every authenticated request makes.
 
+use crate::BeginWrite;
 use chrono::{DateTime, Utc};
 use rampart_core::{ApiKeyHash, ApiKeyKind, ApiKeySecret, Role, ScopeSet};
 
@@ -135,7 +136,7 @@ impl Store {
         let at = now();
         let email = admin_email.trim().to_lowercase();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let claimed: Option<i32> = sqlx::query_scalar(
                 "INSERT INTO server_state (id, bootstrapped_at) VALUES (1, $1)
                  ON CONFLICT (id) DO NOTHING RETURNING id",

@@ -6,6 +6,7 @@
 //! SQLite never has to upgrade a read snapshot and PostgreSQL serialises competing creations
 //! of one team on the settings row: dedupe and round robin see every committed incident.
 
+use crate::BeginWrite;
 use chrono::{DateTime, Utc};
 use rampart_core::incident::{
     assignee_by_tag, next_in_turn, IncidentSeverity, Priority, SlaPolicy, TagRule,
@@ -415,7 +416,7 @@ impl Store {
         let systems = json_list(&new.affected_systems);
         let tags = json_list(&new.tags);
         let result = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // The first statement writes: the team's creations serialise here.
             let settings: (Option<String>, String, String, String, Option<i64>) = sqlx::query_as(
                 "INSERT INTO incident_settings (team_id, updated_at) VALUES ($1, $2)
@@ -679,7 +680,7 @@ impl Store {
         );
         let select = select_incident_sql();
         let result = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let updated = bind_all!(sqlx::query(&update), &statement.binds)
                 .execute(&mut *tx)
                 .await;
@@ -911,7 +912,7 @@ impl Store {
             .map(|sla| serde_json::to_string(&sla).expect("plain data"));
         let rules = serde_json::to_string(&settings.tag_rules).expect("plain data");
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO incident_settings (team_id, sla, assignment_mode, assignment_role,
                      tag_rules, updated_at)

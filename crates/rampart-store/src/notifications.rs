@@ -3,6 +3,7 @@
 //! subscriber, so nothing is sent twice across restarts, and a lease so one replica at a time
 //! works on a subscriber), and the log of every e-mail notification of an event.
 
+use crate::BeginWrite;
 use chrono::{DateTime, Utc};
 
 use crate::audit::insert_audit;
@@ -113,7 +114,7 @@ impl Store {
         );
         let types = write.event_types.join(" ");
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let latest: i64 = sqlx::query_scalar(
                 "SELECT COALESCE(MAX(id), 0) FROM events WHERE team_id = $1",
             )
@@ -148,7 +149,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let at = now();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let changed = sqlx::query(
                 "UPDATE notification_preferences SET unsubscribed_at = COALESCE(unsubscribed_at, $3),
                     updated_at = $3
@@ -199,7 +200,7 @@ impl Store {
              WHERE p.lease_owner = $1 AND p.lease_until = $2"
         );
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "UPDATE notification_preferences SET lease_owner = $1, lease_until = $2
                  WHERE (team_id, user_id) IN (
@@ -283,7 +284,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let at = now();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let moved = sqlx::query(
                 "UPDATE notification_preferences SET last_event_id = $3
                  WHERE team_id = $1 AND user_id = $2 AND lease_owner = $4 AND last_event_id < $3",
@@ -356,7 +357,7 @@ impl Store {
         let at = now();
         let status = if error.is_some() { "failed" } else { "sent" };
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for event_id in event_ids {
                 sqlx::query(
                     "UPDATE notification_deliveries SET status = $4, error = $5, sent_at = $6

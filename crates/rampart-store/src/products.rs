@@ -1,6 +1,7 @@
 //! Products and their releases: tenant-scoped CRUD. Every function takes the caller's team;
 //! another team's row is simply not found.
 
+use crate::BeginWrite;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::audit::insert_audit;
@@ -215,7 +216,7 @@ impl Store {
         );
         let row: Result<ProductRow, sqlx::Error> = with_pool!(self, pool => {
             async {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 let row: ProductRow = sqlx::query_as(&sql)
                     .bind(tenant.team_id)
                     .bind(&product.name)
@@ -327,7 +328,7 @@ impl Store {
         );
         let row: Result<Option<ProductRow>, sqlx::Error> = with_pool!(self, pool => {
             async {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 let row: Option<ProductRow> = sqlx::query_as(&sql)
                     .bind(id)
                     .bind(tenant.team_id)
@@ -392,7 +393,7 @@ impl Store {
         );
         let row: Result<Option<ReleaseRow>, sqlx::Error> = with_pool!(self, pool => {
             async {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 let row: Option<ReleaseRow> = sqlx::query_as(&sql)
                     .bind(product_id)
                     .bind(tenant.team_id)
@@ -501,7 +502,7 @@ impl Store {
         );
         let row: Result<Option<ReleaseRow>, sqlx::Error> = with_pool!(self, pool => {
             async {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 let row: Option<ReleaseRow> = sqlx::query_as(&sql)
                     .bind(id)
                     .bind(tenant.team_id)
@@ -558,7 +559,7 @@ impl Store {
         let sql = format!("DELETE FROM {table} WHERE id = $1 AND team_id = $2 AND is_test = $3");
         let at = now();
         let deleted = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let deleted = sqlx::query(&sql)
                 .bind(id)
                 .bind(tenant.team_id)

@@ -4,6 +4,7 @@
 //! Components go in with multi-row INSERTs, chunked so one statement stays under SQLite's
 //! 32,766 bound parameters (PostgreSQL allows 65,535).
 
+use crate::BeginWrite;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -333,7 +334,7 @@ impl Store {
              VALUES ($1, $2, $3, 'queued', $4, $5) RETURNING {ANALYSIS_COLUMNS}"
         );
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let record: Option<SbomRecord> = sqlx::query_as(&insert_sbom)
                 .bind(new.release_id)
                 .bind(team_id)
@@ -718,7 +719,7 @@ impl Store {
              FROM sboms s WHERE s.id = $1 AND NOT EXISTS (
                 SELECT 1 FROM analyses a WHERE a.sbom_id = s.id AND a.status = 'queued')";
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for sbom_id in &sboms {
                 sqlx::query(insert_sql).bind(sbom_id).bind(at).execute(&mut *tx).await?;
             }

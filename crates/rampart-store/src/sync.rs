@@ -5,6 +5,7 @@
 //! (`lease_owner`, `lease_expires_at`) in one atomic `UPDATE … RETURNING`, renews it while it
 //! works, and a run whose lease expired (its worker crashed) can be claimed again.
 
+use crate::BeginWrite;
 use chrono::{DateTime, Duration, Utc};
 
 use rampart_core::EventType;
@@ -375,7 +376,7 @@ impl Store {
         for (id, hours) in due {
             let next = at + Duration::hours(hours);
             let inserted = with_pool!(self, pool => {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 // Only the replica that moves `next_run_at` queues: the others see it moved.
                 let moved = sqlx::query(
                     "UPDATE sync_sources SET next_run_at = $1 WHERE id = $2 AND next_run_at <= $3",
@@ -498,7 +499,7 @@ impl Store {
             SyncRunStatus::Succeeded
         };
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let finished: Option<(String, Option<DateTime<Utc>>, String)> = sqlx::query_as(
                 "UPDATE sync_runs SET status = $1, finished_at = $2, records_added = $3,
                      records_updated = $4, records_unchanged = $5, records_skipped = $6,

@@ -9,6 +9,7 @@
 //! event in the event stream. Published documents are never updated or
 //! deleted here.
 
+use crate::BeginWrite;
 use chrono::{DateTime, Utc};
 use rampart_core::vex_workflow::VexAction;
 use rampart_core::EventType;
@@ -281,7 +282,7 @@ impl Store {
              RETURNING {DOCUMENT_COLUMNS}"
         );
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let superseded: Vec<i64> = sqlx::query_scalar(
                 "UPDATE vex_documents SET status = 'superseded', updated_at = $4
                  WHERE team_id = $1 AND is_test = $2 AND series_key = $3
@@ -481,7 +482,7 @@ impl Store {
         };
         let outcome: Result<Option<VexDocumentRecord>, sqlx::Error> = with_pool!(self, pool => {
             async {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 let record: Option<VexDocumentRecord> = sqlx::query_as(&sql)
                     .bind(id)
                     .bind(tenant.team_id)
@@ -571,7 +572,7 @@ impl Store {
              RETURNING {DOCUMENT_COLUMNS}"
         );
         let record: Option<VexDocumentRecord> = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let record: Option<VexDocumentRecord> = sqlx::query_as(&sql)
                 .bind(id)
                 .bind(tenant.team_id)
@@ -613,7 +614,7 @@ impl Store {
         let tenant = tenant.into();
         let at = now();
         let deleted = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let deleted = sqlx::query(
                 "DELETE FROM vex_documents WHERE id = $1 AND team_id = $2 AND is_test = $3 AND status <> 'published'",
             )
@@ -695,7 +696,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let at = now();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let changed = sqlx::query("UPDATE teams SET vex_self_approval = $2 WHERE id = $1")
                 .bind(team_id)
                 .bind(allowed)
@@ -754,7 +755,7 @@ impl Store {
         }
         let at = now();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row: Option<PublicDisclosureProduct> = if enabled {
                 sqlx::query_as(
                     "INSERT INTO public_disclosure_products (product_id, team_id, enabled_at, enabled_by)

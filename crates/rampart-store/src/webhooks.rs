@@ -10,6 +10,7 @@
 //!   (delivered, retry at, failed), disabling an endpoint that answered `410 Gone` or has
 //!   failed for too long, with a `webhook.disabled` event for its team.
 
+use crate::BeginWrite;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -266,7 +267,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {ENDPOINT_COLUMNS}"
         );
         let row: EndpointRow = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row: EndpointRow = sqlx::query_as(&sql)
                 .bind(tenant.team_id)
                 .bind(tenant.test)
@@ -364,7 +365,7 @@ impl Store {
              RETURNING {ENDPOINT_COLUMNS}"
         );
         let row: Option<EndpointRow> = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row: Option<EndpointRow> = sqlx::query_as(&sql)
                 .bind(id)
                 .bind(tenant.team_id)
@@ -405,7 +406,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let at = now();
         let deleted = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let deleted = sqlx::query(
                 "DELETE FROM webhook_endpoints WHERE id = $1 AND team_id = $2 AND is_test = $3",
             )
@@ -448,7 +449,7 @@ impl Store {
              RETURNING {ENDPOINT_COLUMNS}"
         );
         let row: Option<EndpointRow> = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row: Option<EndpointRow> = sqlx::query_as(&sql)
                 .bind(id)
                 .bind(tenant.team_id)
@@ -496,7 +497,7 @@ impl Store {
             crate::events::EVENT_COLUMNS
         );
         let (event, delivery) = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row: crate::events::EventRow = sqlx::query_as(&event_sql)
                 .bind(tenant.team_id)
                 .bind(EventType::WebhookTest.as_str())
@@ -629,7 +630,7 @@ impl Store {
             ));
         }
         let queued = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let updated = sqlx::query(
                 "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $4,
                      lease_owner = NULL, lease_expires_at = NULL, updated_at = $4
@@ -678,7 +679,7 @@ impl Store {
         type Claimed = (i64, Option<i64>, String, DateTime<Utc>);
         type Endpoint = (i64, i64, String, DateTime<Utc>);
         let dispatched = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // A write first: on SQLite a transaction that reads before writing cannot
             // upgrade when another writer committed meanwhile.
             let events: Vec<Claimed> = sqlx::query_as(&claim)
@@ -893,7 +894,7 @@ impl Store {
             Column::OptionalText(results.iter().map(|r| r.error.as_deref()).collect()),
         ];
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for (status_code, ids) in &delivered_by_status {
                 let sql = format!(
                     "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = $2,

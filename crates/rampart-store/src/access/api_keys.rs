@@ -1,6 +1,7 @@
 //! API key lifecycle: personal and service-account keys, their listing, revocation,
 //! rotation and batched usage counts.
 
+use crate::BeginWrite;
 use chrono::{DateTime, Utc};
 use rampart_core::{ApiKeyKind, ApiKeySecret, ScopeSet};
 
@@ -155,7 +156,7 @@ impl Store {
         let secret = ApiKeySecret::generate(new.kind);
         let is_postgres = self.backend() == Backend::Postgres;
         let row: ApiKeyInfoRow = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let user_id = match new.owner {
                 KeyOwner::User { user_id, max_active } => {
                     if is_postgres {
@@ -284,7 +285,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<ApiKeyInfo, StoreError> {
         let row: ApiKeyInfoRow = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let row: Option<ApiKeyInfoRow> = sqlx::query_as(&format!(
                 "{KEY_INFO_SELECT} {ACTIVE_KEY_VISIBLE_TO_CALLER}"
             ))
@@ -330,7 +331,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<(ApiKeyInfo, ApiKeySecret), StoreError> {
         let (row, secret): (ApiKeyInfoRow, ApiKeySecret) = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let old: Option<ApiKeyInfoRow> = sqlx::query_as(&format!(
                 "{KEY_INFO_SELECT} {ACTIVE_KEY_VISIBLE_TO_CALLER}"
             ))
@@ -399,7 +400,7 @@ impl Store {
             return Ok(());
         }
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for (key_id, count, last_used) in usage {
                 sqlx::query(
                     "UPDATE api_keys SET request_count = request_count + $2,

@@ -1,5 +1,6 @@
 //! E-mail OTP codes and login sessions (sign-up on first login when allowed).
 
+use crate::BeginWrite;
 use chrono::{DateTime, Utc};
 use rampart_core::{ApiKeyHash, Role};
 
@@ -116,7 +117,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO otp_codes (email, code_salt, code_hash, request_ip, created_at, expires_at)
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -160,7 +161,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<i32, StoreError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let attempts: i32 = sqlx::query_scalar(
                 "UPDATE otp_codes SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts",
             )
@@ -205,7 +206,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<LoginOutcome, StoreError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let existing: Option<i64> = sqlx::query_scalar(
                 "SELECT id FROM users WHERE email = $1 AND kind = 'person'",
             )
@@ -328,7 +329,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE sessions SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL")
                 .bind(session_id)
                 .bind(at)

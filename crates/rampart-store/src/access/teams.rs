@@ -1,6 +1,7 @@
 //! Teams and their members: plans, the key-creation policy, membership changes that always
 //! keep an owner.
 
+use crate::BeginWrite;
 use chrono::{DateTime, Utc};
 use rampart_core::{ApiKeyCreation, Role};
 
@@ -111,7 +112,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<TeamInfo, StoreError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let team: TeamInfo = sqlx::query_as(&format!(
                 "INSERT INTO teams (name, plan, created_at) VALUES ($1, $2, $3) RETURNING {TEAM_COLUMNS}"
             ))
@@ -161,7 +162,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<MemberInfo, StoreError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let user_id: i64 = sqlx::query_scalar(
                 "INSERT INTO users (email, kind, created_at) VALUES ($1, 'person', $2)
                  ON CONFLICT (email) DO UPDATE SET email = excluded.email RETURNING id",
@@ -202,7 +203,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             lock_member_keeping_an_owner!(&mut *tx, team_id, user_id, |role: &str| {
                 role == Role::Owner.as_str()
             });
@@ -239,7 +240,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<MemberInfo, StoreError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let current = lock_member_keeping_an_owner!(&mut *tx, team_id, user_id, |current: &str| {
                 current == Role::Owner.as_str() && role != Role::Owner
             });
@@ -277,7 +278,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<TeamInfo, StoreError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let team: Option<TeamInfo> = sqlx::query_as(&format!(
                 "UPDATE teams SET api_key_creation = $2 WHERE id = $1 RETURNING {TEAM_COLUMNS}"
             ))
@@ -304,7 +305,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<TeamInfo, StoreError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let team: Option<TeamInfo> = sqlx::query_as(&format!(
                 "UPDATE teams SET plan = $2 WHERE id = $1 RETURNING {TEAM_COLUMNS}"
             ))

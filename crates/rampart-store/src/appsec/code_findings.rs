@@ -2,6 +2,7 @@
 //! transaction (new findings, status changes with their history, moved locations), listings
 //! with filters, triage with history, and the teams' SLA days.
 
+use crate::BeginWrite;
 use chrono::{DateTime, Utc};
 use rampart_core::EventType;
 
@@ -340,7 +341,7 @@ impl Store {
              RETURNING {IMPORT_COLUMNS}"
         );
         let record = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let counts = &write.counts;
             let record: SarifImportRecord = sqlx::query_as(&insert_import)
                 .bind(tenant.team_id)
@@ -635,7 +636,7 @@ impl Store {
              WHERE id = $1 AND team_id = $2 AND is_test = $3 RETURNING {FINDING_COLUMNS}"
         );
         let updated = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let before: Option<(String,)> = sqlx::query_as(
                 "SELECT status FROM code_findings WHERE id = $1 AND team_id = $2 AND is_test = $3",
             )
@@ -723,7 +724,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let at = now();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM code_finding_sla WHERE team_id = $1")
                 .bind(team_id)
                 .execute(&mut *tx)

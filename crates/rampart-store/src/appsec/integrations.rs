@@ -1,6 +1,7 @@
 //! AppSec data-source integrations: tenant-scoped CRUD and health. Credentials arrive
 //! sealed (the engine encrypts them); this module stores bytes and the mask.
 
+use crate::BeginWrite;
 use chrono::{DateTime, Utc};
 
 use crate::audit::insert_audit;
@@ -88,7 +89,7 @@ impl Store {
         );
         let row: Result<IntegrationRecord, sqlx::Error> = with_pool!(self, pool => {
             async {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 let row: IntegrationRecord = sqlx::query_as(&sql)
                     .bind(tenant.team_id)
                     .bind(tenant.test)
@@ -203,7 +204,7 @@ impl Store {
         );
         let row: Result<Option<IntegrationRecord>, sqlx::Error> = with_pool!(self, pool => {
             async {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 let row: Option<IntegrationRecord> = sqlx::query_as(&sql)
                     .bind(id)
                     .bind(tenant.team_id)
@@ -247,7 +248,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let at = now();
         let deleted = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let deleted = sqlx::query(
                 "DELETE FROM integrations WHERE id = $1 AND team_id = $2 AND is_test = $3",
             )

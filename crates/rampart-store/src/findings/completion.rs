@@ -2,6 +2,7 @@
 //! [`rampart_core::finding_diff`] decide what is new, reopened, refreshed and resolved, and
 //! persists that decision with its events (in the event stream) and counts, in one transaction.
 
+use crate::BeginWrite;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -465,7 +466,7 @@ impl Store {
             .map(|(finding, fixed)| current_match(finding, fixed))
             .collect();
         let outcome = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             if !tx.claim_running(analysis).await? {
                 return Ok(None);
             }

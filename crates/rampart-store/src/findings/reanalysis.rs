@@ -1,6 +1,7 @@
 //! The re-analysis queue: knowledge-base changes become analyses of just the SBOMs they can
 //! touch.
 
+use crate::BeginWrite;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
@@ -205,7 +206,7 @@ impl Store {
     pub async fn queue_reanalyses(&self, to: i64) -> Result<ReanalysisPass, StoreError> {
         let at = now();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (from, claimed) = tx.claim_versions(to).await?;
             if !claimed {
                 return Ok(ReanalysisPass { from, to: from, ..Default::default() });

@@ -5,6 +5,7 @@
 //! at once), then applies the batch. A batch that changed nothing is rolled back, so the
 //! version only moves when the knowledge base did.
 
+use crate::BeginWrite;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -806,7 +807,7 @@ impl Store {
     ) -> Result<IngestStats, StoreError> {
         let at = now();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let kb_version: i64 = sqlx::query_scalar(
                 "UPDATE kb_state SET version = version + 1 WHERE id = 1 RETURNING version",
             )
@@ -835,7 +836,7 @@ impl Store {
     /// of its alias group, in the same transaction.
     pub async fn ingest_kev(&self, batch: &[KevEntry]) -> Result<IngestStats, StoreError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // Stamped on changed entries: alerts evaluate what changed since a version.
             let kb_version: i64 = sqlx::query_scalar(
                 "UPDATE kb_state SET version = version + 1 WHERE id = 1 RETURNING version",
@@ -949,7 +950,7 @@ impl Store {
     pub async fn ingest_epss(&self, file: &EpssFile) -> Result<IngestStats, StoreError> {
         let score_date = file.score_date.map(micros);
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE kb_state SET version = version + 1 WHERE id = 1")
                 .execute(&mut *tx)
                 .await?;
@@ -1001,7 +1002,7 @@ impl Store {
         batch: &[ExploitRecord],
     ) -> Result<IngestStats, StoreError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE kb_state SET version = version + 1 WHERE id = 1")
                 .execute(&mut *tx)
                 .await?;
