@@ -558,22 +558,33 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let sql = format!("DELETE FROM {table} WHERE id = $1 AND team_id = $2 AND is_test = $3");
         let at = now();
-        let deleted = with_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let deleted = sqlx::query(&sql)
-                .bind(id)
-                .bind(tenant.team_id)
-                .bind(tenant.test)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if deleted > 0 {
-                insert_audit!(&mut *tx, &event.clone().target(target_type, id), at)?;
+        // The cascade meets an analysis completing on the same rows: PostgreSQL may pick the
+        // delete as a deadlock's victim (40P01); the transaction rolled back whole, so try again.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result: Result<u64, sqlx::Error> = with_pool!(self, pool => async {
+                let mut tx = pool.begin_write().await?;
+                let deleted = sqlx::query(&sql)
+                    .bind(id)
+                    .bind(tenant.team_id)
+                    .bind(tenant.test)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if deleted > 0 {
+                    insert_audit!(&mut *tx, &event.clone().target(target_type, id), at)?;
+                }
+                tx.commit().await?;
+                Ok(deleted)
             }
-            tx.commit().await?;
-            deleted
-        });
-        Ok(deleted > 0)
+            .await);
+            match result {
+                Err(sqlx::Error::Database(error))
+                    if attempt < 3 && error.code().as_deref() == Some("40P01") => {}
+                other => return Ok(other? > 0),
+            }
+        }
     }
 }
 
