@@ -35,6 +35,8 @@ pub struct ServerConfig {
     pub sync: SyncSettings,
     /// Webhook delivery: outbound rules, retry schedule, leases.
     pub webhooks: WebhookSettings,
+    /// Website and host scans: allowed targets, limits, Recog.
+    pub scans: crate::scans::ScanSettings,
     /// Plan limits (configuration, not code).
     pub plans: Plans,
     /// The plan of teams created after bootstrap (sign-ups, `POST /api/v1/teams`).
@@ -84,6 +86,7 @@ impl ServerConfig {
             secret_key: None,
             sync: SyncSettings::default(),
             webhooks: WebhookSettings::default(),
+            scans: crate::scans::ScanSettings::default(),
             plans: Plans::default(),
             default_plan: "free".to_string(),
             smtp: None,

@@ -28,6 +28,7 @@ pub mod fields;
 pub mod kb_index;
 pub mod mail;
 pub mod osv_cache;
+pub mod scans;
 pub mod services;
 pub mod sync;
 pub mod vcs;

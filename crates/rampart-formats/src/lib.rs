@@ -3,6 +3,7 @@
 
 pub mod advisory;
 pub mod lockfile;
+pub mod recog;
 pub mod sarif;
 pub mod sbom;
 pub mod vex;

@@ -308,6 +308,11 @@ impl OutboundClient {
             .no_proxy()
             .dns_resolver(Arc::new(GuardedResolver(Arc::clone(&policy))))
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                // `max_redirects: 0` hands redirects back to the caller (scans follow them
+                // themselves, checking each hop against their own allow-list).
+                if redirect_policy.max_redirects == 0 {
+                    return attempt.stop();
+                }
                 if attempt.previous().len() >= redirect_policy.max_redirects {
                     return attempt.error("too many redirects");
                 }
