@@ -192,37 +192,31 @@ pub fn parse_database(name: &str, xml: &str) -> Result<Database, RecogError> {
                     _ => {}
                 }
             }
-            Event::Text(text) => {
-                if open.text_of.is_some() {
-                    let text = text.decode().map_err(|e| fail(format!("bad text: {e}")))?;
-                    open.text.push_str(&text);
-                }
+            Event::Text(text) if open.text_of.is_some() => {
+                let text = text.decode().map_err(|e| fail(format!("bad text: {e}")))?;
+                open.text.push_str(&text);
             }
-            Event::CData(text) => {
-                if open.text_of.is_some() {
-                    let text = text.decode().map_err(|e| fail(format!("bad text: {e}")))?;
-                    open.text.push_str(&text);
-                }
+            Event::CData(text) if open.text_of.is_some() => {
+                let text = text.decode().map_err(|e| fail(format!("bad text: {e}")))?;
+                open.text.push_str(&text);
             }
-            Event::GeneralRef(reference) => {
-                if open.text_of.is_some() {
-                    let name = String::from_utf8_lossy(&reference).into_owned();
-                    let resolved = if reference.is_char_ref() {
-                        reference.resolve_char_ref().ok().flatten()
-                    } else {
-                        match name.as_str() {
-                            "amp" => Some('&'),
-                            "lt" => Some('<'),
-                            "gt" => Some('>'),
-                            "quot" => Some('"'),
-                            "apos" => Some('\''),
-                            _ => None,
-                        }
-                    };
-                    match resolved {
-                        Some(c) => open.text.push(c),
-                        None => return Err(fail(format!("unknown entity `&{name};`"))),
+            Event::GeneralRef(reference) if open.text_of.is_some() => {
+                let name = String::from_utf8_lossy(&reference).into_owned();
+                let resolved = if reference.is_char_ref() {
+                    reference.resolve_char_ref().ok().flatten()
+                } else {
+                    match name.as_str() {
+                        "amp" => Some('&'),
+                        "lt" => Some('<'),
+                        "gt" => Some('>'),
+                        "quot" => Some('"'),
+                        "apos" => Some('\''),
+                        _ => None,
                     }
+                };
+                match resolved {
+                    Some(c) => open.text.push(c),
+                    None => return Err(fail(format!("unknown entity `&{name};`"))),
                 }
             }
             Event::End(end) => {
