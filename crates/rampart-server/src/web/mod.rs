@@ -119,6 +119,32 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/sync-sources/{id}", get(sync_sources::show))
         .route("/sync-sources/{id}/run", post(sync_sources::run))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}", get(webhooks::show).post(webhooks::update))
+        .route("/webhooks/{id}/enabled", post(webhooks::set_enabled))
+        .route("/webhooks/{id}/rotate", post(webhooks::rotate))
+        .route("/webhooks/{id}/test", post(webhooks::send_test))
+        .route("/webhooks/{id}/delete", post(webhooks::delete))
+        .route(
+            "/webhooks/{id}/deliveries/{delivery_id}",
+            get(webhooks::delivery),
+        )
+        .route(
+            "/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+            post(webhooks::redeliver),
+        )
+        .route("/incidents", get(incidents::list).post(incidents::create))
+        .route("/incidents/{id}", get(incidents::show))
+        .route("/incidents/{id}/status", post(incidents::set_status))
+        .route("/incidents/{id}/assign", post(incidents::assign))
+        .route("/incidents/{id}/comments", post(incidents::comment))
+        .route("/alerts", get(alerts::list).post(alerts::create))
+        .route("/alerts/{id}", get(alerts::show).post(alerts::update))
+        .route("/alerts/{id}/delete", post(alerts::delete))
+        .route(
+            "/settings/notifications",
+            get(notifications::show).post(notifications::save),
+        )
         .route("/assets/{file}", get(assets::serve))
         .layer(from_fn(csrf::require_token))
         .layer(from_fn(error_page::render_error_pages))

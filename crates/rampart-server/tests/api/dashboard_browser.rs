@@ -319,6 +319,7 @@ async fn walk(app: &TestApp, axe: &Path, data: &Path) {
 
     triage_and_vex(app, &mut pages, &release_path).await;
     appsec_pages(app, &mut pages).await;
+    event_pages(app, &mut pages).await;
 
     // An API key, shown once, then revoked.
     pages.visit(&url("/settings/api-keys"), "api-keys").await;
@@ -560,7 +561,162 @@ async fn appsec_pages(app: &TestApp, pages: &mut Pages) {
     assert!(pages.text().await.contains("open → false_positive"));
 }
 
+/// The page now shown, by the Navigation Timing API: (response end, DOM content loaded,
+/// load event end) in milliseconds from the navigation's start.
+async fn navigation_timing(pages: &Pages) -> (f64, f64, f64) {
+    let mut timing = Value::Null;
+    // The load event may still be running when the page's <main> is found.
+    for _ in 0..100 {
+        timing = pages
+            .browser
+            .execute(
+                "const n = performance.getEntriesByType('navigation')[0];
+                 return n.loadEventEnd > 0 ? [n.responseEnd - n.startTime,
+                     n.domContentLoadedEventEnd - n.startTime, n.loadEventEnd - n.startTime] : null;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if !timing.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let number = |i: usize| timing[i].as_f64().unwrap_or(f64::NAN);
+    (number(0), number(1), number(2))
+}
+
+/// Waits until the element `css` (of the page shown now, after htmx swaps) contains `text`.
+async fn wait_for_text(pages: &Pages, css: &str, text: &str) {
+    for _ in 0..300 {
+        let found = pages
+            .browser
+            .execute(
+                "const e = document.querySelector(arguments[0]);
+                 return !!e && e.textContent.includes(arguments[1]);",
+                vec![json!(css), json!(text)],
+            )
+            .await
+            .unwrap();
+        if found == json!(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never contained {text:?}");
+}
+
+/// Webhooks (create with the secret shown once, a test event in the delivery log), an
+/// incident (reported, acknowledged, commented), a watch, the notification preferences; the
+/// incident at 375 px; and the first load of pages measured by Navigation Timing (reported).
+async fn event_pages(app: &TestApp, pages: &mut Pages) {
+    let url = |path: &str| format!("{}{path}", app.url);
+    let (receiver, hook) = crate::webhooks::Receiver::start().await;
+    pages.visit(&url("/webhooks"), "webhooks").await;
+    pages.fill("#w-url", &hook).await;
+    pages.fill("#w-description", "chat relay").await;
+    pages.click("#webhook-form button[type=submit]").await;
+    pages.wait_for("#new-secret").await;
+    pages.check("webhook-created").await;
+    let secret = pages
+        .browser
+        .find(Locator::Css("#new-secret"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .expect("the secret is shown");
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    pages.click("#webhook-test").await;
+    pages.wait_for("#webhook-notice").await;
+    receiver.wait_for(1, 30).await;
+    let endpoint = pages.path().await;
+    assert!(
+        endpoint.starts_with("/webhooks/") && !endpoint.ends_with("/test"),
+        "the address is the endpoint's page: {endpoint}"
+    );
+    pages.visit(&url(&endpoint), "webhook-deliveries").await;
+    let page = pages.browser.source().await.unwrap();
+    assert!(
+        page.contains("webhook.test") && !page.contains(&secret),
+        "the log lists the test event; the secret is gone"
+    );
+
+    pages.visit(&url("/incidents"), "incidents").await;
+    pages.fill("#i-title", "Leaked deploy token").await;
+    pages
+        .browser
+        .find(Locator::Css("#i-severity"))
+        .await
+        .unwrap()
+        .select_by_value("high")
+        .await
+        .unwrap();
+    pages
+        .fill(
+            "#i-description",
+            "A deploy token was pasted in a public issue.",
+        )
+        .await;
+    pages.click("#incident-form button[type=submit]").await;
+    pages.wait_for("#incident-status").await;
+    pages.check("incident").await;
+    pages.click("#to-acknowledged").await;
+    wait_for_text(pages, "#incident-status", "acknowledged").await;
+    pages.fill("#c-body", "Token revoked.").await;
+    pages.click("#comment-form button[type=submit]").await;
+    wait_for_text(pages, "ol.timeline", "Token revoked.").await;
+    pages.check("incident-acknowledged").await;
+    let text = pages.text().await;
+    assert!(
+        text.contains("open → acknowledged") && text.contains("Token revoked."),
+        "{text}"
+    );
+    let incident = pages.path().await;
+
+    pages.visit(&url("/alerts"), "alerts").await;
+    pages.click("#kind-vendor").await;
+    pages.fill("#a-vendor", "apache").await;
+    pages.fill("#a-cvss", "7").await;
+    pages.click("#alert-form button[type=submit]").await;
+    pages.wait_for("#alert-conditions").await;
+    pages.check("alert").await;
+    assert!(pages.text().await.contains("CVSS ≥ 7"));
+    pages
+        .visit(&url("/settings/notifications"), "notification-preferences")
+        .await;
+
+    pages.browser.set_window_size(375, 800).await.unwrap();
+    for (path, name) in [(&incident, "incident-375px"), (&endpoint, "webhook-375px")] {
+        pages.visit(&url(path), name).await;
+        let overflow: Value = pages
+            .browser
+            .execute(
+                "return document.documentElement.scrollWidth > window.innerWidth + 1",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(overflow, json!(false), "{path} fits 375 px");
+    }
+    pages.browser.set_window_size(1280, 1000).await.unwrap();
+
+    // First loads over loopback (issue 17's budget: 300 ms), reported, not asserted: a
+    // shared CI machine's timings are not the product's.
+    for path in ["/", "/incidents", &incident] {
+        pages.browser.goto(&url(path)).await.unwrap();
+        pages.wait_for("main").await;
+        let (response, content, load) = navigation_timing(pages).await;
+        eprintln!(
+            "navigation timing {path}: response end {response:.1} ms, DOMContentLoaded \
+             {content:.1} ms, load {load:.1} ms"
+        );
+    }
+}
+
 backend_tests! {
+    #[configure(crate::webhooks::fast_webhooks)]
     async fn the_dashboard_walk_in_chromium(app) {
         match prerequisites() {
             Ok((axe, data)) => walk(&app, &axe, &data).await,

@@ -11,6 +11,7 @@ mod dashboard;
 mod dashboard_appsec;
 mod dashboard_bench;
 mod dashboard_browser;
+mod dashboard_events;
 mod dashboard_vex;
 mod dispositions;
 mod docs_browser;

@@ -1,13 +1,16 @@
 //! One module per dashboard section: handlers read the request, call the services the API
 //! routes call, and render a template.
 
+pub mod alerts;
 pub mod api_keys;
 pub mod audit;
 pub mod code_findings;
 pub mod disclosures;
+pub mod incidents;
 pub mod integrations;
 pub mod login;
 pub mod members;
+pub mod notifications;
 pub mod portfolio;
 pub mod products;
 pub mod releases;
@@ -16,6 +19,7 @@ pub mod triage;
 pub mod triage_view;
 pub mod vex;
 pub mod vulnerabilities;
+pub mod webhooks;
 
 /// A time as pages show it (UTC, to the minute).
 pub fn when(at: chrono::DateTime<chrono::Utc>) -> String {
