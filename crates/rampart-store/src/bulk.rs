@@ -178,6 +178,21 @@ pub(crate) trait Bulk {
 
     /// `statement` (e.g. `DELETE FROM t WHERE id`, missing its condition) for every id.
     async fn execute_for_ids(&mut self, statement: &str, ids: &[i64]) -> Result<(), sqlx::Error>;
+
+    /// `update` (`UPDATE t SET a = v.column2, …`) from the rows of `columns`, seen as `v` with
+    /// columns `v.column1`, `v.column2`, … in column order, where `condition` holds (e.g.
+    /// `t.id = v.column1`): one statement per batch instead of one per row.
+    async fn update_from_columns(
+        &mut self,
+        update: &str,
+        columns: &[Column<'_>],
+        condition: &str,
+    ) -> Result<(), sqlx::Error>;
+}
+
+/// `update FROM rows AS v(column1, …) WHERE condition`.
+fn update_from(update: &str, rows: &str, condition: &str) -> String {
+    format!("{update} FROM {rows} WHERE {condition}")
 }
 
 impl Bulk for SqliteConnection {
@@ -243,6 +258,32 @@ impl Bulk for SqliteConnection {
                 .iter()
                 .fold(sqlx::query(&sql), |query, id| query.bind(*id));
             query.execute(&mut *self).await?;
+        }
+        Ok(())
+    }
+
+    async fn update_from_columns(
+        &mut self,
+        update: &str,
+        columns: &[Column<'_>],
+        condition: &str,
+    ) -> Result<(), sqlx::Error> {
+        let rows = row_count(columns);
+        let per_statement = sqlite_rows_per_statement(columns);
+        for start in (0..rows).step_by(per_statement) {
+            let end = rows.min(start + per_statement);
+            let mut values = String::from("(VALUES ");
+            push_value_rows(
+                &mut values,
+                &mut Placeholders::new(Backend::Sqlite),
+                end - start,
+                columns.len(),
+            );
+            values.push_str(") AS v");
+            let sql = update_from(update, &values, condition);
+            sqlx::query_with(&sql, sqlite_arguments(columns, start..end)?)
+                .execute(&mut *self)
+                .await?;
         }
         Ok(())
     }
@@ -328,6 +369,35 @@ impl Bulk for PgConnection {
         }
         sqlx::query(&format!("{statement} = ANY($1)"))
             .bind(ids)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn update_from_columns(
+        &mut self,
+        update: &str,
+        columns: &[Column<'_>],
+        condition: &str,
+    ) -> Result<(), sqlx::Error> {
+        if row_count(columns) == 0 {
+            return Ok(());
+        }
+        let mut rows = String::from("UNNEST(");
+        let mut names = String::from(" AS v(");
+        for (index, column) in columns.iter().enumerate() {
+            if index > 0 {
+                rows.push_str(", ");
+                names.push_str(", ");
+            }
+            rows.push_str(&format!("${}::{}", index + 1, column.array_type()));
+            names.push_str(&format!("column{}", index + 1));
+        }
+        rows.push(')');
+        rows.push_str(&names);
+        rows.push(')');
+        let sql = update_from(update, &rows, condition);
+        sqlx::query_with(&sql, pg_arguments(columns)?)
             .execute(&mut *self)
             .await?;
         Ok(())

@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 use rampart_core::triage::{DecisionScope, Disposition, DispositionState, Justification, Response};
 
 use crate::audit::insert_audit;
-use crate::bulk::{placeholder_list, values_insert, Placeholders, MAX_PARAMETERS};
-use crate::{now, with_pool, AuditActor, AuditEvent, Backend, Store, StoreError};
+use crate::bulk::{placeholder_list, Bulk, Column, Placeholders, MAX_PARAMETERS};
+use crate::{now, with_pool, AuditActor, AuditEvent, Store, StoreError};
+use sqlx::FromRow;
 
 /// Where a decision came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -236,36 +237,25 @@ const TRIAGE_FINDING_SELECT: &str = "SELECT f.id AS finding_id, f.release_id, f.
     JOIN vulnerabilities v ON v.id = f.vulnerability_id
     LEFT JOIN dispositions d ON d.id = f.disposition_id";
 
-/// `UPDATE findings … FROM (VALUES (id, disposition, inherited) …)` for `rows` findings, then
-/// the team that confines it.
-fn disposition_update(backend: Backend, rows: usize) -> String {
-    let mut placeholders = Placeholders::new(backend);
-    let mut values = String::with_capacity(rows * 40);
-    for row in 0..rows {
-        if row > 0 {
-            values.push(',');
-        }
-        values.push_str("(CAST(");
-        placeholders.push(&mut values);
-        values.push_str(" AS BIGINT), CAST(");
-        placeholders.push(&mut values);
-        values.push_str(" AS BIGINT), ");
-        placeholders.push(&mut values);
-        values.push(')');
-    }
-    let mut team = String::new();
-    placeholders.push(&mut team);
-    format!(
-        "UPDATE findings SET disposition_id = v.column2, disposition_inherited = v.column3
-         FROM (VALUES {values}) AS v
-         WHERE findings.id = v.column1 AND findings.team_id = {team}"
+/// Makes decisions the current decisions of findings of `team_id`: `(finding id, decision
+/// id, inherited)`, one statement per batch.
+async fn point_findings_at<C: Bulk>(
+    conn: &mut C,
+    team_id: i64,
+    reaches: &[(i64, i64, bool)],
+) -> Result<(), sqlx::Error> {
+    conn.update_from_columns(
+        "UPDATE findings SET disposition_id = v.column2, disposition_inherited = v.column3",
+        &[
+            Column::Int(reaches.iter().map(|r| r.0).collect()),
+            Column::Int(reaches.iter().map(|r| r.1).collect()),
+            Column::Bool(reaches.iter().map(|r| r.2).collect()),
+        ],
+        // The team id is an integer: nothing from input reaches the text.
+        &format!("findings.id = v.column1 AND findings.team_id = {team_id}"),
     )
+    .await
 }
-
-/// Parameters per finding in [`disposition_update`].
-const UPDATE_PARAMETERS: usize = 3;
-/// Parameters per decision row in the insert.
-const INSERT_PARAMETERS: usize = 22;
 
 /// The key a batch's decisions are told apart by when ids come back from the insert.
 type DecisionKey = (String, String, Option<String>, String);
@@ -284,90 +274,138 @@ fn decision_key(
     )
 }
 
-/// Steps of [`Store::record_dispositions`] on one transaction.
-macro_rules! record_steps {
-    ($tx:expr, $backend:expr, $team_id:expr, $decisions:expr, $at:expr) => {{
-        let mut ids: HashMap<DecisionKey, i64> = HashMap::with_capacity($decisions.len());
-        for chunk in $decisions.chunks((MAX_PARAMETERS - 4) / INSERT_PARAMETERS) {
-            let sql = values_insert(
-                $backend,
-                "INSERT INTO dispositions (team_id, created_at, product_id, release_id, scope,
-                    version_range, vuln_id, component_key, component_name, component_version,
-                    component_purl, state, justification, responses, detail, action_statement,
-                    source, source_ref, author_kind, author_user_id, author, basis_severity,
-                    basis_kev, basis_ranges)",
-                &["", ""],
-                chunk.len(),
-                INSERT_PARAMETERS,
-            ) + " RETURNING id, vuln_id, component_key, component_version, scope";
-            let mut query =
-                sqlx::query_as::<_, (i64, String, String, Option<String>, String)>(&sql)
-                    .bind($team_id)
-                    .bind($at);
-            for decision in chunk {
-                let d = &decision.disposition;
-                let responses: Vec<&str> = d.responses.iter().map(|r| r.as_str()).collect();
-                query = query
-                    .bind(decision.product_id)
-                    .bind(decision.release_id)
-                    .bind(decision.scope.as_str())
-                    .bind(decision.version_range.as_deref())
-                    .bind(decision.vuln_id.as_str())
-                    .bind(decision.component_key.as_str())
-                    .bind(decision.component_name.as_str())
-                    .bind(decision.component_version.as_deref())
-                    .bind(decision.component_purl.as_deref())
-                    .bind(d.state.as_str())
-                    .bind(d.justification.map(|j| j.as_str()))
-                    .bind(serde_json::to_string(&responses).unwrap_or_else(|_| "[]".into()))
-                    .bind(d.detail.as_deref())
-                    .bind(d.action_statement.as_deref())
-                    .bind(decision.source.as_str())
-                    .bind(decision.source_ref.as_deref())
-                    .bind(decision.author.kind)
-                    .bind(decision.author.user_id)
-                    .bind(decision.author.label.as_str())
-                    .bind(decision.basis.severity.as_deref())
-                    .bind(decision.basis.in_kev)
-                    .bind(decision.basis.ranges.as_str());
-            }
-            for (id, vuln_id, component_key, version, scope) in query.fetch_all(&mut *$tx).await? {
-                ids.insert(
-                    decision_key(&vuln_id, &component_key, version.as_deref(), &scope),
-                    id,
-                );
-            }
-        }
-        let mut reaches: Vec<(i64, i64, bool)> = Vec::new();
-        let mut recorded = Vec::with_capacity($decisions.len());
-        for decision in $decisions {
-            let key = decision_key(
-                &decision.vuln_id,
-                &decision.component_key,
-                decision.component_version.as_deref(),
-                decision.scope.as_str(),
-            );
-            let id = *ids.get(&key).ok_or_else(|| {
-                sqlx::Error::Protocol("a recorded decision's id did not come back".into())
-            })?;
-            recorded.push(id);
-            reaches.extend(
-                decision
-                    .reaches
-                    .iter()
-                    .map(|(finding, inherited)| (*finding, id, *inherited)),
-            );
-        }
-        for chunk in reaches.chunks((MAX_PARAMETERS - 1) / UPDATE_PARAMETERS) {
-            let sql = disposition_update($backend, chunk.len());
-            let mut query = sqlx::query(&sql);
-            for (finding, decision, inherited) in chunk {
-                query = query.bind(*finding).bind(*decision).bind(*inherited);
-            }
-            query.bind($team_id).execute(&mut *$tx).await?;
-        }
-        Ok::<_, sqlx::Error>(recorded)
-    }};
+/// Steps of [`Store::record_dispositions`] on one transaction: the decisions, then the
+/// findings they reach pointed at them. Returns the decisions' ids in input order.
+async fn record_steps<C: Bulk>(
+    conn: &mut C,
+    team_id: i64,
+    decisions: &[NewDisposition],
+    at: DateTime<Utc>,
+) -> Result<Vec<i64>, sqlx::Error>
+where
+    (i64, String, String, Option<String>, String): for<'r> FromRow<'r, C::Row>,
+{
+    let n = decisions.len();
+    let responses: Vec<String> = decisions
+        .iter()
+        .map(|d| {
+            let responses: Vec<&str> = d.disposition.responses.iter().map(|r| r.as_str()).collect();
+            serde_json::to_string(&responses).unwrap_or_else(|_| "[]".into())
+        })
+        .collect();
+    let columns = [
+        Column::Int(vec![team_id; n]),
+        Column::Time(vec![at; n]),
+        Column::Int(decisions.iter().map(|d| d.product_id).collect()),
+        Column::Int(decisions.iter().map(|d| d.release_id).collect()),
+        Column::Text(decisions.iter().map(|d| d.scope.as_str()).collect()),
+        Column::OptionalText(
+            decisions
+                .iter()
+                .map(|d| d.version_range.as_deref())
+                .collect(),
+        ),
+        Column::Text(decisions.iter().map(|d| d.vuln_id.as_str()).collect()),
+        Column::Text(decisions.iter().map(|d| d.component_key.as_str()).collect()),
+        Column::Text(
+            decisions
+                .iter()
+                .map(|d| d.component_name.as_str())
+                .collect(),
+        ),
+        Column::OptionalText(
+            decisions
+                .iter()
+                .map(|d| d.component_version.as_deref())
+                .collect(),
+        ),
+        Column::OptionalText(
+            decisions
+                .iter()
+                .map(|d| d.component_purl.as_deref())
+                .collect(),
+        ),
+        Column::Text(
+            decisions
+                .iter()
+                .map(|d| d.disposition.state.as_str())
+                .collect(),
+        ),
+        Column::OptionalText(
+            decisions
+                .iter()
+                .map(|d| d.disposition.justification.map(|j| j.as_str()))
+                .collect(),
+        ),
+        Column::Text(responses.iter().map(String::as_str).collect()),
+        Column::OptionalText(
+            decisions
+                .iter()
+                .map(|d| d.disposition.detail.as_deref())
+                .collect(),
+        ),
+        Column::OptionalText(
+            decisions
+                .iter()
+                .map(|d| d.disposition.action_statement.as_deref())
+                .collect(),
+        ),
+        Column::Text(decisions.iter().map(|d| d.source.as_str()).collect()),
+        Column::OptionalText(decisions.iter().map(|d| d.source_ref.as_deref()).collect()),
+        Column::Text(decisions.iter().map(|d| d.author.kind).collect()),
+        Column::OptionalInt(decisions.iter().map(|d| d.author.user_id).collect()),
+        Column::Text(decisions.iter().map(|d| d.author.label.as_str()).collect()),
+        Column::OptionalText(
+            decisions
+                .iter()
+                .map(|d| d.basis.severity.as_deref())
+                .collect(),
+        ),
+        Column::Bool(decisions.iter().map(|d| d.basis.in_kev).collect()),
+        Column::Text(decisions.iter().map(|d| d.basis.ranges.as_str()).collect()),
+    ];
+    let returned = conn
+        .insert_columns_returning::<(i64, String, String, Option<String>, String)>(
+            "INSERT INTO dispositions (team_id, created_at, product_id, release_id, scope,
+                version_range, vuln_id, component_key, component_name, component_version,
+                component_purl, state, justification, responses, detail, action_statement,
+                source, source_ref, author_kind, author_user_id, author, basis_severity,
+                basis_kev, basis_ranges)",
+            &columns,
+            " RETURNING id, vuln_id, component_key, component_version, scope",
+        )
+        .await?;
+    let ids: HashMap<DecisionKey, i64> = returned
+        .into_iter()
+        .map(|(id, vuln_id, component_key, version, scope)| {
+            (
+                decision_key(&vuln_id, &component_key, version.as_deref(), &scope),
+                id,
+            )
+        })
+        .collect();
+    let mut reaches: Vec<(i64, i64, bool)> = Vec::new();
+    let mut recorded = Vec::with_capacity(n);
+    for decision in decisions {
+        let key = decision_key(
+            &decision.vuln_id,
+            &decision.component_key,
+            decision.component_version.as_deref(),
+            decision.scope.as_str(),
+        );
+        let id = *ids.get(&key).ok_or_else(|| {
+            sqlx::Error::Protocol("a recorded decision's id did not come back".into())
+        })?;
+        recorded.push(id);
+        reaches.extend(
+            decision
+                .reaches
+                .iter()
+                .map(|(finding, inherited)| (*finding, id, *inherited)),
+        );
+    }
+    point_findings_at(conn, team_id, &reaches).await?;
+    Ok(recorded)
 }
 
 impl Store {
@@ -385,14 +423,14 @@ impl Store {
         let ids = match &self.pool {
             crate::Pool::Sqlite(pool) => {
                 let mut tx = pool.begin_write().await?;
-                let ids = record_steps!(tx, Backend::Sqlite, team_id, decisions, at)?;
+                let ids = record_steps(&mut *tx, team_id, decisions, at).await?;
                 insert_audit!(&mut *tx, event, at)?;
                 tx.commit().await?;
                 ids
             }
             crate::Pool::Postgres(pool) => {
                 let mut tx = pool.begin_write().await?;
-                let ids = record_steps!(tx, Backend::Postgres, team_id, decisions, at)?;
+                let ids = record_steps(&mut *tx, team_id, decisions, at).await?;
                 insert_audit!(&mut *tx, event, at)?;
                 tx.commit().await?;
                 ids
@@ -418,17 +456,9 @@ impl Store {
         team_id: i64,
         reaches: &[(i64, i64, bool)],
     ) -> Result<(), StoreError> {
-        let backend = self.backend();
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            for chunk in reaches.chunks((MAX_PARAMETERS - 1) / UPDATE_PARAMETERS) {
-                let sql = disposition_update(backend, chunk.len());
-                let mut query = sqlx::query(&sql);
-                for (finding, decision, inherited) in chunk {
-                    query = query.bind(*finding).bind(*decision).bind(*inherited);
-                }
-                query.bind(team_id).execute(&mut *tx).await?;
-            }
+            point_findings_at(&mut *tx, team_id, reaches).await?;
             tx.commit().await
         })?;
         Ok(())
