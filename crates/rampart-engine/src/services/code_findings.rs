@@ -111,8 +111,9 @@ impl CodeFindingCriteria<'_> {
 pub struct CodeFinding {
     pub record: CodeFindingRecord,
     pub status: CodeStatus,
+    /// First seen plus the team's SLA days for the severity, while open.
     pub due_at: Option<DateTime<Utc>>,
-    /// Open (or suppressed) past its due date.
+    /// Open past its due date.
     pub overdue: bool,
 }
 
@@ -148,8 +149,12 @@ fn effective(
         .iter()
         .find(|(band, _)| band.as_str() == record.severity)
         .and_then(|(_, days)| *days);
-    let due_at = days.map(|days| record.first_seen_at + Duration::days(days));
-    let overdue = status == CodeStatus::Open && due_at.is_some_and(|due| due < now);
+    // A deadline binds only while the finding is open: a fixed, false-positive, accepted or
+    // suppressed one has none (an accepted risk gets it back once its acceptance expires).
+    let due_at = days
+        .filter(|_| status == CodeStatus::Open)
+        .map(|days| record.first_seen_at + Duration::days(days));
+    let overdue = due_at.is_some_and(|due| due < now);
     CodeFinding {
         record,
         status,
@@ -528,6 +533,10 @@ mod tests {
         let finding = effective(current, &DEFAULT_SLA_DAYS, now);
         assert_eq!(finding.status, CodeStatus::AcceptedRisk);
         assert!(!finding.overdue);
+        assert_eq!(
+            finding.due_at, None,
+            "no deadline while the risk is accepted"
+        );
     }
 
     #[test]

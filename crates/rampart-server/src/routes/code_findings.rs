@@ -115,7 +115,8 @@ pub struct CodeFindingBody {
     pub triage_reason: Option<String>,
     /// When an accepted risk expires.
     pub accepted_until: Option<DateTime<Utc>>,
-    /// First seen plus the team's SLA days for the severity.
+    /// First seen plus the team's SLA days for the severity, while `open` (none once fixed,
+    /// a false positive, an accepted risk or suppressed).
     pub due_at: Option<DateTime<Utc>>,
     /// Open past its due date.
     pub overdue: bool,

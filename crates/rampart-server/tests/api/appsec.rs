@@ -524,6 +524,9 @@ backend_tests! {
         json_of(triage(ids[1], json!({"status": "false_positive", "reason": "test code"})).await.unwrap(), StatusCode::OK).await;
         let open = code_findings(&app, "status=open").await;
         assert_eq!(open["total"], 1);
+        let false_positive = code_findings(&app, "status=false_positive").await;
+        assert!(false_positive["items"][0]["due_at"].is_null(), "no deadline once triaged away: {false_positive}");
+        assert_eq!(false_positive["items"][0]["overdue"], false);
         let history = json_of(app.get(&format!("/api/v1/code-findings/{}/history", ids[0])).send().await.unwrap(), StatusCode::OK).await;
         let last = history["entries"].as_array().unwrap().last().unwrap().clone();
         assert_eq!((last["from_status"].as_str(), last["to_status"].as_str()), (Some("open"), Some("accepted_risk")));
