@@ -122,6 +122,10 @@ pub struct ServeArgs {
     /// team told (a `webhook.disabled` event) [default: 120].
     #[arg(long, env = "RAMPART_WEBHOOK_DISABLE_AFTER_HOURS")]
     pub webhook_disable_after_hours: Option<u64>,
+    /// Seconds between the e-mail notifier's passes over new events (each replica runs one;
+    /// a lease per subscriber keeps them apart) [default: 10].
+    #[arg(long, env = "RAMPART_NOTIFICATION_INTERVAL_SECONDS", value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub notification_interval_seconds: Option<u64>,
     /// The URL clients use; `https://…` marks the session cookie Secure.
     #[arg(long, env = "RAMPART_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -192,6 +196,7 @@ struct FileConfig {
     webhook_lease_seconds: Option<u64>,
     webhook_retry_schedule: Option<Vec<u64>>,
     webhook_disable_after_hours: Option<u64>,
+    notification_interval_seconds: Option<u64>,
     public_url: Option<String>,
     default_plan: Option<String>,
     allow_signup: Option<bool>,
@@ -360,6 +365,15 @@ impl ServeArgs {
                 bail!("sync_lease_seconds must be between 1 and 86400");
             }
             server.sync.lease = std::time::Duration::from_secs(seconds);
+        }
+        if let Some(seconds) = self
+            .notification_interval_seconds
+            .or(file.notification_interval_seconds)
+        {
+            if !(1..=3_600).contains(&seconds) {
+                bail!("notification_interval_seconds must be between 1 and 3600");
+            }
+            server.notification_interval = std::time::Duration::from_secs(seconds);
         }
         let webhooks = &mut server.webhooks;
         webhooks.outbound.allow_private_targets = self.allow_private_webhook_targets

@@ -270,13 +270,15 @@ impl Store {
 
     /// Records what became of an event for a subscriber (`queued` for a digest, `sent`,
     /// `failed`, or nothing when `status` is `None`: not wanted) and moves their cursor past
-    /// it, while `owner` holds their lease. False when the lease was lost (nothing written).
+    /// it, while `owner` holds their lease, renewing it until `lease_until`. False when the
+    /// lease was lost (nothing written).
     #[allow(clippy::too_many_arguments)]
     pub async fn record_notification(
         &self,
         team_id: i64,
         user_id: i64,
         owner: &str,
+        lease_until: DateTime<Utc>,
         event: &NotifiableEvent,
         delivery: &str,
         status: Option<&str>,
@@ -286,13 +288,14 @@ impl Store {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let moved = sqlx::query(
-                "UPDATE notification_preferences SET last_event_id = $3
+                "UPDATE notification_preferences SET last_event_id = $3, lease_until = $5
                  WHERE team_id = $1 AND user_id = $2 AND lease_owner = $4 AND last_event_id < $3",
             )
             .bind(team_id)
             .bind(user_id)
             .bind(event.id)
             .bind(owner)
+            .bind(lease_until)
             .execute(&mut *tx)
             .await?
             .rows_affected();

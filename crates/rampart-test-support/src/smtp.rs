@@ -1,6 +1,11 @@
 //! A real SMTP server on 127.0.0.1:0 that accepts every message and keeps it, so tests read
 //! login codes from the e-mail the server actually sent. It speaks enough SMTP for lettre:
 //! EHLO/HELO, MAIL, RCPT, DATA (with dot-unstuffing), RSET, NOOP, QUIT.
+//!
+//! [`SmtpSink::start_accepting`] makes a sink that acknowledges a number of messages and then
+//! holds the final reply to every further one (the sender waits, the message is not accepted)
+//! until [`SmtpSink::release`]: a crash test can kill the sender while a send is in flight
+//! without any timing assumption.
 
 use std::sync::{Arc, Mutex};
 
@@ -32,18 +37,43 @@ impl ReceivedMail {
 /// The running sink. Dropping it stops accepting connections.
 pub struct SmtpSink {
     pub port: u16,
-    messages: Arc<Mutex<Vec<ReceivedMail>>>,
+    state: Arc<SinkState>,
     task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct SinkState {
+    /// Messages acknowledged with `250`.
+    messages: Mutex<Vec<ReceivedMail>>,
+    /// Messages whose final reply is being held (received, never acknowledged).
+    held: Mutex<Vec<ReceivedMail>>,
+    /// How many messages are acknowledged before holding starts (`None`: all of them).
+    accept_limit: Option<usize>,
+    /// Turns true on [`SmtpSink::release`].
+    released: tokio::sync::watch::Sender<bool>,
 }
 
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
+        Self::start_with(None).await
+    }
+
+    /// A sink that acknowledges `limit` messages and then holds every further one until
+    /// [`SmtpSink::release`].
+    pub async fn start_accepting(limit: usize) -> SmtpSink {
+        Self::start_with(Some(limit)).await
+    }
+
+    async fn start_with(accept_limit: Option<usize>) -> SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind SMTP sink");
         let port = listener.local_addr().expect("sink address").port();
-        let messages: Arc<Mutex<Vec<ReceivedMail>>> = Arc::default();
-        let store = Arc::clone(&messages);
+        let state = Arc::new(SinkState {
+            accept_limit,
+            ..SinkState::default()
+        });
+        let store = Arc::clone(&state);
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let store = Arc::clone(&store);
@@ -54,11 +84,7 @@ impl SmtpSink {
                 });
             }
         });
-        SmtpSink {
-            port,
-            messages,
-            task,
-        }
+        SmtpSink { port, state, task }
     }
 
     /// Settings that make the server send here (plain SMTP on loopback).
@@ -74,7 +100,18 @@ impl SmtpSink {
     }
 
     pub fn messages(&self) -> Vec<ReceivedMail> {
-        self.messages.lock().expect("sink lock").clone()
+        self.state.messages.lock().expect("sink lock").clone()
+    }
+
+    /// Messages received but never acknowledged (held, see [`SmtpSink::start_accepting`]).
+    pub fn held(&self) -> Vec<ReceivedMail> {
+        self.state.held.lock().expect("sink lock").clone()
+    }
+
+    /// From now on every message is acknowledged; held ones stay unacknowledged (their
+    /// connections are answered `451`, a temporary failure).
+    pub fn release(&self) {
+        self.state.released.send_replace(true);
     }
 
     /// The newest message to `address`.
@@ -100,7 +137,7 @@ fn address_of(argument: &str) -> String {
     argument[start..end].trim().to_string()
 }
 
-async fn serve(stream: TcpStream, store: Arc<Mutex<Vec<ReceivedMail>>>) -> std::io::Result<()> {
+async fn serve(stream: TcpStream, store: Arc<SinkState>) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     write.write_all(b"220 sink.test ESMTP ready\r\n").await?;
@@ -141,12 +178,24 @@ async fn serve(stream: TcpStream, store: Arc<Mutex<Vec<ReceivedMail>>>) -> std::
                 data.push_str(content.strip_prefix('.').unwrap_or(content));
                 data.push_str("\r\n");
             }
-            store.lock().expect("sink lock").push(ReceivedMail {
+            let mail = ReceivedMail {
                 from: from.clone(),
                 to: to.clone(),
                 data,
-            });
-            b"250 OK queued\r\n"
+            };
+            let hold = !*store.released.borrow()
+                && store
+                    .accept_limit
+                    .is_some_and(|limit| store.messages.lock().expect("sink lock").len() >= limit);
+            if hold {
+                store.held.lock().expect("sink lock").push(mail);
+                let mut released = store.released.subscribe();
+                let _ = released.wait_for(|open| *open).await;
+                b"451 Try again later\r\n"
+            } else {
+                store.messages.lock().expect("sink lock").push(mail);
+                b"250 OK queued\r\n"
+            }
         } else if upper == "RSET" || upper == "NOOP" {
             b"250 OK\r\n"
         } else if upper == "QUIT" {

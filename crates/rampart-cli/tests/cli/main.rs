@@ -2,6 +2,7 @@
 
 mod first_steps;
 mod import;
+mod notifier_kill;
 mod purl_agreement;
 mod sarif_upload;
 mod scan;

@@ -38,8 +38,9 @@ pub fn event_types() -> Vec<&'static str> {
 
 const DELIVERIES: &[&str] = &["immediate", "daily_digest"];
 const DEFAULT_DIGEST_HOUR: i32 = 8;
-/// How long a notifier holds a subscriber.
-const LEASE: TimeDelta = TimeDelta::seconds(120);
+/// How long a notifier holds a subscriber; renewed with every event it gets through, so a
+/// subscriber whose notifier died (a crash, `kill -9`) is taken over within this long.
+const LEASE: TimeDelta = TimeDelta::seconds(30);
 /// Events read per subscriber per pass.
 const EVENTS_PER_PASS: i64 = 200;
 const UNSUBSCRIBE_PURPOSE: &str = "rampart notification unsubscribe v1";
@@ -559,6 +560,7 @@ async fn notify(engine: &Engine, owner: &str, subscriber: &Subscriber) -> anyhow
                 team_id,
                 user_id,
                 owner,
+                engine.now() + LEASE,
                 event,
                 &preferences.delivery,
                 status.as_ref().map(|(s, _)| *s),
