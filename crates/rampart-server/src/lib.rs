@@ -365,6 +365,30 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
             routes::vex_documents::get_vex_settings,
             routes::vex_documents::update_vex_settings
         ))
+        .routes(routes!(routes::compliance::get_posture))
+        .routes(routes!(routes::compliance::seed_posture))
+        .routes(routes!(routes::compliance::posture_history))
+        .routes(routes!(routes::compliance::download_report))
+        .routes(routes!(
+            routes::compliance::get_compliance_settings,
+            routes::compliance::set_compliance_settings
+        ))
+        .routes(routes!(
+            routes::compliance::create_attestation,
+            routes::compliance::list_attestations
+        ))
+        .routes(routes!(
+            routes::compliance::get_attestation,
+            routes::compliance::withdraw_attestation
+        ))
+        .routes(routes!(
+            routes::compliance::upload_evidence,
+            routes::compliance::download_evidence
+        ))
+        .routes(routes!(
+            routes::compliance::create_access_review,
+            routes::compliance::list_access_reviews
+        ))
         .routes(routes!(routes::disclosures::list_disclosures))
         .routes(routes!(routes::disclosures::get_disclosure))
         .routes(routes!(routes::disclosures::download_disclosure))

@@ -45,6 +45,7 @@ use crate::error::{ErrorBody, ErrorCode};
         (name = "webhooks", description = "Signed webhook endpoints (seed 002's `/v1/webhooks` paths serve the same JSON): deliveries, retries, the delivery log"),
         (name = "events", description = "The event stream (finding, VEX, sync, SARIF, alert, incident events …) that webhooks deliver (scope `webhooks:read`)"),
         (name = "incidents", description = "Incident tickets (seed 002's `POST /v1/incidents` serves the same JSON): automated triage, SLA, dedupe, assignment, workflow, timeline, MTTA/MTTR"),
+        (name = "compliance", description = "Compliance posture measured from platform evidence (seed 002's `GET /v1/compliance/posture`): SOC 2, ISO 27001, HIPAA, GDPR, NTIA SBOM elements and EU CRA Annex I; gap analysis, history, reports (JSON, HTML, PDF, OSCAL), attestations and access reviews"),
     )
 )]
 pub struct ApiDoc;

@@ -10,6 +10,7 @@ mod alerts;
 mod appsec;
 mod audit;
 mod bulk;
+mod compliance;
 mod dispositions;
 mod error;
 pub mod events;
@@ -52,6 +53,12 @@ pub use appsec::{
     Relocation, SarifImportRecord, SarifImportWrite, ScopeFinding, StatusChange,
 };
 pub use audit::{AuditActor, AuditEntry, AuditEvent, AuditFilter};
+pub use compliance::{
+    AccessReviewRecord, AttestationRecord, AuditFact, ComplianceFinding, FailingComponent,
+    FindingCounts, IncidentFact, KeyFact, MemberFact, NewAttestation, NewSnapshot,
+    ReleaseSbomFact, SbomDocumentFacts, SbomElementCounts, SealedSecret, ShippedReleaseVex,
+    SnapshotRecord, SyncSourceFact, WebhookFact, COMPLIANCE_ITEM_LIMIT,
+};
 pub use dispositions::{
     DecisionBasis, DispositionSource, NewDisposition, StoredDisposition, TriageFinding,
     TriageWithin,

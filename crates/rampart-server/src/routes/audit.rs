@@ -10,7 +10,7 @@ use rampart_core::{PageError, PageRequest, Scope, DEFAULT_PER_PAGE};
 use rampart_store::{AuditEntry, AuditFilter};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Principal;
+use crate::auth::{Principal, RequestMeta};
 use crate::error::{ApiError, ApiQuery, ErrorBody, ErrorCode};
 use crate::state::AppState;
 
@@ -151,6 +151,7 @@ pub async fn list(
     ))]
 pub async fn export(
     State(state): State<AppState>,
+    meta: RequestMeta,
     principal: Principal,
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
@@ -175,6 +176,11 @@ pub async fn export(
         .list_audit(principal.team_id, &filter, None)
         .await?;
     let entries: Vec<AuditEntryView> = entries.into_iter().map(entry_view).collect();
+    // The export itself is recorded (after reading, so it is not in this file): the
+    // compliance check `audit_log` asks when the log was last exported.
+    let mut event = principal.audit(&meta, "audit.export");
+    event.details = Some(serde_json::json!({"format": format, "entries": entries.len()}));
+    state.store.record_audit(&event, state.now()).await?;
     if format == "json" {
         return Ok((
             [(

@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod code_findings;
+pub mod compliance;
 pub mod disclosures;
 pub mod dispositions;
 pub mod events;

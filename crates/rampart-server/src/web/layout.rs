@@ -65,6 +65,7 @@ impl Layout {
             ("/settings/api-keys", "API keys", "api-keys"),
             ("/settings/members", "Members", "members"),
             ("/audit", "Audit log", "audit"),
+            ("/compliance", "Compliance", "compliance"),
         ]
     }
 }

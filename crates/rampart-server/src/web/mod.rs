@@ -113,6 +113,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/settings/members/{user_id}/remove", post(members::remove))
         .route("/audit", get(audit::list))
+        .route("/compliance", get(compliance::show))
+        .route("/compliance/attestations", post(compliance::attest))
+        .route("/compliance/access-reviews", post(compliance::review_access))
         .route(
             "/sync-sources",
             get(sync_sources::list).post(sync_sources::configure),

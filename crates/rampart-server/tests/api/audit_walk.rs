@@ -520,6 +520,26 @@ backend_tests! {
             .json::<Value>().await.unwrap();
         walk.call(admin, M::PUT, "/api/v1/incidents/settings", "/api/v1/incidents/settings",
             Some(settings), S::OK, "incident_settings.update", Some(admin_team), Some("team")).await;
+        // Compliance: thresholds, an attestation with its evidence file and its withdrawal,
+        // an access review.
+        let thresholds = app.get("/api/v1/compliance/settings").send().await.unwrap()
+            .json::<Value>().await.unwrap();
+        walk.call(admin, M::PUT, "/api/v1/compliance/settings", "/api/v1/compliance/settings",
+            Some(thresholds), S::OK, "compliance_settings.update", Some(admin_team), Some("team")).await;
+        let attestations = "/api/v1/compliance/attestations";
+        let attestation = walk.call(admin, M::POST, attestations, attestations,
+            Some(json!({"framework": "soc2", "control_id": "CC1.1", "owner": "walk",
+                "statement": "walked", "expires_at": (chrono::Utc::now() + chrono::Duration::days(365)).to_rfc3339()})),
+            S::CREATED, "compliance_attestation.create", Some(admin_team), Some("attestation")).await;
+        let attestation_path = format!("{attestations}/{}", id_of(&attestation, "id"));
+        walk.call(admin, M::PUT, "/api/v1/compliance/attestations/{id}/evidence",
+            &format!("{attestation_path}/evidence"), Some(json!({"evidence": "walk"})), S::OK,
+            "compliance_attestation.evidence", Some(admin_team), Some("attestation")).await;
+        walk.call(admin, M::DELETE, "/api/v1/compliance/attestations/{id}", &attestation_path,
+            None, S::OK, "compliance_attestation.withdraw", Some(admin_team), Some("attestation")).await;
+        let reviews = "/api/v1/compliance/access-reviews";
+        walk.call(admin, M::POST, reviews, reviews, Some(json!({"note": "walk"})), S::CREATED,
+            "compliance_access_review.create", Some(admin_team), Some("access_review")).await;
         // Product/vendor alerts, e-mail notification preferences, and the unsubscribe link
         // (anonymous: its signed token is the proof).
         let alerts = "/api/v1/alerts";

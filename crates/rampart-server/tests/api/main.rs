@@ -6,6 +6,7 @@ mod alerts;
 mod analysis_bench;
 mod analysis_queue;
 mod appsec;
+mod compliance;
 mod audit_walk;
 mod dashboard;
 mod dashboard_appsec;

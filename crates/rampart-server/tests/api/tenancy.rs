@@ -75,6 +75,9 @@ fn body_for(method: &Method, path: &str, key_id: i64) -> Option<Value> {
             | "/public_api/appsec/v1/data_source_instances",
         ) => json!({"name": "walk integration", "type": "SEMGREP"}),
         ("POST", "/api/v1/code-findings/{id}/triage") => json!({"status": "fixed"}),
+        ("POST", "/api/v1/compliance/attestations") => json!({"framework": "gdpr",
+            "control_id": "Art.30(1)", "owner": "walk", "statement": "walk",
+            "expires_at": (chrono::Utc::now() + chrono::Duration::days(365)).to_rfc3339()}),
         ("POST", "/api/v1/incidents" | "/v1/incidents") => {
             json!({"title": "walk incident", "severity": "low", "description": "walk"})
         }
@@ -240,6 +243,8 @@ fn expectation(method: &Method, template: &str, credential: Credential) -> Optio
         // Seed 002's incident paths sit beside the OSV ones under `/v1/`: tenant data.
         ("POST", "/v1/incidents") => Own,
         ("GET", "/v1/incidents/{id}") => NotFound,
+        // Seed 002's compliance posture: the caller's own team.
+        ("GET", "/v1/compliance/posture") => Own,
         // The knowledge base is the same for every team.
         (_, t)
             if t.starts_with("/v1/")
@@ -281,6 +286,19 @@ fn expectation(method: &Method, template: &str, credential: Credential) -> Optio
         ("GET" | "POST", "/api/v1/incidents")
         | ("GET", "/api/v1/incidents/metrics")
         | ("GET" | "PUT", "/api/v1/incidents/settings") => Own,
+        // Compliance: the caller's own posture, history, reports, thresholds, attestations
+        // and access reviews.
+        (
+            "GET",
+            "/api/v1/compliance/posture"
+            | "/api/v1/compliance/posture/history"
+            | "/api/v1/compliance/reports",
+        )
+        | (
+            "GET" | "POST",
+            "/api/v1/compliance/attestations" | "/api/v1/compliance/access-reviews",
+        )
+        | ("GET" | "PUT", "/api/v1/compliance/settings") => Own,
         // Alerts: the caller's own watches; e-mail preferences: the caller's own.
         ("GET" | "POST", "/api/v1/alerts")
         | ("GET" | "PUT", "/api/v1/me/notification-preferences") => Own,
@@ -312,6 +330,8 @@ struct TeamA {
     incident: i64,
     /// A product/vendor alert (watch).
     alert: i64,
+    /// A compliance attestation.
+    attestation: i64,
 }
 
 /// The kind of object a templated path names, from its prefix (every object route is
@@ -343,6 +363,7 @@ fn object_of(template: &str) -> Option<&'static str> {
         ("/api/v1/incidents/{id}", "incident"),
         ("/v1/incidents/{id}", "incident"),
         ("/api/v1/alerts/{id}", "alert"),
+        ("/api/v1/compliance/attestations/{id}", "attestation"),
     ];
     PREFIXES
         .iter()
@@ -377,6 +398,7 @@ impl TeamA {
                 ("delivery_id", Some("webhook")) => self.webhook_delivery.to_string(),
                 ("id", Some("incident")) => self.incident.to_string(),
                 ("id", Some("alert")) => self.alert.to_string(),
+                ("id", Some("attestation")) => self.attestation.to_string(),
                 _ => match server_wide
                     .iter()
                     .find(|(prefix, _)| template.starts_with(prefix))
@@ -643,7 +665,15 @@ async fn team_a(app: &TestApp) -> (TeamA, String, String) {
         Some(json!({"name": "alpha-private-alert", "vendor": "walkvendor"})),
     )
     .await;
+    let attestation = call(
+        Method::POST,
+        "/api/v1/compliance/attestations".to_string(),
+        Some(json!({"framework": "soc2", "control_id": "CC1.2", "owner": "alpha-attestation-owner",
+            "statement": "alpha-attestation-statement", "expires_at": (chrono::Utc::now() + chrono::Duration::days(365)).to_rfc3339()})),
+    )
+    .await;
     let team_a = TeamA {
+        attestation: attestation["id"].as_i64().unwrap_or_else(|| panic!("{attestation}")),
         webhook: webhook_id,
         webhook_delivery: queued["delivery_id"]
             .as_i64()
@@ -690,6 +720,8 @@ fn markers(secret: &str) -> Vec<String> {
         "alpha-incident-title",
         "alpha-incident-description",
         "alpha-incident-comment",
+        "alpha-attestation-statement",
+        "alpha-attestation-owner",
         &secret[secret.len() - 6..],
     ]
     .iter()
@@ -800,6 +832,7 @@ backend_tests! {
                 let query = match template.as_str() {
                     "/api/get-exploits" => "?cve_id=CVE-2099-7001",
                     "/api/product-cves" => &format!("?product_id={catalog_product}"),
+                    "/api/v1/compliance/reports" => "?framework=soc2",
                     _ => "",
                 };
                 let mut body = body_for(&method, &template, a.key);

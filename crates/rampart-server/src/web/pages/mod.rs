@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod api_keys;
 pub mod audit;
 pub mod code_findings;
+pub mod compliance;
 pub mod disclosures;
 pub mod incidents;
 pub mod integrations;
