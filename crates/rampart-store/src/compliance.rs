@@ -472,15 +472,14 @@ impl Store {
              FROM ({}) q",
             Self::compliance_findings_sql(product)
         );
-        let (open, decided, open_all, critical_high, kev): (i64, i64, i64, i64, i64) =
-            with_pool!(self, pool => {
-                sqlx::query_as(&sql)
-                    .bind(tenant.team_id)
-                    .bind(tenant.test)
-                    .bind(product)
-                    .fetch_one(pool)
-                    .await
-            })?;
+        let (open, decided, open_all, critical_high, kev): (i64, i64, i64, i64, i64) = with_pool!(self, pool => {
+            sqlx::query_as(&sql)
+                .bind(tenant.team_id)
+                .bind(tenant.test)
+                .bind(product)
+                .fetch_one(pool)
+                .await
+        })?;
         Ok(FindingCounts {
             open,
             decided,
@@ -680,26 +679,30 @@ impl Store {
             crate::Backend::Sqlite => 2,
             crate::Backend::Postgres => 1,
         };
-        let (triggers, entries, last, export): (i64, i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>) =
-            with_pool!(self, pool => {
-                let triggers: i64 = sqlx::query_scalar(trigger_sql).fetch_one(pool).await?;
-                let (entries, last): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
-                    "SELECT COUNT(*), MAX(created_at) FROM audit_log
-                     WHERE team_id = $1 AND created_at >= $2",
-                )
-                .bind(team_id)
-                .bind(since)
-                .fetch_one(pool)
-                .await?;
-                let export: Option<DateTime<Utc>> = sqlx::query_scalar(
-                    "SELECT MAX(created_at) FROM audit_log WHERE team_id = $1
-                     AND action = 'audit.export'",
-                )
-                .bind(team_id)
-                .fetch_one(pool)
-                .await?;
-                Ok::<_, sqlx::Error>((triggers, entries, last, export))
-            })?;
+        let (triggers, entries, last, export): (
+            i64,
+            i64,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+        ) = with_pool!(self, pool => {
+            let triggers: i64 = sqlx::query_scalar(trigger_sql).fetch_one(pool).await?;
+            let (entries, last): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
+                "SELECT COUNT(*), MAX(created_at) FROM audit_log
+                 WHERE team_id = $1 AND created_at >= $2",
+            )
+            .bind(team_id)
+            .bind(since)
+            .fetch_one(pool)
+            .await?;
+            let export: Option<DateTime<Utc>> = sqlx::query_scalar(
+                "SELECT MAX(created_at) FROM audit_log WHERE team_id = $1
+                 AND action = 'audit.export'",
+            )
+            .bind(team_id)
+            .fetch_one(pool)
+            .await?;
+            Ok::<_, sqlx::Error>((triggers, entries, last, export))
+        })?;
         Ok(AuditFact {
             append_only: triggers >= needed,
             entries_in_window: entries,
@@ -709,7 +712,10 @@ impl Store {
     }
 
     /// The tenant's webhook endpoints with their sealed secrets.
-    pub async fn compliance_webhooks(&self, tenant: Tenant) -> Result<Vec<WebhookFact>, StoreError> {
+    pub async fn compliance_webhooks(
+        &self,
+        tenant: Tenant,
+    ) -> Result<Vec<WebhookFact>, StoreError> {
         Ok(with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT id, url, enabled, secret_ciphertext FROM webhook_endpoints
@@ -804,6 +810,7 @@ impl Store {
     }
 
     /// Records an access review of the team's members, audited.
+    #[allow(clippy::too_many_arguments)]
     pub async fn record_access_review(
         &self,
         team_id: i64,
@@ -1015,7 +1022,7 @@ impl Store {
         tenant: Tenant,
         id: i64,
     ) -> Result<Option<(String, String, Vec<u8>)>, StoreError> {
-        let row: Option<(Option<String>, Option<String>, Option<Vec<u8>>)> = with_pool!(self, pool => {
+        let row: Option<EvidenceRow> = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT evidence_name, evidence_content_type, evidence FROM compliance_attestations
                  WHERE team_id = $1 AND is_test = $2 AND id = $3",
@@ -1176,10 +1183,10 @@ impl Store {
     }
 }
 
+/// An attestation's evidence columns: name, content type, bytes.
+type EvidenceRow = (Option<String>, Option<String>, Option<Vec<u8>>);
+
 /// A literal list of ids for `IN (…)` (integers only, so nothing to escape).
 fn id_list(ids: &[i64]) -> String {
-    ids.iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }

@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use rampart_core::Scope;
 use rampart_store::{
-    AttestationRecord, MemberFact, NewAttestation, NewSnapshot, SbomDocumentFacts,
-    SnapshotRecord, Tenant, COMPLIANCE_ITEM_LIMIT,
+    AttestationRecord, MemberFact, NewAttestation, NewSnapshot, SbomDocumentFacts, SnapshotRecord,
+    Tenant, COMPLIANCE_ITEM_LIMIT,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -255,7 +255,9 @@ pub fn parse_frameworks(text: Option<&str>) -> Result<Vec<String>, ServiceError>
             .collect();
         let found = known.iter().find(|id| {
             let id: String = id.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-            id == normalised || (normalised == "ntia" && id == "ntiasbom") || (normalised == "cra" && id == "eucra")
+            id == normalised
+                || (normalised == "ntia" && id == "ntiasbom")
+                || (normalised == "cra" && id == "eucra")
         });
         match found {
             Some(id) if !out.contains(&id.to_string()) => out.push(id.to_string()),
@@ -319,7 +321,12 @@ pub fn sbom_document_facts(sbom_id: i64, bytes: &[u8]) -> SbomDocumentFacts {
     let mut source = "metadata";
     if authors.is_empty() {
         if let Some(sbom) = &parsed {
-            authors = sbom.tools.iter().filter(|t| !t.trim().is_empty()).cloned().collect();
+            authors = sbom
+                .tools
+                .iter()
+                .filter(|t| !t.trim().is_empty())
+                .cloned()
+                .collect();
             source = "tool";
         }
     }
@@ -380,7 +387,7 @@ fn metadata_authors(bytes: &[u8]) -> Vec<String> {
             let metadata = &trimmed[start..end];
             let components = metadata.find("<component").unwrap_or(metadata.len());
             let tools = metadata.find("<tools").unwrap_or(metadata.len());
-            let head = &metadata[..components.min(tools).max(0)];
+            let head = &metadata[..components.min(tools)];
             for tag in ["author", "manufacture", "manufacturer", "supplier"] {
                 let open = format!("<{tag}>");
                 let close = format!("</{tag}>");
@@ -400,7 +407,9 @@ fn metadata_authors(bytes: &[u8]) -> Vec<String> {
             let mut rest = metadata;
             while let Some(i) = rest.find("<authors>") {
                 let after = &rest[i..];
-                let Some(j) = after.find("</authors>") else { break };
+                let Some(j) = after.find("</authors>") else {
+                    break;
+                };
                 let mut inner = &after[..j];
                 while let Some(k) = inner.find("<author>") {
                     let a = &inner[k + 8..];
@@ -453,7 +462,9 @@ pub async fn run_checks(
     let limit = COMPLIANCE_ITEM_LIMIT;
     let releases = store.compliance_release_sboms(tenant, product).await?;
     let sbom_ids: Vec<i64> = releases.iter().filter_map(|r| r.sbom_id).collect();
-    let counts = store.compliance_sbom_elements(tenant.team_id, &sbom_ids).await?;
+    let counts = store
+        .compliance_sbom_elements(tenant.team_id, &sbom_ids)
+        .await?;
     let mut documents = store
         .compliance_sbom_document_facts(tenant.team_id, &sbom_ids)
         .await?;
@@ -496,11 +507,15 @@ pub async fn run_checks(
             limit,
         )
         .await?;
-    let kev = store.compliance_kev_findings(tenant, product, limit).await?;
+    let kev = store
+        .compliance_kev_findings(tenant, product, limit)
+        .await?;
     let untriaged = store
         .compliance_untriaged_findings(tenant, product, limit)
         .await?;
-    let shipped = store.compliance_shipped_release_vex(tenant, product).await?;
+    let shipped = store
+        .compliance_shipped_release_vex(tenant, product)
+        .await?;
     let sources = store.compliance_sync_sources().await?;
     let keys = store.compliance_active_keys(tenant.team_id, now).await?;
     let audit = store
@@ -931,7 +946,11 @@ pub struct AttestationRequest {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-fn required<'a>(field: &str, value: &'a Option<String>, max: usize) -> Result<&'a str, ServiceError> {
+fn required<'a>(
+    field: &str,
+    value: &'a Option<String>,
+    max: usize,
+) -> Result<&'a str, ServiceError> {
     match value.as_deref().map(str::trim) {
         Some(text) if !text.is_empty() && text.chars().count() <= max => Ok(text),
         Some(text) if !text.is_empty() => Err(ServiceError::invalid(format!(
@@ -1069,7 +1088,9 @@ pub async fn upload_evidence(
 ) -> Result<AttestationBody, ServiceError> {
     actor.require(Scope::TeamsManage)?;
     if content.is_empty() {
-        return Err(ServiceError::invalid("the evidence file (request body) is empty"));
+        return Err(ServiceError::invalid(
+            "the evidence file (request body) is empty",
+        ));
     }
     if content.len() > MAX_EVIDENCE_BYTES {
         return Err(ServiceError::new(
@@ -1077,7 +1098,10 @@ pub async fn upload_evidence(
             format!("the evidence file exceeds {MAX_EVIDENCE_BYTES} bytes"),
         ));
     }
-    let name = name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or("evidence");
+    let name = name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("evidence");
     if name.chars().count() > 255 || name.contains(['/', '\\', '\0']) {
         return Err(ServiceError::new(
             ErrorCode::BadRequest,
@@ -1173,9 +1197,15 @@ pub async fn record_access_review(
     request: AccessReviewRequest,
 ) -> Result<AccessReviewBody, ServiceError> {
     actor.require(Scope::TeamsManage)?;
-    let note = request.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let note = request
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
     if note.is_some_and(|n| n.chars().count() > 2000) {
-        return Err(ServiceError::invalid("`note` must be at most 2000 characters"));
+        return Err(ServiceError::invalid(
+            "`note` must be at most 2000 characters",
+        ));
     }
     let members = engine.store.compliance_members(actor.team_id).await?;
     let mut event = actor.audit(origin, "compliance_access_review.create");
@@ -1219,7 +1249,10 @@ mod tests {
             parse_frameworks(Some("SOC2, iso_27001,HIPAA,gdpr")).unwrap(),
             ["soc2", "iso27001", "hipaa", "gdpr"]
         );
-        assert_eq!(parse_frameworks(Some("ntia,cra")).unwrap(), ["ntia_sbom", "eu_cra"]);
+        assert_eq!(
+            parse_frameworks(Some("ntia,cra")).unwrap(),
+            ["ntia_sbom", "eu_cra"]
+        );
         assert!(parse_frameworks(None).unwrap().is_empty());
         let error = parse_frameworks(Some("pci")).unwrap_err();
         assert_eq!(error.code(), ErrorCode::BadRequest);
@@ -1242,7 +1275,10 @@ mod tests {
         let facts = sbom_document_facts(1, cdx);
         assert_eq!(facts.author.as_deref(), Some("Jane"));
         assert_eq!(facts.author_source.as_deref(), Some("metadata"));
-        assert_eq!(facts.document_timestamp.as_deref(), Some("2024-01-01T00:00:00Z"));
+        assert_eq!(
+            facts.document_timestamp.as_deref(),
+            Some("2024-01-01T00:00:00Z")
+        );
         let tag = b"SPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\nSPDXID: SPDXRef-DOCUMENT\nDocumentName: x\nDocumentNamespace: https://example.com/x\nCreator: Organization: Acme\nCreator: Tool: t-1\nCreated: 2024-01-01T00:00:00Z\n";
         assert_eq!(metadata_authors(tag), ["Acme"]);
         let xml = b"<bom xmlns=\"http://cyclonedx.org/schema/bom/1.4\"><metadata><authors><author><name>Sam</name></author></authors><tools><tool><name>x</name></tool></tools></metadata></bom>";

@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 /// A control's or a check's result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Met,
@@ -159,7 +161,10 @@ impl Thresholds {
             ("key_rotation_days", self.key_rotation_days),
             ("audit_export_max_age_days", self.audit_export_max_age_days),
             ("incident_window_days", self.incident_window_days),
-            ("access_review_max_age_days", self.access_review_max_age_days),
+            (
+                "access_review_max_age_days",
+                self.access_review_max_age_days,
+            ),
         ];
         for (field, value) in days {
             if !(1..=3660).contains(&value) {
@@ -713,11 +718,7 @@ pub fn vex_published(releases: &[ShippedReleaseVex]) -> CheckResult {
 /// `kb_freshness`. Rule: every configured sync source completed a successful run within
 /// `kb_max_age_hours`. `share` over the sources; no source configured: gap (the knowledge
 /// base is not kept current).
-pub fn kb_freshness(
-    sources: &[SyncSourceFact],
-    t: &Thresholds,
-    now: DateTime<Utc>,
-) -> CheckResult {
+pub fn kb_freshness(sources: &[SyncSourceFact], t: &Thresholds, now: DateTime<Utc>) -> CheckResult {
     let limit = now - Duration::hours(t.kb_max_age_hours);
     let mut items = Vec::new();
     let mut fresh = 0;
@@ -1058,7 +1059,8 @@ pub fn access_review(
     let reviewed: Vec<MemberFact> = last
         .and_then(|r| serde_json::from_str(&r.members).ok())
         .unwrap_or_default();
-    let current = last.is_some_and(|r| r.reviewed_at >= now - Duration::days(t.access_review_max_age_days));
+    let current =
+        last.is_some_and(|r| r.reviewed_at >= now - Duration::days(t.access_review_max_age_days));
     let mut items = Vec::new();
     if !current {
         items.push(item(
@@ -1161,7 +1163,8 @@ pub fn secrets_encrypted(secrets: &[SecretView]) -> CheckResult {
                     "integration" => format!("/api/v1/integrations/{}", s.id),
                     _ => format!("/api/v1/security/cve/sync-sources/{}", s.id),
                 },
-                "stored value does not open with the server key (plain text, or another key)".into(),
+                "stored value does not open with the server key (plain text, or another key)"
+                    .into(),
                 "Set the secret again so it is stored sealed with the current server key.",
             )
         })
@@ -1246,10 +1249,7 @@ mod tests {
         let gap = sbom_freshness(&[release(1, Some(200))], &t, now());
         assert_eq!(gap.status, Status::Gap);
         assert!(gap.items[0].reason.contains("200 days"), "{:?}", gap.items);
-        assert_eq!(
-            sbom_freshness(&[], &t, now()).status,
-            Status::NotApplicable
-        );
+        assert_eq!(sbom_freshness(&[], &t, now()).status, Status::NotApplicable);
     }
 
     #[test]
@@ -1266,12 +1266,20 @@ mod tests {
         };
         let t = Thresholds::default();
         let good = key(1, Some(30), Some(1), 10);
-        assert_eq!(api_key_hygiene(&[good.clone()], &t, now()).status, Status::Met);
+        assert_eq!(
+            api_key_hygiene(std::slice::from_ref(&good), &t, now()).status,
+            Status::Met
+        );
         let bad = key(2, None, None, 400);
         let result = api_key_hygiene(&[good, bad], &t, now());
         assert_eq!(result.status, Status::Partial);
         let reason = &result.items[0].reason;
-        assert!(reason.contains("no expiry") && reason.contains("never used") && reason.contains("rotation"), "{reason}");
+        assert!(
+            reason.contains("no expiry")
+                && reason.contains("never used")
+                && reason.contains("rotation"),
+            "{reason}"
+        );
     }
 
     #[test]

@@ -138,12 +138,8 @@ pub fn render(
         snapshot_sha256: snapshot.sha256.clone(),
     };
     let bytes = match format {
-        ReportFormat::Json => {
-            serde_json::to_vec_pretty(&json_report(&meta)).expect("plain data")
-        }
-        ReportFormat::Oscal => {
-            serde_json::to_vec_pretty(&oscal_report(&meta)).expect("plain data")
-        }
+        ReportFormat::Json => serde_json::to_vec_pretty(&json_report(&meta)).expect("plain data"),
+        ReportFormat::Oscal => serde_json::to_vec_pretty(&oscal_report(&meta)).expect("plain data"),
         ReportFormat::Html => html_report(&meta).into_bytes(),
         ReportFormat::Pdf => pdf_report(&meta),
     };
@@ -176,7 +172,9 @@ struct ReportMeta<'a> {
 impl ReportMeta<'_> {
     fn scope_label(&self) -> String {
         match (&self.posture.product_name, self.posture.product_id) {
-            (Some(name), Some(id)) => format!("product {name} (#{id}), team #{}", self.posture.team_id),
+            (Some(name), Some(id)) => {
+                format!("product {name} (#{id}), team #{}", self.posture.team_id)
+            }
             _ => format!("team #{}", self.posture.team_id),
         }
     }
@@ -228,7 +226,9 @@ fn oscal_state(status: Status) -> (&'static str, &'static str) {
 /// per control with its objective status.
 fn oscal_report(meta: &ReportMeta) -> Value {
     let uuid = || uuid::Uuid::new_v4().to_string();
-    let time = meta.generated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let time = meta
+        .generated_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut observation_ids = std::collections::BTreeMap::new();
     let observations: Vec<Value> = meta
         .checks()
@@ -426,7 +426,10 @@ fn html_report(meta: &ReportMeta) -> String {
                 evidence,
                 "<div><b>{}</b>{} ({}): {}</div>",
                 escape(&e.check),
-                e.facet.as_deref().map(|x| format!(" / {}", escape(x))).unwrap_or_default(),
+                e.facet
+                    .as_deref()
+                    .map(|x| format!(" / {}", escape(x)))
+                    .unwrap_or_default(),
                 e.status.as_str(),
                 escape(&e.summary)
             );
@@ -437,7 +440,11 @@ fn html_report(meta: &ReportMeta) -> String {
                 "<div>Attested by {} until {}{}: {}</div>",
                 escape(&a.owner),
                 a.expires_at.format("%Y-%m-%d"),
-                if a.current { "" } else { " (no longer current)" },
+                if a.current {
+                    ""
+                } else {
+                    " (no longer current)"
+                },
                 escape(&a.statement)
             );
         }
@@ -529,10 +536,12 @@ impl PdfLayout {
             }
             self.y -= size * 1.3;
             let y = self.y;
-            self.pages
-                .last_mut()
-                .expect("one page at least")
-                .push((size, y, bold, format!("{indent}\u{0}{part}")));
+            self.pages.last_mut().expect("one page at least").push((
+                size,
+                y,
+                bold,
+                format!("{indent}\u{0}{part}"),
+            ));
         }
     }
 
@@ -546,17 +555,18 @@ fn pdf_report(meta: &ReportMeta) -> Vec<u8> {
     let mut layout = PdfLayout::new();
     layout.line(18.0, true, 0.0, &format!("{} compliance report", f.name));
     layout.gap(6.0);
-    for text in [
-        format!("Scope: {}", meta.scope_label()),
-        format!("Generated: {}", meta.generated_at.to_rfc3339()),
-        format!(
-            "Snapshot: #{} taken {}",
-            meta.snapshot_id,
-            meta.snapshot_taken_at.to_rfc3339()
-        ),
-        format!("Snapshot SHA-256: {}", meta.snapshot_sha256),
-        format!("Framework: {} {} ({})", f.name, f.version, f.licence),
-        format!(
+    for text in
+        [
+            format!("Scope: {}", meta.scope_label()),
+            format!("Generated: {}", meta.generated_at.to_rfc3339()),
+            format!(
+                "Snapshot: #{} taken {}",
+                meta.snapshot_id,
+                meta.snapshot_taken_at.to_rfc3339()
+            ),
+            format!("Snapshot SHA-256: {}", meta.snapshot_sha256),
+            format!("Framework: {} {} ({})", f.name, f.version, f.licence),
+            format!(
             "Score: {}   Controls: {} met, {} partial, {} gap, {} not applicable, {} manual of {}",
             f.score.map(|s| format!("{s}%")).unwrap_or_else(|| "n/a".into()),
             f.counts.met,
@@ -566,7 +576,8 @@ fn pdf_report(meta: &ReportMeta) -> Vec<u8> {
             f.counts.manual,
             f.counts.total
         ),
-    ] {
+        ]
+    {
         layout.line(10.0, false, 0.0, &text);
     }
     layout.gap(10.0);
@@ -617,7 +628,12 @@ fn pdf_report(meta: &ReportMeta) -> Vec<u8> {
             10.0,
             true,
             0.0,
-            &format!("{}  {}  [{}]", control.id, control.title, control.status.as_str()),
+            &format!(
+                "{}  {}  [{}]",
+                control.id,
+                control.title,
+                control.status.as_str()
+            ),
         );
         for e in &control.evidence {
             layout.line(
@@ -627,7 +643,10 @@ fn pdf_report(meta: &ReportMeta) -> Vec<u8> {
                 &format!(
                     "{}{} ({}): {}",
                     e.check,
-                    e.facet.as_deref().map(|x| format!(" / {x}")).unwrap_or_default(),
+                    e.facet
+                        .as_deref()
+                        .map(|x| format!(" / {x}"))
+                        .unwrap_or_default(),
                     e.status.as_str(),
                     e.summary
                 ),
@@ -668,14 +687,19 @@ fn pdf_report(meta: &ReportMeta) -> Vec<u8> {
         .map(|i| Ref::new(first_page + 2 * i))
         .collect();
     pdf.catalog(catalog).pages(tree);
-    pdf.pages(tree).kids(page_ids.iter().copied()).count(page_count);
+    pdf.pages(tree)
+        .kids(page_ids.iter().copied())
+        .count(page_count);
     pdf.type1_font(regular)
         .base_font(Name(b"Helvetica"))
         .encoding_predefined(Name(b"WinAnsiEncoding"));
     pdf.type1_font(bold)
         .base_font(Name(b"Helvetica-Bold"))
         .encoding_predefined(Name(b"WinAnsiEncoding"));
-    let title = format!("{} compliance report, snapshot {}", f.name, meta.snapshot_id);
+    let title = format!(
+        "{} compliance report, snapshot {}",
+        f.name, meta.snapshot_id
+    );
     pdf.document_info(info)
         .title(TextStr(&title))
         .producer(TextStr("Rampart"));
@@ -732,7 +756,10 @@ mod tests {
             .unwrap_err()
             .message()
             .contains("`format`"));
-        assert!(one_framework(None).unwrap_err().message().contains("`framework`"));
+        assert!(one_framework(None)
+            .unwrap_err()
+            .message()
+            .contains("`framework`"));
         assert!(one_framework(Some("soc2,gdpr")).is_err());
         assert_eq!(one_framework(Some("soc2")).unwrap(), "soc2");
     }

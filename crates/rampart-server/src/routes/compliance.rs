@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use rampart_core::Scope;
 use rampart_engine::error::{ErrorCode as EngineErrorCode, ServiceError};
 use rampart_engine::services::compliance::{
-    self, AccessReviewBody, AccessReviewRequest, AttestationBody, AttestationRequest,
-    HistoryPoint, Posture, MAX_EVIDENCE_BYTES,
+    self, AccessReviewBody, AccessReviewRequest, AttestationBody, AttestationRequest, HistoryPoint,
+    Posture, MAX_EVIDENCE_BYTES,
 };
 use rampart_engine::services::compliance_checks::Thresholds;
 use rampart_engine::services::compliance_reports::{self, ReportFormat};
@@ -125,7 +125,9 @@ pub async fn posture_history(
     let frameworks = compliance::parse_frameworks(query.framework.as_deref())?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(ServiceError::new(EngineErrorCode::BadRequest, "`limit` must be 1 to 500").into());
+        return Err(
+            ServiceError::new(EngineErrorCode::BadRequest, "`limit` must be 1 to 500").into(),
+        );
     }
     let snapshots = compliance::history(
         &state,
@@ -186,10 +188,9 @@ pub async fn download_report(
         header::CONTENT_TYPE,
         HeaderValue::from_static(format.content_type()),
     );
-    if let Ok(value) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"{}\"",
-        report.file_name
-    )) {
+    if let Ok(value) =
+        HeaderValue::from_str(&format!("attachment; filename=\"{}\"", report.file_name))
+    {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     if let Ok(value) = HeaderValue::from_str(&report.sha256) {
@@ -381,7 +382,13 @@ pub async fn download_evidence(
     );
     let safe: String = name
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, value);

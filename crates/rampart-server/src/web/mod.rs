@@ -115,7 +115,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/audit", get(audit::list))
         .route("/compliance", get(compliance::show))
         .route("/compliance/attestations", post(compliance::attest))
-        .route("/compliance/access-reviews", post(compliance::review_access))
+        .route(
+            "/compliance/access-reviews",
+            post(compliance::review_access),
+        )
         .route(
             "/sync-sources",
             get(sync_sources::list).post(sync_sources::configure),

@@ -15,6 +15,19 @@ use crate::dispositions::sbom;
 use crate::findings::{load_knowledge_base, release, upload_and_wait, vulnerabilities};
 use crate::products::{create_release, expect_error, json_of};
 
+/// A document and its NTIA figures: path, components, with supplier, version, identifier,
+/// dependency relationship; author source; timestamp.
+type NtiaCase = (
+    &'static str,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
 async fn get(app: &TestApp, path: &str) -> Value {
     json_of(app.get(path).send().await.unwrap(), StatusCode::OK).await
 }
@@ -339,7 +352,7 @@ backend_tests! {
         let Some(data) = rampart_test_data::root() else { return };
         // Expected figures counted by hand from each document (components, then those with a
         // supplier, version, unique identifier, dependency relationship; author; timestamp).
-        let cases: [(&str, i64, i64, i64, i64, i64, Option<&str>, Option<&str>); 4] = [
+        let cases: [NtiaCase; 4] = [
             // 11 of its components appear in `dependencies` only with an empty `dependsOn`
             // and nothing depends on them: related to nothing, so 156 of 167.
             ("cyclonedx-bom-examples/SBOM/dropwizard-1.3.15/bom.json", 167, 0, 167, 167, 156, Some("tool"), Some("2020-08-02T21:27:04Z")),
@@ -382,8 +395,9 @@ backend_tests! {
         let listed = items(ntia);
         assert!(listed.iter().any(|(kind, id, link)| kind == "sbom" && *id == sbom_ids[0].to_string() && *link == format!("/api/v1/sboms/{}", sbom_ids[0])), "{listed:?}");
         assert!(listed.iter().any(|(kind, ..)| kind == "component"));
+        let spdx_id = sbom_ids[3].to_string();
         let spdx = ntia["items"].as_array().unwrap().iter()
-            .find(|i| i["kind"] == "sbom" && i["id"] == sbom_ids[3].to_string()).unwrap();
+            .find(|i| i["kind"] == "sbom" && i["id"] == spdx_id.as_str()).unwrap();
         assert_eq!(spdx["reason"], "incomplete elements: dependency_relationship (0/2)", "{spdx}");
     }
 }
@@ -412,10 +426,17 @@ fn pdf_has_control_ids(pdf: &[u8], ids: &[&str], snapshot_sha: &str) {
         .arg("-")
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let text = String::from_utf8_lossy(&output.stdout);
     for id in ids {
         assert!(text.contains(id), "{id} not in the PDF text:\n{text}");
     }
-    assert!(text.contains(snapshot_sha), "the snapshot hash is in the PDF");
+    assert!(
+        text.contains(snapshot_sha),
+        "the snapshot hash is in the PDF"
+    );
 }

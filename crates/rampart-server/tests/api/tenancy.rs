@@ -673,7 +673,9 @@ async fn team_a(app: &TestApp) -> (TeamA, String, String) {
     )
     .await;
     let team_a = TeamA {
-        attestation: attestation["id"].as_i64().unwrap_or_else(|| panic!("{attestation}")),
+        attestation: attestation["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{attestation}")),
         webhook: webhook_id,
         webhook_delivery: queued["delivery_id"]
             .as_i64()

@@ -89,8 +89,13 @@ pub async fn show(
         .cloned()
         .unwrap_or_else(|| "soc2".to_string());
     let product = fields.number::<i64>("product")?;
-    let posture =
-        compliance::posture(&state, &user.actor, std::slice::from_ref(&framework), product).await?;
+    let posture = compliance::posture(
+        &state,
+        &user.actor,
+        std::slice::from_ref(&framework),
+        product,
+    )
+    .await?;
     let section = posture
         .framework(&framework)
         .ok_or_else(|| WebError::bad_request("unknown framework"))?;
@@ -232,10 +237,16 @@ mod tests {
 
     #[test]
     fn api_links_become_dashboard_pages() {
-        assert_eq!(dashboard_link("/api/v1/releases/7/vulnerabilities"), "/releases/7");
+        assert_eq!(
+            dashboard_link("/api/v1/releases/7/vulnerabilities"),
+            "/releases/7"
+        );
         assert_eq!(dashboard_link("/api/v1/sboms/3/components"), "/sboms/3");
         assert_eq!(dashboard_link("/api/v1/api-keys"), "/settings/api-keys");
-        assert_eq!(dashboard_link("/api/v1/security/cve/sync-sources/nvd"), "/sync-sources/nvd");
+        assert_eq!(
+            dashboard_link("/api/v1/security/cve/sync-sources/nvd"),
+            "/sync-sources/nvd"
+        );
         assert_eq!(dashboard_link("/api/v1/incidents/4"), "/api/v1/incidents/4");
     }
 }
