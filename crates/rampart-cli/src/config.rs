@@ -109,6 +109,25 @@ pub struct ServeArgs {
     /// sharing the database deliver.
     #[arg(long, env = "RAMPART_DISABLE_WEBHOOK_WORKER")]
     pub disable_webhook_worker: bool,
+    /// What website and host scans may target: CIDRs, IP addresses and host names
+    /// (`*.example.com` for a domain's hosts), comma-separated. Empty (the default) refuses
+    /// every scan. Link-local and cloud metadata addresses are refused whatever this says.
+    #[arg(long, env = "RAMPART_SCAN_ALLOWED_TARGETS", value_delimiter = ',')]
+    pub scan_allowed_targets: Vec<String>,
+    /// The largest CIDR a host scan accepts, in addresses [default: 256]; larger is 422.
+    #[arg(long, env = "RAMPART_SCAN_MAX_CIDR_HOSTS")]
+    pub scan_max_cidr_hosts: Option<u64>,
+    /// Ports added to every host-scan depth's port set, comma-separated (services on
+    /// non-standard ports).
+    #[arg(long, env = "RAMPART_SCAN_EXTRA_PORTS", value_delimiter = ',')]
+    pub scan_extra_ports: Vec<u16>,
+    /// A newer Recog `xml/` directory than the snapshot built in (each database scans use is
+    /// read from there when present).
+    #[arg(long, env = "RAMPART_RECOG_DIR")]
+    pub recog_dir: Option<PathBuf>,
+    /// Do not run scans on this replica (it only queues them); other replicas run them.
+    #[arg(long, env = "RAMPART_DISABLE_SCAN_WORKER")]
+    pub disable_scan_worker: bool,
     /// Seconds a replica's lease on the deliveries it sends lasts: a delivery whose replica
     /// died is sent again by another (or the restarted one) once it ran out [default: 60].
     #[arg(long, env = "RAMPART_WEBHOOK_LEASE_SECONDS", value_parser = clap::value_parser!(u64).range(1..=3_600))]
@@ -192,6 +211,11 @@ struct FileConfig {
     sync_lease_seconds: Option<u64>,
     allow_private_webhook_targets: Option<bool>,
     webhook_allowed_networks: Option<Vec<ipnet::IpNet>>,
+    scan_allowed_targets: Option<Vec<String>>,
+    scan_max_cidr_hosts: Option<u64>,
+    scan_extra_ports: Option<Vec<u16>>,
+    recog_dir: Option<PathBuf>,
+    disable_scan_worker: Option<bool>,
     disable_webhook_worker: Option<bool>,
     webhook_lease_seconds: Option<u64>,
     webhook_retry_schedule: Option<Vec<u64>>,
@@ -375,6 +399,33 @@ impl ServeArgs {
             }
             server.notification_interval = std::time::Duration::from_secs(seconds);
         }
+        let scans = &mut server.scans;
+        let targets = if self.scan_allowed_targets.is_empty() {
+            file.scan_allowed_targets.unwrap_or_default()
+        } else {
+            self.scan_allowed_targets
+        };
+        scans.targets.allowed = targets
+            .iter()
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| {
+                t.parse()
+                    .map_err(|e: String| anyhow::anyhow!("--scan-allowed-targets: {e}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        if let Some(hosts) = self.scan_max_cidr_hosts.or(file.scan_max_cidr_hosts) {
+            if hosts == 0 {
+                bail!("scan_max_cidr_hosts must be at least 1");
+            }
+            scans.max_cidr_hosts = hosts;
+        }
+        scans.extra_ports = if self.scan_extra_ports.is_empty() {
+            file.scan_extra_ports.unwrap_or_default()
+        } else {
+            self.scan_extra_ports
+        };
+        scans.recog_dir = self.recog_dir.or(file.recog_dir);
+        scans.execute = !(self.disable_scan_worker || file.disable_scan_worker.unwrap_or(false));
         let webhooks = &mut server.webhooks;
         webhooks.outbound.allow_private_targets = self.allow_private_webhook_targets
             || file.allow_private_webhook_targets.unwrap_or(false);

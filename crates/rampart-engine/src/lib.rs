@@ -67,6 +67,10 @@ pub struct Engine {
     pub mailer: Arc<Mailer>,
     /// This replica's webhook delivery worker (woken after a test event or a redelivery).
     pub webhooks: DeliveryWorker,
+    /// Wakes the scan worker when a scan was queued.
+    pub scans_queued: Arc<Notify>,
+    /// The Recog databases scans identify with (compiled on first use).
+    pub recog: scans::RecogHandle,
 }
 
 impl Engine {
@@ -123,6 +127,8 @@ impl Engine {
             sync,
             mailer: Arc::new(mailer),
             webhooks,
+            scans_queued: Arc::new(Notify::new()),
+            recog: scans::RecogHandle::default(),
         };
         Ok((engine, bootstrap))
     }
@@ -156,6 +162,11 @@ impl Engine {
             self.clone(),
             stopped.clone(),
         ));
+        let scans = self
+            .config
+            .scans
+            .execute
+            .then(|| tokio::spawn(services::scans::run_worker(self.clone(), stopped.clone())));
         let sync = tokio::spawn(self.sync.clone().run(stopped));
         Workers {
             refresher,
@@ -163,6 +174,7 @@ impl Engine {
             sync,
             webhooks,
             notifier,
+            scans,
             stop,
         }
     }
@@ -176,6 +188,8 @@ pub struct Workers {
     webhooks: Option<JoinHandle<()>>,
     /// The e-mail notifier (see [`services::notifications`]).
     notifier: JoinHandle<()>,
+    /// The scan worker (claims scans, queues monitor runs), unless turned off.
+    scans: Option<JoinHandle<()>>,
     stop: watch::Sender<bool>,
 }
 
@@ -191,5 +205,8 @@ impl Workers {
             let _ = webhooks.await;
         }
         let _ = self.notifier.await;
+        if let Some(scans) = self.scans {
+            let _ = scans.await;
+        }
     }
 }

@@ -154,6 +154,30 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
             routes::alerts::delete_alert
         ))
         .routes(routes!(routes::alerts::list_alert_matches))
+        .routes(routes!(
+            routes::scans::start_scan,
+            routes::scans::list_scans
+        ))
+        .routes(routes!(routes::scans::start_host_scan))
+        .routes(routes!(routes::scans::export_scans))
+        .routes(routes!(routes::scans::get_scan))
+        .routes(routes!(routes::scans::rescan))
+        .routes(routes!(routes::scans::scan_diff))
+        .routes(routes!(routes::scans::export_scan))
+        .routes(routes!(
+            routes::scans::create_monitor,
+            routes::scans::list_monitors
+        ))
+        .routes(routes!(
+            routes::scans::get_monitor,
+            routes::scans::delete_monitor
+        ))
+        .routes(routes!(routes::scans::usage_quotas))
+        .routes(routes!(routes::scans::seed_scan))
+        .routes(routes!(routes::scans::seed_rescan))
+        .routes(routes!(routes::scans::seed_export))
+        .routes(routes!(routes::scans::seed_threat_scan))
+        .routes(routes!(routes::scans::seed_threat_scan_status))
         .routes(routes!(routes::kb::list_vulnerabilities))
         .routes(routes!(routes::kb::get_vulnerability))
         .routes(routes!(routes::kb::catalog_products))

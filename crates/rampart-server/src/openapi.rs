@@ -39,6 +39,7 @@ use crate::error::{ErrorBody, ErrorCode};
         (name = "audit", description = "The append-only audit log"),
         (name = "integrations", description = "AppSec data-source integrations (seed 001's `/public_api/appsec/v1/…` paths serve the same JSON) and SARIF 2.1.0 uploads"),
         (name = "vex", description = "VEX documents (OpenVEX, CycloneDX, CSAF) generated from triage decisions, and their approval workflow"),
+        (name = "scans", description = "Website and host scans (seeds 003 and 002): technology/version detection with Recog and our own tables, CVE cross-referencing, rescans with diffs, JSON export, URL monitors and quota use (scopes `scans:read` / `scans:write`; plan limits `scans_per_day`, `url_monitors`; targets must be in the operator's `--scan-allowed-targets`)"),
         (name = "alerts", description = "Product/vendor CVE alerts (seed 003): watches on a vendor, a product or a package, their matches and delivery status (scopes `scans:read` / `scans:write`; plan limit `product_alerts`)"),
         (name = "notifications", description = "E-mail notifications: each person's preferences (event types, immediate or daily digest) and the unsubscribe link"),
         (name = "disclosures", description = "Published VEX documents, and their optional public distribution (CSAF 2.0 §7 layout)"),

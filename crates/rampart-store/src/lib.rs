@@ -22,6 +22,7 @@ mod key_cache;
 mod notifications;
 mod products;
 mod sboms;
+mod scans;
 mod severity;
 mod sync;
 mod vex_documents;
@@ -85,6 +86,7 @@ pub use sboms::{
     Analysis, AnalysisStatus, AnalysisSubject, ComponentIdentity, ComponentResolution, NewSbom,
     SbomRecord, StoredComponent, COMPONENT_CHUNK,
 };
+pub use scans::{NewScan, ScanLimits, ScanMonitor, ScanRecord, ScanRefusal};
 pub use sync::{
     ApiKeyChange, ClaimedRun, SyncCounts, SyncRunRecord, SyncRunStatus, SyncSourceRecord,
     SyncSourceUpsert,

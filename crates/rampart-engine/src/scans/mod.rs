@@ -3,6 +3,7 @@
 //! and the settings that bound them. The rules around them (quotas, test mode, jobs, CVE
 //! cross-referencing, diffs) are [`crate::services::scans`]'.
 
+pub mod host;
 pub mod recog;
 pub mod targets;
 pub mod website;
@@ -20,6 +21,9 @@ pub struct ScanSettings {
     pub targets: TargetPolicy,
     /// `--recog-dir`: a newer Recog `xml/` directory than the embedded snapshot.
     pub recog_dir: Option<PathBuf>,
+    /// `--scan-extra-ports`: ports added to every depth's set (services on non-standard
+    /// ports, e.g. PostgreSQL on 55432).
+    pub extra_ports: Vec<u16>,
     /// The largest CIDR a host scan takes, in addresses (`--scan-max-cidr-hosts`, 256).
     pub max_cidr_hosts: u64,
     /// Scans a team may have queued or running at once.
@@ -45,6 +49,7 @@ impl Default for ScanSettings {
         ScanSettings {
             targets: TargetPolicy::default(),
             recog_dir: None,
+            extra_ports: Vec::new(),
             max_cidr_hosts: 256,
             concurrent_per_team: 3,
             execute: true,
@@ -63,16 +68,19 @@ impl Default for ScanSettings {
 /// The Recog databases, compiled on first use (shared by clones).
 #[derive(Clone, Default)]
 pub struct RecogHandle {
-    library: Arc<OnceLock<Result<recog::RecogLibrary, String>>>,
+    library: Arc<OnceLock<Result<Arc<recog::RecogLibrary>, String>>>,
 }
 
 impl RecogHandle {
     /// The library (from `dir` when given); an unreadable `--recog-dir` file is an error
     /// every scan reports.
-    pub fn get(&self, dir: Option<&std::path::Path>) -> Result<&recog::RecogLibrary, String> {
+    pub fn get(&self, dir: Option<&std::path::Path>) -> Result<Arc<recog::RecogLibrary>, String> {
         self.library
-            .get_or_init(|| recog::RecogLibrary::load(dir).map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(Clone::clone)
+            .get_or_init(|| {
+                recog::RecogLibrary::load(dir)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
     }
 }

@@ -236,6 +236,41 @@ pub async fn product_cves(
     })
 }
 
+/// The records affecting `version` of the catalogue product `vendor:product`, with the
+/// evidence of each match: the version-aware CPE matching of [`product_cves`] (the match
+/// index's), for scans' detections. The caller checks its own scope. Empty when the
+/// catalogue has no such product.
+pub async fn cves_of_cpe_product(
+    engine: &Engine,
+    vendor: &str,
+    product: &str,
+    version: &str,
+) -> Result<VulnerabilityPage, ServiceError> {
+    let Some(product_id) = engine.store.catalog_product_id(vendor, product).await? else {
+        return Ok(VulnerabilityPage {
+            rows: Vec::new(),
+            total: 0,
+            evidence: HashMap::new(),
+        });
+    };
+    let matches = engine
+        .kb_index
+        .load()
+        .query_cpe_product(product_id, asked_version(Some(version)));
+    if matches.is_empty() {
+        return Ok(VulnerabilityPage {
+            rows: Vec::new(),
+            total: 0,
+            evidence: HashMap::new(),
+        });
+    }
+    let mut filter = VulnerabilityFilter::default();
+    let evidence = narrow_to(&mut filter, matches);
+    let page = PageRequest::new(1, i64::from(rampart_core::page::MAX_PER_PAGE))
+        .map_err(|e| ServiceError::internal(e.to_string()))?;
+    page_of(engine, &filter, VulnerabilitySort::Epss, page, evidence).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

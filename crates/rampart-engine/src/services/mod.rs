@@ -22,6 +22,7 @@ pub mod notifications;
 pub mod products;
 pub mod sarif_imports;
 pub mod sboms;
+pub mod scans;
 pub mod sessions;
 pub mod sync_sources;
 pub mod teams;

@@ -22,6 +22,7 @@ pub mod notifications;
 pub mod products;
 pub mod releases;
 pub mod sboms;
+pub mod scans;
 pub mod seed_api_keys;
 pub mod seed_integrations;
 pub mod seed_products;

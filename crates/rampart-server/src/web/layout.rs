@@ -57,6 +57,7 @@ impl Layout {
             ("/vex", "VEX", "vex"),
             ("/disclosures", "Disclosures", "disclosures"),
             ("/code-findings", "Code findings", "code-findings"),
+            ("/scans", "Scans", "scans"),
             ("/integrations", "Integrations", "integrations"),
             ("/incidents", "Incidents", "incidents"),
             ("/alerts", "Alerts", "alerts"),

@@ -119,6 +119,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/compliance/access-reviews",
             post(compliance::review_access),
         )
+        .route("/scans", get(scans::list).post(scans::start))
+        .route(
+            "/scans/monitors",
+            get(scans::monitors).post(scans::create_monitor),
+        )
+        .route("/scans/monitors/{id}/delete", post(scans::delete_monitor))
+        .route("/scans/{id}", get(scans::show))
+        .route("/scans/{id}/rescan", post(scans::rescan))
         .route(
             "/sync-sources",
             get(sync_sources::list).post(sync_sources::configure),

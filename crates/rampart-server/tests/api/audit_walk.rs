@@ -200,6 +200,7 @@ backend_tests! {
     #[configure(|c| {
         c.sync.outbound.allow_private_targets = true;
         c.webhooks.outbound.allow_private_targets = true;
+        c.scans.targets.allowed = vec!["127.0.0.0/8".parse().unwrap()];
     })]
     async fn every_mutating_route_writes_its_audit_entry(app) {
         let admin = app.admin_key.clone();
@@ -562,6 +563,28 @@ backend_tests! {
         walk.call(Caller::Anonymous, M::POST, unsubscribe, &format!("{unsubscribe}?token={token}"),
             None, S::OK, "notification_preferences.unsubscribe", Some(admin_team),
             Some("notification_preferences")).await;
+
+        // Scans (a closed loopback port: each scan fails at once, audited all the same) and
+        // URL monitors.
+        let target = json!({"target": "http://127.0.0.1:9/"});
+        let scan = walk.call(admin, M::POST, "/api/v1/scans", "/api/v1/scans", Some(target.clone()),
+            S::ACCEPTED, "scan.create", Some(admin_team), Some("scan")).await;
+        let scan_id = scan["id"].as_str().unwrap().to_string();
+        walk.call(admin, M::POST, "/api/scan", "/api/scan", Some(target.clone()), S::OK,
+            "scan.create", Some(admin_team), Some("scan")).await;
+        walk.call(admin, M::POST, "/api/v1/scans/hosts", "/api/v1/scans/hosts",
+            Some(json!({"target_ip": "127.0.0.1", "depth": "quick"})), S::ACCEPTED, "scan.create",
+            Some(admin_team), Some("scan")).await;
+        walk.call(admin, M::POST, "/api/v1/scans/{id}/rescan", &format!("/api/v1/scans/{scan_id}/rescan"),
+            None, S::ACCEPTED, "scan.rescan", Some(admin_team), Some("scan")).await;
+        walk.call(admin, M::POST, "/api/rescan", "/api/rescan", Some(json!({"scan_id": scan_id})),
+            S::OK, "scan.rescan", Some(admin_team), Some("scan")).await;
+        let monitor = walk.call(admin, M::POST, "/api/v1/scans/monitors", "/api/v1/scans/monitors",
+            Some(json!({"target": "http://127.0.0.1:9/", "interval_minutes": 60})), S::CREATED,
+            "scan_monitor.create", Some(admin_team), Some("scan_monitor")).await;
+        walk.call(admin, M::DELETE, "/api/v1/scans/monitors/{id}",
+            &format!("/api/v1/scans/monitors/{}", id_of(&monitor, "id")), None, S::NO_CONTENT,
+            "scan_monitor.delete", Some(admin_team), Some("scan_monitor")).await;
 
         let uncovered: Vec<_> = mutating_routes(&app).await.difference(&walk.covered).cloned().collect();
         assert!(

@@ -372,6 +372,8 @@ async fn walk(app: &TestApp, axe: &Path, data: &Path) {
         ("/settings/members", "members"),
         ("/audit", "audit"),
         ("/sync-sources", "sync-sources"),
+        ("/scans", "scans"),
+        ("/scans/monitors", "scan-monitors"),
         ("/", "portfolio"),
     ] {
         pages.visit(&url(path), name).await;

@@ -94,6 +94,11 @@ fn body_for(method: &Method, path: &str, key_id: i64) -> Option<Value> {
             "tag_rules": []
         }),
         ("POST", "/api/v1/alerts") => json!({"name": "walk alert", "vendor": "walkvendor"}),
+        ("POST", "/api/scan" | "/api/v1/scans" | "/api/v1/scans/monitors") => {
+            json!({"target": "http://127.0.0.1:9/"})
+        }
+        ("POST", "/api/v1/scans/hosts") => json!({"target_ip": "127.0.0.1"}),
+        ("POST", "/api/rescan") => json!({"scan_id": "sc_000000000000"}),
         ("PATCH", "/api/v1/alerts/{id}") => json!({"enabled": false}),
         ("PUT", "/api/v1/me/notification-preferences") => json!({"event_types": ["alert.matched"]}),
         ("PATCH", "/api/products/{id}" | "/api/v1/products/{id}") => {
@@ -242,6 +247,9 @@ fn expectation(method: &Method, template: &str, credential: Credential) -> Optio
         ("GET" | "POST", "/v1/webhooks" | "/api/v1/webhooks") => Own,
         // Seed 002's incident paths sit beside the OSV ones under `/v1/`: tenant data.
         ("POST", "/v1/incidents") => Own,
+        // Seed 002's threat scans too: the caller's own scan, or team A's by id.
+        ("GET", "/v1/threats/scan") => Own,
+        ("GET", "/v1/threats/scan/{scan_id}") => NotFound,
         ("GET", "/v1/incidents/{id}") => NotFound,
         // Seed 002's compliance posture: the caller's own team.
         ("GET", "/v1/compliance/posture") => Own,
@@ -302,6 +310,12 @@ fn expectation(method: &Method, template: &str, credential: Credential) -> Optio
         // Alerts: the caller's own watches; e-mail preferences: the caller's own.
         ("GET" | "POST", "/api/v1/alerts")
         | ("GET" | "PUT", "/api/v1/me/notification-preferences") => Own,
+        // Scans and monitors: the caller's own (the walk's server allows loopback targets);
+        // seed 003's rescan names team A's scan in its body.
+        ("GET" | "POST", "/api/v1/scans" | "/api/v1/scans/monitors")
+        | ("POST", "/api/v1/scans/hosts" | "/api/scan")
+        | ("GET", "/api/v1/scans/export" | "/api/export-scan" | "/api/v1/usage/quotas") => Own,
+        ("POST", "/api/rescan") => NotFound,
         _ => return None,
     };
     Some(expect)
@@ -332,6 +346,9 @@ struct TeamA {
     alert: i64,
     /// A compliance attestation.
     attestation: i64,
+    /// A website scan (`sc_…`) and a URL monitor.
+    scan: String,
+    monitor: i64,
 }
 
 /// The kind of object a templated path names, from its prefix (every object route is
@@ -364,6 +381,9 @@ fn object_of(template: &str) -> Option<&'static str> {
         ("/v1/incidents/{id}", "incident"),
         ("/api/v1/alerts/{id}", "alert"),
         ("/api/v1/compliance/attestations/{id}", "attestation"),
+        ("/api/v1/scans/monitors/{id}", "monitor"),
+        ("/api/v1/scans/{id}", "scan"),
+        ("/v1/threats/scan/{scan_id}", "scan"),
     ];
     PREFIXES
         .iter()
@@ -399,6 +419,8 @@ impl TeamA {
                 ("id", Some("incident")) => self.incident.to_string(),
                 ("id", Some("alert")) => self.alert.to_string(),
                 ("id", Some("attestation")) => self.attestation.to_string(),
+                ("id" | "scan_id", Some("scan")) => self.scan.clone(),
+                ("id", Some("monitor")) => self.monitor.to_string(),
                 _ => match server_wide
                     .iter()
                     .find(|(prefix, _)| template.starts_with(prefix))
@@ -672,10 +694,29 @@ async fn team_a(app: &TestApp) -> (TeamA, String, String) {
             "statement": "alpha-attestation-statement", "expires_at": (chrono::Utc::now() + chrono::Duration::days(365)).to_rfc3339()})),
     )
     .await;
+    let scan = call(
+        Method::POST,
+        "/api/v1/scans".to_string(),
+        Some(json!({"target": "http://127.0.0.1:9/alpha-private-scan"})),
+    )
+    .await;
+    let monitor = call(
+        Method::POST,
+        "/api/v1/scans/monitors".to_string(),
+        Some(json!({"target": "http://127.0.0.1:9/alpha-private-monitor"})),
+    )
+    .await;
     let team_a = TeamA {
         attestation: attestation["id"]
             .as_i64()
             .unwrap_or_else(|| panic!("{attestation}")),
+        scan: scan["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{scan}"))
+            .to_string(),
+        monitor: monitor["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{monitor}")),
         webhook: webhook_id,
         webhook_delivery: queued["delivery_id"]
             .as_i64()
@@ -724,6 +765,8 @@ fn markers(secret: &str) -> Vec<String> {
         "alpha-incident-comment",
         "alpha-attestation-statement",
         "alpha-attestation-owner",
+        "alpha-private-scan",
+        "alpha-private-monitor",
         &secret[secret.len() - 6..],
     ]
     .iter()
@@ -780,6 +823,9 @@ fn leaked_id(body: &Value, a: &TeamA) -> Option<String> {
 /// The walks create webhook endpoints at a public address: nothing may be sent from a test.
 fn no_deliveries(config: &mut rampart_server::ServerConfig) {
     config.webhooks.deliver = false;
+    // Scans may target loopback (closed ports: nothing answers); the walk starts several at once.
+    config.scans.targets.allowed = vec!["127.0.0.0/8".parse().unwrap()];
+    config.scans.concurrent_per_team = 1_000;
 }
 
 backend_tests! {
@@ -833,11 +879,15 @@ backend_tests! {
                 };
                 let query = match template.as_str() {
                     "/api/get-exploits" => "?cve_id=CVE-2099-7001",
+                    "/v1/threats/scan" => "?target_ip=127.0.0.1",
                     "/api/product-cves" => &format!("?product_id={catalog_product}"),
                     "/api/v1/compliance/reports" => "?framework=soc2",
                     _ => "",
                 };
                 let mut body = body_for(&method, &template, a.key);
+                if template == "/api/rescan" {
+                    body = Some(json!({"scan_id": a.scan}));
+                }
                 // Each credential creates its own objects: names must not collide.
                 if let Some(Value::String(name)) = body.as_mut().and_then(|b| b.get_mut("name")) {
                     name.push_str(&format!(" {credential:?} {}", uncovered.len() + wrong.len() + not_found + walked));

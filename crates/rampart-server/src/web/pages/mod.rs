@@ -15,6 +15,7 @@ pub mod notifications;
 pub mod portfolio;
 pub mod products;
 pub mod releases;
+pub mod scans;
 pub mod sync_sources;
 pub mod triage;
 pub mod triage_view;
