@@ -451,6 +451,7 @@ impl Store {
     }
 
     /// Creates a URL monitor unless the plan's `url_monitors` are all in use.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_scan_monitor(
         &self,
         tenant: Tenant,
