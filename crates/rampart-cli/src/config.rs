@@ -66,6 +66,22 @@ pub struct ServeArgs {
     /// Requests per minute per source IP without valid credentials [default: 300].
     #[arg(long, env = "RAMPART_ANONYMOUS_RATE_LIMIT_PER_MINUTE")]
     pub anonymous_rate_limit_per_minute: Option<u32>,
+    /// Reverse proxies (CIDR, comma-separated) whose X-Forwarded-For is believed for the
+    /// client address (request log, audit log, per-IP rate limits) [default: none].
+    #[arg(long, env = "RAMPART_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Serve Prometheus metrics at /metrics on this separate address, without credentials
+    /// (bind it where only the monitoring system reaches it). Without it, /metrics is on the
+    /// main address for operators only.
+    #[arg(long, env = "RAMPART_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Days the API request log is kept (pruned daily) [default: 90].
+    #[arg(long, env = "RAMPART_REQUEST_LOG_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub request_log_retention_days: Option<u32>,
+    /// Do not write the API request log (usage analytics stay empty; key usage counts and
+    /// metrics go on).
+    #[arg(long, env = "RAMPART_DISABLE_REQUEST_LOG")]
+    pub disable_request_log: bool,
     /// Server secret key (32 bytes as 64 hex digits or base64) encrypting stored secrets such
     /// as sync-source API keys. Required on PostgreSQL (every replica needs the same key); on
     /// SQLite one is generated into the data directory when unset.
@@ -201,6 +217,10 @@ struct FileConfig {
     max_sbom_bytes: Option<usize>,
     osv_cache_bytes: Option<u64>,
     anonymous_rate_limit_per_minute: Option<u32>,
+    trusted_proxies: Option<Vec<ipnet::IpNet>>,
+    metrics_listen: Option<SocketAddr>,
+    request_log_retention_days: Option<u32>,
+    disable_request_log: Option<bool>,
     secret_key: Option<String>,
     secret_key_file: Option<PathBuf>,
     allow_private_sync_targets: Option<bool>,
@@ -238,6 +258,8 @@ struct FileConfig {
 #[derive(Debug)]
 pub struct ServeSettings {
     pub listen: SocketAddr,
+    /// The separate `/metrics` listener, if any.
+    pub metrics_listen: Option<SocketAddr>,
     pub log_format: LogFormat,
     pub admin_api_key_file: Option<PathBuf>,
     pub server: ServerConfig,
@@ -360,6 +382,23 @@ impl ServeArgs {
         if let Some(bytes) = self.osv_cache_bytes.or(file.osv_cache_bytes) {
             server.osv_cache_bytes = bytes;
         }
+        server.trusted_proxies = if self.trusted_proxies.is_empty() {
+            file.trusted_proxies.take().unwrap_or_default()
+        } else {
+            self.trusted_proxies
+        };
+        if let Some(days) = self
+            .request_log_retention_days
+            .or(file.request_log_retention_days)
+        {
+            if days == 0 {
+                bail!("request_log_retention_days must be at least 1");
+            }
+            server.request_log.retention_days = days;
+        }
+        server.request_log.enabled =
+            !(self.disable_request_log || file.disable_request_log.unwrap_or(false));
+        let metrics_listen = self.metrics_listen.or(file.metrics_listen);
         let secret_key = secret(
             "secret_key",
             self.secret_key.or(file.secret_key),
@@ -506,6 +545,7 @@ impl ServeArgs {
             });
         }
         Ok(ServeSettings {
+            metrics_listen,
             listen: self
                 .listen
                 .or(file.listen)

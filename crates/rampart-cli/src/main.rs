@@ -8,6 +8,7 @@ mod sarif;
 mod scan;
 mod scan_vex;
 mod serve;
+mod team;
 mod version;
 mod vex;
 
@@ -42,6 +43,9 @@ enum Command {
     Admin(admin::AdminArgs),
     /// API keys without a browser: `keys create --team T --name N --scopes …` prints a new key once.
     Keys(keys::KeysArgs),
+    /// Team subscriptions through a running server: `team plan --team ID --status inactive`
+    /// (an operator's key in RAMPART_API_KEY).
+    Team(team::TeamArgs),
     /// Check an SBOM or lockfile against a local knowledge base, offline: table, --json or
     /// --sarif; exit 1 on a finding at or above --fail-on, 2 on bad input.
     Scan(Box<scan::ScanArgs>),
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
             Command::Openapi => serve::print_openapi(),
             Command::Admin(args) => admin::run(args).await,
             Command::Keys(args) => keys::run(args).await,
+            Command::Team(args) => team::run(args).await,
             Command::Version(_) | Command::Scan(_) | Command::Vex(_) | Command::Sarif(_) => {
                 unreachable!("handled before the runtime starts")
             }

@@ -33,9 +33,27 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let metrics_server = match settings.metrics_listen {
+        Some(address) => {
+            let metrics_listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} for metrics"))?;
+            tracing::info!(address = %metrics_listener.local_addr()?, "metrics at /metrics");
+            let router = app.metrics_router();
+            Some(tokio::spawn(async move {
+                if let Err(error) = rampart_server::axum::serve(metrics_listener, router).await {
+                    tracing::error!(%error, "the metrics listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let shutdown = shutdown_signal()?;
     tracing::info!(address = %listener.local_addr()?, "listening");
     app.serve(listener, shutdown).await?;
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -63,6 +63,7 @@ event_types! {
     SarifImported => "sarif.imported", "A SARIF log was imported into code findings";
     WebhookTest => "webhook.test", "A test event sent on request to one webhook endpoint";
     WebhookDisabled => "webhook.disabled", "A webhook endpoint was disabled (410 Gone or failing too long)";
+    TeamPlanChanged => "team.plan_changed", "A team's subscription status or paid period changed (its API keys stop or work again)";
 }
 
 impl EventType {

@@ -11,6 +11,7 @@ pub mod role;
 pub mod scope;
 pub mod text;
 pub mod triage;
+pub mod usage;
 pub mod vex_match;
 pub mod vex_workflow;
 

@@ -49,7 +49,16 @@ pub async fn run_worker(
         match store.claim_analysis(LEASE).await {
             Ok(Some(analysis)) => {
                 let id = analysis.id;
-                if let Err(error) = analyse(&store, &index, &analysis).await {
+                let started = std::time::Instant::now();
+                let analysed = analyse(&store, &index, &analysis).await;
+                let outcome = if analysed.is_ok() {
+                    "completed"
+                } else {
+                    "failed"
+                };
+                metrics::histogram!("rampart_analysis_duration_seconds", "outcome" => outcome)
+                    .record(started.elapsed().as_secs_f64());
+                if let Err(error) = analysed {
                     tracing::error!(analysis = id, %error, "analysis failed");
                     if let Err(error) = store
                         .fail_analysis(id, "internal error while analysing")

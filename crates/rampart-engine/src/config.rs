@@ -63,8 +63,43 @@ pub struct ServerConfig {
     pub osv_cache_bytes: u64,
     /// How often the e-mail notifier looks for new events.
     pub notification_interval: Duration,
+    /// The API request log (who called which route, with what outcome).
+    pub request_log: RequestLogSettings,
+    /// Reverse proxies (load balancers) whose `X-Forwarded-For` is believed: a request from
+    /// one of them is attributed to the address it forwarded for (the request log, the audit
+    /// log's source IP, per-IP rate limits). Empty: the peer address, always.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The server's notion of now; tests move it forward to expire codes, keys, windows.
     pub clock: Clock,
+}
+
+/// The API request log: written off the request path through a bounded buffer (a full buffer
+/// drops the entry and counts it, never making a request wait), in batches, kept
+/// `retention_days` and pruned every `prune_interval`.
+#[derive(Debug, Clone)]
+pub struct RequestLogSettings {
+    pub enabled: bool,
+    pub retention_days: u32,
+    /// Entries the buffer holds before new ones are dropped.
+    pub buffer: usize,
+    /// Entries written per transaction at most.
+    pub batch: usize,
+    /// How long an entry may wait in the buffer before it is written.
+    pub flush_interval: Duration,
+    pub prune_interval: Duration,
+}
+
+impl Default for RequestLogSettings {
+    fn default() -> Self {
+        RequestLogSettings {
+            enabled: true,
+            retention_days: 90,
+            buffer: 10_000,
+            batch: 1_000,
+            flush_interval: Duration::from_secs(1),
+            prune_interval: Duration::from_secs(24 * 3600),
+        }
+    }
 }
 
 impl ServerConfig {
@@ -101,6 +136,8 @@ impl ServerConfig {
             session_ttl: chrono::Duration::days(7),
             anonymous_rate_limit_per_minute: 300,
             usage_flush_interval: Duration::from_secs(5),
+            request_log: RequestLogSettings::default(),
+            trusted_proxies: Vec::new(),
             clock: Clock::default(),
         }
     }

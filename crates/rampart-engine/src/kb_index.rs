@@ -84,7 +84,10 @@ pub async fn refresh(store: &Store, handle: &MatchIndexHandle) -> Result<bool, S
     if store.kb_version().await? == current {
         return Ok(false);
     }
+    let started = std::time::Instant::now();
     let index = build_index(store).await?;
+    metrics::histogram!("rampart_match_index_build_seconds")
+        .record(started.elapsed().as_secs_f64());
     tracing::info!(
         kb_version = index.kb_version(),
         entries = index.stats().affected_entries,

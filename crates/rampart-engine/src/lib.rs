@@ -43,7 +43,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 pub use actor::{Actor, Credential, RequestOrigin};
-pub use config::{Clock, PlanLimits, Plans, ServerConfig};
+pub use config::{Clock, PlanLimits, Plans, RequestLogSettings, ServerConfig};
 pub use error::{ErrorCode, ServiceError};
 
 use crate::mail::Mailer;

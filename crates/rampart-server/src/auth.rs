@@ -11,16 +11,15 @@
 //!
 //! [`identify`] runs on every request, in named steps: read the credentials from the headers,
 //! resolve them into an `Actor` (the engine's `services::sessions::authenticate`), apply the
-//! rate limit (per key, per session user, else per source IP), count key usage, and audit
-//! scope denials; it sets the `X-RateLimit-*` headers on every response but the health
+//! rate limit (per key, per session user, else per source IP), note the caller on the
+//! response (the request log counts key usage from it), and audit scope denials; it sets the `X-RateLimit-*` headers on every response but the health
 //! probes', which are never limited. [`require_principal`] guards protected routes. Handlers receive the
 //! [`Principal`] and [`RequestMeta`] as extractors (the engine's `Actor` and `RequestOrigin`,
 //! which also documents test mode).
 
-use std::net::SocketAddr;
 use std::ops::Deref;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
@@ -31,6 +30,7 @@ use rampart_engine::{Actor, Credential, RequestOrigin, ServiceError};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::ratelimit::RateDecision;
+use crate::request_log::{client_ip, peer_ip, CallerTag};
 use crate::state::AppState;
 
 /// Name of the session cookie.
@@ -87,7 +87,7 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
     if crate::ratelimit::is_exempt(request.uri().path()) {
         return next.run(request).await;
     }
-    let origin = request_origin(&request);
+    let origin = request_origin(&request, &state.config.trusted_proxies);
     let now = state.now();
     let outcome = match read_credentials(request.headers()) {
         Ok(presented) => sessions::authenticate(&state, &presented, now).await,
@@ -102,11 +102,9 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
         .rate_limiter
         .hit(&state.store, &bucket, limit, now)
         .await;
+    let caller = outcome.as_ref().ok().cloned().flatten();
+    let tag = caller_tag(caller.as_ref());
     let mut response = if decision.allowed {
-        let caller = outcome.as_ref().ok().cloned().flatten();
-        if let Some(caller) = &caller {
-            record_key_usage(&state, caller, now);
-        }
         request.extensions_mut().insert(origin.clone());
         request
             .extensions_mut()
@@ -120,24 +118,42 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
         }
         response
     } else {
+        metrics::counter!("rampart_rate_limit_refusals_total").increment(1);
         rate_limited(&decision)
     };
     set_rate_limit_headers(&mut response, &decision);
+    // For the request log, which also counts key usage (every request made with a key,
+    // refused by the rate limit or not).
+    response.extensions_mut().insert(tag);
     response
 }
 
-/// The request id (as the client sent it) and the peer's IP.
-fn request_origin(request: &Request) -> RequestOrigin {
+/// Who the request log names: the key (and its owner) or the session's user, and the team.
+fn caller_tag(caller: Option<&Actor>) -> CallerTag {
+    match caller {
+        None => CallerTag::default(),
+        Some(caller) => CallerTag {
+            team_id: Some(caller.team_id),
+            key_id: match caller.credential {
+                Credential::ApiKey { id, .. } => Some(id),
+                Credential::Session { .. } => None,
+            },
+            user_id: Some(caller.user_id),
+        },
+    }
+}
+
+/// The request id (as the client sent it) and the client's IP: the peer's, or behind a
+/// trusted proxy the address it forwarded for.
+fn request_origin(request: &Request, trusted_proxies: &[ipnet::IpNet]) -> RequestOrigin {
     RequestOrigin {
         request_id: request
             .headers()
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
-        source_ip: request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string()),
+        source_ip: client_ip(peer_ip(request), request.headers(), trusted_proxies)
+            .map(|ip| ip.to_string()),
     }
 }
 
@@ -181,13 +197,6 @@ fn rate_limit_bucket(
             format!("ip:{}", origin.source_ip.as_deref().unwrap_or("unknown")),
             state.config.anonymous_rate_limit_per_minute,
         ),
-    }
-}
-
-/// Counts a request admitted on an API key (its `last_used_at` and usage figures).
-fn record_key_usage(state: &AppState, caller: &Actor, now: chrono::DateTime<chrono::Utc>) {
-    if let Credential::ApiKey { id, .. } = caller.credential {
-        state.key_usage.record(id, now);
     }
 }
 

@@ -9,9 +9,11 @@ pub mod auth;
 mod bodies;
 mod document_download;
 pub mod error;
+pub mod metrics;
 mod middleware;
 pub mod openapi;
 pub mod ratelimit;
+pub mod request_log;
 mod routes;
 pub mod state;
 mod upload;
@@ -47,12 +49,16 @@ pub struct App {
 
 impl App {
     pub async fn build(config: ServerConfig) -> anyhow::Result<App> {
+        // Installed before anything records: the engine's workers record too.
+        metrics::handle();
+        let request_log = Arc::new(request_log::RequestLog::new(config.request_log.clone()));
         let (engine, bootstrap) = Engine::start(config).await?;
         Ok(App {
             state: AppState {
                 engine,
                 rate_limiter: Arc::default(),
                 key_usage: Arc::default(),
+                request_log,
             },
             bootstrap,
         })
@@ -64,6 +70,14 @@ impl App {
 
     pub fn router(&self) -> Router {
         router(self.state.clone(), Router::new())
+    }
+
+    /// The separate metrics listener's routes (`--metrics-listen`): `GET /metrics`, no
+    /// credentials.
+    pub fn metrics_router(&self) -> Router {
+        Router::new()
+            .route("/metrics", get(metrics::unauthenticated))
+            .with_state(self.state.clone())
     }
 
     /// Serves until `shutdown` resolves, then stops accepting and drains in-flight requests.
@@ -87,6 +101,12 @@ impl App {
         let router = router(self.state.clone(), extra);
         let workers = self.state.start_workers();
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let (stop_log, log_stopped) = tokio::sync::watch::channel(false);
+        let log_writer = tokio::spawn(
+            Arc::clone(&self.state.request_log).run_writer(self.state.store.clone(), log_stopped),
+        );
+        let log_pruner =
+            tokio::spawn(Arc::clone(&self.state.request_log).run_pruner(self.state.clone()));
         let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -94,6 +114,10 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await;
         housekeeping.abort();
+        log_pruner.abort();
+        // The request log's buffer is written before the pool closes.
+        let _ = stop_log.send(true);
+        let _ = log_writer.await;
         workers.stop().await;
         // Usage counted since the last flush is written before the pool closes.
         let state = self.state;
@@ -308,6 +332,9 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
             routes::teams::update_settings
         ))
         .routes(routes!(routes::teams::set_plan))
+        .routes(routes!(routes::usage::report))
+        .routes(routes!(routes::usage::requests))
+        .routes(routes!(metrics::operator))
         .routes(routes!(routes::audit::list))
         .routes(routes!(routes::audit::export))
         .routes(routes!(
@@ -448,14 +475,24 @@ pub fn router(state: AppState, extra: Router<AppState>) -> Router {
         )
         .route("/docs", get(openapi::docs_page))
         .route("/docs/errors", get(openapi::docs_page))
+        // Every route's template, for the request log and the metrics.
+        .route_layer(axum::middleware::from_fn(request_log::tag_route))
         .fallback(middleware::not_found)
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         // Authentication and rate limiting: outside the panic guard, so every response
         // (panics and unknown routes too) carries the X-RateLimit-* headers.
-        .layer(axum::middleware::from_fn_with_state(state, auth::identify))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::identify,
+        ))
         .layer(axum::middleware::from_fn(middleware::json_errors))
+        // Outside the error rewriting: logs the status and bytes the client gets.
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            request_log::record,
+        ))
         .layer(axum::middleware::from_fn(middleware::log_requests))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

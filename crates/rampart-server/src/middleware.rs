@@ -63,6 +63,11 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
             rewritten.headers_mut().insert(name.clone(), value.clone());
         }
     }
+    // What inner layers noted on the response (the route template, the caller) stays, under
+    // the rewritten body's own notes.
+    let mut extensions = parts.extensions;
+    extensions.extend(std::mem::take(rewritten.extensions_mut()));
+    *rewritten.extensions_mut() = extensions;
     rewritten
 }
 

@@ -4,10 +4,12 @@ use std::sync::Arc;
 use rampart_engine::Engine;
 
 use crate::ratelimit::RateLimiter;
+use crate::request_log::RequestLog;
 use crate::usage::KeyUsage;
 
 /// What every handler can reach: the engine (store, configuration, match index, services'
-/// dependencies) and what only the HTTP layer keeps (rate limits, batched key usage).
+/// dependencies) and what only the HTTP layer keeps (rate limits, batched key usage, the
+/// request log).
 /// Handlers read the engine's parts through `Deref` (`state.store`, `state.config`) and pass
 /// `&state` wherever a service takes `&Engine`.
 #[derive(Clone)]
@@ -15,6 +17,8 @@ pub struct AppState {
     pub engine: Engine,
     pub rate_limiter: Arc<RateLimiter>,
     pub key_usage: Arc<KeyUsage>,
+    /// The API request log's buffer (written in batches by a background task).
+    pub request_log: Arc<RequestLog>,
 }
 
 impl Deref for AppState {

@@ -3,6 +3,7 @@
 
 use crate::BeginWrite;
 use chrono::{DateTime, Utc};
+use rampart_core::usage::PlanStatus;
 use rampart_core::{ApiKeyHash, ApiKeyKind, ApiKeySecret, Role, ScopeSet};
 
 use crate::{now, with_pool, Backend, Store, StoreError};
@@ -53,6 +54,10 @@ pub struct ApiKeyRecord {
     /// stops working).
     pub role: Option<Role>,
     pub team_plan: String,
+    /// The team's subscription status and paid period: keys stop working when the status is
+    /// `inactive` or the period has ended.
+    pub team_plan_status: PlanStatus,
+    pub team_period_end: Option<DateTime<Utc>>,
     pub name: String,
     pub key_hash: ApiKeyHash,
     pub kind: ApiKeyKind,
@@ -62,9 +67,11 @@ pub struct ApiKeyRecord {
 }
 
 impl ApiKeyRecord {
-    /// Usable right now: neither revoked nor past its expiry.
+    /// Usable right now: neither revoked nor past its expiry. A key rotated with a grace
+    /// period carries its revocation time in the future and works until then.
     pub fn is_active_at(&self, at: DateTime<Utc>) -> bool {
-        self.revoked_at.is_none() && self.expires_at.is_none_or(|expiry| at < expiry)
+        self.revoked_at.is_none_or(|revoked| at < revoked)
+            && self.expires_at.is_none_or(|expiry| at < expiry)
     }
 }
 
@@ -78,6 +85,8 @@ struct ApiKeyRow {
     user_name: Option<String>,
     role: Option<String>,
     plan: String,
+    plan_status: String,
+    current_period_end: Option<DateTime<Utc>>,
     name: String,
     key_hash: Vec<u8>,
     is_test: bool,
@@ -103,6 +112,8 @@ impl TryFrom<ApiKeyRow> for ApiKeyRecord {
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(format!("api key {}: {e}", row.id)))?,
             team_plan: row.plan,
+            team_plan_status: row.plan_status.parse().unwrap_or_default(),
+            team_period_end: row.current_period_end,
             name: row.name,
             key_hash: ApiKeyHash::from_slice(&row.key_hash)
                 .ok_or_else(|| StoreError::Corrupt(format!("api key {} hash length", row.id)))?,
@@ -125,6 +136,9 @@ pub struct Membership {
     pub team_id: i64,
     pub team_name: String,
     pub plan: String,
+    /// `active`, `past_due` or `inactive`.
+    pub plan_status: String,
+    pub current_period_end: Option<DateTime<Utc>>,
     pub role: String,
 }
 
@@ -209,7 +223,7 @@ impl Store {
         let row: Option<ApiKeyRow> = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT k.id, k.team_id, k.user_id, u.email, u.kind AS user_kind, u.name AS user_name,
-                        m.role, t.plan, k.name, k.key_hash, k.is_test, k.scopes, k.expires_at,
+                        m.role, t.plan, t.plan_status, t.current_period_end, k.name, k.key_hash, k.is_test, k.scopes, k.expires_at,
                         k.revoked_at
                  FROM api_keys k
                  JOIN users u ON u.id = k.user_id
@@ -236,7 +250,8 @@ impl Store {
     pub async fn memberships(&self, user_id: i64) -> Result<Vec<Membership>, StoreError> {
         let rows = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT t.id AS team_id, t.name AS team_name, t.plan, m.role
+                "SELECT t.id AS team_id, t.name AS team_name, t.plan, t.plan_status,
+                        t.current_period_end, m.role
                  FROM team_members m JOIN teams t ON t.id = m.team_id
                  WHERE m.user_id = $1 ORDER BY t.id",
             )

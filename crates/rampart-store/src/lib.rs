@@ -25,6 +25,7 @@ mod sboms;
 mod scans;
 mod severity;
 mod sync;
+mod usage;
 mod vex_documents;
 mod vex_imports;
 mod webhooks;
@@ -42,7 +43,7 @@ use sqlx::sqlite::{
 
 pub use access::{
     ApiKeyInfo, KeyOwner, KeyStatusFilter, KeyVisibility, LoginOutcome, MemberInfo, NewApiKey,
-    NewOtp, NewSession, OtpRecord, SessionRecord, TeamInfo,
+    NewOtp, NewSession, OtpRecord, PlanChange, SessionRecord, TeamInfo,
 };
 pub use alerts::{
     alert_event_data, AlertMatchRecord, AlertPass, AlertSubject, AlertWatch, AlertWatchChanges,
@@ -91,6 +92,7 @@ pub use sync::{
     ApiKeyChange, ClaimedRun, SyncCounts, SyncRunRecord, SyncRunStatus, SyncSourceRecord,
     SyncSourceUpsert,
 };
+pub use usage::{minute_of, RequestLogEntry, RequestLogRecord, UsageAggregate, UsageFilter};
 pub use vex_documents::{
     NewVexDocument, PublicDisclosureProduct, PublishedVersion, VexActor, VexDocumentEvent,
     VexDocumentFilter, VexDocumentRecord, VexRendering, VexSeries, VexTransition,

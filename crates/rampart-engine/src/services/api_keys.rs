@@ -51,6 +51,16 @@ pub struct CreateApiKey {
     pub service_account: bool,
 }
 
+/// The optional body of a rotation.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateApiKey {
+    /// How long the old key keeps working beside the new one (`"24h"`, `"90m"`, `"7d"`; at
+    /// most 30 days). Absent: the old key stops at once.
+    #[serde(default)]
+    pub expire_old_in: Option<String>,
+}
+
 /// Who asks for a key: a person in a team, acting through a logged-in session or through
 /// the server's own command line.
 #[derive(Debug, Clone)]
@@ -126,15 +136,24 @@ fn invalid(message: impl Into<String>) -> ServiceError {
     ServiceError::new(ErrorCode::ValidationFailed, message)
 }
 
-/// The team's `api_key_creation` setting admits the requester's role, or 403.
+/// The team's subscription is in good standing (else seed 003's upgrade refusal) and its
+/// `api_key_creation` setting admits the requester's role (else 403).
 async fn check_creation_allowed(
     store: &Store,
     requester: &KeyRequester,
-) -> Result<(), ServiceError> {
+    now: DateTime<Utc>,
+) -> Result<(), CreateRefusal> {
     let team = store
         .team(requester.team_id)
-        .await?
+        .await
+        .map_err(ServiceError::from)?
         .ok_or_else(|| ServiceError::not_found("team"))?;
+    if !team
+        .plan_status()
+        .keys_allowed(team.current_period_end, now)
+    {
+        return Err(CreateRefusal::Upgrade);
+    }
     let setting = team.api_key_creation();
     if setting.allows(requester.role) {
         Ok(())
@@ -146,7 +165,8 @@ async fn check_creation_allowed(
                  `api_key_creation` is `{}`)",
                 setting.as_str()
             ),
-        ))
+        )
+        .into())
     }
 }
 
@@ -187,7 +207,7 @@ pub async fn create_key(
     if limits.api_keys_per_user == 0 {
         return Err(CreateRefusal::Upgrade);
     }
-    check_creation_allowed(store, requester).await?;
+    check_creation_allowed(store, requester, now).await?;
     let owner = if body.service_account {
         if !requester.scopes.contains(Scope::TeamsManage) {
             return Err(ServiceError::new(
@@ -311,27 +331,56 @@ pub async fn revoke_key(
         })
 }
 
-/// A rotation makes a new key, so the team's `api_key_creation` setting applies to it too.
+/// How long a rotated key keeps working beside its replacement, as people write it
+/// (`24h`, `90m`, `7d`); at most [`MAX_ROTATION_GRACE_DAYS`] days. `None`: the old key stops at
+/// once (seed 003).
+pub fn rotation_grace(text: Option<&str>) -> Result<Option<chrono::Duration>, ServiceError> {
+    let Some(text) = text.map(str::trim) else {
+        return Ok(None);
+    };
+    let bad = || {
+        invalid(format!(
+            "`expire_old_in` must be a duration such as \"24h\", \"90m\" or \"7d\" (at most \
+             {MAX_ROTATION_GRACE_DAYS} days), not {text:?}"
+        ))
+    };
+    let parsed = humantime::parse_duration(text).map_err(|_| bad())?;
+    let grace = chrono::Duration::from_std(parsed).map_err(|_| bad())?;
+    if grace > chrono::Duration::days(MAX_ROTATION_GRACE_DAYS) {
+        return Err(bad());
+    }
+    Ok((grace > chrono::Duration::zero()).then_some(grace))
+}
+
+/// The longest grace period of a rotation.
+pub const MAX_ROTATION_GRACE_DAYS: i64 = 30;
+
+/// A rotation makes a new key, so the team's subscription and `api_key_creation` setting
+/// apply to it too. With a `grace`, the old key keeps working until `now + grace`.
 pub async fn rotate_key(
     engine: &Engine,
     actor: &Actor,
     origin: &RequestOrigin,
     key_id: i64,
-) -> Result<(ApiKeyInfo, ApiKeySecret), ServiceError> {
+    grace: Option<chrono::Duration>,
+) -> Result<(ApiKeyInfo, ApiKeySecret), CreateRefusal> {
     let requester = KeyRequester::session(actor, origin)?;
-    check_creation_allowed(&engine.store, &requester).await?;
+    let now = engine.now();
+    check_creation_allowed(&engine.store, &requester, now).await?;
+    let old_revoked_at = now + grace.unwrap_or_else(chrono::Duration::zero);
     engine
         .store
         .rotate_api_key(
             requester.visibility(),
             key_id,
             requester.user_id,
+            old_revoked_at,
             requester.event("api_key.rotate"),
-            engine.now(),
+            now,
         )
         .await
         .map_err(|e| match e {
-            StoreError::NotFound => ServiceError::not_found("API key"),
-            other => other.into(),
+            StoreError::NotFound => ServiceError::not_found("API key").into(),
+            other => CreateRefusal::Api(other.into()),
         })
 }

@@ -26,6 +26,7 @@ pub mod scans;
 pub mod sessions;
 pub mod sync_sources;
 pub mod teams;
+pub mod usage;
 pub mod vex_documents;
 pub mod vex_import;
 pub mod webhooks;

@@ -271,12 +271,17 @@ async fn authenticate_key(
     let role = record.role.ok_or_else(invalid_key)?;
     // Seed 003: on a plan without API keys (a team moved to `free`) keys stop working at
     // once, and work again when the plan allows keys again; they are not revoked.
+    // Seed 003 too: when the subscription is inactive (or its paid period ended) keys stop
+    // at once and work again when it is reactivated.
     if engine
         .config
         .plans
         .limits(&record.team_plan)
         .api_keys_per_user
         == 0
+        || !record
+            .team_plan_status
+            .keys_allowed(record.team_period_end, now)
     {
         return Err(ServiceError::new(
             ErrorCode::UpgradeRequired,

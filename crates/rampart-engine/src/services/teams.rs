@@ -7,8 +7,10 @@
 //! at bootstrap) for any team. Invited people log in with an e-mailed code; the invitation
 //! e-mail is a courtesy: when it cannot be sent the membership stands.
 
+use chrono::SubsecRound;
+use rampart_core::usage::PlanStatus;
 use rampart_core::{ApiKeyCreation, Role, Scope};
-use rampart_store::{MemberInfo, Membership, StoreError, TeamInfo};
+use rampart_store::{MemberInfo, Membership, PlanChange, StoreError, TeamInfo};
 use serde::Deserialize;
 
 use crate::actor::{Actor, RequestOrigin};
@@ -42,11 +44,30 @@ pub struct UpdateTeamSettings {
     pub api_key_creation: Option<String>,
 }
 
+/// A change of a team's plan and/or subscription; absent fields keep their value, at
+/// least one must be present.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPlan {
     /// free, pro or enterprise.
-    pub plan: String,
+    #[serde(default)]
+    pub plan: Option<String>,
+    /// The subscription status: active, past_due (keys still work) or inactive (keys are
+    /// refused at once, work again when active).
+    #[serde(default)]
+    pub status: Option<String>,
+    /// When the paid period ends (RFC 3339 time, or a date meaning the end of that day UTC):
+    /// keys are refused from then on. `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub current_period_end: Option<Option<String>>,
+}
+
+/// A field that is present (even as `null`) is `Some`; absent stays `None` (serde default).
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
 }
 
 /// The caller's own team, or 404 for any other id.
@@ -314,7 +335,53 @@ pub async fn set_plan<E: From<ServiceError>>(
 ) -> Result<PlannedTeam, E> {
     actor.require(Scope::TeamsManage)?;
     let body = body?;
-    Ok(apply_plan(engine, actor, origin, team_id, &body.plan).await?)
+    Ok(apply_plan(engine, actor, origin, team_id, body).await?)
+}
+
+/// The change `body` asks for, validated (422 naming the field).
+pub fn plan_change(body: SetPlan) -> Result<PlanChange, ServiceError> {
+    if body.plan.is_none() && body.status.is_none() && body.current_period_end.is_none() {
+        return Err(ServiceError::invalid(
+            "give at least one of `plan`, `status` and `current_period_end`",
+        ));
+    }
+    if let Some(plan) = &body.plan {
+        if !Plans::NAMES.contains(&plan.as_str()) {
+            return Err(ServiceError::invalid(
+                "`plan` must be free, pro or enterprise",
+            ));
+        }
+    }
+    let status = body
+        .status
+        .as_deref()
+        .map(|text| text.parse::<PlanStatus>())
+        .transpose()
+        .map_err(ServiceError::invalid)?;
+    let current_period_end = match body.current_period_end {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(text)) => Some(Some(parse_period_end(&text).ok_or_else(|| {
+            ServiceError::invalid(
+                "`current_period_end` must be an RFC 3339 time or a date (YYYY-MM-DD)",
+            )
+        })?)),
+    };
+    Ok(PlanChange {
+        plan: body.plan,
+        status,
+        current_period_end,
+    })
+}
+
+fn parse_period_end(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let text = text.trim();
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return date.and_hms_opt(23, 59, 59).map(|t| t.and_utc());
+    }
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc).trunc_subsecs(6))
 }
 
 async fn apply_plan(
@@ -322,7 +389,7 @@ async fn apply_plan(
     actor: &Actor,
     origin: &RequestOrigin,
     team_id: i64,
-    plan: &str,
+    body: SetPlan,
 ) -> Result<PlannedTeam, ServiceError> {
     let operator = engine
         .store
@@ -336,15 +403,11 @@ async fn apply_plan(
             "plans are set by the server's operators",
         ));
     }
-    if !Plans::NAMES.contains(&plan) {
-        return Err(ServiceError::invalid(
-            "`plan` must be free, pro or enterprise",
-        ));
-    }
+    let change = plan_change(body)?;
     let event = actor.audit(origin, "team.plan");
     let team = engine
         .store
-        .set_team_plan(team_id, plan, event, engine.now())
+        .set_team_plan(team_id, &change, event, engine.now())
         .await
         .map_err(missing("team"))?;
     let operator_role = engine

@@ -162,12 +162,38 @@ impl SyncService {
                 }
             }
         };
+        let started = std::time::Instant::now();
         let outcome = tokio::select! {
             outcome = runner::execute(&context, &claimed) => outcome,
             _ = heartbeat => unreachable!("the heartbeat never ends"),
         };
         let (counts, message) = progress.snapshot();
         let error = outcome.as_ref().err().map(|e| format!("{e:#}"));
+        let labels = [
+            ("source", claimed.source.source_type.clone()),
+            (
+                "outcome",
+                if error.is_none() {
+                    "succeeded"
+                } else {
+                    "failed"
+                }
+                .to_string(),
+            ),
+        ];
+        metrics::counter!("rampart_sync_runs_total", &labels).increment(1);
+        metrics::histogram!("rampart_sync_run_duration_seconds", &labels)
+            .record(started.elapsed().as_secs_f64());
+        for (kind, count) in [
+            ("added", counts.added),
+            ("updated", counts.updated),
+            ("unchanged", counts.unchanged),
+            ("skipped", counts.skipped),
+        ] {
+            metrics::counter!("rampart_sync_records_total",
+                "source" => claimed.source.source_type.clone(), "kind" => kind)
+            .increment(u64::try_from(count).unwrap_or(0));
+        }
         match &error {
             None => tracing::info!(run = run_id, source = %source_id, added = counts.added,
                 updated = counts.updated, unchanged = counts.unchanged, skipped = counts.skipped,

@@ -131,6 +131,13 @@ impl DeliveryWorker {
                 None => DeliveryOutcome::GiveUp,
             },
         };
+        let label = match &outcome {
+            DeliveryOutcome::Delivered => "delivered",
+            DeliveryOutcome::Gone => "gone",
+            DeliveryOutcome::Retry(_) => "retry",
+            DeliveryOutcome::GiveUp => "failed",
+        };
+        metrics::counter!("rampart_webhook_deliveries_total", "outcome" => label).increment(1);
         DeliveryResult {
             delivery_id: delivery.delivery_id,
             endpoint_id: delivery.endpoint_id,

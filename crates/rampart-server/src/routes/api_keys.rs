@@ -2,8 +2,8 @@
 //! Seed 003's `/api/*-api-key` endpoints are in `seed_api_keys`; the rules of both (and of
 //! `rampart keys create`) are in [`rampart_engine::services::api_keys`].
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{upgrade_response, Principal, RequestMeta};
 use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
 use crate::state::AppState;
-use rampart_engine::services::api_keys::{self, CreateApiKey, CreateRefusal, KeyRequester};
+use rampart_engine::services::api_keys::{
+    self, CreateApiKey, CreateRefusal, KeyRequester, RotateApiKey,
+};
 
 /// A key as listed: never the secret.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -32,7 +34,8 @@ pub struct ApiKeyView {
     /// `active`, `expired` or `revoked`.
     pub status: &'static str,
     pub expires_at: Option<DateTime<Utc>>,
-    /// When the key was revoked (listed only with `?status=revoked` or `all`).
+    /// When the key was revoked (listed only with `?status=revoked` or `all`); for a key
+    /// rotated with a grace period, the future time it stops working.
     pub revoked_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
@@ -97,7 +100,8 @@ fn view(state: &AppState, key: &ApiKeyInfo) -> ApiKeyView {
             UserKind::Service => "service_account",
         },
         owner: key.owner.clone(),
-        status: if key.revoked_at.is_some() {
+        // A key in the grace period of a rotation works (and is active) until `revoked_at`.
+        status: if key.revoked_at.is_some_and(|at| at <= now) {
             "revoked"
         } else if key.expires_at.is_some_and(|e| e <= now) {
             "expired"
@@ -200,30 +204,63 @@ pub async fn revoke(
     Ok(Json(view(&state, &key)))
 }
 
-/// Replaces a key with a new one (same name, scopes and expiry policy); the old one is
-/// revoked at once.
+/// The optional JSON body of a rotation: none at all (no `Content-Length`, or 0) is the
+/// default, an immediate revocation of the old key.
+pub struct OptionalRotateBody(RotateApiKey);
+
+impl<S: Send + Sync> FromRequest<S> for OptionalRotateBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let headers = request.headers();
+        let has_body = match headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            Some(length) => length > 0,
+            None => headers.contains_key(header::TRANSFER_ENCODING),
+        };
+        if !has_body {
+            return Ok(OptionalRotateBody(RotateApiKey::default()));
+        }
+        let ApiJson(body) = ApiJson::<RotateApiKey>::from_request(request, state).await?;
+        Ok(OptionalRotateBody(body))
+    }
+}
+
+/// Replaces a key with a new one (same name, scopes and expiry policy). The old one is
+/// revoked at once, or after `expire_old_in` (e.g. `"24h"`): both work until then.
 #[utoipa::path(post, path = "/api/v1/api-keys/{id}/rotate", tag = "api-keys",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "API key id")),
+    request_body(content = Option<RotateApiKey>, description = "Optional: `{\"expire_old_in\": \"24h\"}`"),
     responses(
         (status = 201, description = "The new key; `api_key` is shown only now", body = ApiKeyCreated),
         (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
-        (status = 403, description = "Not a session", body = ErrorBody),
+        (status = 403, description = "Not a session, or the subscription is inactive (`upgrade_required`)", body = ErrorBody),
         (status = 404, description = "No such key of yours", body = ErrorBody),
+        (status = 422, description = "Invalid `expire_old_in`", body = ErrorBody),
     ))]
 pub async fn rotate(
     State(state): State<AppState>,
     meta: RequestMeta,
     principal: Principal,
     Path(id): Path<i64>,
-) -> Result<(StatusCode, Json<ApiKeyCreated>), ApiError> {
-    let (key, secret) = api_keys::rotate_key(&state, &principal, &meta, id).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ApiKeyCreated {
-            api_key: secret.reveal().to_string(),
-            key: view(&state, &key),
-            replaced_api_key_id: Some(id),
-        }),
-    ))
+    OptionalRotateBody(body): OptionalRotateBody,
+) -> Result<Response, ApiError> {
+    let grace = api_keys::rotation_grace(body.expire_old_in.as_deref())?;
+    match api_keys::rotate_key(&state, &principal, &meta, id, grace).await {
+        Ok((key, secret)) => Ok((
+            StatusCode::CREATED,
+            Json(ApiKeyCreated {
+                api_key: secret.reveal().to_string(),
+                key: view(&state, &key),
+                replaced_api_key_id: Some(id),
+            }),
+        )
+            .into_response()),
+        Err(CreateRefusal::Upgrade) => Ok(upgrade_response(false)),
+        Err(CreateRefusal::Api(error)) => Err(error.into()),
+    }
 }

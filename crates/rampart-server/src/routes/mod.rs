@@ -28,6 +28,7 @@ pub mod seed_integrations;
 pub mod seed_products;
 pub mod sync_sources;
 pub mod teams;
+pub mod usage;
 pub mod vex_documents;
 pub mod vex_imports;
 pub mod webhooks;

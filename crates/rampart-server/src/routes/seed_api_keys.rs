@@ -89,6 +89,16 @@ pub struct SeedKeyId {
     pub api_key_id: i64,
 }
 
+/// Seed 003's rotation body, plus an optional grace period for the old key.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SeedRotate {
+    pub api_key_id: i64,
+    /// How long the old key keeps working (`"24h"`, at most 30 days). Absent: it is
+    /// revoked at once, as seed 003 documents.
+    #[serde(default)]
+    pub expire_old_in: Option<String>,
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SeedMessage {
     pub success: bool,
@@ -193,31 +203,37 @@ pub async fn revoke(
     }))
 }
 
-/// Seed 003: a new key with the same name; the old one is revoked at once.
+/// Seed 003: a new key with the same name; the old one is revoked at once, or after
+/// `expire_old_in` (e.g. `"24h"`) when given.
 #[utoipa::path(post, path = "/api/rotate-api-key", tag = "api-keys",
     security(("bearer" = [])),
-    request_body = SeedKeyId,
+    request_body = SeedRotate,
     responses(
         (status = 200, description = "The new key; `api_key` is shown only now", body = SeedKeyCreated),
         (status = 400, description = "Invalid id"),
         (status = 401, description = "Missing or invalid credentials"),
-        (status = 403, description = "Not a session"),
+        (status = 403, description = "Not a session, or the subscription is inactive (`upgrade_required`)"),
         (status = 404, description = "No such key of yours"),
     ))]
 pub async fn rotate(
     State(state): State<AppState>,
     meta: RequestMeta,
     principal: Principal,
-    body: Result<ApiJson<SeedKeyId>, ApiError>,
-) -> Result<Json<SeedKeyCreated>, SeedError> {
+    body: Result<ApiJson<SeedRotate>, ApiError>,
+) -> Result<Response, SeedError> {
     let ApiJson(body) = body?;
-    let (key, secret) = api_keys::rotate_key(&state, &principal, &meta, body.api_key_id).await?;
-    Ok(Json(SeedKeyCreated {
-        success: true,
-        api_key: secret.reveal().to_string(),
-        api_key_id: key.id,
-        name: key.name,
-        created_at: seed_time(key.created_at),
-        test_mode: (key.kind == rampart_core::ApiKeyKind::Test).then_some(true),
-    }))
+    let grace = api_keys::rotation_grace(body.expire_old_in.as_deref())?;
+    match api_keys::rotate_key(&state, &principal, &meta, body.api_key_id, grace).await {
+        Ok((key, secret)) => Ok(Json(SeedKeyCreated {
+            success: true,
+            api_key: secret.reveal().to_string(),
+            api_key_id: key.id,
+            name: key.name,
+            created_at: seed_time(key.created_at),
+            test_mode: (key.kind == rampart_core::ApiKeyKind::Test).then_some(true),
+        })
+        .into_response()),
+        Err(CreateRefusal::Upgrade) => Ok(upgrade_response(true)),
+        Err(CreateRefusal::Api(error)) => Err(error.into()),
+    }
 }

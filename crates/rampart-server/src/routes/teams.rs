@@ -24,6 +24,10 @@ pub struct TeamView {
     pub id: i64,
     pub name: String,
     pub plan: String,
+    /// The subscription: `active`, `past_due` or `inactive` (keys are refused while
+    /// inactive or once `current_period_end` has passed).
+    pub plan_status: String,
+    pub current_period_end: Option<DateTime<Utc>>,
     /// The caller's role in it; `null` when the caller is not a member (an operator who set
     /// another team's plan).
     pub role: Option<String>,
@@ -101,6 +105,8 @@ pub async fn list_teams(
             id: m.team_id,
             name: m.team_name,
             plan: m.plan,
+            plan_status: m.plan_status,
+            current_period_end: m.current_period_end,
             role: Some(m.role),
         })
         .collect();
@@ -130,6 +136,8 @@ pub async fn create_team(
             id: team.id,
             name: team.name,
             plan: team.plan,
+            plan_status: team.plan_status,
+            current_period_end: team.current_period_end,
             role: Some(Role::Owner.as_str().into()),
         }),
     ))
@@ -283,7 +291,12 @@ pub async fn update_settings(
     Ok(Json(settings_view(&team)))
 }
 
-/// Sets a team's plan. Operators only (owners/admins of the team made at bootstrap).
+/// Sets a team's plan and/or its subscription (`status`: active, past_due or inactive;
+/// `current_period_end`: when the paid period ends, `null` to clear). An inactive
+/// subscription or an ended period refuses the team's API keys at once (403
+/// `upgrade_required`); they work again when reactivated. Audited (`team.plan`); a status or
+/// period change is also a `team.plan_changed` event. Operators only (owners/admins of the team made at
+/// bootstrap).
 #[utoipa::path(put, path = "/api/v1/teams/{team_id}/plan", tag = "teams",
     security(("bearer" = ["teams:manage"])),
     params(("team_id" = i64, Path, description = "Team id")),
@@ -293,7 +306,7 @@ pub async fn update_settings(
         (status = 401, description = "Missing or invalid credentials", body = ErrorBody),
         (status = 403, description = "Missing scope or not an operator", body = ErrorBody),
         (status = 404, description = "No such team", body = ErrorBody),
-        (status = 422, description = "Unknown plan", body = ErrorBody),
+        (status = 422, description = "Unknown plan or status, bad time, or nothing to change", body = ErrorBody),
     ))]
 pub async fn set_plan(
     State(state): State<AppState>,
@@ -308,6 +321,8 @@ pub async fn set_plan(
         id: planned.team.id,
         name: planned.team.name,
         plan: planned.team.plan,
+        plan_status: planned.team.plan_status,
+        current_period_end: planned.team.current_period_end,
         role: planned.operator_role,
     }))
 }

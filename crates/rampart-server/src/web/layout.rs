@@ -67,6 +67,7 @@ impl Layout {
             ("/settings/members", "Members", "members"),
             ("/audit", "Audit log", "audit"),
             ("/compliance", "Compliance", "compliance"),
+            ("/usage", "API usage", "usage"),
         ]
     }
 }

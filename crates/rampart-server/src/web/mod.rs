@@ -127,6 +127,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/scans/monitors/{id}/delete", post(scans::delete_monitor))
         .route("/scans/{id}", get(scans::show))
         .route("/scans/{id}/rescan", post(scans::rescan))
+        .route("/usage", get(usage::show))
         .route(
             "/sync-sources",
             get(sync_sources::list).post(sync_sources::configure),

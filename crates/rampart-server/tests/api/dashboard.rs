@@ -305,6 +305,7 @@ backend_tests! {
             "/settings/members".to_string(),
             "/audit".to_string(),
             "/audit?action=product.&since=2020-01-01".to_string(),
+            "/usage".to_string(),
             "/sync-sources".to_string(),
         ] {
             let html = web.page(&path).await;

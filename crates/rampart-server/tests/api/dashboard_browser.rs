@@ -371,6 +371,7 @@ async fn walk(app: &TestApp, axe: &Path, data: &Path) {
     for (path, name) in [
         ("/settings/members", "members"),
         ("/audit", "audit"),
+        ("/usage", "usage"),
         ("/sync-sources", "sync-sources"),
         ("/scans", "scans"),
         ("/scans/monitors", "scan-monitors"),

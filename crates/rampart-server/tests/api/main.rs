@@ -37,6 +37,8 @@ mod teams;
 mod tenancy;
 mod test_mode;
 mod triage_bench;
+mod usage;
+mod usage_bench;
 mod vex_bench;
 mod vex_corpus;
 mod vex_documents;

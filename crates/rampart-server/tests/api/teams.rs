@@ -98,12 +98,12 @@ backend_tests! {
     async fn teams_are_listed_with_role_and_plan_and_created_on_the_default_plan(app) {
         let (token, own_team) = app.user_on_plan("tina@example.com", "pro").await;
         let listed = json_of(send(&app, Method::GET, "/api/v1/teams", &token, None).await, StatusCode::OK).await;
-        assert_eq!(listed, json!({"teams": [{"id": own_team, "name": "tina@example.com", "plan": "pro", "role": "owner"}]}));
+        assert_eq!(listed, json!({"teams": [{"id": own_team, "name": "tina@example.com", "plan": "pro", "plan_status": "active", "current_period_end": null, "role": "owner"}]}));
 
         let created = send(&app, Method::POST, "/api/v1/teams", &token, Some(json!({"name": "  Platform  "}))).await;
         let team = json_of(created, StatusCode::CREATED).await;
         let new_id = team["id"].as_i64().unwrap();
-        assert_eq!(team, json!({"id": new_id, "name": "Platform", "plan": "free", "role": "owner"}));
+        assert_eq!(team, json!({"id": new_id, "name": "Platform", "plan": "free", "plan_status": "active", "current_period_end": null, "role": "owner"}));
         let listed = json_of(send(&app, Method::GET, "/api/v1/teams", &token, None).await, StatusCode::OK).await;
         let ids: Vec<i64> = listed["teams"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
         assert_eq!(ids, [own_team, new_id]);
@@ -143,7 +143,7 @@ backend_tests! {
         let other_team = login["team_id"].as_i64().unwrap();
         let path = format!("/api/v1/teams/{other_team}/plan");
         let set = json_of(send(&app, Method::PUT, &path, &app.admin_key, Some(json!({"plan": "pro"}))).await, StatusCode::OK).await;
-        assert_eq!(set, json!({"id": other_team, "name": "vera@example.com", "plan": "pro", "role": null}), "the operator is not a member there");
+        assert_eq!(set, json!({"id": other_team, "name": "vera@example.com", "plan": "pro", "plan_status": "active", "current_period_end": null, "role": null}), "the operator is not a member there");
         let operators = json_of(send(&app, Method::GET, "/api/v1/me", &app.admin_key, None).await, StatusCode::OK).await["team"]["id"].as_i64().unwrap();
         let own = json_of(send(&app, Method::PUT, &format!("/api/v1/teams/{operators}/plan"), &app.admin_key, Some(json!({"plan": "enterprise"}))).await, StatusCode::OK).await;
         assert_eq!(own["role"], "owner");

@@ -90,9 +90,16 @@ impl TryFrom<ApiKeyInfoRow> for ApiKeyInfo {
 }
 
 /// The active key `$1` of team `$2` that caller `$3` may manage: their own, or (when `$4`)
-/// one of the team's service-account keys. Revoke and rotate select with it.
+/// one of the team's service-account keys. Rotate selects with it (a key already rotated,
+/// even one still in its grace period, is not rotated again).
 const ACTIVE_KEY_VISIBLE_TO_CALLER: &str = "WHERE k.id = $1 AND k.team_id = $2
         AND k.revoked_at IS NULL AND (k.user_id = $3 OR ($4 AND u.kind = 'service'))";
+
+/// [`ACTIVE_KEY_VISIBLE_TO_CALLER`] plus a key in the grace period of a rotation (revoked
+/// after `$5`): revoke selects with it, to end the grace at once.
+const REVOCABLE_KEY_VISIBLE_TO_CALLER: &str = "WHERE k.id = $1 AND k.team_id = $2
+        AND (k.revoked_at IS NULL OR k.revoked_at > $5)
+        AND (k.user_id = $3 OR ($4 AND u.kind = 'service'))";
 
 const KEY_INFO_SELECT: &str = "SELECT k.id, k.team_id, k.user_id, u.kind AS user_kind,
         COALESCE(u.name, u.email) AS owner, k.name, k.is_test, k.last_six, k.scopes,
@@ -245,16 +252,20 @@ impl Store {
         status: KeyStatusFilter,
         at: DateTime<Utc>,
     ) -> Result<Vec<ApiKeyInfo>, StoreError> {
+        // A key rotated with a grace period is revoked in the future: it works (and lists
+        // as active) until then.
         let (condition, binds_at) = match status {
             KeyStatusFilter::Active => (
-                "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $4)",
+                "(k.revoked_at IS NULL OR k.revoked_at > $4)
+                 AND (k.expires_at IS NULL OR k.expires_at > $4)",
                 true,
             ),
             KeyStatusFilter::Expired => (
-                "k.revoked_at IS NULL AND k.expires_at IS NOT NULL AND k.expires_at <= $4",
+                "(k.revoked_at IS NULL OR k.revoked_at > $4)
+                 AND k.expires_at IS NOT NULL AND k.expires_at <= $4",
                 true,
             ),
-            KeyStatusFilter::Revoked => ("k.revoked_at IS NOT NULL", false),
+            KeyStatusFilter::Revoked => ("k.revoked_at IS NOT NULL AND k.revoked_at <= $4", true),
             KeyStatusFilter::All => ("TRUE", false),
         };
         let sql = format!(
@@ -287,16 +298,28 @@ impl Store {
         let row: ApiKeyInfoRow = with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let row: Option<ApiKeyInfoRow> = sqlx::query_as(&format!(
-                "{KEY_INFO_SELECT} {ACTIVE_KEY_VISIBLE_TO_CALLER}"
+                "{KEY_INFO_SELECT} {REVOCABLE_KEY_VISIBLE_TO_CALLER}"
             ))
             .bind(key_id)
             .bind(visibility.team_id)
             .bind(visibility.user_id)
             .bind(visibility.include_service_accounts)
+            .bind(at)
             .fetch_optional(&mut *tx)
             .await?;
             let Some(row) = row else { return Err(StoreError::NotFound) };
-            if row.user_kind == "service" {
+            // A service account whose other key (the one that replaced this) still works
+            // keeps its account: only this key is revoked.
+            let replaced: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM api_keys WHERE user_id = $1 AND id <> $2
+                 AND (revoked_at IS NULL OR revoked_at > $3)",
+            )
+            .bind(row.user_id)
+            .bind(key_id)
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await?;
+            if row.user_kind == "service" && replaced == 0 {
                 sqlx::query("DELETE FROM users WHERE id = $1 AND kind = 'service'")
                     .bind(row.user_id)
                     .execute(&mut *tx)
@@ -320,13 +343,15 @@ impl Store {
     }
 
     /// Replaces a visible, unrevoked key with a new one of the same owner, name, scopes,
-    /// kind and expiry policy, revoking the old one in the same transaction. Returns the new
-    /// key and the old key's id.
+    /// kind and expiry policy, revoking the old one in the same transaction, effective
+    /// `old_revoked_at` (`at` for at once; later for a grace period in which both work).
+    /// Returns the new key.
     pub async fn rotate_api_key(
         &self,
         visibility: KeyVisibility,
         key_id: i64,
         rotated_by: i64,
+        old_revoked_at: DateTime<Utc>,
         event: AuditEvent,
         at: DateTime<Utc>,
     ) -> Result<(ApiKeyInfo, ApiKeySecret), StoreError> {
@@ -352,7 +377,7 @@ impl Store {
                 "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
             )
             .bind(key_id)
-            .bind(at)
+            .bind(old_revoked_at.max(at))
             .execute(&mut *tx)
             .await?;
             if revoked.rows_affected() != 1 {
@@ -378,7 +403,10 @@ impl Store {
             .await?;
             let event = event
                 .target("api_key", key_id)
-                .details(serde_json::json!({ "new_api_key_id": new_id }));
+                .details(serde_json::json!({
+                    "new_api_key_id": new_id,
+                    "old_key_revoked_at": old_revoked_at.max(at),
+                }));
             insert_audit!(&mut *tx, &event, at)?;
             let row: ApiKeyInfoRow = sqlx::query_as(&format!("{KEY_INFO_SELECT} WHERE k.id = $1"))
                 .bind(new_id)

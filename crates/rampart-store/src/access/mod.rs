@@ -8,4 +8,4 @@ mod teams;
 
 pub use api_keys::{ApiKeyInfo, KeyOwner, KeyStatusFilter, KeyVisibility, NewApiKey};
 pub use sessions::{LoginOutcome, NewOtp, NewSession, OtpRecord, SessionRecord};
-pub use teams::{MemberInfo, TeamInfo};
+pub use teams::{MemberInfo, PlanChange, TeamInfo};

@@ -3,9 +3,12 @@
 
 use crate::BeginWrite;
 use chrono::{DateTime, Utc};
-use rampart_core::{ApiKeyCreation, Role};
+use rampart_core::usage::PlanStatus;
+use rampart_core::{ApiKeyCreation, EventType, Role};
 
 use crate::audit::{insert_audit, AuditEvent};
+use crate::events::{record_event, NewEvent};
+use crate::products::Tenant;
 use crate::{with_pool, Store, StoreError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -17,6 +20,10 @@ pub struct TeamInfo {
     pub created_at: DateTime<Utc>,
     /// `members` or `admins` (a CHECK constraint keeps it one of them).
     pub api_key_creation: String,
+    /// `active`, `past_due` or `inactive` (a CHECK constraint keeps it one of them).
+    pub plan_status: String,
+    /// The end of the paid period, if one is set: keys stop working then.
+    pub current_period_end: Option<DateTime<Utc>>,
 }
 
 impl TeamInfo {
@@ -24,10 +31,25 @@ impl TeamInfo {
     pub fn api_key_creation(&self) -> ApiKeyCreation {
         ApiKeyCreation::parse(&self.api_key_creation).unwrap_or_default()
     }
+
+    /// The subscription status (an unknown stored value reads as `active`).
+    pub fn plan_status(&self) -> PlanStatus {
+        self.plan_status.parse().unwrap_or_default()
+    }
+}
+
+/// A change of a team's plan or subscription; absent fields keep their value.
+#[derive(Debug, Clone, Default)]
+pub struct PlanChange {
+    pub plan: Option<String>,
+    pub status: Option<PlanStatus>,
+    /// `Some(None)` clears the period end.
+    pub current_period_end: Option<Option<DateTime<Utc>>>,
 }
 
 /// The columns of [`TeamInfo`].
-const TEAM_COLUMNS: &str = "id, name, plan, is_operator, created_at, api_key_creation";
+const TEAM_COLUMNS: &str =
+    "id, name, plan, is_operator, created_at, api_key_creation, plan_status, current_period_end";
 
 /// Takes the team's row lock for the rest of the transaction: on PostgreSQL a row lock, on
 /// SQLite the database write lock (the first statement writes, so the transaction never has
@@ -296,28 +318,57 @@ impl Store {
         })
     }
 
-    /// Changes a team's plan.
+    /// Changes a team's plan and/or subscription status and period, audited with the values
+    /// before and after; a change of status or period also emits `team.plan_changed` in the
+    /// same transaction. Keys follow at once (the key cache is emptied).
     pub async fn set_team_plan(
         &self,
         team_id: i64,
-        plan: &str,
+        change: &PlanChange,
         event: AuditEvent,
         at: DateTime<Utc>,
     ) -> Result<TeamInfo, StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let team: Option<TeamInfo> = sqlx::query_as(&format!(
-                "UPDATE teams SET plan = $2 WHERE id = $1 RETURNING {TEAM_COLUMNS}"
+            let before: Option<TeamInfo> = sqlx::query_as(&format!(
+                "SELECT {TEAM_COLUMNS} FROM teams WHERE id = $1"
             ))
             .bind(team_id)
-            .bind(plan)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some(team) = team else { return Err(StoreError::NotFound) };
-            let event = event
-                .target("team", team_id)
-                .details(serde_json::json!({ "plan": plan }));
+            let Some(before) = before else { return Err(StoreError::NotFound) };
+            let plan = change.plan.clone().unwrap_or_else(|| before.plan.clone());
+            let status = change.status.unwrap_or_else(|| before.plan_status());
+            let period_end = change.current_period_end.unwrap_or(before.current_period_end);
+            let team: TeamInfo = sqlx::query_as(&format!(
+                "UPDATE teams SET plan = $2, plan_status = $3, current_period_end = $4
+                 WHERE id = $1 RETURNING {TEAM_COLUMNS}"
+            ))
+            .bind(team_id)
+            .bind(&plan)
+            .bind(status.as_str())
+            .bind(period_end)
+            .fetch_one(&mut *tx)
+            .await?;
+            let data = serde_json::json!({
+                "team_id": team_id,
+                "plan": plan,
+                "status": status.as_str(),
+                "current_period_end": period_end,
+                "previous": {
+                    "plan": before.plan,
+                    "status": before.plan_status,
+                    "current_period_end": before.current_period_end,
+                },
+            });
+            let event = event.target("team", team_id).details(data.clone());
             insert_audit!(&mut *tx, &event, at)?;
+            // The subscription's lifecycle is an event (its keys stop or work again); a plan
+            // name alone changing is audited only, as before.
+            let lifecycle = status != before.plan_status() || period_end != before.current_period_end;
+            if lifecycle {
+                record_event(&mut *tx, &NewEvent::team(Tenant::live(team_id), EventType::TeamPlanChanged, data)).await?;
+            }
             tx.commit().await?;
             self.key_cache.forget_all();
             Ok(team)

@@ -67,7 +67,7 @@ fn row(state: &AppState, key: &ApiKeyInfo) -> KeyRow {
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join(", "),
-        status: if key.revoked_at.is_some() {
+        status: if key.revoked_at.is_some_and(|at| at <= now) {
             "revoked"
         } else if key.expires_at.is_some_and(|e| e <= now) {
             "expired"
@@ -158,7 +158,13 @@ pub async fn rotate(
     user: SignedIn,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    let (key, secret) = api_keys::rotate_key(&state, &user.actor, &user.origin, id).await?;
+    let (key, secret) = match api_keys::rotate_key(&state, &user.actor, &user.origin, id, None)
+        .await
+    {
+        Ok(rotated) => rotated,
+        Err(CreateRefusal::Upgrade) => return Err(WebError::forbidden(api_keys::UPGRADE_MESSAGE)),
+        Err(CreateRefusal::Api(error)) => return Err(error.into()),
+    };
     let created = NewKey {
         name: key.name,
         secret: secret.reveal().to_string(),

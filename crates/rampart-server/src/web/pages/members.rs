@@ -30,12 +30,26 @@ struct MembersPage {
     layout: Layout,
     members: Vec<MemberRow>,
     roles: [&'static str; 4],
+    /// The team's plan and subscription (operators change them).
+    plan: String,
+    plan_status: String,
+    period_end: String,
 }
 
 /// `GET /settings/members`.
 pub async fn list(State(state): State<AppState>, user: SignedIn) -> Result<Response, WebError> {
     let members = teams::members(&state, &user.actor, user.actor.team_id).await?;
+    let team = state
+        .store
+        .team(user.actor.team_id)
+        .await?
+        .ok_or_else(|| WebError::from(ServiceError::not_found("team")))?;
     Ok(render(&MembersPage {
+        plan: team.plan.clone(),
+        plan_status: team.plan_status.replace('_', " "),
+        period_end: team
+            .current_period_end
+            .map_or_else(|| "not set".to_string(), when),
         layout: user.layout("Members", "members"),
         members: members
             .into_iter()

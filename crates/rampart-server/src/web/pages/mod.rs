@@ -19,6 +19,7 @@ pub mod scans;
 pub mod sync_sources;
 pub mod triage;
 pub mod triage_view;
+pub mod usage;
 pub mod vex;
 pub mod vulnerabilities;
 pub mod webhooks;

@@ -1,0 +1,402 @@
+//! The API request log (issue 20, seed 003 "Every API request is logged"): one entry per
+//! request (caller, team, route template, method, status, latency, bytes, client IP, user
+//! agent, request id, time), handed to a bounded buffer and written in batches by a
+//! background task, so a request never waits for the database. When the buffer is full the
+//! entry is dropped and counted (`rampart_request_log_dropped_total`), never blocking.
+//!
+//! The same layer counts key usage (the key list's `requests_count` and `last_used_at`) from
+//! the very entries it logs, with the same time, so both always agree; and records the
+//! Prometheus request metrics (by route template and status).
+//!
+//! Logged: every request but the health probes, `/metrics` and the dashboard's static assets.
+
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{header, HeaderMap};
+use axum::middleware::Next;
+use axum::response::Response;
+use ipnet::IpNet;
+use rampart_engine::RequestLogSettings;
+use rampart_store::{RequestLogEntry, Store};
+use tokio::sync::{mpsc, watch, Mutex};
+
+use crate::state::AppState;
+
+/// The route template a request matched, set by [`tag_route`] on the response.
+#[derive(Debug, Clone)]
+pub struct RouteTemplate(pub Arc<str>);
+
+/// Who made a request, as authentication resolved it; set on the response by
+/// `auth::identify`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallerTag {
+    pub team_id: Option<i64>,
+    pub key_id: Option<i64>,
+    pub user_id: Option<i64>,
+}
+
+/// Longest user agent kept, in characters.
+const USER_AGENT_MAX: usize = 512;
+
+/// The buffer between requests and the writer, and its counters.
+pub struct RequestLog {
+    settings: RequestLogSettings,
+    sender: mpsc::Sender<RequestLogEntry>,
+    receiver: Mutex<mpsc::Receiver<RequestLogEntry>>,
+    dropped: AtomicU64,
+    written: AtomicU64,
+}
+
+impl RequestLog {
+    pub fn new(settings: RequestLogSettings) -> Self {
+        let (sender, receiver) = mpsc::channel(settings.buffer.max(1));
+        RequestLog {
+            settings,
+            sender,
+            receiver: Mutex::new(receiver),
+            dropped: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+        }
+    }
+
+    /// Hands an entry to the writer; a full buffer drops it (counted), never waits.
+    pub fn submit(&self, entry: RequestLogEntry) {
+        if self.sender.try_send(entry).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("rampart_request_log_dropped_total").increment(1);
+        }
+    }
+
+    /// Entries dropped since start because the buffer was full (or could not be written).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// Entries waiting in the buffer.
+    pub fn queued(&self) -> usize {
+        self.sender.max_capacity() - self.sender.capacity()
+    }
+
+    /// Writes what is buffered every `flush_interval` (at once while full batches keep
+    /// coming) until `stop`, then everything left.
+    pub async fn run_writer(self: Arc<Self>, store: Store, mut stop: watch::Receiver<bool>) {
+        let mut ticker = tokio::time::interval(self.settings.flush_interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => self.flush(&store).await,
+                _ = stop.changed() => break,
+            }
+        }
+        self.flush(&store).await;
+    }
+
+    /// Writes every buffered entry, a batch per transaction.
+    pub async fn flush(&self, store: &Store) {
+        let mut receiver = self.receiver.lock().await;
+        let batch = self.settings.batch.max(1);
+        loop {
+            let mut entries = Vec::with_capacity(batch.min(receiver.len()));
+            while entries.len() < batch {
+                match receiver.try_recv() {
+                    Ok(entry) => entries.push(entry),
+                    Err(_) => break,
+                }
+            }
+            if entries.is_empty() {
+                return;
+            }
+            let full = entries.len() == batch;
+            match store.write_request_log(&entries).await {
+                Ok(()) => {
+                    self.written
+                        .fetch_add(entries.len() as u64, Ordering::Relaxed);
+                }
+                Err(error) => {
+                    // Counted with the drops: the figures say how complete the log is.
+                    tracing::warn!(%error, entries = entries.len(), "cannot write the request log");
+                    self.dropped
+                        .fetch_add(entries.len() as u64, Ordering::Relaxed);
+                    metrics::counter!("rampart_request_log_dropped_total")
+                        .increment(entries.len() as u64);
+                }
+            }
+            if !full {
+                return;
+            }
+        }
+    }
+
+    /// Deletes entries older than the retention every `prune_interval` (the first time at
+    /// start).
+    pub async fn run_pruner(self: Arc<Self>, state: AppState) {
+        let mut ticker = tokio::time::interval(self.settings.prune_interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let cutoff =
+                state.now() - chrono::Duration::days(i64::from(self.settings.retention_days));
+            match state.store.prune_request_log(cutoff).await {
+                Ok((rows, rollups)) if rows + rollups > 0 => {
+                    tracing::info!(rows, rollups, %cutoff, "pruned the request log");
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "cannot prune the request log"),
+            }
+        }
+    }
+}
+
+/// Route layer of every route: remembers its template on the response for [`record`]
+/// (outer layers run before routing and cannot see it).
+pub async fn tag_route(request: Request, next: Next) -> Response {
+    let template = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| RouteTemplate(Arc::from(path.as_str())));
+    let mut response = next.run(request).await;
+    if let Some(template) = template {
+        response.extensions_mut().insert(template);
+    }
+    response
+}
+
+fn is_logged(path: &str) -> bool {
+    !(crate::ratelimit::is_exempt(path) || path == "/metrics" || path.starts_with("/assets/"))
+}
+
+/// The client's address: the peer's, or, when the peer is a trusted proxy, the nearest
+/// address in `X-Forwarded-For` (read from the right) that is not a trusted proxy.
+pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> Option<IpAddr> {
+    let peer = peer?;
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        let Some(ip) = parse_hop(hop) else {
+            // Not an address: whatever is left of it was not written by a trusted proxy.
+            break;
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+/// `203.0.113.7`, `203.0.113.7:5123`, `2001:db8::1` or `[2001:db8::1]:5123`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    hop.parse::<SocketAddr>().ok().map(|addr| addr.ip())
+}
+
+/// The peer address of a request (as the server accepted it).
+pub fn peer_ip(request: &Request) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
+/// Global layer: times the request, then logs it, counts key usage and records metrics.
+pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if !is_logged(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let started = Instant::now();
+    let at = state.now();
+    let method = request.method().as_str().to_string();
+    let headers = request.headers();
+    let request_id = header_text(headers, "x-request-id", 200);
+    let user_agent = header_text(headers, header::USER_AGENT.as_str(), USER_AGENT_MAX);
+    let request_bytes = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0);
+    let client = client_ip(peer_ip(&request), headers, &state.config.trusted_proxies);
+    let response = next.run(request).await;
+    let latency = started.elapsed();
+    let endpoint = response
+        .extensions()
+        .get::<RouteTemplate>()
+        .map_or_else(|| Arc::from("unmatched"), |t| Arc::clone(&t.0));
+    let caller = response
+        .extensions()
+        .get::<CallerTag>()
+        .copied()
+        .unwrap_or_default();
+    let status = response.status().as_u16();
+    if let Some(key_id) = caller.key_id {
+        state.key_usage.record(key_id, at);
+    }
+    record_metrics(&method, &endpoint, status, latency);
+    if !state.config.request_log.enabled {
+        return response;
+    }
+    let entry = RequestLogEntry {
+        at,
+        team_id: caller.team_id,
+        key_id: caller.key_id,
+        user_id: caller.user_id,
+        method,
+        endpoint: endpoint.to_string(),
+        status,
+        latency_us: i64::try_from(latency.as_micros()).unwrap_or(i64::MAX),
+        request_bytes,
+        response_bytes: 0,
+        client_ip: client.map(|ip| ip.to_string()),
+        user_agent,
+        request_id,
+    };
+    let (parts, body) = response.into_parts();
+    if let Some(size) = http_body::Body::size_hint(&body).exact() {
+        let mut entry = entry;
+        entry.response_bytes = i64::try_from(size).unwrap_or(i64::MAX);
+        state.request_log.submit(entry);
+        return Response::from_parts(parts, body);
+    }
+    // A streamed body: counted as it goes, logged when it ends (or the client goes away).
+    let counted = CountedBody {
+        inner: body,
+        bytes: 0,
+        pending: Some((entry, Arc::clone(&state.request_log))),
+    };
+    Response::from_parts(parts, Body::new(counted))
+}
+
+fn header_text(headers: &HeaderMap, name: &str, max: usize) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(max).collect())
+}
+
+fn record_metrics(method: &str, endpoint: &str, status: u16, latency: Duration) {
+    let labels = [
+        ("method", method.to_string()),
+        ("route", endpoint.to_string()),
+        ("status", status.to_string()),
+    ];
+    metrics::counter!("rampart_http_requests_total", &labels).increment(1);
+    metrics::histogram!("rampart_http_request_duration_seconds", &labels)
+        .record(latency.as_secs_f64());
+}
+
+/// A response body that counts its bytes and submits the log entry when it is done.
+struct CountedBody {
+    inner: Body,
+    bytes: u64,
+    pending: Option<(RequestLogEntry, Arc<RequestLog>)>,
+}
+
+impl CountedBody {
+    fn submit(&mut self) {
+        if let Some((mut entry, log)) = self.pending.take() {
+            entry.response_bytes = i64::try_from(self.bytes).unwrap_or(i64::MAX);
+            log.submit(entry);
+        }
+    }
+}
+
+impl http_body::Body for CountedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    self.bytes += data.len() as u64;
+                }
+            }
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => self.submit(),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for CountedBody {
+    fn drop(&mut self) {
+        self.submit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let headers = forwarded("198.51.100.9, 203.0.113.7, 10.0.0.4");
+        // From a trusted proxy: the nearest untrusted hop, read from the right.
+        assert_eq!(
+            client_ip(Some(proxy), &headers, &trusted),
+            Some("203.0.113.7".parse().unwrap())
+        );
+        // From anyone else the header is ignored.
+        let stranger: IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(
+            client_ip(Some(stranger), &headers, &trusted),
+            Some(stranger)
+        );
+        // No trusted proxies configured: the peer.
+        assert_eq!(client_ip(Some(proxy), &headers, &[]), Some(proxy));
+        // Garbage stops the walk at the last address a trusted proxy wrote.
+        let headers = forwarded("203.0.113.7, garbage, 10.0.0.4");
+        assert_eq!(
+            client_ip(Some(proxy), &headers, &trusted),
+            Some("10.0.0.4".parse().unwrap())
+        );
+        let headers = forwarded("[2001:db8::1]:443");
+        assert_eq!(
+            client_ip(Some(proxy), &headers, &trusted),
+            Some("2001:db8::1".parse().unwrap())
+        );
+    }
+}
