@@ -226,7 +226,8 @@ backend_tests! {
         assert_eq!(by_endpoint["groups"][0]["group"], "GET /api/v1/products", "{by_endpoint}");
         assert_eq!(by_endpoint["groups"][0]["requests"], 2);
         let by_key = json_of(app.get("/api/v1/usage?since=2000-01-01&group_by=key").send().await.unwrap()).await;
-        let mine = by_key["groups"].as_array().unwrap().iter().find(|g| g["group"] == key_id.to_string()).unwrap();
+        let key_group = key_id.to_string();
+        let mine = by_key["groups"].as_array().unwrap().iter().find(|g| g["group"] == key_group.as_str()).unwrap();
         assert_eq!(mine["requests"], rows.len() as i64, "{by_key}");
         assert_eq!(mine["key_name"], "usage walker");
         let by_day = json_of(app.get(&format!("/api/v1/usage?key_id={key_id}&since=2000-01-01&group_by=day")).send().await.unwrap()).await;
@@ -341,7 +342,8 @@ backend_tests! {
         // Audited with before/after, and a `team.plan_changed` event in the team's stream.
         let audit = json_of(app.get("/api/v1/audit-log?action=team.plan&per_page=100").send().await.unwrap()).await;
         let entries = audit["data"].as_array().unwrap();
-        let inactive = entries.iter().find(|e| e["details"]["status"] == "inactive" && e["target_id"] == team_id.to_string()).expect("audited");
+        let team_target = team_id.to_string();
+        let inactive = entries.iter().find(|e| e["details"]["status"] == "inactive" && e["target_id"] == team_target.as_str()).expect("audited");
         assert_eq!(inactive["details"]["previous"]["status"], "active", "{inactive}");
         let events = json_of(app.with_token(Method::GET, "/api/v1/events?type=team.plan_changed", &token).send().await.unwrap()).await;
         let statuses: Vec<&str> = events["items"].as_array().unwrap().iter().map(|e| e["data"]["status"].as_str().unwrap()).collect();
