@@ -2,6 +2,7 @@
 
 mod admin;
 mod config;
+mod export;
 mod import;
 mod keys;
 mod sarif;
@@ -35,6 +36,9 @@ enum Command {
     Migrate(config::DatabaseArgs),
     /// Load an advisory feed (file, directory tree, .zip or http(s) URL) into the knowledge base.
     Import(import::ImportArgs),
+    /// Write the knowledge base offline in OSV's layout (`--type osv --out DIR|FILE.zip`), for
+    /// an air-gapped Rampart or any OSV tool.
+    Export(export::ExportArgs),
     /// Print the OpenAPI 3.1 document of this build (the one served at /api/v1/openapi.json).
     Openapi,
     /// Version tools: sort, compare, check against a range, in an ecosystem's own order.
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve::run(*args).await,
             Command::Migrate(args) => serve::migrate(args).await,
             Command::Import(args) => import::run(args).await,
+            Command::Export(args) => export::run(args).await,
             Command::Openapi => serve::print_openapi(),
             Command::Admin(args) => admin::run(args).await,
             Command::Keys(args) => keys::run(args).await,

@@ -65,6 +65,7 @@ scopes! {
     AuditRead => "audit:read", "Export audit log entries";
     CveTrigger => "cve:trigger", "Trigger CVE scans and sync runs";
     KbRead => "kb:read", "Query the vulnerability knowledge base";
+    KbExport => "kb:export", "Download the whole knowledge base (OSV archive, for mirrors)";
     SyncRead => "sync:read", "View sync sources and their runs";
     SyncWrite => "sync:write", "Configure sync sources";
     ScansRead => "scans:read", "View scans and their findings";

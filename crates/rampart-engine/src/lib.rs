@@ -25,6 +25,7 @@ pub mod config;
 pub mod error;
 pub mod feeds;
 pub mod fields;
+pub mod kb_export;
 pub mod kb_index;
 pub mod mail;
 pub mod osv_cache;

@@ -42,3 +42,22 @@ pub fn document_response(
     }
     response
 }
+
+/// A JSON download: `value` serialised, `Content-Type: application/json` and
+/// `Content-Disposition: attachment` with `file_name` (the convention of every `/export`).
+pub fn json_attachment<T: serde::Serialize>(file_name: &str, value: &T) -> Response {
+    let bytes = match serde_json::to_vec(value) {
+        Ok(bytes) => bytes,
+        Err(error) => return crate::error::ApiError::internal(error).into_response(),
+    };
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}

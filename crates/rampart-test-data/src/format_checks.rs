@@ -110,6 +110,14 @@ pub fn csaf_provider_schema(data: &Path) -> SchemaCheck {
     )
 }
 
+/// The OSV JSON schema (ossf/osv-schema `validation/schema.json`).
+pub fn osv_schema(data: &Path) -> SchemaCheck {
+    SchemaCheck::load(
+        &data.join("peer-tests/osv-schema/validation/schema.json"),
+        &[],
+    )
+}
+
 /// The CycloneDX 1.6 XSD.
 pub fn cyclonedx_xsd(data: &Path) -> PathBuf {
     data.join("cyclonedx-spec-tests/schema/bom-1.6.xsd")

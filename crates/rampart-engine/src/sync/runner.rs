@@ -19,7 +19,7 @@ use anyhow::{anyhow, bail, Context};
 use chrono::{DateTime, Utc};
 use rampart_formats::advisory::{parse_nvd_page, Advisory, CveRecord, EpssFile, ParseReport};
 use rampart_store::{ClaimedRun, IngestStats, Store, SyncCounts};
-use reqwest::header::{HeaderValue, IF_MODIFIED_SINCE, RETRY_AFTER};
+use reqwest::header::{HeaderValue, AUTHORIZATION, IF_MODIFIED_SINCE, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use tokio::sync::mpsc;
 
@@ -119,7 +119,16 @@ pub(super) async fn execute(context: &RunContext<'_>, claimed: &ClaimedRun) -> a
     let started_at = claimed.run.started_at.unwrap_or_else(Utc::now);
     match source_type {
         FeedType::Nvd => nvd(context, &base, api_key.as_deref(), cursor, started_at).await,
-        FeedType::Osv => osv(context, &base, &source.ecosystems, cursor).await,
+        FeedType::Osv => {
+            osv(
+                context,
+                &base,
+                &source.ecosystems,
+                cursor,
+                api_key.as_deref(),
+            )
+            .await
+        }
         FeedType::Ghsa => {
             let location = context.client.policy().admit(&base).await?;
             archive(
@@ -128,6 +137,7 @@ pub(super) async fn execute(context: &RunContext<'_>, claimed: &ClaimedRun) -> a
                 location,
                 &source.ecosystems,
                 cursor,
+                None,
             )
             .await
         }
@@ -332,11 +342,14 @@ async fn nvd_request(
 // ---------------------------------------------------------------------------------------
 // OSV and GHSA archives
 
+/// An OSV source: osv.dev's bucket, or another Rampart's `/api/v1/kb/export` (same layout),
+/// which needs the source's API key as a bearer token.
 async fn osv(
     context: &RunContext<'_>,
     base: &str,
     ecosystems: &[String],
     cursor: Option<DateTime<Utc>>,
+    api_key: Option<&str>,
 ) -> anyhow::Result<()> {
     let location = context.client.policy().admit(base).await?;
     let bucket = match &location {
@@ -346,7 +359,7 @@ async fn osv(
         Location::Remote(url) => Some(url.clone()),
     };
     let Some(bucket) = bucket else {
-        return archive(context, FeedType::Osv, location, ecosystems, cursor).await;
+        return archive(context, FeedType::Osv, location, ecosystems, cursor, api_key).await;
     };
     if ecosystems.is_empty() {
         bail!("an OSV bucket source needs at least one ecosystem");
@@ -363,7 +376,15 @@ async fn osv(
             position + 1,
             ecosystems.len()
         ));
-        archive(context, FeedType::Osv, Location::Remote(url), &[], cursor).await?;
+        archive(
+            context,
+            FeedType::Osv,
+            Location::Remote(url),
+            &[],
+            cursor,
+            api_key,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -382,13 +403,15 @@ struct ArchivePart {
 type ArchiveBatch = anyhow::Result<ArchivePart>;
 
 /// Reads OSV records (JSON, or YAML in local trees) from a zip or a directory and ingests
-/// them batch by batch. Parsing runs on a blocking thread, ingest on this task.
+/// them batch by batch. Parsing runs on a blocking thread, ingest on this task. `api_key`,
+/// when given, is sent as `Authorization: Bearer` (a Rampart export needs it).
 async fn archive(
     context: &RunContext<'_>,
     feed: FeedType,
     location: Location,
     ecosystems: &[String],
     cursor: Option<DateTime<Utc>>,
+    api_key: Option<&str>,
 ) -> anyhow::Result<()> {
     enum Input {
         Zip(std::fs::File),
@@ -396,7 +419,13 @@ async fn archive(
     }
     let (input, label) = match location {
         Location::Remote(url) => {
-            let response = context.client.get(url.clone()).send().await?;
+            let mut request = context.client.get(url.clone());
+            if let Some(key) = api_key {
+                let value = HeaderValue::from_str(&format!("Bearer {key}"))
+                    .context("API key is not a valid header value")?;
+                request = request.header(AUTHORIZATION, value);
+            }
+            let response = request.send().await?;
             let status = response.status();
             if !status.is_success() {
                 bail!("{} answered {status}", url.as_str());

@@ -3,16 +3,19 @@
 //! product's summary, and the internal finding events.
 
 use axum::extract::{Path, State};
+use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use rampart_engine::services::findings::{self, FindingCriteria};
+use rampart_core::PageRequest;
 use rampart_store::FindingEvent;
 use serde::{Deserialize, Serialize};
 
 use super::{PageQuery, Paginated};
 use crate::auth::Principal;
 use crate::bodies::FindingBody;
-use crate::error::{ApiError, ApiQuery, ErrorBody};
+use crate::document_download::json_attachment;
+use crate::error::{ApiError, ApiQuery, ErrorBody, ErrorCode};
 use crate::state::AppState;
 
 /// Filters and sort of a release's vulnerabilities.
@@ -93,6 +96,98 @@ pub async fn release_vulnerabilities(
         request,
         FindingBody::from,
     )))
+}
+
+/// Filters and sort of a release's findings export (those of the listing, without paging).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FindingExportQuery {
+    /// Comma-separated severities: `critical`, `high`, `medium`, `low`, `none`.
+    pub severity: Option<String>,
+    /// Only (true) or no (false) vulnerabilities in CISA KEV.
+    pub kev: Option<bool>,
+    /// Lowest EPSS probability, 0–1.
+    pub epss_min: Option<f64>,
+    /// Only findings with (true) or without (false) a fixed version.
+    pub fixable: Option<bool>,
+    /// Only findings new (true) or not new (false) in the latest analysis.
+    pub new: Option<bool>,
+    /// `severity` (highest CVSS first, the default), `epss` (highest first) or `newest`.
+    pub sort: Option<String>,
+    /// Only findings of this SBOM.
+    pub sbom_id: Option<i64>,
+    /// Also findings whose decision suppresses them [default: false].
+    pub include_suppressed: Option<bool>,
+    /// Comma-separated triage states (`exploitable`, `in_triage`, …, or `untriaged`).
+    pub state: Option<String>,
+}
+
+/// Findings a release export holds at most; more is refused (422), to be narrowed.
+const MAX_EXPORT_FINDINGS: i64 = 50_000;
+
+/// Every finding of a release (the filters and sort of `GET /api/v1/releases/{id}/vulnerabilities`)
+/// as one JSON file: an array of the listing's items, in its order.
+#[utoipa::path(get, path = "/api/v1/releases/{id}/vulnerabilities/export", tag = "findings",
+    security(("bearer" = ["vulnerabilities:read"])),
+    params(("id" = i64, Path, description = "Release id"), FindingExportQuery),
+    responses(
+        (status = 200, description = "A JSON file: every matching finding", body = Vec<FindingBody>),
+        (status = 400, description = "A filter is malformed", body = ErrorBody),
+        (status = 404, description = "No such release in this team", body = ErrorBody),
+        (status = 422, description = "More than 50,000 findings match", body = ErrorBody),
+    ))]
+pub async fn release_vulnerabilities_export(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(release_id): Path<i64>,
+    query: Result<ApiQuery<FindingExportQuery>, ApiError>,
+) -> Result<Response, ApiError> {
+    principal.require(rampart_core::Scope::VulnerabilitiesRead)?;
+    let ApiQuery(query) = query?;
+    let criteria = FindingCriteria {
+        severity: query.severity.as_deref(),
+        kev: query.kev,
+        epss_min: query.epss_min,
+        fixable: query.fixable,
+        new: query.new,
+        sort: query.sort.as_deref(),
+        sbom_id: query.sbom_id,
+        include_suppressed: query.include_suppressed,
+        state: query.state.as_deref(),
+    };
+    let (filter, sort) = criteria.resolve()?;
+    let mut items: Vec<FindingBody> = Vec::new();
+    for page_number in 1.. {
+        let request = PageRequest::new(page_number, 500)?;
+        let page = findings::release_vulnerabilities(
+            &state,
+            &principal,
+            release_id,
+            (filter.clone(), sort),
+            request,
+        )
+        .await?
+        .into_items();
+        if page.total > MAX_EXPORT_FINDINGS {
+            return Err(ApiError::new(
+                ErrorCode::ValidationFailed,
+                format!(
+                    "the release has {} matching findings; an export holds at most {MAX_EXPORT_FINDINGS}: narrow it with the listing's filters",
+                    page.total
+                ),
+            ));
+        }
+        let before = items.len();
+        items.extend(page.items.into_iter().map(FindingBody::from));
+        if items.len() as i64 >= page.total || items.len() == before {
+            break;
+        }
+    }
+    Ok(json_attachment(
+        &format!("release-{release_id}-findings.json"),
+        &items,
+    ))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -585,6 +585,12 @@ backend_tests! {
         walk.call(admin, M::DELETE, "/api/v1/scans/monitors/{id}",
             &format!("/api/v1/scans/monitors/{}", id_of(&monitor, "id")), None, S::NO_CONTENT,
             "scan_monitor.delete", Some(admin_team), Some("scan_monitor")).await;
+        // Audited reads: the knowledge-base export downloads (zip bodies).
+        walk.call(admin, M::GET, "/api/v1/kb/export", "/api/v1/kb/export?ecosystem=npm", None,
+            S::OK, "kb.export", Some(admin_team), Some("knowledge_base")).await;
+        walk.call(admin, M::GET, "/api/v1/kb/export/{ecosystem}/all.zip",
+            "/api/v1/kb/export/PyPI/all.zip", None, S::OK, "kb.export", Some(admin_team),
+            Some("knowledge_base")).await;
 
         let uncovered: Vec<_> = mutating_routes(&app).await.difference(&walk.covered).cloned().collect();
         assert!(

@@ -23,6 +23,7 @@ mod foundation;
 mod identity;
 mod incidents;
 mod kb;
+mod kb_export;
 mod notifications;
 mod products;
 mod real_sboms;

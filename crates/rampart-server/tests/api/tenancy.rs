@@ -260,9 +260,10 @@ fn expectation(method: &Method, template: &str, credential: Credential) -> Optio
             if t.starts_with("/v1/")
                 || t.starts_with("/api/v1/vulnerabilities")
                 || t.starts_with("/api/v1/catalog/")
-                || t == "/api/v1/kb/status"
+                || t.starts_with("/api/v1/kb/")
                 || t == "/api/get-exploits"
-                || t == "/api/product-cves" =>
+                || t == "/api/product-cves"
+                || t == "/api/product-cves/export" =>
         {
             ServerWide
         }
@@ -849,6 +850,7 @@ backend_tests! {
             ("/api/v1/security/cve/sync-sources/{id}", "walk-kev".to_string()),
             ("/api/v1/vulnerabilities/{id}", "GHSA-walk-0001".to_string()),
             ("/v1/vulns/{id}", "GHSA-walk-0001".to_string()),
+            ("/api/v1/kb/export/{ecosystem}", "npm".to_string()),
         ];
         // Team A has finding events to leak.
         let a_events: Value = app.with_token(Method::GET, "/api/v1/finding-events", &a_token)
@@ -885,7 +887,7 @@ backend_tests! {
                 let query = match template.as_str() {
                     "/api/get-exploits" => "?cve_id=CVE-2099-7001",
                     "/v1/threats/scan" => "?target_ip=127.0.0.1",
-                    "/api/product-cves" => &format!("?product_id={catalog_product}"),
+                    "/api/product-cves" | "/api/product-cves/export" => &format!("?product_id={catalog_product}"),
                     "/api/v1/compliance/reports" => "?framework=soc2",
                     _ => "",
                 };

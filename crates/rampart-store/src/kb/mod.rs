@@ -3,10 +3,12 @@
 //! catalogue they yield), EPSS scores, CISA KEV entries and exploits. Shared by every team:
 //! not tenant data, written only by ingest (sync jobs and `rampart import`).
 
+mod export;
 mod ingest;
 mod query;
 mod records;
 
+pub use export::ExportRow;
 pub use ingest::{IngestStats, PreparedAdvisory};
 
 pub use query::{

@@ -2,6 +2,7 @@
 //! product catalogue, the OSV-compatible API (`osv`), and seed 003's CVE endpoints (`seed`).
 //! Scope: `kb:read` everywhere.
 
+pub mod export;
 pub mod osv;
 pub mod seed;
 
