@@ -103,7 +103,6 @@ async fn write_zip(
     file.flush()
         .with_context(|| format!("cannot write {}", partial.display()))?;
     drop(file);
-    std::fs::rename(&partial, path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(written)
 }

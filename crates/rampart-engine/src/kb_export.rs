@@ -422,8 +422,11 @@ mod tests {
                 .add(&OsvFile {
                     name: format!("GHSA-{i:04}.json"),
                     modified: Utc::now(),
-                    json: format!("{{\"id\":\"GHSA-{i:04}\",\"pad\":\"{}\"}}", "x".repeat(i * 100))
-                        .into_bytes(),
+                    json: format!(
+                        "{{\"id\":\"GHSA-{i:04}\",\"pad\":\"{}\"}}",
+                        "x".repeat(i * 100)
+                    )
+                    .into_bytes(),
                 })
                 .unwrap();
             // Everything but the entry being written is handed out as it is finished.
@@ -444,7 +447,10 @@ mod tests {
     #[test]
     fn an_ecosystem_is_a_name_and_names_the_file() {
         assert_eq!(ExportFilter::parse(None).unwrap(), ExportFilter::default());
-        assert_eq!(ExportFilter::parse(Some("  ")).unwrap().file_name(), "all.zip");
+        assert_eq!(
+            ExportFilter::parse(Some("  ")).unwrap().file_name(),
+            "all.zip"
+        );
         let debian = ExportFilter::parse(Some("Debian:12")).unwrap();
         assert_eq!(debian.file_name(), "Debian_12-all.zip");
         let error = ExportFilter::parse(Some("../etc")).unwrap_err();

@@ -185,7 +185,10 @@ fn export_refuses_a_missing_database_and_a_bad_ecosystem() {
             .output()
             .unwrap();
         assert_eq!(output.status.code(), Some(2), "{output:?}");
-        assert!(String::from_utf8_lossy(&output.stderr).contains(expected), "{output:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(expected),
+            "{output:?}"
+        );
         assert!(!out.exists());
     }
 }
@@ -196,7 +199,9 @@ fn export_refuses_a_missing_database_and_a_bad_ecosystem() {
 #[test]
 #[ignore]
 fn export_bench_whole_corpus() {
-    let Some(root) = rampart_test_data::root() else { return };
+    let Some(root) = rampart_test_data::root() else {
+        return;
+    };
     let work = tempfile::tempdir().unwrap();
     let data = work.path().join("data");
     let database = vec!["--data-dir".to_string(), data.display().to_string()];

@@ -359,7 +359,15 @@ async fn osv(
         Location::Remote(url) => Some(url.clone()),
     };
     let Some(bucket) = bucket else {
-        return archive(context, FeedType::Osv, location, ecosystems, cursor, api_key).await;
+        return archive(
+            context,
+            FeedType::Osv,
+            location,
+            ecosystems,
+            cursor,
+            api_key,
+        )
+        .await;
     };
     if ecosystems.is_empty() {
         bail!("an OSV bucket source needs at least one ecosystem");

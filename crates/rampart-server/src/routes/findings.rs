@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use rampart_engine::services::findings::{self, FindingCriteria};
 use rampart_core::PageRequest;
+use rampart_engine::services::findings::{self, FindingCriteria};
 use rampart_store::FindingEvent;
 use serde::{Deserialize, Serialize};
 

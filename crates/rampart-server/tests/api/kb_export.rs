@@ -91,7 +91,11 @@ async fn download(
     path: &str,
     token: &str,
 ) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
-    let response = app.with_token(Method::GET, path, token).send().await.unwrap();
+    let response = app
+        .with_token(Method::GET, path, token)
+        .send()
+        .await
+        .unwrap();
     let status = response.status();
     let headers = response.headers().clone();
     (status, headers, response.bytes().await.unwrap().to_vec())
@@ -115,7 +119,10 @@ fn entries(archive: Vec<u8>) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn ids_of(advisories: &[&Advisory]) -> BTreeSet<String> {
-    advisories.iter().map(|a| format!("{}.json", a.id)).collect()
+    advisories
+        .iter()
+        .map(|a| format!("{}.json", a.id))
+        .collect()
 }
 
 fn affects(advisory: &Advisory, ecosystem: &str) -> bool {
@@ -137,12 +144,16 @@ fn sample_queries(advisories: &[Advisory], limit: usize) -> Vec<Value> {
                 continue;
             };
             let version = affected.versions.first().cloned().or_else(|| {
-                affected.ranges.iter().flat_map(|r| r.events.iter()).find_map(|e| match e {
-                    rampart_formats::advisory::RangeEvent::Introduced(v) if v != "0" => {
-                        Some(v.clone())
-                    }
-                    _ => None,
-                })
+                affected
+                    .ranges
+                    .iter()
+                    .flat_map(|r| r.events.iter())
+                    .find_map(|e| match e {
+                        rampart_formats::advisory::RangeEvent::Introduced(v) if v != "0" => {
+                            Some(v.clone())
+                        }
+                        _ => None,
+                    })
             });
             let package = json!({"ecosystem": package.ecosystem, "name": package.name});
             if let Some(version) = version {
@@ -176,7 +187,11 @@ async fn batch_ids(app: &TestApp, queries: &[Value]) -> Vec<Vec<String>> {
             assert!(result.get("next_page_token").is_none(), "{result}");
             let mut ids: Vec<String> = result["vulns"]
                 .as_array()
-                .map(|v| v.iter().map(|v| v["id"].as_str().unwrap().to_string()).collect())
+                .map(|v| {
+                    v.iter()
+                        .map(|v| v["id"].as_str().unwrap().to_string())
+                        .collect()
+                })
                 .unwrap_or_default();
             ids.sort();
             ids
@@ -216,7 +231,9 @@ async fn run_source(app: &TestApp, source_id: &str) -> Value {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::ACCEPTED);
-    let run_id = response.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let run_id = response.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
     for _ in 0..2400 {
         let runs: Value = app
             .get(&format!("{SYNC_SOURCES}/{source_id}/runs"))
