@@ -288,7 +288,7 @@ backend_tests! {
                 invalid_upstream.push(name.clone());
             }
             let again = parse_osv_json(bytes).unwrap().records;
-            assert_eq!(again, [advisory.clone()], "{name} reads back as another record");
+            assert_eq!(again, std::slice::from_ref(advisory), "{name} reads back as another record");
         }
         assert!(invalid_upstream.len() < 5, "{invalid_upstream:?}");
 
