@@ -194,7 +194,8 @@ fn export_refuses_a_missing_database_and_a_bad_ecosystem() {
 }
 
 /// The benchmark of BENCHMARKS.md: the whole shared OSV corpus (RustSec, PyPA, OSS-Fuzz) in a
-/// SQLite database, exported to a zip by `rampart export`. Budget: 2 s in a release build.
+/// SQLite database, exported to a zip by `rampart export`; it prints the time (budget in
+/// BENCHMARKS.md: 2 s in a release build), it does not assert it.
 /// `cargo test --release -p rampart-cli --test cli export_bench -- --ignored --nocapture`
 #[test]
 #[ignore]
@@ -230,7 +231,4 @@ fn export_bench_whole_corpus() {
         bytes.len() as f64 / 1e6
     );
     assert!(records > 7_500, "{records}");
-    if !cfg!(debug_assertions) {
-        assert!(best <= 2.0, "{best:.2} s over the 2 s budget");
-    }
 }
