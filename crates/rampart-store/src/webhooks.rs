@@ -407,21 +407,33 @@ impl Store {
         let at = now();
         let deleted = with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let deleted = sqlx::query(
-                "DELETE FROM webhook_endpoints WHERE id = $1 AND team_id = $2 AND is_test = $3",
+            let owned: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM webhook_endpoints WHERE id = $1 AND team_id = $2 AND is_test = $3",
             )
             .bind(id)
             .bind(tenant.team_id)
             .bind(tenant.test)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                > 0;
-            if deleted {
-                sqlx::query("DELETE FROM webhook_delivery_attempts WHERE endpoint_id = $1")
+            .fetch_optional(&mut *tx)
+            .await?;
+            let mut deleted = false;
+            if owned.is_some() {
+                // Children first: the delivery worker locks a delivery, then its endpoint;
+                // deleting the endpoint first (its cascade locking the deliveries after)
+                // took the locks in the opposite order and deadlocked on PostgreSQL.
+                for statement in [
+                    "DELETE FROM webhook_delivery_attempts WHERE endpoint_id = $1",
+                    "DELETE FROM webhook_deliveries WHERE endpoint_id = $1",
+                ] {
+                    sqlx::query(statement).bind(id).execute(&mut *tx).await?;
+                }
+                deleted = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
                     .bind(id)
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected()
+                    > 0;
+            }
+            if deleted {
                 insert_audit!(&mut *tx, &audit.clone().target("webhook", id), at)?;
             }
             tx.commit().await?;
