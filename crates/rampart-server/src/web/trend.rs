@@ -43,6 +43,30 @@ pub fn polyline(series: &[(NaiveDate, i64)], width: f64, height: f64) -> String 
     }
 }
 
+/// A step chart's `points` for values that hold until the next change (EPSS history): x by
+/// date from the first day (left) to the last (right), y scaled to the highest value (top);
+/// one point is a flat line.
+pub fn step_polyline(series: &[(NaiveDate, f64)], width: f64, height: f64) -> String {
+    let max = series.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max);
+    let max = if max > 0.0 { max } else { 1.0 };
+    let y = |value: f64| height - (value / max) * height;
+    let (Some((first, _)), Some((last, _))) = (series.first(), series.last()) else {
+        return String::new();
+    };
+    let span = (*last - *first).num_days().max(1) as f64;
+    let x = |day: &NaiveDate| (*day - *first).num_days() as f64 / span * width;
+    if series.len() == 1 {
+        return format!("0.0,{0:.1} {width:.1},{0:.1}", y(series[0].1));
+    }
+    let mut points = vec![format!("0.0,{:.1}", y(series[0].1))];
+    for pair in series.windows(2) {
+        let ((_, before), (day, value)) = (pair[0], pair[1]);
+        points.push(format!("{:.1},{:.1}", x(&day), y(before)));
+        points.push(format!("{:.1},{:.1}", x(&day), y(value)));
+    }
+    points.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +99,21 @@ mod tests {
         assert_eq!(counts, [2, 2, 1]);
         assert_eq!(days[0].0, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap());
         assert!(open_by_day(&[]).is_empty());
+    }
+
+    #[test]
+    fn steps_hold_each_value_until_its_change_by_date() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let series = [(day(1), 0.5), (day(3), 1.0), (day(5), 0.25)];
+        assert_eq!(
+            step_polyline(&series, 100.0, 40.0),
+            "0.0,20.0 50.0,20.0 50.0,0.0 100.0,0.0 100.0,30.0"
+        );
+        assert_eq!(
+            step_polyline(&[(day(1), 0.0)], 100.0, 40.0),
+            "0.0,40.0 100.0,40.0"
+        );
+        assert_eq!(step_polyline(&[], 100.0, 40.0), "");
     }
 
     #[test]

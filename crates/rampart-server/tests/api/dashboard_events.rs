@@ -5,10 +5,12 @@
 //! refusal of a move it does not allow, commented; a watch made, edited, matched by a real
 //! record and deleted; e-mail preferences saved), refusals named on the page, and the same
 //! authorisation as the API (a viewer sees but has no forms and gets 403; another team's
-//! object is a 404 page).
+//! object is a 404 page). Also the EPSS history the EPSS sync keeps (one point per day a
+//! score changed, bounded) and its chart on the vulnerability page.
 
 use std::time::Duration;
 
+use rampart_formats::advisory::parse_epss;
 use rampart_store::Store;
 use rampart_test_support::{backend_tests, TestApp};
 use reqwest::header::LOCATION;
@@ -254,6 +256,35 @@ backend_tests! {
         let refused = viewer_web.post(&format!("{path}/comments"), &[("csrf_token", &csrf_token(&seen)), ("body", "x")]).await;
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
         assert!(refused.text().await.unwrap().contains("incidents:write"));
+    }
+
+    async fn the_epss_history_is_kept_by_day_bounded_and_drawn_on_the_vulnerability_page(app) {
+        let file = |day: &str, epss: &str, percentile: &str| {
+            parse_epss(format!("#model_version:v2025.03.14,score_date:{day}T00:00:00+0000\ncve,epss,percentile\nCVE-2024-3094,{epss},{percentile}\n").as_bytes()).unwrap()
+        };
+        let cve = vec!["CVE-2024-3094".to_string()];
+        let days = |history: &[rampart_store::EpssPoint]| history.iter().map(|p| p.score_day.to_string()).collect::<Vec<_>>();
+        let store = Store::connect(&app.config.database).await.unwrap();
+        store.ingest_epss(&file("2025-01-05", "0.10000", "0.90000")).await.unwrap();
+        // The same score on a later day adds no point; a change does, once per day.
+        store.ingest_epss(&file("2025-07-01", "0.10000", "0.90000")).await.unwrap();
+        assert_eq!(days(&store.epss_history(&cve).await.unwrap()), ["2025-01-05"]);
+        store.ingest_epss(&file("2025-07-10", "0.30000", "0.93000")).await.unwrap();
+        store.ingest_epss(&file("2025-07-10", "0.40000", "0.95000")).await.unwrap();
+        // 2025-01-05 is more than 183 days before 2025-07-20: dropped.
+        store.ingest_epss(&file("2025-07-20", "0.30000", "0.94000")).await.unwrap();
+        let history = store.epss_history(&cve).await.unwrap();
+        store.close().await;
+        assert_eq!(days(&history), ["2025-07-10", "2025-07-20"]);
+        assert_eq!((history[0].epss, history[0].percentile), (0.4, 0.95));
+
+        let admin = session(&app, "admin@localhost").await;
+        let mut web = WebClient::with_session(&app, &admin);
+        let page = web.page("/vulnerabilities/CVE-2024-3094").await;
+        assert_no_inline_code(&page, "/vulnerabilities/CVE-2024-3094");
+        assert!(page.contains("id=\"epss-heading\""), "{page}");
+        assert!(page.contains("<polyline points=\"0.0,0.0 300.0,0.0 300.0,15.0\""), "{page}");
+        assert!(page.contains("CVE-2024-3094: EPSS 40.00 % on 2025-07-10, 30.00 % on 2025-07-20 (low 30.00 %, high 40.00 %; 1 change)."), "{page}");
     }
 
     async fn watches_are_made_edited_matched_and_deleted_and_preferences_saved(app) {

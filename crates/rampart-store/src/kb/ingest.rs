@@ -55,6 +55,10 @@ impl IngestStats {
 /// Timestamps at the precision both backends keep (microseconds), so that a re-ingested
 /// record compares equal to its stored self.
 /// (epss, percentile, score date, model version) as stored.
+/// Days of EPSS history kept behind the newest EPSS file's day: about half a year of a CVE's
+/// score changes, at most one point a day (bounded whatever the feed does).
+pub const EPSS_HISTORY_DAYS: i64 = 183;
+
 fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
     at.trunc_subsecs(6)
 }
@@ -946,9 +950,12 @@ impl Store {
     }
 
     /// Stores an EPSS file's scores (keyed by CVE id) in one transaction; a score with another
-    /// value or date replaces the stored one.
+    /// value or date replaces the stored one. A CVE whose score or percentile changed (or is
+    /// new) also gets a point in its history for the file's day (today for an undated file),
+    /// and history older than [`EPSS_HISTORY_DAYS`] before that day is deleted.
     pub async fn ingest_epss(&self, file: &EpssFile) -> Result<IngestStats, StoreError> {
         let score_date = file.score_date.map(micros);
+        let score_day = file.score_date.unwrap_or_else(now).date_naive();
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE kb_state SET version = version + 1 WHERE id = 1")
@@ -969,13 +976,33 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
                 let fresh = EpssView::of(score, score_date, file.model_version.as_deref());
-                match stored {
-                    Some(stored) if stored == fresh => {
+                let score_changed = match &stored {
+                    Some(stored) if stored == &fresh => {
                         stats.unchanged += 1;
                         continue;
                     }
-                    Some(_) => stats.updated += 1,
-                    None => stats.added += 1,
+                    Some(stored) => {
+                        stats.updated += 1;
+                        stored.epss != fresh.epss || stored.percentile != fresh.percentile
+                    }
+                    None => {
+                        stats.added += 1;
+                        true
+                    }
+                };
+                if score_changed {
+                    sqlx::query(
+                        "INSERT INTO epss_history (cve_id, score_day, epss, percentile)
+                         VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (cve_id, score_day) DO UPDATE SET epss = excluded.epss,
+                            percentile = excluded.percentile",
+                    )
+                    .bind(cve_id)
+                    .bind(score_day)
+                    .bind(fresh.epss)
+                    .bind(fresh.percentile)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 sqlx::query(
                     "INSERT INTO epss_scores (cve_id, epss, percentile, score_date, model_version)
@@ -992,6 +1019,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            sqlx::query("DELETE FROM epss_history WHERE score_day < $1")
+                .bind(score_day - chrono::Duration::days(EPSS_HISTORY_DAYS))
+                .execute(&mut *tx)
+                .await?;
             finish(tx, stats).await
         })
     }

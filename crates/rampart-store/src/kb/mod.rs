@@ -15,4 +15,4 @@ pub use query::{
     AffectedPackageRow, CatalogProduct, CpeMatchRow, CveEnrichment, StoredVulnerability,
     VulnerabilityFilter, VulnerabilityGroup, VulnerabilitySort, VulnerabilitySummary,
 };
-pub use records::{EpssView, ExploitView, KevView};
+pub use records::{EpssPoint, EpssView, ExploitView, KevView};

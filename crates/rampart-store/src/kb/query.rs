@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rampart_formats::advisory::Advisory;
 use serde::Serialize;
 
-use super::records::{with_page_urls, EpssView, ExploitView, KevView};
+use super::records::{with_page_urls, EpssPoint, EpssView, ExploitView, KevView};
 use crate::bulk::placeholder_list;
 use crate::{with_pool, PageRequest, Store, StoreError};
 
@@ -202,6 +202,25 @@ impl Store {
             epss,
             exploits,
         }))
+    }
+
+    /// The EPSS history of these CVE ids (as stored: upper case), by CVE then day.
+    pub async fn epss_history(&self, cve_ids: &[String]) -> Result<Vec<EpssPoint>, StoreError> {
+        if cve_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT cve_id, score_day, epss, percentile FROM epss_history
+             WHERE cve_id IN ({}) ORDER BY cve_id, score_day",
+            placeholder_list(self.backend(), cve_ids.len())
+        );
+        Ok(with_pool!(self, pool => {
+            let mut query = sqlx::query_as(&sql);
+            for id in cve_ids {
+                query = query.bind(id);
+            }
+            query.fetch_all(pool).await
+        })?)
     }
 
     /// KEV entries, EPSS scores and exploits of these CVE ids (as stored: upper case).

@@ -45,6 +45,15 @@ impl From<&KevEntry> for KevView {
     }
 }
 
+/// One day of a CVE's EPSS history: the score and percentile it changed to that day.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct EpssPoint {
+    pub cve_id: String,
+    pub score_day: chrono::NaiveDate,
+    pub epss: f64,
+    pub percentile: f64,
+}
+
 // A CVE's EPSS score, with the date and model of the file it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = EpssInfo))]

@@ -8,13 +8,14 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use rampart_core::Scope;
 use rampart_formats::advisory::{Advisory, RangeEvent};
-use rampart_store::{EpssView, ExploitView, KevView};
+use rampart_store::{EpssPoint, EpssView, ExploitView, KevView};
 
 use super::when;
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::layout::{render, Layout};
 use crate::web::session::SignedIn;
+use crate::web::trend;
 
 pub struct SeverityRow {
     pub kind: String,
@@ -57,7 +58,61 @@ struct VulnerabilityPage {
     references: Vec<ReferenceRow>,
     kev: Vec<KevView>,
     epss: Vec<EpssView>,
+    epss_history: Vec<EpssChart>,
     exploits: Vec<ExploitView>,
+}
+
+/// One CVE's EPSS history as a small step chart.
+pub struct EpssChart {
+    pub cve_id: String,
+    pub points: String,
+    pub first_day: String,
+    pub last_day: String,
+    pub first: String,
+    pub latest: String,
+    pub low: String,
+    pub high: String,
+    pub changes: usize,
+}
+
+fn percent(value: f64) -> String {
+    format!("{:.2} %", value * 100.0)
+}
+
+/// The charts of the CVEs' histories (a CVE with no history has none).
+fn epss_charts(history: &[EpssPoint]) -> Vec<EpssChart> {
+    let mut charts = Vec::new();
+    for points in history.chunk_by(|a, b| a.cve_id == b.cve_id) {
+        let series: Vec<(chrono::NaiveDate, f64)> =
+            points.iter().map(|p| (p.score_day, p.epss)).collect();
+        let (Some(first), Some(last)) = (points.first(), points.last()) else {
+            continue;
+        };
+        let low = series.iter().map(|(_, v)| *v).fold(f64::INFINITY, f64::min);
+        let high = series.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max);
+        charts.push(EpssChart {
+            cve_id: first.cve_id.clone(),
+            points: trend::step_polyline(&series, 300.0, 60.0),
+            first_day: first.score_day.to_string(),
+            last_day: last.score_day.to_string(),
+            first: percent(first.epss),
+            latest: percent(last.epss),
+            low: percent(low),
+            high: percent(high),
+            changes: points.len().saturating_sub(1),
+        });
+    }
+    charts
+}
+
+/// The page with the EPSS history of the CVEs it shows scores of.
+async fn with_history(
+    state: &AppState,
+    mut page: VulnerabilityPage,
+) -> Result<VulnerabilityPage, WebError> {
+    let cves: Vec<String> = page.epss.iter().map(|e| e.cve_id.clone()).collect();
+    page.epss_history = epss_charts(&state.store.epss_history(&cves).await?);
+    Ok(page)
 }
 
 /// `GET /vulnerabilities/{id}`: by any identifier of the vulnerability.
@@ -75,7 +130,7 @@ pub async fn show(
         page.kev = group.kev;
         page.epss = group.epss;
         page.exploits = group.exploits;
-        return Ok(render(&page));
+        return Ok(render(&with_history(&state, page).await?));
     }
     // A CVE that no stored record names, but that KEV, EPSS or Exploit Database know.
     let cve_id = id.trim().to_uppercase();
@@ -85,12 +140,13 @@ pub async fn show(
             .cve_enrichment(std::slice::from_ref(&cve_id))
             .await?;
         if !known.is_empty() {
-            return Ok(render(&VulnerabilityPage {
+            let page = VulnerabilityPage {
                 kev: known.kev,
                 epss: known.epss,
                 exploits: known.exploits,
                 ..empty_page(layout, cve_id)
-            }));
+            };
+            return Ok(render(&with_history(&state, page).await?));
         }
     }
     Err(WebError::not_found("vulnerability"))
@@ -114,6 +170,7 @@ fn empty_page(layout: Layout, id: String) -> VulnerabilityPage {
         references: Vec::new(),
         kev: Vec::new(),
         epss: Vec::new(),
+        epss_history: Vec::new(),
         exploits: Vec::new(),
     }
 }

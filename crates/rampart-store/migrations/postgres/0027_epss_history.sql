@@ -1,0 +1,16 @@
+-- EPSS history (issue 17): a CVE's EPSS score and percentile per day, written by the EPSS sync
+-- whenever a CVE's score or percentile changes (a day that changed nothing adds nothing: the
+-- chart holds the last value), kept for a bounded window (the store deletes days older than
+-- its retention behind the newest file's day). Seeded with the scores stored so far.
+CREATE TABLE epss_history (
+    cve_id TEXT NOT NULL,
+    score_day DATE NOT NULL,
+    epss DOUBLE PRECISION NOT NULL,
+    percentile DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (cve_id, score_day)
+);
+CREATE INDEX epss_history_day ON epss_history (score_day);
+
+INSERT INTO epss_history (cve_id, score_day, epss, percentile)
+SELECT cve_id, COALESCE((score_date AT TIME ZONE 'UTC')::date, CURRENT_DATE), epss, percentile
+FROM epss_scores;
