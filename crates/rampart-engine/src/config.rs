@@ -63,6 +63,10 @@ pub struct ServerConfig {
     pub osv_cache_bytes: u64,
     /// How often the e-mail notifier looks for new events.
     pub notification_interval: Duration,
+    /// How often the compliance worker looks for teams without today's posture snapshot
+    /// (`None`: no daily snapshots). Its first look is after the interval or five minutes,
+    /// whichever is shorter.
+    pub compliance_snapshot_interval: Option<Duration>,
     /// The API request log (who called which route, with what outcome).
     pub request_log: RequestLogSettings,
     /// Reverse proxies (load balancers) whose `X-Forwarded-For` is believed: a request from
@@ -133,6 +137,7 @@ impl ServerConfig {
             otp_window: chrono::Duration::minutes(15),
             osv_cache_bytes: crate::osv_cache::DEFAULT_CAPACITY_BYTES,
             notification_interval: Duration::from_secs(10),
+            compliance_snapshot_interval: Some(Duration::from_secs(3600)),
             session_ttl: chrono::Duration::days(7),
             anonymous_rate_limit_per_minute: 300,
             usage_flush_interval: Duration::from_secs(5),

@@ -168,8 +168,16 @@ impl Engine {
             .scans
             .execute
             .then(|| tokio::spawn(services::scans::run_worker(self.clone(), stopped.clone())));
+        let compliance = self.config.compliance_snapshot_interval.map(|interval| {
+            tokio::spawn(services::compliance::run_snapshot_worker(
+                self.clone(),
+                interval,
+                stopped.clone(),
+            ))
+        });
         let sync = tokio::spawn(self.sync.clone().run(stopped));
         Workers {
+            compliance,
             refresher,
             analysis,
             sync,
@@ -191,6 +199,8 @@ pub struct Workers {
     notifier: JoinHandle<()>,
     /// The scan worker (claims scans, queues monitor runs), unless turned off.
     scans: Option<JoinHandle<()>>,
+    /// The daily compliance snapshots, unless turned off.
+    compliance: Option<JoinHandle<()>>,
     stop: watch::Sender<bool>,
 }
 
@@ -208,6 +218,9 @@ impl Workers {
         let _ = self.notifier.await;
         if let Some(scans) = self.scans {
             let _ = scans.await;
+        }
+        if let Some(compliance) = self.compliance {
+            let _ = compliance.await;
         }
     }
 }

@@ -241,6 +241,26 @@ pub struct NewSnapshot {
     pub sha256: String,
     /// The `compliance.changed` event's data when the statuses differ from the last snapshot.
     pub changed: Option<serde_json::Value>,
+    /// The scope's newest snapshot when this one was compared with it (none: there was
+    /// none). Another snapshot stored since (a concurrent request, another replica's daily
+    /// pass) wins: this one is not stored, so each change is recorded and announced once.
+    pub previous_id: Option<i64>,
+}
+
+/// What [`Store::record_compliance_snapshot`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SnapshotOutcome {
+    Stored(SnapshotRecord),
+    /// Another snapshot of the scope was stored after `previous_id`: the newest one.
+    Superseded(SnapshotRecord),
+}
+
+impl SnapshotOutcome {
+    pub fn into_record(self) -> SnapshotRecord {
+        match self {
+            SnapshotOutcome::Stored(record) | SnapshotOutcome::Superseded(record) => record,
+        }
+    }
 }
 
 const ATTESTATION_COLUMNS: &str = "id, framework, control_id, status, owner, statement, expires_at,
@@ -1136,50 +1156,112 @@ impl Store {
     }
 
     /// Stores a snapshot and, when the statuses changed, its `compliance.changed` event, in
-    /// one transaction.
+    /// one transaction, unless another snapshot of the scope was stored since
+    /// `snapshot.previous_id` (then that newest one, [`SnapshotOutcome::Superseded`]). The
+    /// check and the insert are serialised per team: SQLite's `BEGIN IMMEDIATE` makes one
+    /// writer, PostgreSQL locks the team's row.
     pub async fn record_compliance_snapshot(
         &self,
         tenant: Tenant,
         snapshot: &NewSnapshot,
-    ) -> Result<SnapshotRecord, StoreError> {
+    ) -> Result<SnapshotOutcome, StoreError> {
         let day = snapshot.taken_at.format("%Y-%m-%d").to_string();
-        let id = with_pool!(self, pool => {
+        let lock = match self.backend() {
+            crate::Backend::Postgres => "SELECT id FROM teams WHERE id = $1 FOR UPDATE",
+            crate::Backend::Sqlite => "SELECT id FROM teams WHERE id = $1",
+        };
+        let product_condition = if snapshot.product_id.is_some() {
+            "product_id = $3"
+        } else {
+            "product_id IS NULL AND ($3 IS NULL OR TRUE)"
+        };
+        let newest_sql = format!(
+            "SELECT MAX(id) FROM compliance_snapshots
+             WHERE team_id = $1 AND is_test = $2 AND {product_condition}"
+        );
+        let stored = with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO compliance_snapshots (team_id, is_test, product_id, taken_at, day,
-                     statuses, summary, posture, sha256)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-            )
-            .bind(tenant.team_id)
-            .bind(tenant.test)
-            .bind(snapshot.product_id)
-            .bind(snapshot.taken_at)
-            .bind(&day)
-            .bind(&snapshot.statuses)
-            .bind(&snapshot.summary)
-            .bind(&snapshot.posture)
-            .bind(&snapshot.sha256)
-            .fetch_one(&mut *tx)
-            .await?;
-            if let Some(data) = &snapshot.changed {
-                let mut data = data.clone();
-                data["snapshot_id"] = serde_json::json!(id);
-                record_event(&mut *tx, &NewEvent::team(tenant, EventType::ComplianceChanged, data))
-                    .await?;
+            sqlx::query(lock).bind(tenant.team_id).fetch_optional(&mut *tx).await?;
+            let newest: Option<i64> = sqlx::query_scalar(&newest_sql)
+                .bind(tenant.team_id)
+                .bind(tenant.test)
+                .bind(snapshot.product_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            if newest != snapshot.previous_id {
+                tx.rollback().await?;
+                Ok::<_, sqlx::Error>(Err(newest))
+            } else {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO compliance_snapshots (team_id, is_test, product_id, taken_at, day,
+                         statuses, summary, posture, sha256)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                )
+                .bind(tenant.team_id)
+                .bind(tenant.test)
+                .bind(snapshot.product_id)
+                .bind(snapshot.taken_at)
+                .bind(&day)
+                .bind(&snapshot.statuses)
+                .bind(&snapshot.summary)
+                .bind(&snapshot.posture)
+                .bind(&snapshot.sha256)
+                .fetch_one(&mut *tx)
+                .await?;
+                if let Some(data) = &snapshot.changed {
+                    let mut data = data.clone();
+                    data["snapshot_id"] = serde_json::json!(id);
+                    record_event(&mut *tx, &NewEvent::team(tenant, EventType::ComplianceChanged, data))
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(Ok(id))
             }
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(id)
         })?;
-        Ok(SnapshotRecord {
-            id,
-            product_id: snapshot.product_id,
-            taken_at: snapshot.taken_at,
-            day,
-            statuses: snapshot.statuses.clone(),
-            summary: snapshot.summary.clone(),
-            posture: snapshot.posture.clone(),
-            sha256: snapshot.sha256.clone(),
-        })
+        match stored {
+            Ok(id) => Ok(SnapshotOutcome::Stored(SnapshotRecord {
+                id,
+                product_id: snapshot.product_id,
+                taken_at: snapshot.taken_at,
+                day,
+                statuses: snapshot.statuses.clone(),
+                summary: snapshot.summary.clone(),
+                posture: snapshot.posture.clone(),
+                sha256: snapshot.sha256.clone(),
+            })),
+            Err(newest) => {
+                let record = match newest {
+                    Some(id) => self.compliance_snapshot(tenant, id).await?,
+                    None => None,
+                };
+                Ok(SnapshotOutcome::Superseded(
+                    record.ok_or(StoreError::NotFound)?,
+                ))
+            }
+        }
+    }
+
+    /// Teams (ids above `after`) without a team-wide live snapshot taken on `day`
+    /// (`YYYY-MM-DD`, UTC), at most `limit`, lowest id first: the daily pass's work.
+    pub async fn teams_without_compliance_snapshot(
+        &self,
+        day: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT t.id FROM teams t WHERE t.id > $2 AND NOT EXISTS (
+                     SELECT 1 FROM compliance_snapshots s WHERE s.team_id = t.id
+                       AND s.is_test = FALSE AND s.product_id IS NULL AND s.day = $1)
+                 ORDER BY t.id LIMIT $3",
+            )
+            .bind(day)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })?)
     }
 }
 

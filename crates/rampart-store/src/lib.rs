@@ -58,8 +58,8 @@ pub use audit::{AuditActor, AuditEntry, AuditEvent, AuditFilter};
 pub use compliance::{
     AccessReviewRecord, AttestationRecord, AuditFact, ComplianceFinding, FailingComponent,
     FindingCounts, IncidentFact, KeyFact, MemberFact, NewAttestation, NewSnapshot, ReleaseSbomFact,
-    SbomDocumentFacts, SbomElementCounts, SealedSecret, ShippedReleaseVex, SnapshotRecord,
-    SyncSourceFact, WebhookFact, COMPLIANCE_ITEM_LIMIT,
+    SbomDocumentFacts, SbomElementCounts, SealedSecret, ShippedReleaseVex, SnapshotOutcome,
+    SnapshotRecord, SyncSourceFact, WebhookFact, COMPLIANCE_ITEM_LIMIT,
 };
 pub use dispositions::{
     DecisionBasis, DispositionSource, NewDisposition, StoredDisposition, TriageFinding,

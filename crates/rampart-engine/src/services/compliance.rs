@@ -804,9 +804,81 @@ pub async fn take_snapshot(
                 posture: text,
                 sha256: sha,
                 changed,
+                previous_id: latest.as_ref().map(|l| l.id),
             },
         )
-        .await?)
+        .await?
+        .into_record())
+}
+
+/// Teams the daily pass looks at per query.
+const DAILY_BATCH: i64 = 100;
+
+/// The daily pass: every team without a team-wide snapshot taken today gets its posture
+/// measured and stored (a change since the last one emits `compliance.changed`). Replicas
+/// may run it at once: [`take_snapshot`] stores one snapshot per change (the store refuses
+/// a snapshot compared with an outdated newest one), so a day and a change are recorded
+/// once. Returns how many teams were measured.
+pub async fn daily_snapshots(
+    engine: &Engine,
+    stopped: Option<&tokio::sync::watch::Receiver<bool>>,
+) -> Result<usize, ServiceError> {
+    let now = engine.now();
+    let today = now.format("%Y-%m-%d").to_string();
+    let mut measured = 0;
+    let mut after = 0;
+    loop {
+        let teams = engine
+            .store
+            .teams_without_compliance_snapshot(&today, after, DAILY_BATCH)
+            .await?;
+        let Some(last) = teams.last().copied() else {
+            return Ok(measured);
+        };
+        for team_id in teams {
+            if stopped.is_some_and(|s| *s.borrow()) {
+                return Ok(measured);
+            }
+            let tenant = Tenant {
+                team_id,
+                test: false,
+            };
+            match compute(engine, tenant, None, now).await {
+                Ok(posture) => {
+                    take_snapshot(engine, tenant, &posture, false).await?;
+                    measured += 1;
+                }
+                // A team deleted meanwhile, or data the checks cannot read: the others go on.
+                Err(error) => {
+                    tracing::warn!(%error, team_id, "daily compliance snapshot failed");
+                }
+            }
+        }
+        after = last;
+    }
+}
+
+/// Runs [`daily_snapshots`] every `interval` (the first time after the interval or five
+/// minutes, whichever is shorter) until `stopped` turns true.
+pub async fn run_snapshot_worker(
+    engine: Engine,
+    interval: std::time::Duration,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut wait = interval.min(std::time::Duration::from_secs(300));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopped.changed() => {}
+        }
+        if *stopped.borrow() {
+            return;
+        }
+        if let Err(error) = daily_snapshots(&engine, Some(&stopped)).await {
+            tracing::warn!(%error, "daily compliance snapshots failed; retrying");
+        }
+        wait = interval;
+    }
 }
 
 /// The product of the tenant named by `product` (404 when absent or another team's).

@@ -46,6 +46,8 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 pub fn routes(state: &AppState) -> Router<AppState> {
     use pages::*;
     let max_sbom = state.config.max_sbom_bytes;
+    // The evidence file plus the attestation's text fields.
+    let max_evidence_form = rampart_engine::services::compliance::MAX_EVIDENCE_BYTES + 64 * 1024;
     Router::new()
         .route("/", get(portfolio::show))
         .route("/login", get(login::form).post(login::send_code))
@@ -114,7 +116,18 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/settings/members/{user_id}/remove", post(members::remove))
         .route("/audit", get(audit::list))
         .route("/compliance", get(compliance::show))
-        .route("/compliance/attestations", post(compliance::attest))
+        .route(
+            "/compliance/attestations",
+            post(compliance::attest).layer(DefaultBodyLimit::max(max_evidence_form)),
+        )
+        .route(
+            "/compliance/attestations/{id}/evidence",
+            post(compliance::attach_evidence).layer(DefaultBodyLimit::max(max_evidence_form)),
+        )
+        .route(
+            "/compliance/attestations/{id}/withdraw",
+            post(compliance::withdraw),
+        )
         .route(
             "/compliance/access-reviews",
             post(compliance::review_access),

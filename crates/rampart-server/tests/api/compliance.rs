@@ -440,3 +440,89 @@ fn pdf_has_control_ids(pdf: &[u8], ids: &[&str], snapshot_sha: &str) {
         "the snapshot hash is in the PDF"
     );
 }
+
+/// The daily pass every 150 ms (the first one after 150 ms too).
+fn daily_snapshots_fast(config: &mut rampart_server::ServerConfig) {
+    config.compliance_snapshot_interval = Some(std::time::Duration::from_millis(150));
+}
+
+/// Team-wide snapshots per day (`YYYY-MM-DD`) and the `compliance.changed` events.
+async fn snapshot_days(app: &TestApp) -> (std::collections::BTreeMap<String, usize>, Vec<Value>) {
+    let history = get(app, "/api/v1/compliance/posture/history?limit=500").await;
+    let mut days = std::collections::BTreeMap::new();
+    for snapshot in history["snapshots"].as_array().unwrap() {
+        let day = snapshot["taken_at"].as_str().unwrap()[..10].to_string();
+        *days.entry(day).or_insert(0) += 1;
+    }
+    let events = get(app, "/api/v1/events?type=compliance.changed").await;
+    (days, events["items"].as_array().unwrap().clone())
+}
+
+/// Polls until the team has a snapshot taken on the app's today.
+async fn wait_for_snapshot_of_today(
+    app: &TestApp,
+) -> (std::collections::BTreeMap<String, usize>, Vec<Value>) {
+    let today = app.config.clock.now().format("%Y-%m-%d").to_string();
+    for _ in 0..300 {
+        let (days, events) = snapshot_days(app).await;
+        if days.contains_key(&today) {
+            return (days, events);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no snapshot for {today}: {:?}", snapshot_days(app).await.0);
+}
+
+/// A second server on the same PostgreSQL database (a replica), stopped when the sender drops.
+async fn replica(app: &TestApp) -> tokio::sync::oneshot::Sender<()> {
+    let replica = rampart_server::App::build(app.config.clone())
+        .await
+        .expect("replica starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(replica.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    stop
+}
+
+backend_tests! {
+    #[configure(daily_snapshots_fast)]
+    async fn a_snapshot_is_stored_per_team_per_day_and_a_change_announced_once(app) {
+        // Nobody asked for the posture: the worker stored today's snapshot by itself, once.
+        let (days, events) = wait_for_snapshot_of_today(&app).await;
+        assert_eq!(days.len(), 1, "{days:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        let (again, _) = snapshot_days(&app).await;
+        assert_eq!(again, days, "later passes of the same day store nothing");
+        assert!(events.is_empty(), "the first snapshot is no change: {events:?}");
+
+        // A release without an SBOM changes the posture; the next day's snapshot records and
+        // announces it. On PostgreSQL a second replica runs the same pass at the same time.
+        let _replica = match app.backend {
+            rampart_test_support::Backend::Postgres => Some(replica(&app).await),
+            rampart_test_support::Backend::Sqlite => None,
+        };
+        let (product_id, _) = crate::findings::release(&app, "unshipped").await;
+        let first = get(&app, "/api/v1/compliance/posture/history?limit=1").await["snapshots"][0]["snapshot_id"].as_i64().unwrap();
+        for day in 1..=2 {
+            app.config.clock.advance(Duration::days(1));
+            let (days, events) = wait_for_snapshot_of_today(&app).await;
+            tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+            let (settled, settled_events) = snapshot_days(&app).await;
+            assert_eq!(settled, days, "day {day}: one snapshot per day, whatever the replicas");
+            assert!(settled.values().all(|n| *n == 1), "{settled:?}");
+            assert_eq!(settled.len(), 1 + day as usize);
+            assert_eq!(settled_events.len(), events.len());
+            // Day 1 records the change (once), day 2 has none.
+            assert_eq!(settled_events.len(), 1, "day {day}: {settled_events:?}");
+        }
+        let (_, events) = snapshot_days(&app).await;
+        let data = &events[0]["data"];
+        assert_eq!(data["previous_snapshot_id"], first, "{data}");
+        assert!(data["changes"].as_array().unwrap().iter().any(|c| c["framework"] == "iso27001"), "{data}");
+        // A product's posture is the product's own history, not the daily team-wide one.
+        let scoped = get(&app, &format!("/api/v1/compliance/posture/history?product={product_id}")).await;
+        assert!(scoped["snapshots"].as_array().unwrap().is_empty(), "{scoped}");
+    }
+}

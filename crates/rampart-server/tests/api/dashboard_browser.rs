@@ -320,6 +320,7 @@ async fn walk(app: &TestApp, axe: &Path, data: &Path) {
     triage_and_vex(app, &mut pages, &release_path).await;
     appsec_pages(app, &mut pages).await;
     event_pages(app, &mut pages).await;
+    compliance_pages(app, &mut pages).await;
 
     // An API key, shown once, then revoked.
     pages.visit(&url("/settings/api-keys"), "api-keys").await;
@@ -716,6 +717,71 @@ async fn event_pages(app: &TestApp, pages: &mut Pages) {
              {content:.1} ms, load {load:.1} ms"
         );
     }
+}
+
+/// The compliance posture of the team the walk built (a gap linking the page of the key
+/// causing it), another framework's tab, a control attested with an evidence
+/// file from the form, the attestation listed with the file's hash, then withdrawn.
+async fn compliance_pages(app: &TestApp, pages: &mut Pages) {
+    let url = |path: &str| format!("{}{path}", app.url);
+    pages
+        .visit(&url("/compliance?framework=iso27001"), "compliance")
+        .await;
+    let text = pages.text().await;
+    assert!(
+        text.contains("ISO/IEC 27001:2022 Annex A") && text.contains("Gap analysis"),
+        "{text}"
+    );
+    // The bootstrap key has no expiry: a gap whose row links the keys page.
+    pages.click("main table a[href='/settings/api-keys']").await;
+    pages.wait_for("#key-name").await;
+    assert_eq!(
+        pages.path().await,
+        "/settings/api-keys",
+        "a gap links its object"
+    );
+    pages
+        .visit(&url("/compliance?framework=soc2"), "compliance-soc2")
+        .await;
+    pages.fill("#attest-control", "CC1.1").await;
+    pages.fill("#attest-owner", "CISO").await;
+    pages
+        .fill("#attest-statement", "Code of conduct signed by all staff")
+        .await;
+    let expires = (app.config.clock.now() + chrono::Duration::days(90))
+        .format("%Y-%m-%d")
+        .to_string();
+    pages
+        .browser
+        .execute(
+            "document.querySelector('#attest-expires').value = arguments[0];",
+            vec![json!(expires)],
+        )
+        .await
+        .unwrap();
+    let evidence = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("code-of-conduct.txt");
+    std::fs::write(&evidence, "Signed by all staff, 2026.\n").unwrap();
+    pages
+        .browser
+        .find(Locator::Css("#attest-evidence"))
+        .await
+        .unwrap()
+        .send_keys(evidence.to_str().unwrap())
+        .await
+        .unwrap();
+    pages.click("#attest-form button[type=submit]").await;
+    pages.wait_for("#attestations").await;
+    pages.check("compliance-attested").await;
+    let text = pages.text().await;
+    assert!(
+        text.contains("code-of-conduct.txt") && text.contains("(current)"),
+        "{text}"
+    );
+    pages
+        .click("button[aria-label='Withdraw the attestation of CC1.1']")
+        .await;
+    wait_for_text(pages, "#attestations", "(withdrawn)").await;
+    pages.check("compliance-withdrawn").await;
 }
 
 backend_tests! {

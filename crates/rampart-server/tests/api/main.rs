@@ -12,6 +12,7 @@ mod dashboard;
 mod dashboard_appsec;
 mod dashboard_bench;
 mod dashboard_browser;
+mod dashboard_compliance;
 mod dashboard_events;
 mod dashboard_scans;
 mod dashboard_vex;
