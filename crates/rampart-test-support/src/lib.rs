@@ -193,10 +193,12 @@ impl TestApp {
 
     /// Stops accepting, waits for in-flight requests, returns once the server has exited.
     /// Waits until the server's match index has caught up with the knowledge base (it never
-    /// blocks requests; its status says which version it serves).
+    /// blocks requests; its status says which version it serves), and the changes have been
+    /// queued as re-analyses (so a later upload is not re-analysed for an earlier change).
     pub async fn wait_for_index(&self) {
+        let mut status = serde_json::Value::Null;
         for _ in 0..3000 {
-            let status: serde_json::Value = self
+            status = self
                 .get("/api/v1/kb/status")
                 .send()
                 .await
@@ -204,12 +206,14 @@ impl TestApp {
                 .json()
                 .await
                 .expect("kb status body");
-            if status["kb_version"] == status["index_kb_version"] {
+            if status["kb_version"] == status["index_kb_version"]
+                && status["kb_version"] == status["reanalysis_kb_version"]
+            {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        panic!("the match index never caught up with the knowledge base");
+        panic!("the match index never caught up with the knowledge base: {status}");
     }
 
     /// A new product named `name` with one release; returns the release id.

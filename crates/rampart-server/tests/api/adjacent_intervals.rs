@@ -9,7 +9,6 @@ use rampart_test_support::backend_tests;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::kb::wait_for_index;
 
 /// Bitnami's record (CVE-2021-42013) with `events`; no aliases, so that the two copies stay
 /// two records.
@@ -42,7 +41,7 @@ backend_tests! {
             store.ingest_advisories("osv", &parsed.records).await.unwrap();
         }
         store.close().await;
-        wait_for_index(&app).await;
+        app.wait_for_index().await;
 
         let both = ["BIT-apache-2021-42013", "BIT-apache-2021-42013-unsorted"];
         for (version, expected) in [("2.4.48", &[][..]), ("2.4.49", &both[..]), ("2.4.50", &both[..]), ("2.4.51", &[][..])] {

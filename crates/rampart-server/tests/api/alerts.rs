@@ -243,7 +243,7 @@ backend_tests! {
         let Some(root) = rampart_test_data::root() else { return };
         let (token, _) = app.user_on_plan("late@a.example", "pro").await;
         import_batch(&app, &root).await;
-        crate::kb::wait_for_index(&app).await;
+        app.wait_for_index().await;
         let late = create_watch(&app, &token, json!({"vendor": "atlassian", "product": "bitbucket"})).await;
         // A later change that matches alerts it; the earlier ones did not.
         let store = Store::connect(&app.config.database).await.unwrap();

@@ -165,7 +165,7 @@ async fn analysis_bench() {
     for chunk in advisories.chunks(1000) {
         store.ingest_advisories("osv", chunk).await.unwrap();
     }
-    crate::kb::wait_for_index(&app).await;
+    app.wait_for_index().await;
     let pool = real_purls(&advisories);
     println!(
         "knowledge base: {} records; component pool: {} real (package, version) pairs",

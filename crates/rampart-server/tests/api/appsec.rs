@@ -559,7 +559,7 @@ async fn load_lodash_advisory(app: &TestApp) {
         .await
         .unwrap();
     store.close().await;
-    crate::kb::wait_for_index(app).await;
+    app.wait_for_index().await;
 }
 
 backend_tests! {

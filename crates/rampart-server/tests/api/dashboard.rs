@@ -451,7 +451,7 @@ backend_tests! {
         .unwrap();
         store.ingest_exploits(&exploits.records).await.unwrap();
         store.close().await;
-        crate::kb::wait_for_index(&app).await;
+        app.wait_for_index().await;
         let login = app.login("admin@localhost").await;
         let mut web = WebClient::with_session(&app, login["token"].as_str().unwrap());
         let token = csrf_token(&web.page("/").await);

@@ -57,7 +57,7 @@ async fn dashboard_bench() {
     for chunk in advisories.chunks(1000) {
         store.ingest_advisories("osv", chunk).await.unwrap();
     }
-    crate::kb::wait_for_index(&app).await;
+    app.wait_for_index().await;
     let pool = real_purls(&advisories);
     let product = crate::products::create_product(&app, "bench").await;
     let release =

@@ -11,7 +11,6 @@ use rampart_test_support::{backend_tests, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::kb::wait_for_index;
 use crate::products::{create_product, create_release, expect_error, json_of, store_of, team_id};
 
 pub(crate) const CRITICAL: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H";
@@ -107,7 +106,7 @@ pub(crate) async fn load_knowledge_base(app: &TestApp) -> Store {
     )
     .unwrap();
     store.ingest_epss(&epss).await.unwrap();
-    wait_for_index(app).await;
+    app.wait_for_index().await;
     store
 }
 
@@ -221,7 +220,7 @@ backend_tests! {
             records.extend(parse_osv_json(&std::fs::read(path).unwrap()).unwrap().records);
         }
         store.ingest_advisories("osv", &records).await.unwrap();
-        wait_for_index(&app).await;
+        app.wait_for_index().await;
         let (_, release_id) = release(&app, "rusty").await;
         let sbom = cyclonedx(&[
             ("bigint", "4.4.3", Some("pkg:cargo/bigint@4.4.3")),
@@ -353,7 +352,7 @@ backend_tests! {
         let parsed = parse_nvd_page(page.to_string().as_bytes()).unwrap();
         assert_eq!(parsed.advisories.records.len(), 1);
         store.ingest_advisories("nvd", &parsed.advisories.records).await.unwrap();
-        wait_for_index(&app).await;
+        app.wait_for_index().await;
         let sbom = || {
             json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [
                 {"type": "application", "name": "widget", "version": "2.0", "cpe": "cpe:2.3:a:acme:widget:2.0:*:*:*:*:*:*:*"},

@@ -67,26 +67,8 @@ async fn load(app: &TestApp, root: &Path) -> (Vec<Advisory>, Vec<Advisory>) {
     .unwrap();
     store.ingest_exploits(&exploits.records).await.unwrap();
     store.close().await;
-    wait_for_index(app).await;
+    app.wait_for_index().await;
     (pypa, nvd)
-}
-
-pub(crate) async fn wait_for_index(app: &TestApp) {
-    for _ in 0..600 {
-        let status: Value = app
-            .get("/api/v1/kb/status")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if status["kb_version"] == status["index_kb_version"] {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("the match index never caught up with the knowledge base");
 }
 
 async fn get_json(app: &TestApp, path: &str) -> (StatusCode, Value) {
@@ -339,14 +321,14 @@ backend_tests! {
         };
         let query = json!({"package": {"name": "cachedpkg", "ecosystem": "PyPI"}, "version": "1.5"});
         ingest(record("first wording", "2024-01-01T00:00:00Z", "2.0")).await;
-        wait_for_index(&app).await;
+        app.wait_for_index().await;
         for _ in 0..2 {
             let (status, body) = post_json(&app, "/v1/query", &query).await;
             assert_eq!(status, StatusCode::OK, "{body}");
             assert_eq!(body["vulns"][0]["summary"], "first wording", "{body}");
         }
         ingest(record("second wording", "2024-02-01T00:00:00Z", "1.5")).await;
-        wait_for_index(&app).await;
+        app.wait_for_index().await;
         let (_, body) = post_json(&app, "/v1/query", &query).await;
         assert!(body.get("vulns").is_none(), "1.5 is fixed now: {body}");
         let (_, body) = post_json(&app, "/v1/query", &json!({"package": {"name": "cachedpkg", "ecosystem": "PyPI"}, "version": "1.4"})).await;
@@ -472,7 +454,7 @@ backend_tests! {
         let store = Store::connect(&app.config.database).await.unwrap();
         store.ingest_advisories("nvd", &nvd_page(&root)).await.unwrap();
         store.close().await;
-        wait_for_index(&app).await;
+        app.wait_for_index().await;
         // CVE-2022-23748: dante_application_library <= 1.2.0, AND running on windows:-.
         let windows = "cpe:2.3:o:microsoft:windows:-:*:*:*:*:*:*:*";
         let (status, catalog) = get_json(&app, "/api/v1/catalog/products?q=dante").await;

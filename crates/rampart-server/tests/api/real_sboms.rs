@@ -12,7 +12,6 @@ use rampart_test_support::{backend_tests, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::kb::wait_for_index;
 use crate::products::{create_product, create_release, json_of};
 
 const EXPECTED: &str = include_str!("../data/real_sbom_findings.tsv");
@@ -89,7 +88,7 @@ async fn load_corpora(app: &TestApp, root: &Path) {
         store.ingest_advisories("osv", chunk).await.unwrap();
     }
     store.close().await;
-    wait_for_index(app).await;
+    app.wait_for_index().await;
 }
 
 backend_tests! {

@@ -56,7 +56,7 @@ backend_tests! {
         let records = parse_osv_json(OSV_RECORD.as_bytes()).unwrap().records;
         store.ingest_advisories("osv", &records).await.unwrap();
         store.close().await;
-        crate::kb::wait_for_index(&app).await;
+        app.wait_for_index().await;
 
         // osv.dev's documented example: `curl -d '{…}' …/v1/query` (form content type).
         let query = r#"{"version": "1.0", "package": {"name": "demo", "ecosystem": "PyPI"}}"#;

@@ -505,7 +505,7 @@ async fn team_a(app: &TestApp) -> (TeamA, String, String) {
         .await
         .unwrap();
     store.close().await;
-    crate::kb::wait_for_index(app).await;
+    app.wait_for_index().await;
 
     let product: Value = app
         .with_token(Method::POST, "/api/v1/products", &token)

@@ -43,7 +43,7 @@ pub(crate) async fn release_with_findings(
             .await
             .unwrap();
     }
-    crate::kb::wait_for_index(app).await;
+    app.wait_for_index().await;
     let components: Vec<Value> = (0..count)
         .map(|i| json!({"type": "library", "bom-ref": format!("c{i}"), "name": format!("bench-pkg-{i:05}"),
             "version": "1.0.0", "purl": format!("pkg:npm/bench-pkg-{i:05}@1.0.0")}))

@@ -17,7 +17,6 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::findings::{ingest_osv, release};
-use crate::kb::wait_for_index;
 use crate::products::{json_of, store_of};
 
 /// The folders holding VEX documents, and the document files under them.
@@ -303,7 +302,7 @@ backend_tests! {
             .collect();
         let store = store_of(&app).await;
         ingest_osv(&store, &osv_records(plans.iter().flatten())).await;
-        wait_for_index(&app).await;
+        app.wait_for_index().await;
 
         let (mut applied, mut statements, mut other, mut beyond_plan) = (0, 0, 0, 0);
         // Every problem of every document, reported together.

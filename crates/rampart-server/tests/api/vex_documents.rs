@@ -15,7 +15,6 @@ use rampart_test_support::{backend_tests, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::kb::wait_for_index;
 use crate::products::{create_product, create_release, expect_error, json_of, store_of, team_id};
 
 /// Two vulnerabilities of lodash 4.17.20 (one a GHSA with a CVE alias) and one of minimist.
@@ -47,7 +46,7 @@ pub(crate) async fn load_knowledge_base(app: &TestApp) {
             .unwrap();
     }
     store.close().await;
-    wait_for_index(app).await;
+    app.wait_for_index().await;
 }
 
 const SBOM: &str = r#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,

@@ -230,7 +230,7 @@ async fn webhooks_analysis_overhead_bench() {
     for chunk in advisories.chunks(1000) {
         store.ingest_advisories("osv", chunk).await.unwrap();
     }
-    crate::kb::wait_for_index(&app).await;
+    app.wait_for_index().await;
     let pool = crate::analysis_bench::real_purls(&advisories);
     let body = crate::analysis_bench::cyclonedx(&pool, 2_000);
     let product = crate::products::create_product(&app, "hooks-bench").await;

@@ -197,6 +197,16 @@ reanalysis_steps!(SqliteConnection, Backend::Sqlite);
 reanalysis_steps!(PgConnection, Backend::Postgres);
 
 impl Store {
+    /// The knowledge-base version whose changes have been turned into re-analyses.
+    pub async fn reanalysis_kb_version(&self) -> Result<i64, StoreError> {
+        let version = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT kb_version FROM reanalysis_state WHERE id = 1")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(version)
+    }
+
     /// Turns knowledge-base changes up to version `to` into analyses of just the SBOMs they
     /// can touch: components naming a changed record's package, SBOMs with open findings in
     /// a changed record's alias group, and (when a changed record has CPE criteria) SBOMs of

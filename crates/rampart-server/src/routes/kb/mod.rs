@@ -469,6 +469,9 @@ pub struct KbStatus {
     /// The version the serving match index was built from (equal once it caught up).
     pub index_kb_version: i64,
     pub index_built_at: DateTime<Utc>,
+    /// The version whose changes have been queued as re-analyses of the SBOMs they touch
+    /// (equal to `kb_version` once findings are being brought up to date).
+    pub reanalysis_kb_version: i64,
     #[schema(value_type = Object)]
     pub index: Value,
 }
@@ -488,6 +491,7 @@ pub async fn kb_status(
         kb_version,
         index_kb_version: index.kb_version(),
         index_built_at: index.built_at(),
+        reanalysis_kb_version: state.store.reanalysis_kb_version().await?,
         index: serde_json::to_value(index.stats()).unwrap_or(Value::Null),
     }))
 }
