@@ -7,6 +7,7 @@ mod import;
 mod keys;
 mod sarif;
 mod scan;
+mod scan_server;
 mod scan_vex;
 mod serve;
 mod team;

@@ -11,9 +11,14 @@
 //! Grype do: findings decided not_affected, false_positive or resolved leave the report and
 //! `--fail-on`, counted by reason (see `scan_vex`).
 //!
+//! `--server URL` asks a running Rampart instead of a local database (key from
+//! `RAMPART_API_KEY`): `/v1/querybatch`, then each record's details (see `scan_server`); the
+//! rest of the scan is the same code, so the findings, formats and exit codes are the same.
+//!
 //! Exit codes: 0 no vulnerability at or above `--fail-on` (or no `--fail-on`), 1 at least one
 //! (informational findings count only with `--fail-on-informational`), 2 bad input
-//! (unreadable or unparseable file or VEX document, no database).
+//! (unreadable or unparseable file or VEX document, no database, a server that refused or
+//! could not be reached).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -29,7 +34,7 @@ use rampart_store::{ComponentIdentity, DatabaseLocation, MatchedRecordView, NewF
 use serde::Serialize;
 
 use crate::config::DatabaseArgs;
-use crate::scan_vex;
+use crate::{scan_server, scan_vex};
 
 #[derive(Args, Debug)]
 pub struct ScanArgs {
@@ -41,6 +46,14 @@ pub struct ScanArgs {
     pub db: Option<PathBuf>,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// Ask a running Rampart at this URL instead of a local database, as osv-scanner asks
+    /// OSV.dev (`/v1/querybatch`, then each record's details); the API key (scope `kb:read`)
+    /// comes from RAMPART_API_KEY. Not with --cpe (the OSV API matches packages only).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["db", "data_dir", "database_url", "database_url_file", "cpe"])]
+    pub server: Option<String>,
+    /// The API key for --server.
+    #[arg(long = "api-key", env = "RAMPART_API_KEY", hide_env_values = true, requires = "server")]
+    pub api_key: Option<String>,
     /// Print JSON instead of a table.
     #[arg(long, conflicts_with = "sarif")]
     pub json: bool,
@@ -346,10 +359,6 @@ fn database(args: &ScanArgs) -> anyhow::Result<DatabaseLocation> {
 async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
     let input = read_input(&args.file, args.include_local)?;
     let vex_documents = scan_vex::read_documents(&args.vex)?;
-    let store = Store::connect(&database(args)?).await?;
-    if !store.is_ready().await {
-        bail!("the database is not migrated to this version of rampart: run `rampart migrate`");
-    }
     let components: Vec<ComponentIdentity> = input
         .packages
         .iter()
@@ -362,6 +371,20 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
             cpe: p.cpe.clone(),
         })
         .collect();
+    let remote = match &args.server {
+        Some(url) => Some(scan_server::load(url, args.api_key.as_deref(), &components).await?),
+        None => None,
+    };
+    let store = match &remote {
+        Some(remote) => remote.store.clone(),
+        None => {
+            let store = Store::connect(&database(args)?).await?;
+            if !store.is_ready().await {
+                bail!("the database is not migrated to this version of rampart: run `rampart migrate`");
+            }
+            store
+        }
+    };
     // Only the packages the input names are compiled into the index.
     let mut names: Vec<String> = components
         .iter()
@@ -400,6 +423,15 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
             finding_out(finding, kind, &input.packages, &views, &aliases)
         })
         .collect();
+    if let Some(remote) = &remote {
+        // KEV and EPSS are no part of an OSV record: the server's word for each record.
+        for finding in &mut findings {
+            if let Some((epss, kev)) = remote.enrichment.get(&finding.id) {
+                finding.epss = *epss;
+                finding.kev = *kev;
+            }
+        }
+    }
     let (vex, suppressed_findings) = if args.vex.is_empty() {
         (None, None)
     } else {
@@ -428,7 +460,9 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
         packages: input.packages.len(),
         skipped: input.skipped.len(),
         unmatched_components: skipped_with(matched.unmatched, &input.skipped),
-        knowledge_base_version: index.kb_version(),
+        knowledge_base_version: remote
+            .as_ref()
+            .map_or(index.kb_version(), |remote| remote.kb_version),
         findings,
         by_severity,
         informational: informational_kinds,

@@ -9,20 +9,11 @@ use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 
-use rampart_store::DatabaseLocation;
 use rampart_test_support::{backend_tests, TestApp};
+
+use crate::database_args;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-/// The database flags of an app's database.
-fn database_args(app: &TestApp) -> Vec<String> {
-    match &app.config.database {
-        DatabaseLocation::SqliteDir(dir) => {
-            vec!["--data-dir".into(), dir.display().to_string()]
-        }
-        DatabaseLocation::Postgres(url) => vec!["--database-url".into(), url.clone()],
-    }
-}
 
 fn rampart(args: &[String]) -> std::process::Output {
     let output = Command::new(env!("CARGO_BIN_EXE_rampart"))

@@ -8,9 +8,23 @@ mod purl_agreement;
 mod sarif_upload;
 mod scan;
 mod scan_reading;
+mod scan_server;
 mod scan_vex;
 mod serve;
 mod sync_kill;
 mod version_cli;
 mod vex_cli;
 mod webhook_kill;
+
+use rampart_store::DatabaseLocation;
+use rampart_test_support::TestApp;
+
+/// The database flags of an app's database, for commands run beside its server.
+fn database_args(app: &TestApp) -> Vec<String> {
+    match &app.config.database {
+        DatabaseLocation::SqliteDir(dir) => {
+            vec!["--data-dir".into(), dir.display().to_string()]
+        }
+        DatabaseLocation::Postgres(url) => vec!["--database-url".into(), url.clone()],
+    }
+}
