@@ -52,7 +52,12 @@ pub struct ScanArgs {
     #[arg(long, value_name = "URL", conflicts_with_all = ["db", "data_dir", "database_url", "database_url_file", "cpe"])]
     pub server: Option<String>,
     /// The API key for --server.
-    #[arg(long = "api-key", env = "RAMPART_API_KEY", hide_env_values = true, requires = "server")]
+    #[arg(
+        long = "api-key",
+        env = "RAMPART_API_KEY",
+        hide_env_values = true,
+        requires = "server"
+    )]
     pub api_key: Option<String>,
     /// Print JSON instead of a table.
     #[arg(long, conflicts_with = "sarif")]

@@ -47,10 +47,18 @@ struct Client {
 
 impl Client {
     /// `method path` with `body`; the JSON answer, 404 as `None`. A 429 is waited out.
-    async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> anyhow::Result<Option<Value>> {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Option<Value>> {
         let url = format!("{}{path}", self.base);
         for attempt in 0..=RATE_LIMIT_RETRIES {
-            let mut request = self.http.request(method.clone(), &url).bearer_auth(&self.key);
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(&self.key);
             if let Some(body) = body {
                 request = request.json(body);
             }
@@ -86,7 +94,9 @@ impl Client {
                 .map(Some)
                 .with_context(|| format!("{method} {url} answered something other than JSON"));
         }
-        Err(anyhow!("{method} {url}: still rate limited after {RATE_LIMIT_RETRIES} retries"))
+        Err(anyhow!(
+            "{method} {url}: still rate limited after {RATE_LIMIT_RETRIES} retries"
+        ))
     }
 }
 
@@ -108,14 +118,21 @@ fn query_of(component: &ComponentIdentity) -> Option<Value> {
 }
 
 /// The ids of every record the server matches to the components (all pages).
-async fn matched_ids(client: &Client, components: &[ComponentIdentity]) -> anyhow::Result<BTreeSet<String>> {
+async fn matched_ids(
+    client: &Client,
+    components: &[ComponentIdentity],
+) -> anyhow::Result<BTreeSet<String>> {
     let mut pending: Vec<Value> = components.iter().filter_map(query_of).collect();
     let mut ids = BTreeSet::new();
     while !pending.is_empty() {
         let mut next = Vec::new();
         for chunk in pending.chunks(BATCH) {
             let answer = client
-                .call(Method::POST, "/v1/querybatch", Some(&json!({"queries": chunk})))
+                .call(
+                    Method::POST,
+                    "/v1/querybatch",
+                    Some(&json!({"queries": chunk})),
+                )
                 .await?
                 .ok_or_else(|| anyhow!("the server has no /v1/querybatch"))?;
             let results = answer["results"]
@@ -141,7 +158,11 @@ async fn matched_ids(client: &Client, components: &[ComponentIdentity]) -> anyho
 }
 
 /// Asks the server at `base` about `components` and loads what it says into a local database.
-pub async fn load(base: &str, key: Option<&str>, components: &[ComponentIdentity]) -> anyhow::Result<ServerKnowledge> {
+pub async fn load(
+    base: &str,
+    key: Option<&str>,
+    components: &[ComponentIdentity],
+) -> anyhow::Result<ServerKnowledge> {
     let key = key
         .map(str::trim)
         .filter(|k| !k.is_empty())
@@ -165,14 +186,21 @@ pub async fn load(base: &str, key: Option<&str>, components: &[ComponentIdentity
     let kb_version = status["kb_version"].as_i64().unwrap_or_default();
 
     // Every matched record and the other records of its alias group.
-    let mut wanted: Vec<String> = matched_ids(&client, components).await?.into_iter().collect();
+    let mut wanted: Vec<String> = matched_ids(&client, components)
+        .await?
+        .into_iter()
+        .collect();
     let mut seen: BTreeSet<String> = wanted.iter().cloned().collect();
     let mut by_source: HashMap<String, Vec<Advisory>> = HashMap::new();
     let mut enrichment = HashMap::new();
     while let Some(id) = wanted.pop() {
         let encoded = url_segment(&id);
         let Some(detail) = client
-            .call(Method::GET, &format!("/api/v1/vulnerabilities/{encoded}"), None)
+            .call(
+                Method::GET,
+                &format!("/api/v1/vulnerabilities/{encoded}"),
+                None,
+            )
             .await?
         else {
             // Gone since the query (a sync replaced it): nothing to report about it.
@@ -204,7 +232,10 @@ pub async fn load(base: &str, key: Option<&str>, components: &[ComponentIdentity
     let store = Store::connect(&DatabaseLocation::SqliteDir(dir.path().to_path_buf()))
         .await
         .context("cannot open the scan's local database")?;
-    store.migrate().await.context("cannot prepare the scan's local database")?;
+    store
+        .migrate()
+        .await
+        .context("cannot prepare the scan's local database")?;
     // NVD last, as a sync orders it: the feeds' own records name their groups first.
     let mut sources: Vec<String> = by_source.keys().cloned().collect();
     sources.sort_by_key(|s| (s == "nvd", s.clone()));

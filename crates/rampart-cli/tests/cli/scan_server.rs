@@ -44,7 +44,10 @@ fn both(app: &TestApp, file: &Path, extra: &[&str]) -> ((i32, String), (i32, Str
     remote.push(file.display().to_string());
     let (code_offline, out_offline, err_offline) = run(&offline, None);
     let (code_remote, out_remote, err_remote) = run(&remote, Some(&app.admin_key));
-    assert!(code_offline == 0 || code_offline == 1, "offline: {err_offline}");
+    assert!(
+        code_offline == 0 || code_offline == 1,
+        "offline: {err_offline}"
+    );
     assert!(code_remote == 0 || code_remote == 1, "server: {err_remote}");
     ((code_offline, out_offline), (code_remote, out_remote))
 }
@@ -52,8 +55,12 @@ fn both(app: &TestApp, file: &Path, extra: &[&str]) -> ((i32, String), (i32, Str
 /// A JSON report without what differs by design (the knowledge-base version: the local
 /// database's versus the server's).
 fn comparable(report: &str) -> Value {
-    let mut report: Value = serde_json::from_str(report).unwrap_or_else(|e| panic!("{e}: {report}"));
-    report.as_object_mut().unwrap().remove("knowledge_base_version");
+    let mut report: Value =
+        serde_json::from_str(report).unwrap_or_else(|e| panic!("{e}: {report}"));
+    report
+        .as_object_mut()
+        .unwrap()
+        .remove("knowledge_base_version");
     report
 }
 

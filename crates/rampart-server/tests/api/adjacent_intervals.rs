@@ -9,7 +9,6 @@ use rampart_test_support::backend_tests;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-
 /// Bitnami's record (CVE-2021-42013) with `events`; no aliases, so that the two copies stay
 /// two records.
 fn bitnami_apache(id: &str, events: Value) -> Value {

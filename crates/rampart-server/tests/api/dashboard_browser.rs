@@ -19,7 +19,6 @@ use rampart_store::Store;
 use rampart_test_support::{backend_tests, Backend, TestApp};
 use serde_json::{json, Value};
 
-
 const SBOM: &str = "cyclonedx-bom-examples/SBOM/proton-bridge/proton-bridge-v1.6.3.bom.json";
 const RECORD: &str = "peer-tests/osv-schema/tools/osv-linter/testdata/GO-2020-0001.json";
 
