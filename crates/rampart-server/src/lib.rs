@@ -162,7 +162,7 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
             routes::notifications::unsubscribe_one_click
         ))
         .split_for_parts();
-    let (protected, protected_document) = OpenApiRouter::new()
+    let (protected, mut protected_document) = OpenApiRouter::new()
         .routes(routes!(routes::me::me))
         .routes(routes!(
             routes::notifications::get_preferences,
@@ -453,6 +453,8 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
             routes::disclosures::set_distribution
         ))
         .split_for_parts();
+    openapi::add_common_responses(&mut document, false);
+    openapi::add_common_responses(&mut protected_document, true);
     document.merge(protected_document);
     (public, protected, document)
 }

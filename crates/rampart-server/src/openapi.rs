@@ -3,10 +3,13 @@
 
 use axum::http::header;
 use axum::response::IntoResponse;
+use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::extensions::ExtensionsBuilder;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::RefOr;
+use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorCode};
@@ -91,6 +94,11 @@ impl Modify for SecurityAndErrors {
             "ErrorCode".to_string(),
             RefOr::T(Schema::Object(codes.build())),
         );
+        for (name, response) in common_response_components() {
+            components
+                .responses
+                .insert(name.to_string(), RefOr::T(response));
+        }
     }
 }
 
@@ -107,5 +115,138 @@ pub async fn docs_page() -> impl IntoResponse {
             ),
         ],
         DOCS_PAGE,
+    )
+}
+
+/// Raw bytes of the media type named beside them (an upload or a download), described the
+/// way client generators read a file (`type: string, format: binary`), not as a JSON string.
+pub struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Binary {}
+
+/// Shared answers in `components/responses`, referred to by every route that may give them.
+const UNAUTHORIZED: &str = "Unauthorized";
+const FORBIDDEN: &str = "Forbidden";
+const RATE_LIMITED: &str = "RateLimited";
+
+/// The answers every route may give beside its own, so that a generated client reads them
+/// as typed errors: 429 with `Retry-After` on every rate-limited route (all but the health
+/// probes) and, on `protected` routes, 401 for missing or invalid credentials and 403 where
+/// the route needs a scope. A route that documents one of these itself keeps its own.
+pub fn add_common_responses(document: &mut utoipa::openapi::OpenApi, protected: bool) {
+    for (path, item) in document.paths.paths.iter_mut() {
+        if crate::ratelimit::is_exempt(path) {
+            continue;
+        }
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let scoped = protected && needs_scope(operation);
+            let responses = &mut operation.responses.responses;
+            if protected {
+                responses
+                    .entry("401".to_string())
+                    .or_insert_with(|| shared_response(UNAUTHORIZED));
+            }
+            if scoped {
+                responses
+                    .entry("403".to_string())
+                    .or_insert_with(|| shared_response(FORBIDDEN));
+            }
+            responses
+                .entry("429".to_string())
+                .or_insert_with(|| shared_response(RATE_LIMITED));
+        }
+    }
+}
+
+/// Whether the operation's security requirement names a scope.
+fn needs_scope(operation: &utoipa::openapi::path::Operation) -> bool {
+    let Some(requirements) = &operation.security else {
+        return false;
+    };
+    let Ok(serde_json::Value::Array(requirements)) = serde_json::to_value(requirements) else {
+        return false;
+    };
+    requirements.iter().any(|requirement| {
+        requirement.as_object().is_some_and(|schemes| {
+            schemes
+                .values()
+                .any(|scopes| scopes.as_array().is_some_and(|s| !s.is_empty()))
+        })
+    })
+}
+
+fn shared_response(name: &str) -> RefOr<Response> {
+    RefOr::Ref(Ref::new(format!("#/components/responses/{name}")))
+}
+
+/// The shared answers' definitions (see [`add_common_responses`]).
+fn common_response_components() -> [(&'static str, Response); 3] {
+    let integer = |description: &str| {
+        HeaderBuilder::new()
+            .schema(Object::with_type(Type::Integer))
+            .description(Some(description))
+            .build()
+    };
+    [
+        (
+            UNAUTHORIZED,
+            error_response(
+                "No credentials (`missing_credentials`), or an expired, revoked or unknown key or \
+                 session (`invalid_api_key`)",
+            )
+            .build(),
+        ),
+        (
+            FORBIDDEN,
+            error_response("The credential lacks the route's scope (`insufficient_scope`)").build(),
+        ),
+        (
+            RATE_LIMITED,
+            error_response(
+                "Rate limited (`rate_limited`): the caller's requests of this minute are used up",
+            )
+            .header(
+                "Retry-After",
+                integer("Seconds until the window resets and the request may be retried"),
+            )
+            .header("X-RateLimit-Limit", integer("Requests allowed per minute"))
+            .header(
+                "X-RateLimit-Remaining",
+                integer("Requests left in this window (0)"),
+            )
+            .header(
+                "X-RateLimit-Reset",
+                integer("Unix seconds when the window resets"),
+            )
+            .build(),
+        ),
+    ]
+}
+
+fn error_response(description: &str) -> ResponseBuilder {
+    ResponseBuilder::new().description(description).content(
+        "application/json",
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("ErrorBody")))
+            .build(),
     )
 }

@@ -49,9 +49,9 @@ fn without_colour(line: &str) -> String {
     out
 }
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    address: String,
+    pub(crate) address: String,
 }
 
 impl Drop for Server {
@@ -63,7 +63,7 @@ impl Drop for Server {
 
 /// A command that sees none of the caller's Rampart settings: the defaults, as on a fresh
 /// machine, in `dir`.
-fn fresh_command(program: &str, dir: &Path) -> Command {
+pub(crate) fn fresh_command(program: &str, dir: &Path) -> Command {
     let mut command = Command::new(program);
     command.current_dir(dir);
     for (name, _) in std::env::vars() {
@@ -75,7 +75,7 @@ fn fresh_command(program: &str, dir: &Path) -> Command {
 }
 
 /// `rampart serve 2> rampart.log` in `dir`, on a free port; waits for "listening".
-fn start_server(dir: &Path, extra: &[&str]) -> Server {
+pub(crate) fn start_server(dir: &Path, extra: &[&str]) -> Server {
     let log = std::fs::File::create(dir.join("rampart.log")).unwrap();
     let child = fresh_command(env!("CARGO_BIN_EXE_rampart"), dir)
         .args(["serve", "--listen", "127.0.0.1:0"])
@@ -108,7 +108,7 @@ fn start_server(dir: &Path, extra: &[&str]) -> Server {
     }
 }
 
-fn rampart(dir: &Path, args: &[&str]) -> std::process::Output {
+pub(crate) fn rampart(dir: &Path, args: &[&str]) -> std::process::Output {
     fresh_command(env!("CARGO_BIN_EXE_rampart"), dir)
         .args(args)
         .output()

@@ -118,6 +118,7 @@ fn view(state: &AppState, key: &ApiKeyInfo) -> ApiKeyView {
 
 /// Creates an API key; the full key is in this response only.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys",
+    operation_id = "create_api_key",
     security(("bearer" = [])),
     request_body = CreateApiKey,
     responses(
@@ -153,6 +154,7 @@ pub async fn create(
 /// By default only active keys (neither revoked nor expired), like seed 003's list;
 /// `?status=expired|revoked|all` shows the others.
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys",
+    operation_id = "list_api_keys",
     security(("bearer" = [])),
     params(KeyListQuery),
     responses(
@@ -186,6 +188,7 @@ pub async fn list(
 
 /// Revokes a key at once (a service-account key deletes its account too).
 #[utoipa::path(post, path = "/api/v1/api-keys/{id}/revoke", tag = "api-keys",
+    operation_id = "revoke_api_key",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "API key id")),
     responses(
@@ -232,6 +235,7 @@ impl<S: Send + Sync> FromRequest<S> for OptionalRotateBody {
 /// Replaces a key with a new one (same name, scopes and expiry policy). The old one is
 /// revoked at once, or after `expire_old_in` (e.g. `"24h"`): both work until then.
 #[utoipa::path(post, path = "/api/v1/api-keys/{id}/rotate", tag = "api-keys",
+    operation_id = "rotate_api_key",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "API key id")),
     request_body(content = Option<RotateApiKey>, description = "Optional: `{\"expire_old_in\": \"24h\"}`"),

@@ -91,6 +91,7 @@ fn entry_view(entry: AuditEntry) -> AuditEntryView {
 
 /// The team's audit entries, newest first.
 #[utoipa::path(get, path = "/api/v1/audit-log", tag = "audit",
+    operation_id = "list_audit_log",
     security(("bearer" = ["audit:read"])),
     params(AuditQuery),
     responses(
@@ -138,6 +139,7 @@ pub async fn list(
 
 /// Every matching entry as a JSON array or CSV (a download).
 #[utoipa::path(get, path = "/api/v1/audit-log/export", tag = "audit",
+    operation_id = "export_audit_log",
     security(("bearer" = ["audit:read"])),
     params(ExportQuery),
     responses(

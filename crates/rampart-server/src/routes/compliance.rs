@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{Principal, RequestMeta};
 use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
+use crate::openapi::Binary;
 use crate::state::AppState;
 use crate::upload::read_limited;
 
@@ -165,7 +166,12 @@ pub struct ReportQuery {
     security(("bearer" = ["compliance:read"])),
     params(ReportQuery),
     responses(
-        (status = 200, description = "The report file: application/json (json, oscal), text/html or application/pdf", content_type = "application/pdf"),
+        (status = 200, description = "The report file: application/pdf, text/html or application/json (json, oscal), as `format` asks",
+            content(
+                (inline(Binary) = "application/pdf"),
+                (String = "text/html"),
+                (Object = "application/json"),
+            )),
         (status = 400, description = "Missing or unknown framework or format (named)", body = ErrorBody),
         (status = 404, description = "No such product in this team", body = ErrorBody),
     ))]
@@ -322,7 +328,7 @@ fn evidence_too_large(limit: usize) -> ServiceError {
 #[utoipa::path(put, path = "/api/v1/compliance/attestations/{id}/evidence", tag = "compliance",
     security(("bearer" = ["teams:manage"])),
     params(("id" = i64, Path, description = "Attestation id"), EvidenceQuery),
-    request_body(content = String, content_type = "application/octet-stream",
+    request_body(content = inline(Binary), content_type = "application/octet-stream",
         description = "The evidence file, verbatim (any content type, at most 10 MiB)."),
     responses(
         (status = 200, description = "The attestation with its evidence", body = AttestationBody),
@@ -363,7 +369,7 @@ pub async fn upload_evidence(
     security(("bearer" = ["compliance:read"])),
     params(("id" = i64, Path, description = "Attestation id")),
     responses(
-        (status = 200, description = "The evidence file", content_type = "application/octet-stream"),
+        (status = 200, description = "The evidence file, with the content type it was uploaded with", content_type = "application/octet-stream", body = inline(Binary)),
         (status = 404, description = "No such attestation or no file", body = ErrorBody),
     ))]
 pub async fn download_evidence(

@@ -24,6 +24,7 @@ use super::{PageQuery, Paginated};
 use crate::appsec_bodies::{IntegrationBody, IntegrationListQuery};
 use crate::auth::{Principal, RequestMeta};
 use crate::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
+use crate::openapi::Binary;
 use crate::state::AppState;
 use crate::upload::read_limited;
 
@@ -291,8 +292,12 @@ impl From<SarifImportRecord> for SarifImportBody {
 #[utoipa::path(post, path = "/api/v1/integrations/{id}/sarif", tag = "integrations",
     security(("bearer" = ["findings:write"])),
     params(("id" = i64, Path, description = "Integration id"), SarifUploadQuery),
-    request_body(content = String, content_type = "application/sarif+json",
-        description = "The SARIF log: JSON (any content type), gzip, or base64 of gzip."),
+    request_body(
+        description = "The SARIF log: JSON (any content type), or as bytes gzip or base64 of gzip.",
+        content(
+            (Object = "application/sarif+json"),
+            (inline(Binary) = "application/octet-stream"),
+        )),
     responses(
         (status = 201, description = "Imported", body = SarifImportBody),
         (status = 400, description = "Not a SARIF log (`not_sarif`)", body = ErrorBody),

@@ -18,6 +18,7 @@ use super::{search_term, PageQuery, Paginated};
 use crate::auth::{Principal, RequestMeta};
 use crate::bodies::{AnalysisBody, FindingBody};
 use crate::error::{ApiError, ApiQuery, ErrorBody};
+use crate::openapi::Binary;
 use crate::state::AppState;
 use crate::upload::read_limited;
 
@@ -186,10 +187,16 @@ pub struct ComponentListQuery {
 #[utoipa::path(post, path = "/api/v1/releases/{id}/sboms", tag = "sboms",
     security(("bearer" = ["sboms:write"])),
     params(("id" = i64, Path, description = "Release id"), UploadQuery),
-    request_body(content = String, content_type = "application/vnd.cyclonedx+json",
-        description = "The SBOM document, verbatim. Any content type is accepted and kept \
-            (application/json, application/vnd.cyclonedx+json, application/xml, \
-            application/vnd.cyclonedx+xml, application/spdx+json, text/spdx, …)."),
+    request_body(
+        description = "The SBOM document, verbatim: its format is read from the content, and \
+            any content type is accepted and kept (application/json, \
+            application/vnd.cyclonedx+json, application/xml, application/vnd.cyclonedx+xml, \
+            application/spdx+json, text/spdx, …): CycloneDX or SPDX JSON as JSON, CycloneDX XML \
+            or SPDX tag-value as bytes.",
+        content(
+            (Object = "application/json"),
+            (inline(Binary) = "application/octet-stream"),
+        )),
     responses(
         (status = 201, description = "Stored; analysis queued (or finished, with `?wait=true`)", body = UploadResponse),
         (status = 400, description = "Not an SBOM", body = ErrorBody),
@@ -274,7 +281,7 @@ pub async fn get_sbom(
     security(("bearer" = ["sboms:read"])),
     params(("id" = i64, Path, description = "SBOM id")),
     responses(
-        (status = 200, description = "The document as uploaded", content_type = "application/octet-stream", body = String),
+        (status = 200, description = "The document as uploaded, with the content type it was uploaded with", content_type = "application/octet-stream", body = inline(Binary)),
         (status = 404, description = "No such SBOM in this team", body = ErrorBody),
     ))]
 pub async fn download_sbom(

@@ -107,6 +107,7 @@ pub struct SeedMessage {
 
 /// Seed 003: creates an API key (needs a logged-in session; Pro plan or better).
 #[utoipa::path(post, path = "/api/create-api-key", tag = "api-keys",
+    operation_id = "seed_create_api_key",
     security(("bearer" = [])),
     request_body = CreateApiKey,
     responses(
@@ -142,6 +143,7 @@ pub async fn create(
 
 /// Seed 003: the caller's active keys (neither revoked nor expired), masked, with usage.
 #[utoipa::path(get, path = "/api/list-api-keys", tag = "api-keys",
+    operation_id = "seed_list_api_keys",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Keys", body = SeedKeyList),
@@ -180,6 +182,7 @@ pub async fn list(
 
 /// Seed 003: revokes a key permanently.
 #[utoipa::path(post, path = "/api/revoke-api-key", tag = "api-keys",
+    operation_id = "seed_revoke_api_key",
     security(("bearer" = [])),
     request_body = SeedKeyId,
     responses(
@@ -206,6 +209,7 @@ pub async fn revoke(
 /// Seed 003: a new key with the same name; the old one is revoked at once, or after
 /// `expire_old_in` (e.g. `"24h"`) when given.
 #[utoipa::path(post, path = "/api/rotate-api-key", tag = "api-keys",
+    operation_id = "seed_rotate_api_key",
     security(("bearer" = [])),
     request_body = SeedRotate,
     responses(

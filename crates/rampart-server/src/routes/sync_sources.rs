@@ -126,6 +126,7 @@ pub struct SyncRunList {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// 1-based page (default 1).
     pub page: Option<i64>,

@@ -26,6 +26,7 @@ use super::{list_item, VulnerabilityListItem};
 use crate::auth::{Principal, RequestMeta};
 use crate::document_download::json_attachment;
 use crate::error::{ApiError, ApiQuery, ErrorBody, ErrorCode};
+use crate::openapi::Binary;
 use crate::state::AppState;
 
 /// Rows a JSON export holds at most; a query matching more is refused (422), to be narrowed.
@@ -88,7 +89,7 @@ fn osv_archive(state: &AppState, filter: ExportFilter) -> Response {
     security(("bearer" = ["kb:export"])),
     params(KbExportQuery),
     responses(
-        (status = 200, description = "The zip archive", content_type = "application/zip", body = String),
+        (status = 200, description = "The zip archive", content_type = "application/zip", body = inline(Binary)),
         (status = 400, description = "A bad `ecosystem`", body = ErrorBody),
         (status = 403, description = "Missing scope `kb:export`", body = ErrorBody),
     ))]
@@ -111,7 +112,7 @@ pub async fn kb_export(
     security(("bearer" = ["kb:export"])),
     params(("ecosystem" = String, Path, description = "OSV ecosystem (`PyPI`, `crates.io`, `Debian`)")),
     responses(
-        (status = 200, description = "The zip archive", content_type = "application/zip", body = String),
+        (status = 200, description = "The zip archive", content_type = "application/zip", body = inline(Binary)),
         (status = 400, description = "A bad `ecosystem`", body = ErrorBody),
         (status = 403, description = "Missing scope `kb:export`", body = ErrorBody),
     ))]
