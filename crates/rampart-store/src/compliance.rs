@@ -93,6 +93,28 @@ pub struct FindingCounts {
     pub kev: i64,
 }
 
+/// What the finding checks read (see [`Store::compliance_finding_facts`]): the counts and,
+/// per list, the first findings and how many in all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FindingFacts {
+    pub counts: FindingCounts,
+    pub overdue_critical: (Vec<ComplianceFinding>, i64),
+    pub overdue_high: (Vec<ComplianceFinding>, i64),
+    pub kev: (Vec<ComplianceFinding>, i64),
+    pub untriaged: (Vec<ComplianceFinding>, i64),
+}
+
+/// One open finding as the pass reads it.
+#[derive(sqlx::FromRow)]
+struct FindingLine {
+    finding_id: i64,
+    severity: Option<String>,
+    first_seen_at: DateTime<Utc>,
+    in_kev: bool,
+    decided: bool,
+    active: bool,
+}
+
 /// A shipped release and how many published VEX documents cover it.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ShippedReleaseVex {
@@ -475,135 +497,129 @@ impl Store {
         )
     }
 
-    /// Counts over the open findings of the tenant (or one product).
-    pub async fn compliance_finding_counts(
+    /// What the finding checks need, from one pass over the open findings of the tenant (or
+    /// one product): the counts, and per list (critical first seen before `critical_before`,
+    /// high before `high_before`, KEV, without a decision; suppressed findings left out of all
+    /// but the last) the first `limit` by severity, first seen and id, with how many in all.
+    /// The pass reads one narrow row per finding; only the listed findings are read in full.
+    pub async fn compliance_finding_facts(
         &self,
         tenant: Tenant,
         product: Option<i64>,
-    ) -> Result<FindingCounts, StoreError> {
-        let suppressed = crate::findings::not_suppressed_condition();
+        critical_before: DateTime<Utc>,
+        high_before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<FindingFacts, StoreError> {
+        let not_suppressed = crate::findings::not_suppressed_condition();
         let sql = format!(
-            "SELECT COALESCE(SUM(CASE WHEN {suppressed} THEN 1 ELSE 0 END), 0),
-                    COALESCE(SUM(CASE WHEN disposition_state IS NOT NULL THEN 1 ELSE 0 END), 0),
-                    COUNT(*),
-                    COALESCE(SUM(CASE WHEN {suppressed} AND severity IN ('critical', 'high')
-                                      THEN 1 ELSE 0 END), 0),
-                    COALESCE(SUM(CASE WHEN {suppressed} AND in_kev THEN 1 ELSE 0 END), 0)
+            "SELECT finding_id, severity, first_seen_at, in_kev,
+                    (disposition_state IS NOT NULL) AS decided, {not_suppressed} AS active
              FROM ({}) q",
             Self::compliance_findings_sql(product)
         );
-        let (open, decided, open_all, critical_high, kev): (i64, i64, i64, i64, i64) = with_pool!(self, pool => {
+        let lines: Vec<FindingLine> = with_pool!(self, pool => {
             sqlx::query_as(&sql)
                 .bind(tenant.team_id)
                 .bind(tenant.test)
                 .bind(product)
-                .fetch_one(pool)
+                .fetch_all(pool)
                 .await
         })?;
-        Ok(FindingCounts {
-            open,
-            decided,
-            open_all,
-            critical_high,
-            kev,
-        })
-    }
-
-    /// Open, not suppressed findings of a severity first seen before `before`, oldest first:
-    /// (up to `limit` of them, how many in all).
-    pub async fn compliance_findings_seen_before(
-        &self,
-        tenant: Tenant,
-        product: Option<i64>,
-        severity: &str,
-        before: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<(Vec<ComplianceFinding>, i64), StoreError> {
-        let suppressed = crate::findings::not_suppressed_condition();
-        let inner = Self::compliance_findings_sql(product);
-        let condition = format!("{suppressed} AND severity = $4 AND first_seen_at < $5");
-        self.compliance_finding_page(
-            tenant,
-            product,
-            &inner,
-            &condition,
-            Some((severity, before)),
-            limit,
-        )
-        .await
-    }
-
-    /// Open, not suppressed findings of CISA KEV vulnerabilities.
-    pub async fn compliance_kev_findings(
-        &self,
-        tenant: Tenant,
-        product: Option<i64>,
-        limit: i64,
-    ) -> Result<(Vec<ComplianceFinding>, i64), StoreError> {
-        let suppressed = crate::findings::not_suppressed_condition();
-        let inner = Self::compliance_findings_sql(product);
-        let condition = format!("{suppressed} AND in_kev");
-        self.compliance_finding_page(tenant, product, &inner, &condition, None, limit)
-            .await
-    }
-
-    /// Open findings without a current decision, highest severity first.
-    pub async fn compliance_untriaged_findings(
-        &self,
-        tenant: Tenant,
-        product: Option<i64>,
-        limit: i64,
-    ) -> Result<(Vec<ComplianceFinding>, i64), StoreError> {
-        let inner = Self::compliance_findings_sql(product);
-        self.compliance_finding_page(
-            tenant,
-            product,
-            &inner,
-            "disposition_state IS NULL",
-            None,
-            limit,
-        )
-        .await
-    }
-
-    async fn compliance_finding_page(
-        &self,
-        tenant: Tenant,
-        product: Option<i64>,
-        inner: &str,
-        condition: &str,
-        seen_before: Option<(&str, DateTime<Utc>)>,
-        limit: i64,
-    ) -> Result<(Vec<ComplianceFinding>, i64), StoreError> {
-        let extra = if seen_before.is_some() { 2 } else { 0 };
-        let limit_placeholder = format!("${}", 4 + extra);
-        let list_sql = format!(
-            "SELECT finding_id, release_id, product_id, product_name, version, vuln_id, severity,
-                    first_seen_at, component_name, component_version
-             FROM ({inner}) q WHERE {condition}
-             ORDER BY (CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2
-                       WHEN 'low' THEN 3 ELSE 4 END), first_seen_at, finding_id
-             LIMIT {limit_placeholder}"
-        );
-        let count_sql = format!("SELECT COUNT(*) FROM ({inner}) q WHERE {condition}");
-        let (items, total) = with_pool!(self, pool => {
-            let mut list = sqlx::query_as::<_, ComplianceFinding>(&list_sql)
-                .bind(tenant.team_id)
-                .bind(tenant.test)
-                .bind(product);
-            let mut count = sqlx::query_scalar::<_, i64>(&count_sql)
-                .bind(tenant.team_id)
-                .bind(tenant.test)
-                .bind(product);
-            if let Some((severity, before)) = seen_before {
-                list = list.bind(severity).bind(before);
-                count = count.bind(severity).bind(before);
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let mut counts = FindingCounts::default();
+        // Per list: the sort keys (severity rank, first seen, id) of its findings.
+        let mut lists: [Vec<(u8, DateTime<Utc>, i64)>; 4] = Default::default();
+        let mut totals = [0i64; 4];
+        let mut severities = std::collections::HashMap::new();
+        for line in &lines {
+            let severity = line.severity.as_deref();
+            let rank = match severity {
+                Some("critical") => 0,
+                Some("high") => 1,
+                Some("medium") => 2,
+                Some("low") => 3,
+                _ => 4,
+            };
+            counts.open_all += 1;
+            if line.decided {
+                counts.decided += 1;
             }
-            let items = list.bind(limit).fetch_all(pool).await?;
-            let total = count.fetch_one(pool).await?;
-            Ok::<_, sqlx::Error>((items, total))
-        })?;
-        Ok((items, total))
+            let key = (rank, line.first_seen_at, line.finding_id);
+            let mut member = [false; 4];
+            if line.active {
+                counts.open += 1;
+                if rank <= 1 {
+                    counts.critical_high += 1;
+                }
+                if line.in_kev {
+                    counts.kev += 1;
+                }
+                member[0] = rank == 0 && line.first_seen_at < critical_before;
+                member[1] = rank == 1 && line.first_seen_at < high_before;
+                member[2] = line.in_kev;
+            }
+            member[3] = !line.decided;
+            for (i, _) in member.iter().enumerate().filter(|(_, m)| **m) {
+                totals[i] += 1;
+                lists[i].push(key);
+            }
+        }
+        for list in &mut lists {
+            if list.len() > limit {
+                list.select_nth_unstable(limit);
+                list.truncate(limit);
+            }
+            list.sort_unstable();
+        }
+        let selected: std::collections::HashSet<i64> =
+            lists.iter().flatten().map(|k| k.2).collect();
+        for line in lines {
+            if selected.contains(&line.finding_id) {
+                severities.insert(line.finding_id, line.severity);
+            }
+        }
+        let mut ids: Vec<i64> = selected.into_iter().collect();
+        ids.sort_unstable();
+        let details: std::collections::HashMap<i64, ComplianceFinding> = if ids.is_empty() {
+            Default::default()
+        } else {
+            let sql = format!(
+                "SELECT f.id AS finding_id, f.release_id, r.product_id, p.name AS product_name,
+                        r.version, v.vuln_id, v.severity_band AS severity, f.first_seen_at,
+                        c.name AS component_name, c.version AS component_version
+                 FROM findings f
+                 JOIN releases r ON r.id = f.release_id
+                 JOIN products p ON p.id = r.product_id
+                 JOIN vulnerabilities v ON v.id = f.vulnerability_id
+                 JOIN sbom_components c ON c.id = f.component_id
+                 WHERE f.team_id = $1 AND f.id IN ({})",
+                id_list(&ids)
+            );
+            let rows: Vec<ComplianceFinding> = with_pool!(self, pool => {
+                sqlx::query_as(&sql).bind(tenant.team_id).fetch_all(pool).await
+            })?;
+            rows.into_iter()
+                .map(|mut row| {
+                    // The severity the pass rated it (the alias group's highest score).
+                    if let Some(severity) = severities.get(&row.finding_id) {
+                        row.severity = severity.clone();
+                    }
+                    (row.finding_id, row)
+                })
+                .collect()
+        };
+        let [critical, high, kev, untriaged] = lists.map(|list| {
+            list.iter()
+                .filter_map(|k| details.get(&k.2).cloned())
+                .collect::<Vec<_>>()
+        });
+        Ok(FindingFacts {
+            counts,
+            overdue_critical: (critical, totals[0]),
+            overdue_high: (high, totals[1]),
+            kev: (kev, totals[2]),
+            untriaged: (untriaged, totals[3]),
+        })
     }
 
     /// Released releases and the published VEX documents covering each (one for the release,

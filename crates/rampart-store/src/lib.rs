@@ -57,9 +57,9 @@ pub use appsec::{
 pub use audit::{AuditActor, AuditEntry, AuditEvent, AuditFilter};
 pub use compliance::{
     AccessReviewRecord, AttestationRecord, AuditFact, ComplianceFinding, FailingComponent,
-    FindingCounts, IncidentFact, KeyFact, MemberFact, NewAttestation, NewSnapshot, ReleaseSbomFact,
-    SbomDocumentFacts, SbomElementCounts, SealedSecret, ShippedReleaseVex, SnapshotOutcome,
-    SnapshotRecord, SyncSourceFact, WebhookFact, COMPLIANCE_ITEM_LIMIT,
+    FindingCounts, FindingFacts, IncidentFact, KeyFact, MemberFact, NewAttestation, NewSnapshot,
+    ReleaseSbomFact, SbomDocumentFacts, SbomElementCounts, SealedSecret, ShippedReleaseVex,
+    SnapshotOutcome, SnapshotRecord, SyncSourceFact, WebhookFact, COMPLIANCE_ITEM_LIMIT,
 };
 pub use dispositions::{
     DecisionBasis, DispositionSource, NewDisposition, StoredDisposition, TriageFinding,

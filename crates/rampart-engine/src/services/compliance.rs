@@ -488,31 +488,23 @@ pub async fn run_checks(
         .compliance_failing_components(tenant.team_id, &sbom_ids, limit)
         .await?;
     let any_release = !releases.is_empty();
-    let finding_counts = store.compliance_finding_counts(tenant, product).await?;
-    let critical = store
-        .compliance_findings_seen_before(
+    // One pass over the open findings serves the SLA, KEV and triage checks.
+    let findings = store
+        .compliance_finding_facts(
             tenant,
             product,
-            "critical",
             now - Duration::days(t.critical_finding_days),
-            limit,
-        )
-        .await?;
-    let high = store
-        .compliance_findings_seen_before(
-            tenant,
-            product,
-            "high",
             now - Duration::days(t.high_finding_days),
             limit,
         )
         .await?;
-    let kev = store
-        .compliance_kev_findings(tenant, product, limit)
-        .await?;
-    let untriaged = store
-        .compliance_untriaged_findings(tenant, product, limit)
-        .await?;
+    let (finding_counts, critical, high, kev, untriaged) = (
+        &findings.counts,
+        &findings.overdue_critical,
+        &findings.overdue_high,
+        &findings.kev,
+        &findings.untriaged,
+    );
     let shipped = store
         .compliance_shipped_release_vex(tenant, product)
         .await?;
@@ -553,14 +545,14 @@ pub async fn run_checks(
         checks::sbom_ntia_elements(&releases, &ntia, &failing),
         checks::findings_sla(
             any_release,
-            &finding_counts,
+            finding_counts,
             (&critical.0, critical.1),
             (&high.0, high.1),
             t,
             now,
         ),
         checks::kev_findings(any_release, (&kev.0, kev.1)),
-        checks::triage_coverage(&finding_counts, (&untriaged.0, untriaged.1), t),
+        checks::triage_coverage(finding_counts, (&untriaged.0, untriaged.1), t),
         checks::vex_published(&shipped),
         checks::kb_freshness(&sources, t, now),
         checks::api_key_hygiene(&keys, t, now),

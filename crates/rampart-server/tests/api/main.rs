@@ -8,6 +8,7 @@ mod analysis_queue;
 mod appsec;
 mod audit_walk;
 mod compliance;
+mod compliance_bench;
 mod dashboard;
 mod dashboard_appsec;
 mod dashboard_bench;
