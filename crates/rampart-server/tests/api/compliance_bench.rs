@@ -68,7 +68,7 @@ async fn seed(app: &TestApp) {
         "count": kev.len(), "vulnerabilities": kev});
     let kev = parse_kev_json(kev.to_string().as_bytes()).unwrap();
     store.ingest_kev(&kev.entries.records).await.unwrap();
-    crate::kb::wait_for_index(app).await;
+    app.wait_for_index().await;
 
     let components: Vec<Value> = (0..COMPONENTS)
         .map(|i| json!({"type": "library", "bom-ref": format!("c{i}"), "name": format!("cbench-pkg-{i:03}"),
