@@ -456,6 +456,7 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
     openapi::add_common_responses(&mut document, false);
     openapi::add_common_responses(&mut protected_document, true);
     document.merge(protected_document);
+    openapi::refer_generic_arguments(&mut document);
     (public, protected, document)
 }
 

@@ -7,7 +7,9 @@ use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::schema::{
+    ArrayItems, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, Type,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
@@ -249,4 +251,44 @@ fn error_response(description: &str) -> ResponseBuilder {
             .schema(Some(Ref::from_schema_name("ErrorBody")))
             .build(),
     )
+}
+
+/// A generic wrapper's schema (`Paginated_FindingBody` for `Paginated<FindingBody>`) gets its
+/// argument inlined by utoipa, so generated clients grew a second class for every listed type
+/// (`PaginatedFindingBodyItemsItem` beside `FindingBody`). Where a property of such a wrapper
+/// (or the items of an array property) is exactly the argument's own component, it becomes a
+/// `$ref` to that component.
+pub fn refer_generic_arguments(document: &mut utoipa::openapi::OpenApi) {
+    let Some(components) = document.components.as_mut() else {
+        return;
+    };
+    let named: Vec<(String, serde_json::Value)> = components
+        .schemas
+        .iter()
+        .filter_map(|(name, schema)| Some((name.clone(), serde_json::to_value(schema).ok()?)))
+        .collect();
+    for (name, schema) in components.schemas.iter_mut() {
+        let Some((_, argument)) = name.split_once('_') else {
+            continue;
+        };
+        let Some((_, definition)) = named.iter().find(|(name, _)| name == argument) else {
+            continue;
+        };
+        let RefOr::T(Schema::Object(object)) = schema else {
+            continue;
+        };
+        for property in object.properties.values_mut() {
+            refer_if_equal(property, argument, definition);
+        }
+    }
+}
+
+fn refer_if_equal(schema: &mut RefOr<Schema>, name: &str, definition: &serde_json::Value) {
+    if serde_json::to_value(&*schema).ok().as_ref() == Some(definition) {
+        *schema = RefOr::Ref(Ref::from_schema_name(name));
+    } else if let RefOr::T(Schema::Array(array)) = schema {
+        if let ArrayItems::RefOrSchema(items) = &mut array.items {
+            refer_if_equal(items, name, definition);
+        }
+    }
 }

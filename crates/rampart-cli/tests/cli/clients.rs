@@ -66,7 +66,7 @@ fn python() -> Result<(String, PathBuf), String> {
     let probe = Command::new(&python)
         .args([
             "-c",
-            "import sysconfig, openapi_python_client, httpx, attrs, dateutil; \
+            "import sysconfig, openapi_python_client, httpx, attrs, dateutil, mypy; \
              print(sysconfig.get_path('scripts'))",
         ])
         .output()
@@ -89,7 +89,11 @@ fn python() -> Result<(String, PathBuf), String> {
 /// `node` and the pinned openapi-typescript and TypeScript of `scripts/clients`.
 fn node() -> Result<(), String> {
     let modules = scripts().join("node_modules");
-    for tool in ["openapi-typescript/bin/cli.js", "typescript/bin/tsc"] {
+    for tool in [
+        "openapi-typescript/bin/cli.js",
+        "typescript/bin/tsc",
+        "openapi-fetch/package.json",
+    ] {
         if !modules.join(tool).exists() {
             return Err(format!(
                 "{} is missing (`npm ci --prefix scripts/clients`)",
@@ -133,8 +137,8 @@ fn assert_quiet(what: &str, output: &Output) {
     }
 }
 
-/// openapi-typescript's types for the document, then `tsc --noEmit --strict` over them and a
-/// file using them the way a client does (a page of findings, the 429's `Retry-After`).
+/// openapi-typescript's types for the document, then `tsc --strict --noEmit` over them and
+/// `scripts/clients/example.ts`, a typed client using them.
 fn typescript(document: &Path, out: &Path, operation_ids: &[String]) {
     let modules = scripts().join("node_modules");
     std::fs::create_dir_all(out).unwrap();
@@ -158,35 +162,25 @@ fn typescript(document: &Path, out: &Path, operation_ids: &[String]) {
             "openapi-typescript has no operation {id}"
         );
     }
-    std::fs::write(
-        out.join("use.ts"),
-        r#"import type { components, paths } from "./rampart";
-
-type Findings =
-    paths["/api/v1/releases/{id}/vulnerabilities"]["get"]["responses"][200]["content"]["application/json"];
-type RateLimited = components["responses"]["RateLimited"];
-
-export const page: Findings = { items: [], page: 1, per_page: 2, total: 0 };
-export const retryAfter: RateLimited["headers"]["Retry-After"] = 30;
-export const refused: RateLimited["content"]["application/json"] = {
-    error: { code: "rate_limited", message: "retry after 30 seconds", documentation_url: "/docs/errors#rate_limited" },
-};
-"#,
-    )
-    .unwrap();
+    // The worked example (openapi-fetch over these types: a product, a release, every finding
+    // page by page, a 429 waited out) beside the types, type-checked with them.
+    std::fs::copy(scripts().join("example.ts"), out.join("example.ts")).unwrap();
+    let tsconfig = serde_json::json!({
+        "compilerOptions": {
+            "strict": true,
+            "noEmit": true,
+            "target": "es2022",
+            "module": "esnext",
+            "moduleResolution": "bundler",
+            "paths": {"openapi-fetch": [modules.join("openapi-fetch")]},
+        },
+        "files": ["rampart.d.ts", "example.ts"],
+    });
+    std::fs::write(out.join("tsconfig.json"), tsconfig.to_string()).unwrap();
     let checked = Command::new("node")
         .arg(modules.join("typescript/bin/tsc"))
-        .args([
-            "--noEmit",
-            "--strict",
-            "--target",
-            "es2022",
-            "--module",
-            "esnext",
-            "--moduleResolution",
-            "bundler",
-        ])
-        .arg(out.join("use.ts"))
+        .arg("-p")
+        .arg(out.join("tsconfig.json"))
         .output()
         .expect("run tsc");
     assert!(checked.status.success(), "tsc: {}", text(&checked));
@@ -269,6 +263,29 @@ async fn generated_clients_build_and_the_python_one_drives_the_server() {
             "the Python client has no {module} for {method} {path}"
         );
     }
+    // A schema the generator misreads can become ill-typed code (the evidence upload, an
+    // octet-stream body of plain `type: string`, was `str.payload`). `client.py` is the
+    // generator's fixed template, not the document's, and is only followed silently.
+    let typed = Command::new(&python)
+        .current_dir(work.join("py"))
+        .args([
+            "-m",
+            "mypy",
+            "--follow-imports=silent",
+            "--no-incremental",
+            "--cache-dir=/dev/null",
+            "-p",
+            "rampart_client.api",
+            "-p",
+            "rampart_client.models",
+        ])
+        .output()
+        .expect("run mypy");
+    assert!(
+        typed.status.success(),
+        "mypy over the Python client: {}",
+        text(&typed)
+    );
 
     // The server: RustSec's advisories, a tiny rate limit, two keys.
     let data = work.join("data");
