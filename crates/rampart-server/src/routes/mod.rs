@@ -43,8 +43,10 @@ use crate::error::ApiError;
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// 1-based page number [default: 1].
+    #[param(minimum = 1)]
     pub page: Option<u32>,
     /// Items per page, 1–500 [default: 50].
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u32>,
 }
 

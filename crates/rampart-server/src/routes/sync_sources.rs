@@ -129,8 +129,10 @@ pub struct SyncRunList {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// 1-based page (default 1).
+    #[param(minimum = 1)]
     pub page: Option<i64>,
     /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<i64>,
 }
 
