@@ -526,3 +526,74 @@ backend_tests! {
         assert!(scoped["snapshots"].as_array().unwrap().is_empty(), "{scoped}");
     }
 }
+
+/// Webhook endpoints on loopback are accepted (nothing is delivered).
+fn webhooks_not_delivered(config: &mut rampart_server::ServerConfig) {
+    crate::webhooks::fast_webhooks(config);
+    config.webhooks.deliver = false;
+}
+
+async fn create(app: &TestApp, path: &str, body: Value) -> Value {
+    json_of(
+        app.post(path).json(&body).send().await.unwrap(),
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+backend_tests! {
+    #[configure(webhooks_not_delivered)]
+    async fn webhook_and_incident_checks_are_met_partial_and_gap_with_their_objects(app) {
+        let clock = app.config.clock.clone();
+        // Webhooks: one plain-http endpoint is a gap naming it; with a signed https one
+        // beside it, partial; once the http one is gone, met.
+        let plain = create(&app, "/api/v1/webhooks", json!({"url": "http://127.0.0.1:9/plain"})).await;
+        let plain_id = plain["id"].as_i64().unwrap();
+        let gap = check(&posture(&app, "").await, "webhooks_signed").clone();
+        assert_eq!(gap["status"], "gap", "{gap}");
+        assert_eq!(items(&gap), [("webhook".to_string(), plain_id.to_string(), format!("/api/v1/webhooks/{plain_id}"))]);
+        assert!(gap["items"][0]["reason"].as_str().unwrap().contains("not HTTPS"), "{gap}");
+        create(&app, "/api/v1/webhooks", json!({"url": "https://127.0.0.1:9/signed"})).await;
+        let partial = check(&posture(&app, "").await, "webhooks_signed").clone();
+        assert_eq!(partial["status"], "partial", "{partial}");
+        assert_eq!(partial["evidence"]["signed_https"], 1);
+        assert_eq!(items(&partial).len(), 1);
+        let deleted = app.request(Method::DELETE, &format!("/api/v1/webhooks/{plain_id}")).send().await.unwrap();
+        assert!(deleted.status().is_success(), "{}", deleted.status());
+        let met = check(&posture(&app, "").await, "webhooks_signed").clone();
+        assert_eq!((met["status"].as_str(), met["items_total"].as_i64()), (Some("met"), Some(0)), "{met}");
+
+        // Incidents: one acknowledged and resolved at once is met (MTTA, MTTR reported);
+        // a critical one left unacknowledged past its hour is late: partial, naming it.
+        let incident = |title: &str, severity: &str| json!({"title": title, "severity": severity, "description": "compliance test"});
+        let handled = create(&app, "/api/v1/incidents", incident("Handled", "high")).await["id"].as_i64().unwrap();
+        for status in ["acknowledged", "resolved"] {
+            let moved = app.post(&format!("/api/v1/incidents/{handled}/status")).json(&json!({"status": status})).send().await.unwrap();
+            assert!(moved.status().is_success(), "{status}: {}", moved.status());
+        }
+        let met = check(&posture(&app, "").await, "incident_response").clone();
+        assert_eq!(met["status"], "met", "{met}");
+        assert!(met["evidence"]["mttr_seconds"].is_number(), "{met}");
+        let ignored = create(&app, "/api/v1/incidents", incident("Ignored", "critical")).await["id"].as_i64().unwrap();
+        clock.advance(Duration::hours(2));
+        let partial = check(&posture(&app, "").await, "incident_response").clone();
+        assert_eq!(partial["status"], "partial", "{partial}");
+        assert_eq!(items(&partial), [("incident".to_string(), ignored.to_string(), format!("/api/v1/incidents/{ignored}"))]);
+        assert!(partial["items"][0]["reason"].as_str().unwrap().contains("not acknowledged"), "{partial}");
+        assert_eq!(partial["evidence"]["acknowledged_late"], 1);
+        // Three days on, with a one-day window, only a new late incident counts: gap.
+        clock.advance(Duration::days(3));
+        let mut settings = get(&app, "/api/v1/compliance/settings").await;
+        settings["incident_window_days"] = json!(1);
+        json_of(put_settings(&app, settings).await, StatusCode::OK).await;
+        let late = create(&app, "/api/v1/incidents", incident("Late again", "critical")).await["id"].as_i64().unwrap();
+        clock.advance(Duration::hours(2));
+        let gap = check(&posture(&app, "").await, "incident_response").clone();
+        assert_eq!(gap["status"], "gap", "{gap}");
+        assert_eq!(items(&gap)[0].1, late.to_string());
+        assert_eq!(gap["evidence"]["incidents"], 1);
+        // It is SOC 2 CC7.4's evidence.
+        let cc74 = control(&posture(&app, "?framework=soc2").await, "soc2", "CC7.4").clone();
+        assert!(cc74["evidence"].as_array().unwrap().iter().any(|e| e["check"] == "incident_response" && e["status"] == "gap"), "{cc74}");
+    }
+}
