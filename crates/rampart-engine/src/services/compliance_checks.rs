@@ -1289,4 +1289,61 @@ mod tests {
         t.high_finding_days = 0;
         assert!(t.validate().unwrap_err().contains("`high_finding_days`"));
     }
+
+    #[test]
+    fn kb_freshness_is_met_partial_or_gap_naming_the_stale_source() {
+        let t = Thresholds::default();
+        let source = |id: &str, hours_ago: Option<i64>, error: Option<&str>| SyncSourceFact {
+            id: id.into(),
+            source_type: "osv".into(),
+            last_success_at: hours_ago.map(|h| now() - Duration::hours(h)),
+            last_failure_at: error.map(|_| now()),
+            last_error: error.map(str::to_string),
+        };
+        let fresh = source("osv", Some(2), None);
+        let met = kb_freshness(std::slice::from_ref(&fresh), &t, now());
+        assert_eq!((met.status, met.items_total), (Status::Met, 0));
+        let stale = source("nvd", Some(72), None);
+        let partial = kb_freshness(&[fresh.clone(), stale.clone()], &t, now());
+        assert_eq!(partial.status, Status::Partial);
+        assert_eq!(partial.items.len(), 1);
+        assert_eq!(partial.items[0].id, "nvd");
+        assert_eq!(
+            partial.items[0].link,
+            "/api/v1/security/cve/sync-sources/nvd"
+        );
+        assert!(
+            partial.items[0].reason.contains("72 hours ago"),
+            "{}",
+            partial.items[0].reason
+        );
+        let broken = source("kev", None, Some("HTTP 503"));
+        let gap = kb_freshness(&[stale, broken], &t, now());
+        assert_eq!(gap.status, Status::Gap);
+        assert!(
+            gap.items[1].reason.contains("HTTP 503"),
+            "{}",
+            gap.items[1].reason
+        );
+        assert_eq!(kb_freshness(&[], &t, now()).status, Status::Gap);
+    }
+
+    #[test]
+    fn vex_published_is_met_partial_or_gap_naming_the_release() {
+        let release = |id: i64, published: i64| ShippedReleaseVex {
+            release_id: id,
+            product_id: 1,
+            product_name: "payments".into(),
+            version: format!("1.{id}"),
+            published,
+            last_published_at: (published > 0).then(now),
+        };
+        assert_eq!(vex_published(&[]).status, Status::NotApplicable);
+        assert_eq!(vex_published(&[release(1, 2)]).status, Status::Met);
+        let partial = vex_published(&[release(1, 1), release(2, 0)]);
+        assert_eq!(partial.status, Status::Partial);
+        assert_eq!(partial.items.len(), 1);
+        assert_eq!(partial.items[0].link, "/api/v1/releases/2/vex-documents");
+        assert_eq!(vex_published(&[release(2, 0)]).status, Status::Gap);
+    }
 }
