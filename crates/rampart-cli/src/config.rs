@@ -56,6 +56,13 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes [default: 52428800].
     #[arg(long, env = "RAMPART_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Seconds a client has to send a request's headers before its connection is closed
+    /// [default: 10].
+    #[arg(long, env = "RAMPART_HEADER_READ_TIMEOUT_SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_seconds: Option<u64>,
+    /// Seconds a client has to send a request's body before it gets 408 [default: 120].
+    #[arg(long, env = "RAMPART_REQUEST_BODY_TIMEOUT_SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_body_timeout_seconds: Option<u64>,
     /// Largest SBOM upload accepted, in bytes [default: 52428800].
     #[arg(long, env = "RAMPART_MAX_SBOM_BYTES")]
     pub max_sbom_bytes: Option<usize>,
@@ -214,6 +221,8 @@ struct FileConfig {
     admin_api_key_file: Option<PathBuf>,
     log_format: Option<LogFormat>,
     max_body_bytes: Option<usize>,
+    header_read_timeout_seconds: Option<u64>,
+    request_body_timeout_seconds: Option<u64>,
     max_sbom_bytes: Option<usize>,
     osv_cache_bytes: Option<u64>,
     anonymous_rate_limit_per_minute: Option<u32>,
@@ -375,6 +384,18 @@ impl ServeArgs {
         }
         if let Some(limit) = self.max_body_bytes.or(file.max_body_bytes) {
             server.max_body_bytes = limit;
+        }
+        if let Some(seconds) = self
+            .header_read_timeout_seconds
+            .or(file.header_read_timeout_seconds)
+        {
+            server.header_read_timeout = std::time::Duration::from_secs(seconds.max(1));
+        }
+        if let Some(seconds) = self
+            .request_body_timeout_seconds
+            .or(file.request_body_timeout_seconds)
+        {
+            server.request_body_timeout = std::time::Duration::from_secs(seconds.max(1));
         }
         if let Some(limit) = self.max_sbom_bytes.or(file.max_sbom_bytes) {
             server.max_sbom_bytes = limit;

@@ -13,6 +13,7 @@ use crate::config::{DatabaseArgs, LogFormat, ServeArgs};
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let settings = args.resolve()?;
     init_logging(settings.log_format);
+    let header_read_timeout = settings.server.header_read_timeout;
     let mut app = App::build(settings.server).await?;
     if let Some(bootstrap) = app.bootstrap.take() {
         let key = bootstrap.admin_key;
@@ -41,7 +42,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             tracing::info!(address = %metrics_listener.local_addr()?, "metrics at /metrics");
             let router = app.metrics_router();
             Some(tokio::spawn(async move {
-                if let Err(error) = rampart_server::axum::serve(metrics_listener, router).await {
+                let served = rampart_server::serve_connections(
+                    metrics_listener,
+                    router,
+                    header_read_timeout,
+                    std::future::pending(),
+                )
+                .await;
+                if let Err(error) = served {
                     tracing::error!(%error, "the metrics listener stopped");
                 }
             }))

@@ -20,6 +20,11 @@ pub struct ServerConfig {
     pub admin_email: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Time a client has to send a request's headers; a slower connection is closed
+    /// (slow-client protection).
+    pub header_read_timeout: std::time::Duration,
+    /// Time a client has to send a request's body; a slower one gets 408.
+    pub request_body_timeout: std::time::Duration,
     /// Largest SBOM upload accepted, in bytes; the upload route's body limit (413 beyond).
     pub max_sbom_bytes: usize,
     /// Largest SARIF upload accepted as sent (JSON, gzip or base64), in bytes (413 beyond).
@@ -112,12 +117,18 @@ impl ServerConfig {
     pub const DEFAULT_MAX_BODY_BYTES: usize = 50 * 1024 * 1024;
     /// 50 MB.
     pub const DEFAULT_MAX_SBOM_BYTES: usize = 50 * 1024 * 1024;
+    pub const DEFAULT_HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+    /// Two minutes: a 50 MB SBOM at 3.5 Mbit/s.
+    pub const DEFAULT_REQUEST_BODY_TIMEOUT: std::time::Duration =
+        std::time::Duration::from_secs(120);
 
     pub fn new(database: DatabaseLocation) -> Self {
         ServerConfig {
             database,
             admin_email: Self::DEFAULT_ADMIN_EMAIL.to_string(),
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            header_read_timeout: Self::DEFAULT_HEADER_READ_TIMEOUT,
+            request_body_timeout: Self::DEFAULT_REQUEST_BODY_TIMEOUT,
             max_sbom_bytes: Self::DEFAULT_MAX_SBOM_BYTES,
             max_sarif_bytes: Self::DEFAULT_MAX_SBOM_BYTES,
             max_sarif_decoded_bytes: 256 * 1024 * 1024,
@@ -147,7 +158,8 @@ impl ServerConfig {
         }
     }
 
-    /// Cookies get `Secure` when the public URL is https.
+    /// Cookies get `Secure`, and responses `Strict-Transport-Security`, when the public URL
+    /// is https.
     pub fn secure_cookies(&self) -> bool {
         self.public_url
             .as_deref()

@@ -52,6 +52,7 @@ error_codes! {
     InvalidSarif => (422, "invalid_sarif", "The SARIF log cannot be read; the message names the JSON pointer of the first problem. Nothing was stored.");
     NotAVex => (400, "not_a_vex", "The document is not a VEX document (OpenVEX, CycloneDX JSON/XML, CSAF 2.0 JSON); nothing was stored.");
     InvalidVex => (422, "invalid_vex", "The VEX document has a problem; the message names it with its JSON pointer or line and column. Nothing was stored.");
+    RequestTimeout => (408, "request_timeout", "The request body did not arrive within the server's time limit (`--request-body-timeout-seconds`); nothing was stored.");
     PayloadTooLarge => (413, "payload_too_large", "The body exceeds the configured size limit.");
     UnsupportedMediaType => (415, "unsupported_media_type", "The body's content type is not accepted here (JSON needs `Content-Type: application/json`).");
     RateLimited => (429, "rate_limited", "Too many requests; wait for the number of seconds in `Retry-After`.");

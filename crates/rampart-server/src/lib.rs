@@ -107,11 +107,12 @@ impl App {
         );
         let log_pruner =
             tokio::spawn(Arc::clone(&self.state.request_log).run_pruner(self.state.clone()));
-        let served = axum::serve(
+        let served = serve_connections(
             listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            router,
+            self.state.config.header_read_timeout,
+            shutdown,
         )
-        .with_graceful_shutdown(shutdown)
         .await;
         housekeeping.abort();
         log_pruner.abort();
@@ -125,6 +126,57 @@ impl App {
         state.store.close().await;
         served
     }
+}
+
+/// Serves `router` on `listener` over HTTP/1.1 until `shutdown` resolves, then stops
+/// accepting and waits for open connections to finish their requests. A connection that
+/// has not sent a request's headers within `header_read_timeout` (including an idle
+/// keep-alive one) is closed: slow clients cannot hold connections open.
+pub async fn serve_connections(
+    listener: TcpListener,
+    router: Router,
+    header_read_timeout: std::time::Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use tower::Service;
+    let mut make_service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = match make_service.call(remote).await {
+            Ok(service) => service,
+            Err(never) => match never {},
+        };
+        let connection = builder.serve_connection(
+            hyper_util::rt::TokioIo::new(stream),
+            hyper_util::service::TowerToHyperService::new(service),
+        );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %remote, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// Writes batched key usage every `usage_flush_interval` and purges old rate-limit windows.
@@ -487,6 +539,10 @@ pub fn router(state: AppState, extra: Router<AppState>) -> Router {
         .route_layer(axum::middleware::from_fn(request_log::tag_route))
         .fallback(middleware::not_found)
         .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::body_deadline,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         // Authentication and rate limiting: outside the panic guard, so every response
@@ -498,10 +554,14 @@ pub fn router(state: AppState, extra: Router<AppState>) -> Router {
         .layer(axum::middleware::from_fn(middleware::json_errors))
         // Outside the error rewriting: logs the status and bytes the client gets.
         .layer(axum::middleware::from_fn_with_state(
-            state,
+            state.clone(),
             request_log::record,
         ))
         .layer(axum::middleware::from_fn(middleware::log_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            middleware::security_headers,
+        ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

@@ -1,16 +1,20 @@
-//! Cross-cutting layers: request logging, the JSON-errors guarantee, panic recovery.
+//! Cross-cutting layers: request logging, the JSON-errors guarantee, panic recovery, the
+//! request-body deadline and the security headers.
 
 use std::any::Any;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::Request;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use crate::error::{ApiError, ErrorCode};
+use crate::AppState;
 
 /// One log line per request: method, path (never the query string or headers, which may
 /// carry credentials), status, latency and request id.
@@ -102,4 +106,100 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
 /// Unknown routes.
 pub async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such route")
+}
+
+/// A request body that fails once its deadline passes, noting that it did: a client that
+/// trickles its body (one byte a second) is cut off however steadily it sends.
+struct DeadlineBody {
+    inner: Body,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+    expired: Arc<AtomicBool>,
+}
+
+impl http_body::Body for DeadlineBody {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::future::Future;
+        if let std::task::Poll::Ready(frame) = std::pin::Pin::new(&mut self.inner).poll_frame(cx) {
+            return std::task::Poll::Ready(frame);
+        }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            self.expired.store(true, Ordering::Relaxed);
+            return std::task::Poll::Ready(Some(Err(axum::Error::new("request body timed out"))));
+        }
+        std::task::Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Gives each request body `request_body_timeout` to arrive; past it the answer is 408
+/// `request_timeout`, whatever the handler made of the cut-off body.
+pub async fn body_deadline(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    use http_body::Body as _;
+    let timeout = state.config.request_body_timeout;
+    let expired = Arc::new(AtomicBool::new(false));
+    let request = request.map(|body| {
+        if body.is_end_stream() {
+            body
+        } else {
+            Body::new(DeadlineBody {
+                inner: body,
+                deadline: Box::pin(tokio::time::sleep(timeout)),
+                expired: Arc::clone(&expired),
+            })
+        }
+    });
+    let response = next.run(request).await;
+    if expired.load(Ordering::Relaxed) {
+        return ApiError::new(
+            ErrorCode::RequestTimeout,
+            format!(
+                "the request body did not arrive within {} seconds",
+                timeout.as_secs()
+            ),
+        )
+        .into_response();
+    }
+    response
+}
+
+/// Headers every response carries (the dashboard sets stricter ones of its own):
+/// `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`, and HSTS when the
+/// public URL is https.
+pub async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    headers
+        .entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("no-referrer"));
+    if state.config.secure_cookies() {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
 }

@@ -9,6 +9,7 @@ mod appsec;
 mod audit_walk;
 mod compliance;
 mod compliance_bench;
+mod connections;
 mod dashboard;
 mod dashboard_appsec;
 mod dashboard_bench;
