@@ -105,8 +105,10 @@ impl App {
         let log_writer = tokio::spawn(
             Arc::clone(&self.state.request_log).run_writer(self.state.store.clone(), log_stopped),
         );
-        let log_pruner =
-            tokio::spawn(Arc::clone(&self.state.request_log).run_pruner(self.state.clone()));
+        let log_pruner = tokio::spawn(
+            Arc::clone(&self.state.request_log)
+                .run_pruner(self.state.store.clone(), self.state.config.clock.clone()),
+        );
         let served = serve_connections(
             listener,
             router,
@@ -555,7 +557,7 @@ pub fn router(state: AppState, extra: Router<AppState>) -> Router {
         // Outside the error rewriting: logs the status and bytes the client gets.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            request_log::record,
+            middleware::record_request,
         ))
         .layer(axum::middleware::from_fn(middleware::log_requests))
         .layer(axum::middleware::from_fn_with_state(

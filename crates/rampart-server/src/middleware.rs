@@ -1,5 +1,5 @@
 //! Cross-cutting layers: request logging, the JSON-errors guarantee, panic recovery, the
-//! request-body deadline and the security headers.
+//! request log and key usage, the request-body deadline and the security headers.
 
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use crate::error::{ApiError, ErrorCode};
+use crate::request_log;
 use crate::AppState;
 
 /// One log line per request: method, path (never the query string or headers, which may
@@ -202,4 +203,79 @@ pub async fn security_headers(
         );
     }
     response
+}
+
+/// Global layer: times the request, then logs it, counts key usage and records metrics.
+pub async fn record_request(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !request_log::is_logged(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let started = Instant::now();
+    let at = state.now();
+    let method = request.method().as_str().to_string();
+    let headers = request.headers();
+    let request_id = request_log::header_text(headers, "x-request-id", 200);
+    let user_agent = request_log::header_text(
+        headers,
+        header::USER_AGENT.as_str(),
+        request_log::USER_AGENT_MAX,
+    );
+    let request_bytes = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0);
+    let client = request_log::client_ip(
+        request_log::peer_ip(&request),
+        headers,
+        &state.config.trusted_proxies,
+    );
+    let response = next.run(request).await;
+    let latency = started.elapsed();
+    let endpoint = response
+        .extensions()
+        .get::<request_log::RouteTemplate>()
+        .map_or_else(|| Arc::from("unmatched"), |t| Arc::clone(&t.0));
+    let caller = response
+        .extensions()
+        .get::<request_log::CallerTag>()
+        .copied()
+        .unwrap_or_default();
+    let status = response.status().as_u16();
+    if let Some(key_id) = caller.key_id {
+        state.key_usage.record(key_id, at);
+    }
+    request_log::record_metrics(&method, &endpoint, status, latency);
+    if !state.config.request_log.enabled {
+        return response;
+    }
+    let entry = rampart_store::RequestLogEntry {
+        at,
+        team_id: caller.team_id,
+        key_id: caller.key_id,
+        user_id: caller.user_id,
+        method,
+        endpoint: endpoint.to_string(),
+        status,
+        latency_us: i64::try_from(latency.as_micros()).unwrap_or(i64::MAX),
+        request_bytes,
+        response_bytes: 0,
+        client_ip: client.map(|ip| ip.to_string()),
+        user_agent,
+        request_id,
+    };
+    let (parts, body) = response.into_parts();
+    if let Some(size) = http_body::Body::size_hint(&body).exact() {
+        let mut entry = entry;
+        entry.response_bytes = i64::try_from(size).unwrap_or(i64::MAX);
+        state.request_log.submit(entry);
+        return Response::from_parts(parts, body);
+    }
+    // A streamed body: counted as it goes, logged when it ends (or the client goes away).
+    let body = request_log::counted_body(body, entry, Arc::clone(&state.request_log));
+    Response::from_parts(parts, body)
 }

@@ -15,19 +15,17 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{header, HeaderMap};
+use axum::extract::{ConnectInfo, MatchedPath, Request};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
 use ipnet::IpNet;
-use rampart_engine::RequestLogSettings;
+use rampart_engine::{Clock, RequestLogSettings};
 use rampart_store::{RequestLogEntry, Store};
 use tokio::sync::{mpsc, watch, Mutex};
-
-use crate::state::AppState;
 
 /// The route template a request matched, set by [`tag_route`] on the response.
 #[derive(Debug, Clone)]
@@ -43,7 +41,7 @@ pub struct CallerTag {
 }
 
 /// Longest user agent kept, in characters.
-const USER_AGENT_MAX: usize = 512;
+pub(crate) const USER_AGENT_MAX: usize = 512;
 
 /// The buffer between requests and the writer, and its counters.
 pub struct RequestLog {
@@ -140,14 +138,14 @@ impl RequestLog {
 
     /// Deletes entries older than the retention every `prune_interval` (the first time at
     /// start).
-    pub async fn run_pruner(self: Arc<Self>, state: AppState) {
+    pub async fn run_pruner(self: Arc<Self>, store: Store, clock: Clock) {
         let mut ticker = tokio::time::interval(self.settings.prune_interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
             let cutoff =
-                state.now() - chrono::Duration::days(i64::from(self.settings.retention_days));
-            match state.store.prune_request_log(cutoff).await {
+                clock.now() - chrono::Duration::days(i64::from(self.settings.retention_days));
+            match store.prune_request_log(cutoff).await {
                 Ok((rows, rollups)) if rows + rollups > 0 => {
                     tracing::info!(rows, rollups, %cutoff, "pruned the request log");
                 }
@@ -158,7 +156,8 @@ impl RequestLog {
     }
 }
 
-/// Route layer of every route: remembers its template on the response for [`record`]
+/// Route layer of every route: remembers its template on the response for
+/// [`crate::middleware::record_request`]
 /// (outer layers run before routing and cannot see it).
 pub async fn tag_route(request: Request, next: Next) -> Response {
     let template = request
@@ -172,7 +171,7 @@ pub async fn tag_route(request: Request, next: Next) -> Response {
     response
 }
 
-fn is_logged(path: &str) -> bool {
+pub(crate) fn is_logged(path: &str) -> bool {
     !(crate::ratelimit::is_exempt(path) || path == "/metrics" || path.starts_with("/assets/"))
 }
 
@@ -221,81 +220,14 @@ pub fn peer_ip(request: &Request) -> Option<IpAddr> {
         .map(|ConnectInfo(addr)| addr.ip())
 }
 
-/// Global layer: times the request, then logs it, counts key usage and records metrics.
-pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if !is_logged(request.uri().path()) {
-        return next.run(request).await;
-    }
-    let started = Instant::now();
-    let at = state.now();
-    let method = request.method().as_str().to_string();
-    let headers = request.headers();
-    let request_id = header_text(headers, "x-request-id", 200);
-    let user_agent = header_text(headers, header::USER_AGENT.as_str(), USER_AGENT_MAX);
-    let request_bytes = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<i64>().ok())
-        .unwrap_or(0);
-    let client = client_ip(peer_ip(&request), headers, &state.config.trusted_proxies);
-    let response = next.run(request).await;
-    let latency = started.elapsed();
-    let endpoint = response
-        .extensions()
-        .get::<RouteTemplate>()
-        .map_or_else(|| Arc::from("unmatched"), |t| Arc::clone(&t.0));
-    let caller = response
-        .extensions()
-        .get::<CallerTag>()
-        .copied()
-        .unwrap_or_default();
-    let status = response.status().as_u16();
-    if let Some(key_id) = caller.key_id {
-        state.key_usage.record(key_id, at);
-    }
-    record_metrics(&method, &endpoint, status, latency);
-    if !state.config.request_log.enabled {
-        return response;
-    }
-    let entry = RequestLogEntry {
-        at,
-        team_id: caller.team_id,
-        key_id: caller.key_id,
-        user_id: caller.user_id,
-        method,
-        endpoint: endpoint.to_string(),
-        status,
-        latency_us: i64::try_from(latency.as_micros()).unwrap_or(i64::MAX),
-        request_bytes,
-        response_bytes: 0,
-        client_ip: client.map(|ip| ip.to_string()),
-        user_agent,
-        request_id,
-    };
-    let (parts, body) = response.into_parts();
-    if let Some(size) = http_body::Body::size_hint(&body).exact() {
-        let mut entry = entry;
-        entry.response_bytes = i64::try_from(size).unwrap_or(i64::MAX);
-        state.request_log.submit(entry);
-        return Response::from_parts(parts, body);
-    }
-    // A streamed body: counted as it goes, logged when it ends (or the client goes away).
-    let counted = CountedBody {
-        inner: body,
-        bytes: 0,
-        pending: Some((entry, Arc::clone(&state.request_log))),
-    };
-    Response::from_parts(parts, Body::new(counted))
-}
-
-fn header_text(headers: &HeaderMap, name: &str, max: usize) -> Option<String> {
+pub(crate) fn header_text(headers: &HeaderMap, name: &str, max: usize) -> Option<String> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(max).collect())
 }
 
-fn record_metrics(method: &str, endpoint: &str, status: u16, latency: Duration) {
+pub(crate) fn record_metrics(method: &str, endpoint: &str, status: u16, latency: Duration) {
     let labels = [
         ("method", method.to_string()),
         ("route", endpoint.to_string()),
@@ -304,6 +236,16 @@ fn record_metrics(method: &str, endpoint: &str, status: u16, latency: Duration) 
     metrics::counter!("rampart_http_requests_total", &labels).increment(1);
     metrics::histogram!("rampart_http_request_duration_seconds", &labels)
         .record(latency.as_secs_f64());
+}
+
+/// `body`, counting its bytes as it streams and submitting `entry` to `log` when it ends
+/// (or the client goes away).
+pub(crate) fn counted_body(body: Body, entry: RequestLogEntry, log: Arc<RequestLog>) -> Body {
+    Body::new(CountedBody {
+        inner: body,
+        bytes: 0,
+        pending: Some((entry, log)),
+    })
 }
 
 /// A response body that counts its bytes and submits the log entry when it is done.
