@@ -6,6 +6,7 @@
 pub mod host;
 pub mod recog;
 pub mod targets;
+pub mod tls;
 pub mod website;
 
 use std::path::PathBuf;

@@ -62,6 +62,9 @@ pub struct Technology {
     pub evidence: Vec<Evidence>,
 }
 
+/// Time for the TLS handshake that reads an https target's certificate.
+const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// One fetched path.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FetchedPage {
@@ -82,6 +85,8 @@ pub struct WebsiteObservation {
     pub pages: Vec<FetchedPage>,
     pub technologies: Vec<Technology>,
     pub https: bool,
+    /// https targets: the certificate the server presented, or why it could not be read.
+    pub tls: Option<Result<super::tls::TlsCertificate, String>>,
     pub fetch_ms: u64,
     pub detect_ms: u64,
 }
@@ -289,8 +294,18 @@ pub async fn scan(
     target: &Url,
     limits: FetchLimits,
 ) -> Result<WebsiteObservation, String> {
-    admit_url(policy, target).await.map_err(|e| e.to_string())?;
+    let addresses = admit_url(policy, target).await.map_err(|e| e.to_string())?;
     let started = Instant::now();
+    let tls = async {
+        if target.scheme() != "https" {
+            return None;
+        }
+        let port = target.port_or_known_default().unwrap_or(443);
+        let host = target.host_str().unwrap_or_default();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let address = std::net::SocketAddr::new(addresses[0], port);
+        Some(super::tls::inspect(address, host, TLS_HANDSHAKE_TIMEOUT, chrono::Utc::now()).await)
+    };
     let mut requests = vec![("/".to_string(), target.clone())];
     for path in WELL_KNOWN_PATHS {
         if let Ok(url) = target.join(path) {
@@ -300,7 +315,7 @@ pub async fn scan(
     let fetches = requests
         .into_iter()
         .map(|(path, url)| async move { fetch_one(client, policy, url, &path, limits).await });
-    let results = futures_join_all(fetches).await;
+    let (results, tls) = tokio::join!(futures_join_all(fetches), tls);
     let fetch_ms = started.elapsed().as_millis() as u64;
     let (pages, responses): (Vec<_>, Vec<_>) = results.into_iter().unzip();
     let responses: Vec<Response> = responses.into_iter().flatten().collect();
@@ -309,7 +324,16 @@ pub async fn scan(
             .first()
             .and_then(|p| p.error.clone())
             .unwrap_or_else(|| "no response".into());
-        return Err(format!("the target could not be fetched: {reason}"));
+        let certificate = match &tls {
+            Some(Ok(cert)) if !cert.trusted => {
+                format!("; its TLS certificate: {}", cert.problems.join(", "))
+            }
+            Some(Err(error)) => format!("; {error}"),
+            _ => String::new(),
+        };
+        return Err(format!(
+            "the target could not be fetched: {reason}{certificate}"
+        ));
     }
     let detect_started = Instant::now();
     let technologies = detect(recog, &responses);
@@ -317,6 +341,7 @@ pub async fn scan(
         pages,
         technologies,
         https: target.scheme() == "https",
+        tls,
         fetch_ms,
         detect_ms: detect_started.elapsed().as_millis() as u64,
     })

@@ -138,6 +138,13 @@ pub struct ScanResult {
     /// Website scans: whether the final page was served over TLS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub https: Option<bool>,
+    /// Website scans of https targets: the certificate the server presented (subject,
+    /// issuer, validity, names, whether a browser would trust it and why not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::scans::tls::TlsCertificate>,
+    /// Why the certificate could not be read (no TLS on the port, a failed handshake).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_error: Option<String>,
     /// Host scans.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub open_ports: Vec<OpenPort>,
@@ -805,6 +812,8 @@ async fn website_result(
         vulnerabilities,
         pages: observation.pages,
         https: Some(observation.https),
+        tls: observation.tls.clone().and_then(Result::ok),
+        tls_error: observation.tls.and_then(Result::err),
         network_ms: observation.fetch_ms,
         analysis_ms: observation.detect_ms + started.elapsed().as_millis() as u64,
         test_mode,
@@ -943,6 +952,8 @@ async fn simulate(
             }],
             technologies,
             https: target.starts_with("https://"),
+            // A test key sends no packet: no handshake, no certificate.
+            tls: None,
             fetch_ms: 0,
             detect_ms: 0,
         };
@@ -997,6 +1008,8 @@ async fn execute(engine: &Engine, scan: &ScanRecord) -> Result<ScanResult, Strin
                 request_timeout: settings.request_timeout,
                 connect_timeout: settings.connect_timeout.max(Duration::from_secs(2)),
                 max_redirects: 0,
+                // The certificate is judged apart (`scans::tls`); the page is read anyway.
+                accept_invalid_certificates: true,
             })
             .map_err(|e| e.to_string())?;
             let observation = website::scan(

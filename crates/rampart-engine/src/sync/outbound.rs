@@ -37,6 +37,9 @@ pub struct OutboundPolicy {
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
     pub max_redirects: usize,
+    /// Read https answers whatever the certificate (website scans only: they report the
+    /// certificate's problems apart, see `scans::tls`). Never for feeds or webhooks.
+    pub accept_invalid_certificates: bool,
 }
 
 impl Default for OutboundPolicy {
@@ -50,6 +53,7 @@ impl Default for OutboundPolicy {
             request_timeout: Duration::from_secs(30 * 60),
             connect_timeout: Duration::from_secs(30),
             max_redirects: 5,
+            accept_invalid_certificates: false,
         }
     }
 }
@@ -323,6 +327,7 @@ impl OutboundClient {
             }))
             .connect_timeout(policy.connect_timeout)
             .timeout(policy.request_timeout)
+            .danger_accept_invalid_certs(policy.accept_invalid_certificates)
             .user_agent(concat!("rampart/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(OutboundClient { client, policy })

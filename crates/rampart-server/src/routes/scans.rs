@@ -596,6 +596,9 @@ pub struct SeedScanResponse {
     pub vulnerabilities: Vec<ScanVulnerability>,
     pub severity_summary: SeveritySummary,
     pub pages: Vec<FetchedPage>,
+    /// https targets: the server's certificate and whether a browser would trust it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<rampart_engine::scans::tls::TlsCertificate>,
     pub diff: Option<ScanDiff>,
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -616,6 +619,7 @@ fn seed_scan_response(scan: ScanRecord) -> Result<SeedScanResponse, ScanApiError
         vulnerabilities: result.vulnerabilities,
         severity_summary: result.severity_summary,
         pages: result.pages,
+        tls: result.tls,
         error: scan.error,
         created_at: scan.created_at,
     })

@@ -203,6 +203,49 @@ fn take_host_listeners() -> [TcpListener; 4] {
     listeners.try_into().map_err(|_| "four listeners").unwrap()
 }
 
+/// An https front for the plain site on `plain_port`: TLS with a self-signed certificate
+/// for 127.0.0.1, each connection relayed to the site.
+async fn https_front(plain_port: u16) -> u16 {
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2099, 1, 1);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Example shop");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    )
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(("127.0.0.1", plain_port)).await
+                else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    port
+}
+
 async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
     let body = response.json().await.unwrap_or(Value::Null);
@@ -329,6 +372,47 @@ backend_tests! {
         assert_eq!(status, StatusCode::OK, "{quotas}");
         assert_eq!(quotas["scans"]["used"], 2);
         assert!(quotas["scans_reset_at"].as_str().unwrap().ends_with("T00:00:00Z"), "{quotas}");
+    }
+
+    #[configure(allow_loopback)]
+    async fn an_https_site_is_read_whatever_its_certificate_and_the_certificate_reported(app) {
+        let port = https_front(http_server(Arc::new(AtomicBool::new(false))).await).await;
+        let target = format!("https://127.0.0.1:{port}/");
+        let (status, scan) = json_of(
+            app.post("/api/v1/scans?wait=true").json(&json!({"target": target})).send().await.unwrap(),
+        ).await;
+        assert_eq!(status, StatusCode::CREATED, "{scan}");
+        assert_eq!(scan["status"], "completed", "{scan}");
+        let result = &scan["result"];
+        assert_eq!(result["https"], true);
+        // The page was read through the self-signed certificate.
+        assert_eq!(technology(result, "nginx")["version"], "1.18.0");
+        let tls = &result["tls"];
+        assert_eq!(tls["self_signed"], true, "{tls}");
+        assert_eq!(tls["trusted"], false);
+        assert_eq!(tls["name_matches"], true);
+        assert_eq!(tls["expired"], false);
+        assert_eq!(tls["subject"], "CN=Example shop");
+        assert_eq!(tls["subject_alt_names"], json!(["127.0.0.1"]));
+        assert_eq!(tls["not_after"], "2099-01-01T00:00:00Z");
+        assert!(tls["problems"][0].as_str().unwrap().contains("UnknownIssuer"), "{tls}");
+        assert!(tls["protocol"].as_str().unwrap().starts_with("TLSv1_"), "{tls}");
+        // Seed 003's answer carries it too; a plain http site has none.
+        let (_, seed) = json_of(
+            app.post("/api/scan").json(&json!({"target": target})).send().await.unwrap(),
+        ).await;
+        assert_eq!(seed["tls"]["self_signed"], true, "{seed}");
+        let plain = format!("http://127.0.0.1:{}/", http_server(Arc::new(AtomicBool::new(false))).await);
+        let (_, scan) = json_of(
+            app.post("/api/v1/scans?wait=true").json(&json!({"target": plain})).send().await.unwrap(),
+        ).await;
+        assert!(scan["result"].get("tls").is_none(), "{scan}");
+        // The dashboard shows it.
+        let id = seed["scan_id"].as_str().unwrap();
+        let login = app.login("admin@localhost").await;
+        let mut web = crate::dashboard::WebClient::with_session(&app, login["token"].as_str().unwrap());
+        let page = web.page(&format!("/scans/{id}")).await;
+        assert!(page.contains("TLS certificate") && page.contains("UnknownIssuer"), "{page}");
     }
 
     #[configure(bind_host_listeners)]

@@ -197,7 +197,46 @@ struct ScanPage {
     vulnerabilities: Vec<VulnerabilityRow>,
     findings: Vec<FindingRow>,
     diff: Option<ScanDiff>,
+    /// https targets: the certificate's facts as (label, value) rows, and its problems.
+    tls: Option<Vec<(&'static str, String)>>,
+    tls_problems: Vec<String>,
+    tls_error: Option<String>,
     can_scan: bool,
+}
+
+fn yes_no(value: bool) -> String {
+    if value { "yes" } else { "no" }.to_string()
+}
+
+/// The certificate as the page lists it.
+fn tls_rows(cert: &rampart_engine::scans::tls::TlsCertificate) -> Vec<(&'static str, String)> {
+    vec![
+        ("Subject", cert.subject.clone()),
+        ("Issuer", cert.issuer.clone()),
+        ("Names", cert.subject_alt_names.join(", ")),
+        (
+            "Valid",
+            format!(
+                "{} to {} ({} days left)",
+                cert.not_before.format("%Y-%m-%d"),
+                cert.not_after.format("%Y-%m-%d"),
+                cert.days_remaining
+            ),
+        ),
+        ("Trusted by browsers", yes_no(cert.trusted)),
+        ("Names this host", yes_no(cert.name_matches)),
+        ("Self-signed", yes_no(cert.self_signed)),
+        ("Expired", yes_no(cert.expired)),
+        (
+            "Protocol",
+            format!(
+                "{} {}",
+                cert.protocol.clone().unwrap_or_default(),
+                cert.cipher_suite.clone().unwrap_or_default()
+            ),
+        ),
+        ("Serial", cert.serial.clone()),
+    ]
 }
 
 /// `GET /scans/{id}`.
@@ -223,6 +262,13 @@ pub async fn show(
                 .collect(),
             findings: result.findings.iter().map(finding_row).collect(),
             diff: scans::parse_diff(&scan).filter(|d| d.previous_scan_id.is_some()),
+            tls: result.tls.as_ref().map(tls_rows),
+            tls_problems: result
+                .tls
+                .as_ref()
+                .map(|t| t.problems.clone())
+                .unwrap_or_default(),
+            tls_error: result.tls_error.clone(),
             scan: row(&scan),
             can_scan: user.can(Scope::ScansWrite),
         },
