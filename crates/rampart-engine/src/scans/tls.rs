@@ -46,12 +46,15 @@ pub struct TlsCertificate {
     pub chain_length: usize,
 }
 
+/// The chain a server presented (end entity first) and the Mozilla-roots verdict on it.
+type Presented = (Vec<CertificateDer<'static>>, Result<(), TlsError>);
+
 /// Records the chain and the real verifier's verdict, then lets the handshake go on.
 #[derive(Debug)]
 struct Recorder {
     webpki: Arc<WebPkiServerVerifier>,
     provider: Arc<CryptoProvider>,
-    seen: Mutex<Option<(Vec<CertificateDer<'static>>, Result<(), TlsError>)>>,
+    seen: Mutex<Option<Presented>>,
 }
 
 impl ServerCertVerifier for Recorder {
