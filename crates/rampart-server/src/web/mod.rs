@@ -179,7 +179,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .layer(from_fn(security_headers))
 }
 
-/// Headers on every dashboard response: the CSP, clickjacking protection, no MIME sniffing,
+/// Headers on every dashboard response beyond the server-wide ones (`middleware::security_headers`:
+/// no MIME sniffing, HSTS): the CSP, clickjacking protection,
 /// no referrer leaving the site, and no caching of pages (they can show a key once).
 async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
@@ -189,10 +190,6 @@ async fn security_headers(request: Request, next: Next) -> Response {
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
     headers.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
