@@ -597,3 +597,145 @@ backend_tests! {
         assert!(cc74["evidence"].as_array().unwrap().iter().any(|e| e["check"] == "incident_response" && e["status"] == "gap"), "{cc74}");
     }
 }
+
+/// A small CISA KEV catalogue (one entry), as the feed publishes it.
+fn kev_catalogue() -> String {
+    json!({"title": "CISA Catalog of Known Exploited Vulnerabilities", "catalogVersion": "2024.01.05",
+        "dateReleased": "2024-01-05T00:00:00.000Z", "count": 1, "vulnerabilities": [{
+            "cveID": "CVE-2099-0002", "vendorProject": "lodash", "product": "lodash",
+            "vulnerabilityName": "lodash prototype pollution", "dateAdded": "2024-01-05",
+            "shortDescription": "x", "requiredAction": "update", "dueDate": "2024-01-26",
+            "knownRansomwareCampaignUse": "Unknown", "notes": ""}]})
+    .to_string()
+}
+
+/// Real sync runs from a KEV file on disk (the operator allows local paths).
+fn local_sync(config: &mut rampart_server::ServerConfig) {
+    crate::sync_sources::fast_sync(config);
+    config.sync.outbound.allow_local_paths = true;
+}
+
+backend_tests! {
+    async fn vex_published_is_met_once_each_shipped_release_has_an_approved_published_vex(app) {
+        crate::vex_documents::load_knowledge_base(&app).await;
+        let (product, first) = crate::vex_documents::release_with_findings(&app, "vex posture").await;
+        let second = create_release(&app, product, "2.0.0").await["id"].as_i64().unwrap();
+        let admin = app.admin_key.clone();
+        let reviewer = crate::vex_documents::colleague(&app, "reviewer@compliance.example").await;
+        let release_item = |id: i64| ("release".to_string(), id.to_string(), format!("/api/v1/releases/{id}/vex-documents"));
+
+        // Two shipped releases (one with three findings), no VEX: gap naming both.
+        let none = posture(&app, "").await;
+        let vex = check(&none, "vex_published");
+        assert_eq!(vex["status"], "gap", "{vex}");
+        assert_eq!(vex["evidence"], json!({"shipped_releases": 2, "with_published_vex": 0}));
+        assert_eq!(items(vex), [release_item(first), release_item(second)]);
+        assert_eq!(vex["items_total"], 2);
+        assert_eq!(vex["items"][0]["reason"], "shipped without a published VEX document");
+        assert_eq!(vex["items"][0]["label"], "vex posture 1.0.0");
+        assert_eq!(control(&none, "eu_cra", "II.4")["status"], "gap");
+        let gap = framework(&none, "eu_cra")["gaps"].as_array().unwrap().iter()
+            .find(|g| g["check"] == "vex_published").cloned().unwrap_or_else(|| panic!("no vex gap: {none}"));
+        assert!(gap["controls"].as_array().unwrap().contains(&json!("II.4")), "{gap}");
+
+        // A draft, a submitted and an approved document are not published: still a gap. The
+        // author cannot approve their own document.
+        let draft = crate::vex_documents::generate(&app, &admin, &format!("/api/v1/releases/{first}/vex-documents"), json!({"format": "csaf"})).await;
+        let id = draft["id"].as_i64().unwrap();
+        assert_eq!(check(&posture(&app, "").await, "vex_published")["status"], "gap");
+        json_of(crate::vex_documents::step(&app, &admin, id, "submit", None).await, StatusCode::OK).await;
+        let refused = crate::vex_documents::step(&app, &admin, id, "approve", None).await;
+        assert!(expect_error(refused, StatusCode::FORBIDDEN, "forbidden").await.contains("four-eyes"));
+        json_of(crate::vex_documents::step(&app, &reviewer, id, "approve", None).await, StatusCode::OK).await;
+        let approved = posture(&app, "").await;
+        assert_eq!(check(&approved, "vex_published")["status"], "gap", "approved is not published");
+
+        // Published by the reviewer: the first release is covered, the second still listed.
+        let published = json_of(crate::vex_documents::step(&app, &reviewer, id, "publish", None).await, StatusCode::OK).await;
+        assert_eq!(published["status"], "published");
+        let half = posture(&app, "").await;
+        let vex = check(&half, "vex_published");
+        assert_eq!(vex["status"], "partial", "{vex}");
+        assert_eq!(vex["summary"], "1 of 2 shipped releases have published VEX");
+        assert_eq!(vex["evidence"]["with_published_vex"], 1);
+        assert_eq!(items(vex), [release_item(second)]);
+        assert_eq!(control(&half, "eu_cra", "II.4")["status"], "partial");
+
+        // A product-wide VEX, published, covers every release of the product: met.
+        let product_wide = crate::vex_documents::generate(&app, &admin, &format!("/api/v1/products/{product}/vex-documents"), json!({"format": "csaf"})).await;
+        crate::vex_documents::publish(&app, &admin, &reviewer, product_wide["id"].as_i64().unwrap()).await;
+        let covered = posture(&app, "").await;
+        let vex = check(&covered, "vex_published");
+        assert_eq!((vex["status"].as_str(), vex["items_total"].as_i64()), (Some("met"), Some(0)), "{vex}");
+        assert_eq!(vex["evidence"], json!({"shipped_releases": 2, "with_published_vex": 2}));
+        assert_eq!(control(&covered, "eu_cra", "II.4")["status"], "met");
+        // A release still in development is not shipped: it needs no VEX.
+        let dev = json_of(app.post(&format!("/api/v1/products/{product}/releases"))
+            .json(&json!({"version": "3.0.0-dev", "status": "development"})).send().await.unwrap(), StatusCode::CREATED).await;
+        assert_eq!(dev["status"], "development");
+        assert_eq!(check(&posture(&app, "").await, "vex_published")["evidence"]["shipped_releases"], 2);
+    }
+
+    #[configure(local_sync)]
+    async fn kb_freshness_follows_the_sync_sources_last_successful_runs(app) {
+        let clock = app.config.clock.clone();
+        let dir = tempfile::tempdir().unwrap();
+        let feed = dir.path().join("kev.json");
+        let url = format!("file://{}", feed.display());
+        let source_item = |id: &str| ("sync_source".to_string(), id.to_string(), format!("/api/v1/security/cve/sync-sources/{id}"));
+
+        // No source configured: the knowledge base is not kept current.
+        let kb = check(&posture(&app, "").await, "kb_freshness").clone();
+        assert_eq!(kb["status"], "gap", "{kb}");
+        assert_eq!(kb["items"][0]["reason"], "no vulnerability source is configured");
+
+        // A source whose only run failed (its file is missing): gap, with the run's error.
+        crate::sync_sources::configure_ok(&app, &json!({"config": {"id": "kev", "type": "KEV", "url": url}})).await;
+        let failed = crate::sync_sources::run_now(&app, "kev").await;
+        assert_eq!(failed["status"], "failed", "{failed}");
+        let never = posture(&app, "").await;
+        let kb = check(&never, "kb_freshness");
+        assert_eq!(kb["status"], "gap", "{kb}");
+        assert_eq!(items(kb), [source_item("kev")]);
+        let reason = kb["items"][0]["reason"].as_str().unwrap();
+        assert!(reason.starts_with("never synced successfully; last error: "), "{reason}");
+        assert!(reason.contains(failed["error"].as_str().unwrap()), "{reason} / {failed}");
+        assert!(kb["evidence"]["sources"][0]["last_failure_at"].is_string(), "{kb}");
+        assert_eq!(kb["evidence"]["sources"][0]["last_success_at"], Value::Null);
+        assert_eq!(control(&never, "iso27001", "A.5.7")["evidence"].as_array().unwrap().iter()
+            .find(|e| e["check"] == "kb_freshness").unwrap()["status"], "gap");
+
+        // The feed is there now: a fresh successful run meets the check.
+        std::fs::write(&feed, kev_catalogue()).unwrap();
+        let succeeded = crate::sync_sources::run_now(&app, "kev").await;
+        assert_eq!(succeeded["status"], "succeeded", "{succeeded}");
+        let fresh = posture(&app, "").await;
+        let kb = check(&fresh, "kb_freshness");
+        assert_eq!((kb["status"].as_str(), kb["items_total"].as_i64()), (Some("met"), Some(0)), "{kb}");
+        assert_eq!(kb["summary"], "1 of 1 sync sources succeeded within 48 hours");
+        let at = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+        assert_eq!(at(&kb["evidence"]["sources"][0]["last_success_at"]), at(&succeeded["finished_at"]), "{kb}");
+
+        // A second source that never succeeds: partial, naming only it.
+        crate::sync_sources::configure_ok(&app, &json!({"config": {"id": "kev-mirror", "type": "KEV", "url": format!("file://{}/missing.json", dir.path().display())}})).await;
+        assert_eq!(crate::sync_sources::run_now(&app, "kev-mirror").await["status"], "failed");
+        let kb = check(&posture(&app, "").await, "kb_freshness").clone();
+        assert_eq!(kb["status"], "partial", "{kb}");
+        assert_eq!(items(&kb), [source_item("kev-mirror")]);
+
+        // 49 hours on, the last successful sync is too old: gap, saying how old.
+        clock.advance(Duration::hours(49));
+        let stale = posture(&app, "").await;
+        let kb = check(&stale, "kb_freshness");
+        assert_eq!(kb["status"], "gap", "{kb}");
+        assert_eq!(items(kb), [source_item("kev"), source_item("kev-mirror")]);
+        assert_eq!(kb["items"][0]["reason"], "last successful sync 49 hours ago (limit 48)");
+        // A team that accepts three days is within its limit again for that source.
+        let mut settings = get(&app, "/api/v1/compliance/settings").await;
+        settings["kb_max_age_hours"] = json!(72);
+        json_of(put_settings(&app, settings).await, StatusCode::OK).await;
+        let kb = check(&posture(&app, "").await, "kb_freshness").clone();
+        assert_eq!(kb["status"], "partial", "{kb}");
+        assert_eq!(items(&kb), [source_item("kev-mirror")]);
+    }
+}

@@ -69,7 +69,7 @@ async fn configure(app: &TestApp, body: &Value) -> reqwest::Response {
     app.post(SEED_PATH).json(body).send().await.unwrap()
 }
 
-async fn configure_ok(app: &TestApp, body: &Value) -> Value {
+pub(crate) async fn configure_ok(app: &TestApp, body: &Value) -> Value {
     let response = configure(app, body).await;
     let status = response.status();
     let text = response.text().await.unwrap();
@@ -191,7 +191,7 @@ fn app_secret_key(app: &TestApp) -> SecretKey {
 }
 
 /// Fast, loopback-friendly sync settings for tests that run real syncs.
-fn fast_sync(config: &mut ServerConfig) {
+pub(crate) fn fast_sync(config: &mut ServerConfig) {
     config.sync.outbound.allow_private_targets = true;
     config.sync.poll_interval = Duration::from_millis(50);
     config.sync.lease = Duration::from_secs(5);
@@ -227,7 +227,7 @@ async fn wait_for_finished_run(app: &TestApp, source_id: &str, run_id: i64) -> V
     panic!("run {run_id} of {source_id} did not finish");
 }
 
-async fn run_now(app: &TestApp, source_id: &str) -> Value {
+pub(crate) async fn run_now(app: &TestApp, source_id: &str) -> Value {
     let response = app
         .post(&format!("{SEED_PATH}/{source_id}/run"))
         .send()

@@ -92,7 +92,7 @@ async fn call(
     request.send().await.unwrap()
 }
 
-async fn generate(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
+pub(crate) async fn generate(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
     json_of(
         call(app, token, Method::POST, path, Some(body)).await,
         StatusCode::CREATED,
@@ -100,7 +100,7 @@ async fn generate(app: &TestApp, token: &str, path: &str, body: Value) -> Value 
     .await
 }
 
-async fn step(
+pub(crate) async fn step(
     app: &TestApp,
     token: &str,
     id: i64,
@@ -150,7 +150,7 @@ pub(crate) async fn colleague(app: &TestApp, email: &str) -> String {
 }
 
 /// Submit (by `author`), approve (by `reviewer`) and publish a draft.
-async fn publish(app: &TestApp, author: &str, reviewer: &str, id: i64) -> Value {
+pub(crate) async fn publish(app: &TestApp, author: &str, reviewer: &str, id: i64) -> Value {
     json_of(step(app, author, id, "submit", None).await, StatusCode::OK).await;
     json_of(
         step(app, reviewer, id, "approve", None).await,
