@@ -42,6 +42,21 @@ pub struct SbomElementCounts {
     pub document_format: String,
 }
 
+impl SbomElementCounts {
+    /// Every component carries every element: the SBOM has no failing component.
+    pub fn all_components_complete(&self) -> bool {
+        [
+            self.with_name,
+            self.with_version,
+            self.with_supplier,
+            self.with_identifier,
+            self.with_dependency,
+        ]
+        .iter()
+        .all(|n| *n == self.components)
+    }
+}
+
 /// A component lacking at least one NTIA element.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct FailingComponent {
@@ -104,15 +119,23 @@ pub struct FindingFacts {
     pub untriaged: (Vec<ComplianceFinding>, i64),
 }
 
-/// One open finding as the pass reads it.
+/// A row of the findings pass (see [`Store::compliance_finding_facts`]): the counts and
+/// totals (on every row), and one listed finding (`list`: 0 overdue critical, 1 overdue
+/// high, 2 KEV, 3 untriaged), or none when no list has any.
 #[derive(sqlx::FromRow)]
-struct FindingLine {
-    finding_id: i64,
+struct FindingPassRow {
+    open_all: i64,
+    decided: i64,
+    open: i64,
+    critical_high: i64,
+    kev: i64,
+    total_critical: i64,
+    total_high: i64,
+    total_kev: i64,
+    total_untriaged: i64,
+    list: Option<i32>,
+    finding_id: Option<i64>,
     severity: Option<String>,
-    first_seen_at: DateTime<Utc>,
-    in_kev: bool,
-    decided: bool,
-    active: bool,
 }
 
 /// A shipped release and how many published VEX documents cover it.
@@ -327,7 +350,10 @@ impl Store {
         })?)
     }
 
-    /// NTIA element counts over the components of these SBOMs (the tenant's).
+    /// NTIA element counts over the components of these SBOMs (the tenant's). An SBOM's
+    /// components and relationships never change after upload, so each SBOM is counted once
+    /// (the first time it is asked for) and its counts kept in `compliance_sbom_elements`:
+    /// a posture reads one row per SBOM, not every component.
     pub async fn compliance_sbom_elements(
         &self,
         team_id: i64,
@@ -336,29 +362,37 @@ impl Store {
         if sbom_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut out = Vec::new();
+        let mut out = self.kept_sbom_elements(team_id, sbom_ids).await?;
+        if out.len() < sbom_ids.len() {
+            let kept: std::collections::HashSet<i64> = out.iter().map(|c| c.sbom_id).collect();
+            let missing: Vec<i64> = sbom_ids
+                .iter()
+                .copied()
+                .filter(|id| !kept.contains(id))
+                .collect();
+            self.count_sbom_elements(team_id, &missing).await?;
+            out.extend(self.kept_sbom_elements(team_id, &missing).await?);
+            out.sort_by_key(|c| c.sbom_id);
+        }
+        Ok(out)
+    }
+
+    /// The kept counts of these SBOMs (those counted), by SBOM id.
+    async fn kept_sbom_elements(
+        &self,
+        team_id: i64,
+        sbom_ids: &[i64],
+    ) -> Result<Vec<SbomElementCounts>, StoreError> {
+        let mut out = Vec::with_capacity(sbom_ids.len());
         for chunk in sbom_ids.chunks(500) {
-            let list = id_list(chunk);
             let sql = format!(
                 "SELECT s.id AS sbom_id, s.release_id, s.document_format,
-                        s.dependency_count AS dependency_count,
-                        COUNT(c.id) AS components,
-                        COALESCE(SUM(CASE WHEN TRIM(c.name) <> '' THEN 1 ELSE 0 END), 0) AS with_name,
-                        COALESCE(SUM(CASE WHEN c.version IS NOT NULL AND TRIM(c.version) <> ''
-                                          THEN 1 ELSE 0 END), 0) AS with_version,
-                        COALESCE(SUM(CASE WHEN c.supplier IS NOT NULL AND TRIM(c.supplier) <> ''
-                                          THEN 1 ELSE 0 END), 0) AS with_supplier,
-                        COALESCE(SUM(CASE WHEN c.purl IS NOT NULL OR c.cpe IS NOT NULL
-                                               OR c.hashes <> '[]' THEN 1 ELSE 0 END), 0)
-                            AS with_identifier,
-                        COALESCE(SUM(CASE WHEN c.bom_ref IS NOT NULL AND EXISTS (
-                                 SELECT 1 FROM sbom_dependencies d WHERE d.sbom_id = c.sbom_id
-                                   AND (d.from_ref = c.bom_ref OR d.to_ref = c.bom_ref))
-                                 THEN 1 ELSE 0 END), 0) AS with_dependency
-                 FROM sboms s LEFT JOIN sbom_components c ON c.sbom_id = s.id
-                 WHERE s.team_id = $1 AND s.id IN ({list})
-                 GROUP BY s.id, s.release_id, s.document_format, s.dependency_count
-                 ORDER BY s.id"
+                        s.dependency_count AS dependency_count, e.components, e.with_name,
+                        e.with_version, e.with_supplier, e.with_identifier, e.with_dependency
+                 FROM sboms s JOIN compliance_sbom_elements e ON e.sbom_id = s.id
+                 WHERE s.team_id = $1 AND s.id IN ({})
+                 ORDER BY s.id",
+                id_list(chunk)
             );
             let rows: Vec<SbomElementCounts> = with_pool!(self, pool => {
                 sqlx::query_as(&sql).bind(team_id).fetch_all(pool).await
@@ -366,6 +400,51 @@ impl Store {
             out.extend(rows);
         }
         Ok(out)
+    }
+
+    /// Counts the NTIA elements of these SBOMs' components in the database and keeps the
+    /// counts (an SBOM counted meanwhile by another request keeps its row). A component has
+    /// a dependency relationship when its `bom-ref` is either end of one of the SBOM's
+    /// relationships: one join with the set of related refs, not a lookup per component.
+    async fn count_sbom_elements(&self, team_id: i64, sbom_ids: &[i64]) -> Result<(), StoreError> {
+        let at = crate::now();
+        for chunk in sbom_ids.chunks(500) {
+            let list = id_list(chunk);
+            let sql = format!(
+                "INSERT INTO compliance_sbom_elements (sbom_id, team_id, components, with_name,
+                     with_version, with_supplier, with_identifier, with_dependency, computed_at)
+                 SELECT s.id, s.team_id, COUNT(c.id),
+                        COALESCE(SUM(CASE WHEN TRIM(c.name) <> '' THEN 1 ELSE 0 END), 0),
+                        COALESCE(SUM(CASE WHEN c.version IS NOT NULL AND TRIM(c.version) <> ''
+                                          THEN 1 ELSE 0 END), 0),
+                        COALESCE(SUM(CASE WHEN c.supplier IS NOT NULL AND TRIM(c.supplier) <> ''
+                                          THEN 1 ELSE 0 END), 0),
+                        COALESCE(SUM(CASE WHEN c.purl IS NOT NULL OR c.cpe IS NOT NULL
+                                               OR c.hashes <> '[]' THEN 1 ELSE 0 END), 0),
+                        COALESCE(SUM(CASE WHEN related.ref IS NOT NULL THEN 1 ELSE 0 END), 0),
+                        $2
+                 FROM sboms s
+                 LEFT JOIN sbom_components c ON c.sbom_id = s.id
+                 LEFT JOIN (SELECT d.sbom_id, d.from_ref AS ref FROM sbom_dependencies d
+                            WHERE d.team_id = $1 AND d.sbom_id IN ({list})
+                            UNION
+                            SELECT d.sbom_id, d.to_ref AS ref FROM sbom_dependencies d
+                            WHERE d.team_id = $1 AND d.sbom_id IN ({list})) related
+                        ON related.sbom_id = c.sbom_id AND related.ref = c.bom_ref
+                 WHERE s.team_id = $1 AND s.id IN ({list})
+                 GROUP BY s.id, s.team_id
+                 ON CONFLICT (sbom_id) DO NOTHING"
+            );
+            with_pool!(self, pool => {
+                sqlx::query(&sql)
+                    .bind(team_id)
+                    .bind(at)
+                    .execute(pool)
+                    .await
+                    .map(|_| ())
+            })?;
+        }
+        Ok(())
     }
 
     /// Components of these SBOMs lacking an NTIA element, at most `limit`.
@@ -469,39 +548,14 @@ impl Store {
         Ok(())
     }
 
-    /// The SQL of open findings of a scope with their severity (the alias group's highest
-    /// CVSS, else the record's band, as findings listings rate them) and KEV membership.
-    /// `$1` team, `$2` test flag, `$3` product (or NULL).
-    fn compliance_findings_sql(product: Option<i64>) -> String {
-        let band = band_of_cvss("gc.cvss");
-        format!(
-            "SELECT f.id AS finding_id, f.release_id, r.product_id, p.name AS product_name,
-                    r.version, v.vuln_id, COALESCE({band}, v.severity_band) AS severity,
-                    f.first_seen_at, c.name AS component_name, c.version AS component_version,
-                    (gk.group_id IS NOT NULL) AS in_kev, d.state AS disposition_state
-             FROM findings f
-             JOIN releases r ON r.id = f.release_id
-             JOIN products p ON p.id = r.product_id
-             JOIN vulnerabilities v ON v.id = f.vulnerability_id
-             JOIN sbom_components c ON c.id = f.component_id
-             LEFT JOIN dispositions d ON d.id = f.disposition_id
-             LEFT JOIN (SELECT v2.group_id, MAX(v2.max_cvss) AS cvss FROM vulnerabilities v2
-                        WHERE v2.group_id IN (SELECT f2.group_id FROM findings f2
-                                              WHERE f2.team_id = $1 AND f2.resolved_at IS NULL)
-                        GROUP BY v2.group_id) gc ON gc.group_id = f.group_id
-             LEFT JOIN (SELECT DISTINCT a.group_id FROM vuln_aliases a
-                        JOIN kev_entries k ON k.cve_id = a.alias) gk ON gk.group_id = f.group_id
-             WHERE f.team_id = $1 AND r.team_id = $1 AND r.is_test = $2
-               AND f.resolved_at IS NULL AND {}",
-            product_condition(product, "$3")
-        )
-    }
-
     /// What the finding checks need, from one pass over the open findings of the tenant (or
-    /// one product): the counts, and per list (critical first seen before `critical_before`,
-    /// high before `high_before`, KEV, without a decision; suppressed findings left out of all
-    /// but the last) the first `limit` by severity, first seen and id, with how many in all.
-    /// The pass reads one narrow row per finding; only the listed findings are read in full.
+    /// one product), aggregated in the database: the counts, and per list (critical first
+    /// seen before `critical_before`, high before `high_before`, KEV, without a decision;
+    /// suppressed findings left out of all but the last) the first `limit` by severity, first
+    /// seen and id, with how many in all. A finding's severity is its alias group's highest
+    /// CVSS, else the record's band (as findings listings rate them). The open findings are
+    /// joined once (a materialised CTE) and only the counts and the listed findings (at most
+    /// `4 × limit`) leave the database; the listed ones are then read in full.
     pub async fn compliance_finding_facts(
         &self,
         tenant: Tenant,
@@ -510,75 +564,105 @@ impl Store {
         high_before: DateTime<Utc>,
         limit: i64,
     ) -> Result<FindingFacts, StoreError> {
-        let not_suppressed = crate::findings::not_suppressed_condition();
+        let band = band_of_cvss("gc.cvss");
+        let active = crate::findings::not_suppressed_condition();
+        let rank = "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2
+                    WHEN 'low' THEN 3 ELSE 4 END";
+        let list = |n: u8, condition: &str| {
+            format!(
+                "SELECT * FROM (SELECT {n} AS list, finding_id, severity, {rank} AS severity_rank,
+                                       first_seen_at
+                                FROM open_findings WHERE {condition}
+                                ORDER BY severity_rank, first_seen_at, finding_id LIMIT $6) l{n}"
+            )
+        };
+        let overdue_critical = format!("{active} AND severity = 'critical' AND first_seen_at < $4");
+        let overdue_high = format!("{active} AND severity = 'high' AND first_seen_at < $5");
+        let kev = format!("{active} AND in_kev");
         let sql = format!(
-            "SELECT finding_id, severity, first_seen_at, in_kev,
-                    (disposition_state IS NOT NULL) AS decided, {not_suppressed} AS active
-             FROM ({}) q",
-            Self::compliance_findings_sql(product)
+            "WITH open_findings AS MATERIALIZED (
+                 SELECT f.id AS finding_id, COALESCE({band}, v.severity_band) AS severity,
+                        f.first_seen_at, (gk.group_id IS NOT NULL) AS in_kev,
+                        d.state AS disposition_state
+                 FROM findings f
+                 JOIN releases r ON r.id = f.release_id
+                 JOIN vulnerabilities v ON v.id = f.vulnerability_id
+                 LEFT JOIN dispositions d ON d.id = f.disposition_id
+                 LEFT JOIN (SELECT v2.group_id, MAX(v2.max_cvss) AS cvss FROM vulnerabilities v2
+                            WHERE v2.group_id IN (SELECT f2.group_id FROM findings f2
+                                                  WHERE f2.team_id = $1 AND f2.resolved_at IS NULL)
+                            GROUP BY v2.group_id) gc ON gc.group_id = f.group_id
+                 LEFT JOIN (SELECT DISTINCT a.group_id FROM vuln_aliases a
+                            JOIN kev_entries k ON k.cve_id = a.alias) gk ON gk.group_id = f.group_id
+                 WHERE f.team_id = $1 AND r.team_id = $1 AND r.is_test = $2
+                   AND f.resolved_at IS NULL AND {product}
+             ),
+             totals AS (
+                 SELECT COUNT(*) AS open_all,
+                        COALESCE(SUM(CASE WHEN disposition_state IS NOT NULL THEN 1 ELSE 0 END), 0)
+                            AS decided,
+                        COALESCE(SUM(CASE WHEN {active} THEN 1 ELSE 0 END), 0) AS open,
+                        COALESCE(SUM(CASE WHEN {active} AND severity IN ('critical', 'high')
+                                          THEN 1 ELSE 0 END), 0) AS critical_high,
+                        COALESCE(SUM(CASE WHEN {kev} THEN 1 ELSE 0 END), 0) AS kev,
+                        COALESCE(SUM(CASE WHEN {overdue_critical} THEN 1 ELSE 0 END), 0)
+                            AS total_critical,
+                        COALESCE(SUM(CASE WHEN {overdue_high} THEN 1 ELSE 0 END), 0) AS total_high,
+                        COALESCE(SUM(CASE WHEN {kev} THEN 1 ELSE 0 END), 0) AS total_kev,
+                        COALESCE(SUM(CASE WHEN disposition_state IS NULL THEN 1 ELSE 0 END), 0)
+                            AS total_untriaged
+                 FROM open_findings
+             )
+             SELECT t.open_all, t.decided, t.open, t.critical_high, t.kev, t.total_critical,
+                    t.total_high, t.total_kev, t.total_untriaged,
+                    listed.list, listed.finding_id, listed.severity
+             FROM totals t LEFT JOIN (
+                 {} UNION ALL {} UNION ALL {} UNION ALL {}
+             ) listed ON 1 = 1
+             ORDER BY listed.list, listed.severity_rank, listed.first_seen_at, listed.finding_id",
+            list(0, &overdue_critical),
+            list(1, &overdue_high),
+            list(2, &kev),
+            list(3, "disposition_state IS NULL"),
+            product = product_condition(product, "$3"),
         );
-        let lines: Vec<FindingLine> = with_pool!(self, pool => {
+        let rows: Vec<FindingPassRow> = with_pool!(self, pool => {
             sqlx::query_as(&sql)
                 .bind(tenant.team_id)
                 .bind(tenant.test)
                 .bind(product)
+                .bind(critical_before)
+                .bind(high_before)
+                .bind(limit)
                 .fetch_all(pool)
                 .await
         })?;
-        let limit = usize::try_from(limit).unwrap_or(0);
-        let mut counts = FindingCounts::default();
-        // Per list: the sort keys (severity rank, first seen, id) of its findings.
-        let mut lists: [Vec<(u8, DateTime<Utc>, i64)>; 4] = Default::default();
-        let mut totals = [0i64; 4];
+        let Some(first) = rows.first() else {
+            return Ok(FindingFacts::default());
+        };
+        let counts = FindingCounts {
+            open: first.open,
+            decided: first.decided,
+            open_all: first.open_all,
+            critical_high: first.critical_high,
+            kev: first.kev,
+        };
+        let totals = [
+            first.total_critical,
+            first.total_high,
+            first.total_kev,
+            first.total_untriaged,
+        ];
+        // Per list, the listed findings in order and the severity the pass rated each.
+        let mut lists: [Vec<i64>; 4] = Default::default();
         let mut severities = std::collections::HashMap::new();
-        for line in &lines {
-            let severity = line.severity.as_deref();
-            let rank = match severity {
-                Some("critical") => 0,
-                Some("high") => 1,
-                Some("medium") => 2,
-                Some("low") => 3,
-                _ => 4,
-            };
-            counts.open_all += 1;
-            if line.decided {
-                counts.decided += 1;
-            }
-            let key = (rank, line.first_seen_at, line.finding_id);
-            let mut member = [false; 4];
-            if line.active {
-                counts.open += 1;
-                if rank <= 1 {
-                    counts.critical_high += 1;
-                }
-                if line.in_kev {
-                    counts.kev += 1;
-                }
-                member[0] = rank == 0 && line.first_seen_at < critical_before;
-                member[1] = rank == 1 && line.first_seen_at < high_before;
-                member[2] = line.in_kev;
-            }
-            member[3] = !line.decided;
-            for (i, _) in member.iter().enumerate().filter(|(_, m)| **m) {
-                totals[i] += 1;
-                lists[i].push(key);
+        for row in &rows {
+            if let (Some(list), Some(id)) = (row.list, row.finding_id) {
+                lists[list as usize].push(id);
+                severities.insert(id, row.severity.clone());
             }
         }
-        for list in &mut lists {
-            if list.len() > limit {
-                list.select_nth_unstable(limit);
-                list.truncate(limit);
-            }
-            list.sort_unstable();
-        }
-        let selected: std::collections::HashSet<i64> =
-            lists.iter().flatten().map(|k| k.2).collect();
-        for line in lines {
-            if selected.contains(&line.finding_id) {
-                severities.insert(line.finding_id, line.severity);
-            }
-        }
-        let mut ids: Vec<i64> = selected.into_iter().collect();
+        let mut ids: Vec<i64> = severities.keys().copied().collect();
         ids.sort_unstable();
         let details: std::collections::HashMap<i64, ComplianceFinding> = if ids.is_empty() {
             Default::default()
@@ -610,7 +694,7 @@ impl Store {
         };
         let [critical, high, kev, untriaged] = lists.map(|list| {
             list.iter()
-                .filter_map(|k| details.get(&k.2).cloned())
+                .filter_map(|id| details.get(id).cloned())
                 .collect::<Vec<_>>()
         });
         Ok(FindingFacts {

@@ -484,8 +484,14 @@ pub async fn run_checks(
         .iter()
         .map(|c| checks::NtiaSbom::of(c, documents.iter().find(|d| d.sbom_id == c.sbom_id)))
         .collect();
+    // Only SBOMs with a component lacking an element have failing components to list.
+    let incomplete: Vec<i64> = counts
+        .iter()
+        .filter(|c| !c.all_components_complete())
+        .map(|c| c.sbom_id)
+        .collect();
     let failing = store
-        .compliance_failing_components(tenant.team_id, &sbom_ids, limit)
+        .compliance_failing_components(tenant.team_id, &incomplete, limit)
         .await?;
     let any_release = !releases.is_empty();
     // One pass over the open findings serves the SLA, KEV and triage checks.
