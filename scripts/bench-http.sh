@@ -16,6 +16,8 @@
 #                                 package at the version its first range introduces): every
 #                                 request a different package, ~1,200 distinct answers
 # Each run prints wrk's summary with its latency distribution (p50/p75/p90/p99).
+# REQUEST_LOG_AB=1 instead measures the API request log's cost: run 4 against a server writing
+# the log and one started with --disable-request-log, alternating, ROUNDS (3) times each.
 # Knobs: DURATION (default 20s), THREADS (1), CONNECTIONS (32), PORT (18089), DATA (the
 # shared test data: RAMPART_TEST_DATA, ../shared/data or /work/shared/data), RUST_LOG (warn: the per-request info log line is left out of the figures).
 set -euo pipefail
@@ -32,7 +34,8 @@ export RUST_LOG=${RUST_LOG:-warn}
 if ! command -v wrk >/dev/null; then
     apt-get install -y wrk >/dev/null
 fi
-cargo build --release -q -p rampart-cli
+# --workspace: the same feature set as the release test builds, so their dependencies are reused.
+cargo build --release -q --workspace --bin rampart
 BIN=$PWD/target/release/rampart
 
 WORK=$(mktemp -d /tmp/rampart-bench.XXXXXX)
@@ -60,31 +63,60 @@ for corpus in osv-pypa osv-oss-fuzz-vulns rustsec-advisory-db/osv; do
     "$BIN" import "${DB_ARGS[@]}" --type osv --quiet "$DATA/$corpus"
 done
 
-"$BIN" serve "${DB_ARGS[@]}" --config "$WORK/rampart.toml" --listen "127.0.0.1:$PORT" \
-    --admin-api-key-file "$WORK/admin.key" --disable-sync-scheduler >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
 URL="http://127.0.0.1:$PORT"
-for _ in $(seq 1 100); do
-    if curl -fsS "$URL/healthz" >/dev/null 2>&1 && [ -s "$WORK/admin.key" ]; then break; fi
-    sleep 0.2
-done
-KEY=$(cat "$WORK/admin.key")
 QUERY='{"package":{"name":"requests","ecosystem":"PyPI"},"version":"2.2.0"}'
-# Wait for the match index to hold the corpus (it is rebuilt in the background after start).
-for _ in $(seq 1 150); do
-    if curl -fsS -H "Authorization: Bearer $KEY" -H 'content-type: application/json' \
-        -d "$QUERY" "$URL/v1/query" | grep -q '"vulns"'; then break; fi
-    sleep 0.2
-done
-echo "== /v1/query answer: $(curl -fsS -H "Authorization: Bearer $KEY" -H 'content-type: application/json' \
-    -d "$QUERY" "$URL/v1/query" | grep -o '"id":"[A-Z]*-[0-9A-Za-z-]*"' | sort -u | tr '\n' ' ')"
-
-cat >"$WORK/query.lua" <<LUA
+# Starts the server (extra arguments passed on) and waits until it answers the query from a
+# loaded match index (the index is rebuilt in the background after start).
+start_server() {
+    rm -f "$WORK/admin.key"
+    "$BIN" serve "${DB_ARGS[@]}" --config "$WORK/rampart.toml" --listen "127.0.0.1:$PORT" \
+        --admin-api-key-file "$WORK/admin.key" --disable-sync-scheduler "$@" >>"$WORK/server.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 1 100); do
+        if curl -fsS "$URL/healthz" >/dev/null 2>&1 && [ -s "$WORK/admin.key" ]; then break; fi
+        sleep 0.2
+    done
+    KEY=$(cat "$WORK/admin.key")
+    for _ in $(seq 1 150); do
+        if curl -fsS -H "Authorization: Bearer $KEY" -H 'content-type: application/json' \
+            -d "$QUERY" "$URL/v1/query" | grep -q '"vulns"'; then break; fi
+        sleep 0.2
+    done
+}
+stop_server() {
+    kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+}
+write_query_script() {
+    cat >"$WORK/query.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '$QUERY'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $KEY"
 LUA
+}
+
+if [ -n "${REQUEST_LOG_AB:-}" ]; then
+    # The cost of the API request log: the same /v1/query run against a server that writes
+    # the log and one started with --disable-request-log, alternating, ROUNDS times each.
+    for round in $(seq 1 "${ROUNDS:-3}"); do
+        for mode in on off; do
+            if [ "$mode" = on ]; then start_server; else start_server --disable-request-log; fi
+            write_query_script
+            wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$WORK/query.lua" "$URL/v1/query" >/dev/null
+            rate=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/query.lua" "$URL/v1/query" |
+                awk '/Requests\/sec/ {print $2}')
+            echo "== round $round, request log $mode: $rate req/s (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+            stop_server
+        done
+    done
+    exit 0
+fi
+
+start_server
+echo "== /v1/query answer: $(curl -fsS -H "Authorization: Bearer $KEY" -H 'content-type: application/json' \
+    -d "$QUERY" "$URL/v1/query" | grep -o '"id":"[A-Z]*-[0-9A-Za-z-]*"' | sort -u | tr '\n' ' ')"
+write_query_script
 
 run() {
     echo "== $1"
