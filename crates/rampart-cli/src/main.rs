@@ -1,6 +1,7 @@
 //! `rampart`: the server and its command-line tools.
 
 mod admin;
+mod backup;
 mod config;
 mod export;
 mod import;
@@ -40,6 +41,12 @@ enum Command {
     /// Write the knowledge base offline in OSV's layout (`--type osv --out DIR|FILE.zip`), for
     /// an air-gapped Rampart or any OSV tool.
     Export(export::ExportArgs),
+    /// Copy the embedded SQLite database to `--out FILE` while the server runs (a consistent
+    /// snapshot); PostgreSQL is backed up with `pg_dump`.
+    Backup(backup::BackupArgs),
+    /// Install a backup file in a data directory (`--data-dir`, with the old `secret.key` as
+    /// `--secret-key-file`) and migrate it to this version.
+    Restore(backup::RestoreArgs),
     /// Print the OpenAPI 3.1 document of this build (the one served at /api/v1/openapi.json).
     Openapi,
     /// Version tools: sort, compare, check against a range, in an ecosystem's own order.
@@ -89,6 +96,8 @@ fn main() -> ExitCode {
             Command::Migrate(args) => serve::migrate(args).await,
             Command::Import(args) => import::run(args).await,
             Command::Export(args) => export::run(args).await,
+            Command::Backup(args) => backup::backup(args).await,
+            Command::Restore(args) => backup::restore(args).await,
             Command::Openapi => serve::print_openapi(),
             Command::Admin(args) => admin::run(args).await,
             Command::Keys(args) => keys::run(args).await,

@@ -9,6 +9,7 @@ mod access;
 mod alerts;
 mod appsec;
 mod audit;
+mod backup;
 mod bulk;
 mod compliance;
 mod dispositions;
@@ -55,6 +56,7 @@ pub use appsec::{
     Relocation, SarifImportRecord, SarifImportWrite, ScopeFinding, StatusChange,
 };
 pub use audit::{AuditActor, AuditEntry, AuditEvent, AuditFilter};
+pub use backup::{inspect_sqlite_file, restore_sqlite, BackupError, DatabaseSummary};
 pub use compliance::{
     AccessReviewRecord, AttestationRecord, AuditFact, ComplianceFinding, FailingComponent,
     FindingCounts, FindingFacts, IncidentFact, KeyFact, MemberFact, NewAttestation, NewSnapshot,

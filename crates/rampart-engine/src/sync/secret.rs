@@ -62,21 +62,35 @@ impl SecretKey {
     /// The key stored at `path` (hex), created with mode 0600 on first use. For the embedded
     /// database only: replicas sharing PostgreSQL must be given one key explicitly.
     pub fn load_or_create(path: &Path) -> anyhow::Result<SecretKey> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                return SecretKey::parse(&text)
-                    .with_context(|| format!("reading secret key file {}", path.display()))
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => {
-                return Err(error)
-                    .with_context(|| format!("cannot read secret key file {}", path.display()))
-            }
+        if let Some(key) = SecretKey::load(path)? {
+            return Ok(key);
         }
         let key = SecretKey::generate();
         write_private_file(path, &hex::encode(key.0))?;
         tracing::info!(path = %path.display(), "generated the server secret key");
         Ok(key)
+    }
+
+    /// The key stored at `path`, or `None` when there is no such file.
+    pub fn load(path: &Path) -> anyhow::Result<Option<SecretKey>> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => SecretKey::parse(&text)
+                .map(Some)
+                .with_context(|| format!("reading secret key file {}", path.display())),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(error)
+                .with_context(|| format!("cannot read secret key file {}", path.display())),
+        }
+    }
+
+    /// Writes this key to `path` (hex, mode 0600) where none exists yet.
+    pub fn install(&self, path: &Path) -> anyhow::Result<()> {
+        write_private_file(path, &hex::encode(self.0))
+    }
+
+    /// Whether both are the same key.
+    pub fn same_as(&self, other: &SecretKey) -> bool {
+        self.0 == other.0
     }
 
     fn cipher(&self) -> Aes256Gcm {
