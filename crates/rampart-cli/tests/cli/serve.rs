@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -13,6 +13,8 @@ pub(crate) struct ServerProcess {
     child: Child,
     address: String,
     stdout: mpsc::Receiver<String>,
+    /// Every line the server logged (stderr) so far.
+    pub(crate) log: Arc<Mutex<Vec<String>>>,
 }
 
 impl ServerProcess {
@@ -40,9 +42,12 @@ impl ServerProcess {
         });
         let (address_tx, address_rx) = mpsc::channel();
         let err = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let log_lines = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(err).lines().map_while(Result::ok) {
                 eprintln!("server: {line}");
+                log_lines.lock().unwrap().push(line.clone());
                 if let Ok(event) = serde_json::from_str::<Value>(&line) {
                     if event["fields"]["message"] == "listening" {
                         let address = event["fields"]["address"].as_str().unwrap().to_string();
@@ -58,6 +63,7 @@ impl ServerProcess {
             child,
             address,
             stdout,
+            log,
         }
     }
 
@@ -75,6 +81,49 @@ impl ServerProcess {
         let exit = self.child.wait().expect("wait");
         let printed = self.stdout.try_iter().collect();
         (exit, printed)
+    }
+
+    /// Signs `email` in as the login page does: asks for a code, reads it from the server's
+    /// log (no SMTP server configured) and redeems it; the session token.
+    pub(crate) async fn sign_in(&self, email: &str) -> String {
+        let client = reqwest::Client::new();
+        let asked = client
+            .post(self.url("/api/v1/auth/otp"))
+            .json(&serde_json::json!({ "email": email }))
+            .send()
+            .await
+            .expect("ask for a login code");
+        assert!(asked.status().is_success(), "{}", asked.status());
+        let code = (0..100)
+            .find_map(|_| {
+                let code = self.log.lock().unwrap().iter().rev().find_map(|line| {
+                    let (_, after) = line.split_once("login code: ")?;
+                    Some(
+                        after
+                            .chars()
+                            .take_while(char::is_ascii_digit)
+                            .collect::<String>(),
+                    )
+                });
+                if code.is_none() {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                code
+            })
+            .expect("the login code is logged when no SMTP server is configured");
+        let verified: Value = client
+            .post(self.url("/api/v1/auth/otp/verify"))
+            .json(&serde_json::json!({ "email": email, "code": code }))
+            .send()
+            .await
+            .expect("redeem the code")
+            .json()
+            .await
+            .unwrap();
+        verified["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{verified}"))
+            .to_string()
     }
 
     /// The admin key line printed on first start, if any (waits briefly for it).
