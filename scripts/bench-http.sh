@@ -18,7 +18,7 @@
 # Each run prints wrk's summary with its latency distribution (p50/p75/p90/p99).
 # REQUEST_LOG_AB=1 instead measures the API request log's cost: run 4 against a server writing
 # the log and one started with --disable-request-log, alternating, ROUNDS (3) times each.
-# Knobs: DURATION (default 20s), THREADS (1), CONNECTIONS (32), PORT (18089), DATA (the
+# Knobs: RAMPART_BIN (a built binary to use), DURATION (default 20s), THREADS (1), CONNECTIONS (32), PORT (18089), DATA (the
 # shared test data: RAMPART_TEST_DATA, ../shared/data or /work/shared/data), RUST_LOG (warn: the per-request info log line is left out of the figures).
 set -euo pipefail
 
@@ -34,9 +34,14 @@ export RUST_LOG=${RUST_LOG:-warn}
 if ! command -v wrk >/dev/null; then
     apt-get install -y wrk >/dev/null
 fi
-# --workspace: the same feature set as the release test builds, so their dependencies are reused.
-cargo build --release -q --workspace --bin rampart
-BIN=$PWD/target/release/rampart
+# RAMPART_BIN: a release binary already built (e.g. by `cargo test --release`, whose feature
+# set differs from a plain build's); otherwise one is built.
+if [ -n "${RAMPART_BIN:-}" ]; then
+    BIN=$RAMPART_BIN
+else
+    cargo build --release -q -p rampart-cli
+    BIN=$PWD/target/release/rampart
+fi
 
 WORK=$(mktemp -d /tmp/rampart-bench.XXXXXX)
 SERVER_PID=
@@ -68,7 +73,6 @@ QUERY='{"package":{"name":"requests","ecosystem":"PyPI"},"version":"2.2.0"}'
 # Starts the server (extra arguments passed on) and waits until it answers the query from a
 # loaded match index (the index is rebuilt in the background after start).
 start_server() {
-    rm -f "$WORK/admin.key"
     "$BIN" serve "${DB_ARGS[@]}" --config "$WORK/rampart.toml" --listen "127.0.0.1:$PORT" \
         --admin-api-key-file "$WORK/admin.key" --disable-sync-scheduler "$@" >>"$WORK/server.log" 2>&1 &
     SERVER_PID=$!

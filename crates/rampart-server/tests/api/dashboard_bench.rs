@@ -3,6 +3,9 @@
 //! is 10,000 real (package, listed version) pairs of those advisories, so each component is
 //! affected (the SBOM analysis benchmark's pool). Run in release mode:
 //! `RAMPART_TEST_DATA=../shared/data cargo test --release -p rampart-server --test api dashboard_bench -- --ignored --nocapture --test-threads=1`
+//! With `npm ci --prefix scripts/lighthouse` done first, it also prints Lighthouse's
+//! performance and accessibility scores of the portfolio and the release page (Chromium at
+//! `/usr/bin/chromium`).
 
 use std::time::{Duration, Instant};
 
@@ -145,5 +148,64 @@ async fn dashboard_bench() {
         "  headless Chromium, cold cache, 5 loads: load event at {:?} ms (median {:.0} ms); [responseEnd, DOMContentLoaded, load] per run: {loads:?}",
         load_end.iter().map(|v| v.round()).collect::<Vec<_>>(),
         load_end[2]
+    );
+
+    for path in [
+        "/".to_string(),
+        format!("/releases/{release_id}"),
+        format!("/releases/{release_id}?sort=newest&page=50"),
+    ] {
+        lighthouse(&app, &session, &path);
+    }
+}
+
+/// Prints Lighthouse's performance and accessibility scores of a dashboard page, signed in
+/// with the session cookie (skipped when `scripts/lighthouse` has not been installed).
+fn lighthouse(app: &TestApp, session: &str, path: &str) {
+    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts/lighthouse/node_modules/.bin/lighthouse");
+    if !bin.exists() {
+        println!("  (no scripts/lighthouse/node_modules: Lighthouse skipped)");
+        return;
+    }
+    let headers = serde_json::json!({ "Cookie": format!("rampart_session={session}") });
+    let output = std::process::Command::new(bin)
+        .arg(format!("{}{path}", app.url))
+        .args([
+            "--quiet",
+            "--output=json",
+            "--output-path=stdout",
+            "--only-categories=performance,accessibility",
+            "--chrome-flags=--headless=new --no-sandbox",
+        ])
+        .arg(format!("--extra-headers={headers}"))
+        .env("CHROME_PATH", "/usr/bin/chromium")
+        .output()
+        .expect("lighthouse runs");
+    assert!(
+        output.status.success(),
+        "lighthouse: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let score = |category: &str| {
+        report["categories"][category]["score"]
+            .as_f64()
+            .map(|s| s * 100.0)
+    };
+    let metric = |audit: &str| {
+        report["audits"][audit]["displayValue"]
+            .as_str()
+            .unwrap_or("-")
+            .to_string()
+    };
+    println!(
+        "  Lighthouse {path}: performance {:?}, accessibility {:?} (FCP {}, LCP {}, TBT {}, CLS {})",
+        score("performance"),
+        score("accessibility"),
+        metric("first-contentful-paint"),
+        metric("largest-contentful-paint"),
+        metric("total-blocking-time"),
+        metric("cumulative-layout-shift"),
     );
 }
