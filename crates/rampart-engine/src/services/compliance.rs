@@ -465,11 +465,15 @@ pub async fn run_checks(
     let counts = store
         .compliance_sbom_elements(tenant.team_id, &sbom_ids)
         .await?;
-    let mut documents = store
+    // By SBOM id: a release's SBOM is looked up once per SBOM, not searched for.
+    let mut documents: std::collections::HashMap<i64, SbomDocumentFacts> = store
         .compliance_sbom_document_facts(tenant.team_id, &sbom_ids)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|d| (d.sbom_id, d))
+        .collect();
     for id in &sbom_ids {
-        if documents.iter().any(|d| d.sbom_id == *id) {
+        if documents.contains_key(id) {
             continue;
         }
         if let Some(bytes) = store.compliance_sbom_document(tenant.team_id, *id).await? {
@@ -477,12 +481,12 @@ pub async fn run_checks(
             store
                 .save_compliance_sbom_document_facts(tenant.team_id, &facts, now)
                 .await?;
-            documents.push(facts);
+            documents.insert(*id, facts);
         }
     }
     let ntia: Vec<checks::NtiaSbom> = counts
         .iter()
-        .map(|c| checks::NtiaSbom::of(c, documents.iter().find(|d| d.sbom_id == c.sbom_id)))
+        .map(|c| checks::NtiaSbom::of(c, documents.get(&c.sbom_id)))
         .collect();
     // Only SBOMs with a component lacking an element have failing components to list.
     let incomplete: Vec<i64> = counts

@@ -456,6 +456,10 @@ pub fn sbom_ntia_elements(
             continue;
         }
         failing_sboms += 1;
+        // Counted all, listed up to the limit.
+        if items.len() >= LIMIT {
+            continue;
+        }
         items.push(item(
             "sbom",
             sbom.sbom_id,
@@ -465,7 +469,7 @@ pub fn sbom_ntia_elements(
             "Configure the SBOM generator to emit suppliers, versions, purls, dependencies, authors and a timestamp, then upload again.",
         ));
     }
-    let sbom_items = items.len() as i64;
+    let sbom_items = failing_sboms;
     for component in failing {
         if items.len() >= LIMIT {
             break;
