@@ -141,6 +141,85 @@ const DISPOSITION_COLUMNS: &str = "d.id, d.product_id, d.release_id, d.scope, d.
     d.author_kind, d.author_user_id, d.author, d.basis_severity, d.basis_kev, d.basis_ranges,
     d.created_at";
 
+/// [`DISPOSITION_COLUMNS`] of a left-joined current decision (`d`), all nullable, named
+/// `cd_…` beside a finding's columns.
+const CURRENT_DISPOSITION_COLUMNS: &str = "d.id AS cd_id, d.product_id AS cd_product_id,
+    d.release_id AS cd_release_id, d.scope AS cd_scope, d.version_range AS cd_version_range,
+    d.vuln_id AS cd_vuln_id,
+    (SELECT a.group_id FROM vuln_aliases a WHERE a.alias = d.vuln_id) AS cd_group_id,
+    d.component_key AS cd_component_key, d.component_name AS cd_component_name,
+    d.component_version AS cd_component_version, d.component_purl AS cd_component_purl,
+    d.state AS cd_state, d.justification AS cd_justification, d.responses AS cd_responses,
+    d.detail AS cd_detail, d.action_statement AS cd_action_statement, d.source AS cd_source,
+    d.source_ref AS cd_source_ref, d.author_kind AS cd_author_kind,
+    d.author_user_id AS cd_author_user_id, d.author AS cd_author,
+    d.basis_severity AS cd_basis_severity, d.basis_kev AS cd_basis_kev,
+    d.basis_ranges AS cd_basis_ranges, d.created_at AS cd_created_at";
+
+/// A left-joined current decision ([`CURRENT_DISPOSITION_COLUMNS`]): every column null when
+/// the finding has none.
+#[derive(sqlx::FromRow)]
+struct CurrentDispositionRow {
+    cd_id: Option<i64>,
+    cd_product_id: Option<i64>,
+    cd_release_id: Option<i64>,
+    cd_scope: Option<String>,
+    cd_version_range: Option<String>,
+    cd_vuln_id: Option<String>,
+    cd_group_id: Option<i64>,
+    cd_component_key: Option<String>,
+    cd_component_name: Option<String>,
+    cd_component_version: Option<String>,
+    cd_component_purl: Option<String>,
+    cd_state: Option<String>,
+    cd_justification: Option<String>,
+    cd_responses: Option<String>,
+    cd_detail: Option<String>,
+    cd_action_statement: Option<String>,
+    cd_source: Option<String>,
+    cd_source_ref: Option<String>,
+    cd_author_kind: Option<String>,
+    cd_author_user_id: Option<i64>,
+    cd_author: Option<String>,
+    cd_basis_severity: Option<String>,
+    cd_basis_kev: Option<bool>,
+    cd_basis_ranges: Option<String>,
+    cd_created_at: Option<DateTime<Utc>>,
+}
+
+impl CurrentDispositionRow {
+    /// The decision's row, `None` when there is no decision (its non-null columns absent).
+    fn into_row(self) -> Option<DispositionRow> {
+        Some(DispositionRow {
+            id: self.cd_id?,
+            product_id: self.cd_product_id?,
+            release_id: self.cd_release_id,
+            scope: self.cd_scope?,
+            version_range: self.cd_version_range,
+            vuln_id: self.cd_vuln_id?,
+            group_id: self.cd_group_id,
+            component_key: self.cd_component_key?,
+            component_name: self.cd_component_name?,
+            component_version: self.cd_component_version,
+            component_purl: self.cd_component_purl,
+            state: self.cd_state?,
+            justification: self.cd_justification,
+            responses: self.cd_responses?,
+            detail: self.cd_detail,
+            action_statement: self.cd_action_statement,
+            source: self.cd_source?,
+            source_ref: self.cd_source_ref,
+            author_kind: self.cd_author_kind?,
+            author_user_id: self.cd_author_user_id,
+            author: self.cd_author?,
+            basis_severity: self.cd_basis_severity,
+            basis_kev: self.cd_basis_kev?,
+            basis_ranges: self.cd_basis_ranges?,
+            created_at: self.cd_created_at?,
+        })
+    }
+}
+
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!(
         "stored disposition has an unknown {what} {value:?}"
@@ -274,16 +353,21 @@ fn decision_key(
     )
 }
 
+/// What the insert of a batch of decisions returns per row: the id, the columns it is told
+/// apart by, and the alias group its vulnerability belongs to now.
+type InsertedDecision = (i64, String, String, Option<String>, String, Option<i64>);
+
 /// Steps of [`Store::record_dispositions`] on one transaction: the decisions, then the
-/// findings they reach pointed at them. Returns the decisions' ids in input order.
+/// findings they reach pointed at them. Returns the decisions' ids and alias groups in input
+/// order.
 async fn record_steps<C: Bulk>(
     conn: &mut C,
     team_id: i64,
     decisions: &[NewDisposition],
     at: DateTime<Utc>,
-) -> Result<Vec<i64>, sqlx::Error>
+) -> Result<Vec<(i64, Option<i64>)>, sqlx::Error>
 where
-    (i64, String, String, Option<String>, String): for<'r> FromRow<'r, C::Row>,
+    InsertedDecision: for<'r> FromRow<'r, C::Row>,
 {
     let n = decisions.len();
     let responses: Vec<String> = decisions
@@ -365,22 +449,23 @@ where
         Column::Text(decisions.iter().map(|d| d.basis.ranges.as_str()).collect()),
     ];
     let returned = conn
-        .insert_columns_returning::<(i64, String, String, Option<String>, String)>(
+        .insert_columns_returning::<InsertedDecision>(
             "INSERT INTO dispositions (team_id, created_at, product_id, release_id, scope,
                 version_range, vuln_id, component_key, component_name, component_version,
                 component_purl, state, justification, responses, detail, action_statement,
                 source, source_ref, author_kind, author_user_id, author, basis_severity,
                 basis_kev, basis_ranges)",
             &columns,
-            " RETURNING id, vuln_id, component_key, component_version, scope",
+            " RETURNING id, vuln_id, component_key, component_version, scope,
+                (SELECT a.group_id FROM vuln_aliases a WHERE a.alias = dispositions.vuln_id)",
         )
         .await?;
-    let ids: HashMap<DecisionKey, i64> = returned
+    let ids: HashMap<DecisionKey, (i64, Option<i64>)> = returned
         .into_iter()
-        .map(|(id, vuln_id, component_key, version, scope)| {
+        .map(|(id, vuln_id, component_key, version, scope, group_id)| {
             (
                 decision_key(&vuln_id, &component_key, version.as_deref(), &scope),
-                id,
+                (id, group_id),
             )
         })
         .collect();
@@ -393,10 +478,10 @@ where
             decision.component_version.as_deref(),
             decision.scope.as_str(),
         );
-        let id = *ids.get(&key).ok_or_else(|| {
+        let (id, group_id) = *ids.get(&key).ok_or_else(|| {
             sqlx::Error::Protocol("a recorded decision's id did not come back".into())
         })?;
-        recorded.push(id);
+        recorded.push((id, group_id));
         reaches.extend(
             decision
                 .reaches
@@ -412,7 +497,8 @@ impl Store {
     /// Records decisions and makes each the current decision of the findings it reaches, with
     /// one audit entry, in one transaction (all or nothing). Decisions of one batch must
     /// differ in vulnerability, component, version or scope. Returns the recorded decisions
-    /// in input order.
+    /// in input order: what was written, with the ids and alias groups the insert returned
+    /// (reading 10,000 decisions back cost more than the rest of the write on SQLite).
     pub async fn record_dispositions(
         &self,
         team_id: i64,
@@ -439,14 +525,31 @@ impl Store {
         let reached: usize = decisions.iter().map(|d| d.reaches.len()).sum();
         self.after_bulk_write(reached.max(decisions.len()), &["dispositions", "findings"])
             .await;
-        let mut by_id = self.dispositions_by_ids(team_id, &ids).await?;
-        ids.iter()
-            .map(|id| {
-                by_id
-                    .remove(id)
-                    .ok_or_else(|| StoreError::Corrupt(format!("decision {id} vanished")))
+        Ok(decisions
+            .iter()
+            .zip(ids)
+            .map(|(decision, (id, group_id))| StoredDisposition {
+                id,
+                product_id: decision.product_id,
+                release_id: Some(decision.release_id),
+                scope: decision.scope,
+                version_range: decision.version_range.clone(),
+                vuln_id: decision.vuln_id.clone(),
+                group_id,
+                component_key: decision.component_key.clone(),
+                component_name: decision.component_name.clone(),
+                component_version: decision.component_version.clone(),
+                component_purl: decision.component_purl.clone(),
+                disposition: decision.disposition.clone(),
+                source: decision.source,
+                source_ref: decision.source_ref.clone(),
+                author_kind: decision.author.kind.to_string(),
+                author_user_id: decision.author.user_id,
+                author: decision.author.label.clone(),
+                basis: decision.basis.clone(),
+                created_at: at,
             })
-            .collect()
+            .collect())
     }
 
     /// Makes decisions the current decisions of findings (carry-over): `(finding id, decision
@@ -549,6 +652,75 @@ impl Store {
         })?)
     }
 
+    /// The open findings of a release with their current decisions, in one query (what
+    /// [`Store::triage_findings`] and [`Store::dispositions_by_ids`] give together, without
+    /// sending every decision id back to the database).
+    pub async fn release_findings_with_decisions(
+        &self,
+        team_id: i64,
+        release_id: i64,
+    ) -> Result<Vec<(TriageFinding, Option<StoredDisposition>)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            finding: TriageFinding,
+            #[sqlx(flatten)]
+            decision: CurrentDispositionRow,
+        }
+        let sql = format!(
+            "SELECT f.id AS finding_id, f.release_id, f.sbom_id, f.group_id, f.vulnerability_id,
+                 v.vuln_id, f.component_id, c.name AS component_name,
+                 c.version AS component_version, c.purl AS component_purl,
+                 c.cpe AS component_cpe, c.package_key, f.disposition_id,
+                 f.disposition_inherited, d.source AS disposition_source, {CURRENT_DISPOSITION_COLUMNS}
+             FROM findings f
+             JOIN sbom_components c ON c.id = f.component_id
+             JOIN vulnerabilities v ON v.id = f.vulnerability_id
+             LEFT JOIN dispositions d ON d.id = f.disposition_id AND d.team_id = $1
+             WHERE f.team_id = $1 AND f.release_id = $2 AND f.resolved_at IS NULL
+             ORDER BY f.id"
+        );
+        let rows: Vec<Row> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(team_id).bind(release_id).fetch_all(pool).await
+        })?;
+        rows.into_iter()
+            .map(|row| {
+                let decision = row
+                    .decision
+                    .into_row()
+                    .map(StoredDisposition::try_from)
+                    .transpose()?;
+                Ok((row.finding, decision))
+            })
+            .collect()
+    }
+
+    /// The identifiers of the alias groups of a release's open findings, each group's in
+    /// order (what [`Store::group_identifiers`] gives for their groups).
+    pub async fn release_group_identifiers(
+        &self,
+        team_id: i64,
+        release_id: i64,
+    ) -> Result<HashMap<i64, Vec<String>>, StoreError> {
+        let rows: Vec<(i64, String)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT a.group_id, a.alias FROM vuln_aliases a
+                 WHERE a.group_id IN (SELECT f.group_id FROM findings f
+                     WHERE f.team_id = $1 AND f.release_id = $2 AND f.resolved_at IS NULL)
+                 ORDER BY a.alias",
+            )
+            .bind(team_id)
+            .bind(release_id)
+            .fetch_all(pool)
+            .await
+        })?;
+        let mut groups: HashMap<i64, Vec<String>> = HashMap::new();
+        for (group, alias) in rows {
+            groups.entry(group).or_default().push(alias);
+        }
+        Ok(groups)
+    }
+
     /// One finding of the team (open or resolved) as triage sees it, with its product.
     pub async fn triage_finding(
         &self,
@@ -611,32 +783,48 @@ impl Store {
             "SELECT v.group_id, 'p|' || ap.ecosystem || '|' || ap.normalized_name || '|'
                     || ap.ranges || '|' || ap.versions AS part
              FROM affected_packages ap JOIN vulnerabilities v ON v.id = ap.vulnerability_id
-             WHERE v.group_id IN",
+             WHERE v.group_id",
             "SELECT v.group_id, 'c|' || m.criteria || '|' || CAST(m.vulnerable AS TEXT) || '|'
                     || COALESCE(m.version_start_including, '') || '|'
                     || COALESCE(m.version_start_excluding, '') || '|'
                     || COALESCE(m.version_end_including, '') || '|'
                     || COALESCE(m.version_end_excluding, '') AS part
              FROM cpe_matches m JOIN vulnerabilities v ON v.id = m.vulnerability_id
-             WHERE v.group_id IN",
+             WHERE v.group_id",
         ];
-        for chunk in unique.chunks(MAX_PARAMETERS / 2) {
-            let list = placeholder_list(self.backend(), chunk.len());
-            for head in list_sql {
-                let sql = format!("{head} ({list}) ORDER BY 1, 2");
-                let rows: Vec<(i64, String)> = with_pool!(self, pool => {
-                    let mut query = sqlx::query_as(&sql);
-                    for id in chunk {
-                        query = query.bind(id);
-                    }
-                    query.fetch_all(pool).await
-                })?;
-                for (group, part) in rows {
-                    if let Some(hasher) = hashers.get_mut(&group) {
-                        hasher.update(part.as_bytes());
-                        hasher.update([0]);
+        let mut rows: Vec<(i64, String)> = Vec::new();
+        match &self.pool {
+            // One array: the statement is the same for any number of groups.
+            crate::Pool::Postgres(pool) => {
+                for head in list_sql {
+                    rows.extend(
+                        sqlx::query_as::<_, (i64, String)>(&format!(
+                            "{head} = ANY($1) ORDER BY 1, 2"
+                        ))
+                        .bind(&unique)
+                        .fetch_all(pool)
+                        .await?,
+                    );
+                }
+            }
+            crate::Pool::Sqlite(pool) => {
+                for chunk in unique.chunks(MAX_PARAMETERS / 2) {
+                    let list = placeholder_list(self.backend(), chunk.len());
+                    for head in list_sql {
+                        let sql = format!("{head} IN ({list}) ORDER BY 1, 2");
+                        let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+                        for id in chunk {
+                            query = query.bind(id);
+                        }
+                        rows.extend(query.fetch_all(pool).await?);
                     }
                 }
+            }
+        }
+        for (group, part) in rows {
+            if let Some(hasher) = hashers.get_mut(&group) {
+                hasher.update(part.as_bytes());
+                hasher.update([0]);
             }
         }
         Ok(hashers

@@ -664,28 +664,32 @@ pub async fn release_decisions(
     team_id: i64,
     release_id: i64,
 ) -> Result<Vec<ReleaseDecision>, ServiceError> {
-    let Some(product_id) = engine.store.release_product(team_id, release_id).await? else {
+    if engine
+        .store
+        .release_product(team_id, release_id)
+        .await?
+        .is_none()
+    {
         return Err(ServiceError::not_found("release"));
-    };
+    }
+    // Findings with their decisions, and the alias groups' identifiers, each in one query
+    // that names the release rather than thousands of ids.
     let findings = engine
         .store
-        .triage_findings(team_id, product_id, TriageWithin::Release(release_id))
+        .release_findings_with_decisions(team_id, release_id)
         .await?;
-    let ids: Vec<i64> = findings.iter().filter_map(|f| f.disposition_id).collect();
-    let decisions = engine.store.dispositions_by_ids(team_id, &ids).await?;
-    let groups: Vec<i64> = findings.iter().map(|f| f.group_id).collect();
-    let aliases = engine.store.group_identifiers(&groups).await?;
+    let aliases = engine
+        .store
+        .release_group_identifiers(team_id, release_id)
+        .await?;
     Ok(findings
         .into_iter()
-        .map(|finding| {
-            let decision = finding
-                .disposition_id
-                .and_then(|id| decisions.get(&id).cloned())
-                .map(|decision| CurrentDecision {
-                    decision,
-                    inherited: finding.disposition_inherited,
-                    review_reasons: Vec::new(),
-                });
+        .map(|(finding, decision)| {
+            let decision = decision.map(|decision| CurrentDecision {
+                decision,
+                inherited: finding.disposition_inherited,
+                review_reasons: Vec::new(),
+            });
             ReleaseDecision {
                 aliases: aliases.get(&finding.group_id).cloned().unwrap_or_default(),
                 decision,
