@@ -119,6 +119,10 @@ pub struct ServeArgs {
     /// whose replica died is taken over by another (or by the restarted one) once it ran out.
     #[arg(long, env = "RAMPART_SYNC_LEASE_SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub sync_lease_seconds: Option<u64>,
+    /// Seconds a worker's lease on an SBOM analysis lasts (renewed every third of it while it
+    /// runs): an analysis whose process died is taken over once it ran out [default: 60].
+    #[arg(long, env = "RAMPART_ANALYSIS_LEASE_SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub analysis_lease_seconds: Option<u64>,
     /// Let webhook endpoints be loopback and private-network addresses (a receiver on the
     /// LAN; tests); plain `http://` is then allowed to them. Link-local/metadata addresses
     /// stay refused unless listed in --webhook-allowed-networks.
@@ -238,6 +242,7 @@ struct FileConfig {
     disable_sync_scheduler: Option<bool>,
     disable_sync_worker: Option<bool>,
     sync_lease_seconds: Option<u64>,
+    analysis_lease_seconds: Option<u64>,
     allow_private_webhook_targets: Option<bool>,
     webhook_allowed_networks: Option<Vec<ipnet::IpNet>>,
     scan_allowed_targets: Option<Vec<String>>,
@@ -449,6 +454,12 @@ impl ServeArgs {
                 bail!("sync_lease_seconds must be between 1 and 86400");
             }
             server.sync.lease = std::time::Duration::from_secs(seconds);
+        }
+        if let Some(seconds) = self.analysis_lease_seconds.or(file.analysis_lease_seconds) {
+            if !(1..=86_400).contains(&seconds) {
+                bail!("analysis_lease_seconds must be between 1 and 86400");
+            }
+            server.analysis_lease = std::time::Duration::from_secs(seconds);
         }
         if let Some(seconds) = self
             .notification_interval_seconds

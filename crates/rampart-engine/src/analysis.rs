@@ -26,8 +26,10 @@ use rampart_versions::purl::{OsvPackage, Purl};
 use rampart_versions::Cpe;
 use tokio::sync::{watch, Notify};
 
-/// How long a claimed analysis stays with its worker before another may take it.
-const LEASE: Duration = Duration::from_secs(10 * 60);
+/// How long a claimed analysis stays with its worker before another may take it; renewed
+/// every third of it while the analysis runs, so work resumes within about a minute of a
+/// crash however long the analysis takes.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 /// How often an idle worker looks for work nobody announced (another replica's uploads,
 /// expired leases).
 const IDLE_POLL: Duration = Duration::from_secs(2);
@@ -35,22 +37,50 @@ const IDLE_POLL: Duration = Duration::from_secs(2);
 /// Components matched together (their matches are reduced to findings before the next).
 const MATCH_CHUNK: usize = 10_000;
 
+/// Renews the lease on a running analysis every third of `lease` (returns when the renewal
+/// fails: the analysis is no longer this worker's to run, or the database is gone; the
+/// completion then finds it not running and writes nothing).
+async fn renew_lease(store: &Store, analysis: &Analysis, lease: Duration) {
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        match store.renew_analysis_lease(analysis, lease).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                tracing::warn!(analysis = analysis.id, %error, "renewing the analysis lease failed");
+                return;
+            }
+        }
+    }
+}
+
 /// Runs until `stop` turns true: claims and analyses jobs, sleeping when there are none.
 pub async fn run_worker(
     store: Store,
     index: MatchIndexHandle,
     wakeup: std::sync::Arc<Notify>,
+    lease: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
         if *stop.borrow() {
             return;
         }
-        match store.claim_analysis(LEASE).await {
+        match store.claim_analysis(lease).await {
             Ok(Some(analysis)) => {
                 let id = analysis.id;
                 let started = std::time::Instant::now();
-                let analysed = analyse(&store, &index, &analysis).await;
+                let analysed = {
+                    // The lease is renewed for as long as the analysis runs. When a renewal
+                    // fails (the claim was lost), the analysis still finishes: its completion
+                    // writes nothing unless the analysis is still running.
+                    let work = analyse(&store, &index, &analysis);
+                    tokio::pin!(work);
+                    tokio::select! {
+                        analysed = &mut work => analysed,
+                        () = renew_lease(&store, &analysis, lease) => work.await,
+                    }
+                };
                 let outcome = if analysed.is_ok() {
                     "completed"
                 } else {

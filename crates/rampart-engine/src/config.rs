@@ -33,6 +33,9 @@ pub struct ServerConfig {
     pub max_sarif_decoded_bytes: usize,
     /// How long `?wait=true` on an upload waits for its analysis.
     pub analysis_wait: std::time::Duration,
+    /// A worker's lease on the analysis it runs, renewed every third of it while it runs:
+    /// an analysis whose process died is taken over once it runs out.
+    pub analysis_lease: std::time::Duration,
     /// Encrypts stored secrets (sync-source API keys). `None`: on SQLite one is generated
     /// and kept in the data directory (mode 0600); on PostgreSQL the server refuses to start,
     /// because every replica must share the key.
@@ -133,6 +136,7 @@ impl ServerConfig {
             max_sarif_bytes: Self::DEFAULT_MAX_SBOM_BYTES,
             max_sarif_decoded_bytes: 256 * 1024 * 1024,
             analysis_wait: std::time::Duration::from_secs(30),
+            analysis_lease: crate::analysis::DEFAULT_LEASE,
             secret_key: None,
             sync: SyncSettings::default(),
             webhooks: WebhookSettings::default(),

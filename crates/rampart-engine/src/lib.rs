@@ -153,6 +153,7 @@ impl Engine {
             self.store.clone(),
             self.kb_index.clone(),
             Arc::clone(&self.analysis_queued),
+            self.config.analysis_lease,
             stopped.clone(),
         ));
         let webhooks =

@@ -620,6 +620,29 @@ impl Store {
         row.map(Analysis::try_from).transpose()
     }
 
+    /// Extends the lease of a running analysis by `lease` from now, while it is still the
+    /// claim this worker holds (the same attempt); `false` when it is not any more.
+    pub async fn renew_analysis_lease(
+        &self,
+        analysis: &Analysis,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let until = now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::days(1));
+        let renewed = with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE analyses SET lease_expires_at = $1
+                 WHERE id = $2 AND status = 'running' AND attempts = $3",
+            )
+            .bind(until)
+            .bind(analysis.id)
+            .bind(analysis.attempts)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })?;
+        Ok(renewed == 1)
+    }
+
     /// The identifiers of an SBOM's components, for analysis.
     pub async fn component_identities(
         &self,

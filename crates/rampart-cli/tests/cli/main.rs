@@ -1,5 +1,6 @@
 //! The command-line tool as a user runs it: the real binary, real files, real databases.
 
+mod analysis_kill;
 mod backup;
 mod clients;
 mod export;

@@ -54,7 +54,7 @@ impl Default for ScanSettings {
             max_cidr_hosts: 256,
             concurrent_per_team: 3,
             execute: true,
-            lease: Duration::from_secs(5 * 60),
+            lease: Duration::from_secs(60),
             wait: Duration::from_secs(30),
             connect_timeout: Duration::from_millis(1500),
             banner_timeout: Duration::from_millis(1500),
