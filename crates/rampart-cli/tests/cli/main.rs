@@ -8,6 +8,7 @@ mod first_steps;
 mod import;
 mod notifier_kill;
 mod purl_agreement;
+mod replicas;
 mod sarif_upload;
 mod scan;
 mod scan_reading;

@@ -24,14 +24,16 @@ use crate::serve::ServerProcess;
 
 const EVENTS: usize = 200;
 
+/// A local webhook receiver that counts deliveries by `webhook-id` (shared with the
+/// replica tests).
 #[derive(Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     /// Requests that arrived while held (never answered).
     held: Mutex<usize>,
     /// `webhook-id` → times acknowledged with 200.
-    acknowledged: Mutex<BTreeMap<String, usize>>,
-    /// Set once the first server is dead: from then on requests are answered.
-    open: tokio::sync::watch::Sender<bool>,
+    pub(crate) acknowledged: Mutex<BTreeMap<String, usize>>,
+    /// While false, requests are held unanswered; once true they are acknowledged.
+    pub(crate) open: tokio::sync::watch::Sender<bool>,
 }
 
 async fn receive(State(receiver): State<Arc<Receiver>>, headers: HeaderMap) -> StatusCode {
@@ -51,7 +53,7 @@ async fn receive(State(receiver): State<Arc<Receiver>>, headers: HeaderMap) -> S
     StatusCode::OK
 }
 
-async fn start_receiver(receiver: Arc<Receiver>) -> String {
+pub(crate) async fn start_receiver(receiver: Arc<Receiver>) -> String {
     let app = Router::new()
         .route("/hook", post(receive))
         .with_state(receiver);
@@ -63,7 +65,7 @@ async fn start_receiver(receiver: Arc<Receiver>) -> String {
     url
 }
 
-async fn wait_for<T, F, Fut>(seconds: u64, what: &str, mut ready: F) -> T
+pub(crate) async fn wait_for<T, F, Fut>(seconds: u64, what: &str, mut ready: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
