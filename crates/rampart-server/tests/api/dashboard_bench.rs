@@ -123,9 +123,10 @@ async fn dashboard_bench() {
         let browser = driver.browser().await;
         // A page without assets to set the cookie on, so the measured load starts cold.
         browser.goto(&format!("{}/healthz", app.url)).await.unwrap();
+        // A host-only cookie for the page's host (Chromium refuses a Domain attribute that
+        // is an IP address).
         let mut cookie = Cookie::new("rampart_session", session.clone());
         cookie.set_path("/");
-        cookie.set_domain("127.0.0.1");
         browser.add_cookie(cookie).await.unwrap();
         browser
             .goto(&format!("{}/releases/{release_id}", app.url))
