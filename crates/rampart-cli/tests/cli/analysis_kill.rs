@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::SqlitePool;
 
-use crate::serve::ServerProcess;
+use crate::serve::{api, ServerProcess};
 
 /// Short, so the takeover is quick; renewed every third of it.
 const LEASE_SECONDS: &str = "3";
@@ -56,20 +56,6 @@ fn large_sbom(root: &Path, count: usize) -> Vec<u8> {
     json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": components})
         .to_string()
         .into_bytes()
-}
-
-async fn call(method: reqwest::Method, url: String, key: &str, body: Value) -> Value {
-    let response = reqwest::Client::new()
-        .request(method, &url)
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert!(status.is_success(), "{url}: {status} {text}");
-    serde_json::from_str(&text).unwrap()
 }
 
 async fn upload(server: &ServerProcess, key: &str, release: i64, sbom: &[u8], wait: bool) -> Value {
@@ -144,20 +130,20 @@ async fn kill_9_during_an_analysis_then_the_restarted_server_finishes_it_with_th
     ];
     let server = ServerProcess::start(&args, &[]);
     let key = server.printed_key().expect("the admin key");
-    let product = call(
+    let product = api(
         reqwest::Method::POST,
         server.url("/api/v1/products"),
         &key,
-        json!({"name": "big"}),
+        Some(json!({"name": "big"})),
     )
     .await;
     let mut releases = Vec::new();
     for version in ["killed", "uninterrupted"] {
-        let release = call(
+        let release = api(
             reqwest::Method::POST,
             server.url(&format!("/api/v1/products/{}/releases", product["id"])),
             &key,
-            json!({"version": version}),
+            Some(json!({"version": version})),
         )
         .await;
         releases.push(release["id"].as_i64().unwrap());

@@ -7,9 +7,9 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::serve::ServerProcess;
+use crate::serve::{api, ServerProcess};
 
 /// Webhooks to a local port are allowed (nothing is delivered in this test).
 const LOOPBACK: [&str; 2] = ["--webhook-allowed-networks", "127.0.0.0/8"];
@@ -35,23 +35,9 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-async fn request(method: reqwest::Method, url: String, key: &str, body: Option<Value>) -> Value {
-    let mut request = reqwest::Client::new()
-        .request(method, &url)
-        .bearer_auth(key);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert!(status.is_success(), "{url}: {status} {text}");
-    serde_json::from_str(&text).unwrap()
-}
-
 /// The product names the server lists, sorted.
 async fn product_names(server: &ServerProcess, key: &str) -> Vec<String> {
-    let page = request(
+    let page = api(
         reqwest::Method::GET,
         server.url("/api/v1/products?per_page=100"),
         key,
@@ -80,7 +66,7 @@ async fn a_backup_taken_while_serving_restores_every_row_and_secret() {
         .printed_key()
         .expect("first start prints the admin key");
     for i in 0..20 {
-        request(
+        api(
             reqwest::Method::POST,
             server.url("/api/v1/products"),
             &key,
@@ -88,7 +74,7 @@ async fn a_backup_taken_while_serving_restores_every_row_and_secret() {
         )
         .await;
     }
-    let hook = request(
+    let hook = api(
         reqwest::Method::POST,
         server.url("/api/v1/webhooks"),
         &key,
@@ -102,7 +88,7 @@ async fn a_backup_taken_while_serving_restores_every_row_and_secret() {
         let key = key.clone();
         tokio::spawn(async move {
             for i in 0..40 {
-                request(
+                api(
                     reqwest::Method::POST,
                     url.clone(),
                     &key,
@@ -199,7 +185,7 @@ async fn a_backup_taken_while_serving_restores_every_row_and_secret() {
         "a prefix of the concurrent writes: {names:?}"
     );
     // The webhook's sealed secret opens with the restored key: rotation reads it.
-    let rotated = request(
+    let rotated = api(
         reqwest::Method::POST,
         restored.url(&format!("/api/v1/webhooks/{}/rotate-secret", hook["id"])),
         &key,

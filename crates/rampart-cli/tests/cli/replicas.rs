@@ -16,26 +16,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::serve::ServerProcess;
+use crate::serve::{api, ServerProcess};
 use crate::webhook_kill::{start_receiver, wait_for, Receiver};
 
 const REPLICAS: usize = 3;
 /// The plan limit the replicas are configured with (requests per key per minute).
 const LIMIT: usize = 600;
-
-async fn call(method: reqwest::Method, url: String, key: &str, body: Option<Value>) -> Value {
-    let mut request = reqwest::Client::new()
-        .request(method, &url)
-        .bearer_auth(key);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert!(status.is_success(), "{url}: {status} {text}");
-    serde_json::from_str(&text).unwrap()
-}
 
 fn import(database_url: &str, paths: &[std::path::PathBuf]) {
     let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
@@ -58,7 +44,7 @@ fn import(database_url: &str, paths: &[std::path::PathBuf]) {
 }
 
 async fn query(server: &ServerProcess, key: &str, name: &str, version: &str) -> Value {
-    call(
+    api(
         reqwest::Method::POST,
         server.url("/v1/query"),
         key,
@@ -111,7 +97,7 @@ async fn three_replicas_share_one_postgres_exactly() {
     let receiver = Arc::new(Receiver::default());
     receiver.open.send_replace(true);
     let hook_url = start_receiver(receiver.clone()).await;
-    call(
+    api(
         reqwest::Method::POST,
         replicas[2].url("/api/v1/webhooks"),
         &admin,
@@ -120,14 +106,14 @@ async fn three_replicas_share_one_postgres_exactly() {
     .await;
 
     // An SBOM uploaded to one replica is analysed once, its events delivered once each.
-    let product = call(
+    let product = api(
         reqwest::Method::POST,
         replicas[0].url("/api/v1/products"),
         &admin,
         Some(json!({"name": "shop"})),
     )
     .await;
-    let release = call(
+    let release = api(
         reqwest::Method::POST,
         replicas[1].url(&format!("/api/v1/products/{}/releases", product["id"])),
         &admin,
@@ -205,7 +191,7 @@ async fn three_replicas_share_one_postgres_exactly() {
     // The per-key limit is exact across replicas: a fresh key, requests spread over the three
     // inside one minute window.
     let session = replicas[0].sign_in("admin@localhost").await;
-    let created = call(
+    let created = api(
         reqwest::Method::POST,
         replicas[0].url("/api/v1/api-keys"),
         &session,

@@ -11,9 +11,9 @@ use std::path::Path;
 use std::process::Command;
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::serve::ServerProcess;
+use crate::serve::{api, ServerProcess};
 
 /// `n` random hex digits (std's randomly keyed hasher: unique per run, no extra crate).
 fn random_hex(n: usize) -> String {
@@ -28,20 +28,6 @@ fn random_hex(n: usize) -> String {
     text
 }
 
-async fn call(method: reqwest::Method, url: String, key: &str, body: Value) -> Value {
-    let response = reqwest::Client::new()
-        .request(method, &url)
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert!(status.is_success(), "{url}: {status} {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
 /// Creates, rotates and uses one secret of each kind through the API; returns every secret
 /// in plain text (the part that would betray it: a webhook secret's key without its prefix).
 async fn create_secrets(server: &ServerProcess, admin_key: &str) -> Vec<(String, String)> {
@@ -53,19 +39,19 @@ async fn create_secrets(server: &ServerProcess, admin_key: &str) -> Vec<(String,
     ];
 
     // API keys are managed from a signed-in session.
-    let created = call(
+    let created = api(
         Method::POST,
         server.url("/api/v1/api-keys"),
         &session,
-        json!({"name": "ci", "scopes": ["kb:read"]}),
+        Some(json!({"name": "ci", "scopes": ["kb:read"]})),
     )
     .await;
     let api_key = created["api_key"].as_str().unwrap().to_string();
-    let rotated = call(
+    let rotated = api(
         Method::POST,
         server.url(&format!("/api/v1/api-keys/{}/rotate", created["id"])),
         &session,
-        json!({}),
+        Some(json!({})),
     )
     .await;
     let rotated_key = rotated["api_key"].as_str().unwrap().to_string();
@@ -81,18 +67,18 @@ async fn create_secrets(server: &ServerProcess, admin_key: &str) -> Vec<(String,
     secrets.push(("rotated API key".into(), rotated_key));
 
     let supplied = format!("whsec_{}", random_hex(40));
-    let hook = call(
+    let hook = api(
         Method::POST,
         server.url("/api/v1/webhooks"),
         admin_key,
-        json!({"url": "http://127.0.0.1:9/rampart", "secret": supplied}),
+        Some(json!({"url": "http://127.0.0.1:9/rampart", "secret": supplied})),
     )
     .await;
-    let rotated = call(
+    let rotated = api(
         Method::POST,
         server.url(&format!("/api/v1/webhooks/{}/rotate-secret", hook["id"])),
         admin_key,
-        json!({"overlap_hours": 2}),
+        Some(json!({"overlap_hours": 2})),
     )
     .await;
     let generated = rotated["secret"].as_str().unwrap().to_string();
@@ -105,23 +91,27 @@ async fn create_secrets(server: &ServerProcess, admin_key: &str) -> Vec<(String,
     }
 
     let token = format!("ghp_{}", random_hex(36));
-    call(
+    api(
         Method::POST,
         server.url("/api/v1/integrations"),
         admin_key,
-        json!({"name": "forge", "type": "GITHUB", "base_url": "https://github.example.com",
+        Some(
+            json!({"name": "forge", "type": "GITHUB", "base_url": "https://github.example.com",
                "credentials": {"token": token}}),
+        ),
     )
     .await;
     secrets.push(("integration token".into(), token));
 
     let nvd_key = format!("nvd-{}", random_hex(32));
-    call(
+    api(
         Method::POST,
         server.url("/api/v1/security/cve/sync-sources"),
         admin_key,
-        json!({"config": {"id": "nvd-at-rest", "type": "NVD", "syncIntervalHours": 24},
+        Some(
+            json!({"config": {"id": "nvd-at-rest", "type": "NVD", "syncIntervalHours": 24},
                "apiKey": nvd_key}),
+        ),
     )
     .await;
     secrets.push(("sync-source API key".into(), nvd_key));

@@ -142,6 +142,53 @@ impl Drop for ServerProcess {
     }
 }
 
+/// A request with a bearer token that must succeed (2xx); its JSON answer (`Null` when the
+/// answer is not JSON). The body, when given, is sent as JSON.
+pub(crate) async fn api(
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> Value {
+    let body = body.map(|body| ("application/json", body.to_string().into_bytes()));
+    send(method, url, token, body).await
+}
+
+/// [`api`] with a body of its own content type (an SBOM upload).
+pub(crate) async fn api_upload(
+    url: String,
+    token: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Value {
+    send(
+        reqwest::Method::POST,
+        url,
+        token,
+        Some((content_type, body)),
+    )
+    .await
+}
+
+async fn send(
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<(&str, Vec<u8>)>,
+) -> Value {
+    let mut request = reqwest::Client::new()
+        .request(method, &url)
+        .bearer_auth(token);
+    if let Some((content_type, body)) = body {
+        request = request.header("content-type", content_type).body(body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_success(), "{url}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
 async fn status(url: &str, key: Option<&str>) -> u16 {
     let mut request = reqwest::Client::new().get(url);
     if let Some(key) = key {

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 
-use crate::serve::ServerProcess;
+use crate::serve::{api, api_upload, ServerProcess};
 
 /// The last migration of the first release; migrations never change once released.
 const FIRST_RELEASE_LAST_MIGRATION: u32 = 8;
@@ -77,43 +77,20 @@ async fn tables(pool: &SqlitePool) -> Vec<(String, Vec<String>)> {
     tables
 }
 
-async fn call(
-    method: reqwest::Method,
-    url: String,
-    key: &str,
-    body: Option<(&str, Vec<u8>)>,
-) -> Value {
-    let mut request = reqwest::Client::new()
-        .request(method, &url)
-        .bearer_auth(key);
-    if let Some((content_type, body)) = body {
-        request = request.header("content-type", content_type).body(body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert!(status.is_success(), "{url}: {status} {text}");
-    serde_json::from_str(&text).unwrap()
-}
-
-fn json_body(value: Value) -> Option<(&'static str, Vec<u8>)> {
-    Some(("application/json", value.to_string().into_bytes()))
-}
-
 /// What the upgraded server must answer as the original did.
 async fn answers(server: &ServerProcess, key: &str, release: i64) -> Vec<Value> {
     use reqwest::Method;
     let query = json!({"package": {"name": "requests", "ecosystem": "PyPI"}, "version": "2.2.0"});
     vec![
-        call(Method::GET, server.url("/api/v1/products"), key, None).await,
-        call(
+        api(Method::GET, server.url("/api/v1/products"), key, None).await,
+        api(
             Method::GET,
             server.url(&format!("/api/v1/releases/{release}")),
             key,
             None,
         )
         .await,
-        call(
+        api(
             Method::GET,
             server.url(&format!(
                 "/api/v1/releases/{release}/vulnerabilities?per_page=100"
@@ -122,8 +99,8 @@ async fn answers(server: &ServerProcess, key: &str, release: i64) -> Vec<Value> 
             None,
         )
         .await,
-        call(Method::POST, server.url("/v1/query"), key, json_body(query)).await,
-        call(
+        api(Method::POST, server.url("/v1/query"), key, Some(query)).await,
+        api(
             Method::GET,
             server.url("/api/v1/security/cve/sync-sources"),
             key,
@@ -157,18 +134,18 @@ async fn a_first_release_database_opens_with_every_row() {
     );
     let server = ServerProcess::start(&["--data-dir", current.to_str().unwrap()], &[]);
     let key = server.printed_key().expect("the admin key");
-    let product = call(
+    let product = api(
         Method::POST,
         server.url("/api/v1/products"),
         &key,
-        json_body(json!({"name": "shop", "description": "the web shop", "tags": ["web"]})),
+        Some(json!({"name": "shop", "description": "the web shop", "tags": ["web"]})),
     )
     .await;
-    let release = call(
+    let release = api(
         Method::POST,
         server.url(&format!("/api/v1/products/{}/releases", product["id"])),
         &key,
-        json_body(json!({"version": "1.0.0"})),
+        Some(json!({"version": "1.0.0"})),
     )
     .await;
     let release_id = release["id"].as_i64().unwrap();
@@ -177,14 +154,11 @@ async fn a_first_release_database_opens_with_every_row() {
         {"type": "library", "name": "django", "version": "1.11.0", "purl": "pkg:pypi/django@1.11.0"},
         {"type": "library", "name": "jinja2", "version": "2.10", "purl": "pkg:pypi/jinja2@2.10"},
         {"type": "library", "name": "left-pad", "version": "1.3.0", "purl": "pkg:npm/left-pad@1.3.0"}]});
-    let uploaded = call(
-        Method::POST,
+    let uploaded = api_upload(
         server.url(&format!("/api/v1/releases/{release_id}/sboms?wait=true")),
         &key,
-        Some((
-            "application/vnd.cyclonedx+json",
-            sbom.to_string().into_bytes(),
-        )),
+        "application/vnd.cyclonedx+json",
+        sbom.to_string().into_bytes(),
     )
     .await;
     assert_eq!(uploaded["analysis"]["status"], "completed", "{uploaded}");
@@ -193,16 +167,16 @@ async fn a_first_release_database_opens_with_every_row() {
         "{uploaded}"
     );
     let session = server.sign_in("admin@localhost").await;
-    let created = call(
+    let created = api(
         Method::POST,
         server.url("/api/v1/api-keys"),
         &session,
-        json_body(json!({"name": "ci", "scopes": ["kb:read"]})),
+        Some(json!({"name": "ci", "scopes": ["kb:read"]})),
     )
     .await;
     let read_key = created["api_key"].as_str().unwrap().to_string();
-    call(Method::POST, server.url("/api/v1/security/cve/sync-sources"), &key,
-        json_body(json!({"config": {"id": "nvd", "type": "NVD", "syncIntervalHours": 12}, "apiKey": "nvd-key-0123456789"}))).await;
+    api(Method::POST, server.url("/api/v1/security/cve/sync-sources"), &key,
+        Some(json!({"config": {"id": "nvd", "type": "NVD", "syncIntervalHours": 12}, "apiKey": "nvd-key-0123456789"}))).await;
     let before = answers(&server, &key, release_id).await;
     let (exit, _) = server.stop("TERM");
     assert!(exit.success());
