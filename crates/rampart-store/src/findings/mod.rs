@@ -428,21 +428,12 @@ impl Store {
             FindingSort::Newest => "first_seen_at DESC, id DESC",
         };
         let inner = findings_query(&scope);
-        // The page and the count of every match in one pass: the scope's findings are joined,
-        // rated and filtered once, not once for the page and again for the count.
         let list_sql = format!(
-            "SELECT r.*, COUNT(*) OVER () AS total_matching FROM ({inner}) r{where_clause}
-             ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+            "SELECT * FROM ({inner}) r{where_clause} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
         );
         let count_sql = format!("SELECT COUNT(*) FROM ({inner}) r{where_clause}");
-        #[derive(sqlx::FromRow)]
-        struct CountedRow {
-            #[sqlx(flatten)]
-            finding: FindingView,
-            total_matching: i64,
-        }
-        let (rows, total) = with_pool!(self, pool => {
-            let mut list = sqlx::query_as::<_, CountedRow>(&list_sql).bind(team_id).bind(release_id);
+        let (items, total) = with_pool!(self, pool => {
+            let mut list = sqlx::query_as::<_, FindingView>(&list_sql).bind(team_id).bind(release_id);
             let mut count = sqlx::query_scalar::<_, i64>(&count_sql).bind(team_id).bind(release_id);
             for bind in &binds {
                 match bind {
@@ -460,16 +451,10 @@ impl Store {
                     }
                 }
             }
-            let rows = list.bind(page.limit()).bind(page.offset()).fetch_all(pool).await?;
-            // A page past the end has no row to carry the count: only then count apart.
-            let total = match rows.first() {
-                Some(row) => row.total_matching,
-                None if page.offset() == 0 => 0,
-                None => count.fetch_one(pool).await?,
-            };
-            Ok::<_, sqlx::Error>((rows, total))
+            let items = list.bind(page.limit()).bind(page.offset()).fetch_all(pool).await?;
+            let total = count.fetch_one(pool).await?;
+            Ok::<_, sqlx::Error>((items, total))
         })?;
-        let items = rows.into_iter().map(|row| row.finding).collect();
         Ok(Page { items, total })
     }
 
