@@ -568,11 +568,13 @@ pub fn router(state: AppState, extra: Router<AppState>) -> Router {
         ))
         // gzip for clients that ask (browsers): outside everything that reads or rewrites a
         // body. Archives and PDFs are compressed already.
-        .layer(CompressionLayer::new().compress_when(
-            DefaultPredicate::new()
-                .and(NotForContentType::const_new("application/zip"))
-                .and(NotForContentType::const_new("application/pdf")),
-        ))
+        .layer(
+            CompressionLayer::new().compress_when(
+                DefaultPredicate::new()
+                    .and(NotForContentType::const_new("application/zip"))
+                    .and(NotForContentType::const_new("application/pdf")),
+            ),
+        )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
