@@ -56,7 +56,8 @@ pub struct RequestLogRecord {
 }
 
 /// What a usage query keeps; all filters combine with AND. `since`/`until` are inclusive /
-/// exclusive; rollup queries round them down to the minute.
+/// exclusive; rollup queries take whole minutes, from the one `since` falls in to the last one
+/// that started before `until`.
 #[derive(Debug, Clone, Default)]
 pub struct UsageFilter {
     pub since: Option<DateTime<Utc>>,
@@ -102,6 +103,18 @@ struct RollupSums {
 pub fn minute_of(at: DateTime<Utc>) -> i64 {
     let seconds = at.timestamp();
     seconds - seconds.rem_euclid(60)
+}
+
+/// The bound `minute < bound` that keeps exactly the minutes that started before `until`:
+/// `until` rounded up to a whole second (a minute that started at 05:21:00 started before
+/// 05:21:00.3, which `timestamp()` alone would round down to 05:21:00 and leave out).
+fn seconds_after_minutes_before(until: DateTime<Utc>) -> i64 {
+    let seconds = until.timestamp();
+    if until.timestamp_subsec_nanos() > 0 {
+        seconds + 1
+    } else {
+        seconds
+    }
 }
 
 const LATENCY_COLUMNS: [&str; LATENCY_BUCKET_COUNT] = [
@@ -304,8 +317,7 @@ impl Store {
             conditions.push("r.minute >= $?", Bind::Int(minute_of(since)));
         }
         if let Some(until) = filter.until {
-            // Minutes that started before `until`.
-            conditions.push("r.minute < $?", Bind::Int(until.timestamp()));
+            conditions.push("r.minute < $?", Bind::Int(seconds_after_minutes_before(until)));
         }
         if let Some(key_id) = filter.key_id {
             conditions.push("r.key_id = $?", Bind::Int(key_id));
@@ -535,5 +547,25 @@ impl Store {
             let idle = pool.num_idle() as u32;
             (size.saturating_sub(idle), idle, pool.options().get_max_connections())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn the_minute_until_falls_in_counts_once_it_has_started() {
+        let minute = minute_of(at("2026-12-03T05:21:00Z"));
+        // 300 ms into the minute: the minute has started, so it is kept.
+        assert!(minute < seconds_after_minutes_before(at("2026-12-03T05:21:00.3Z")));
+        // At its very first instant it has not yet started before `until`.
+        assert!(minute >= seconds_after_minutes_before(at("2026-12-03T05:21:00Z")));
+        assert!(minute < seconds_after_minutes_before(at("2026-12-03T05:21:59.999Z")));
+        assert_eq!(minute_of(at("2026-12-03T05:21:59.999Z")), minute);
     }
 }
