@@ -317,7 +317,10 @@ impl Store {
             conditions.push("r.minute >= $?", Bind::Int(minute_of(since)));
         }
         if let Some(until) = filter.until {
-            conditions.push("r.minute < $?", Bind::Int(seconds_after_minutes_before(until)));
+            conditions.push(
+                "r.minute < $?",
+                Bind::Int(seconds_after_minutes_before(until)),
+            );
         }
         if let Some(key_id) = filter.key_id {
             conditions.push("r.key_id = $?", Bind::Int(key_id));
@@ -555,7 +558,9 @@ mod tests {
     use super::*;
 
     fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     #[test]
