@@ -1,6 +1,6 @@
-//! What the purl, vers and CPE fuzz targets (`fuzz/fuzz_targets/parse_{purl,vers,cpe}.rs`)
-//! check, run on stable as bounded property tests so that CI exercises them without nightly
-//! and libFuzzer: parsing arbitrary text never panics, and whatever parses serialises to text
+//! What the purl, vers and CPE fuzz targets (`fuzz/fuzz_targets/{purl,vers,cpe}.rs` at the
+//! repository root) check, also run as bounded property tests so that CI exercises them
+//! without libFuzzer: parsing arbitrary text never panics, and whatever parses serialises to text
 //! that parses back equal. Inputs are arbitrary Unicode and, to reach deeper, noise over each
 //! notation's own alphabet behind its prefix. (The version parsers have the same smoke tests
 //! beside each scheme and in `properties.rs`.)
