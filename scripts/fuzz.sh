@@ -76,7 +76,12 @@ for target in "${targets[@]}"; do
     if [ "$status" != 0 ]; then
         failed+=("$target")
         echo "---- $target: libFuzzer exited with $status; the end of its log:" >&2
-        grep -v -E '^#[0-9]+\s+(NEW|REDUCE|pulse|RELOAD)' "$log" | tail -40 >&2
+        # From the first sign of trouble (a panic, libFuzzer's deadly signal, timeout or
+        # out-of-memory report) to cargo-fuzz's summary, without the progress lines.
+        awk '/panicked at|ERROR: libFuzzer|==ERROR|ALARM: working on the last Unit/ { on = 1 }
+             /^Error: Fuzz target exited/ { print; exit }
+             on && !/^#[0-9]+[ \t]+(NEW|REDUCE|pulse|RELOAD)/' "$log" | head -80 >&2
+        grep -q -E 'panicked at|ERROR: libFuzzer|==ERROR|ALARM' "$log" || tail -40 "$log" >&2
         artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
         if [ -n "$artifact" ] && [ -f "$artifact" ]; then
             echo "reproducer: $artifact ($(wc -c <"$artifact") bytes)" >&2

@@ -338,7 +338,15 @@ fn formatted_value(field: &str) -> Result<CpeValue, String> {
     let mut chars = field.chars();
     while let Some(c) = chars.next() {
         match c {
-            '\\' => push_literal(&mut out, chars.next().ok_or("trailing `\\`")?),
+            '\\' => {
+                let quoted = chars.next().ok_or("trailing `\\`")?;
+                // Only ASCII is written quoted; other whitespace would be written bare, and
+                // bare whitespace is refused.
+                if !quoted.is_ascii() && (quoted.is_whitespace() || quoted.is_control()) {
+                    return Err("whitespace in a value".into());
+                }
+                push_literal(&mut out, quoted)
+            }
             '*' | '?' => out.push(c),
             c if c.is_whitespace() || c.is_control() => return Err("whitespace in a value".into()),
             other => push_literal(&mut out, other),
@@ -412,6 +420,11 @@ fn uri_value(component: &str) -> Result<CpeValue, String> {
             let c = component[index..].chars().next().ok_or("bad character")?;
             if c == '~' {
                 return Err("`~` outside a packed edition".into());
+            }
+            // As in the formatted string: whitespace (U+00A0 too) and control characters
+            // only percent-encoded, else the name would not format to a string that reads back.
+            if c.is_whitespace() || c.is_control() {
+                return Err("whitespace in a value".into());
             }
             push_literal(&mut out, c);
             index += c.len_utf8();
@@ -632,6 +645,32 @@ mod tests {
             cpe("CPE:2.3:A:Microsoft:Windows:-:*:*:*:*:*:*:*").to_string(),
             "cpe:2.3:a:microsoft:windows:-:*:*:*:*:*:*:*"
         );
+    }
+
+    /// Found by the `cpe` fuzz target: a URI component with a bare U+00A0 parsed, but its
+    /// formatted string (where the character stays bare) did not read back.
+    #[test]
+    fn fuzz_unicode_whitespace_is_refused_in_both_bindings() {
+        for bad in [
+            "cpe:/:\u{a0}*",
+            "cpe:/a:ven\u{2003}dor:product",
+            "cpe:/a:vendor:pro\u{85}duct",
+            "cpe:/a:ven dor:product",
+            "cpe:2.3:a:ven\\\u{a0}dor:product:*:*:*:*:*:*:*:*",
+            "cpe:2.3:a:vendor:pro\\\u{85}duct:*:*:*:*:*:*:*:*",
+        ] {
+            let error = Cpe::parse(bad).expect_err(bad);
+            assert!(
+                error.reason.contains("whitespace in a value"),
+                "{bad:?}: {error}"
+            );
+        }
+        // Percent-encoded, a space is a quoted literal, and reads back from its formatted form.
+        let spaced = cpe("cpe:/a:ven%20dor:product");
+        assert_eq!(cpe(&spaced.to_string()), spaced);
+        // Other non-ASCII stays accepted both ways.
+        let accented = cpe("cpe:/a:caf\u{e9}:product");
+        assert_eq!(cpe(&accented.to_string()), accented);
     }
 
     #[test]
