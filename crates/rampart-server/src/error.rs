@@ -227,15 +227,66 @@ pub fn parse_json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError>
         ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let message = if path == "." {
-            format!("invalid body: {}", error.inner())
-        } else {
-            format!("invalid body: `{path}`: {}", error.inner())
-        };
-        ApiError::new(ErrorCode::InvalidBody, message)
-    })
+    let refused = match serde_path_to_error::deserialize(&mut deserializer) {
+        Ok(value) => return Ok(value),
+        Err(error) => error,
+    };
+    // JSON has one number type: `30662.0` is the integer 30662 to JSON Schema (and so to
+    // the OpenAPI document) as much as `30662` is. Serde's integer fields refuse it, so a
+    // body refused as it was is read once more with its integral numbers written as
+    // integers; the first refusal stands if that does not help either.
+    if let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        if integral_floats_as_integers(&mut value) {
+            if let Ok(read) = serde_path_to_error::deserialize(value) {
+                return Ok(read);
+            }
+        }
+    }
+    let path = refused.path().to_string();
+    let message = if path == "." {
+        format!("invalid body: {}", refused.inner())
+    } else {
+        format!("invalid body: `{path}`: {}", refused.inner())
+    };
+    Err(ApiError::new(ErrorCode::InvalidBody, message))
+}
+
+/// Rewrites every float without a fractional part (in the range of `i64`/`u64`) as that
+/// integer; says whether it changed anything.
+fn integral_floats_as_integers(value: &mut serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Number(number) if number.is_f64() => {
+            let Some(float) = number.as_f64() else {
+                return false;
+            };
+            if float.fract() != 0.0 || !float.is_finite() {
+                return false;
+            }
+            // `as` saturates, so a float beyond the range compares unequal after the trip.
+            let integer = if float < 0.0 {
+                let int = float as i64;
+                (int as f64 == float).then(|| serde_json::Number::from(int))
+            } else {
+                let int = float as u64;
+                (int as f64 == float && float < u64::MAX as f64)
+                    .then(|| serde_json::Number::from(int))
+            };
+            match integer {
+                Some(integer) => {
+                    *number = integer;
+                    true
+                }
+                None => false,
+            }
+        }
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |changed, item| integral_floats_as_integers(item) | changed),
+        serde_json::Value::Object(fields) => fields
+            .values_mut()
+            .fold(false, |changed, field| integral_floats_as_integers(field) | changed),
+        _ => false,
+    }
 }
 
 /// `axum::extract::Query` with our error policy: a bad query string is 400 `bad_request`
@@ -260,5 +311,42 @@ where
                 format!("invalid query string: {}", rejection.body_text()),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Body {
+        id: i64,
+        count: Option<u32>,
+        ratio: f64,
+        items: Vec<i32>,
+    }
+
+    #[test]
+    fn integral_floats_read_as_integers_and_fractions_stay_refused() {
+        let read: Body =
+            parse_json_body(br#"{"id": -3328.0, "count": 30662.0, "ratio": 2.0, "items": [1.0, 2]}"#)
+                .unwrap();
+        assert_eq!(
+            read,
+            Body {
+                id: -3328,
+                count: Some(30662),
+                ratio: 2.0,
+                items: vec![1, 2]
+            }
+        );
+        let refused = parse_json_body::<Body>(br#"{"id": 1.5, "ratio": 1, "items": []}"#)
+            .unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::InvalidBody);
+        assert!(refused.message().contains("`id`"), "{}", refused.message());
+        // Beyond the integer's range it is refused as before, naming the field.
+        let refused = parse_json_body::<Body>(br#"{"id": 1e30, "ratio": 1, "items": []}"#)
+            .unwrap_err();
+        assert!(refused.message().contains("`id`"), "{}", refused.message());
     }
 }

@@ -513,6 +513,8 @@ fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
     openapi::add_common_responses(&mut protected_document, true);
     document.merge(protected_document);
     openapi::refer_generic_arguments(&mut document);
+    openapi::bound_pagination(&mut document);
+    openapi::overlapping_untagged_as_any_of(&mut document);
     (public, protected, document)
 }
 

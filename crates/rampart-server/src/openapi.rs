@@ -96,6 +96,10 @@ impl Modify for SecurityAndErrors {
             "ErrorCode".to_string(),
             RefOr::T(Schema::Object(codes.build())),
         );
+        components.schemas.insert(
+            SEED_ERROR_BODY.to_string(),
+            RefOr::T(seed_error_body()),
+        );
         for (name, response) in common_response_components() {
             components
                 .responses
@@ -139,16 +143,39 @@ impl utoipa::ToSchema for Binary {}
 const UNAUTHORIZED: &str = "Unauthorized";
 const FORBIDDEN: &str = "Forbidden";
 const RATE_LIMITED: &str = "RateLimited";
+const BAD_REQUEST: &str = "BadRequest";
+const NOT_FOUND: &str = "NotFound";
+const PAYLOAD_TOO_LARGE: &str = "PayloadTooLarge";
+const UNSUPPORTED_MEDIA_TYPE: &str = "UnsupportedMediaType";
+const UNPROCESSABLE: &str = "UnprocessableEntity";
+/// Seed 003's error envelope, `{"success": false, "error": "…"}` (its API-key routes).
+const SEED_ERROR_BODY: &str = "SeedErrorBody";
+
+/// Routes answering their own errors in seed 003's envelope instead of [`ErrorBody`]
+/// (`routes::seed_api_keys::SeedError`).
+fn answers_in_seed_envelope(path: &str) -> bool {
+    matches!(
+        path,
+        "/api/create-api-key" | "/api/list-api-keys" | "/api/revoke-api-key" | "/api/rotate-api-key"
+    )
+}
 
 /// The answers every route may give beside its own, so that a generated client reads them
-/// as typed errors: 429 with `Retry-After` on every rate-limited route (all but the health
-/// probes) and, on `protected` routes, 401 for missing or invalid credentials and 403 where
-/// the route needs a scope. A route that documents one of these itself keeps its own.
+/// as typed errors (and a conformance checker finds every status the server really gives
+/// declared): 429 with `Retry-After` on every rate-limited route (all but the health probes);
+/// on `protected` routes, 401 for missing or invalid credentials and 403 where the route
+/// needs a scope; 400 on every route taking parameters or a body (a path or query value that
+/// does not parse, a value out of range); 404 on every route with a path parameter (absent,
+/// or another team's); and on every route taking a body, 413 (over the body limit), 415 (a
+/// JSON body sent without a JSON `Content-Type`) and 422 (well-formed but invalid). A route
+/// that documents one of these itself keeps its own.
 pub fn add_common_responses(document: &mut utoipa::openapi::OpenApi, protected: bool) {
+    use utoipa::openapi::path::ParameterIn;
     for (path, item) in document.paths.paths.iter_mut() {
         if crate::ratelimit::is_exempt(path) {
             continue;
         }
+        let seed_envelope = answers_in_seed_envelope(path);
         let operations = [
             &mut item.get,
             &mut item.put,
@@ -161,20 +188,43 @@ pub fn add_common_responses(document: &mut utoipa::openapi::OpenApi, protected: 
         ];
         for operation in operations.into_iter().flatten() {
             let scoped = protected && needs_scope(operation);
+            let parameters = operation.parameters.as_deref().unwrap_or_default();
+            let in_path = parameters
+                .iter()
+                .any(|p| matches!(p.parameter_in, ParameterIn::Path));
+            let has_body = operation.request_body.is_some();
+            let takes_input = has_body || !parameters.is_empty();
             let responses = &mut operation.responses.responses;
+            let mut add = |status: &str, name: &str| {
+                responses.entry(status.to_string()).or_insert_with(|| {
+                    if seed_envelope && !matches!(name, UNAUTHORIZED | FORBIDDEN | RATE_LIMITED) {
+                        RefOr::T(seed_error_response(name))
+                    } else {
+                        shared_response(name)
+                    }
+                });
+            };
             if protected {
-                responses
-                    .entry("401".to_string())
-                    .or_insert_with(|| shared_response(UNAUTHORIZED));
+                add("401", UNAUTHORIZED);
             }
             if scoped {
-                responses
-                    .entry("403".to_string())
-                    .or_insert_with(|| shared_response(FORBIDDEN));
+                add("403", FORBIDDEN);
             }
-            responses
-                .entry("429".to_string())
-                .or_insert_with(|| shared_response(RATE_LIMITED));
+            add("429", RATE_LIMITED);
+            if takes_input {
+                add("400", BAD_REQUEST);
+            }
+            if in_path {
+                add("404", NOT_FOUND);
+            }
+            if has_body {
+                add("413", PAYLOAD_TOO_LARGE);
+                add("415", UNSUPPORTED_MEDIA_TYPE);
+                if !seed_envelope {
+                    // Seed 003's routes answer invalid input with 400, as the seed documents.
+                    add("422", UNPROCESSABLE);
+                }
+            }
         }
     }
 }
@@ -200,8 +250,44 @@ fn shared_response(name: &str) -> RefOr<Response> {
     RefOr::Ref(Ref::new(format!("#/components/responses/{name}")))
 }
 
+/// A shared answer of a route that answers in seed 003's envelope.
+fn seed_error_response(name: &str) -> Response {
+    let description = common_response_components()
+        .into_iter()
+        .find(|(shared, _)| *shared == name)
+        .map(|(_, response)| response.description)
+        .unwrap_or_default();
+    ResponseBuilder::new()
+        .description(description.replace("`ErrorBody`", "`SeedErrorBody`"))
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(SEED_ERROR_BODY)))
+                .build(),
+        )
+        .build()
+}
+
+/// Seed 003's error envelope as a schema.
+fn seed_error_body() -> Schema {
+    ObjectBuilder::new()
+        .description(Some(
+            "Seed 003's error envelope (its API-key routes): `{\"success\": false, \"error\": \"…\"}`",
+        ))
+        .property(
+            "success",
+            ObjectBuilder::new()
+                .schema_type(Type::Boolean)
+                .enum_values(Some([false])),
+        )
+        .required("success")
+        .property("error", ObjectBuilder::new().schema_type(Type::String))
+        .required("error")
+        .into()
+}
+
 /// The shared answers' definitions (see [`add_common_responses`]).
-fn common_response_components() -> [(&'static str, Response); 3] {
+fn common_response_components() -> [(&'static str, Response); 8] {
     let integer = |description: &str| {
         HeaderBuilder::new()
             .schema(Object::with_type(Type::Integer))
@@ -241,6 +327,37 @@ fn common_response_components() -> [(&'static str, Response); 3] {
             )
             .build(),
         ),
+        (
+            BAD_REQUEST,
+            error_response(
+                "Bad input (`bad_request`, `invalid_json`, …): a path or query value that does not \
+                 parse or is out of range, or a body that is not well-formed; the message names it",
+            )
+            .build(),
+        ),
+        (
+            NOT_FOUND,
+            error_response("Absent, or another team's (`not_found`)").build(),
+        ),
+        (
+            PAYLOAD_TOO_LARGE,
+            error_response("The body exceeds the server's limit (`payload_too_large`)").build(),
+        ),
+        (
+            UNSUPPORTED_MEDIA_TYPE,
+            error_response(
+                "The body's `Content-Type` is not one the route reads (`unsupported_media_type`)",
+            )
+            .build(),
+        ),
+        (
+            UNPROCESSABLE,
+            error_response(
+                "Well-formed but invalid (`invalid_body`, `validation_failed`, …): the message \
+                 names the field",
+            )
+            .build(),
+        ),
     ]
 }
 
@@ -251,6 +368,60 @@ fn error_response(description: &str) -> ResponseBuilder {
             .schema(Some(Ref::from_schema_name("ErrorBody")))
             .build(),
     )
+}
+
+/// What the document says of pagination, from the one place that checks it
+/// ([`rampart_core::PageRequest`]): every query parameter `page` is 1 or more (up to
+/// `u32::MAX`), every `per_page` 1 to [`rampart_core::MAX_PER_PAGE`], whatever integer
+/// type a route reads them into.
+pub fn bound_pagination(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if !matches!(parameter.parameter_in, ParameterIn::Query) {
+                    continue;
+                }
+                let maximum = match parameter.name.as_str() {
+                    "page" => u64::from(u32::MAX),
+                    "per_page" => u64::from(rampart_core::MAX_PER_PAGE),
+                    _ => continue,
+                };
+                if let Some(RefOr::T(Schema::Object(object))) = parameter.schema.as_mut() {
+                    object.minimum = Some(utoipa::Number::UInt(1));
+                    object.maximum = Some(utoipa::Number::UInt(maximum as usize));
+                    object.format = None;
+                }
+            }
+        }
+    }
+}
+
+/// Untagged enums whose variants can describe the same JSON (an empty page of either
+/// kind of finding): `anyOf`, since `oneOf` would refuse a value matching both.
+const OVERLAPPING_UNTAGGED: [&str; 1] = ["FindingsPage"];
+
+pub fn overlapping_untagged_as_any_of(document: &mut utoipa::openapi::OpenApi) {
+    let Some(components) = document.components.as_mut() else {
+        return;
+    };
+    for name in OVERLAPPING_UNTAGGED {
+        if let Some(RefOr::T(schema)) = components.schemas.get_mut(name) {
+            if let Schema::OneOf(one_of) = schema {
+                let mut any_of = utoipa::openapi::schema::AnyOf::new();
+                any_of.items = std::mem::take(&mut one_of.items);
+                any_of.description = one_of.description.take();
+                *schema = Schema::AnyOf(any_of);
+            }
+        }
+    }
 }
 
 /// A generic wrapper's schema (`Paginated_FindingBody` for `Paginated<FindingBody>`) gets its

@@ -273,7 +273,7 @@ pub async fn list_scans(
 /// One scan, with its result and diff once completed.
 #[utoipa::path(get, path = "/api/v1/scans/{id}", tag = "scans",
     security(("bearer" = ["scans:read"])),
-    params(("id" = String, Path, description = "Scan id (`sc_…`)")),
+    params(("id" = String, Path, description = "Scan id (`sc_…`)", pattern = "^sc_[0-9a-f]{12}$")),
     responses(
         (status = 200, description = "The scan", body = ScanBody),
         (status = 404, description = "No such scan in this team", body = ErrorBody),
@@ -294,7 +294,7 @@ pub async fn get_scan(
 /// one's diff compares with it. Counts against `scans_per_day`.
 #[utoipa::path(post, path = "/api/v1/scans/{id}/rescan", tag = "scans",
     security(("bearer" = ["scans:write"])),
-    params(("id" = String, Path, description = "Scan id (`sc_…`)"), WaitQuery),
+    params(("id" = String, Path, description = "Scan id (`sc_…`)", pattern = "^sc_[0-9a-f]{12}$"), WaitQuery),
     responses(
         (status = 201, description = "Finished (test keys, or `wait=true`)", body = ScanBody),
         (status = 202, description = "Queued", body = ScanBody),
@@ -326,7 +326,7 @@ pub struct DiffQuery {
 /// What changed between a scan and the previous completed scan of its target (or `against`).
 #[utoipa::path(get, path = "/api/v1/scans/{id}/diff", tag = "scans",
     security(("bearer" = ["scans:read"])),
-    params(("id" = String, Path, description = "Scan id (`sc_…`)"), DiffQuery),
+    params(("id" = String, Path, description = "Scan id (`sc_…`)", pattern = "^sc_[0-9a-f]{12}$"), DiffQuery),
     responses(
         (status = 200, description = "The diff", body = ScanDiff),
         (status = 404, description = "No such scan in this team", body = ErrorBody),
@@ -361,7 +361,7 @@ fn attachment(name: &str, body: serde_json::Value) -> Response {
 /// One scan as a JSON file (the scan resource, result and diff included).
 #[utoipa::path(get, path = "/api/v1/scans/{id}/export", tag = "scans",
     security(("bearer" = ["scans:read"])),
-    params(("id" = String, Path, description = "Scan id (`sc_…`)")),
+    params(("id" = String, Path, description = "Scan id (`sc_…`)", pattern = "^sc_[0-9a-f]{12}$")),
     responses(
         (status = 200, description = "The scan as a JSON attachment", body = ScanBody),
         (status = 404, description = "No such scan in this team", body = ErrorBody),
