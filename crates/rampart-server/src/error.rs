@@ -279,12 +279,12 @@ fn integral_floats_as_integers(value: &mut serde_json::Value) -> bool {
                 None => false,
             }
         }
-        serde_json::Value::Array(items) => items
-            .iter_mut()
-            .fold(false, |changed, item| integral_floats_as_integers(item) | changed),
-        serde_json::Value::Object(fields) => fields
-            .values_mut()
-            .fold(false, |changed, field| integral_floats_as_integers(field) | changed),
+        serde_json::Value::Array(items) => items.iter_mut().fold(false, |changed, item| {
+            integral_floats_as_integers(item) | changed
+        }),
+        serde_json::Value::Object(fields) => fields.values_mut().fold(false, |changed, field| {
+            integral_floats_as_integers(field) | changed
+        }),
         _ => false,
     }
 }
@@ -328,9 +328,10 @@ mod tests {
 
     #[test]
     fn integral_floats_read_as_integers_and_fractions_stay_refused() {
-        let read: Body =
-            parse_json_body(br#"{"id": -3328.0, "count": 30662.0, "ratio": 2.0, "items": [1.0, 2]}"#)
-                .unwrap();
+        let read: Body = parse_json_body(
+            br#"{"id": -3328.0, "count": 30662.0, "ratio": 2.0, "items": [1.0, 2]}"#,
+        )
+        .unwrap();
         assert_eq!(
             read,
             Body {
@@ -340,13 +341,13 @@ mod tests {
                 items: vec![1, 2]
             }
         );
-        let refused = parse_json_body::<Body>(br#"{"id": 1.5, "ratio": 1, "items": []}"#)
-            .unwrap_err();
+        let refused =
+            parse_json_body::<Body>(br#"{"id": 1.5, "ratio": 1, "items": []}"#).unwrap_err();
         assert_eq!(refused.code(), ErrorCode::InvalidBody);
         assert!(refused.message().contains("`id`"), "{}", refused.message());
         // Beyond the integer's range it is refused as before, naming the field.
-        let refused = parse_json_body::<Body>(br#"{"id": 1e30, "ratio": 1, "items": []}"#)
-            .unwrap_err();
+        let refused =
+            parse_json_body::<Body>(br#"{"id": 1e30, "ratio": 1, "items": []}"#).unwrap_err();
         assert!(refused.message().contains("`id`"), "{}", refused.message());
     }
 }

@@ -96,10 +96,9 @@ impl Modify for SecurityAndErrors {
             "ErrorCode".to_string(),
             RefOr::T(Schema::Object(codes.build())),
         );
-        components.schemas.insert(
-            SEED_ERROR_BODY.to_string(),
-            RefOr::T(seed_error_body()),
-        );
+        components
+            .schemas
+            .insert(SEED_ERROR_BODY.to_string(), RefOr::T(seed_error_body()));
         for (name, response) in common_response_components() {
             components
                 .responses
@@ -156,7 +155,10 @@ const SEED_ERROR_BODY: &str = "SeedErrorBody";
 fn answers_in_seed_envelope(path: &str) -> bool {
     matches!(
         path,
-        "/api/create-api-key" | "/api/list-api-keys" | "/api/revoke-api-key" | "/api/rotate-api-key"
+        "/api/create-api-key"
+            | "/api/list-api-keys"
+            | "/api/revoke-api-key"
+            | "/api/rotate-api-key"
     )
 }
 
