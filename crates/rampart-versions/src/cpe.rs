@@ -431,6 +431,10 @@ fn uri_value(component: &str) -> Result<CpeValue, String> {
         }
     }
     check_wildcard_placement(&out)?;
+    // `%02` alone is the unquoted `*` the formatted string writes for ANY.
+    if out == "*" {
+        return Ok(CpeValue::Any);
+    }
     Ok(literal_value(out))
 }
 
@@ -671,6 +675,27 @@ mod tests {
         // Other non-ASCII stays accepted both ways.
         let accented = cpe("cpe:/a:caf\u{e9}:product");
         assert_eq!(cpe(&accented.to_string()), accented);
+    }
+
+    /// Found by the `cpe` fuzz target: a URI component of only `%02` read as the value `*`,
+    /// which formats as `*` and reads back as ANY.
+    #[test]
+    fn fuzz_uri_lone_asterisk_is_any() {
+        let uri = cpe("cpe:/:%02");
+        assert_eq!(uri.attribute(1), &CpeValue::Any);
+        assert_eq!(uri.to_string(), "cpe:2.3:*:*:*:*:*:*:*:*:*:*:*");
+        assert_eq!(cpe(&uri.to_string()), uri);
+        assert_eq!(
+            cpe("cpe:/a:vendor:product:%02"),
+            cpe("cpe:/a:vendor:product")
+        );
+        // In a longer value it stays a wildcard.
+        let prefix = cpe("cpe:/a:vendor:product:1.%02");
+        assert_eq!(
+            prefix.to_string(),
+            "cpe:2.3:a:vendor:product:1.*:*:*:*:*:*:*:*"
+        );
+        assert_eq!(cpe(&prefix.to_string()), prefix);
     }
 
     #[test]
