@@ -87,22 +87,257 @@ pub struct UsageAggregate {
     pub latency: LatencyHistogram,
 }
 
-/// The rollup's key of an entry: (team, minute, key, user, endpoint, method, status); 0 is
+/// The rollup's key of an entry: (team, period, key, user, endpoint, method, status); 0 is
 /// "none" for the ids.
 type RollupKey = (i64, i64, i64, i64, String, String, i64);
 
 #[derive(Default)]
 struct RollupSums {
     requests: i64,
+    client_errors: i64,
+    server_errors: i64,
     latency_us_sum: i64,
     response_bytes: i64,
     latency: LatencyHistogram,
 }
 
+impl RollupSums {
+    fn add(&mut self, entry: &RequestLogEntry) {
+        self.requests += 1;
+        match entry.status {
+            400..=499 => self.client_errors += 1,
+            500.. => self.server_errors += 1,
+            _ => {}
+        }
+        self.latency_us_sum += entry.latency_us;
+        self.response_bytes += entry.response_bytes;
+        self.latency.record(entry.latency_us);
+    }
+}
+
+/// The rollup tables that keep every dimension, finest first. Each holds the same sums per
+/// (team, period, key, user, endpoint, method, status); a query reads whole periods from the
+/// coarsest table that fits and only its edges from finer ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tier {
+    Minute,
+    Hour,
+    Day,
+}
+
+impl Tier {
+    const ALL: [Tier; 3] = [Tier::Minute, Tier::Hour, Tier::Day];
+
+    fn table(self) -> &'static str {
+        match self {
+            Tier::Minute => "request_rollups",
+            Tier::Hour => "request_rollups_hourly",
+            Tier::Day => "request_rollups_daily",
+        }
+    }
+
+    /// The period's column: Unix seconds at its start.
+    fn column(self) -> &'static str {
+        match self {
+            Tier::Minute => "minute",
+            Tier::Hour => "hour",
+            Tier::Day => "day",
+        }
+    }
+
+    fn seconds(self) -> i64 {
+        match self {
+            Tier::Minute => 60,
+            Tier::Hour => 3_600,
+            Tier::Day => 86_400,
+        }
+    }
+
+    /// `INSERT … ON CONFLICT DO UPDATE` adding a batch's sums to this table: (head, tail).
+    fn upsert(self) -> (String, String) {
+        let (table, column) = (self.table(), self.column());
+        let head = format!(
+            "INSERT INTO {table} (team_id, {column}, key_id, user_id, endpoint, method, status,
+                 requests, latency_us_sum, response_bytes, {})",
+            LATENCY_COLUMNS.join(", ")
+        );
+        let tail = format!(
+            " ON CONFLICT (team_id, {column}, key_id, user_id, endpoint, method, status) DO UPDATE
+              SET {}",
+            summed_on_conflict(table, &["requests", "latency_us_sum", "response_bytes"])
+        );
+        (head, tail)
+    }
+}
+
+/// `column = table.column + excluded.column` for `columns` and every latency bucket.
+fn summed_on_conflict(table: &str, columns: &[&str]) -> String {
+    columns
+        .iter()
+        .chain(LATENCY_COLUMNS.iter())
+        .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Start of the period of `period_seconds` that `seconds` falls in.
+fn period_start(seconds: i64, period_seconds: i64) -> i64 {
+    seconds - seconds.rem_euclid(period_seconds)
+}
+
+/// A batch's sums per rollup key of `tier`.
+fn rollup_of(entries: &[RequestLogEntry], tier: Tier) -> Vec<(RollupKey, RollupSums)> {
+    let mut rollups: HashMap<RollupKey, RollupSums> = HashMap::new();
+    for entry in entries {
+        let key = (
+            entry.team_id.unwrap_or(0),
+            period_start(entry.at.timestamp(), tier.seconds()),
+            entry.key_id.unwrap_or(0),
+            entry.user_id.unwrap_or(0),
+            entry.endpoint.clone(),
+            entry.method.clone(),
+            i64::from(entry.status),
+        );
+        rollups.entry(key).or_default().add(entry);
+    }
+    rollups.into_iter().collect()
+}
+
+fn rollup_columns(rows: &[(RollupKey, RollupSums)]) -> Vec<Column<'_>> {
+    let mut columns = vec![
+        Column::Int(rows.iter().map(|(k, _)| k.0).collect()),
+        Column::Int(rows.iter().map(|(k, _)| k.1).collect()),
+        Column::Int(rows.iter().map(|(k, _)| k.2).collect()),
+        Column::Int(rows.iter().map(|(k, _)| k.3).collect()),
+        Column::Text(rows.iter().map(|(k, _)| k.4.as_str()).collect()),
+        Column::Text(rows.iter().map(|(k, _)| k.5.as_str()).collect()),
+        Column::Int(rows.iter().map(|(k, _)| k.6).collect()),
+    ];
+    columns.extend(sums_columns(rows.iter().map(|(_, sums)| sums), false));
+    columns
+}
+
+/// The sums' columns in table order: requests, (errors), latency sum, bytes, buckets.
+fn sums_columns<'a>(
+    sums: impl Iterator<Item = &'a RollupSums> + Clone,
+    with_errors: bool,
+) -> Vec<Column<'static>> {
+    let mut columns = vec![Column::Int(sums.clone().map(|s| s.requests).collect())];
+    if with_errors {
+        columns.push(Column::Int(sums.clone().map(|s| s.client_errors).collect()));
+        columns.push(Column::Int(sums.clone().map(|s| s.server_errors).collect()));
+    }
+    columns.push(Column::Int(
+        sums.clone().map(|s| s.latency_us_sum).collect(),
+    ));
+    columns.push(Column::Int(
+        sums.clone().map(|s| s.response_bytes).collect(),
+    ));
+    for bucket in 0..LATENCY_BUCKET_COUNT {
+        columns.push(Column::Int(
+            sums.clone().map(|s| s.latency.0[bucket]).collect(),
+        ));
+    }
+    columns
+}
+
+/// A batch's sums per (team, hour), without dimensions.
+fn hour_totals_of(entries: &[RequestLogEntry]) -> Vec<((i64, i64), RollupSums)> {
+    let mut totals: HashMap<(i64, i64), RollupSums> = HashMap::new();
+    for entry in entries {
+        let key = (
+            entry.team_id.unwrap_or(0),
+            period_start(entry.at.timestamp(), Tier::Hour.seconds()),
+        );
+        totals.entry(key).or_default().add(entry);
+    }
+    totals.into_iter().collect()
+}
+
+fn totals_columns(rows: &[((i64, i64), RollupSums)]) -> Vec<Column<'static>> {
+    let mut columns = vec![
+        Column::Int(rows.iter().map(|((team, _), _)| *team).collect()),
+        Column::Int(rows.iter().map(|((_, hour), _)| *hour).collect()),
+    ];
+    columns.extend(sums_columns(rows.iter().map(|(_, sums)| sums), true));
+    columns
+}
+
+fn hour_totals_upsert() -> (String, String) {
+    let head = format!(
+        "INSERT INTO request_totals_hourly (team_id, hour, requests, client_errors, server_errors,
+             latency_us_sum, response_bytes, {})",
+        LATENCY_COLUMNS.join(", ")
+    );
+    let tail = format!(
+        " ON CONFLICT (team_id, hour) DO UPDATE SET {}",
+        summed_on_conflict(
+            "request_totals_hourly",
+            &[
+                "requests",
+                "client_errors",
+                "server_errors",
+                "latency_us_sum",
+                "response_bytes"
+            ],
+        )
+    );
+    (head, tail)
+}
+
+/// Where a usage query reads one stretch of its window from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Rollup(Tier),
+    /// `request_totals_hourly`: hours without dimensions, for unfiltered totals and series.
+    HourTotals,
+}
+
+impl Source {
+    fn seconds(self) -> i64 {
+        match self {
+            Source::Rollup(tier) => tier.seconds(),
+            Source::HourTotals => Tier::Hour.seconds(),
+        }
+    }
+}
+
+/// Splits the whole minutes `[from, to)` into stretches, each read from the coarsest of
+/// `sources` (finest first; the first must be per minute) whose periods fit inside it: the
+/// whole days of a 30-day window from the daily table, the hours at its edges from an hourly
+/// one, the minutes at the very edges from the per-minute rollup.
+fn plan(from: i64, to: i64, sources: &[Source]) -> Vec<(Source, i64, i64)> {
+    let mut stretches = Vec::new();
+    split(from, to, sources, &mut stretches);
+    stretches
+}
+
+fn split(from: i64, to: i64, sources: &[Source], out: &mut Vec<(Source, i64, i64)>) {
+    if from >= to {
+        return;
+    }
+    let Some((&coarsest, finer)) = sources.split_last() else {
+        return;
+    };
+    let seconds = coarsest.seconds();
+    let first = -period_start(-from, seconds);
+    let last = period_start(to, seconds);
+    if finer.is_empty() || first >= last {
+        if finer.is_empty() {
+            out.push((coarsest, from, to));
+        } else {
+            split(from, to, finer, out);
+        }
+        return;
+    }
+    split(from, first, finer, out);
+    out.push((coarsest, first, last));
+    split(last, to, finer, out);
+}
+
 /// Unix seconds of the start of `at`'s minute.
 pub fn minute_of(at: DateTime<Utc>) -> i64 {
-    let seconds = at.timestamp();
-    seconds - seconds.rem_euclid(60)
+    period_start(at.timestamp(), Tier::Minute.seconds())
 }
 
 /// The bound `minute < bound` that keeps exactly the minutes that started before `until`:
@@ -183,28 +418,11 @@ macro_rules! bind_all {
 }
 
 impl Store {
-    /// Writes a batch of log entries and adds them to the rollups, in one transaction: the
+    /// Writes a batch of log entries and adds them to every rollup, in one transaction: the
     /// rollups always count exactly the rows of the log.
     pub async fn write_request_log(&self, entries: &[RequestLogEntry]) -> Result<(), StoreError> {
         if entries.is_empty() {
             return Ok(());
-        }
-        let mut rollups: HashMap<RollupKey, RollupSums> = HashMap::new();
-        for entry in entries {
-            let key = (
-                entry.team_id.unwrap_or(0),
-                minute_of(entry.at),
-                entry.key_id.unwrap_or(0),
-                entry.user_id.unwrap_or(0),
-                entry.endpoint.clone(),
-                entry.method.clone(),
-                i64::from(entry.status),
-            );
-            let sums = rollups.entry(key).or_default();
-            sums.requests += 1;
-            sums.latency_us_sum += entry.latency_us;
-            sums.response_bytes += entry.response_bytes;
-            sums.latency.record(entry.latency_us);
         }
         let log_columns = [
             Column::Time(entries.iter().map(|e| e.at).collect()),
@@ -221,40 +439,12 @@ impl Store {
             Column::OptionalText(entries.iter().map(|e| e.user_agent.as_deref()).collect()),
             Column::OptionalText(entries.iter().map(|e| e.request_id.as_deref()).collect()),
         ];
-        let rollups: Vec<(RollupKey, RollupSums)> = rollups.into_iter().collect();
-        let mut rollup_columns = vec![
-            Column::Int(rollups.iter().map(|(k, _)| k.0).collect()),
-            Column::Int(rollups.iter().map(|(k, _)| k.1).collect()),
-            Column::Int(rollups.iter().map(|(k, _)| k.2).collect()),
-            Column::Int(rollups.iter().map(|(k, _)| k.3).collect()),
-            Column::Text(rollups.iter().map(|(k, _)| k.4.as_str()).collect()),
-            Column::Text(rollups.iter().map(|(k, _)| k.5.as_str()).collect()),
-            Column::Int(rollups.iter().map(|(k, _)| k.6).collect()),
-            Column::Int(rollups.iter().map(|(_, s)| s.requests).collect()),
-            Column::Int(rollups.iter().map(|(_, s)| s.latency_us_sum).collect()),
-            Column::Int(rollups.iter().map(|(_, s)| s.response_bytes).collect()),
-        ];
-        for bucket in 0..LATENCY_BUCKET_COUNT {
-            rollup_columns.push(Column::Int(
-                rollups.iter().map(|(_, s)| s.latency.0[bucket]).collect(),
-            ));
-        }
-        let rollup_head = format!(
-            "INSERT INTO request_rollups (team_id, minute, key_id, user_id, endpoint, method,
-                 status, requests, latency_us_sum, response_bytes, {})",
-            LATENCY_COLUMNS.join(", ")
-        );
-        let rollup_tail = format!(
-            " ON CONFLICT (team_id, minute, key_id, user_id, endpoint, method, status) DO UPDATE
-              SET requests = request_rollups.requests + excluded.requests,
-                  latency_us_sum = request_rollups.latency_us_sum + excluded.latency_us_sum,
-                  response_bytes = request_rollups.response_bytes + excluded.response_bytes, {}",
-            LATENCY_COLUMNS
-                .iter()
-                .map(|c| format!("{c} = request_rollups.{c} + excluded.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let tiers: Vec<(Tier, Vec<(RollupKey, RollupSums)>)> = Tier::ALL
+            .iter()
+            .map(|&tier| (tier, rollup_of(entries, tier)))
+            .collect();
+        let totals = hour_totals_of(entries);
+        let totals_columns = totals_columns(&totals);
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             tx.insert_columns(
@@ -264,7 +454,12 @@ impl Store {
                 "",
             )
             .await?;
-            tx.insert_columns(&rollup_head, &rollup_columns, &rollup_tail).await?;
+            for (tier, rows) in &tiers {
+                let (head, tail) = tier.upsert();
+                tx.insert_columns(&head, &rollup_columns(rows), &tail).await?;
+            }
+            let (head, tail) = hour_totals_upsert();
+            tx.insert_columns(&head, &totals_columns, &tail).await?;
             tx.commit().await?;
         });
         Ok(())
@@ -293,18 +488,30 @@ impl Store {
                 break;
             }
         }
-        let rollup_rows = with_pool!(self, pool => {
-            sqlx::query("DELETE FROM request_rollups WHERE minute < $1")
-                .bind(minute_of(before))
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected())
-        })?;
+        // Each rollup keeps the period `before` falls in (a day's row counts minutes the
+        // per-minute rollup has already let go of, until that day has passed too).
+        let mut rollup_rows = 0;
+        let tables = Tier::ALL
+            .iter()
+            .map(|tier| (tier.table(), tier.column(), tier.seconds()))
+            .chain([("request_totals_hourly", "hour", Tier::Hour.seconds())]);
+        for (table, column, seconds) in tables {
+            let sql = format!("DELETE FROM {table} WHERE {column} < $1");
+            rollup_rows += with_pool!(self, pool => {
+                sqlx::query(&sql)
+                    .bind(period_start(before.timestamp(), seconds))
+                    .execute(pool)
+                    .await
+                    .map(|done| done.rows_affected())
+            })?;
+        }
         Ok((log_rows, rollup_rows))
     }
 
     /// A team's usage from the rollups: the totals, or one aggregate per group (most requests
     /// first). Filters on `client_ip` are not available here (the rollups do not keep it).
+    /// Whole days come from the daily rollup, whole hours from the hourly ones, only the
+    /// minutes at the window's edges from the per-minute rollup.
     pub async fn usage_aggregates(
         &self,
         team_id: i64,
@@ -312,32 +519,82 @@ impl Store {
         group_by: Option<UsageGrouping>,
     ) -> Result<Vec<UsageAggregate>, StoreError> {
         let mut conditions = Conditions::default();
-        conditions.push("r.team_id = $?", Bind::Int(team_id));
-        if let Some(since) = filter.since {
-            conditions.push("r.minute >= $?", Bind::Int(minute_of(since)));
-        }
-        if let Some(until) = filter.until {
-            conditions.push(
-                "r.minute < $?",
-                Bind::Int(seconds_after_minutes_before(until)),
-            );
-        }
+        conditions.push("team_id = $?", Bind::Int(team_id));
+        let mut dimension_filtered = false;
         if let Some(key_id) = filter.key_id {
-            conditions.push("r.key_id = $?", Bind::Int(key_id));
+            conditions.push("key_id = $?", Bind::Int(key_id));
+            dimension_filtered = true;
         }
         if let Some(user_id) = filter.user_id {
-            conditions.push("r.user_id = $?", Bind::Int(user_id));
+            conditions.push("user_id = $?", Bind::Int(user_id));
+            dimension_filtered = true;
         }
         if let Some(status) = filter.status {
             let (low, high) = status.range();
-            conditions.push("r.status >= $?", Bind::Int(low.into()));
-            conditions.push("r.status <= $?", Bind::Int(high.into()));
+            conditions.push("status >= $?", Bind::Int(low.into()));
+            conditions.push("status <= $?", Bind::Int(high.into()));
+            dimension_filtered = true;
         }
         if let Some(endpoint) = &filter.endpoint {
-            conditions.push("r.endpoint = $?", Bind::Text(endpoint.clone()));
+            conditions.push("endpoint = $?", Bind::Text(endpoint.clone()));
+            dimension_filtered = true;
         }
         if let Some(method) = &filter.method {
-            conditions.push("r.method = $?", Bind::Text(method.clone()));
+            conditions.push("method = $?", Bind::Text(method.clone()));
+            dimension_filtered = true;
+        }
+        if group_by == Some(UsageGrouping::Key) {
+            conditions.sql.push("key_id <> 0".to_string());
+        }
+        // The whole minutes asked for: from the one `since` falls in to the last one that
+        // started before `until`.
+        let from = filter.since.map_or(0, minute_of);
+        let to = filter.until.map_or(i64::MAX / 2, |until| {
+            -period_start(-seconds_after_minutes_before(until), Tier::Minute.seconds())
+        });
+        let sources: &[Source] = match group_by {
+            None | Some(UsageGrouping::Day | UsageGrouping::Hour) if !dimension_filtered => {
+                &[Source::Rollup(Tier::Minute), Source::HourTotals]
+            }
+            Some(UsageGrouping::Hour) => {
+                &[Source::Rollup(Tier::Minute), Source::Rollup(Tier::Hour)]
+            }
+            _ => &[
+                Source::Rollup(Tier::Minute),
+                Source::Rollup(Tier::Hour),
+                Source::Rollup(Tier::Day),
+            ],
+        };
+        let clause = conditions.clause();
+        let buckets = LATENCY_COLUMNS.join(", ");
+        let stretches = plan(from, to, sources)
+            .into_iter()
+            .map(|(source, first, last)| match source {
+                // Bounds are integers computed here, not caller text.
+                Source::Rollup(tier) => format!(
+                    "SELECT {column} AS t, key_id, endpoint, method, status, requests,
+                            CASE WHEN status BETWEEN 400 AND 499 THEN requests ELSE 0 END AS client_errors,
+                            CASE WHEN status >= 500 THEN requests ELSE 0 END AS server_errors,
+                            latency_us_sum, response_bytes, {buckets}
+                     FROM {table} WHERE {clause} AND {column} >= {first} AND {column} < {last}",
+                    column = tier.column(),
+                    table = tier.table(),
+                ),
+                Source::HourTotals => format!(
+                    "SELECT hour AS t, 0 AS key_id, '' AS endpoint, '' AS method, 0 AS status,
+                            requests, client_errors, server_errors, latency_us_sum,
+                            response_bytes, {buckets}
+                     FROM request_totals_hourly
+                     WHERE team_id = $1 AND hour >= {first} AND hour < {last}"
+                ),
+            })
+            .collect::<Vec<_>>();
+        if stretches.is_empty() {
+            return Ok(if group_by.is_some() {
+                Vec::new()
+            } else {
+                vec![UsageAggregate::default()]
+            });
         }
         // The group's value as text, computed the same way on both backends.
         let (group, join, label) = match group_by {
@@ -346,28 +603,21 @@ impl Store {
                 ("r.method || ' ' || r.endpoint".to_string(), "", "NULL")
             }
             Some(UsageGrouping::Status) => ("CAST(r.status AS TEXT)".to_string(), "", "NULL"),
-            Some(UsageGrouping::Hour) => (
-                "CAST((r.minute / 3600) * 3600 AS TEXT)".to_string(),
-                "",
-                "NULL",
-            ),
+            Some(UsageGrouping::Hour) => {
+                ("CAST((r.t / 3600) * 3600 AS TEXT)".to_string(), "", "NULL")
+            }
             Some(UsageGrouping::Day) => (
-                "CAST((r.minute / 86400) * 86400 AS TEXT)".to_string(),
+                "CAST((r.t / 86400) * 86400 AS TEXT)".to_string(),
                 "",
                 "NULL",
             ),
             Some(UsageGrouping::Key) => (
                 "CAST(r.key_id AS TEXT)".to_string(),
-                " LEFT JOIN api_keys k ON k.id = r.key_id AND k.team_id = r.team_id",
+                " LEFT JOIN api_keys k ON k.id = r.key_id AND k.team_id = $1",
                 "MAX(k.name)",
             ),
         };
-        let key_only = if group_by == Some(UsageGrouping::Key) {
-            " AND r.key_id <> 0"
-        } else {
-            ""
-        };
-        let buckets = LATENCY_COLUMNS
+        let bucket_sums = LATENCY_COLUMNS
             .iter()
             .map(|c| format!("CAST(COALESCE(SUM(r.{c}), 0) AS BIGINT)"))
             .collect::<Vec<_>>()
@@ -377,25 +627,21 @@ impl Store {
         } else {
             String::new()
         };
-        let order = if group_by.is_some() {
-            match group_by {
-                Some(UsageGrouping::Day | UsageGrouping::Hour) => "ORDER BY MIN(r.minute)",
-                _ => "ORDER BY 3 DESC, 1",
-            }
-        } else {
-            ""
+        let order = match group_by {
+            None => "",
+            Some(UsageGrouping::Day | UsageGrouping::Hour) => "ORDER BY MIN(r.t)",
+            Some(_) => "ORDER BY 3 DESC, 1",
         };
         let sql = format!(
             "SELECT {group} AS grp, {label} AS label,
                     CAST(COALESCE(SUM(r.requests), 0) AS BIGINT),
-                    CAST(COALESCE(SUM(CASE WHEN r.status BETWEEN 400 AND 499 THEN r.requests ELSE 0 END), 0) AS BIGINT),
-                    CAST(COALESCE(SUM(CASE WHEN r.status >= 500 THEN r.requests ELSE 0 END), 0) AS BIGINT),
+                    CAST(COALESCE(SUM(r.client_errors), 0) AS BIGINT),
+                    CAST(COALESCE(SUM(r.server_errors), 0) AS BIGINT),
                     CAST(COALESCE(SUM(r.latency_us_sum), 0) AS BIGINT),
                     CAST(COALESCE(SUM(r.response_bytes), 0) AS BIGINT),
-                    {buckets}
-             FROM request_rollups r{join}
-             WHERE {}{key_only} {group_clause} {order}",
-            conditions.clause()
+                    {bucket_sums}
+             FROM ({}) r{join} {group_clause} {order}",
+            stretches.join(" UNION ALL ")
         );
         // (group, label, the numbers in column order).
         let rows: Vec<(Option<String>, Option<String>, Vec<i64>)> = with_pool!(self, pool => {
@@ -572,5 +818,56 @@ mod tests {
         assert!(minute >= seconds_after_minutes_before(at("2026-12-03T05:21:00Z")));
         assert!(minute < seconds_after_minutes_before(at("2026-12-03T05:21:59.999Z")));
         assert_eq!(minute_of(at("2026-12-03T05:21:59.999Z")), minute);
+    }
+
+    #[test]
+    fn a_window_reads_whole_days_then_hours_then_minutes_at_its_edges() {
+        let all = [
+            Source::Rollup(Tier::Minute),
+            Source::Rollup(Tier::Hour),
+            Source::Rollup(Tier::Day),
+        ];
+        let day = 86_400;
+        // 10:05 on day 1 to 02:30 on day 4.
+        let from = day + 10 * 3_600 + 5 * 60;
+        let to = 3 * day + 2 * 3_600 + 30 * 60;
+        let stretches = plan(from, to, &all);
+        assert_eq!(
+            stretches,
+            vec![
+                (Source::Rollup(Tier::Minute), from, day + 11 * 3_600),
+                (Source::Rollup(Tier::Hour), day + 11 * 3_600, 2 * day),
+                (Source::Rollup(Tier::Day), 2 * day, 3 * day),
+                (Source::Rollup(Tier::Hour), 3 * day, 3 * day + 2 * 3_600),
+                (Source::Rollup(Tier::Minute), 3 * day + 2 * 3_600, to),
+            ]
+        );
+        // The stretches tile the window exactly, whatever its edges.
+        for (from, to) in [
+            (0, 60),
+            (120, 3_600),
+            (3_540, 7_260),
+            (60, 5 * day),
+            (day, 2 * day),
+        ] {
+            for sources in [
+                &all[..],
+                &all[..2],
+                &[Source::Rollup(Tier::Minute), Source::HourTotals][..],
+            ] {
+                let stretches = plan(from, to, sources);
+                assert_eq!(stretches.first().map(|s| s.1), Some(from));
+                assert_eq!(stretches.last().map(|s| s.2), Some(to));
+                for pair in stretches.windows(2) {
+                    assert_eq!(pair[0].2, pair[1].1, "{stretches:?}");
+                }
+                for (source, first, last) in &stretches {
+                    assert!(first < last);
+                    assert_eq!(first % source.seconds(), 0, "{stretches:?}");
+                    assert_eq!(last % source.seconds(), 0, "{stretches:?}");
+                }
+            }
+        }
+        assert!(plan(600, 600, &all).is_empty());
     }
 }

@@ -440,6 +440,117 @@ backend_tests! {
         assert!(audit["data"][0]["details"]["old_key_revoked_at"].is_string(), "{audit}");
     }
 
+    async fn analytics_over_days_agree_with_the_raw_log_at_every_edge(app) {
+        // Three and a half days of traffic written through the log's own writer, so the
+        // daily, hourly, hourly-total and per-minute rollups all hold it; every window,
+        // filter and grouping below must count exactly what the raw log holds.
+        let store = rampart_store::Store::connect(&app.config.database).await.unwrap();
+        use chrono::SubsecRound;
+        // Traffic ends 5 minutes ago and the windows 2 minutes ago, before this test's own
+        // requests (which the log records too).
+        let now = app.config.clock.now() - chrono::Duration::minutes(5);
+        let start = now - chrono::Duration::hours(84);
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let endpoints = ["/api/v1/products", "/api/v1/products/{id}", "/v1/query"];
+        let entries: Vec<rampart_store::RequestLogEntry> = (0..4_000)
+            .map(|_| {
+                let at = start + chrono::Duration::milliseconds((next() % (84 * 3_600_000)) as i64);
+                let status = [200, 200, 200, 404, 422, 500][(next() % 6) as usize];
+                rampart_store::RequestLogEntry {
+                    at,
+                    team_id: Some(1),
+                    key_id: Some(900 + (next() % 3) as i64),
+                    user_id: Some(1),
+                    method: if next() % 4 == 0 { "POST" } else { "GET" }.to_string(),
+                    endpoint: endpoints[(next() % 3) as usize].to_string(),
+                    status,
+                    latency_us: 100 + (next() % 40_000) as i64,
+                    request_bytes: 0,
+                    response_bytes: (next() % 3_000) as i64,
+                    client_ip: None,
+                    user_agent: None,
+                    request_id: None,
+                }
+            })
+            .collect();
+        for chunk in entries.chunks(700) {
+            store.write_request_log(chunk).await.unwrap();
+        }
+        store.close().await;
+        let minute = |at: chrono::DateTime<chrono::Utc>| at.timestamp() - at.timestamp().rem_euclid(60);
+        let group_of = |entry: &rampart_store::RequestLogEntry, group_by: &str| -> String {
+            let start_of = |seconds: i64| {
+                let t = entry.at.timestamp();
+                chrono::DateTime::from_timestamp(t - t.rem_euclid(seconds), 0).unwrap().to_rfc3339()
+            };
+            match group_by {
+                "endpoint" => format!("{} {}", entry.method, entry.endpoint),
+                "status" => entry.status.to_string(),
+                "key" => entry.key_id.unwrap().to_string(),
+                "day" => start_of(86_400),
+                "hour" => start_of(3_600),
+                _ => String::new(),
+            }
+        };
+        // Windows with edges inside minutes, hours and days, across midnight, and the whole.
+        let windows = [
+            (start - chrono::Duration::minutes(1), now + chrono::Duration::minutes(3)),
+            (start + chrono::Duration::seconds(7_261), now - chrono::Duration::seconds(3_977)),
+            (start + chrono::Duration::seconds(86_399), start + chrono::Duration::seconds(2 * 86_400 + 61)),
+            (start + chrono::Duration::seconds(1_830), start + chrono::Duration::seconds(2_190)),
+        ];
+        let filters: [(&str, Box<dyn Fn(&rampart_store::RequestLogEntry) -> bool>); 3] = [
+            ("", Box::new(|_| true)),
+            ("&key_id=901", Box::new(|e| e.key_id == Some(901))),
+            ("&status=4xx&endpoint=/v1/query", Box::new(|e| (400..500).contains(&e.status) && e.endpoint == "/v1/query")),
+        ];
+        for (since, until) in windows {
+            let (since, until) = (since.trunc_subsecs(0), until.trunc_subsecs(0));
+            for (filter, keeps) in &filters {
+                let kept: Vec<_> = entries
+                    .iter()
+                    .filter(|e| minute(e.at) >= minute(since) && minute(e.at) < until.timestamp() && keeps(e))
+                    .collect();
+                for group_by in ["", "endpoint", "status", "key", "day", "hour"] {
+                    let path = format!(
+                        "/api/v1/usage?since={}&until={}{filter}&group_by={group_by}",
+                        since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    ).replace("&group_by=&", "&").trim_end_matches("&group_by=").to_string();
+                    let report = json_of(app.get(&path).send().await.unwrap()).await;
+                    let totals = &report["totals"];
+                    assert_eq!(totals["requests"], kept.len() as i64, "{path}: {totals}");
+                    let errors = kept.iter().filter(|e| e.status >= 400).count() as i64;
+                    let server = kept.iter().filter(|e| e.status >= 500).count() as i64;
+                    let bytes: i64 = kept.iter().map(|e| e.response_bytes).sum();
+                    assert_eq!(totals["errors"], errors, "{path}");
+                    assert_eq!(totals["server_errors"], server, "{path}");
+                    assert_eq!(totals["response_bytes"], bytes, "{path}");
+                    if group_by.is_empty() {
+                        continue;
+                    }
+                    let mut expected = std::collections::BTreeMap::<String, i64>::new();
+                    for entry in &kept {
+                        *expected.entry(group_of(entry, group_by)).or_default() += 1;
+                    }
+                    let got: std::collections::BTreeMap<String, i64> = report["groups"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|g| (g["group"].as_str().unwrap().to_string(), g["requests"].as_i64().unwrap()))
+                        .collect();
+                    assert_eq!(got, expected, "{path}");
+                }
+            }
+        }
+    }
+
     #[configure(quick_log)]
     async fn the_usage_page_shows_traffic_by_endpoint_key_and_status(app) {
         let (session, key, key_id) = session_and_key(&app, &["products:read", "products:write"]).await;
