@@ -505,10 +505,11 @@ backend_tests! {
             (start + chrono::Duration::seconds(86_399), start + chrono::Duration::seconds(2 * 86_400 + 61)),
             (start + chrono::Duration::seconds(1_830), start + chrono::Duration::seconds(2_190)),
         ];
-        let filters: [(&str, Box<dyn Fn(&rampart_store::RequestLogEntry) -> bool>); 3] = [
-            ("", Box::new(|_| true)),
-            ("&key_id=901", Box::new(|e| e.key_id == Some(901))),
-            ("&status=4xx&endpoint=/v1/query", Box::new(|e| (400..500).contains(&e.status) && e.endpoint == "/v1/query")),
+        type Keeps = fn(&rampart_store::RequestLogEntry) -> bool;
+        let filters: [(&str, Keeps); 3] = [
+            ("", (|_| true)),
+            ("&key_id=901", (|e| e.key_id == Some(901))),
+            ("&status=4xx&endpoint=/v1/query", (|e| (400..500).contains(&e.status) && e.endpoint == "/v1/query")),
         ];
         for (since, until) in windows {
             let (since, until) = (since.trunc_subsecs(0), until.trunc_subsecs(0));
