@@ -96,6 +96,7 @@ impl From<Integration> for IntegrationBody {
 pub struct IntegrationListQuery {
     /// `DEFAULT` (VCS, CI tools, CI/CD systems, the Rampart CLI, the generic collector) or
     /// `EXTERNAL_VENDOR_INTEGRATIONS` (Semgrep, SonarQube, Veracode, Snyk, JFrog).
+    #[param(pattern = "^$|^(DEFAULT|EXTERNAL_VENDOR_INTEGRATIONS)$")]
     pub type_category: Option<String>,
     /// One integration type (`GITHUB`, …).
     #[serde(rename = "type")]

@@ -14,6 +14,7 @@ mod scan;
 mod scan_reading;
 mod scan_server;
 mod scan_vex;
+mod schemathesis;
 mod secrets_at_rest;
 mod serve;
 mod sync_kill;

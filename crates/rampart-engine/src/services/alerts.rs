@@ -37,21 +37,29 @@ fn nullable<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<
 #[serde(deny_unknown_fields)]
 pub struct CreateAlert {
     /// 1–200 characters; default: what the watch is on (`vendor apache`).
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// A vendor as the CPE catalogue, CVE 5 records or KEV spell it (`apache`, `Apache
     /// Software Foundation`); matched as whole words, case-insensitively.
+    #[schema(min_length = 1, max_length = 200)]
     pub vendor: Option<String>,
     /// A product of `vendor` (`http_server`, `HTTP Server`).
+    #[schema(min_length = 1, max_length = 200)]
     pub product: Option<String>,
     /// An OSV ecosystem (`PyPI`, `npm`, `Maven`, …), with `package`.
+    #[schema(min_length = 1, max_length = 200)]
     pub ecosystem: Option<String>,
     /// A package name in `ecosystem`.
+    #[schema(min_length = 1, max_length = 200)]
     pub package: Option<String>,
     /// A package URL (`pkg:pypi/django`); instead of `ecosystem` + `package`.
+    #[schema(min_length = 1, max_length = 200)]
     pub purl: Option<String>,
     /// Alert only on records whose highest CVSS base score is at least this (0–10).
+    #[schema(minimum = 0, maximum = 10)]
     pub min_cvss: Option<f64>,
     /// Alert only on records whose EPSS probability is at least this (0–1).
+    #[schema(minimum = 0, maximum = 1)]
     pub min_epss: Option<f64>,
     /// Alert only on records CISA KEV lists.
     #[serde(default)]
@@ -65,12 +73,13 @@ pub struct CreateAlert {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAlert {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0, maximum = 10)]
     pub min_cvss: Option<Option<f64>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0, maximum = 1)]
     pub min_epss: Option<Option<f64>>,
     pub kev_only: Option<bool>,
     pub enabled: Option<bool>,

@@ -270,6 +270,7 @@ pub async fn history(
 #[serde(deny_unknown_fields)]
 pub struct TriageRequest {
     /// `open`, `false_positive`, `accepted_risk` or `fixed`.
+    #[schema(pattern = "^(open|false_positive|accepted_risk|fixed)$")]
     pub status: String,
     /// Why (required for `false_positive` and `accepted_risk`), at most 2000 characters.
     #[schema(max_length = 2000)]
@@ -368,10 +369,15 @@ pub async fn triage(
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlaDays {
+    #[schema(minimum = 1, maximum = 3650)]
     pub critical: Option<i64>,
+    #[schema(minimum = 1, maximum = 3650)]
     pub high: Option<i64>,
+    #[schema(minimum = 1, maximum = 3650)]
     pub medium: Option<i64>,
+    #[schema(minimum = 1, maximum = 3650)]
     pub low: Option<i64>,
+    #[schema(minimum = 1, maximum = 3650)]
     pub none: Option<i64>,
 }
 

@@ -1007,14 +1007,19 @@ pub async fn history(
 #[serde(deny_unknown_fields)]
 pub struct AttestationRequest {
     /// Framework id (`soc2`, `iso27001`, `hipaa`, `gdpr`, `ntia_sbom`, `eu_cra`).
+    #[schema(value_type = String, required = true, pattern = "^(soc2|iso27001|hipaa|gdpr|ntia_sbom|eu_cra)$")]
     pub framework: Option<String>,
     /// The control's identifier in that framework (`CC1.1`, `A.7.4`, `164.310(a)(1)`).
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 50, pattern = "\\S")]
     pub control_id: Option<String>,
     /// `met` (default) or `not_applicable`.
+    #[schema(pattern = "^(met|not_applicable)$")]
     pub status: Option<String>,
     /// Who answers for the control.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = "\\S")]
     pub owner: Option<String>,
     /// What is in place, in the owner's words.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 10000, pattern = "\\S")]
     pub statement: Option<String>,
     /// Until when the attestation holds (at most three years ahead).
     pub expires_at: Option<DateTime<Utc>>,

@@ -111,25 +111,35 @@ checks! {
 #[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
     /// `sbom_freshness`: the newest SBOM of an active release is at most this old (days).
+    #[schema(minimum = 1, maximum = 3660)]
     pub sbom_max_age_days: i64,
     /// `findings_sla`: days from first seen until a critical finding is overdue.
+    #[schema(minimum = 1, maximum = 3660)]
     pub critical_finding_days: i64,
     /// `findings_sla`: days from first seen until a high finding is overdue.
+    #[schema(minimum = 1, maximum = 3660)]
     pub high_finding_days: i64,
     /// `triage_coverage`: share of open findings with a decision for `met` (percent);
     /// half of it or more is `partial`.
+    #[schema(exclusive_minimum = 0, maximum = 100)]
     pub triage_coverage_percent: f64,
     /// `kb_freshness`: each sync source succeeded within this many hours.
+    #[schema(minimum = 1, maximum = 8784)]
     pub kb_max_age_hours: i64,
     /// `api_key_hygiene`: a key unused for this many days is stale.
+    #[schema(minimum = 1, maximum = 3660)]
     pub key_unused_days: i64,
     /// `api_key_hygiene`: a key older than this many days is due for rotation.
+    #[schema(minimum = 1, maximum = 3660)]
     pub key_rotation_days: i64,
     /// `audit_log`: the log was exported (`GET /api/v1/audit-log/export`) within this many days.
+    #[schema(minimum = 1, maximum = 3660)]
     pub audit_export_max_age_days: i64,
     /// `incident_response`: incidents created in the last this many days are measured.
+    #[schema(minimum = 1, maximum = 3660)]
     pub incident_window_days: i64,
     /// `access_review`: the team's members were reviewed within this many days.
+    #[schema(minimum = 1, maximum = 3660)]
     pub access_review_max_age_days: i64,
 }
 

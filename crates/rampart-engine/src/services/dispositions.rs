@@ -46,7 +46,7 @@ pub struct DecisionRequest {
     pub vulnerability: Option<String>,
     /// `resolved`, `resolved_with_pedigree`, `exploitable`, `in_triage`, `false_positive`,
     /// `not_affected` (CycloneDX analysis states).
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(resolved|resolved_with_pedigree|exploitable|in_triage|false_positive|not_affected)$")]
     pub state: DispositionState,
     /// With `not_affected` / `false_positive` only: `code_not_present`, `code_not_reachable`,
     /// `requires_configuration`, `requires_dependency`, `requires_environment`,

@@ -58,11 +58,13 @@ fn not_found() -> ServiceError {
 #[serde(deny_unknown_fields)]
 pub struct IncidentRequest {
     /// Brief incident summary (required, 1–200 characters).
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, value_type = String, required = true, min_length = 1, pattern = "\\S")]
     pub title: Option<String>,
     /// `low`, `medium`, `high` or `critical` (required).
+    #[schema(value_type = String, required = true, pattern = "^(low|medium|high|critical)$")]
     pub severity: Option<String>,
     /// Detailed incident report (required, at most 20,000 characters).
+    #[schema(value_type = String, required = true, max_length = 20000, min_length = 1, pattern = "\\S")]
     pub description: Option<String>,
     /// Asset ids or IPs: `product:<id>`, `release:<id>`, a product's name, an IP address or a
     /// CIDR range (at most 100).
@@ -569,6 +571,7 @@ async fn apply(
 pub struct StatusRequest {
     /// `acknowledged`, `investigating`, `resolved` or `closed` (forward; steps may be
     /// skipped, only a resolved incident closes), or `investigating` to reopen a resolved one.
+    #[schema(value_type = String, required = true, pattern = "^(open|acknowledged|investigating|resolved|closed)$")]
     pub status: Option<String>,
     /// A note for the timeline (at most 2000 characters).
     pub note: Option<String>,
@@ -651,13 +654,15 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<i
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentUpdate {
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, min_length = 1, pattern = "\\S")]
     pub title: Option<String>,
     pub description: Option<String>,
     /// `low`, `medium`, `high` or `critical`: triage runs again on the stored evidence (the
     /// priority follows unless `priority` is given too).
+    #[schema(pattern = "^(low|medium|high|critical)$")]
     pub severity: Option<String>,
     /// `P1`–`P4`: overrides triage; the due dates follow.
+    #[schema(pattern = "^(P1|P2|P3|P4)$")]
     pub priority: Option<String>,
     /// A member of the team, or `null` to unassign.
     #[serde(default, deserialize_with = "present")]
@@ -824,6 +829,7 @@ fn priority_override(request: &IncidentUpdate) -> bool {
 #[serde(deny_unknown_fields)]
 pub struct CommentRequest {
     /// The comment (1–10,000 characters).
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 10000, pattern = "\\S")]
     pub body: Option<String>,
 }
 
@@ -1024,7 +1030,9 @@ pub async fn metrics(
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlaHours {
+    #[schema(minimum = 1, maximum = 8784)]
     pub acknowledge_hours: Option<i64>,
+    #[schema(minimum = 1, maximum = 8784)]
     pub resolve_hours: Option<i64>,
 }
 
@@ -1047,9 +1055,11 @@ pub struct SlaByPriority {
 #[serde(deny_unknown_fields)]
 pub struct AssignmentSettings {
     /// `none` or `round_robin`.
+    #[schema(pattern = "^(none|round_robin)$")]
     pub mode: String,
     /// Round robin takes turns among the team's members with this role (`owner`, `admin`,
     /// `member`, `viewer`).
+    #[schema(pattern = "^(owner|admin|member|viewer)$")]
     pub role: String,
 }
 

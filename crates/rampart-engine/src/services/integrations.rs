@@ -138,6 +138,23 @@ pub struct ProjectMapping {
     pub product_id: Option<i64>,
 }
 
+/// One item of `repositories` (utoipa has no length attributes for list items): a name as
+/// `fields::name` takes it.
+pub struct RepositorySchema;
+
+impl utoipa::PartialSchema for RepositorySchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .min_length(Some(1))
+            .max_length(Some(MAX_REPOSITORY))
+            .pattern(Some(crate::services::products::NAME_PATTERN))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for RepositorySchema {}
+
 /// The create body (both the canonical and the seed paths).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -149,6 +166,9 @@ pub struct CreateIntegration {
     /// (also `CORTEX_CLI`), `GITHUB_ACTIONS`, `GITLAB_CI`, `AZURE_PIPELINES`, `SEMGREP`,
     /// `SONARQUBE`, `VERACODE`, `SNYK`, `JFROG`, `GENERIC_COLLECTOR`.
     #[serde(rename = "type", alias = "integration_type")]
+    #[schema(
+        pattern = "^(GITHUB|GITLAB|BITBUCKET|AZURE_REPOS|JENKINS|CIRCLECI|RAMPART_CLI|CORTEX_CLI|GITHUB_ACTIONS|GITLAB_CI|AZURE_PIPELINES|SEMGREP|SONARQUBE|VERACODE|SNYK|JFROG|GENERIC_COLLECTOR)$"
+    )]
     pub integration_type: String,
     /// The service's URL for self-hosted instances (GitHub Enterprise API root such as
     /// `https://github.example.com/api/v3`, a GitLab or SonarQube URL); default: the hosted
@@ -161,9 +181,11 @@ pub struct CreateIntegration {
     pub credentials: Option<Value>,
     /// `ALL` (default) or `SELECTED`.
     #[serde(alias = "repository_selection")]
+    #[schema(pattern = "^(ALL|SELECTED)$")]
     pub selection_type: Option<String>,
     /// With `SELECTED`: the repositories (`owner/name`), at least one.
     #[serde(default)]
+    #[schema(inline, max_items = 10000, value_type = Vec<RepositorySchema>)]
     pub repositories: Vec<String>,
     #[serde(default)]
     pub external_project_mappings: Vec<ProjectMapping>,
@@ -185,6 +207,7 @@ pub struct UpdateIntegration {
     pub credentials: Option<Value>,
     #[serde(alias = "repository_selection")]
     pub selection_type: Option<String>,
+    #[schema(inline, max_items = 10000, value_type = Option<Vec<RepositorySchema>>)]
     pub repositories: Option<Vec<String>>,
     pub external_project_mappings: Option<Vec<ProjectMapping>>,
 }

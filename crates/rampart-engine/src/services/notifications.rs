@@ -98,15 +98,32 @@ impl PreferencesView {
     }
 }
 
+/// One item of `event_types`: the types [`event_types`] names.
+pub struct NotifiableEventType;
+
+impl utoipa::PartialSchema for NotifiableEventType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(event_types()))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for NotifiableEventType {}
+
 /// The preferences to save (a PUT: the whole set).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPreferences {
     /// Event types to e-mail (see `available_event_types`); empty sends nothing.
+    #[schema(inline, value_type = Vec<NotifiableEventType>)]
     pub event_types: Vec<String>,
     /// `immediate` (default) or `daily_digest`.
+    #[schema(pattern = "^(immediate|daily_digest)$")]
     pub delivery: Option<String>,
     /// UTC hour (0–23) of the daily digest; default 8.
+    #[schema(minimum = 0, maximum = 23)]
     pub digest_hour: Option<i32>,
     /// Default true.
     pub enabled: Option<bool>,

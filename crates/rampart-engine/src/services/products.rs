@@ -28,10 +28,17 @@ const MAX_VERSION: usize = 200;
 #[serde(deny_unknown_fields)]
 pub struct CreateProduct {
     /// Unique within the team, 1–200 characters, no control characters.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: String,
     /// At most 4000 characters; line breaks and tabs are the only control characters allowed.
-    #[schema(max_length = 4000)]
+    #[schema(
+        max_length = 4000,
+        pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub description: Option<String>,
     /// At most 50 tags, each 1–64 characters without control characters; duplicates are
     /// dropped.
@@ -47,17 +54,25 @@ pub struct CreateProduct {
 #[serde(deny_unknown_fields)]
 pub struct UpdateProduct {
     /// Unique within the team, 1–200 characters, no control characters.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: Option<String>,
     /// `null` clears the description.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 4000)]
+    #[schema(value_type = Option<String>, max_length = 4000, pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$")]
     pub description: Option<Option<String>>,
     /// Replaces the tags: at most 50, each 1–64 characters.
     #[schema(max_items = 50, inline, value_type = Option<Vec<TagSchema>>)]
     pub tags: Option<Vec<String>>,
     pub cpe_matching: Option<bool>,
 }
+
+/// A one-line name as [`rampart_core::text::clean_name`] takes it: no control character, and
+/// something besides white space.
+pub const NAME_PATTERN: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$";
 
 /// The schema of one item of `tags` (utoipa has no length attributes for list items).
 pub struct TagSchema;
@@ -68,6 +83,7 @@ impl utoipa::PartialSchema for TagSchema {
             .schema_type(utoipa::openapi::schema::Type::String)
             .min_length(Some(1))
             .max_length(Some(MAX_TAG))
+            .pattern(Some(crate::services::products::NAME_PATTERN))
             .into()
     }
 }
@@ -78,9 +94,14 @@ impl utoipa::ToSchema for TagSchema {}
 #[serde(deny_unknown_fields)]
 pub struct CreateRelease {
     /// Unique within the product, 1–200 characters, no control characters.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub version: String,
     /// `development`, `released` or `end_of_life` [default: development].
+    #[schema(pattern = "^(development|released|end_of_life)$")]
     pub status: Option<String>,
     /// `YYYY-MM-DD`
     pub release_date: Option<NaiveDate>,
@@ -92,8 +113,13 @@ pub struct CreateRelease {
 #[serde(deny_unknown_fields)]
 pub struct UpdateRelease {
     /// Unique within the product, 1–200 characters, no control characters.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub version: Option<String>,
+    #[schema(pattern = "^(development|released|end_of_life)$")]
     pub status: Option<String>,
     /// `null` clears the date.
     #[serde(default, deserialize_with = "double_option")]

@@ -45,6 +45,7 @@ use crate::Engine;
 #[serde(deny_unknown_fields)]
 pub struct StartWebsiteScan {
     /// The website: `https://example.com` (a bare host name means https).
+    #[schema(min_length = 1, pattern = "\\S")]
     pub target: String,
 }
 
@@ -53,8 +54,10 @@ pub struct StartWebsiteScan {
 #[serde(deny_unknown_fields)]
 pub struct StartHostScan {
     /// An IP address or a CIDR range.
+    #[schema(min_length = 1, pattern = "\\S")]
     pub target_ip: String,
     /// `quick` (default), `standard` or `deep`.
+    #[schema(pattern = "^(quick|standard|deep)$")]
     pub depth: Option<String>,
     /// Cross-reference identified services with the knowledge base (default false).
     #[serde(default)]
@@ -66,8 +69,10 @@ pub struct StartHostScan {
 #[serde(deny_unknown_fields)]
 pub struct CreateMonitor {
     /// The website to rescan.
+    #[schema(min_length = 1, pattern = "\\S")]
     pub target: String,
     /// Minutes between scans: 15–10080, default 1440 (daily).
+    #[schema(minimum = 15, maximum = 10080)]
     pub interval_minutes: Option<i64>,
 }
 

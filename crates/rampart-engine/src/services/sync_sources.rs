@@ -23,6 +23,29 @@ const DEFAULT_INTERVAL_HOURS: i64 = 24;
 /// Most ecosystems one source may list (osv.dev has fewer than 50).
 const MAX_ECOSYSTEMS: usize = 100;
 
+/// `ecosystems` as seed 000 sends it: a list (at most 100 names) or one comma-separated string.
+pub struct EcosystemsSchema;
+
+impl utoipa::PartialSchema for EcosystemsSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ArrayBuilder::new()
+                    .items(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .max_length(Some(100)),
+                    )
+                    .max_items(Some(100)),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EcosystemsSchema {}
+
 /// Seed 000's request body.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -46,6 +69,7 @@ pub struct SyncSourceConfigInput {
     pub id: Option<String>,
     /// OSV, NVD, GHSA, KEV, EPSS or EXPLOITDB (also `SYNC_SOURCE_TYPE_<X>`).
     #[serde(rename = "type")]
+    #[schema(value_type = String, required = true, pattern = "^(OSV|NVD|GHSA|KEV|EPSS|EXPLOITDB|SYNC_SOURCE_TYPE_OSV|SYNC_SOURCE_TYPE_NVD|SYNC_SOURCE_TYPE_GHSA|SYNC_SOURCE_TYPE_KEV|SYNC_SOURCE_TYPE_EPSS|SYNC_SOURCE_TYPE_EXPLOITDB)$")]
     pub source_type: Option<String>,
     /// Ignored: the server computes the mask.
     #[allow(dead_code)]
@@ -55,7 +79,7 @@ pub struct SyncSourceConfigInput {
     pub sync_interval_hours: Option<Value>,
     /// List or comma-separated string of at most 100 ecosystems, each at most 100
     /// characters (OSV bucket sources need at least one).
-    #[schema(value_type = Option<Vec<String>>, max_items = 100)]
+    #[schema(value_type = Option<EcosystemsSchema>)]
     pub ecosystems: Option<Value>,
     /// Cursor (RFC 3339): fetch entries modified since. `null` clears it (full reload);
     /// absent keeps the stored one.

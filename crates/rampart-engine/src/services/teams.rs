@@ -22,9 +22,11 @@ use crate::Engine;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteMember {
+    #[schema(format = Email)]
     pub email: String,
     /// owner, admin, member (default) or viewer.
     #[serde(default)]
+    #[schema(pattern = "^(owner|admin|member|viewer)$")]
     pub role: Option<String>,
 }
 
@@ -32,6 +34,7 @@ pub struct InviteMember {
 #[serde(deny_unknown_fields)]
 pub struct ChangeRole {
     /// owner, admin, member or viewer.
+    #[schema(pattern = "^(owner|admin|member|viewer)$")]
     pub role: String,
 }
 
@@ -41,6 +44,7 @@ pub struct ChangeRole {
 pub struct UpdateTeamSettings {
     /// `members` or `admins`.
     #[serde(default)]
+    #[schema(pattern = "^(members|admins)$")]
     pub api_key_creation: Option<String>,
 }
 
@@ -51,10 +55,12 @@ pub struct UpdateTeamSettings {
 pub struct SetPlan {
     /// free, pro or enterprise.
     #[serde(default)]
+    #[schema(pattern = "^(free|pro|enterprise)$")]
     pub plan: Option<String>,
     /// The subscription status: active, past_due (keys still work) or inactive (keys are
     /// refused at once, work again when active).
     #[serde(default)]
+    #[schema(pattern = "^(active|past_due|inactive)$")]
     pub status: Option<String>,
     /// When the paid period ends (RFC 3339 time, or a date meaning the end of that day UTC):
     /// keys are refused from then on. `null` clears it.

@@ -99,6 +99,7 @@ pub fn csaf_file_stem(tracking_id: &str) -> String {
 #[serde(deny_unknown_fields)]
 pub struct GenerateVex {
     /// `openvex`, `cyclonedx-json`, `cyclonedx-xml` or `csaf`.
+    #[schema(pattern = "^(openvex|cyclonedx-json|cyclonedx-xml|csaf)$")]
     pub format: String,
     /// CycloneDX of a release only: the release's latest SBOM and the VEX in one document.
     /// [default: false]

@@ -37,7 +37,7 @@ const MAX_OVERLAP_HOURS: i64 = 7 * 24;
 pub struct CreateWebhook {
     /// Where deliveries are POSTed: `https://…` (plain `http` only to targets the operator
     /// allowed).
-    #[schema(max_length = 2048)]
+    #[schema(max_length = 2048, min_length = 1, format = "uri")]
     pub url: String,
     /// Event types to receive (`finding.new`, `incident.created`, …); empty or absent: all.
     #[serde(default, alias = "events")]
@@ -56,6 +56,7 @@ pub struct CreateWebhook {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhook {
+    #[schema(min_length = 1, max_length = 2048, format = "uri")]
     pub url: Option<String>,
     #[serde(alias = "events")]
     pub event_types: Option<Vec<String>>,

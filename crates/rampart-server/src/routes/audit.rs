@@ -39,6 +39,7 @@ pub struct AuditQuery {
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// `json` (default) or `csv`.
+    #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
     pub actor: Option<String>,
     pub action: Option<String>,

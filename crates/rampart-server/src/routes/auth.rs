@@ -19,6 +19,7 @@ use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct OtpRequest {
+    #[schema(format = Email)]
     pub email: String,
 }
 
@@ -32,6 +33,7 @@ pub struct OtpSent {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct OtpVerify {
+    #[schema(format = Email)]
     pub email: String,
     pub code: String,
     /// The team to act for (default: the user's first team).

@@ -27,6 +27,7 @@ use crate::state::AppState;
 pub struct FindingsQuery {
     /// `code` (SARIF uploads; the default) or `dependency` (SBOM analysis, across the
     /// team's releases).
+    #[param(pattern = "^$|^(code|dependency)$")]
     pub kind: Option<String>,
     /// Only findings of this product: `kind=dependency`, of its releases; `kind=code`, of the
     /// repositories its integrations' project mappings tie to it.

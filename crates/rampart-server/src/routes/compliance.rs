@@ -32,6 +32,9 @@ use crate::upload::read_limited;
 pub struct PostureQuery {
     /// Comma-separated framework ids: `soc2`, `iso27001`, `hipaa`, `gdpr`, `ntia_sbom`,
     /// `eu_cra` (default: all).
+    #[param(
+        pattern = "^$|^(soc2|iso27001|hipaa|gdpr|ntia_sbom|eu_cra)(,(soc2|iso27001|hipaa|gdpr|ntia_sbom|eu_cra))*$"
+    )]
     pub framework: Option<String>,
     /// Only this product's releases (team-wide checks stay team-wide).
     pub product: Option<i64>,
@@ -99,6 +102,7 @@ pub struct HistoryQuery {
     /// Snapshots taken at or before this RFC 3339 time.
     pub until: Option<DateTime<Utc>>,
     /// At most this many, newest first (1-500, default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -151,6 +155,7 @@ pub async fn posture_history(
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
     /// One framework id (required): `soc2`, `iso27001`, `hipaa`, `gdpr`, `ntia_sbom`, `eu_cra`.
+    #[param(value_type = String, required = true, pattern = "^(soc2|iso27001|hipaa|gdpr|ntia_sbom|eu_cra)$")]
     pub framework: Option<String>,
     /// `json` (default), `html`, `pdf` or `oscal` (OSCAL assessment-results JSON).
     pub format: Option<String>,

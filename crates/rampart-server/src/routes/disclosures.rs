@@ -78,6 +78,7 @@ pub struct DisclosureListQuery {
     pub product_id: Option<i64>,
     pub release_id: Option<i64>,
     /// `openvex`, `cyclonedx-json`, `cyclonedx-xml` or `csaf`.
+    #[param(pattern = "^(openvex|cyclonedx-json|cyclonedx-xml|csaf)$")]
     pub format: Option<String>,
     /// Published at or after this time (RFC 3339).
     pub since: Option<DateTime<Utc>>,

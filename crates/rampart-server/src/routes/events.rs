@@ -22,6 +22,7 @@ pub struct EventListQuery {
     #[param(rename = "type")]
     pub event_type: Option<String>,
     /// Only events after this id (the cursor: `next_after` of the previous page) [default: 0].
+    #[param(minimum = 0)]
     pub after: Option<i64>,
     /// Only events created at or after this RFC 3339 time.
     pub since: Option<DateTime<Utc>>,

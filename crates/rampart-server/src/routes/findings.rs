@@ -24,6 +24,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct FindingQuery {
     /// Comma-separated severities: `critical`, `high`, `medium`, `low`, `none`.
+    #[param(pattern = "^(critical|high|medium|low|none)(,(critical|high|medium|low|none))*$")]
     pub severity: Option<String>,
     /// Only (true) or no (false) vulnerabilities in CISA KEV.
     pub kev: Option<bool>,
@@ -34,6 +35,7 @@ pub struct FindingQuery {
     /// Only findings new (true) or not new (false) in the latest analysis.
     pub new: Option<bool>,
     /// `severity` (highest CVSS first, the default), `epss` (highest first) or `newest`.
+    #[param(pattern = "^(severity|epss|newest)$")]
     pub sort: Option<String>,
     /// Only findings of this SBOM.
     pub sbom_id: Option<i64>,
@@ -104,6 +106,7 @@ pub async fn release_vulnerabilities(
 #[serde(deny_unknown_fields)]
 pub struct FindingExportQuery {
     /// Comma-separated severities: `critical`, `high`, `medium`, `low`, `none`.
+    #[param(pattern = "^(critical|high|medium|low|none)(,(critical|high|medium|low|none))*$")]
     pub severity: Option<String>,
     /// Only (true) or no (false) vulnerabilities in CISA KEV.
     pub kev: Option<bool>,
@@ -114,6 +117,7 @@ pub struct FindingExportQuery {
     /// Only findings new (true) or not new (false) in the latest analysis.
     pub new: Option<bool>,
     /// `severity` (highest CVSS first, the default), `epss` (highest first) or `newest`.
+    #[param(pattern = "^(severity|epss|newest)$")]
     pub sort: Option<String>,
     /// Only findings of this SBOM.
     pub sbom_id: Option<i64>,

@@ -287,6 +287,9 @@ pub async fn create_incident(
 #[serde(deny_unknown_fields)]
 pub struct IncidentListQuery {
     /// Comma-separated statuses.
+    #[param(
+        pattern = "^$|^(open|acknowledged|investigating|resolved|closed)(,(open|acknowledged|investigating|resolved|closed))*$"
+    )]
     pub status: Option<String>,
     /// Comma-separated priorities (`P1`–`P4`).
     pub priority: Option<String>,

@@ -220,6 +220,7 @@ pub async fn start_host_scan(
 #[into_params(parameter_in = Query)]
 pub struct ScanListQuery {
     /// `website` or `host`.
+    #[param(pattern = "^$|^(website|host)$")]
     pub kind: Option<String>,
     pub page: Option<u32>,
     pub per_page: Option<u32>,

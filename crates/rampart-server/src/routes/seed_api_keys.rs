@@ -96,6 +96,7 @@ pub struct SeedRotate {
     /// How long the old key keeps working (`"24h"`, at most 30 days). Absent: it is
     /// revoked at once, as seed 003 documents.
     #[serde(default)]
+    #[schema(pattern = "^[0-9]+[hmd]$")]
     pub expire_old_in: Option<String>,
 }
 

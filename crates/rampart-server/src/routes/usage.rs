@@ -37,6 +37,7 @@ pub struct UsageParams {
     /// An HTTP method.
     pub method: Option<String>,
     /// `endpoint`, `status`, `day`, `hour` or `key`.
+    #[param(pattern = "^(endpoint|status|day|hour|key)$")]
     pub group_by: Option<String>,
 }
 
@@ -59,6 +60,7 @@ pub struct RequestLogParams {
     /// The client IP (after trusted proxies).
     pub ip: Option<String>,
     /// `json` or `csv`: every matching request (up to 100,000) as a download instead of a page.
+    #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
     /// 1-based (default 1).
     pub page: Option<u32>,

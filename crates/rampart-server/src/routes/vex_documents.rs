@@ -136,6 +136,7 @@ pub struct VexListQuery {
     pub product_id: Option<i64>,
     pub release_id: Option<i64>,
     /// `openvex`, `cyclonedx-json`, `cyclonedx-xml` or `csaf`.
+    #[param(pattern = "^(openvex|cyclonedx-json|cyclonedx-xml|csaf)$")]
     pub format: Option<String>,
     /// `draft`, `submitted`, `approved`, `rejected`, `published` or `superseded`.
     pub status: Option<String>,

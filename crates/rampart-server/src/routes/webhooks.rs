@@ -165,6 +165,7 @@ pub struct WebhookPageQuery {
 #[serde(deny_unknown_fields)]
 pub struct DeliveryQuery {
     /// Only deliveries in this status: `pending`, `delivered`, `failed`, `cancelled`.
+    #[param(pattern = "^(pending|delivered|failed|cancelled)$")]
     pub status: Option<String>,
     /// 1-based page number [default: 1].
     pub page: Option<u32>,

@@ -160,6 +160,7 @@ pub struct VulnerabilityExportQuery {
     /// With `cpe`: drop the matches that need an unverified platform (default false).
     pub strict_platforms: Option<bool>,
     /// Highest CVSS band: critical, high, medium, low, none.
+    #[param(pattern = "^(critical|high|medium|low|none)$")]
     pub severity: Option<String>,
     /// In CISA KEV (true) or not (false).
     pub kev: Option<bool>,
@@ -224,6 +225,7 @@ pub async fn vulnerabilities_export(
 #[serde(deny_unknown_fields)]
 pub struct ProductCvesExportQuery {
     /// Catalogue product id (`GET /api/v1/catalog/products?q=`).
+    #[param(value_type = String, required = true, pattern = "^-?[0-9]{1,18}$")]
     pub product_id: Option<String>,
     /// Only CVEs whose NVD configurations include this version.
     pub version: Option<String>,

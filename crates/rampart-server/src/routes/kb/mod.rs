@@ -301,6 +301,7 @@ pub struct VulnerabilityListQuery {
     /// With `cpe`: drop the matches that need such an unverified platform (default false).
     pub strict_platforms: Option<bool>,
     /// Highest CVSS band: critical, high, medium, low, none.
+    #[param(pattern = "^(critical|high|medium|low|none)$")]
     pub severity: Option<String>,
     /// In CISA KEV (true) or not (false).
     pub kev: Option<bool>,

@@ -21,6 +21,7 @@ const PRODUCT_CVES_PER_PAGE: u32 = 20;
 #[into_params(parameter_in = Query)]
 pub struct ProductCvesQuery {
     /// Catalogue product id (`GET /api/v1/catalog/products?q=`).
+    #[param(value_type = String, required = true, pattern = "^-?[0-9]{1,18}$")]
     pub product_id: Option<String>,
     /// Only CVEs whose NVD configurations include this version.
     pub version: Option<String>,
@@ -97,6 +98,7 @@ pub async fn product_cves(
 #[into_params(parameter_in = Query)]
 pub struct GetExploitsQuery {
     /// A CVE id (`CVE-2021-44228`) or the numeric internal id of a vulnerability record.
+    #[param(value_type = String, required = true, min_length = 1)]
     pub cve_id: Option<String>,
 }
 
