@@ -165,8 +165,8 @@ fn answers_in_seed_envelope(path: &str) -> bool {
 /// The answers every route may give beside its own, so that a generated client reads them
 /// as typed errors (and a conformance checker finds every status the server really gives
 /// declared): 429 with `Retry-After` on every rate-limited route (all but the health probes);
-/// on `protected` routes, 401 for missing or invalid credentials and 403 where the route
-/// needs a scope; 400 on every route taking parameters or a body (a path or query value that
+/// on `protected` routes, 401 for missing or invalid credentials and 403 for a missing scope
+/// or a plan without API keys; 400 on every route taking parameters or a body (a path or query value that
 /// does not parse, a value out of range); 404 on every route with a path parameter (absent,
 /// or another team's); and on every route taking a body, 413 (over the body limit), 415 (a
 /// JSON body sent without a JSON `Content-Type`) and 422 (well-formed but invalid). A route
@@ -189,7 +189,6 @@ pub fn add_common_responses(document: &mut utoipa::openapi::OpenApi, protected: 
             &mut item.trace,
         ];
         for operation in operations.into_iter().flatten() {
-            let scoped = protected && needs_scope(operation);
             let parameters = operation.parameters.as_deref().unwrap_or_default();
             let in_path = parameters
                 .iter()
@@ -209,7 +208,9 @@ pub fn add_common_responses(document: &mut utoipa::openapi::OpenApi, protected: 
             if protected {
                 add("401", UNAUTHORIZED);
             }
-            if scoped {
+            if protected {
+                // Every credential of a team whose plan has no API keys (or whose
+                // subscription lapsed) is refused with `upgrade_required`, scope or not.
                 add("403", FORBIDDEN);
             }
             add("429", RATE_LIMITED);
@@ -229,23 +230,6 @@ pub fn add_common_responses(document: &mut utoipa::openapi::OpenApi, protected: 
             }
         }
     }
-}
-
-/// Whether the operation's security requirement names a scope.
-fn needs_scope(operation: &utoipa::openapi::path::Operation) -> bool {
-    let Some(requirements) = &operation.security else {
-        return false;
-    };
-    let Ok(serde_json::Value::Array(requirements)) = serde_json::to_value(requirements) else {
-        return false;
-    };
-    requirements.iter().any(|requirement| {
-        requirement.as_object().is_some_and(|schemes| {
-            schemes
-                .values()
-                .any(|scopes| scopes.as_array().is_some_and(|s| !s.is_empty()))
-        })
-    })
 }
 
 fn shared_response(name: &str) -> RefOr<Response> {
@@ -307,7 +291,11 @@ fn common_response_components() -> [(&'static str, Response); 8] {
         ),
         (
             FORBIDDEN,
-            error_response("The credential lacks the route's scope (`insufficient_scope`)").build(),
+            error_response(
+                "The credential lacks the route's scope (`insufficient_scope`), or its team's plan \
+                 or subscription does not allow API keys (`upgrade_required`)",
+            )
+            .build(),
         ),
         (
             RATE_LIMITED,
