@@ -100,7 +100,10 @@ pub struct IntegrationListQuery {
     pub type_category: Option<String>,
     /// One integration type (`GITHUB`, …).
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(
+        rename = "type",
+        pattern = "^$|^(GITHUB|GITLAB|BITBUCKET|AZURE_REPOS|JENKINS|CIRCLECI|RAMPART_CLI|CORTEX_CLI|GITHUB_ACTIONS|GITLAB_CI|AZURE_PIPELINES|SEMGREP|SONARQUBE|VERACODE|SNYK|JFROG|GENERIC_COLLECTOR)$"
+    )]
     pub integration_type: Option<String>,
     /// 1-based page number [default: 1].
     pub page: Option<u32>,

@@ -147,6 +147,7 @@ const NOT_FOUND: &str = "NotFound";
 const PAYLOAD_TOO_LARGE: &str = "PayloadTooLarge";
 const UNSUPPORTED_MEDIA_TYPE: &str = "UnsupportedMediaType";
 const UNPROCESSABLE: &str = "UnprocessableEntity";
+const CONFLICT: &str = "Conflict";
 /// Seed 003's error envelope, `{"success": false, "error": "…"}` (its API-key routes).
 const SEED_ERROR_BODY: &str = "SeedErrorBody";
 
@@ -168,7 +169,8 @@ fn answers_in_seed_envelope(path: &str) -> bool {
 /// on `protected` routes, 401 for missing or invalid credentials and 403 for a missing scope
 /// or a plan without API keys; 400 on every route taking parameters or a body (a path or query value that
 /// does not parse, a value out of range); 404 on every route with a path parameter (absent,
-/// or another team's); and on every route taking a body, 413 (over the body limit), 415 (a
+/// or another team's); and on every route taking a body, 409 (a name taken, a state that does
+/// not allow the change), 413 (over the body limit), 415 (a
 /// JSON body sent without a JSON `Content-Type`) and 422 (well-formed but invalid). A route
 /// that documents one of these itself keeps its own.
 pub fn add_common_responses(document: &mut utoipa::openapi::OpenApi, protected: bool) {
@@ -221,6 +223,7 @@ pub fn add_common_responses(document: &mut utoipa::openapi::OpenApi, protected: 
                 add("404", NOT_FOUND);
             }
             if has_body {
+                add("409", CONFLICT);
                 add("413", PAYLOAD_TOO_LARGE);
                 add("415", UNSUPPORTED_MEDIA_TYPE);
                 if !seed_envelope {
@@ -273,7 +276,7 @@ fn seed_error_body() -> Schema {
 }
 
 /// The shared answers' definitions (see [`add_common_responses`]).
-fn common_response_components() -> [(&'static str, Response); 8] {
+fn common_response_components() -> [(&'static str, Response); 9] {
     let integer = |description: &str| {
         HeaderBuilder::new()
             .schema(Object::with_type(Type::Integer))
@@ -328,6 +331,14 @@ fn common_response_components() -> [(&'static str, Response); 8] {
         (
             NOT_FOUND,
             error_response("Absent, or another team's (`not_found`)").build(),
+        ),
+        (
+            CONFLICT,
+            error_response(
+                "Conflict (`conflict`, …): a name already taken, or a change the object's state \
+                 does not allow",
+            )
+            .build(),
         ),
         (
             PAYLOAD_TOO_LARGE,

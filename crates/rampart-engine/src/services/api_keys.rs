@@ -58,6 +58,7 @@ pub struct RotateApiKey {
     /// How long the old key keeps working beside the new one (`"24h"`, `"90m"`, `"7d"`; at
     /// most 30 days). Absent: the old key stops at once.
     #[serde(default)]
+    #[schema(pattern = "^[0-9]+[hmd]$")]
     pub expire_old_in: Option<String>,
 }
 

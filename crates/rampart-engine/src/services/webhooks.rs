@@ -49,6 +49,7 @@ pub struct CreateWebhook {
     pub enabled: Option<bool>,
     /// The signing secret: `whsec_` + standard base64 of 24–64 bytes. Generated when absent.
     /// Shown once, in this response.
+    #[schema(pattern = "^whsec_[A-Za-z0-9+/]+={0,2}$")]
     pub secret: Option<String>,
 }
 
@@ -70,8 +71,10 @@ pub struct UpdateWebhook {
 #[serde(deny_unknown_fields)]
 pub struct RotateWebhookSecret {
     /// The new secret (`whsec_…`); generated when absent.
+    #[schema(pattern = "^whsec_[A-Za-z0-9+/]+={0,2}$")]
     pub secret: Option<String>,
     /// Hours the previous secret keeps signing too, 0–168 (default: the server's, 24).
+    #[schema(minimum = 0, maximum = 168)]
     pub overlap_hours: Option<i64>,
 }
 

@@ -227,8 +227,9 @@ impl<S: Send + Sync> FromRequest<S> for OptionalRotateBody {
         if !has_body {
             return Ok(OptionalRotateBody(RotateApiKey::default()));
         }
-        let ApiJson(body) = ApiJson::<RotateApiKey>::from_request(request, state).await?;
-        Ok(OptionalRotateBody(body))
+        // `null` is no body too, as the document allows.
+        let ApiJson(body) = ApiJson::<Option<RotateApiKey>>::from_request(request, state).await?;
+        Ok(OptionalRotateBody(body.unwrap_or_default()))
     }
 }
 

@@ -47,6 +47,9 @@ pub struct FindingsQuery {
     /// Comma-separated statuses. `kind=code`: `open`, `fixed`, `false_positive`,
     /// `accepted_risk`, `suppressed` (an accepted risk past its expiry counts as open).
     /// `kind=dependency`: triage states (`untriaged`, `in_triage`, `exploitable`, …).
+    #[param(
+        pattern = "^$|^(open|fixed|false_positive|accepted_risk|suppressed)(,(open|fixed|false_positive|accepted_risk|suppressed))*$"
+    )]
     pub status: Option<String>,
     /// `kind=code`: `severity` (most severe first, the default), `newest`, `oldest` or
     /// `path`; `kind=dependency`: `severity`, `epss` or `newest`.

@@ -29,6 +29,7 @@ pub struct FindingQuery {
     /// Only (true) or no (false) vulnerabilities in CISA KEV.
     pub kev: Option<bool>,
     /// Lowest EPSS probability, 0–1.
+    #[param(minimum = 0, maximum = 1)]
     pub epss_min: Option<f64>,
     /// Only findings with (true) or without (false) a fixed version.
     pub fixable: Option<bool>,
@@ -44,6 +45,9 @@ pub struct FindingQuery {
     pub include_suppressed: Option<bool>,
     /// Comma-separated triage states (`exploitable`, `in_triage`, …, or `untriaged` for no
     /// decision); naming a suppressed state shows it.
+    #[param(
+        pattern = "^$|^(resolved|resolved_with_pedigree|exploitable|in_triage|false_positive|not_affected|untriaged)(,(resolved|resolved_with_pedigree|exploitable|in_triage|false_positive|not_affected|untriaged))*$"
+    )]
     pub state: Option<String>,
     /// 1-based page number [default: 1].
     pub page: Option<u32>,
@@ -111,6 +115,7 @@ pub struct FindingExportQuery {
     /// Only (true) or no (false) vulnerabilities in CISA KEV.
     pub kev: Option<bool>,
     /// Lowest EPSS probability, 0–1.
+    #[param(minimum = 0, maximum = 1)]
     pub epss_min: Option<f64>,
     /// Only findings with (true) or without (false) a fixed version.
     pub fixable: Option<bool>,
@@ -124,6 +129,9 @@ pub struct FindingExportQuery {
     /// Also findings whose decision suppresses them [default: false].
     pub include_suppressed: Option<bool>,
     /// Comma-separated triage states (`exploitable`, `in_triage`, …, or `untriaged`).
+    #[param(
+        pattern = "^$|^(resolved|resolved_with_pedigree|exploitable|in_triage|false_positive|not_affected|untriaged)(,(resolved|resolved_with_pedigree|exploitable|in_triage|false_positive|not_affected|untriaged))*$"
+    )]
     pub state: Option<String>,
 }
 

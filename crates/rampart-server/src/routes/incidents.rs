@@ -292,8 +292,10 @@ pub struct IncidentListQuery {
     )]
     pub status: Option<String>,
     /// Comma-separated priorities (`P1`–`P4`).
+    #[param(pattern = "^$|^(P1|P2|P3|P4)(,(P1|P2|P3|P4))*$")]
     pub priority: Option<String>,
     /// Comma-separated severities.
+    #[param(pattern = "^$|^(low|medium|high|critical)(,(low|medium|high|critical))*$")]
     pub severity: Option<String>,
     pub assignee_user_id: Option<i64>,
     /// 1-based page number [default: 1].

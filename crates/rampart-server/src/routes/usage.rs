@@ -27,8 +27,10 @@ pub struct UsageParams {
     pub user: Option<String>,
     /// From (inclusive): RFC 3339, a date (`2026-12-01`) or a duration ago (`24h`, `7d`).
     /// Default: 30 days ago. Analytics count whole minutes.
+    #[param(min_length = 1)]
     pub since: Option<String>,
     /// Until (exclusive), as `since`. Default: now.
+    #[param(min_length = 1)]
     pub until: Option<String>,
     /// A code (`404`), a class (`4xx`) or `error` (400 and above).
     pub status: Option<String>,
@@ -49,8 +51,10 @@ pub struct RequestLogParams {
     /// An e-mail, a service account's `api_<name>`, or a user id.
     pub user: Option<String>,
     /// From (inclusive): RFC 3339, a date or a duration ago (`24h`). Default: 30 days ago.
+    #[param(min_length = 1)]
     pub since: Option<String>,
     /// Until (exclusive). Default: now.
+    #[param(min_length = 1)]
     pub until: Option<String>,
     /// A code (`404`), a class (`4xx`) or `error`.
     pub status: Option<String>,

@@ -139,6 +139,7 @@ pub struct VexListQuery {
     #[param(pattern = "^(openvex|cyclonedx-json|cyclonedx-xml|csaf)$")]
     pub format: Option<String>,
     /// `draft`, `submitted`, `approved`, `rejected`, `published` or `superseded`.
+    #[param(pattern = "^(draft|submitted|approved|rejected|published|superseded)$")]
     pub status: Option<String>,
     /// Published (or, before publication, created) at or after this time (RFC 3339).
     pub since: Option<DateTime<Utc>>,

@@ -251,12 +251,14 @@ async fn rotate(
     body: axum::body::Bytes,
 ) -> Result<Json<WebhookBody>, ApiError> {
     principal.require(Scope::WebhooksWrite)?;
-    // The body is optional: none (or an empty one) generates a secret.
+    // The body is optional: none, an empty one or `null` (as the document allows) generates
+    // a secret.
     let request = if body.iter().all(u8::is_ascii_whitespace) {
         RotateWebhookSecret::default()
     } else {
-        serde_json::from_slice(&body)
+        serde_json::from_slice::<Option<RotateWebhookSecret>>(&body)
             .map_err(|e| ApiError::new(ErrorCode::InvalidBody, format!("invalid JSON body: {e}")))?
+            .unwrap_or_default()
     };
     let (endpoint, secret, _) =
         webhooks::rotate_secret(&state, &principal, &meta, id, request).await?;

@@ -230,6 +230,7 @@ pub struct ProductCvesExportQuery {
     /// Only CVEs whose NVD configurations include this version.
     pub version: Option<String>,
     /// epss | newest (default) | oldest.
+    #[param(pattern = "^$|^(epss|newest|oldest)$")]
     pub sort: Option<String>,
 }
 

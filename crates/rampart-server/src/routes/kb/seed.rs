@@ -29,6 +29,7 @@ pub struct ProductCvesQuery {
     /// 1..=500, default 20.
     pub per_page: Option<u32>,
     /// epss | newest (default) | oldest.
+    #[param(pattern = "^$|^(epss|newest|oldest)$")]
     pub sort: Option<String>,
 }
 
