@@ -281,7 +281,7 @@ pub async fn get_sbom(
     security(("bearer" = ["sboms:read"])),
     params(("id" = i64, Path, description = "SBOM id")),
     responses(
-        (status = 200, description = "The document as uploaded, with the content type it was uploaded with", content_type = "application/octet-stream", body = inline(Binary)),
+        (status = 200, description = "The document as uploaded, with the content type it was uploaded with (any: `application/octet-stream` when it came without one)", content_type = "*/*", body = inline(Binary)),
         (status = 404, description = "No such SBOM in this team", body = ErrorBody),
     ))]
 pub async fn download_sbom(

@@ -300,7 +300,12 @@ pub async fn delete_document(
     security(("bearer" = ["vex:read"])),
     params(("id" = i64, Path, description = "Document id")),
     responses(
-        (status = 200, description = "The document's bytes", content_type = "application/json", body = String),
+        (status = 200, description = "The document's bytes, in its format's media type: OpenVEX and CSAF `application/json`, CycloneDX `application/vnd.cyclonedx+json; version=1.6` or `application/vnd.cyclonedx+xml; version=1.6`",
+            content(
+                (String = "application/json"),
+                (String = "application/vnd.cyclonedx+json"),
+                (inline(crate::openapi::Binary) = "application/vnd.cyclonedx+xml"),
+            )),
         (status = 304, description = "Not modified (`If-None-Match`)"),
         (status = 404, description = "No such document in this team", body = ErrorBody),
     ))]
