@@ -36,7 +36,7 @@ pub struct FindingQuery {
     /// Only findings new (true) or not new (false) in the latest analysis.
     pub new: Option<bool>,
     /// `severity` (highest CVSS first, the default), `epss` (highest first) or `newest`.
-    #[param(pattern = "^(severity|epss|newest)$")]
+    #[param(pattern = "^$|^(severity|epss|newest)$")]
     pub sort: Option<String>,
     /// Only findings of this SBOM.
     pub sbom_id: Option<i64>,
@@ -122,7 +122,7 @@ pub struct FindingExportQuery {
     /// Only findings new (true) or not new (false) in the latest analysis.
     pub new: Option<bool>,
     /// `severity` (highest CVSS first, the default), `epss` (highest first) or `newest`.
-    #[param(pattern = "^(severity|epss|newest)$")]
+    #[param(pattern = "^$|^(severity|epss|newest)$")]
     pub sort: Option<String>,
     /// Only findings of this SBOM.
     pub sbom_id: Option<i64>,
