@@ -125,6 +125,16 @@ fn view(record: RequestLogRecord) -> RequestLogView {
 
 /// The team's API usage: totals, error rates and latency percentiles (from the per-minute
 /// rollups' histograms), optionally grouped by endpoint, status, day, hour or key.
+/// The JSON answer of `GET /api/v1/usage/requests`: a page, or with `format=json` every
+/// matching request as one array (the document's description of it; never built).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum RequestLogJson {
+    Page(RequestLogPage),
+    Export(Vec<RequestLogView>),
+}
+
 #[utoipa::path(get, path = "/api/v1/usage", tag = "usage",
     security(("bearer" = ["audit:read"])),
     params(UsageParams),
@@ -161,7 +171,7 @@ pub async fn report(
     params(RequestLogParams),
     responses(
         (status = 200, description = "A page, or a JSON array / CSV download with `format`", content(
-            (RequestLogPage = "application/json"),
+            (RequestLogJson = "application/json"),
             (String = "text/csv"),
         )),
         (status = 400, description = "Unknown query parameter or format", body = ErrorBody),
