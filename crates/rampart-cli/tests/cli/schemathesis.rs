@@ -89,6 +89,7 @@ fn seconds() -> u64 {
 }
 
 /// One Schemathesis run with `key`; panics with the report when anything failed.
+#[allow(clippy::too_many_arguments)]
 fn run(
     schemathesis: &Path,
     work: &Path,
@@ -210,7 +211,7 @@ async fn the_served_openapi_document_holds_under_schemathesis_with_two_teams_key
         .filter(|line| line.contains(email))
         .filter_map(|line| line.split("login code: ").nth(1))
         .filter_map(|rest| rest.get(..6))
-        .last()
+        .next_back()
         .expect("the login code in the server's log")
         .to_string();
     let session: Value = client
