@@ -87,6 +87,10 @@ start_server() {
         sleep 0.2
     done
 }
+# The server's CPU time so far (user + system, clock ticks).
+server_cpu_ticks() {
+    awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"
+}
 stop_server() {
     kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=
@@ -108,9 +112,18 @@ if [ -n "${REQUEST_LOG_AB:-}" ]; then
             if [ "$mode" = on ]; then start_server; else start_server --disable-request-log; fi
             write_query_script
             wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$WORK/query.lua" "$URL/v1/query" >/dev/null
-            rate=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/query.lua" "$URL/v1/query" |
-                awk '/Requests\/sec/ {print $2}')
-            echo "== round $round, request log $mode: $rate req/s (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+            cpu_before=$(server_cpu_ticks)
+            wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$WORK/query.lua" "$URL/v1/query" >"$WORK/wrk.out"
+            # The log's writer works off the request path: let it flush what the run logged
+            # before reading the server's CPU time, so its cost is counted.
+            sleep 2
+            cpu_after=$(server_cpu_ticks)
+            rate=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
+            requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
+            # Server CPU (user + system, every thread) per request: what the log costs, little
+            # moved by other work on the machine, unlike the request rate.
+            cpu_us=$(( (cpu_after - cpu_before) * 1000000 / $(getconf CLK_TCK) / requests ))
+            echo "== round $round, request log $mode: $rate req/s, server CPU $cpu_us µs/request (load: $(cut -d' ' -f1-3 /proc/loadavg))"
             stop_server
         done
     done

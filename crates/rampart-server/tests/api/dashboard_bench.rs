@@ -78,6 +78,13 @@ async fn dashboard_bench() {
     assert_eq!(uploaded["analysis"]["status"], "completed");
     let findings = uploaded["analysis"]["findings_count"].as_i64().unwrap();
     assert!(findings >= 10_000, "{findings} findings");
+    // DASHBOARD_BENCH_SAVE_DB=FILE keeps a copy of the database, for trying queries on it.
+    if let Some(out) = std::env::var_os("DASHBOARD_BENCH_SAVE_DB") {
+        store
+            .backup_sqlite(std::path::Path::new(&out))
+            .await
+            .unwrap();
+    }
     let session = app.login("admin@localhost").await["token"]
         .as_str()
         .unwrap()
