@@ -181,7 +181,9 @@ backend_tests! {
         }
         assert_eq!(schemas["CreateRelease"]["properties"]["version"]["maxLength"], 200);
         let sync = &schemas["SyncSourceConfigInput"]["properties"];
-        assert_eq!(sync["ecosystems"]["maxItems"], 100);
+        // A list of at most 100, or one comma-separated string (seed 000).
+        assert_eq!(sync["ecosystems"]["oneOf"][0]["maxItems"], 100);
+        assert_eq!(sync["ecosystems"]["oneOf"][1]["type"], "string");
         assert_eq!(sync["syncIntervalHours"]["minimum"], 1);
         assert_eq!(sync["syncIntervalHours"]["maximum"], 8784);
         assert_eq!(schemas["OsvBatchQuery"]["properties"]["queries"]["maxItems"], 1000);
