@@ -181,9 +181,13 @@ backend_tests! {
         }
         assert_eq!(schemas["CreateRelease"]["properties"]["version"]["maxLength"], 200);
         let sync = &schemas["SyncSourceConfigInput"]["properties"];
-        // A list of at most 100, or one comma-separated string (seed 000).
-        assert_eq!(sync["ecosystems"]["oneOf"][0]["maxItems"], 100);
-        assert_eq!(sync["ecosystems"]["oneOf"][1]["type"], "string");
+        // Optional: null, or a list of at most 100 or one comma-separated string (seed 000).
+        let optional = sync["ecosystems"]["oneOf"].as_array().unwrap();
+        assert_eq!(optional[0]["type"], "null", "{optional:?}");
+        let reference = optional[1]["$ref"].as_str().unwrap();
+        let ecosystems = &schemas[reference.rsplit('/').next().unwrap()]["oneOf"];
+        assert_eq!(ecosystems[0]["maxItems"], 100, "{ecosystems}");
+        assert_eq!(ecosystems[1]["type"], "string", "{ecosystems}");
         assert_eq!(sync["syncIntervalHours"]["minimum"], 1);
         assert_eq!(sync["syncIntervalHours"]["maximum"], 8784);
         assert_eq!(schemas["OsvBatchQuery"]["properties"]["queries"]["maxItems"], 1000);
