@@ -185,6 +185,11 @@ fn period_start(seconds: i64, period_seconds: i64) -> i64 {
     seconds - seconds.rem_euclid(period_seconds)
 }
 
+/// The first start of a period of `period_seconds` at or after `seconds`.
+fn next_period_start(seconds: i64, period_seconds: i64) -> i64 {
+    -period_start(-seconds, period_seconds)
+}
+
 /// A batch's sums per rollup key of `tier`.
 fn rollup_of(entries: &[RequestLogEntry], tier: Tier) -> Vec<(RollupKey, RollupSums)> {
     let mut rollups: HashMap<RollupKey, RollupSums> = HashMap::new();
@@ -320,7 +325,7 @@ fn split(from: i64, to: i64, sources: &[Source], out: &mut Vec<(Source, i64, i64
         return;
     };
     let seconds = coarsest.seconds();
-    let first = -period_start(-from, seconds);
+    let first = next_period_start(from, seconds);
     let last = period_start(to, seconds);
     if finer.is_empty() || first >= last {
         if finer.is_empty() {
@@ -550,7 +555,7 @@ impl Store {
         // started before `until`.
         let from = filter.since.map_or(0, minute_of);
         let to = filter.until.map_or(i64::MAX / 2, |until| {
-            -period_start(-seconds_after_minutes_before(until), Tier::Minute.seconds())
+            next_period_start(seconds_after_minutes_before(until), Tier::Minute.seconds())
         });
         let sources: &[Source] = match group_by {
             None | Some(UsageGrouping::Day | UsageGrouping::Hour) if !dimension_filtered => {
