@@ -564,7 +564,7 @@ impl Store {
         high_before: DateTime<Utc>,
         limit: i64,
     ) -> Result<FindingFacts, StoreError> {
-        let band = band_of_cvss("gc.cvss");
+        let band = band_of_cvss("g.cvss");
         let active = crate::findings::not_suppressed_condition();
         let rank = "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2
                     WHEN 'low' THEN 3 ELSE 4 END";
@@ -582,18 +582,13 @@ impl Store {
         let sql = format!(
             "WITH open_findings AS MATERIALIZED (
                  SELECT f.id AS finding_id, COALESCE({band}, v.severity_band) AS severity,
-                        f.first_seen_at, (gk.group_id IS NOT NULL) AS in_kev,
+                        f.first_seen_at, COALESCE(g.in_kev, FALSE) AS in_kev,
                         d.state AS disposition_state
                  FROM findings f
                  JOIN releases r ON r.id = f.release_id
                  JOIN vulnerabilities v ON v.id = f.vulnerability_id
                  LEFT JOIN dispositions d ON d.id = f.disposition_id
-                 LEFT JOIN (SELECT v2.group_id, MAX(v2.max_cvss) AS cvss FROM vulnerabilities v2
-                            WHERE v2.group_id IN (SELECT f2.group_id FROM findings f2
-                                                  WHERE f2.team_id = $1 AND f2.resolved_at IS NULL)
-                            GROUP BY v2.group_id) gc ON gc.group_id = f.group_id
-                 LEFT JOIN (SELECT DISTINCT a.group_id FROM vuln_aliases a
-                            JOIN kev_entries k ON k.cve_id = a.alias) gk ON gk.group_id = f.group_id
+                 LEFT JOIN group_ratings g ON g.group_id = f.group_id
                  WHERE f.team_id = $1 AND r.team_id = $1 AND r.is_test = $2
                    AND f.resolved_at IS NULL AND {product}
              ),

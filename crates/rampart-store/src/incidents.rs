@@ -1013,13 +1013,12 @@ impl Store {
             "SELECT COUNT(*),
                     COUNT(DISTINCT CASE WHEN v.max_cvss >= 9.0 OR v.severity_band = 'critical'
                                         THEN f.group_id END),
-                    COUNT(DISTINCT CASE WHEN kg.group_id IS NOT NULL THEN f.group_id END)
+                    COUNT(DISTINCT CASE WHEN g.in_kev THEN f.group_id END)
              FROM findings f
              JOIN releases r ON r.id = f.release_id
              JOIN vulnerabilities v ON v.id = f.vulnerability_id
              LEFT JOIN dispositions d ON d.id = f.disposition_id
-             LEFT JOIN (SELECT DISTINCT a.group_id FROM vuln_aliases a
-                        JOIN kev_entries k ON k.cve_id = a.alias) kg ON kg.group_id = f.group_id
+             LEFT JOIN group_ratings g ON g.group_id = f.group_id
              WHERE f.team_id = $1 AND r.team_id = $1 AND r.is_test = $2 AND {scope}
                AND f.resolved_at IS NULL
                AND (d.state IS NULL OR d.state NOT IN ({}))",

@@ -500,7 +500,7 @@ async fn assign_alias_groups<C: Bulk>(
     batch: &[PreparedAdvisory<'_>],
     writes: &[Write],
     at: DateTime<Utc>,
-) -> Result<Vec<i64>, StoreError>
+) -> Result<AliasGroups, StoreError>
 where
     (String, i64): for<'r> FromRow<'r, C::Row>,
     (i64,): for<'r> FromRow<'r, C::Row>,
@@ -573,7 +573,58 @@ where
         " ON CONFLICT (alias) DO NOTHING",
     )
     .await?;
-    Ok(group_of_write)
+    let merged = grouping
+        .merges
+        .into_iter()
+        .flat_map(|(_, merged)| merged)
+        .collect();
+    Ok(AliasGroups {
+        of_write: group_of_write,
+        merged,
+    })
+}
+
+/// The alias group of each written record, and the stored groups merged away.
+struct AliasGroups {
+    of_write: Vec<i64>,
+    merged: Vec<i64>,
+}
+
+/// One alias group's rating, as `group_ratings` keeps it: the highest CVSS of its records,
+/// the highest EPSS score and percentile of its identifiers, and whether CISA KEV lists one
+/// (migration 0031 fills the table with the same query).
+const GROUP_RATINGS: &str = "INSERT INTO group_ratings (group_id, cvss, epss, epss_percentile, in_kev)
+    SELECT g.id,
+        (SELECT MAX(v.max_cvss) FROM vulnerabilities v WHERE v.group_id = g.id),
+        (SELECT MAX(e.epss) FROM vuln_aliases a JOIN epss_scores e ON e.cve_id = a.alias
+         WHERE a.group_id = g.id),
+        (SELECT MAX(e.percentile) FROM vuln_aliases a JOIN epss_scores e ON e.cve_id = a.alias
+         WHERE a.group_id = g.id),
+        EXISTS (SELECT 1 FROM vuln_aliases a JOIN kev_entries k ON k.cve_id = a.alias
+                WHERE a.group_id = g.id)
+    FROM vuln_groups g WHERE g.id";
+
+/// Recomputes the ratings of these alias groups, in the transaction that changed what rates
+/// them (a group merged away keeps a row of NULLs: nothing is left in it).
+async fn refresh_group_ratings<C: Bulk>(conn: &mut C, groups: &[i64]) -> Result<(), sqlx::Error> {
+    let groups: Vec<i64> = groups.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+    conn.execute_for_ids("DELETE FROM group_ratings WHERE group_id", &groups)
+        .await?;
+    conn.execute_for_ids(GROUP_RATINGS, &groups).await
+}
+
+/// [`refresh_group_ratings`] of the groups these CVE ids (KEV or EPSS entries) belong to.
+async fn refresh_ratings_of_cves<C: Bulk>(conn: &mut C, cve_ids: &[&str]) -> Result<(), sqlx::Error>
+where
+    (i64,): for<'r> FromRow<'r, C::Row>,
+{
+    let groups: Vec<i64> = conn
+        .select_in::<(i64,)>("SELECT group_id FROM vuln_aliases WHERE alias", cve_ids)
+        .await?
+        .into_iter()
+        .map(|(group,)| group)
+        .collect();
+    refresh_group_ratings(conn, &groups).await
 }
 
 /// The vulnerability rows, new and replaced alike, in one upsert (a replaced row keeps its
@@ -822,7 +873,10 @@ impl Store {
             if plan.writes.is_empty() {
                 return finish(tx, plan.stats).await;
             }
-            let group_of_write = assign_alias_groups(&mut *tx, batch, &plan.writes, at).await?;
+            let groups = assign_alias_groups(&mut *tx, batch, &plan.writes, at).await?;
+            let touched_groups: Vec<i64> =
+                groups.of_write.iter().chain(&groups.merged).copied().collect();
+            let group_of_write = groups.of_write;
             let written: Vec<&PreparedAdvisory<'_>> =
                 plan.writes.iter().map(|write| &batch[write.index]).collect();
             let row_ids =
@@ -831,6 +885,7 @@ impl Store {
             let replaced: Vec<i64> = plan.writes.iter().filter_map(|write| write.stored_row).collect();
             delete_children(&mut *tx, &replaced).await?;
             insert_children(&mut *tx, &ChildRows::of(batch, &plan.writes, &row_ids)).await?;
+            refresh_group_ratings(&mut *tx, &touched_groups).await?;
             finish(tx, plan.stats).await
         })
     }
@@ -849,6 +904,7 @@ impl Store {
             .await?;
             let mut stats = IngestStats::default();
             let mut events = Vec::new();
+            let mut changed: Vec<&str> = Vec::new();
             for entry in batch {
                 let cve_id = entry.cve_id.trim();
                 if cve_id.is_empty() {
@@ -943,7 +999,9 @@ impl Store {
                 .bind(kb_version)
                 .execute(&mut *tx)
                 .await?;
+                changed.push(cve_id);
             }
+            refresh_ratings_of_cves(&mut *tx, &changed).await?;
             record_events(&mut *tx, &events, now()).await?;
             finish(tx, stats).await
         })
@@ -962,6 +1020,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             let mut stats = IngestStats::default();
+            let mut changed: Vec<&str> = Vec::new();
             for score in &file.scores.records {
                 let cve_id = score.cve_id.trim();
                 if cve_id.is_empty() {
@@ -1018,7 +1077,11 @@ impl Store {
                 .bind(&fresh.model_version)
                 .execute(&mut *tx)
                 .await?;
+                if score_changed {
+                    changed.push(cve_id);
+                }
             }
+            refresh_ratings_of_cves(&mut *tx, &changed).await?;
             sqlx::query("DELETE FROM epss_history WHERE score_day < $1")
                 .bind(score_day - chrono::Duration::days(EPSS_HISTORY_DAYS))
                 .execute(&mut *tx)

@@ -321,12 +321,9 @@ enum Bind {
 /// The select list of [`VulnerabilitySummary`], enrichment joined through the alias group.
 const SUMMARY_COLUMNS: &str = "v.id AS internal_id, v.vuln_id, v.group_id, v.summary, v.published,
     v.modified, v.withdrawn, v.max_cvss, v.severity_band, v.has_exploit_reference,
-    (SELECT MAX(e.epss) FROM vuln_aliases a JOIN epss_scores e ON e.cve_id = a.alias
-     WHERE a.group_id = v.group_id) AS epss,
-    (SELECT MAX(e.percentile) FROM vuln_aliases a JOIN epss_scores e ON e.cve_id = a.alias
-     WHERE a.group_id = v.group_id) AS epss_percentile,
-    EXISTS (SELECT 1 FROM vuln_aliases a JOIN kev_entries k ON k.cve_id = a.alias
-            WHERE a.group_id = v.group_id) AS in_kev";
+    (SELECT g.epss FROM group_ratings g WHERE g.group_id = v.group_id) AS epss,
+    (SELECT g.epss_percentile FROM group_ratings g WHERE g.group_id = v.group_id) AS epss_percentile,
+    EXISTS (SELECT 1 FROM group_ratings g WHERE g.group_id = v.group_id AND g.in_kev) AS in_kev";
 
 impl Store {
     /// A page of vulnerability records (1-based `page`) and the total count.
@@ -385,8 +382,7 @@ impl Store {
         }
         if let Some(kev) = filter.kev {
             conditions.push(format!(
-                "{} EXISTS (SELECT 1 FROM vuln_aliases a JOIN kev_entries k ON k.cve_id = a.alias
-                 WHERE a.group_id = v.group_id)",
+                "{} EXISTS (SELECT 1 FROM group_ratings g WHERE g.group_id = v.group_id AND g.in_kev)",
                 if kev { "" } else { "NOT" }
             ));
         }

@@ -313,3 +313,211 @@ async fn a_batch_groups_and_counts_as_its_records_would_one_by_one() {
         store.close().await;
     }
 }
+
+/// Raw SQL on a store's database, to check what the store keeps against its definition.
+enum Raw {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// Every alias group's rating as `group_ratings` keeps it, and as its definition computes it
+/// from the records, aliases, EPSS scores and KEV entries now stored.
+type Ratings = Vec<(i64, Option<f64>, Option<f64>, Option<f64>, bool)>;
+
+impl Raw {
+    async fn of(store: &Store, kept: &dyn std::any::Any) -> Raw {
+        if let Some(dir) = kept.downcast_ref::<tempfile::TempDir>() {
+            let url = format!("sqlite://{}", dir.path().join("rampart.db").display());
+            Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.unwrap())
+        } else {
+            let database = kept
+                .downcast_ref::<rampart_test_support::TestDatabase>()
+                .unwrap();
+            assert_eq!(store.backend(), rampart_store::Backend::Postgres);
+            Raw::Postgres(sqlx::PgPool::connect(database.url()).await.unwrap())
+        }
+    }
+
+    async fn ratings(&self, sql: &str) -> Ratings {
+        match self {
+            Raw::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+            Raw::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+        }
+    }
+
+    /// The kept ratings, after asserting they equal the computed ones.
+    async fn assert_ratings_current(&self, step: &str) -> Ratings {
+        let kept = self
+            .ratings(
+                "SELECT group_id, cvss, epss, epss_percentile, in_kev FROM group_ratings
+                 ORDER BY group_id",
+            )
+            .await;
+        let computed = self
+            .ratings(
+                "SELECT g.id,
+                    (SELECT MAX(v.max_cvss) FROM vulnerabilities v WHERE v.group_id = g.id),
+                    (SELECT MAX(e.epss) FROM vuln_aliases a JOIN epss_scores e
+                        ON e.cve_id = a.alias WHERE a.group_id = g.id),
+                    (SELECT MAX(e.percentile) FROM vuln_aliases a JOIN epss_scores e
+                        ON e.cve_id = a.alias WHERE a.group_id = g.id),
+                    EXISTS (SELECT 1 FROM vuln_aliases a JOIN kev_entries k
+                        ON k.cve_id = a.alias WHERE a.group_id = g.id)
+                 FROM vuln_groups g ORDER BY g.id",
+            )
+            .await;
+        let differing: Vec<_> = kept
+            .iter()
+            .zip(&computed)
+            .filter(|(kept, computed)| kept != computed)
+            .take(5)
+            .collect();
+        assert!(
+            differing.is_empty() && kept.len() == computed.len(),
+            "{step}: {} kept and {} computed ratings; first differences (kept, computed): {differing:?}",
+            kept.len(),
+            computed.len()
+        );
+        kept
+    }
+}
+
+fn rated_osv(id: &str, aliases: &[&str], modified: &str, vector: &str) -> Advisory {
+    let record = serde_json::json!({
+        "id": id,
+        "aliases": aliases,
+        "modified": modified,
+        "severity": [{"type": "CVSS_V3", "score": vector}],
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "rated"}, "versions": ["1.0"]}],
+    });
+    parse_osv_json(record.to_string().as_bytes())
+        .unwrap()
+        .records
+        .remove(0)
+}
+
+/// The group ratings a findings page sorts and filters by are kept per alias group; every
+/// writer of what rates a group (records, alias merges, EPSS, KEV) keeps them current.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_ratings_follow_records_merges_epss_and_kev() {
+    let Some(root) = rampart_test_data::root() else {
+        return;
+    };
+    const CRITICAL: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H";
+    const MEDIUM: &str = "CVSS:3.1/AV:N/AC:L/PR:L/UI:R/S:U/C:L/I:L/A:N";
+    let (pypa, _) = pypa_advisories(&root);
+    let kev_template = parse_kev_json(
+        &std::fs::read(root.join("cisa-kev/known_exploited_vulnerabilities.json")).unwrap(),
+    )
+    .unwrap()
+    .entries
+    .records
+    .remove(0);
+    // CVE ids the PyPA records carry, to score and list.
+    let mut cves: Vec<String> = pypa
+        .iter()
+        .flat_map(|a| a.aliases.iter())
+        .filter(|alias| alias.starts_with("CVE-"))
+        .cloned()
+        .collect();
+    cves.sort();
+    cves.dedup();
+    let epss_file = |scale: f64| {
+        let mut csv = String::from("#model_version:v2026.06.15,score_date:2026-09-29T12:00:22Z\ncve,epss,percentile\n");
+        for (i, cve) in cves.iter().take(200).enumerate() {
+            let score = ((i % 97) as f64 + 1.0) / 100.0 * scale;
+            csv.push_str(&format!("{cve},{score:.5},{:.5}\n", score.min(0.99)));
+        }
+        parse_epss(csv.as_bytes()).unwrap()
+    };
+    let kev: Vec<_> = cves
+        .iter()
+        .skip(150)
+        .take(20)
+        .map(|cve| {
+            let mut entry = kev_template.clone();
+            entry.cve_id = cve.clone();
+            entry
+        })
+        .collect();
+    for (store, kept) in stores().await {
+        let raw = Raw::of(&store, kept.as_ref()).await;
+        for chunk in pypa.chunks(500) {
+            store.ingest_advisories("osv", chunk).await.unwrap();
+        }
+        raw.assert_ratings_current("PyPA corpus").await;
+        store.ingest_epss(&epss_file(1.0)).await.unwrap();
+        raw.assert_ratings_current("EPSS").await;
+        store.ingest_kev(&kev).await.unwrap();
+        raw.assert_ratings_current("KEV").await;
+        // Lower scores: a group's highest EPSS goes down, not only up.
+        store.ingest_epss(&epss_file(0.5)).await.unwrap();
+        raw.assert_ratings_current("EPSS lowered").await;
+
+        // Two rated groups, then a record naming both: one group, rated by all three.
+        let t1 = "2024-01-01T00:00:00Z";
+        store
+            .ingest_advisories(
+                "osv",
+                &[
+                    rated_osv("GHSA-rate-0001", &["CVE-2099-0001"], t1, MEDIUM),
+                    rated_osv("GHSA-rate-0002", &["CVE-2099-0002"], t1, MEDIUM),
+                ],
+            )
+            .await
+            .unwrap();
+        let scores = "#model_version:v2026.06.15,score_date:2026-09-30T12:00:22Z\ncve,epss,percentile\nCVE-2099-0002,0.91000,0.99000\n";
+        store
+            .ingest_epss(&parse_epss(scores.as_bytes()).unwrap())
+            .await
+            .unwrap();
+        let mut listed = kev_template.clone();
+        listed.cve_id = "CVE-2099-0001".into();
+        store.ingest_kev(&[listed]).await.unwrap();
+        let before_merge = raw.assert_ratings_current("two rated groups").await;
+        store
+            .ingest_advisories(
+                "osv",
+                &[rated_osv(
+                    "GHSA-rate-0003",
+                    &["CVE-2099-0001", "CVE-2099-0002"],
+                    t1,
+                    CRITICAL,
+                )],
+            )
+            .await
+            .unwrap();
+        let after_merge = raw.assert_ratings_current("merged").await;
+        let group = store.alias_group("GHSA-rate-0003").await.unwrap().unwrap();
+        let merged = after_merge.iter().find(|r| r.0 == group).unwrap();
+        assert_eq!(
+            (merged.1, merged.2, merged.4),
+            (Some(9.8), Some(0.91), true)
+        );
+        // A newer version of the critical record, now medium: the group's CVSS goes down.
+        store
+            .ingest_advisories(
+                "osv",
+                &[rated_osv(
+                    "GHSA-rate-0003",
+                    &["CVE-2099-0001", "CVE-2099-0002"],
+                    "2024-02-01T00:00:00Z",
+                    MEDIUM,
+                )],
+            )
+            .await
+            .unwrap();
+        let after_update = raw.assert_ratings_current("downgraded").await;
+        let updated = after_update.iter().find(|r| r.0 == group).unwrap();
+        assert_eq!(updated.1, Some(4.6));
+        // The check is not vacuous: the corpus gave groups of every kind.
+        for (what, count) in [
+            ("CVSS", before_merge.iter().filter(|r| r.1.is_some()).count()),
+            ("EPSS", before_merge.iter().filter(|r| r.2.is_some()).count()),
+            ("KEV", before_merge.iter().filter(|r| r.4).count()),
+        ] {
+            assert!(count >= 10, "only {count} groups rated by {what}");
+        }
+        store.close().await;
+    }
+}
