@@ -593,7 +593,8 @@ struct AliasGroups {
 /// One alias group's rating, as `group_ratings` keeps it: the highest CVSS of its records,
 /// the highest EPSS score and percentile of its identifiers, and whether CISA KEV lists one
 /// (migration 0031 fills the table with the same query).
-const GROUP_RATINGS: &str = "INSERT INTO group_ratings (group_id, cvss, epss, epss_percentile, in_kev)
+const GROUP_RATINGS: &str =
+    "INSERT INTO group_ratings (group_id, cvss, epss, epss_percentile, in_kev)
     SELECT g.id,
         (SELECT MAX(v.max_cvss) FROM vulnerabilities v WHERE v.group_id = g.id),
         (SELECT MAX(e.epss) FROM vuln_aliases a JOIN epss_scores e ON e.cve_id = a.alias
@@ -607,7 +608,12 @@ const GROUP_RATINGS: &str = "INSERT INTO group_ratings (group_id, cvss, epss, ep
 /// Recomputes the ratings of these alias groups, in the transaction that changed what rates
 /// them (a group merged away keeps a row of NULLs: nothing is left in it).
 async fn refresh_group_ratings<C: Bulk>(conn: &mut C, groups: &[i64]) -> Result<(), sqlx::Error> {
-    let groups: Vec<i64> = groups.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+    let groups: Vec<i64> = groups
+        .iter()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     conn.execute_for_ids("DELETE FROM group_ratings WHERE group_id", &groups)
         .await?;
     conn.execute_for_ids(GROUP_RATINGS, &groups).await

@@ -423,7 +423,9 @@ async fn group_ratings_follow_records_merges_epss_and_kev() {
     cves.sort();
     cves.dedup();
     let epss_file = |scale: f64| {
-        let mut csv = String::from("#model_version:v2026.06.15,score_date:2026-09-29T12:00:22Z\ncve,epss,percentile\n");
+        let mut csv = String::from(
+            "#model_version:v2026.06.15,score_date:2026-09-29T12:00:22Z\ncve,epss,percentile\n",
+        );
         for (i, cve) in cves.iter().take(200).enumerate() {
             let score = ((i % 97) as f64 + 1.0) / 100.0 * scale;
             csv.push_str(&format!("{cve},{score:.5},{:.5}\n", score.min(0.99)));
@@ -512,8 +514,14 @@ async fn group_ratings_follow_records_merges_epss_and_kev() {
         assert_eq!(updated.1, Some(4.6));
         // The check is not vacuous: the corpus gave groups of every kind.
         for (what, count) in [
-            ("CVSS", before_merge.iter().filter(|r| r.1.is_some()).count()),
-            ("EPSS", before_merge.iter().filter(|r| r.2.is_some()).count()),
+            (
+                "CVSS",
+                before_merge.iter().filter(|r| r.1.is_some()).count(),
+            ),
+            (
+                "EPSS",
+                before_merge.iter().filter(|r| r.2.is_some()).count(),
+            ),
             ("KEV", before_merge.iter().filter(|r| r.4).count()),
         ] {
             assert!(count >= 10, "only {count} groups rated by {what}");
