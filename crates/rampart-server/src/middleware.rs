@@ -264,7 +264,7 @@ pub async fn record_request(
         latency_us: i64::try_from(latency.as_micros()).unwrap_or(i64::MAX),
         request_bytes,
         response_bytes: 0,
-        client_ip: client.map(|ip| ip.to_string()),
+        client_ip: client.map(request_log::ip_text),
         user_agent,
         request_id,
     };

@@ -88,8 +88,8 @@ pub struct UsageAggregate {
 }
 
 /// The rollup's key of an entry: (team, period, key, user, endpoint, method, status); 0 is
-/// "none" for the ids.
-type RollupKey = (i64, i64, i64, i64, String, String, i64);
+/// "none" for the ids. Borrows the batch's strings: aggregating copies none.
+type RollupKey<'a> = (i64, i64, i64, i64, &'a str, &'a str, i64);
 
 #[derive(Default)]
 struct RollupSums {
@@ -112,6 +112,15 @@ impl RollupSums {
         self.latency_us_sum += entry.latency_us;
         self.response_bytes += entry.response_bytes;
         self.latency.record(entry.latency_us);
+    }
+
+    fn merge(&mut self, other: &RollupSums) {
+        self.requests += other.requests;
+        self.client_errors += other.client_errors;
+        self.server_errors += other.server_errors;
+        self.latency_us_sum += other.latency_us_sum;
+        self.response_bytes += other.response_bytes;
+        self.latency.add(&other.latency);
     }
 }
 
@@ -190,32 +199,60 @@ fn next_period_start(seconds: i64, period_seconds: i64) -> i64 {
     -period_start(-seconds, period_seconds)
 }
 
-/// A batch's sums per rollup key of `tier`.
-fn rollup_of(entries: &[RequestLogEntry], tier: Tier) -> Vec<(RollupKey, RollupSums)> {
-    let mut rollups: HashMap<RollupKey, RollupSums> = HashMap::new();
+/// A batch's sums per rollup key of every tier (finest first), and per (team, hour) without
+/// dimensions: each entry is added once, to its minute; the coarser sums are added up from the
+/// minutes' (a batch has far fewer distinct minutes than entries).
+#[allow(clippy::type_complexity)]
+fn rollups_of(
+    entries: &[RequestLogEntry],
+) -> (
+    Vec<(Tier, Vec<(RollupKey<'_>, RollupSums)>)>,
+    Vec<((i64, i64), RollupSums)>,
+) {
+    let mut minutes: HashMap<RollupKey<'_>, RollupSums> = HashMap::new();
     for entry in entries {
         let key = (
             entry.team_id.unwrap_or(0),
-            period_start(entry.at.timestamp(), tier.seconds()),
+            period_start(entry.at.timestamp(), Tier::Minute.seconds()),
             entry.key_id.unwrap_or(0),
             entry.user_id.unwrap_or(0),
-            entry.endpoint.clone(),
-            entry.method.clone(),
+            entry.endpoint.as_str(),
+            entry.method.as_str(),
             i64::from(entry.status),
         );
-        rollups.entry(key).or_default().add(entry);
+        minutes.entry(key).or_default().add(entry);
     }
-    rollups.into_iter().collect()
+    let coarser = |tier: Tier| {
+        let mut sums: HashMap<RollupKey<'_>, RollupSums> = HashMap::new();
+        for (key, minute) in &minutes {
+            let mut key = *key;
+            key.1 = period_start(key.1, tier.seconds());
+            sums.entry(key).or_default().merge(minute);
+        }
+        sums
+    };
+    let hours = coarser(Tier::Hour);
+    let days = coarser(Tier::Day);
+    let mut totals: HashMap<(i64, i64), RollupSums> = HashMap::new();
+    for (key, hour) in &hours {
+        totals.entry((key.0, key.1)).or_default().merge(hour);
+    }
+    let tiers = vec![
+        (Tier::Minute, minutes.into_iter().collect()),
+        (Tier::Hour, hours.into_iter().collect()),
+        (Tier::Day, days.into_iter().collect()),
+    ];
+    (tiers, totals.into_iter().collect())
 }
 
-fn rollup_columns(rows: &[(RollupKey, RollupSums)]) -> Vec<Column<'_>> {
+fn rollup_columns<'a>(rows: &[(RollupKey<'a>, RollupSums)]) -> Vec<Column<'a>> {
     let mut columns = vec![
         Column::Int(rows.iter().map(|(k, _)| k.0).collect()),
         Column::Int(rows.iter().map(|(k, _)| k.1).collect()),
         Column::Int(rows.iter().map(|(k, _)| k.2).collect()),
         Column::Int(rows.iter().map(|(k, _)| k.3).collect()),
-        Column::Text(rows.iter().map(|(k, _)| k.4.as_str()).collect()),
-        Column::Text(rows.iter().map(|(k, _)| k.5.as_str()).collect()),
+        Column::Text(rows.iter().map(|(k, _)| k.4).collect()),
+        Column::Text(rows.iter().map(|(k, _)| k.5).collect()),
         Column::Int(rows.iter().map(|(k, _)| k.6).collect()),
     ];
     columns.extend(sums_columns(rows.iter().map(|(_, sums)| sums), false));
@@ -244,19 +281,6 @@ fn sums_columns<'a>(
         ));
     }
     columns
-}
-
-/// A batch's sums per (team, hour), without dimensions.
-fn hour_totals_of(entries: &[RequestLogEntry]) -> Vec<((i64, i64), RollupSums)> {
-    let mut totals: HashMap<(i64, i64), RollupSums> = HashMap::new();
-    for entry in entries {
-        let key = (
-            entry.team_id.unwrap_or(0),
-            period_start(entry.at.timestamp(), Tier::Hour.seconds()),
-        );
-        totals.entry(key).or_default().add(entry);
-    }
-    totals.into_iter().collect()
 }
 
 fn totals_columns(rows: &[((i64, i64), RollupSums)]) -> Vec<Column<'static>> {
@@ -444,11 +468,7 @@ impl Store {
             Column::OptionalText(entries.iter().map(|e| e.user_agent.as_deref()).collect()),
             Column::OptionalText(entries.iter().map(|e| e.request_id.as_deref()).collect()),
         ];
-        let tiers: Vec<(Tier, Vec<(RollupKey, RollupSums)>)> = Tier::ALL
-            .iter()
-            .map(|&tier| (tier, rollup_of(entries, tier)))
-            .collect();
-        let totals = hour_totals_of(entries);
+        let (tiers, totals) = rollups_of(entries);
         let totals_columns = totals_columns(&totals);
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -473,24 +493,55 @@ impl Store {
     /// Deletes log rows and rollups older than `before`, a chunk at a time (a long delete
     /// would hold SQLite's writer lock against the requests' own writes). Returns the log
     /// rows and rollup rows deleted.
+    ///
+    /// The log has one index besides its key, `(team_id, at)` (every insert maintains each
+    /// index, on the request log's hot path): old rows are found team by team, the teams
+    /// walked one index seek each (those without credentials, `NULL`, first).
     pub async fn prune_request_log(&self, before: DateTime<Utc>) -> Result<(u64, u64), StoreError> {
         const CHUNK: i64 = 10_000;
         let mut log_rows = 0;
+        let mut team: Option<i64> = None;
         loop {
-            let deleted = with_pool!(self, pool => {
-                sqlx::query(
-                    "DELETE FROM request_log WHERE id IN
-                        (SELECT id FROM request_log WHERE at < $1 LIMIT $2)",
+            loop {
+                // Written out for each case: `team_id = $1 OR $1 IS NULL …` would not use the
+                // index.
+                let deleted = with_pool!(self, pool => {
+                    let query = match team {
+                        Some(team) => sqlx::query(
+                            "DELETE FROM request_log WHERE id IN
+                                (SELECT id FROM request_log
+                                 WHERE team_id = $1 AND at < $2 LIMIT $3)",
+                        )
+                        .bind(team),
+                        None => sqlx::query(
+                            "DELETE FROM request_log WHERE id IN
+                                (SELECT id FROM request_log
+                                 WHERE team_id IS NULL AND at < $1 LIMIT $2)",
+                        ),
+                    };
+                    query
+                        .bind(before)
+                        .bind(CHUNK)
+                        .execute(pool)
+                        .await
+                        .map(|done| done.rows_affected())
+                })?;
+                log_rows += deleted;
+                if deleted < CHUNK as u64 {
+                    break;
+                }
+            }
+            let next: Option<i64> = with_pool!(self, pool => {
+                sqlx::query_scalar(
+                    "SELECT team_id FROM request_log WHERE team_id > $1 ORDER BY team_id LIMIT 1",
                 )
-                .bind(before)
-                .bind(CHUNK)
-                .execute(pool)
+                .bind(team.unwrap_or(i64::MIN))
+                .fetch_optional(pool)
                 .await
-                .map(|done| done.rows_affected())
             })?;
-            log_rows += deleted;
-            if deleted < CHUNK as u64 {
-                break;
+            match next {
+                Some(next) => team = Some(next),
+                None => break,
             }
         }
         // Each rollup keeps the period `before` falls in (a day's row counts minutes the
