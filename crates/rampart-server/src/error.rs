@@ -226,6 +226,14 @@ pub fn parse_json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError>
             format!("malformed JSON: {error}"),
         ));
     }
+    // Every body the API takes is an object (or `null` where none is needed). Serde would
+    // read an array into a struct field by field, so `[]` passed for `{}`: refused instead.
+    if bytes.trim_ascii_start().starts_with(b"[") {
+        return Err(ApiError::new(
+            ErrorCode::InvalidBody,
+            "invalid body: expected a JSON object, not an array",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let refused = match serde_path_to_error::deserialize(&mut deserializer) {
         Ok(value) => return Ok(value),
@@ -349,5 +357,29 @@ mod tests {
         let refused =
             parse_json_body::<Body>(br#"{"id": 1e30, "ratio": 1, "items": []}"#).unwrap_err();
         assert!(refused.message().contains("`id`"), "{}", refused.message());
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Optional {
+        name: Option<String>,
+        note: Option<String>,
+    }
+
+    #[test]
+    fn an_array_is_not_read_as_an_object() {
+        // Serde alone takes `[null, null]` and `[]` as `{}` field by field.
+        for body in [&b"[null, null]"[..], b" []", b"\n[\"a\", \"b\"]"] {
+            let refused = parse_json_body::<Optional>(body).unwrap_err();
+            assert_eq!(refused.code(), ErrorCode::InvalidBody);
+            assert!(refused.message().contains("not an array"), "{}", refused.message());
+        }
+        assert_eq!(
+            parse_json_body::<Optional>(br#"{"name": "a"}"#).unwrap(),
+            Optional {
+                name: Some("a".into()),
+                note: None
+            }
+        );
+        assert_eq!(parse_json_body::<Option<Optional>>(b"null").unwrap(), None);
     }
 }

@@ -195,14 +195,9 @@ pub async fn requests(
             ))
         }
     };
-    let page = match format {
-        Some(_) => None,
-        None => Some(PageRequest::from_query(
-            params.page,
-            params.per_page,
-            DEFAULT_PER_PAGE,
-        )?),
-    };
+    // Checked with a download too (which has no pages), so a bad value is never ignored.
+    let requested = PageRequest::from_query(params.page, params.per_page, DEFAULT_PER_PAGE)?;
+    let page = format.is_none().then_some(requested);
     let query = UsageQuery {
         key_id: params.key_id,
         user: params.user,
