@@ -5,7 +5,7 @@ use rampart_formats::advisory::Advisory;
 use serde::Serialize;
 
 use super::records::{with_page_urls, EpssPoint, EpssView, ExploitView, KevView};
-use crate::bulk::placeholder_list;
+use crate::bulk::{placeholder_list, MAX_PARAMETERS};
 use crate::{with_pool, PageRequest, Store, StoreError};
 
 /// One stored record with its internal id.
@@ -601,16 +601,16 @@ impl Store {
         normalized_names: &[String],
     ) -> Result<Vec<AffectedPackageRow>, StoreError> {
         let mut rows = Vec::new();
-        // Well under both backends' bound-parameter limits.
-        for chunk in normalized_names.chunks(10_000) {
-            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        for chunk in normalized_names.chunks(MAX_PARAMETERS) {
+            // Anonymous placeholders on SQLite: numbered ones cost its parser and binder a
+            // look-up each through every name before (quadratic in a 2,000-crate lockfile).
+            let list = placeholder_list(self.backend(), chunk.len());
             let sql = format!(
                 "SELECT p.vulnerability_id, v.vuln_id, v.modified, v.withdrawn, v.informational,
                         p.ecosystem, p.name,
                         p.normalized_name, p.purl, p.ranges, p.versions
                  FROM affected_packages p JOIN vulnerabilities v ON v.id = p.vulnerability_id
-                 WHERE p.normalized_name IN ({}) ORDER BY p.id",
-                list.join(",")
+                 WHERE p.normalized_name IN ({list}) ORDER BY p.id"
             );
             let chunk_rows: Vec<AffectedPackageRow> = with_pool!(self, pool => {
                 let mut query = sqlx::query_as(&sql);
