@@ -371,7 +371,11 @@ mod tests {
         for body in [&b"[null, null]"[..], b" []", b"\n[\"a\", \"b\"]"] {
             let refused = parse_json_body::<Optional>(body).unwrap_err();
             assert_eq!(refused.code(), ErrorCode::InvalidBody);
-            assert!(refused.message().contains("not an array"), "{}", refused.message());
+            assert!(
+                refused.message().contains("not an array"),
+                "{}",
+                refused.message()
+            );
         }
         assert_eq!(
             parse_json_body::<Optional>(br#"{"name": "a"}"#).unwrap(),
