@@ -122,8 +122,9 @@ if [ -n "${REQUEST_LOG_AB:-}" ]; then
             requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
             # Server CPU (user + system, every thread) per request: what the log costs, little
             # moved by other work on the machine, unlike the request rate.
-            cpu_us=$(( (cpu_after - cpu_before) * 1000000 / $(getconf CLK_TCK) / requests ))
-            echo "== round $round, request log $mode: $rate req/s, server CPU $cpu_us µs/request (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+            cpu_ns=$(( (cpu_after - cpu_before) * 1000000000 / $(getconf CLK_TCK) / requests ))
+            printf '== round %s, request log %s: %s req/s, server CPU %d.%d µs/request (load: %s)\n' \
+                "$round" "$mode" "$rate" $((cpu_ns / 1000)) $((cpu_ns % 1000 / 100)) "$(cut -d' ' -f1-3 /proc/loadavg)"
             stop_server
         done
     done

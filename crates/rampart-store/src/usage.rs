@@ -446,14 +446,15 @@ macro_rules! bind_all {
     }};
 }
 
-impl Store {
-    /// Writes a batch of log entries and adds them to every rollup, in one transaction: the
-    /// rollups always count exactly the rows of the log.
-    pub async fn write_request_log(&self, entries: &[RequestLogEntry]) -> Result<(), StoreError> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let log_columns = [
+/// Inserts a batch's raw `request_log` rows on one connection, each backend its fastest way.
+trait InsertLogRows {
+    async fn insert_log_rows(&mut self, entries: &[RequestLogEntry]) -> Result<(), sqlx::Error>;
+}
+
+impl InsertLogRows for sqlx::PgConnection {
+    /// One `UNNEST` statement, an array per column.
+    async fn insert_log_rows(&mut self, entries: &[RequestLogEntry]) -> Result<(), sqlx::Error> {
+        let columns = [
             Column::Time(entries.iter().map(|e| e.at).collect()),
             Column::OptionalInt(entries.iter().map(|e| e.team_id).collect()),
             Column::OptionalInt(entries.iter().map(|e| e.key_id).collect()),
@@ -468,17 +469,40 @@ impl Store {
             Column::OptionalText(entries.iter().map(|e| e.user_agent.as_deref()).collect()),
             Column::OptionalText(entries.iter().map(|e| e.request_id.as_deref()).collect()),
         ];
+        self.insert_columns(
+            "INSERT INTO request_log (at, team_id, key_id, user_id, method, endpoint, status,
+                 latency_us, request_bytes, response_bytes, client_ip, user_agent, request_id)",
+            &columns,
+            "",
+        )
+        .await
+    }
+}
+
+impl InsertLogRows for sqlx::SqliteConnection {
+    /// A prepared single-row `INSERT` stepped per row through SQLite's own API
+    /// ([`sqlite_rows`]).
+    async fn insert_log_rows(&mut self, entries: &[RequestLogEntry]) -> Result<(), sqlx::Error> {
+        let mut handle = self.lock_handle().await?;
+        let db = handle.as_raw_handle().as_ptr();
+        // SAFETY: the locked handle gives this thread the connection alone until it is
+        // dropped, after the call; the caller's transaction is a write transaction.
+        unsafe { sqlite_rows::insert(db, entries) }
+    }
+}
+
+impl Store {
+    /// Writes a batch of log entries and adds them to every rollup, in one transaction: the
+    /// rollups always count exactly the rows of the log.
+    pub async fn write_request_log(&self, entries: &[RequestLogEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
         let (tiers, totals) = rollups_of(entries);
         let totals_columns = totals_columns(&totals);
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            tx.insert_columns(
-                "INSERT INTO request_log (at, team_id, key_id, user_id, method, endpoint, status,
-                     latency_us, request_bytes, response_bytes, client_ip, user_agent, request_id)",
-                &log_columns,
-                "",
-            )
-            .await?;
+            tx.insert_log_rows(entries).await?;
             for (tier, rows) in &tiers {
                 let (head, tail) = tier.upsert();
                 tx.insert_columns(&head, &rollup_columns(rows), &tail).await?;
@@ -852,6 +876,164 @@ impl Store {
             let idle = pool.num_idle() as u32;
             (size.saturating_sub(idle), idle, pool.options().get_max_connections())
         })
+    }
+}
+
+/// The request log's raw rows on SQLite, through SQLite's own API on the writer's
+/// connection: one single-row `INSERT` prepared once per batch and stepped per row, its text
+/// bound in place. Through sqlx, a batch is a multi-row `VALUES` statement with 13 bound
+/// values per row, and every text value is copied twice on the way (to the connection's
+/// thread, then into SQLite) and released again after: a third of the log's cost per request
+/// in the profile of `POST /v1/query` (BENCHMARKS.md, the request log). The rollups, a few
+/// rows per batch, stay with sqlx.
+mod sqlite_rows {
+    use std::ffi::{c_int, CStr};
+    use std::ptr;
+
+    use chrono::SecondsFormat;
+    use libsqlite3_sys as ffi;
+
+    use super::RequestLogEntry;
+
+    const INSERT: &str = "INSERT INTO request_log (at, team_id, key_id, user_id, method, endpoint,
+        status, latency_us, request_bytes, response_bytes, client_ip, user_agent, request_id)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
+    /// A prepared statement, finalized when dropped.
+    struct Statement {
+        db: *mut ffi::sqlite3,
+        statement: *mut ffi::sqlite3_stmt,
+    }
+
+    impl Drop for Statement {
+        fn drop(&mut self) {
+            // SAFETY: `statement` came from `sqlite3_prepare_v2` on `db` and is finalized once.
+            unsafe {
+                ffi::sqlite3_finalize(self.statement);
+            }
+        }
+    }
+
+    impl Statement {
+        fn error(&self, doing: &str) -> sqlx::Error {
+            // SAFETY: `db` is open; `sqlite3_errmsg` returns a NUL-terminated string it owns,
+            // copied before anything else runs on the connection.
+            let message = unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(self.db)) };
+            sqlx::Error::Protocol(format!(
+                "cannot {doing} the request log: {}",
+                message.to_string_lossy()
+            ))
+        }
+
+        fn check(&self, code: c_int, doing: &str) -> Result<(), sqlx::Error> {
+            if code == ffi::SQLITE_OK {
+                Ok(())
+            } else {
+                Err(self.error(doing))
+            }
+        }
+
+        /// Binds `text` without copying it: it must stay alive until the parameter is bound
+        /// again or the bindings are cleared.
+        fn text(&self, index: c_int, text: Option<&str>) -> Result<(), sqlx::Error> {
+            let Some(text) = text else {
+                // SAFETY: a valid statement and parameter index.
+                return self.check(
+                    unsafe { ffi::sqlite3_bind_null(self.statement, index) },
+                    "bind",
+                );
+            };
+            let length = c_int::try_from(text.len())
+                .map_err(|_| sqlx::Error::Protocol("request log text too long".into()))?;
+            // SAFETY: `text` points to `length` bytes of UTF-8; SQLITE_STATIC is sound because
+            // the caller keeps it alive while it is bound (see `insert`).
+            let code = unsafe {
+                ffi::sqlite3_bind_text(
+                    self.statement,
+                    index,
+                    text.as_ptr().cast(),
+                    length,
+                    ffi::SQLITE_STATIC(),
+                )
+            };
+            self.check(code, "bind")
+        }
+
+        fn int(&self, index: c_int, value: Option<i64>) -> Result<(), sqlx::Error> {
+            // SAFETY: a valid statement and parameter index.
+            let code = unsafe {
+                match value {
+                    Some(value) => ffi::sqlite3_bind_int64(self.statement, index, value),
+                    None => ffi::sqlite3_bind_null(self.statement, index),
+                }
+            };
+            self.check(code, "bind")
+        }
+    }
+
+    /// Inserts `entries` as `request_log` rows, the same values sqlx would bind (`at` as
+    /// sqlx writes a `DateTime<Utc>`).
+    ///
+    /// # Safety
+    /// `db` is an open connection that the calling thread holds alone for the whole call
+    /// (a locked sqlx handle), inside a write transaction.
+    pub(super) unsafe fn insert(
+        db: *mut ffi::sqlite3,
+        entries: &[RequestLogEntry],
+    ) -> Result<(), sqlx::Error> {
+        let mut statement = ptr::null_mut();
+        // SAFETY: `db` is open (the caller's contract); INSERT's length is exact, so no NUL
+        // is needed.
+        let code = unsafe {
+            ffi::sqlite3_prepare_v2(
+                db,
+                INSERT.as_ptr().cast(),
+                INSERT.len() as c_int,
+                &mut statement,
+                ptr::null_mut(),
+            )
+        };
+        let statement = Statement { db, statement };
+        statement.check(code, "prepare")?;
+        // The row's time as text, alive (bound) until the next row binds its own or the
+        // bindings are cleared at the end; the entries' own strings outlive the call.
+        let mut at = String::new();
+        let inserted = insert_rows(&statement, entries, &mut at);
+        // SAFETY: a valid statement; afterwards it points at no text of ours.
+        unsafe { ffi::sqlite3_clear_bindings(statement.statement) };
+        drop(at);
+        inserted
+    }
+
+    fn insert_rows(
+        statement: &Statement,
+        entries: &[RequestLogEntry],
+        at: &mut String,
+    ) -> Result<(), sqlx::Error> {
+        for entry in entries {
+            *at = entry.at.to_rfc3339_opts(SecondsFormat::AutoSi, false);
+            statement.text(1, Some(at))?;
+            statement.int(2, entry.team_id)?;
+            statement.int(3, entry.key_id)?;
+            statement.int(4, entry.user_id)?;
+            statement.text(5, Some(&entry.method))?;
+            statement.text(6, Some(&entry.endpoint))?;
+            statement.int(7, Some(i64::from(entry.status)))?;
+            statement.int(8, Some(entry.latency_us))?;
+            statement.int(9, Some(entry.request_bytes))?;
+            statement.int(10, Some(entry.response_bytes))?;
+            statement.text(11, entry.client_ip.as_deref())?;
+            statement.text(12, entry.user_agent.as_deref())?;
+            statement.text(13, entry.request_id.as_deref())?;
+            // SAFETY: a valid statement with every parameter bound.
+            let code = unsafe { ffi::sqlite3_step(statement.statement) };
+            if code != ffi::SQLITE_DONE {
+                return Err(statement.error("write"));
+            }
+            // SAFETY: a valid statement (its error, if any, was reported by the step).
+            unsafe { ffi::sqlite3_reset(statement.statement) };
+        }
+        Ok(())
     }
 }
 

@@ -261,6 +261,68 @@ backend_tests! {
         assert_eq!(report["totals"]["requests"], 0, "{report}");
     }
 
+    async fn pruning_reaches_every_team_and_anonymous_requests(app) {
+        // The log keeps one index, (team_id, at): the prune walks the teams through it. Rows
+        // of two teams and without credentials, 30 and 10 days old, written by the log's own
+        // writer (on SQLite through SQLite's API: every field must read back as written).
+        let store = rampart_store::Store::connect(&app.config.database).await.unwrap();
+        use chrono::SubsecRound;
+        // Whole milliseconds: PostgreSQL keeps microseconds.
+        let now = app.config.clock.now().trunc_subsecs(3);
+        let mut entries = Vec::new();
+        for (days, team) in [(30, Some(7001)), (30, Some(7002)), (30, None), (10, Some(7001)), (10, Some(7002)), (10, None)] {
+            for n in 0..3 {
+                entries.push(rampart_store::RequestLogEntry {
+                    at: now - chrono::Duration::days(days) + chrono::Duration::milliseconds(n * 1_250),
+                    team_id: team,
+                    key_id: team.map(|t| t + 100),
+                    user_id: team.map(|t| t + 200),
+                    method: "POST".to_string(),
+                    endpoint: "/v1/query".to_string(),
+                    status: if n == 2 { 404 } else { 200 },
+                    latency_us: 1_234 + n,
+                    request_bytes: 70,
+                    response_bytes: 7_800 + n,
+                    client_ip: (n != 1).then(|| "203.0.113.7".to_string()),
+                    user_agent: Some(format!("wrk/4.1 ✓ {n}")),
+                    request_id: (n != 0).then(|| format!("req-{days}-{n}")),
+                });
+            }
+        }
+        store.write_request_log(&entries).await.unwrap();
+        let listed = |team: i64| {
+            let store = &store;
+            async move {
+                store
+                    .list_request_log(team, &rampart_store::UsageFilter::default(), None, 100)
+                    .await
+                    .unwrap()
+                    .0
+            }
+        };
+        let mut rows = listed(7001).await;
+        rows.reverse();
+        let written: Vec<_> = entries.iter().filter(|e| e.team_id == Some(7001)).collect();
+        assert_eq!(rows.len(), written.len());
+        for (row, entry) in rows.iter().zip(&written) {
+            assert_eq!(row.at, entry.at);
+            assert_eq!((row.team_id, row.key_id, row.user_id), (entry.team_id, entry.key_id, entry.user_id));
+            assert_eq!((row.method.as_str(), row.endpoint.as_str()), (entry.method.as_str(), entry.endpoint.as_str()));
+            assert_eq!(row.status, i32::from(entry.status));
+            assert_eq!((row.latency_us, row.request_bytes, row.response_bytes), (entry.latency_us, entry.request_bytes, entry.response_bytes));
+            assert_eq!((&row.client_ip, &row.user_agent, &row.request_id), (&entry.client_ip, &entry.user_agent, &entry.request_id));
+        }
+        let (pruned, _) = store.prune_request_log(now - chrono::Duration::days(20)).await.unwrap();
+        assert_eq!(pruned, 9, "the 30-day-old rows of both teams and the anonymous ones");
+        assert_eq!(listed(7001).await.len(), 3);
+        assert_eq!(listed(7002).await.len(), 3);
+        // What is left, anonymous rows included, goes with a later cutoff (the test's own
+        // requests, logged by the server, are newer still).
+        let (pruned, _) = store.prune_request_log(now - chrono::Duration::days(5)).await.unwrap();
+        assert_eq!(pruned, 9);
+        store.close().await;
+    }
+
     #[configure(|config| {
         config.request_log.buffer = 2;
         config.request_log.flush_interval = Duration::from_secs(3600);
