@@ -398,3 +398,145 @@ async fn postgres_kill_9_mid_sync_keeps_whole_batches_and_the_restart_completes_
     args.extend(SYNC_FLAGS);
     kill_mid_run_and_restart(&args, None, Some(database.url())).await;
 }
+
+/// The replica whose log says it started attempt `attempt` of run `run_id`.
+fn replicas_starting(replicas: &[ServerProcess], run_id: i64, attempt: i64) -> Vec<usize> {
+    replicas
+        .iter()
+        .enumerate()
+        .filter(|(_, replica)| {
+            replica.log.lock().unwrap().iter().any(|line| {
+                serde_json::from_str::<Value>(line).is_ok_and(|event| {
+                    event["fields"]["message"] == "sync run started"
+                        && event["fields"]["run"] == run_id
+                        && event["fields"]["attempt"] == attempt
+                })
+            })
+        })
+        .map(|(index, _)| index)
+        .collect()
+}
+
+/// Issue 21 item 1 on three `rampart serve` processes sharing one PostgreSQL, every one
+/// running the sync scheduler and worker: a scheduled run is queued and run once; killing
+/// (`kill -9`) the replica that holds it makes another take it over once its lease runs out
+/// (the documented bound: the lease, 3 s here, plus the workers' 5 s poll), which finishes
+/// it from the source's cursor; the next due time again gives one run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_replicas_run_a_scheduled_sync_once_and_take_over_from_a_killed_holder() {
+    let Some(root) = rampart_test_data::root() else {
+        return;
+    };
+    let Some(database) = rampart_test_support::fresh_postgres_database(false).await else {
+        return;
+    };
+    let upstream = Arc::new(Upstream::load(&root));
+    let everything = upstream.kept(upstream.entries.len());
+    let nvd_url = start_upstream(Arc::clone(&upstream)).await;
+    let secret_key = "7d".repeat(32);
+    let mut args = vec![
+        "--database-url",
+        database.url(),
+        "--secret-key",
+        secret_key.as_str(),
+    ];
+    args.extend(SYNC_FLAGS);
+    let mut replicas: Vec<ServerProcess> = std::thread::scope(|scope| {
+        let started: Vec<_> = (0..3)
+            .map(|_| scope.spawn(|| ServerProcess::start(&args, &[])))
+            .collect();
+        started.into_iter().map(|s| s.join().unwrap()).collect()
+    });
+    let keys: Vec<String> = replicas.iter().filter_map(|r| r.printed_key()).collect();
+    assert_eq!(keys.len(), 1, "exactly one replica bootstraps");
+    let key = keys[0].clone();
+    let cursor = (Utc::now() - chrono::Duration::days(3)).trunc_subsecs(0);
+    let response = reqwest::Client::new()
+        .post(replicas[0].url(SOURCES))
+        .bearer_auth(&key)
+        .json(
+            &json!({"config": {"id": "nvd", "type": "NVD", "syncIntervalHours": 24,
+            "url": nvd_url, "lastModifiedSince": cursor.to_rfc3339()}, "apiKey": NVD_KEY}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+
+    // Every scheduler sees the new source due; one run is queued and one worker runs it.
+    wait_for(60, "the third page request", || async {
+        (upstream.held_requests() > 0).then_some(())
+    })
+    .await;
+    // Two more polls of every replica's scheduler and worker while the run is held.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let db = Database::open(None, Some(database.url())).await;
+    assert_eq!(db.runs().await, [("running".to_string(), 1)], "one run");
+    assert_eq!(
+        upstream.requested_from.lock().unwrap().len(),
+        PAGES_BEFORE_HOLD + 1,
+        "one worker fetched: two pages and the held one"
+    );
+    let runs_path = format!("{SOURCES}/nvd/runs");
+    let run = api(&replicas[1], &key, &runs_path).await["runs"][0].clone();
+    assert_eq!(run["trigger"], "schedule", "{run}");
+    let run_id = run["id"].as_i64().unwrap();
+    let holders = replicas_starting(&replicas, run_id, 1);
+    assert_eq!(holders.len(), 1, "one replica started the run");
+
+    // The holder dies; another replica takes the run over once its lease has run out.
+    let holder = replicas.remove(holders[0]);
+    let (exit, _) = holder.stop("KILL");
+    assert_eq!(exit.signal(), Some(9));
+    let killed = std::time::Instant::now();
+    upstream.release.send_replace(true);
+    let taker = wait_for(120, "another replica to take the run over", || async {
+        let taking = replicas_starting(&replicas, run_id, 2);
+        (!taking.is_empty()).then_some(taking)
+    })
+    .await;
+    let takeover = killed.elapsed();
+    assert_eq!(taker.len(), 1, "one replica took it over");
+    let run = wait_for(120, "the run to finish", || async {
+        let run = api(&replicas[0], &key, &runs_path).await["runs"][0].clone();
+        (run["status"] != "running" && run["status"] != "queued").then_some(run)
+    })
+    .await;
+    println!(
+        "the killed replica's sync run was taken over after {takeover:?} (lease 3 s, poll 5 s)"
+    );
+    assert_eq!(run["id"], run_id, "{run}");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["attempts"], 2, "{run}");
+    assert_eq!(db.runs().await, [("succeeded".to_string(), 2)]);
+    assert_eq!(db.stored_rows().await.len(), everything.len());
+
+    // The next due time (brought forward): one more run, by one replica.
+    on_database!(&db, pool => {
+        sqlx::query("UPDATE sync_sources SET next_run_at = $1 WHERE id = 'nvd'")
+            .bind(Utc::now() - chrono::Duration::seconds(1))
+            .execute(pool)
+            .await
+            .unwrap();
+    });
+    wait_for(60, "the second scheduled run to finish", || async {
+        let runs = db.runs().await;
+        (runs.len() == 2 && runs[1].0 == "succeeded").then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        db.runs().await,
+        [("succeeded".to_string(), 2), ("succeeded".to_string(), 1)],
+        "one run per due time"
+    );
+    let second = api(&replicas[0], &key, &runs_path).await["runs"][0].clone();
+    assert_eq!(second["trigger"], "schedule", "{second}");
+    let second_id = second["id"].as_i64().unwrap();
+    assert_eq!(replicas_starting(&replicas, second_id, 1).len(), 1);
+    db.close().await;
+    for replica in replicas {
+        let (exit, _) = replica.stop("TERM");
+        assert!(exit.success(), "{exit:?}");
+    }
+}
