@@ -25,7 +25,7 @@ use axum::response::Response;
 use ipnet::IpNet;
 use rampart_engine::{Clock, RequestLogSettings};
 use rampart_store::{RequestLogEntry, Store};
-use tokio::sync::{mpsc, watch, Mutex};
+use tokio::sync::{mpsc, watch, Mutex, Notify};
 
 /// The route template a request matched, set by [`tag_route`] on the response.
 #[derive(Debug, Clone)]
@@ -50,6 +50,9 @@ pub struct RequestLog {
     receiver: Mutex<mpsc::Receiver<RequestLogEntry>>,
     dropped: AtomicU64,
     written: AtomicU64,
+    /// Wakes the writer once a batch is waiting, before its next tick: under load a tick's
+    /// worth of entries can be more than the buffer holds.
+    batch_waiting: Notify,
 }
 
 impl RequestLog {
@@ -61,14 +64,19 @@ impl RequestLog {
             receiver: Mutex::new(receiver),
             dropped: AtomicU64::new(0),
             written: AtomicU64::new(0),
+            batch_waiting: Notify::new(),
         }
     }
 
-    /// Hands an entry to the writer; a full buffer drops it (counted), never waits.
+    /// Hands an entry to the writer; a full buffer drops it (counted), never waits. The
+    /// writer is woken only once a whole batch waits (not per entry).
     pub fn submit(&self, entry: RequestLogEntry) {
         if self.sender.try_send(entry).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("rampart_request_log_dropped_total").increment(1);
+        }
+        if self.queued() >= self.settings.batch.max(1) {
+            self.batch_waiting.notify_one();
         }
     }
 
@@ -86,14 +94,15 @@ impl RequestLog {
         self.sender.max_capacity() - self.sender.capacity()
     }
 
-    /// Writes what is buffered every `flush_interval` (at once while full batches keep
-    /// coming) until `stop`, then everything left.
+    /// Writes what is buffered every `flush_interval`, and as soon as a whole batch waits
+    /// (at once while full batches keep coming), until `stop`, then everything left.
     pub async fn run_writer(self: Arc<Self>, store: Store, mut stop: watch::Receiver<bool>) {
         let mut ticker = tokio::time::interval(self.settings.flush_interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = ticker.tick() => self.flush(&store).await,
+                _ = self.batch_waiting.notified() => self.flush(&store).await,
                 _ = stop.changed() => break,
             }
         }
