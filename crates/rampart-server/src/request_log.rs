@@ -102,7 +102,7 @@ impl RequestLog {
         loop {
             tokio::select! {
                 _ = ticker.tick() => self.flush(&store).await,
-                _ = self.batch_waiting.notified() => self.flush(&store).await,
+                _ = self.batch_waiting.notified() => self.write(&store, true).await,
                 _ = stop.changed() => break,
             }
         }
@@ -111,11 +111,18 @@ impl RequestLog {
 
     /// Writes every buffered entry, a batch per transaction.
     pub async fn flush(&self, store: &Store) {
+        self.write(store, false).await;
+    }
+
+    /// Writes buffered entries a batch per transaction: all of them, or (`whole_batches`)
+    /// only whole batches, leaving the rest to the next tick or batch (a transaction per
+    /// remainder would double the transactions under load).
+    async fn write(&self, store: &Store, whole_batches: bool) {
         let mut receiver = self.receiver.lock().await;
         let batch = self.settings.batch.max(1);
         loop {
             // Nothing buffered: done (`recv_many` would wait for the next entry).
-            if receiver.is_empty() {
+            if receiver.is_empty() || (whole_batches && receiver.len() < batch) {
                 return;
             }
             let mut entries = Vec::with_capacity(batch.min(receiver.len()));
