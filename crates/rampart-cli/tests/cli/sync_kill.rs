@@ -389,14 +389,15 @@ async fn postgres_kill_9_mid_sync_keeps_whole_batches_and_the_restart_completes_
         return;
     };
     let secret_key = "6b".repeat(32);
-    let mut args = vec![
-        "--database-url",
-        database.url(),
-        "--secret-key",
-        secret_key.as_str(),
-    ];
-    args.extend(SYNC_FLAGS);
+    let args = postgres_args(database.url(), &secret_key);
     kill_mid_run_and_restart(&args, None, Some(database.url())).await;
+}
+
+/// The flags of a start on PostgreSQL, with [`SYNC_FLAGS`].
+fn postgres_args<'a>(url: &'a str, secret_key: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["--database-url", url, "--secret-key", secret_key];
+    args.extend(SYNC_FLAGS);
+    args
 }
 
 /// The replica whose log says it started attempt `attempt` of run `run_id`.
@@ -434,13 +435,7 @@ async fn three_replicas_run_a_scheduled_sync_once_and_take_over_from_a_killed_ho
     let everything = upstream.kept(upstream.entries.len());
     let nvd_url = start_upstream(Arc::clone(&upstream)).await;
     let secret_key = "7d".repeat(32);
-    let mut args = vec![
-        "--database-url",
-        database.url(),
-        "--secret-key",
-        secret_key.as_str(),
-    ];
-    args.extend(SYNC_FLAGS);
+    let args = postgres_args(database.url(), &secret_key);
     let mut replicas: Vec<ServerProcess> = std::thread::scope(|scope| {
         let started: Vec<_> = (0..3)
             .map(|_| scope.spawn(|| ServerProcess::start(&args, &[])))

@@ -232,6 +232,10 @@ fn minimal_osv(id: &str, aliases: &[&str], modified: &str, summary: &str) -> Adv
         "summary": summary,
         "affected": [{"package": {"ecosystem": "PyPI", "name": "grouped"}, "versions": ["1.0"]}],
     });
+    one_osv(&record)
+}
+
+fn one_osv(record: &serde_json::Value) -> Advisory {
     parse_osv_json(record.to_string().as_bytes())
         .unwrap()
         .records
@@ -390,10 +394,7 @@ fn rated_osv(id: &str, aliases: &[&str], modified: &str, vector: &str) -> Adviso
         "severity": [{"type": "CVSS_V3", "score": vector}],
         "affected": [{"package": {"ecosystem": "PyPI", "name": "rated"}, "versions": ["1.0"]}],
     });
-    parse_osv_json(record.to_string().as_bytes())
-        .unwrap()
-        .records
-        .remove(0)
+    one_osv(&record)
 }
 
 /// The group ratings a findings page sorts and filters by are kept per alias group; every
