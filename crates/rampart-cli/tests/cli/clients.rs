@@ -42,23 +42,6 @@ fn scripts() -> PathBuf {
     repository().join("scripts/clients")
 }
 
-/// Skips with the reason, or fails when CI requires the generators.
-fn unavailable(reason: &str) {
-    if std::env::var(REQUIRE_VAR).as_deref() == Ok("1") {
-        panic!("{reason} but {REQUIRE_VAR}=1");
-    }
-    eprintln!("skipping: {reason} (CI installs it and sets {REQUIRE_VAR}=1)");
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "status: {}\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 /// The Python with the pinned generator, and the folder of its console scripts (where
 /// `openapi-python-client` and the `ruff` it formats with are).
 fn python() -> Result<(String, PathBuf), String> {
@@ -132,7 +115,7 @@ fn assert_quiet(what: &str, output: &Output) {
         assert!(
             !printed.contains(complaint),
             "{what} complained ({complaint:?}):\n{}",
-            text(output)
+            crate::command_output(output)
         );
     }
 }
@@ -152,7 +135,7 @@ fn typescript(document: &Path, out: &Path, operation_ids: &[String]) {
     assert!(
         generated.status.success(),
         "openapi-typescript: {}",
-        text(&generated)
+        crate::command_output(&generated)
     );
     assert_quiet("openapi-typescript", &generated);
     let types = std::fs::read_to_string(out.join("rampart.d.ts")).unwrap();
@@ -183,7 +166,11 @@ fn typescript(document: &Path, out: &Path, operation_ids: &[String]) {
         .arg(out.join("tsconfig.json"))
         .output()
         .expect("run tsc");
-    assert!(checked.status.success(), "tsc: {}", text(&checked));
+    assert!(
+        checked.status.success(),
+        "tsc: {}",
+        crate::command_output(&checked)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,10 +180,10 @@ async fn generated_clients_build_and_the_python_one_drives_the_server() {
     };
     let (python, python_bin) = match python() {
         Ok(found) => found,
-        Err(reason) => return unavailable(&reason),
+        Err(reason) => return crate::unavailable(REQUIRE_VAR, &reason),
     };
     if let Err(reason) = node() {
-        return unavailable(&reason);
+        return crate::unavailable(REQUIRE_VAR, &reason);
     }
     let document_path = repository().join("openapi.json");
     let document: Value =
@@ -241,7 +228,7 @@ async fn generated_clients_build_and_the_python_one_drives_the_server() {
     assert!(
         generated.status.success(),
         "openapi-python-client: {}",
-        text(&generated)
+        crate::command_output(&generated)
     );
     assert_quiet("openapi-python-client", &generated);
     let mut modules = BTreeSet::new();
@@ -284,7 +271,7 @@ async fn generated_clients_build_and_the_python_one_drives_the_server() {
     assert!(
         typed.status.success(),
         "mypy over the Python client: {}",
-        text(&typed)
+        crate::command_output(&typed)
     );
 
     // The server: RustSec's advisories, a tiny rate limit, two keys.
@@ -310,7 +297,11 @@ async fn generated_clients_build_and_the_python_one_drives_the_server() {
             advisories.to_str().unwrap(),
         ],
     );
-    assert!(imported.status.success(), "import: {}", text(&imported));
+    assert!(
+        imported.status.success(),
+        "import: {}",
+        crate::command_output(&imported)
+    );
     let server = start_server(&work, &["--data-dir", data, "--config", config]);
     let key = |name: &str, scopes: &str| {
         let created = rampart(
@@ -330,7 +321,11 @@ async fn generated_clients_build_and_the_python_one_drives_the_server() {
                 config,
             ],
         );
-        assert!(created.status.success(), "keys create: {}", text(&created));
+        assert!(
+            created.status.success(),
+            "keys create: {}",
+            crate::command_output(&created)
+        );
         String::from_utf8(created.stdout)
             .unwrap()
             .trim()
@@ -360,11 +355,11 @@ async fn generated_clients_build_and_the_python_one_drives_the_server() {
     assert!(
         driven.status.success(),
         "drive.py: {}\nserver log (tail):\n{}",
-        text(&driven),
+        crate::command_output(&driven),
         log.lines().rev().take(30).collect::<Vec<_>>().join("\n")
     );
-    let summary: Value =
-        serde_json::from_slice(&driven.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&driven)));
+    let summary: Value = serde_json::from_slice(&driven.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", crate::command_output(&driven)));
 
     assert_eq!(summary["authentication"]["key_name"], "sdk", "{summary:#}");
     assert_eq!(summary["authentication"]["team"], "Operators");

@@ -35,3 +35,22 @@ fn database_args(app: &TestApp) -> Vec<String> {
         DatabaseLocation::Postgres(url) => vec!["--database-url".into(), url.clone()],
     }
 }
+
+/// Skips a test whose tool is missing with the reason, or fails when CI requires the tool
+/// (`require_var=1`).
+fn unavailable(require_var: &str, reason: &str) {
+    if std::env::var(require_var).as_deref() == Ok("1") {
+        panic!("{reason} but {require_var}=1");
+    }
+    eprintln!("skipping: {reason} (CI installs it and sets {require_var}=1)");
+}
+
+/// A finished command's status and output, for assertion messages.
+fn command_output(output: &std::process::Output) -> String {
+    format!(
+        "status: {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

@@ -12,7 +12,6 @@
 //! the first key, half for the second), `RAMPART_SCHEMATHESIS_SEED` picks another seed.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use serde_json::Value;
 
@@ -29,22 +28,6 @@ const DEFAULT_SEED: &str = "20261203";
 
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn unavailable(reason: &str) {
-    if std::env::var(REQUIRE_VAR).as_deref() == Ok("1") {
-        panic!("{reason} but {REQUIRE_VAR}=1");
-    }
-    eprintln!("skipping: {reason} (CI installs it and sets {REQUIRE_VAR}=1)");
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "status: {}\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// The `schemathesis` console script beside the Python that has the pinned package.
@@ -132,7 +115,7 @@ fn run(
     let Some(report) = report else {
         panic!(
             "schemathesis ({label}) wrote no JSON report: {}",
-            text(&output)
+            crate::command_output(&output)
         );
     };
     let failures = report["failures"].as_array().cloned().unwrap_or_default();
@@ -141,13 +124,13 @@ fn run(
     assert!(
         failures.is_empty() && errors.is_empty() && output.status.success(),
         "schemathesis ({label}) found failures {failures:#?}, errors {errors:#?}:\n{}",
-        text(&output)
+        crate::command_output(&output)
     );
     let total = report["operations"]["total"].as_u64().unwrap_or(0);
     assert!(
         total > 100 && tested == total,
         "schemathesis ({label}) tested {tested} of {total} operations:\n{}",
-        text(&output)
+        crate::command_output(&output)
     );
     eprintln!(
         "schemathesis ({label}): {} test cases over {tested} operations, no failure",
@@ -159,7 +142,7 @@ fn run(
 async fn the_served_openapi_document_holds_under_schemathesis_with_two_teams_keys() {
     let schemathesis = match schemathesis() {
         Ok(found) => found,
-        Err(reason) => return unavailable(&reason),
+        Err(reason) => return crate::unavailable(REQUIRE_VAR, &reason),
     };
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path().to_path_buf();
@@ -256,7 +239,11 @@ async fn the_served_openapi_document_holds_under_schemathesis_with_two_teams_key
             config,
         ],
     );
-    assert!(created.status.success(), "keys create: {}", text(&created));
+    assert!(
+        created.status.success(),
+        "keys create: {}",
+        crate::command_output(&created)
+    );
     let second_key = String::from_utf8(created.stdout)
         .unwrap()
         .trim()

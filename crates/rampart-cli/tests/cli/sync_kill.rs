@@ -260,6 +260,31 @@ where
     panic!("gave up waiting for {what}");
 }
 
+/// Configures the source `nvd` (daily, the local upstream, from `cursor`) through `server`.
+async fn create_nvd_source(
+    server: &ServerProcess,
+    key: &str,
+    nvd_url: &str,
+    cursor: DateTime<Utc>,
+) {
+    let response = reqwest::Client::new()
+        .post(server.url(SOURCES))
+        .bearer_auth(key)
+        .json(
+            &json!({"config": {"id": "nvd", "type": "NVD", "syncIntervalHours": 24,
+            "url": nvd_url, "lastModifiedSince": cursor.to_rfc3339()}, "apiKey": NVD_KEY}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status().as_u16(),
+        200,
+        "{}",
+        response.text().await.unwrap()
+    );
+}
+
 async fn kill_mid_run_and_restart(
     args: &[&str],
     sqlite_file: Option<&Path>,
@@ -280,22 +305,7 @@ async fn kill_mid_run_and_restart(
         .expect("first start prints the admin key");
     // The cursor the run must fetch from (less than NVD's 120-day window before now).
     let cursor = (Utc::now() - chrono::Duration::days(3)).trunc_subsecs(0);
-    let response = reqwest::Client::new()
-        .post(first.url(SOURCES))
-        .bearer_auth(&key)
-        .json(
-            &json!({"config": {"id": "nvd", "type": "NVD", "syncIntervalHours": 24,
-            "url": nvd_url, "lastModifiedSince": cursor.to_rfc3339()}, "apiKey": NVD_KEY}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        response.status().as_u16(),
-        200,
-        "{}",
-        response.text().await.unwrap()
-    );
+    create_nvd_source(&first, &key, &nvd_url, cursor).await;
 
     // The scheduler queues the new source's first run and the worker starts it; two pages
     // go through, the third is held.
@@ -446,17 +456,7 @@ async fn three_replicas_run_a_scheduled_sync_once_and_take_over_from_a_killed_ho
     assert_eq!(keys.len(), 1, "exactly one replica bootstraps");
     let key = keys[0].clone();
     let cursor = (Utc::now() - chrono::Duration::days(3)).trunc_subsecs(0);
-    let response = reqwest::Client::new()
-        .post(replicas[0].url(SOURCES))
-        .bearer_auth(&key)
-        .json(
-            &json!({"config": {"id": "nvd", "type": "NVD", "syncIntervalHours": 24,
-            "url": nvd_url, "lastModifiedSince": cursor.to_rfc3339()}, "apiKey": NVD_KEY}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
+    create_nvd_source(&replicas[0], &key, &nvd_url, cursor).await;
 
     // Every scheduler sees the new source due; one run is queued and one worker runs it.
     wait_for(60, "the third page request", || async {
