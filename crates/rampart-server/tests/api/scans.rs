@@ -4,7 +4,8 @@
 //! PostgreSQL the suite runs on. Detections are cross-referenced with a small knowledge base
 //! imported through the store (NVD 2.0 records with CPE configurations). Also: the allow-list
 //! refusal naming `--scan-allowed-targets`, metadata refusal, the CIDR size limit, the daily
-//! quota's 429, test-key simulation, rescans with diffs, exports, monitors and quotas.
+//! quota's 429, the per-team concurrency cap's 429, test-key simulation, rescans with diffs,
+//! exports, monitors and quotas.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -539,6 +540,44 @@ backend_tests! {
         assert_eq!(quotas["monitors"]["limit"], 5);
         assert_eq!(quotas["alerts"]["limit"], 10);
         assert_eq!(quotas["api_keys"]["limit"], 5);
+    }
+
+    #[configure(|c| { allow_loopback(c); c.scans.concurrent_per_team = 1; })]
+    async fn a_team_at_its_concurrency_cap_gets_429_until_a_scan_finishes(app) {
+        // A listener that accepts and never answers holds the first scan open.
+        let tarpit = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = format!("http://127.0.0.1:{}/", tarpit.local_addr().unwrap().port());
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            tokio::select! {
+                _ = released => {}
+                _ = async { while let Ok((socket, _)) = tarpit.accept().await { held.push(socket); } } => {}
+            }
+        });
+        let (status, first) = json_of(app.post("/api/v1/scans").json(&json!({"target": target})).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{first}");
+        let response = app.post("/api/v1/scans").json(&json!({"target": target})).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        let body: Value = response.json().await.unwrap();
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("1 scans queued or running"), "{body}");
+        assert!(message.contains("concurrency cap"), "{body}");
+        // Closing the connection ends the first scan; the team may scan again.
+        release.send(()).unwrap();
+        let id = first["id"].as_str().unwrap();
+        let mut status_now = Value::Null;
+        for _ in 0..300 {
+            let (_, scan) = json_of(app.get(&format!("/api/v1/scans/{id}")).send().await.unwrap()).await;
+            status_now = scan["status"].clone();
+            if status_now != "queued" && status_now != "running" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(status_now == "completed" || status_now == "failed", "{status_now}");
+        let (status, third) = json_of(app.post("/api/v1/scans").json(&json!({"target": target})).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{third}");
     }
 
     async fn test_keys_get_a_deterministic_simulation_and_send_nothing(app) {
