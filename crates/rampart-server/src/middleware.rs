@@ -216,7 +216,7 @@ pub async fn record_request(
     }
     let started = Instant::now();
     let at = state.now();
-    let method = request.method().as_str().to_string();
+    let method = request_log::method_name(request.method());
     let headers = request.headers();
     let request_id = request_log::header_text(headers, "x-request-id", 200);
     let user_agent = request_log::header_text(
@@ -259,7 +259,7 @@ pub async fn record_request(
         key_id: caller.key_id,
         user_id: caller.user_id,
         method,
-        endpoint: endpoint.to_string(),
+        endpoint,
         status,
         latency_us: i64::try_from(latency.as_micros()).unwrap_or(i64::MAX),
         request_bytes,

@@ -10,6 +10,7 @@
 //!
 //! Logged: every request but the health probes, `/metrics` and the dashboard's static assets.
 
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,7 +20,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, MatchedPath, Request};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use ipnet::IpNet;
@@ -184,6 +185,20 @@ pub async fn tag_route(request: Request, next: Next) -> Response {
         response.extensions_mut().insert(template);
     }
     response
+}
+
+/// A request's method as the log keeps it: the standard ones without an allocation.
+pub(crate) fn method_name(method: &Method) -> Cow<'static, str> {
+    Cow::Borrowed(match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        other => return Cow::Owned(other.to_owned()),
+    })
 }
 
 pub(crate) fn is_logged(path: &str) -> bool {

@@ -2,7 +2,9 @@
 //! per key × route × minute rollup kept in the same transaction, retention, and the queries
 //! analytics read. Log rows carry `team_id`; every read takes the caller's team.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rampart_core::usage::{LatencyHistogram, StatusFilter, UsageGrouping, LATENCY_BUCKET_COUNT};
@@ -20,9 +22,11 @@ pub struct RequestLogEntry {
     pub key_id: Option<i64>,
     /// The session's user, or the key's owner (a person or a service account).
     pub user_id: Option<i64>,
-    pub method: String,
-    /// The route template (`/api/v1/releases/{id}`), `unmatched` when no route answered.
-    pub endpoint: String,
+    /// The standard methods without an allocation per request.
+    pub method: Cow<'static, str>,
+    /// The route template (`/api/v1/releases/{id}`), `unmatched` when no route answered:
+    /// shared with the route's own (no copy per request).
+    pub endpoint: Arc<str>,
     pub status: u16,
     pub latency_us: i64,
     pub request_bytes: i64,
@@ -210,17 +214,32 @@ fn rollups_of(
     Vec<((i64, i64), RollupSums)>,
 ) {
     let mut minutes: HashMap<RollupKey<'_>, RollupSums> = HashMap::new();
+    // Consecutive entries mostly share their key (a client calling one route within a
+    // minute): a run of them is summed here and hashed into `minutes` once.
+    let mut run: Option<(RollupKey<'_>, RollupSums)> = None;
     for entry in entries {
         let key = (
             entry.team_id.unwrap_or(0),
             period_start(entry.at.timestamp(), Tier::Minute.seconds()),
             entry.key_id.unwrap_or(0),
             entry.user_id.unwrap_or(0),
-            entry.endpoint.as_str(),
-            entry.method.as_str(),
+            &*entry.endpoint,
+            &*entry.method,
             i64::from(entry.status),
         );
-        minutes.entry(key).or_default().add(entry);
+        match &mut run {
+            Some((run_key, sums)) if *run_key == key => sums.add(entry),
+            _ => {
+                let mut sums = RollupSums::default();
+                sums.add(entry);
+                if let Some((ended, ended_sums)) = run.replace((key, sums)) {
+                    minutes.entry(ended).or_default().merge(&ended_sums);
+                }
+            }
+        }
+    }
+    if let Some((key, sums)) = run {
+        minutes.entry(key).or_default().merge(&sums);
     }
     let coarser = |tier: Tier| {
         let mut sums: HashMap<RollupKey<'_>, RollupSums> = HashMap::new();
@@ -459,8 +478,8 @@ impl InsertLogRows for sqlx::PgConnection {
             Column::OptionalInt(entries.iter().map(|e| e.team_id).collect()),
             Column::OptionalInt(entries.iter().map(|e| e.key_id).collect()),
             Column::OptionalInt(entries.iter().map(|e| e.user_id).collect()),
-            Column::Text(entries.iter().map(|e| e.method.as_str()).collect()),
-            Column::Text(entries.iter().map(|e| e.endpoint.as_str()).collect()),
+            Column::Text(entries.iter().map(|e| &*e.method).collect()),
+            Column::Text(entries.iter().map(|e| &*e.endpoint).collect()),
             Column::Int(entries.iter().map(|e| i64::from(e.status)).collect()),
             Column::Int(entries.iter().map(|e| e.latency_us).collect()),
             Column::Int(entries.iter().map(|e| e.request_bytes).collect()),
@@ -480,8 +499,7 @@ impl InsertLogRows for sqlx::PgConnection {
 }
 
 impl InsertLogRows for sqlx::SqliteConnection {
-    /// A prepared single-row `INSERT` stepped per row through SQLite's own API
-    /// ([`sqlite_rows`]).
+    /// Multi-row `INSERT`s stepped through SQLite's own API ([`sqlite_rows`]).
     async fn insert_log_rows(&mut self, entries: &[RequestLogEntry]) -> Result<(), sqlx::Error> {
         let mut handle = self.lock_handle().await?;
         let db = handle.as_raw_handle().as_ptr();
@@ -880,24 +898,33 @@ impl Store {
 }
 
 /// The request log's raw rows on SQLite, through SQLite's own API on the writer's
-/// connection: one single-row `INSERT` prepared once per batch and stepped per row, its text
-/// bound in place. Through sqlx, a batch is a multi-row `VALUES` statement with 13 bound
-/// values per row, and every text value is copied twice on the way (to the connection's
-/// thread, then into SQLite) and released again after: a third of the log's cost per request
-/// in the profile of `POST /v1/query` (BENCHMARKS.md, the request log). The rollups, a few
-/// rows per batch, stay with sqlx.
+/// connection: a multi-row `INSERT` of [`sqlite_rows::ROWS_PER_STATEMENT`] rows prepared once
+/// per batch and stepped per chunk, its text bound in place. Through sqlx, a batch is a
+/// multi-row `VALUES` statement with 13 bound values per row, and every text value is copied
+/// twice on the way (to the connection's thread, then into SQLite) and released again after: a
+/// third of the log's cost per request in the profile of `POST /v1/query` (BENCHMARKS.md, the
+/// request log). A single-row statement stepped per row costs more again: every execution of an
+/// `INSERT` into an `AUTOINCREMENT` table reads and rewrites its row of `sqlite_sequence`
+/// (a scan of that table's ~40 rows), which chunks of rows pay once. The rollups, a few rows per
+/// batch, stay with sqlx.
 mod sqlite_rows {
     use std::ffi::{c_int, CStr};
+    use std::ops::Range;
     use std::ptr;
 
-    use chrono::SecondsFormat;
+    use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
     use libsqlite3_sys as ffi;
 
     use super::RequestLogEntry;
 
     const INSERT: &str = "INSERT INTO request_log (at, team_id, key_id, user_id, method, endpoint,
         status, latency_us, request_bytes, response_bytes, client_ip, user_agent, request_id)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+        VALUES ";
+    const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    const COLUMNS: usize = 13;
+    /// Rows per statement: 832 parameters, far below SQLite's limit (32,766); more rows per
+    /// statement gain nothing measurable once the per-statement work is shared by 64.
+    pub(super) const ROWS_PER_STATEMENT: usize = 64;
 
     /// A prepared statement, finalized when dropped.
     struct Statement {
@@ -915,6 +942,33 @@ mod sqlite_rows {
     }
 
     impl Statement {
+        /// The `INSERT` of `rows` rows.
+        fn prepare(db: *mut ffi::sqlite3, rows: usize) -> Result<Statement, sqlx::Error> {
+            let mut sql = String::with_capacity(INSERT.len() + rows * (ROW.len() + 2));
+            sql.push_str(INSERT);
+            for row in 0..rows {
+                if row > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(ROW);
+            }
+            let mut statement = ptr::null_mut();
+            // SAFETY: `db` is open (the caller's contract); the length is exact, so no NUL is
+            // needed.
+            let code = unsafe {
+                ffi::sqlite3_prepare_v2(
+                    db,
+                    sql.as_ptr().cast(),
+                    c_int::try_from(sql.len()).unwrap_or(c_int::MAX),
+                    &mut statement,
+                    ptr::null_mut(),
+                )
+            };
+            let statement = Statement { db, statement };
+            statement.check(code, "prepare")?;
+            Ok(statement)
+        }
+
         fn error(&self, doing: &str) -> sqlx::Error {
             // SAFETY: `db` is open; `sqlite3_errmsg` returns a NUL-terminated string it owns,
             // copied before anything else runs on the connection.
@@ -934,7 +988,7 @@ mod sqlite_rows {
         }
 
         /// Binds `text` without copying it: it must stay alive until the parameter is bound
-        /// again or the bindings are cleared.
+        /// again or the statement is finalized.
         fn text(&self, index: c_int, text: Option<&str>) -> Result<(), sqlx::Error> {
             let Some(text) = text else {
                 // SAFETY: a valid statement and parameter index.
@@ -969,10 +1023,45 @@ mod sqlite_rows {
             };
             self.check(code, "bind")
         }
+
+        /// Binds `rows` (as many as the statement has) and runs it.
+        fn insert(
+            &self,
+            rows: &[RequestLogEntry],
+            times: &str,
+            time_ranges: &[Range<usize>],
+        ) -> Result<(), sqlx::Error> {
+            for (row, (entry, time)) in rows.iter().zip(time_ranges).enumerate() {
+                // Parameters are numbered from 1, row after row.
+                let first = (row * COLUMNS) as c_int;
+                self.text(first + 1, Some(&times[time.clone()]))?;
+                self.int(first + 2, entry.team_id)?;
+                self.int(first + 3, entry.key_id)?;
+                self.int(first + 4, entry.user_id)?;
+                self.text(first + 5, Some(&entry.method))?;
+                self.text(first + 6, Some(&entry.endpoint))?;
+                self.int(first + 7, Some(i64::from(entry.status)))?;
+                self.int(first + 8, Some(entry.latency_us))?;
+                self.int(first + 9, Some(entry.request_bytes))?;
+                self.int(first + 10, Some(entry.response_bytes))?;
+                self.text(first + 11, entry.client_ip.as_deref())?;
+                self.text(first + 12, entry.user_agent.as_deref())?;
+                self.text(first + 13, entry.request_id.as_deref())?;
+            }
+            // SAFETY: a valid statement with every parameter bound.
+            let code = unsafe { ffi::sqlite3_step(self.statement) };
+            // SAFETY: a valid statement (its error, if any, is reported below).
+            unsafe { ffi::sqlite3_reset(self.statement) };
+            if code != ffi::SQLITE_DONE {
+                return Err(self.error("write"));
+            }
+            Ok(())
+        }
     }
 
     /// Inserts `entries` as `request_log` rows, the same values sqlx would bind (`at` as
-    /// sqlx writes a `DateTime<Utc>`).
+    /// sqlx writes a `DateTime<Utc>`), in statements of [`ROWS_PER_STATEMENT`] rows (and one
+    /// for the rest).
     ///
     /// # Safety
     /// `db` is an open connection that the calling thread holds alone for the whole call
@@ -981,59 +1070,87 @@ mod sqlite_rows {
         db: *mut ffi::sqlite3,
         entries: &[RequestLogEntry],
     ) -> Result<(), sqlx::Error> {
-        let mut statement = ptr::null_mut();
-        // SAFETY: `db` is open (the caller's contract); INSERT's length is exact, so no NUL
-        // is needed.
-        let code = unsafe {
-            ffi::sqlite3_prepare_v2(
-                db,
-                INSERT.as_ptr().cast(),
-                INSERT.len() as c_int,
-                &mut statement,
-                ptr::null_mut(),
-            )
-        };
-        let statement = Statement { db, statement };
-        statement.check(code, "prepare")?;
-        // The row's time as text, alive (bound) until the next row binds its own or the
-        // bindings are cleared at the end; the entries' own strings outlive the call.
-        let mut at = String::new();
-        let inserted = insert_rows(&statement, entries, &mut at);
-        // SAFETY: a valid statement; afterwards it points at no text of ours.
-        unsafe { ffi::sqlite3_clear_bindings(statement.statement) };
-        drop(at);
-        inserted
+        // Every row's time as text, written before anything is bound (the buffer never grows
+        // while SQLite points into it) and alive until the statements are finalized: they are
+        // declared after it, so dropped first.
+        let mut times = String::with_capacity(entries.len() * 36);
+        let time_ranges: Vec<Range<usize>> = entries
+            .iter()
+            .map(|entry| {
+                let start = times.len();
+                push_time(&mut times, entry.at);
+                start..times.len()
+            })
+            .collect();
+        let mut full: Option<Statement> = None;
+        for (chunk, ranges) in entries
+            .chunks(ROWS_PER_STATEMENT)
+            .zip(time_ranges.chunks(ROWS_PER_STATEMENT))
+        {
+            if chunk.len() == ROWS_PER_STATEMENT {
+                if full.is_none() {
+                    full = Some(Statement::prepare(db, ROWS_PER_STATEMENT)?);
+                }
+                if let Some(statement) = &full {
+                    statement.insert(chunk, &times, ranges)?;
+                }
+            } else {
+                Statement::prepare(db, chunk.len())?.insert(chunk, &times, ranges)?;
+            }
+        }
+        drop(full);
+        drop(times);
+        Ok(())
     }
 
-    fn insert_rows(
-        statement: &Statement,
-        entries: &[RequestLogEntry],
-        at: &mut String,
-    ) -> Result<(), sqlx::Error> {
-        for entry in entries {
-            *at = entry.at.to_rfc3339_opts(SecondsFormat::AutoSi, false);
-            statement.text(1, Some(at))?;
-            statement.int(2, entry.team_id)?;
-            statement.int(3, entry.key_id)?;
-            statement.int(4, entry.user_id)?;
-            statement.text(5, Some(&entry.method))?;
-            statement.text(6, Some(&entry.endpoint))?;
-            statement.int(7, Some(i64::from(entry.status)))?;
-            statement.int(8, Some(entry.latency_us))?;
-            statement.int(9, Some(entry.request_bytes))?;
-            statement.int(10, Some(entry.response_bytes))?;
-            statement.text(11, entry.client_ip.as_deref())?;
-            statement.text(12, entry.user_agent.as_deref())?;
-            statement.text(13, entry.request_id.as_deref())?;
-            // SAFETY: a valid statement with every parameter bound.
-            let code = unsafe { ffi::sqlite3_step(statement.statement) };
-            if code != ffi::SQLITE_DONE {
-                return Err(statement.error("write"));
-            }
-            // SAFETY: a valid statement (its error, if any, was reported by the step).
-            unsafe { ffi::sqlite3_reset(statement.statement) };
+    /// Appends `at` as `to_rfc3339_opts(SecondsFormat::AutoSi, false)` writes it (what sqlx
+    /// binds for a `DateTime<Utc>` on SQLite), without the formatting machinery for the years
+    /// 0–9999 outside leap seconds; anything else through chrono.
+    pub(super) fn push_time(out: &mut String, at: DateTime<Utc>) {
+        let (date, time) = (at.date_naive(), at.time());
+        let nanos = time.nanosecond();
+        let year = date.year();
+        if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+            out.push_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, false));
+            return;
         }
-        Ok(())
+        let mut buffer = [0u8; 35];
+        let mut length = 0;
+        let mut digits = |value: u32, count: u32| {
+            for position in (0..count).rev() {
+                buffer[length] = b'0' + (value / 10u32.pow(position) % 10) as u8;
+                length += 1;
+            }
+        };
+        digits(year as u32, 4);
+        digits(date.month(), 2);
+        digits(date.day(), 2);
+        digits(time.hour(), 2);
+        digits(time.minute(), 2);
+        digits(time.second(), 2);
+        if nanos != 0 {
+            if nanos % 1_000_000 == 0 {
+                digits(nanos / 1_000_000, 3);
+            } else if nanos % 1_000 == 0 {
+                digits(nanos / 1_000, 6);
+            } else {
+                digits(nanos, 9);
+            }
+        }
+        let text = &buffer[..length];
+        // "YYYY-MM-DDTHH:MM:SS[.fraction]+00:00" from the digits.
+        out.reserve(length + 12);
+        for (index, &digit) in text.iter().enumerate() {
+            match index {
+                4 | 6 => out.push('-'),
+                8 => out.push('T'),
+                10 | 12 => out.push(':'),
+                14 => out.push('.'),
+                _ => {}
+            }
+            out.push(char::from(digit));
+        }
+        out.push_str("+00:00");
     }
 }
 
@@ -1045,6 +1162,45 @@ mod tests {
         DateTime::parse_from_rfc3339(text)
             .unwrap()
             .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn log_times_are_written_as_sqlx_writes_them() {
+        use chrono::{SecondsFormat, TimeZone};
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut times: Vec<DateTime<Utc>> = [
+            "2026-12-03T13:10:00Z",
+            "2026-12-03T13:10:00.5Z",
+            "2026-12-03T13:10:00.000123Z",
+            "2026-12-03T13:10:00.000000007Z",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.999999999Z",
+        ]
+        .into_iter()
+        .map(at)
+        .collect();
+        for _ in 0..10_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let seconds = (state % 4_000_000_000) as i64;
+            let nanos = match state % 4 {
+                0 => 0,
+                1 => (state >> 20) as u32 % 1_000 * 1_000_000,
+                2 => (state >> 20) as u32 % 1_000_000 * 1_000,
+                _ => (state >> 20) as u32 % 1_000_000_000,
+            };
+            times.push(Utc.timestamp_opt(seconds, nanos).unwrap());
+        }
+        // Before the year 0 and after 9999: through chrono.
+        times.push(Utc.with_ymd_and_hms(-1, 6, 1, 0, 0, 0).unwrap());
+        times.push(Utc.with_ymd_and_hms(10_000, 6, 1, 0, 0, 0).unwrap());
+        let mut text = String::new();
+        for time in times {
+            text.clear();
+            sqlite_rows::push_time(&mut text, time);
+            assert_eq!(text, time.to_rfc3339_opts(SecondsFormat::AutoSi, false));
+        }
     }
 
     #[test]

@@ -88,8 +88,8 @@ async fn bench(backend: Backend, rows: usize) {
                     } else {
                         "GET"
                     }
-                    .to_string(),
-                    endpoint: ENDPOINTS[sequence.skewed(ENDPOINTS.len())].to_string(),
+                    .into(),
+                    endpoint: ENDPOINTS[sequence.skewed(ENDPOINTS.len())].into(),
                     status,
                     latency_us: 200 + (sequence.next() % 50_000) as i64,
                     request_bytes: 0,
