@@ -92,9 +92,12 @@ pub struct ServerConfig {
 pub struct RequestLogSettings {
     pub enabled: bool,
     pub retention_days: u32,
-    /// Entries the buffer holds before new ones are dropped.
+    /// Entries the buffer holds before new ones are dropped: enough for a couple of seconds
+    /// of a busy server's requests while a batch is being written.
     pub buffer: usize,
-    /// Entries written per transaction at most.
+    /// Entries written per transaction at most; the writer also writes as soon as this many
+    /// wait, before its next tick. Every transaction costs a commit and an update of each
+    /// rollup, so under load fewer, larger ones cost less per request.
     pub batch: usize,
     /// How long an entry may wait in the buffer before it is written.
     pub flush_interval: Duration,
@@ -106,8 +109,8 @@ impl Default for RequestLogSettings {
         RequestLogSettings {
             enabled: true,
             retention_days: 90,
-            buffer: 10_000,
-            batch: 1_000,
+            buffer: 60_000,
+            batch: 10_000,
             flush_interval: Duration::from_secs(1),
             prune_interval: Duration::from_secs(24 * 3600),
         }
