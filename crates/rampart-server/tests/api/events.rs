@@ -146,8 +146,10 @@ backend_tests! {
         assert_eq!(event["data"]["release_id"], release_id);
         assert_eq!(event["data"]["sbom_id"], sbom_id);
         assert_eq!(event["data"]["vulnerability_id"], "GHSA-evts-0001");
-        assert_eq!(event["data"]["component"]["purl"], "pkg:npm/lodash@4.17.20");
+        assert_eq!(event["data"]["component"], json!({"name": "lodash", "version": "4.17.20",
+            "purl": "pkg:npm/lodash@4.17.20"}));
         assert!(event["data"]["finding_id"].is_i64());
+        assert!(event["data"]["product_id"].is_i64() && event["data"]["analysis_id"].is_i64(), "{event}");
         assert_eq!(page["has_more"], false);
         assert_eq!(page["next_after"], event["id"]);
 

@@ -3,7 +3,6 @@
 //! persists that decision with its events (in the event stream) and counts, in one transaction.
 
 use crate::BeginWrite;
-use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use rampart_core::finding_diff::{
@@ -93,14 +92,43 @@ type FindingEventRow = (EventType, i64);
 const FINDING_NEW: EventType = EventType::FindingNew;
 const FINDING_RESOLVED: EventType = EventType::FindingResolved;
 
-/// What an event says of its finding.
-#[derive(Debug, sqlx::FromRow)]
-struct FindingDetails {
-    id: i64,
-    vuln_id: String,
-    name: String,
-    version: Option<String>,
-    purl: Option<String>,
+/// Records one event of kind `$2` per finding id of the JSON array `$9` (in its order), each
+/// with what a receiver needs: the subject's ids, the vulnerability and the component. The
+/// same data on both backends; a test-mode event is never delivered, so it is born dispatched.
+fn finding_events_insert(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "INSERT INTO events (team_id, type, test_mode, data, created_at, dispatched)
+             SELECT $1, $2, $3,
+                 json_object('release_id', $4, 'product_id', $5, 'sbom_id', $6,
+                     'analysis_id', $7, 'finding_id', f.id, 'vulnerability_id', v.vuln_id,
+                     'component', json_object('name', c.name, 'version', c.version,
+                         'purl', c.purl)),
+                 $8, $3
+             FROM json_each($9) AS e
+             CROSS JOIN findings f ON f.id = e.value
+             LEFT JOIN vulnerabilities v ON v.id = f.vulnerability_id
+             LEFT JOIN sbom_components c ON c.id = f.component_id
+             WHERE f.sbom_id = $6 AND f.team_id = $1
+             ORDER BY e.key"
+        }
+        Backend::Postgres => {
+            "INSERT INTO events (team_id, type, test_mode, data, created_at, dispatched)
+             SELECT $1, $2, $3,
+                 jsonb_build_object('release_id', $4::BIGINT, 'product_id', $5::BIGINT,
+                     'sbom_id', $6::BIGINT, 'analysis_id', $7::BIGINT, 'finding_id', f.id,
+                     'vulnerability_id', v.vuln_id,
+                     'component', jsonb_build_object('name', c.name, 'version', c.version,
+                         'purl', c.purl))::TEXT,
+                 $8, $3
+             FROM jsonb_array_elements_text($9::JSONB) WITH ORDINALITY AS e (id, position)
+             JOIN findings f ON f.id = e.id::BIGINT
+             LEFT JOIN vulnerabilities v ON v.id = f.vulnerability_id
+             LEFT JOIN sbom_components c ON c.id = f.component_id
+             WHERE f.sbom_id = $6 AND f.team_id = $1
+             ORDER BY e.position"
+        }
+    }
 }
 
 /// One multi-row `UPDATE` giving `rows` components their resolved package (4 values a row,
@@ -348,59 +376,43 @@ macro_rules! completion_steps {
                 .bind(analysis.sbom_id)
                 .fetch_one(&mut *self)
                 .await?;
-                let tenant = Tenant { team_id: analysis.team_id, test: is_test };
-                let subject = |finding_id: Option<i64>| {
-                    let mut data = serde_json::json!({
+                // Each run of one kind is one statement that builds its events' data in the
+                // database: a million findings need no round trip of their details.
+                let sql = finding_events_insert($backend);
+                for run in events.chunk_by(|a, b| a.0 == b.0) {
+                    let ids = serde_json::to_string(
+                        &run.iter().map(|(_, id)| *id).collect::<Vec<i64>>(),
+                    )
+                    .unwrap_or_else(|_| "[]".to_string());
+                    sqlx::query(sql)
+                        .bind(analysis.team_id)
+                        .bind(run[0].0.as_str())
+                        .bind(is_test)
+                        .bind(analysis.release_id)
+                        .bind(product_id)
+                        .bind(analysis.sbom_id)
+                        .bind(analysis.id)
+                        .bind(at)
+                        .bind(ids)
+                        .execute(&mut *self)
+                        .await?;
+                }
+                if reanalysed {
+                    let tenant = Tenant { team_id: analysis.team_id, test: is_test };
+                    let data = serde_json::json!({
                         "release_id": analysis.release_id,
                         "product_id": product_id,
                         "sbom_id": analysis.sbom_id,
                         "analysis_id": analysis.id,
+                        "reason": analysis.reason,
+                        "findings": outcome.findings,
+                        "new_findings": outcome.new_findings,
+                        "resolved_findings": outcome.resolved,
                     });
-                    if let Some(id) = finding_id {
-                        data["finding_id"] = id.into();
-                    }
-                    data
-                };
-                let details: HashMap<i64, FindingDetails> = if events.is_empty() {
-                    HashMap::new()
-                } else {
-                    let rows: Vec<FindingDetails> = sqlx::query_as(
-                        "SELECT f.id, v.vuln_id, c.name, c.version, c.purl
-                         FROM findings f
-                         JOIN vulnerabilities v ON v.id = f.vulnerability_id
-                         JOIN sbom_components c ON c.id = f.component_id
-                         WHERE f.sbom_id = $1 AND f.team_id = $2",
-                    )
-                    .bind(analysis.sbom_id)
-                    .bind(analysis.team_id)
-                    .fetch_all(&mut *self)
-                    .await?;
-                    rows.into_iter().map(|row| (row.id, row)).collect()
-                };
-                let mut stream: Vec<NewEvent> = events
-                    .iter()
-                    .map(|(kind, finding_id)| {
-                        let mut data = subject(Some(*finding_id));
-                        if let Some(found) = details.get(finding_id) {
-                            data["vulnerability_id"] = found.vuln_id.as_str().into();
-                            data["component"] = serde_json::json!({
-                                "name": found.name,
-                                "version": found.version,
-                                "purl": found.purl,
-                            });
-                        }
-                        NewEvent::team(tenant, *kind, data)
-                    })
-                    .collect();
-                if reanalysed {
-                    let mut data = subject(None);
-                    data["reason"] = analysis.reason.as_str().into();
-                    data["findings"] = outcome.findings.into();
-                    data["new_findings"] = outcome.new_findings.into();
-                    data["resolved_findings"] = outcome.resolved.into();
-                    stream.push(NewEvent::team(tenant, EventType::FindingReanalysed, data));
+                    let event = NewEvent::team(tenant, EventType::FindingReanalysed, data);
+                    record_events(&mut *self, &[event], at).await?;
                 }
-                record_events(&mut *self, &stream, at).await
+                Ok(())
             }
 
             async fn record_completion(
