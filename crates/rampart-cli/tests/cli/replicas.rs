@@ -8,13 +8,17 @@
 //!   exactly the limit's successes, then 429 with `X-RateLimit-*` on every replica;
 //! - after a knowledge-base change (`rampart import` beside the running replicas) every
 //!   replica's `/v1/query` answers with the new record within the index refresh bound (a
-//!   one-second poll, then the rebuild).
+//!   one-second poll, then the rebuild);
+//! - queued website scans, started on every replica, each run exactly once (one fetch of each
+//!   target page) although every replica runs a scan worker.
 
+use std::collections::BTreeMap;
 use std::process::Command;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::serve::{api, ServerProcess};
 use crate::webhook_kill::{start_receiver, wait_for, Receiver};
@@ -80,6 +84,8 @@ async fn three_replicas_share_one_postgres_exactly() {
         "--config",
         config.to_str().unwrap(),
         "--webhook-allowed-networks",
+        "127.0.0.0/8",
+        "--scan-allowed-targets",
         "127.0.0.0/8",
     ];
     let replicas: Vec<ServerProcess> = std::thread::scope(|scope| {
@@ -165,6 +171,41 @@ async fn three_replicas_share_one_postgres_exactly() {
         deliveries.values().all(|&times| times == 1),
         "{deliveries:?}"
     );
+
+    // Queued scans run once each: three waves of one scan per replica (the per-team cap is
+    // three queued or running), every target page fetched exactly once.
+    let (site, fetches) = counting_site().await;
+    for wave in 0..3 {
+        let mut ids = Vec::new();
+        for (index, replica) in replicas.iter().enumerate() {
+            let target = format!("http://127.0.0.1:{site}/shop-{wave}-{index}/");
+            let queued = api(
+                reqwest::Method::POST,
+                replica.url("/api/v1/scans"),
+                &admin,
+                Some(json!({"target": target})),
+            )
+            .await;
+            ids.push(queued["id"].as_str().unwrap().to_string());
+        }
+        for id in &ids {
+            let path = format!("/api/v1/scans/{id}");
+            let status = wait_for(60, "the scan to finish", || async {
+                let scan = api(reqwest::Method::GET, replicas[0].url(&path), &admin, None).await;
+                let status = scan["status"].as_str().unwrap_or("").to_string();
+                (status != "queued" && status != "running").then_some(status)
+            })
+            .await;
+            assert_eq!(status, "completed", "scan {id}");
+        }
+    }
+    let fetches = fetches.lock().unwrap().clone();
+    for wave in 0..3 {
+        for index in 0..REPLICAS {
+            let page = format!("/shop-{wave}-{index}/");
+            assert_eq!(fetches.get(&page), Some(&1), "{page}: {fetches:?}");
+        }
+    }
 
     // A knowledge-base change reaches every replica's /v1/query.
     for replica in &replicas {
@@ -276,4 +317,38 @@ where
         outputs.push(handle.await.unwrap());
     }
     outputs
+}
+
+/// A web server on loopback that counts the requests for each path and answers a small page.
+async fn counting_site() -> (u16, Arc<Mutex<BTreeMap<String, usize>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let counts = Arc::new(Mutex::new(BTreeMap::new()));
+    let counted = Arc::clone(&counts);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counted = Arc::clone(&counted);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let request = String::from_utf8_lossy(&head);
+                let path = request.split_whitespace().nth(1).unwrap_or("").to_string();
+                *counted.lock().unwrap().entry(path).or_insert(0) += 1;
+                let body = "<!DOCTYPE html><html><head><title>shop</title></head></html>";
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nServer: nginx/1.18.0\r\nContent-Type: text/html\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    (port, counts)
 }

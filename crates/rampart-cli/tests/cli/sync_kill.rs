@@ -23,6 +23,7 @@ use rampart_server::axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::serve::ServerProcess;
+use crate::webhook_kill::wait_for;
 
 const SOURCES: &str = "/api/v1/security/cve/sync-sources";
 const PAGE_SIZE: usize = 100;
@@ -243,21 +244,6 @@ async fn api(server: &ServerProcess, key: &str, path: &str) -> Value {
         .unwrap();
     assert_eq!(response.status().as_u16(), 200, "{path}");
     response.json().await.unwrap()
-}
-
-/// Polls `ready` (every 50 ms, at most `seconds`) until it returns a value.
-async fn wait_for<T, F, Fut>(seconds: u64, what: &str, mut ready: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    for _ in 0..seconds * 20 {
-        if let Some(value) = ready().await {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("gave up waiting for {what}");
 }
 
 /// Configures the source `nvd` (daily, the local upstream, from `cursor`) through `server`.
