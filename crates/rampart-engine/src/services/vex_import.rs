@@ -229,9 +229,9 @@ pub async fn apply_sbom_analysis(
     else {
         return Ok(0);
     };
-    let format = match vex::detect(&bytes) {
-        Some(format @ (vex::VexFormat::CycloneDxJson | vex::VexFormat::CycloneDxXml)) => format,
-        _ => return Ok(0),
+    // Most SBOMs carry no VEX: they are not read a second time.
+    let Some(format) = vex::embedded_vex_format(&bytes) else {
+        return Ok(0);
     };
     let Ok(read) = vex::read_as(&bytes, format) else {
         return Ok(0);

@@ -340,16 +340,132 @@ pub fn detect(bytes: &[u8]) -> Option<VexFormat> {
     if !start.starts_with('{') {
         return None;
     }
-    let value: serde_json::Value = serde_json::from_str(start).ok()?;
-    let object = value.as_object()?;
-    if object.contains_key("bomFormat") {
-        Some(VexFormat::CycloneDxJson)
-    } else if object.contains_key("document") {
-        Some(VexFormat::Csaf)
-    } else if object.contains_key("@context") || object.contains_key("statements") {
-        Some(VexFormat::OpenVex)
-    } else {
-        None
+    TopLevel::read(start)?.format()
+}
+
+/// The format of the VEX statements an SBOM carries (a CycloneDX BOM with a non-empty
+/// `vulnerabilities` list), or `None` when it carries none. Cheap on a large SBOM without
+/// them: the JSON is scanned without being built, the XML searched for the element's name.
+pub fn embedded_vex_format(bytes: &[u8]) -> Option<VexFormat> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let start = text.trim_start_matches('\u{feff}').trim_start();
+    if start.starts_with('<') {
+        return start
+            .contains("vulnerabilities")
+            .then_some(VexFormat::CycloneDxXml);
+    }
+    let top = TopLevel::read(start)?;
+    (top.format()? == VexFormat::CycloneDxJson && top.vulnerabilities > 0)
+        .then_some(VexFormat::CycloneDxJson)
+}
+
+/// What format detection needs of a JSON document: its top-level keys, and how many entries
+/// its `vulnerabilities` array has; read without building the document.
+#[derive(Default)]
+struct TopLevel {
+    keys: HashSet<String>,
+    vulnerabilities: usize,
+}
+
+impl TopLevel {
+    fn read(text: &str) -> Option<TopLevel> {
+        serde_json::from_str(text).ok()
+    }
+
+    fn format(&self) -> Option<VexFormat> {
+        let has = |key: &str| self.keys.contains(key);
+        if has("bomFormat") {
+            Some(VexFormat::CycloneDxJson)
+        } else if has("document") {
+            Some(VexFormat::Csaf)
+        } else if has("@context") || has("statements") {
+            Some(VexFormat::OpenVex)
+        } else {
+            None
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TopLevel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> serde::de::Visitor<'de> for Keys {
+            type Value = TopLevel;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TopLevel, A::Error> {
+                let mut top = TopLevel::default();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "vulnerabilities" {
+                        top.vulnerabilities = map.next_value::<Entries>()?.0;
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                    top.keys.insert(key.into_owned());
+                }
+                Ok(top)
+            }
+        }
+        deserializer.deserialize_map(Keys)
+    }
+}
+
+/// How many entries a JSON value has if it is an array (0 for anything else), read without
+/// building them.
+struct Entries(usize);
+
+impl<'de> serde::Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Count;
+        impl<'de> serde::de::Visitor<'de> for Count {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Entries, A::Error> {
+                let mut count = 0;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    count += 1;
+                }
+                Ok(Entries(count))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Entries, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Entries(0))
+            }
+            fn visit_unit<E>(self) -> Result<Entries, E> {
+                Ok(Entries(0))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Entries, E> {
+                Ok(Entries(0))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Entries, E> {
+                Ok(Entries(0))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Entries, E> {
+                Ok(Entries(0))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Entries, E> {
+                Ok(Entries(0))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Entries, E> {
+                Ok(Entries(0))
+            }
+        }
+        deserializer.deserialize_any(Count)
     }
 }
 

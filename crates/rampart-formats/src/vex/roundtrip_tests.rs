@@ -259,3 +259,57 @@ fn implemented(format: VexFormat) -> bool {
     let _ = format;
     true
 }
+
+#[test]
+fn formats_are_told_apart_by_their_top_level_keys_and_sboms_by_their_vulnerabilities() {
+    use super::{detect, embedded_vex_format};
+    // Every written document is detected as what it is, and a CycloneDX one (its statements
+    // are `vulnerabilities`) as an SBOM carrying VEX.
+    for format in FORMATS {
+        let written = write(&small_document(), format).unwrap();
+        assert_eq!(detect(&written), Some(format));
+        let embedded = embedded_vex_format(&written);
+        match format {
+            VexFormat::CycloneDxJson | VexFormat::CycloneDxXml => {
+                assert_eq!(embedded, Some(format))
+            }
+            _ => assert_eq!(embedded, None, "{format}"),
+        }
+    }
+    let sbom =
+        br#"{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [{"name": "a"}]}"#;
+    assert_eq!(detect(sbom), Some(VexFormat::CycloneDxJson));
+    assert_eq!(embedded_vex_format(sbom), None);
+    for vulnerabilities in [r#"[]"#, r#"null"#, r#"{"a": [1]}"#, r#""x""#] {
+        let text = format!(r#"{{"bomFormat": "CycloneDX", "vulnerabilities": {vulnerabilities}}}"#);
+        assert_eq!(
+            embedded_vex_format(text.as_bytes()),
+            None,
+            "{vulnerabilities}"
+        );
+    }
+    let one = br#"{"vulnerabilities": [{"id": "CVE-1", "analysis": {"state": "not_affected"}}], "bomFormat": "CycloneDX"}"#;
+    assert_eq!(embedded_vex_format(one), Some(VexFormat::CycloneDxJson));
+    // Null-valued and repeated keys still count as present; a BOM mark and blanks are skipped.
+    assert_eq!(
+        detect(b"\xef\xbb\xbf  {\"document\": null}"),
+        Some(VexFormat::Csaf)
+    );
+    assert_eq!(
+        detect(br#"{"statements": 1, "statements": 2}"#),
+        Some(VexFormat::OpenVex)
+    );
+    assert_eq!(
+        detect(br#"{"@context": "https://openvex.dev/ns/v0.2.0"}"#),
+        Some(VexFormat::OpenVex)
+    );
+    for neither in [
+        &br#"{"name": "x"}"#[..],
+        b"[1, 2]",
+        b"{\"bomFormat\": ",
+        b"plain text",
+    ] {
+        assert_eq!(detect(neither), None);
+        assert_eq!(embedded_vex_format(neither), None);
+    }
+}
