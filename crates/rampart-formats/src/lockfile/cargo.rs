@@ -104,20 +104,20 @@ fn check_field(text: &str, value: &Spanned<String>, field: &str) -> Result<(), L
 
 /// A TOML error located by its span, message without toml's own rendering of the line.
 pub(crate) fn toml_error(text: &str, error: &toml::de::Error) -> LockfileError {
-    let mut message = error.message().trim_end().to_string();
-    if message.is_empty() {
-        // toml gives no description for some syntax errors, such as a key whose value is
-        // cut off by the end of a truncated file.
-        let rest = error
-            .span()
-            .and_then(|span| text.get(span.start..))
-            .unwrap_or_default();
-        message = if rest.trim().is_empty() {
-            "unexpected end of file (is the file truncated?)".to_string()
-        } else {
-            "invalid TOML syntax".to_string()
-        };
-    }
+    // An error at the very end of the text is a truncated file, whatever toml guessed was
+    // missing there (it says e.g. "string values must be quoted" of `version = ⏎`).
+    let rest = error
+        .span()
+        .and_then(|span| text.get(span.start..))
+        .unwrap_or_default();
+    let message = if error.span().is_some() && rest.trim().is_empty() {
+        "unexpected end of file (is the file truncated?)".to_string()
+    } else {
+        match error.message().trim_end() {
+            "" => "invalid TOML syntax".to_string(),
+            message => message.to_string(),
+        }
+    };
     match error.span() {
         Some(span) => LockfileError::at_offset(text, span.start, message),
         None => LockfileError::new(message),
