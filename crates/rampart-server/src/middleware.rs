@@ -217,23 +217,24 @@ pub async fn record_request(
     let started = Instant::now();
     let at = state.now();
     let method = request_log::method_name(request.method());
-    let headers = request.headers();
-    let request_id = request_log::header_text(headers, "x-request-id", 200);
-    let user_agent = request_log::header_text(
-        headers,
-        header::USER_AGENT.as_str(),
-        request_log::USER_AGENT_MAX,
-    );
-    let request_bytes = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<i64>().ok())
-        .unwrap_or(0);
-    let client = request_log::client_ip(
-        request_log::peer_ip(&request),
-        headers,
-        &state.config.trusted_proxies,
-    );
+    // What only the log keeps, read only when it is written.
+    let logged = state.config.request_log.enabled.then(|| {
+        let headers = request.headers();
+        let request_id = request_log::header_text(headers, &request_log::X_REQUEST_ID, 200);
+        let user_agent =
+            request_log::header_text(headers, &header::USER_AGENT, request_log::USER_AGENT_MAX);
+        let request_bytes = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0);
+        let client = request_log::client_ip(
+            request_log::peer_ip(&request),
+            headers,
+            &state.config.trusted_proxies,
+        );
+        (request_id, user_agent, request_bytes, client)
+    });
     let response = next.run(request).await;
     let latency = started.elapsed();
     let endpoint = response
@@ -250,9 +251,9 @@ pub async fn record_request(
         state.key_usage.record(key_id, at);
     }
     request_log::record_metrics(&method, &endpoint, status, latency);
-    if !state.config.request_log.enabled {
+    let Some((request_id, user_agent, request_bytes, client)) = logged else {
         return response;
-    }
+    };
     let entry = rampart_store::RequestLogEntry {
         at,
         team_id: caller.team_id,
