@@ -137,6 +137,10 @@ pub async fn render(state: &AppState) -> String {
         metrics::gauge!("rampart_db_pool_connections", "state" => label).set(f64::from(value));
     }
     metrics::gauge!("rampart_request_log_queued").set(state.request_log.queued() as f64);
+    // Both from the log's own counts, so they are exported at 0 too (a counter only appears
+    // once incremented): "no drops" is read, not inferred from a missing line.
+    metrics::counter!("rampart_request_log_written_total").absolute(state.request_log.written());
+    metrics::counter!("rampart_request_log_dropped_total").absolute(state.request_log.dropped());
     match state.store.metrics_counts().await {
         Ok((records, analyses)) => {
             for (source, count) in records {

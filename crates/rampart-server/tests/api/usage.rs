@@ -660,6 +660,8 @@ backend_tests! {
             "rampart_analysis_queue_depth{",
             "rampart_match_index_entries{",
             "rampart_request_log_queued",
+            "rampart_request_log_written_total",
+            "rampart_request_log_dropped_total 0",
         ] {
             assert!(text.contains(name), "{name} missing:\n{text}");
         }
