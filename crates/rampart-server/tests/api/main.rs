@@ -35,6 +35,7 @@ mod request_policy;
 mod sarif_bench;
 mod sbom_insert_bench;
 mod sbom_reading;
+mod scale_bench;
 mod scans;
 mod sync_sources;
 mod teams;
