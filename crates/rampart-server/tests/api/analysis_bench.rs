@@ -134,14 +134,20 @@ pub(crate) fn cyclonedx(pool: &[(String, String, String)], n: usize) -> Vec<u8> 
         .into_bytes()
 }
 
-fn peak_rss_mib() -> f64 {
+/// A memory field of this process's `/proc/self/status` (`VmHWM:`, `VmRSS:`), in MiB; NaN
+/// where it cannot be read.
+pub(crate) fn process_memory_mib(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map(|kb| kb / 1024.0)
         .unwrap_or(f64::NAN)
+}
+
+fn peak_rss_mib() -> f64 {
+    process_memory_mib("VmHWM:")
 }
 
 pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -31,7 +31,7 @@ use rampart_versions::{Ecosystem, Purl};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::analysis_bench::{corpus, percentile};
+use crate::analysis_bench::{corpus, percentile, process_memory_mib};
 
 fn env_size(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -42,15 +42,7 @@ fn env_size(name: &str, default: usize) -> usize {
 
 /// (VmHWM, VmRSS) of this process (server and test), in MiB.
 fn rss_mib() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or(f64::NAN, |kb| kb / 1024.0)
-    };
-    (field("VmHWM:"), field("VmRSS:"))
+    (process_memory_mib("VmHWM:"), process_memory_mib("VmRSS:"))
 }
 
 /// A real package at a real version, renamed per copy.
