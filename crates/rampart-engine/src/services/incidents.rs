@@ -573,7 +573,12 @@ pub struct StatusRequest {
     /// skipped, only a resolved incident closes), or `investigating` to reopen a resolved one.
     #[schema(value_type = String, required = true, pattern = "^(open|acknowledged|investigating|resolved|closed)$")]
     pub status: Option<String>,
-    /// A note for the timeline (at most 2000 characters).
+    /// A note for the timeline (at most 2000 characters; line breaks and tabs are the only
+    /// control characters allowed).
+    #[schema(
+        max_length = 2000,
+        pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub note: Option<String>,
 }
 
@@ -829,7 +834,13 @@ fn priority_override(request: &IncidentUpdate) -> bool {
 #[serde(deny_unknown_fields)]
 pub struct CommentRequest {
     /// The comment (1–10,000 characters).
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 10000, pattern = "\\S")]
+    #[schema(
+        value_type = String,
+        required = true,
+        min_length = 1,
+        max_length = 10000,
+        pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub body: Option<String>,
 }
 

@@ -22,7 +22,7 @@ use crate::Engine;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteMember {
-    #[schema(format = Email)]
+    #[schema(format = IdnEmail)]
     pub email: String,
     /// owner, admin, member (default) or viewer.
     #[serde(default)]

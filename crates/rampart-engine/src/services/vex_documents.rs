@@ -124,7 +124,15 @@ pub struct UpdateVex {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectVex {
-    /// Why the document is rejected (required, at most 4000 characters).
+    /// Why the document is rejected (required, at most 4000 characters; line breaks and tabs
+    /// are the only control characters allowed).
+    #[schema(
+        value_type = String,
+        required = true,
+        min_length = 1,
+        max_length = 4000,
+        pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub reason: Option<String>,
 }
 

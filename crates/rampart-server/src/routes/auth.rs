@@ -19,7 +19,7 @@ use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct OtpRequest {
-    #[schema(format = Email)]
+    #[schema(format = IdnEmail)]
     pub email: String,
 }
 
@@ -33,7 +33,7 @@ pub struct OtpSent {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct OtpVerify {
-    #[schema(format = Email)]
+    #[schema(format = IdnEmail)]
     pub email: String,
     pub code: String,
     /// The team to act for (default: the user's first team).

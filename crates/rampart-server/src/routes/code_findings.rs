@@ -43,16 +43,18 @@ pub struct FindingsQuery {
     /// Only findings of this rule id.
     pub rule: Option<String>,
     /// Comma-separated severities: `critical`, `high`, `medium`, `low`, `none`.
+    #[param(pattern = "^$|^(critical|high|medium|low|none)(,(critical|high|medium|low|none))*$")]
     pub severity: Option<String>,
     /// Comma-separated statuses. `kind=code`: `open`, `fixed`, `false_positive`,
     /// `accepted_risk`, `suppressed` (an accepted risk past its expiry counts as open).
     /// `kind=dependency`: triage states (`untriaged`, `in_triage`, `exploitable`, …).
     #[param(
-        pattern = "^$|^(open|fixed|false_positive|accepted_risk|suppressed)(,(open|fixed|false_positive|accepted_risk|suppressed))*$"
+        pattern = "^$|^(open|fixed|false_positive|accepted_risk|suppressed|resolved|resolved_with_pedigree|exploitable|in_triage|not_affected|untriaged)(,(open|fixed|false_positive|accepted_risk|suppressed|resolved|resolved_with_pedigree|exploitable|in_triage|not_affected|untriaged))*$"
     )]
     pub status: Option<String>,
     /// `kind=code`: `severity` (most severe first, the default), `newest`, `oldest` or
     /// `path`; `kind=dependency`: `severity`, `epss` or `newest`.
+    #[param(pattern = "^$|^(severity|newest|oldest|path|epss)$")]
     pub sort: Option<String>,
     /// 1-based page number [default: 1].
     pub page: Option<u32>,

@@ -95,6 +95,11 @@ pub async fn seed_posture(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
+    /// Comma-separated framework ids: `soc2`, `iso27001`, `hipaa`, `gdpr`, `ntia_sbom`,
+    /// `eu_cra` (default: all).
+    #[param(
+        pattern = "^$|^(soc2|iso27001|hipaa|gdpr|ntia_sbom|eu_cra)(,(soc2|iso27001|hipaa|gdpr|ntia_sbom|eu_cra))*$"
+    )]
     pub framework: Option<String>,
     pub product: Option<i64>,
     /// Snapshots taken at or after this RFC 3339 time.
@@ -158,6 +163,7 @@ pub struct ReportQuery {
     #[param(value_type = String, required = true, pattern = "^(soc2|iso27001|hipaa|gdpr|ntia_sbom|eu_cra)$")]
     pub framework: Option<String>,
     /// `json` (default), `html`, `pdf` or `oscal` (OSCAL assessment-results JSON).
+    #[param(pattern = "^$|^(json|html|pdf|oscal)$")]
     pub format: Option<String>,
     /// Only this product's releases.
     pub product: Option<i64>,

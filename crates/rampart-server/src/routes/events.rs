@@ -19,7 +19,10 @@ use crate::state::AppState;
 pub struct EventListQuery {
     /// Comma-separated event types (`finding.new,vex.published`); all types when absent.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(
+        rename = "type",
+        pattern = "^$|^(finding\\.new|finding\\.resolved|finding\\.kev_added|finding\\.reanalysed|vex\\.submitted|vex\\.approved|vex\\.rejected|vex\\.published|sync\\.failed|sync\\.completed|alert\\.matched|incident\\.created|incident\\.updated|incident\\.resolved|scan\\.completed|compliance\\.changed|sarif\\.imported|webhook\\.test|webhook\\.disabled|team\\.plan_changed)(,(finding\\.new|finding\\.resolved|finding\\.kev_added|finding\\.reanalysed|vex\\.submitted|vex\\.approved|vex\\.rejected|vex\\.published|sync\\.failed|sync\\.completed|alert\\.matched|incident\\.created|incident\\.updated|incident\\.resolved|scan\\.completed|compliance\\.changed|sarif\\.imported|webhook\\.test|webhook\\.disabled|team\\.plan_changed))*$"
+    )]
     pub event_type: Option<String>,
     /// Only events after this id (the cursor: `next_after` of the previous page) [default: 0].
     #[param(minimum = 0)]
@@ -115,4 +118,40 @@ pub async fn get_event(
     principal.require(rampart_core::Scope::WebhooksRead)?;
     let event = events::get_event(&state, &principal, id).await?;
     Ok(Json(event.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use rampart_core::EventType;
+
+    /// The `type` parameter's pattern names exactly the event types the server knows, so a
+    /// new type cannot be refused by the document while the server accepts it.
+    #[test]
+    fn the_type_pattern_names_every_event_type() {
+        let document = serde_json::to_value(crate::openapi_document()).unwrap();
+        let parameters = document["paths"]["/api/v1/events"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let pattern = parameters
+            .iter()
+            .find(|p| p["name"] == "type")
+            .and_then(|p| p["schema"]["pattern"].as_str())
+            .expect("a pattern on `type`");
+        let names = pattern
+            .strip_prefix("^$|^(")
+            .and_then(|rest| rest.split_once(")(,("))
+            .map(|(first, rest)| {
+                assert_eq!(rest, format!("{first}))*$"), "both alternations agree");
+                first
+            })
+            .expect("the comma-list pattern's shape");
+        let mut in_pattern: Vec<String> = names.split('|').map(|n| n.replace("\\.", ".")).collect();
+        let mut known: Vec<String> = EventType::ALL
+            .iter()
+            .map(|t| t.as_str().to_string())
+            .collect();
+        in_pattern.sort();
+        known.sort();
+        assert_eq!(in_pattern, known);
+    }
 }

@@ -24,7 +24,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct FindingQuery {
     /// Comma-separated severities: `critical`, `high`, `medium`, `low`, `none`.
-    #[param(pattern = "^(critical|high|medium|low|none)(,(critical|high|medium|low|none))*$")]
+    #[param(pattern = "^$|^(critical|high|medium|low|none)(,(critical|high|medium|low|none))*$")]
     pub severity: Option<String>,
     /// Only (true) or no (false) vulnerabilities in CISA KEV.
     pub kev: Option<bool>,
@@ -110,7 +110,7 @@ pub async fn release_vulnerabilities(
 #[serde(deny_unknown_fields)]
 pub struct FindingExportQuery {
     /// Comma-separated severities: `critical`, `high`, `medium`, `low`, `none`.
-    #[param(pattern = "^(critical|high|medium|low|none)(,(critical|high|medium|low|none))*$")]
+    #[param(pattern = "^$|^(critical|high|medium|low|none)(,(critical|high|medium|low|none))*$")]
     pub severity: Option<String>,
     /// Only (true) or no (false) vulnerabilities in CISA KEV.
     pub kev: Option<bool>,

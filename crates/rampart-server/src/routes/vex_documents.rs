@@ -302,8 +302,8 @@ pub async fn delete_document(
     responses(
         (status = 200, description = "The document's bytes, in its format's media type: OpenVEX and CSAF `application/json`, CycloneDX `application/vnd.cyclonedx+json; version=1.6` or `application/vnd.cyclonedx+xml; version=1.6`",
             content(
-                (String = "application/json"),
-                (String = "application/vnd.cyclonedx+json"),
+                (Object = "application/json"),
+                (Object = "application/vnd.cyclonedx+json"),
                 (inline(crate::openapi::Binary) = "application/vnd.cyclonedx+xml"),
             )),
         (status = 304, description = "Not modified (`If-None-Match`)"),
