@@ -1247,6 +1247,7 @@ pub struct ReviewedMember {
 #[serde(deny_unknown_fields)]
 pub struct AccessReviewRequest {
     /// What was checked or changed (at most 2,000 characters).
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 

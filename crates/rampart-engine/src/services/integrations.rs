@@ -128,10 +128,18 @@ pub fn integration_type(name: &str) -> Option<IntegrationType> {
 #[serde(deny_unknown_fields)]
 pub struct ProjectMapping {
     /// The vendor's project key (SonarQube project, Snyk project, …).
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub vendor_project: String,
     /// The repository it scans (`owner/name`).
-    #[schema(min_length = 1, max_length = 300)]
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub repository: String,
     /// A Rampart product of the team, optionally.
     #[serde(default)]
@@ -160,7 +168,11 @@ impl utoipa::ToSchema for RepositorySchema {}
 #[serde(deny_unknown_fields)]
 pub struct CreateIntegration {
     /// Unique within the team, 1–200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: String,
     /// `GITHUB`, `GITLAB`, `BITBUCKET`, `AZURE_REPOS`, `JENKINS`, `CIRCLECI`, `RAMPART_CLI`
     /// (also `CORTEX_CLI`), `GITHUB_ACTIONS`, `GITLAB_CI`, `AZURE_PIPELINES`, `SEMGREP`,
@@ -196,7 +208,11 @@ pub struct CreateIntegration {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateIntegration {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: Option<String>,
     /// `null` returns to the hosted service.
     #[serde(default, deserialize_with = "double_option")]

@@ -106,9 +106,18 @@ pub struct GenerateVex {
     #[serde(default)]
     pub include_bom: bool,
     /// At most 300 characters [default: "VEX for <product> <release>"].
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub title: Option<String>,
     /// What changed in this version (the revision history's summary), at most 2000
     /// characters [default: "Initial version." / "Updated triage decisions."].
+    #[schema(
+        max_length = 2000,
+        pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub summary: Option<String>,
 }
 
@@ -117,6 +126,11 @@ pub struct GenerateVex {
 #[serde(deny_unknown_fields)]
 pub struct UpdateVex {
     /// At most 300 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub title: String,
 }
 
