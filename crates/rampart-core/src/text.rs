@@ -49,6 +49,11 @@ pub fn clean_text(value: &str, max_chars: usize) -> Result<&str, TextError> {
 }
 
 fn clean(value: &str, max_chars: usize, allowed: impl Fn(char) -> bool) -> Result<&str, TextError> {
+    // The limit holds for the value as sent (as the OpenAPI document's `maxLength` says), not
+    // for what is left of it after trimming.
+    if value.chars().nth(max_chars).is_some() {
+        return Err(TextError::TooLong { max_chars });
+    }
     let value = value.trim();
     if value.is_empty() {
         return Err(TextError::Empty);
@@ -86,6 +91,11 @@ mod tests {
         assert_eq!(clean_name("   ", 10), Err(TextError::Empty));
         assert_eq!(
             clean_name("abcdefghijk", 10),
+            Err(TextError::TooLong { max_chars: 10 })
+        );
+        // The limit is the value's as sent: padding counts.
+        assert_eq!(
+            clean_name(" abcdefghij ", 10),
             Err(TextError::TooLong { max_chars: 10 })
         );
     }

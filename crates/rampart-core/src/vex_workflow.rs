@@ -123,11 +123,6 @@ pub fn check_approver(
     }
 }
 
-/// A rejection's reason: trimmed, required.
-pub fn rejection_reason(reason: Option<&str>) -> Option<&str> {
-    reason.map(str::trim).filter(|r| !r.is_empty())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,12 +159,5 @@ mod tests {
         assert!(!VexStatus::Approved.is_final());
         assert_eq!(VexStatus::parse("superseded"), Some(VexStatus::Superseded));
         assert_eq!(VexStatus::parse("final"), None);
-    }
-
-    #[test]
-    fn a_rejection_needs_a_reason_with_text() {
-        assert_eq!(rejection_reason(None), None);
-        assert_eq!(rejection_reason(Some("  ")), None);
-        assert_eq!(rejection_reason(Some(" wrong CVE ")), Some("wrong CVE"));
     }
 }

@@ -14,6 +14,8 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::strict_json::Strict;
+
 pub use rampart_engine::error::{ErrorCode, ServiceError};
 
 /// The code a bare status maps to, for responses produced without an `ApiError`.
@@ -234,8 +236,9 @@ pub fn parse_json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError>
             "invalid body: expected a JSON object, not an array",
         ));
     }
+    // Nor inside it: a nested object given as an array is refused too ([`Strict`]).
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let refused = match serde_path_to_error::deserialize(&mut deserializer) {
+    let refused = match serde_path_to_error::deserialize(Strict(&mut deserializer)) {
         Ok(value) => return Ok(value),
         Err(error) => error,
     };
@@ -245,7 +248,7 @@ pub fn parse_json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError>
     // integers; the first refusal stands if that does not help either.
     if let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(bytes) {
         if integral_floats_as_integers(&mut value) {
-            if let Ok(read) = serde_path_to_error::deserialize(value) {
+            if let Ok(read) = serde_path_to_error::deserialize(Strict(value)) {
                 return Ok(read);
             }
         }

@@ -16,6 +16,7 @@ pub mod ratelimit;
 pub mod request_log;
 mod routes;
 pub mod state;
+mod strict_json;
 mod upload;
 pub mod usage;
 mod web;

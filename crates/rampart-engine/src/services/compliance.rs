@@ -1277,16 +1277,7 @@ pub async fn record_access_review(
     request: AccessReviewRequest,
 ) -> Result<AccessReviewBody, ServiceError> {
     actor.require(Scope::TeamsManage)?;
-    let note = request
-        .note
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty());
-    if note.is_some_and(|n| n.chars().count() > 2000) {
-        return Err(ServiceError::invalid(
-            "`note` must be at most 2000 characters",
-        ));
-    }
+    let note = crate::fields::optional_text("note", request.note.as_deref(), 2000)?;
     let members = engine.store.compliance_members(actor.team_id).await?;
     let mut event = actor.audit(origin, "compliance_access_review.create");
     event.details = Some(serde_json::json!({"members": members.len()}));
@@ -1297,7 +1288,7 @@ pub async fn record_access_review(
             &actor.user_email,
             Some(actor.user_id),
             &members,
-            note,
+            note.as_deref(),
             &event,
             engine.now(),
         )

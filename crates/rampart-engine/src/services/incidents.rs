@@ -360,12 +360,19 @@ pub async fn create(
     request: IncidentRequest,
 ) -> Result<(Incident, bool), ServiceError> {
     actor.require(Scope::IncidentsWrite)?;
-    let title = required("title", &request.title)?;
+    required("title", &request.title)?;
     let severity = required("severity", &request.severity)?;
-    let description = required("description", &request.description)?;
-    let title = fields::name("title", title, MAX_TITLE)?;
+    let title = fields::name(
+        "title",
+        request.title.as_deref().unwrap_or_default(),
+        MAX_TITLE,
+    )?;
     let severity = severity_of("severity", severity)?;
-    let description = fields::text("description", description, MAX_DESCRIPTION)?;
+    let description = fields::required_text(
+        "description",
+        request.description.as_deref(),
+        MAX_DESCRIPTION,
+    )?;
     let systems = names(
         "affected_systems",
         request.affected_systems.as_deref().unwrap_or_default(),
@@ -599,7 +606,7 @@ pub async fn set_status(
             IncidentStatus::choices()
         ))
     })?;
-    let note = optional_text("note", request.note.as_deref(), MAX_NOTE)?;
+    let note = fields::optional_text("note", request.note.as_deref(), MAX_NOTE)?;
     let current = record_of(engine, actor, id).await?;
     let from = IncidentStatus::parse(&current.status).unwrap_or(IncidentStatus::Open);
     let step = incident::transition(from, to).map_err(|error| {
@@ -637,17 +644,6 @@ pub async fn set_status(
         change: "status",
     };
     apply(engine, actor, id, &change, event, outbox).await
-}
-
-fn optional_text(
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-) -> Result<Option<String>, ServiceError> {
-    match value.map(str::trim).filter(|t| !t.is_empty()) {
-        Some(text) => Ok(Some(fields::text(field, text, max)?)),
-        None => Ok(None),
-    }
 }
 
 /// `Some(value)` for a field present in the body, `null` included (`Some(None)`).
@@ -853,8 +849,7 @@ pub async fn comment(
     request: CommentRequest,
 ) -> Result<IncidentTimelineEntry, ServiceError> {
     actor.require(Scope::IncidentsWrite)?;
-    let body = required("body", &request.body)?;
-    let body = fields::text("body", body, MAX_COMMENT)?;
+    let body = fields::required_text("body", request.body.as_deref(), MAX_COMMENT)?;
     let change = IncidentChange {
         timeline: vec![NewTimelineEntry {
             kind: "comment",

@@ -18,7 +18,7 @@
 //! `final` and the publication date; its bytes and SHA-256 are stored with it.
 
 use chrono::{DateTime, Utc};
-use rampart_core::vex_workflow::{check_approver, rejection_reason, VexAction, VexStatus};
+use rampart_core::vex_workflow::{check_approver, VexAction, VexStatus};
 use rampart_core::{PageRequest, Scope};
 use rampart_formats::sbom::Sbom;
 use rampart_formats::vex::{
@@ -1004,10 +1004,9 @@ pub async fn transition(
             (VexTransition::Approve, "vex.approve")
         }
         VexAction::Reject => {
-            let reason = rejection_reason(reason).ok_or_else(|| {
+            let reason = fields::optional_text("reason", reason, MAX_REASON)?.ok_or_else(|| {
                 ServiceError::invalid("`reason` is required to reject a document")
             })?;
-            let reason = fields::text("reason", reason, MAX_REASON)?;
             (VexTransition::Reject { reason }, "vex.reject")
         }
         VexAction::Publish => {
