@@ -1246,8 +1246,12 @@ pub struct ReviewedMember {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccessReviewRequest {
-    /// What was checked or changed (at most 2,000 characters).
-    #[schema(max_length = 2000)]
+    /// What was checked or changed (at most 2,000 characters; line breaks and tabs are the
+    /// only control characters allowed).
+    #[schema(
+        max_length = 2000,
+        pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub note: Option<String>,
 }
 

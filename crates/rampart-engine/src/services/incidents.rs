@@ -58,23 +58,39 @@ fn not_found() -> ServiceError {
 #[serde(deny_unknown_fields)]
 pub struct IncidentRequest {
     /// Brief incident summary (required, 1–200 characters).
-    #[schema(max_length = 200, value_type = String, required = true, min_length = 1, pattern = "\\S")]
+    #[schema(
+        max_length = 200,
+        value_type = String,
+        required = true,
+        min_length = 1,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub title: Option<String>,
     /// `low`, `medium`, `high` or `critical` (required).
     #[schema(value_type = String, required = true, pattern = "^(low|medium|high|critical)$")]
     pub severity: Option<String>,
     /// Detailed incident report (required, at most 20,000 characters).
-    #[schema(value_type = String, required = true, max_length = 20000, min_length = 1, pattern = "\\S")]
+    #[schema(
+        value_type = String,
+        required = true,
+        max_length = 20000,
+        min_length = 1,
+        pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub description: Option<String>,
     /// Asset ids or IPs: `product:<id>`, `release:<id>`, a product's name, an IP address or a
     /// CIDR range (at most 100).
+    #[schema(max_items = 100)]
     pub affected_systems: Option<Vec<String>>,
     /// Vulnerabilities the incident concerns: any identifier of the knowledge base (CVE, GHSA,
     /// …) or a CVE id (at most 50). Their KEV listing and EPSS raise the priority.
+    #[schema(max_items = 50)]
     pub vulnerabilities: Option<Vec<String>>,
     /// Ids of the team's dependency findings the incident concerns (at most 50).
+    #[schema(max_items = 50)]
     pub findings: Option<Vec<i64>>,
     /// Tags (at most 20); the team's tag rules assign by them.
+    #[schema(max_items = 20)]
     pub tags: Option<Vec<String>>,
 }
 
@@ -655,8 +671,17 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<i
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentUpdate {
-    #[schema(max_length = 200, min_length = 1, pattern = "\\S")]
+    #[schema(
+        max_length = 200,
+        min_length = 1,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub title: Option<String>,
+    /// At most 20,000 characters, not blank.
+    #[schema(
+        max_length = 20000,
+        pattern = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub description: Option<String>,
     /// `low`, `medium`, `high` or `critical`: triage runs again on the stored evidence (the
     /// priority follows unless `priority` is given too).
@@ -669,6 +694,8 @@ pub struct IncidentUpdate {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>)]
     pub assignee_user_id: Option<Option<i64>>,
+    /// At most 20.
+    #[schema(max_items = 20)]
     pub tags: Option<Vec<String>>,
 }
 
@@ -1085,6 +1112,8 @@ pub struct IncidentSettings {
     /// P3 24/336, P4 72/720.
     pub sla: SlaByPriority,
     pub assignment: AssignmentSettings,
+    /// At most 50.
+    #[schema(max_items = 50)]
     pub tag_rules: Vec<TagRuleBody>,
 }
 

@@ -200,6 +200,7 @@ pub struct CreateIntegration {
     #[schema(inline, max_items = 10000, value_type = Vec<RepositorySchema>)]
     pub repositories: Vec<String>,
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub external_project_mappings: Vec<ProjectMapping>,
 }
 
@@ -225,6 +226,7 @@ pub struct UpdateIntegration {
     pub selection_type: Option<String>,
     #[schema(inline, max_items = 10000, value_type = Option<Vec<RepositorySchema>>)]
     pub repositories: Option<Vec<String>>,
+    #[schema(max_items = 1000)]
     pub external_project_mappings: Option<Vec<ProjectMapping>>,
 }
 

@@ -116,8 +116,9 @@ impl utoipa::ToSchema for NotifiableEventType {}
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPreferences {
-    /// Event types to e-mail (see `available_event_types`); empty sends nothing.
-    #[schema(inline, value_type = Vec<NotifiableEventType>)]
+    /// Event types to e-mail (see `available_event_types`); empty sends nothing; repeats
+    /// count once (at most 100 entries).
+    #[schema(inline, value_type = Vec<NotifiableEventType>, max_items = 100)]
     pub event_types: Vec<String>,
     /// `immediate` (default) or `daily_digest`.
     #[schema(pattern = "^(immediate|daily_digest)$")]
@@ -174,6 +175,10 @@ pub fn next_digest_after(now: DateTime<Utc>, hour: i32) -> DateTime<Utc> {
     }
 }
 
+/// Entries of `event_types` read at most (repeats included): a bound on the work of one
+/// request, as the schema's `maxItems` says.
+const MAX_EVENT_TYPE_ENTRIES: usize = 100;
+
 pub async fn set_preferences(
     engine: &Engine,
     actor: &Actor,
@@ -183,7 +188,7 @@ pub async fn set_preferences(
     person(actor)?;
     actor.require_live("change e-mail notification preferences")?;
     let known = event_types();
-    crate::fields::at_most("event_types", &body.event_types, known.len())?;
+    crate::fields::at_most("event_types", &body.event_types, MAX_EVENT_TYPE_ENTRIES)?;
     let mut event_types: Vec<String> = Vec::new();
     for event_type in &body.event_types {
         let event_type = event_type.trim();
