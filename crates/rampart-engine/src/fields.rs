@@ -50,6 +50,16 @@ pub fn required_text(
     optional_text(field, value, max_chars)?.ok_or_else(|| refused(field, "is required"))
 }
 
+
+/// A list of at most `max_items` items.
+pub fn at_most<T>(field: &str, items: &[T], max_items: usize) -> Result<(), ServiceError> {
+    if items.len() > max_items {
+        Err(refused(field, format!("holds at most {max_items} items")))
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,14 +81,5 @@ mod tests {
                 .message(),
             "`reason` is required"
         );
-    }
-}
-
-/// A list of at most `max_items` items.
-pub fn at_most<T>(field: &str, items: &[T], max_items: usize) -> Result<(), ServiceError> {
-    if items.len() > max_items {
-        Err(refused(field, format!("holds at most {max_items} items")))
-    } else {
-        Ok(())
     }
 }
