@@ -50,7 +50,6 @@ pub fn required_text(
     optional_text(field, value, max_chars)?.ok_or_else(|| refused(field, "is required"))
 }
 
-
 /// A list of at most `max_items` items.
 pub fn at_most<T>(field: &str, items: &[T], max_items: usize) -> Result<(), ServiceError> {
     if items.len() > max_items {
