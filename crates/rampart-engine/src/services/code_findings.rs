@@ -294,17 +294,13 @@ pub fn triage_change(
         }
         Some(status) => status,
     };
-    let reason =
-        match crate::fields::optional_text("reason", request.reason.as_deref(), MAX_REASON)? {
-            Some(reason) => Some(reason),
-            None if status.is_triaged() => {
-                return Err(ServiceError::invalid(format!(
-                    "reason: is required for {}",
-                    status.as_str()
-                )))
-            }
-            None => None,
-        };
+    let reason = crate::fields::optional_text("reason", request.reason.as_deref(), MAX_REASON)?;
+    if reason.is_none() && status.is_triaged() {
+        return Err(ServiceError::invalid(format!(
+            "reason: is required for {}",
+            status.as_str()
+        )));
+    }
     let accepted_until = match (status, request.expires_at) {
         (CodeStatus::AcceptedRisk, Some(until)) if until <= now => {
             return Err(ServiceError::invalid("expires_at: must be in the future"))
