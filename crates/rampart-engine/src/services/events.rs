@@ -43,6 +43,10 @@ fn bad(message: impl Into<String>) -> ServiceError {
     ServiceError::new(ErrorCode::BadRequest, message)
 }
 
+/// Entries of an `event_types` list (webhook filters, e-mail preferences) read at most,
+/// repeats included: a bound on one request's work, the schemas' `maxItems`.
+pub const MAX_EVENT_TYPE_ENTRIES: usize = 100;
+
 /// The team's events matching `criteria` (`webhooks:read`).
 pub async fn list_events(
     engine: &Engine,

@@ -175,10 +175,6 @@ pub fn next_digest_after(now: DateTime<Utc>, hour: i32) -> DateTime<Utc> {
     }
 }
 
-/// Entries of `event_types` read at most (repeats included): a bound on the work of one
-/// request, as the schema's `maxItems` says.
-const MAX_EVENT_TYPE_ENTRIES: usize = 100;
-
 pub async fn set_preferences(
     engine: &Engine,
     actor: &Actor,
@@ -188,7 +184,11 @@ pub async fn set_preferences(
     person(actor)?;
     actor.require_live("change e-mail notification preferences")?;
     let known = event_types();
-    crate::fields::at_most("event_types", &body.event_types, MAX_EVENT_TYPE_ENTRIES)?;
+    crate::fields::at_most(
+        "event_types",
+        &body.event_types,
+        crate::services::events::MAX_EVENT_TYPE_ENTRIES,
+    )?;
     let mut event_types: Vec<String> = Vec::new();
     for event_type in &body.event_types {
         let event_type = event_type.trim();

@@ -88,14 +88,14 @@ fn not_found() -> ServiceError {
     ServiceError::not_found("webhook")
 }
 
-/// Entries of a filter's `event_types` read at most (repeats included), as the schema's
-/// `maxItems` says.
-const MAX_EVENT_TYPE_ENTRIES: usize = 100;
-
 /// The event types of a filter, checked.
 fn valid_types(types: &[String]) -> Result<Vec<String>, ServiceError> {
     // Repeats count once, but every entry is read: the bound is on entries.
-    crate::fields::at_most("event_types", types, MAX_EVENT_TYPE_ENTRIES)?;
+    crate::fields::at_most(
+        "event_types",
+        types,
+        crate::services::events::MAX_EVENT_TYPE_ENTRIES,
+    )?;
     let mut valid: Vec<String> = Vec::new();
     for text in types {
         let kind: EventType = text.trim().parse().map_err(|_| {
