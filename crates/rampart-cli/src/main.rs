@@ -17,6 +17,7 @@ mod vex;
 
 use std::process::ExitCode;
 
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]

@@ -25,6 +25,7 @@ mod products;
 mod sboms;
 mod scans;
 mod severity;
+mod sqlite_read;
 mod sync;
 mod usage;
 mod vex_documents;

@@ -16,7 +16,7 @@ use crate::bulk::{placeholder_list, MAX_PARAMETERS};
 use crate::products::{Page, PageRequest, Tenant};
 use crate::sboms::{to_i64, Analysis, AnalysisRow, ANALYSIS_COLUMNS};
 use crate::severity::band_of_cvss;
-use crate::{with_pool, Store, StoreError};
+use crate::{sqlite_read, with_pool, Pool, Store, StoreError};
 
 mod completion;
 mod reanalysis;
@@ -307,14 +307,36 @@ impl Store {
                  WHERE id IN ({})",
                 placeholder_list(self.backend(), chunk.len())
             );
-            let rows: Vec<VulnerabilityRef> = with_pool!(self, pool => {
-                let mut query = sqlx::query_as(&sql);
-                for id in chunk {
-                    query = query.bind(id);
+            match &self.pool {
+                Pool::Sqlite(pool) => {
+                    sqlite_read::read(pool, |connection| {
+                        let mut statement = connection.prepare(&sql)?;
+                        let rows = statement.query_map(rusqlite::params_from_iter(chunk), |row| {
+                            Ok(VulnerabilityRef {
+                                internal_id: row.get(0)?,
+                                vuln_id: row.get(1)?,
+                                group_id: row.get(2)?,
+                                source: row.get(3)?,
+                                published: row.get(4)?,
+                            })
+                        })?;
+                        for row in rows {
+                            let row = row?;
+                            refs.insert(row.internal_id, row);
+                        }
+                        Ok(())
+                    })
+                    .await?
                 }
-                query.fetch_all(pool).await
-            })?;
-            refs.extend(rows.into_iter().map(|row| (row.internal_id, row)));
+                Pool::Postgres(pool) => {
+                    let mut query = sqlx::query_as::<_, VulnerabilityRef>(&sql);
+                    for id in chunk {
+                        query = query.bind(id);
+                    }
+                    let rows = query.fetch_all(pool).await?;
+                    refs.extend(rows.into_iter().map(|row| (row.internal_id, row)));
+                }
+            }
         }
         Ok(refs)
     }
@@ -520,14 +542,41 @@ impl Store {
                     WHERE v.id IN ({list})
                  ) q"
             );
-            let rows: Vec<MatchedRecordView> = with_pool!(self, pool => {
-                let mut query = sqlx::query_as(&sql);
-                for id in chunk {
-                    query = query.bind(id);
+            match &self.pool {
+                Pool::Sqlite(pool) => {
+                    sqlite_read::read(pool, |connection| {
+                        let mut statement = connection.prepare(&sql)?;
+                        let rows = statement.query_map(rusqlite::params_from_iter(chunk), |row| {
+                            Ok(MatchedRecordView {
+                                internal_id: row.get(0)?,
+                                vuln_id: row.get(1)?,
+                                group_id: row.get(2)?,
+                                source: row.get(3)?,
+                                summary: row.get(4)?,
+                                cvss: row.get(5)?,
+                                severity: row.get(6)?,
+                                epss: row.get(7)?,
+                                epss_percentile: row.get(8)?,
+                                in_kev: row.get(9)?,
+                            })
+                        })?;
+                        for row in rows {
+                            let row = row?;
+                            views.insert(row.internal_id, row);
+                        }
+                        Ok(())
+                    })
+                    .await?
                 }
-                query.fetch_all(pool).await
-            })?;
-            views.extend(rows.into_iter().map(|row| (row.internal_id, row)));
+                Pool::Postgres(pool) => {
+                    let mut query = sqlx::query_as::<_, MatchedRecordView>(&sql);
+                    for id in chunk {
+                        query = query.bind(id);
+                    }
+                    let rows = query.fetch_all(pool).await?;
+                    views.extend(rows.into_iter().map(|row| (row.internal_id, row)));
+                }
+            }
         }
         Ok(views)
     }
@@ -545,15 +594,27 @@ impl Store {
                 "SELECT group_id, alias FROM vuln_aliases WHERE group_id IN ({}) ORDER BY alias",
                 placeholder_list(self.backend(), chunk.len())
             );
-            let rows: Vec<(i64, String)> = with_pool!(self, pool => {
-                let mut query = sqlx::query_as(&sql);
-                for id in chunk {
-                    query = query.bind(id);
+            match &self.pool {
+                Pool::Sqlite(pool) => {
+                    sqlite_read::read(pool, |connection| {
+                        let mut statement = connection.prepare(&sql)?;
+                        let mut rows = statement.query(rusqlite::params_from_iter(chunk))?;
+                        while let Some(row) = rows.next()? {
+                            groups.entry(row.get(0)?).or_default().push(row.get(1)?);
+                        }
+                        Ok(())
+                    })
+                    .await?
                 }
-                query.fetch_all(pool).await
-            })?;
-            for (group, alias) in rows {
-                groups.entry(group).or_default().push(alias);
+                Pool::Postgres(pool) => {
+                    let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+                    for id in chunk {
+                        query = query.bind(id);
+                    }
+                    for (group, alias) in query.fetch_all(pool).await? {
+                        groups.entry(group).or_default().push(alias);
+                    }
+                }
             }
         }
         Ok(groups)

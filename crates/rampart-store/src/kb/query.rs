@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::records::{with_page_urls, EpssPoint, EpssView, ExploitView, KevView};
 use crate::bulk::{placeholder_list, MAX_PARAMETERS};
-use crate::{with_pool, PageRequest, Store, StoreError};
+use crate::{sqlite_read, with_pool, PageRequest, Pool, Store, StoreError};
 
 /// One stored record with its internal id.
 #[derive(Debug, Clone)]
@@ -472,6 +472,31 @@ pub struct AffectedPackageRow {
     pub versions: String,
 }
 
+/// The columns of [`AffectedPackageRow`], in its fields' order.
+const AFFECTED_PACKAGE_ROWS: &str =
+    "SELECT p.vulnerability_id, v.vuln_id, v.modified, v.withdrawn, v.informational,
+            p.ecosystem, p.name, p.normalized_name, p.purl, p.ranges, p.versions
+     FROM affected_packages p JOIN vulnerabilities v ON v.id = p.vulnerability_id";
+
+impl AffectedPackageRow {
+    /// A row of [`AFFECTED_PACKAGE_ROWS`] read through SQLite's API.
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<AffectedPackageRow> {
+        Ok(AffectedPackageRow {
+            vulnerability_id: row.get(0)?,
+            vuln_id: row.get(1)?,
+            modified: row.get(2)?,
+            withdrawn: row.get(3)?,
+            informational: row.get(4)?,
+            ecosystem: row.get(5)?,
+            name: row.get(6)?,
+            normalized_name: row.get(7)?,
+            purl: row.get(8)?,
+            ranges: row.get(9)?,
+            versions: row.get(10)?,
+        })
+    }
+}
+
 /// A CPE match row as the match index loads it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CpeMatchRow {
@@ -581,17 +606,18 @@ impl Store {
 
     /// Every affected-package row, for building the match index.
     pub async fn affected_package_rows(&self) -> Result<Vec<AffectedPackageRow>, StoreError> {
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT p.vulnerability_id, v.vuln_id, v.modified, v.withdrawn, v.informational,
-                        p.ecosystem, p.name,
-                        p.normalized_name, p.purl, p.ranges, p.versions
-                 FROM affected_packages p JOIN vulnerabilities v ON v.id = p.vulnerability_id
-                 ORDER BY p.id",
-            )
-            .fetch_all(pool)
-            .await
-        })?)
+        let sql = format!("{AFFECTED_PACKAGE_ROWS} ORDER BY p.id");
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                sqlite_read::read(pool, |connection| {
+                    let mut statement = connection.prepare(&sql)?;
+                    let rows = statement.query_map([], AffectedPackageRow::from_sqlite)?;
+                    rows.collect()
+                })
+                .await
+            }
+            Pool::Postgres(pool) => Ok(sqlx::query_as(&sql).fetch_all(pool).await?),
+        }
     }
 
     /// The affected-package rows of packages with these normalised names (any ecosystem),
@@ -605,21 +631,31 @@ impl Store {
             // Anonymous placeholders on SQLite: numbered ones cost its parser and binder a
             // look-up each through every name before (quadratic in a 2,000-crate lockfile).
             let list = placeholder_list(self.backend(), chunk.len());
-            let sql = format!(
-                "SELECT p.vulnerability_id, v.vuln_id, v.modified, v.withdrawn, v.informational,
-                        p.ecosystem, p.name,
-                        p.normalized_name, p.purl, p.ranges, p.versions
-                 FROM affected_packages p JOIN vulnerabilities v ON v.id = p.vulnerability_id
-                 WHERE p.normalized_name IN ({list}) ORDER BY p.id"
-            );
-            let chunk_rows: Vec<AffectedPackageRow> = with_pool!(self, pool => {
-                let mut query = sqlx::query_as(&sql);
-                for name in chunk {
-                    query = query.bind(name.as_str());
+            let sql =
+                format!("{AFFECTED_PACKAGE_ROWS} WHERE p.normalized_name IN ({list}) ORDER BY p.id");
+            match &self.pool {
+                Pool::Sqlite(pool) => {
+                    sqlite_read::read(pool, |connection| {
+                        let mut statement = connection.prepare(&sql)?;
+                        let chunk_rows = statement.query_map(
+                            rusqlite::params_from_iter(chunk),
+                            AffectedPackageRow::from_sqlite,
+                        )?;
+                        for row in chunk_rows {
+                            rows.push(row?);
+                        }
+                        Ok(())
+                    })
+                    .await?
                 }
-                query.fetch_all(pool).await
-            })?;
-            rows.extend(chunk_rows);
+                Pool::Postgres(pool) => {
+                    let mut query = sqlx::query_as(&sql);
+                    for name in chunk {
+                        query = query.bind(name.as_str());
+                    }
+                    rows.extend(query.fetch_all(pool).await?);
+                }
+            }
         }
         Ok(rows)
     }
