@@ -17,7 +17,6 @@ mod vex;
 
 use std::process::ExitCode;
 
-
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]

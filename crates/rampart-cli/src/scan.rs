@@ -26,7 +26,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use rampart_engine::analysis::{findings_of, match_components, UnmatchedComponents};
+use rampart_engine::analysis::{choose_findings, match_components, UnmatchedComponents};
 use rampart_formats::advisory::SeverityBand;
 use rampart_formats::lockfile::{self, Origin};
 use rampart_formats::{sarif, sbom};
@@ -383,7 +383,7 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
     let store = match &remote {
         Some(remote) => remote.store.clone(),
         None => {
-            let store = Store::connect(&database(args)?).await?;
+            let store = Store::connect_single(&database(args)?).await?;
             if !store.is_ready().await {
                 bail!("the database is not migrated to this version of rampart: run `rampart migrate`");
             }
@@ -398,7 +398,15 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
         .collect();
     names.sort();
     names.dedup();
-    let index = rampart_engine::kb_index::build_index_of(&store, Some(&names), args.cpe).await?;
+    let snapshot = store.scan_snapshot(&names).await?;
+    let cpe_rows = if args.cpe {
+        store.cpe_match_rows().await?
+    } else {
+        Vec::new()
+    };
+    let index =
+        rampart_engine::kb_index::index_of_rows(snapshot.kb_version, snapshot.affected, cpe_rows)
+            .await?;
     let mut matched = match_components(&index, &components, args.cpe);
     // The kind of each matched record, as the index knows it.
     let informational: HashMap<i64, Option<String>> = matched
@@ -411,12 +419,9 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
             )
         })
         .collect();
-    let chosen = findings_of(&store, std::mem::take(&mut matched.matches)).await?;
-    let chosen_ids: Vec<i64> = chosen.iter().map(|f| f.vulnerability_id).collect();
-    let views = store.matched_record_views(&chosen_ids).await?;
-    let groups: Vec<i64> = chosen.iter().map(|f| f.group_id).collect();
-    let aliases = store.group_identifiers(&groups).await?;
+    let chosen = choose_findings(std::mem::take(&mut matched.matches), &snapshot.references);
     store.close().await;
+    let (views, aliases) = (&snapshot.views, &snapshot.group_identifiers);
 
     let mut findings: Vec<FindingOut> = chosen
         .into_iter()
@@ -425,7 +430,7 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
                 .get(&finding.vulnerability_id)
                 .cloned()
                 .flatten();
-            finding_out(finding, kind, &input.packages, &views, &aliases)
+            finding_out(finding, kind, &input.packages, views, aliases)
         })
         .collect();
     if let Some(remote) = &remote {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rampart_core::match_index::{AffectedInput, CpeInput, MatchIndex, MatchIndexHandle};
 use rampart_formats::advisory::{AffectedRange, CpeOperator};
-use rampart_store::{Store, StoreError};
+use rampart_store::{AffectedPackageRow, CpeMatchRow, Store, StoreError};
 
 /// How often replicas check whether the knowledge base changed (one cheap query).
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(1);
@@ -22,27 +22,21 @@ fn operator(label: &str) -> CpeOperator {
 
 /// Builds an index from the store's current contents.
 pub async fn build_index(store: &Store) -> Result<MatchIndex, StoreError> {
-    build_index_of(store, None, true).await
-}
-
-/// An index of only the packages with these normalised names (and of the CPE configurations
-/// when `with_cpe`): what a one-off scan needs, without compiling the whole knowledge base.
-pub async fn build_index_of(
-    store: &Store,
-    normalized_names: Option<&[String]>,
-    with_cpe: bool,
-) -> Result<MatchIndex, StoreError> {
     // Read the version first: a concurrent ingest then at worst triggers one extra rebuild.
     let version = store.kb_version().await?;
-    let affected = match normalized_names {
-        None => store.affected_package_rows().await?,
-        Some(names) => store.affected_package_rows_named(names).await?,
-    };
-    let cpe = if with_cpe {
-        store.cpe_match_rows().await?
-    } else {
-        Vec::new()
-    };
+    let affected = store.affected_package_rows().await?;
+    let cpe = store.cpe_match_rows().await?;
+    index_of_rows(version, affected, cpe).await
+}
+
+/// Compiles an index of these rows (of knowledge-base version `version`) on a blocking
+/// thread. A one-off scan passes the rows of just the packages it names
+/// ([`rampart_store::ScanSnapshot`]), without compiling the whole knowledge base.
+pub async fn index_of_rows(
+    version: i64,
+    affected: Vec<AffectedPackageRow>,
+    cpe: Vec<CpeMatchRow>,
+) -> Result<MatchIndex, StoreError> {
     let index = tokio::task::spawn_blocking(move || {
         let affected = affected.into_iter().map(|row| AffectedInput {
             vulnerability_id: row.vulnerability_id,

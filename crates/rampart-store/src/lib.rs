@@ -23,6 +23,7 @@ mod key_cache;
 mod notifications;
 mod products;
 mod sboms;
+mod scan_snapshot;
 mod scans;
 mod severity;
 mod sqlite_read;
@@ -90,6 +91,7 @@ pub use sboms::{
     Analysis, AnalysisStatus, AnalysisSubject, ComponentIdentity, ComponentResolution, NewSbom,
     SbomRecord, StoredComponent, COMPONENT_CHUNK,
 };
+pub use scan_snapshot::ScanSnapshot;
 pub use scans::{NewScan, ScanLimits, ScanMonitor, ScanRecord, ScanRefusal};
 pub use sync::{
     ApiKeyChange, ClaimedRun, SyncCounts, SyncRunRecord, SyncRunStatus, SyncSourceRecord,
@@ -159,6 +161,34 @@ impl BeginWrite for sqlx::PgPool {
     }
 }
 
+/// How a store's SQLite connections are used.
+#[derive(Debug, Clone, Copy)]
+enum Reading {
+    /// Requests and workers at once: a pool of connections.
+    Server,
+    /// One command reading one query after another. One connection: each new SQLite
+    /// connection parses the whole schema (~2 ms), and a pool opens a second one for the next
+    /// read while the first is still on its way back. Pages memory-mapped: read in place
+    /// instead of copied by `pread` (BENCHMARKS.md, `rampart scan`).
+    OneShot,
+}
+
+impl Reading {
+    fn sqlite_connections(self) -> u32 {
+        match self {
+            Reading::Server => 8,
+            Reading::OneShot => 1,
+        }
+    }
+
+    fn mmap_bytes(self) -> &'static str {
+        match self {
+            Reading::Server => "0",
+            Reading::OneShot => "268435456",
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
@@ -213,6 +243,19 @@ pub fn create_data_dir(dir: &Path) -> std::io::Result<()> {
 impl Store {
     /// Opens (creating if needed) the database. Does not migrate: call [`Store::migrate`].
     pub async fn connect(location: &DatabaseLocation) -> Result<Store, StoreError> {
+        Store::connect_with(location, Reading::Server).await
+    }
+
+    /// [`Store::connect`] for a one-shot command that reads one query after another
+    /// (`rampart scan`): see [`Reading::OneShot`].
+    pub async fn connect_single(location: &DatabaseLocation) -> Result<Store, StoreError> {
+        Store::connect_with(location, Reading::OneShot).await
+    }
+
+    async fn connect_with(
+        location: &DatabaseLocation,
+        reading: Reading,
+    ) -> Result<Store, StoreError> {
         let pool = match location {
             DatabaseLocation::SqliteDir(dir) => {
                 let file = dir.join("rampart.db");
@@ -229,10 +272,11 @@ impl Store {
                     .foreign_keys(true)
                     // New databases only (an existing file keeps its page size): a record of
                     // a few KB fits a page instead of spilling into a chain of overflow pages.
-                    .page_size(16384);
+                    .page_size(16384)
+                    .pragma("mmap_size", reading.mmap_bytes());
                 Pool::Sqlite(
                     SqlitePoolOptions::new()
-                        .max_connections(8)
+                        .max_connections(reading.sqlite_connections())
                         .connect_with(options)
                         .await?,
                 )

@@ -16,7 +16,7 @@ use crate::bulk::{placeholder_list, MAX_PARAMETERS};
 use crate::products::{Page, PageRequest, Tenant};
 use crate::sboms::{to_i64, Analysis, AnalysisRow, ANALYSIS_COLUMNS};
 use crate::severity::band_of_cvss;
-use crate::{sqlite_read, with_pool, Pool, Store, StoreError};
+use crate::{sqlite_read, with_pool, Backend, Pool, Store, StoreError};
 
 mod completion;
 mod reanalysis;
@@ -298,45 +298,22 @@ impl Store {
         &self,
         internal_ids: &[i64],
     ) -> Result<HashMap<i64, VulnerabilityRef>, StoreError> {
-        let mut refs = HashMap::with_capacity(internal_ids.len());
-        let unique: BTreeSet<i64> = internal_ids.iter().copied().collect();
-        let unique: Vec<i64> = unique.into_iter().collect();
-        for chunk in unique.chunks(MAX_PARAMETERS / 2) {
-            let sql = format!(
-                "SELECT id AS internal_id, vuln_id, group_id, source, published FROM vulnerabilities
-                 WHERE id IN ({})",
-                placeholder_list(self.backend(), chunk.len())
-            );
-            match &self.pool {
-                Pool::Sqlite(pool) => {
-                    sqlite_read::read(pool, |connection| {
-                        let mut statement = connection.prepare(&sql)?;
-                        let rows = statement.query_map(rusqlite::params_from_iter(chunk), |row| {
-                            Ok(VulnerabilityRef {
-                                internal_id: row.get(0)?,
-                                vuln_id: row.get(1)?,
-                                group_id: row.get(2)?,
-                                source: row.get(3)?,
-                                published: row.get(4)?,
-                            })
-                        })?;
-                        for row in rows {
-                            let row = row?;
-                            refs.insert(row.internal_id, row);
-                        }
-                        Ok(())
-                    })
-                    .await?
-                }
-                Pool::Postgres(pool) => {
-                    let mut query = sqlx::query_as::<_, VulnerabilityRef>(&sql);
-                    for id in chunk {
-                        query = query.bind(id);
-                    }
-                    let rows = query.fetch_all(pool).await?;
-                    refs.extend(rows.into_iter().map(|row| (row.internal_id, row)));
-                }
+        let unique = unique_ids(internal_ids);
+        let pool = match &self.pool {
+            Pool::Sqlite(pool) => {
+                return sqlite_read::read(pool, |c| sqlite_vulnerability_refs(c, &unique)).await
             }
+            Pool::Postgres(pool) => pool,
+        };
+        let mut refs = HashMap::with_capacity(unique.len());
+        for chunk in unique.chunks(MAX_PARAMETERS / 2) {
+            let sql = vulnerability_refs_sql(Backend::Postgres, chunk.len());
+            let mut query = sqlx::query_as::<_, VulnerabilityRef>(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            let rows = query.fetch_all(pool).await?;
+            refs.extend(rows.into_iter().map(|row| (row.internal_id, row)));
         }
         Ok(refs)
     }
@@ -523,60 +500,22 @@ impl Store {
         &self,
         internal_ids: &[i64],
     ) -> Result<HashMap<i64, MatchedRecordView>, StoreError> {
-        let unique: BTreeSet<i64> = internal_ids.iter().copied().collect();
-        let unique: Vec<i64> = unique.into_iter().collect();
-        let mut views = HashMap::with_capacity(unique.len());
-        let band_of_cvss = band_of_cvss("cvss");
-        for chunk in unique.chunks(MAX_PARAMETERS / 2) {
-            let list = placeholder_list(self.backend(), chunk.len());
-            let sql = format!(
-                "SELECT q.internal_id, q.vuln_id, q.group_id, q.source, q.summary, q.cvss,
-                    COALESCE({band_of_cvss}, q.record_band) AS severity, q.epss,
-                    q.epss_percentile, q.in_kev
-                 FROM (
-                    SELECT v.id AS internal_id, v.vuln_id, v.group_id, v.source, v.summary,
-                        v.severity_band AS record_band, g.cvss, g.epss, g.epss_percentile,
-                        COALESCE(g.in_kev, FALSE) AS in_kev
-                    FROM vulnerabilities v
-                    LEFT JOIN group_ratings g ON g.group_id = v.group_id
-                    WHERE v.id IN ({list})
-                 ) q"
-            );
-            match &self.pool {
-                Pool::Sqlite(pool) => {
-                    sqlite_read::read(pool, |connection| {
-                        let mut statement = connection.prepare(&sql)?;
-                        let rows = statement.query_map(rusqlite::params_from_iter(chunk), |row| {
-                            Ok(MatchedRecordView {
-                                internal_id: row.get(0)?,
-                                vuln_id: row.get(1)?,
-                                group_id: row.get(2)?,
-                                source: row.get(3)?,
-                                summary: row.get(4)?,
-                                cvss: row.get(5)?,
-                                severity: row.get(6)?,
-                                epss: row.get(7)?,
-                                epss_percentile: row.get(8)?,
-                                in_kev: row.get(9)?,
-                            })
-                        })?;
-                        for row in rows {
-                            let row = row?;
-                            views.insert(row.internal_id, row);
-                        }
-                        Ok(())
-                    })
-                    .await?
-                }
-                Pool::Postgres(pool) => {
-                    let mut query = sqlx::query_as::<_, MatchedRecordView>(&sql);
-                    for id in chunk {
-                        query = query.bind(id);
-                    }
-                    let rows = query.fetch_all(pool).await?;
-                    views.extend(rows.into_iter().map(|row| (row.internal_id, row)));
-                }
+        let unique = unique_ids(internal_ids);
+        let pool = match &self.pool {
+            Pool::Sqlite(pool) => {
+                return sqlite_read::read(pool, |c| sqlite_matched_record_views(c, &unique)).await
             }
+            Pool::Postgres(pool) => pool,
+        };
+        let mut views = HashMap::with_capacity(unique.len());
+        for chunk in unique.chunks(MAX_PARAMETERS / 2) {
+            let sql = matched_record_views_sql(Backend::Postgres, chunk.len());
+            let mut query = sqlx::query_as::<_, MatchedRecordView>(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            let rows = query.fetch_all(pool).await?;
+            views.extend(rows.into_iter().map(|row| (row.internal_id, row)));
         }
         Ok(views)
     }
@@ -586,35 +525,22 @@ impl Store {
         &self,
         group_ids: &[i64],
     ) -> Result<HashMap<i64, Vec<String>>, StoreError> {
-        let unique: BTreeSet<i64> = group_ids.iter().copied().collect();
-        let unique: Vec<i64> = unique.into_iter().collect();
+        let unique = unique_ids(group_ids);
+        let pool = match &self.pool {
+            Pool::Sqlite(pool) => {
+                return sqlite_read::read(pool, |c| sqlite_group_identifiers(c, &unique)).await
+            }
+            Pool::Postgres(pool) => pool,
+        };
         let mut groups: HashMap<i64, Vec<String>> = HashMap::new();
         for chunk in unique.chunks(MAX_PARAMETERS / 2) {
-            let sql = format!(
-                "SELECT group_id, alias FROM vuln_aliases WHERE group_id IN ({}) ORDER BY alias",
-                placeholder_list(self.backend(), chunk.len())
-            );
-            match &self.pool {
-                Pool::Sqlite(pool) => {
-                    sqlite_read::read(pool, |connection| {
-                        let mut statement = connection.prepare(&sql)?;
-                        let mut rows = statement.query(rusqlite::params_from_iter(chunk))?;
-                        while let Some(row) = rows.next()? {
-                            groups.entry(row.get(0)?).or_default().push(row.get(1)?);
-                        }
-                        Ok(())
-                    })
-                    .await?
-                }
-                Pool::Postgres(pool) => {
-                    let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
-                    for id in chunk {
-                        query = query.bind(id);
-                    }
-                    for (group, alias) in query.fetch_all(pool).await? {
-                        groups.entry(group).or_default().push(alias);
-                    }
-                }
+            let sql = group_identifiers_sql(Backend::Postgres, chunk.len());
+            let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for (group, alias) in query.fetch_all(pool).await? {
+                groups.entry(group).or_default().push(alias);
             }
         }
         Ok(groups)
@@ -748,4 +674,116 @@ impl Store {
         })?;
         rows.into_iter().map(Analysis::try_from).collect()
     }
+}
+
+/// Ids once each, in order.
+fn unique_ids(ids: &[i64]) -> Vec<i64> {
+    let unique: BTreeSet<i64> = ids.iter().copied().collect();
+    unique.into_iter().collect()
+}
+
+/// [`Store::vulnerability_refs`]' query for `n` ids.
+fn vulnerability_refs_sql(backend: Backend, n: usize) -> String {
+    format!(
+        "SELECT id AS internal_id, vuln_id, group_id, source, published FROM vulnerabilities
+         WHERE id IN ({})",
+        placeholder_list(backend, n)
+    )
+}
+
+/// [`Store::matched_record_views`]' query for `n` ids.
+fn matched_record_views_sql(backend: Backend, n: usize) -> String {
+    let band_of_cvss = band_of_cvss("cvss");
+    let list = placeholder_list(backend, n);
+    format!(
+        "SELECT q.internal_id, q.vuln_id, q.group_id, q.source, q.summary, q.cvss,
+            COALESCE({band_of_cvss}, q.record_band) AS severity, q.epss,
+            q.epss_percentile, q.in_kev
+         FROM (
+            SELECT v.id AS internal_id, v.vuln_id, v.group_id, v.source, v.summary,
+                v.severity_band AS record_band, g.cvss, g.epss, g.epss_percentile,
+                COALESCE(g.in_kev, FALSE) AS in_kev
+            FROM vulnerabilities v
+            LEFT JOIN group_ratings g ON g.group_id = v.group_id
+            WHERE v.id IN ({list})
+         ) q"
+    )
+}
+
+/// [`Store::group_identifiers`]' query for `n` groups.
+fn group_identifiers_sql(backend: Backend, n: usize) -> String {
+    format!(
+        "SELECT group_id, alias FROM vuln_aliases WHERE group_id IN ({}) ORDER BY alias",
+        placeholder_list(backend, n)
+    )
+}
+
+/// [`Store::vulnerability_refs`] on a SQLite connection, for ids given once each.
+pub(crate) fn sqlite_vulnerability_refs(
+    connection: &rusqlite::Connection,
+    unique_ids: &[i64],
+) -> rusqlite::Result<HashMap<i64, VulnerabilityRef>> {
+    let mut refs = HashMap::with_capacity(unique_ids.len());
+    for chunk in unique_ids.chunks(MAX_PARAMETERS / 2) {
+        let mut statement =
+            connection.prepare(&vulnerability_refs_sql(Backend::Sqlite, chunk.len()))?;
+        let mut rows = statement.query(rusqlite::params_from_iter(chunk))?;
+        while let Some(row) = rows.next()? {
+            let reference = VulnerabilityRef {
+                internal_id: row.get(0)?,
+                vuln_id: row.get(1)?,
+                group_id: row.get(2)?,
+                source: row.get(3)?,
+                published: row.get(4)?,
+            };
+            refs.insert(reference.internal_id, reference);
+        }
+    }
+    Ok(refs)
+}
+
+/// [`Store::matched_record_views`] on a SQLite connection, for ids given once each.
+pub(crate) fn sqlite_matched_record_views(
+    connection: &rusqlite::Connection,
+    unique_ids: &[i64],
+) -> rusqlite::Result<HashMap<i64, MatchedRecordView>> {
+    let mut views = HashMap::with_capacity(unique_ids.len());
+    for chunk in unique_ids.chunks(MAX_PARAMETERS / 2) {
+        let mut statement =
+            connection.prepare(&matched_record_views_sql(Backend::Sqlite, chunk.len()))?;
+        let mut rows = statement.query(rusqlite::params_from_iter(chunk))?;
+        while let Some(row) = rows.next()? {
+            let view = MatchedRecordView {
+                internal_id: row.get(0)?,
+                vuln_id: row.get(1)?,
+                group_id: row.get(2)?,
+                source: row.get(3)?,
+                summary: row.get(4)?,
+                cvss: row.get(5)?,
+                severity: row.get(6)?,
+                epss: row.get(7)?,
+                epss_percentile: row.get(8)?,
+                in_kev: row.get(9)?,
+            };
+            views.insert(view.internal_id, view);
+        }
+    }
+    Ok(views)
+}
+
+/// [`Store::group_identifiers`] on a SQLite connection, for groups given once each.
+pub(crate) fn sqlite_group_identifiers(
+    connection: &rusqlite::Connection,
+    unique_groups: &[i64],
+) -> rusqlite::Result<HashMap<i64, Vec<String>>> {
+    let mut groups: HashMap<i64, Vec<String>> = HashMap::new();
+    for chunk in unique_groups.chunks(MAX_PARAMETERS / 2) {
+        let mut statement =
+            connection.prepare(&group_identifiers_sql(Backend::Sqlite, chunk.len()))?;
+        let mut rows = statement.query(rusqlite::params_from_iter(chunk))?;
+        while let Some(row) = rows.next()? {
+            groups.entry(row.get(0)?).or_default().push(row.get(1)?);
+        }
+    }
+    Ok(groups)
 }

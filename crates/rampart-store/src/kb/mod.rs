@@ -16,3 +16,5 @@ pub use query::{
     VulnerabilityFilter, VulnerabilityGroup, VulnerabilitySort, VulnerabilitySummary,
 };
 pub use records::{EpssPoint, EpssView, ExploitView, KevView};
+
+pub(crate) use query::sqlite_affected_package_rows_named;

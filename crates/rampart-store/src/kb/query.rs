@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::records::{with_page_urls, EpssPoint, EpssView, ExploitView, KevView};
 use crate::bulk::{placeholder_list, MAX_PARAMETERS};
-use crate::{sqlite_read, with_pool, PageRequest, Pool, Store, StoreError};
+use crate::{sqlite_read, with_pool, Backend, PageRequest, Pool, Store, StoreError};
 
 /// One stored record with its internal id.
 #[derive(Debug, Clone)]
@@ -478,6 +478,34 @@ const AFFECTED_PACKAGE_ROWS: &str =
             p.ecosystem, p.name, p.normalized_name, p.purl, p.ranges, p.versions
      FROM affected_packages p JOIN vulnerabilities v ON v.id = p.vulnerability_id";
 
+/// [`Store::affected_package_rows_named`]' query for `n` names. Anonymous placeholders on
+/// SQLite: numbered ones cost its parser and binder a look-up each through every name before
+/// (quadratic in a 2,000-crate lockfile).
+fn affected_package_rows_named_sql(backend: Backend, n: usize) -> String {
+    let list = placeholder_list(backend, n);
+    format!("{AFFECTED_PACKAGE_ROWS} WHERE p.normalized_name IN ({list}) ORDER BY p.id")
+}
+
+/// [`Store::affected_package_rows_named`] on a SQLite connection.
+pub(crate) fn sqlite_affected_package_rows_named(
+    connection: &rusqlite::Connection,
+    normalized_names: &[String],
+) -> rusqlite::Result<Vec<AffectedPackageRow>> {
+    let mut rows = Vec::new();
+    for chunk in normalized_names.chunks(MAX_PARAMETERS) {
+        let sql = affected_package_rows_named_sql(Backend::Sqlite, chunk.len());
+        let mut statement = connection.prepare(&sql)?;
+        let chunk_rows = statement.query_map(
+            rusqlite::params_from_iter(chunk),
+            AffectedPackageRow::from_sqlite,
+        )?;
+        for row in chunk_rows {
+            rows.push(row?);
+        }
+    }
+    Ok(rows)
+}
+
 impl AffectedPackageRow {
     /// A row of [`AFFECTED_PACKAGE_ROWS`] read through SQLite's API.
     fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<AffectedPackageRow> {
@@ -626,36 +654,23 @@ impl Store {
         &self,
         normalized_names: &[String],
     ) -> Result<Vec<AffectedPackageRow>, StoreError> {
+        let pool = match &self.pool {
+            Pool::Sqlite(pool) => {
+                return sqlite_read::read(pool, |c| {
+                    sqlite_affected_package_rows_named(c, normalized_names)
+                })
+                .await
+            }
+            Pool::Postgres(pool) => pool,
+        };
         let mut rows = Vec::new();
         for chunk in normalized_names.chunks(MAX_PARAMETERS) {
-            // Anonymous placeholders on SQLite: numbered ones cost its parser and binder a
-            // look-up each through every name before (quadratic in a 2,000-crate lockfile).
-            let list = placeholder_list(self.backend(), chunk.len());
-            let sql =
-                format!("{AFFECTED_PACKAGE_ROWS} WHERE p.normalized_name IN ({list}) ORDER BY p.id");
-            match &self.pool {
-                Pool::Sqlite(pool) => {
-                    sqlite_read::read(pool, |connection| {
-                        let mut statement = connection.prepare(&sql)?;
-                        let chunk_rows = statement.query_map(
-                            rusqlite::params_from_iter(chunk),
-                            AffectedPackageRow::from_sqlite,
-                        )?;
-                        for row in chunk_rows {
-                            rows.push(row?);
-                        }
-                        Ok(())
-                    })
-                    .await?
-                }
-                Pool::Postgres(pool) => {
-                    let mut query = sqlx::query_as(&sql);
-                    for name in chunk {
-                        query = query.bind(name.as_str());
-                    }
-                    rows.extend(query.fetch_all(pool).await?);
-                }
+            let sql = affected_package_rows_named_sql(Backend::Postgres, chunk.len());
+            let mut query = sqlx::query_as(&sql);
+            for name in chunk {
+                query = query.bind(name.as_str());
             }
+            rows.extend(query.fetch_all(pool).await?);
         }
         Ok(rows)
     }

@@ -1,0 +1,98 @@
+//! What `rampart scan` reads about the packages a lockfile or SBOM names, in one read.
+
+use std::collections::HashMap;
+
+use crate::findings::{
+    sqlite_group_identifiers, sqlite_matched_record_views, sqlite_vulnerability_refs,
+};
+use crate::kb::sqlite_affected_package_rows_named;
+use crate::{
+    sqlite_read, AffectedPackageRow, MatchedRecordView, Pool, Store, StoreError, VulnerabilityRef,
+};
+
+/// The knowledge base as one scan sees it: the affected-package rows of the named packages,
+/// and for every record among them its reference, its rating and its alias group's
+/// identifiers.
+#[derive(Debug, Default)]
+pub struct ScanSnapshot {
+    pub kb_version: i64,
+    pub affected: Vec<AffectedPackageRow>,
+    /// By the record's internal id.
+    pub references: HashMap<i64, VulnerabilityRef>,
+    /// By the record's internal id.
+    pub views: HashMap<i64, MatchedRecordView>,
+    /// Sorted identifiers by alias group.
+    pub group_identifiers: HashMap<i64, Vec<String>>,
+}
+
+impl Store {
+    /// Reads a [`ScanSnapshot`] of the packages with these normalised names. On SQLite it is
+    /// one read transaction on one connection: a sync writing beside the scan cannot give it
+    /// an index of one version and ratings of the next (a record the index matched but the
+    /// references no longer hold would drop its finding). On PostgreSQL the reads run one
+    /// after another.
+    pub async fn scan_snapshot(
+        &self,
+        normalized_names: &[String],
+    ) -> Result<ScanSnapshot, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                sqlite_read::read(pool, |connection| {
+                    let transaction = connection.unchecked_transaction()?;
+                    let kb_version = transaction.query_row(
+                        "SELECT version FROM kb_state WHERE id = 1",
+                        [],
+                        |row| row.get(0),
+                    )?;
+                    let affected =
+                        sqlite_affected_package_rows_named(&transaction, normalized_names)?;
+                    let records = record_ids(&affected);
+                    let references = sqlite_vulnerability_refs(&transaction, &records)?;
+                    let views = sqlite_matched_record_views(&transaction, &records)?;
+                    let groups = group_ids(&references);
+                    let group_identifiers = sqlite_group_identifiers(&transaction, &groups)?;
+                    transaction.commit()?;
+                    Ok(ScanSnapshot {
+                        kb_version,
+                        affected,
+                        references,
+                        views,
+                        group_identifiers,
+                    })
+                })
+                .await
+            }
+            Pool::Postgres(_) => {
+                let kb_version = self.kb_version().await?;
+                let affected = self.affected_package_rows_named(normalized_names).await?;
+                let records = record_ids(&affected);
+                let references = self.vulnerability_refs(&records).await?;
+                let views = self.matched_record_views(&records).await?;
+                let group_identifiers = self.group_identifiers(&group_ids(&references)).await?;
+                Ok(ScanSnapshot {
+                    kb_version,
+                    affected,
+                    references,
+                    views,
+                    group_identifiers,
+                })
+            }
+        }
+    }
+}
+
+/// The records of these rows, once each, in order.
+fn record_ids(rows: &[AffectedPackageRow]) -> Vec<i64> {
+    let mut ids: Vec<i64> = rows.iter().map(|row| row.vulnerability_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// The alias groups of these records, once each, in order.
+fn group_ids(references: &HashMap<i64, VulnerabilityRef>) -> Vec<i64> {
+    let mut ids: Vec<i64> = references.values().map(|r| r.group_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
