@@ -11,7 +11,7 @@ use rampart_store::{DatabaseLocation, IngestStats, Store};
 
 /// A migrated store per backend: SQLite always, PostgreSQL when configured; each with what
 /// must outlive it (the temp dir or the test database).
-async fn stores() -> Vec<(Store, Box<dyn std::any::Any>)> {
+pub(crate) async fn stores() -> Vec<(Store, Box<dyn std::any::Any>)> {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = Store::connect(&DatabaseLocation::SqliteDir(dir.path().to_path_buf()))
         .await

@@ -2,3 +2,4 @@
 
 mod audit_append_only;
 mod kb_ingest;
+mod scan_snapshot;
