@@ -35,7 +35,7 @@ impl Store {
         &self,
         normalized_names: &[String],
     ) -> Result<ScanSnapshot, StoreError> {
-        match &self.pool {
+        let (kb_version, affected, references, views, group_identifiers) = match &self.pool {
             Pool::Sqlite(pool) => {
                 sqlite_read::read(pool, |connection| {
                     let transaction = connection.unchecked_transaction()?;
@@ -52,15 +52,9 @@ impl Store {
                     let groups = group_ids(&references);
                     let group_identifiers = sqlite_group_identifiers(&transaction, &groups)?;
                     transaction.commit()?;
-                    Ok(ScanSnapshot {
-                        kb_version,
-                        affected,
-                        references,
-                        views,
-                        group_identifiers,
-                    })
+                    Ok((kb_version, affected, references, views, group_identifiers))
                 })
-                .await
+                .await?
             }
             Pool::Postgres(_) => {
                 let kb_version = self.kb_version().await?;
@@ -69,15 +63,16 @@ impl Store {
                 let references = self.vulnerability_refs(&records).await?;
                 let views = self.matched_record_views(&records).await?;
                 let group_identifiers = self.group_identifiers(&group_ids(&references)).await?;
-                Ok(ScanSnapshot {
-                    kb_version,
-                    affected,
-                    references,
-                    views,
-                    group_identifiers,
-                })
+                (kb_version, affected, references, views, group_identifiers)
             }
-        }
+        };
+        Ok(ScanSnapshot {
+            kb_version,
+            affected,
+            references,
+            views,
+            group_identifiers,
+        })
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use chrono::Duration;
 use rampart_formats::advisory::{
     parse_epss, parse_exploitdb_csv, parse_kev_json, parse_nvd_page, parse_osv_json,
-    parse_osv_yaml, Advisory,
+    parse_osv_yaml, Advisory, EpssFile, KevEntry,
 };
 use rampart_store::{DatabaseLocation, IngestStats, Store};
 
@@ -46,6 +46,20 @@ fn pypa_advisories(root: &Path) -> (Vec<Advisory>, usize) {
     }
     advisories.sort_by(|a, b| a.id.cmp(&b.id));
     (advisories, skipped)
+}
+
+/// The CISA KEV catalogue and the first 60 EPSS scores of `../shared/data`.
+pub(crate) fn kev_and_epss(root: &Path) -> (Vec<KevEntry>, EpssFile) {
+    let kev = parse_kev_json(
+        &std::fs::read(root.join("cisa-kev/known_exploited_vulnerabilities.json")).unwrap(),
+    )
+    .unwrap()
+    .entries
+    .records;
+    let epss =
+        parse_epss(&std::fs::read(root.join("epss/epss_scores-current.head60.csv")).unwrap())
+            .unwrap();
+    (kev, epss)
 }
 
 fn stats(added: u64, updated: u64, unchanged: u64) -> IngestStats {
@@ -185,15 +199,7 @@ async fn kev_epss_and_exploits_are_idempotent() {
     let Some(root) = rampart_test_data::root() else {
         return;
     };
-    let kev = parse_kev_json(
-        &std::fs::read(root.join("cisa-kev/known_exploited_vulnerabilities.json")).unwrap(),
-    )
-    .unwrap()
-    .entries
-    .records;
-    let epss =
-        parse_epss(&std::fs::read(root.join("epss/epss_scores-current.head60.csv")).unwrap())
-            .unwrap();
+    let (kev, epss) = kev_and_epss(&root);
     let exploits = parse_exploitdb_csv(
         b"id,file,description,date_published,author,type,platform,port,date_added,date_updated,verified,codes,tags,aliases,screenshot_url,application_url,source_url\n\
           50001,exploits/php/webapps/50001.txt,Example 1.0 - SQLi,2021-06-01,someone,webapps,php,,2021-06-01,2021-06-01,1,CVE-2021-1234;OSVDB-1,,,,,\n",

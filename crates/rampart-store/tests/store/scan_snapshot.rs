@@ -5,10 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use rampart_formats::advisory::{parse_epss, parse_kev_json, parse_osv_json};
+use rampart_formats::advisory::parse_osv_json;
 use rampart_store::{ScanSnapshot, Store};
 
-use crate::kb_ingest::stores;
+use crate::kb_ingest::{kev_and_epss, stores};
 
 /// An affected row without internal ids: (record, ecosystem, name, normalized name, purl,
 /// ranges, versions, modified, withdrawn, informational).
@@ -113,15 +113,7 @@ async fn a_scan_snapshot_holds_what_the_separate_reads_hold_on_both_backends() {
         );
     }
     advisories.sort_by(|a, b| a.id.cmp(&b.id));
-    let kev = parse_kev_json(
-        &std::fs::read(root.join("cisa-kev/known_exploited_vulnerabilities.json")).unwrap(),
-    )
-    .unwrap()
-    .entries
-    .records;
-    let epss =
-        parse_epss(&std::fs::read(root.join("epss/epss_scores-current.head60.csv")).unwrap())
-            .unwrap();
+    let (kev, epss) = kev_and_epss(&root);
     // Every other crate the corpus names, and one it does not.
     let names: BTreeSet<String> = advisories
         .iter()
