@@ -21,7 +21,7 @@ use rampart_engine::feeds::{self, BoundedZip, Document, Entry, FeedContent, Feed
 use rampart_formats::advisory::{
     Advisory, EpssFile, ExploitRecord, FormatError, KevEntry, ParseReport, SkippedRecord,
 };
-use rampart_store::{IngestStats, PreparedAdvisory, Store};
+use rampart_store::{DatabaseLocation, IngestStats, PreparedAdvisory, Store};
 
 use crate::config::DatabaseArgs;
 
@@ -388,11 +388,13 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
             return Err(bad_input(format!("{source}: no such file or directory")));
         }
     }
-    let store = if args.parse_only {
+    let location = if args.parse_only {
         None
     } else {
-        let location = args.database.into_location()?;
-        let store = Store::connect(&location)
+        Some(args.database.into_location()?)
+    };
+    let store = if let Some(location) = &location {
+        let store = Store::connect(location)
             .await
             .context("cannot open the database")?;
         store
@@ -400,6 +402,8 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
             .await
             .context("cannot migrate the database")?;
         Some(store)
+    } else {
+        None
     };
 
     let progress = if args.quiet {
@@ -455,6 +459,14 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     if let Some(store) = store {
+        // `rampart scan` against this directory reads the index instead of the database.
+        if let Some(DatabaseLocation::SqliteDir(dir)) = &location {
+            if let Err(error) = store.write_scan_index(dir).await {
+                eprintln!(
+                    "warning: cannot write the scan index (scans read the database): {error}"
+                );
+            }
+        }
         store.close().await;
     }
     nothing_read(

@@ -30,7 +30,10 @@ use rampart_engine::analysis::{choose_findings, match_components, UnmatchedCompo
 use rampart_formats::advisory::SeverityBand;
 use rampart_formats::lockfile::{self, Origin};
 use rampart_formats::{sarif, sbom};
-use rampart_store::{ComponentIdentity, DatabaseLocation, MatchedRecordView, NewFinding, Store};
+use rampart_store::{
+    snapshot_from_index, ComponentIdentity, CpeMatchRow, DatabaseLocation, IndexedSnapshot,
+    MatchedRecordView, NewFinding, ScanIndexError, ScanSnapshot, Store, SCAN_INDEX_FILE,
+};
 use serde::Serialize;
 
 use crate::config::DatabaseArgs;
@@ -361,6 +364,74 @@ fn database(args: &ScanArgs) -> anyhow::Result<DatabaseLocation> {
     Ok(location)
 }
 
+/// Opens a database to scan against, refusing one this version has not migrated.
+async fn open_store(location: &DatabaseLocation) -> anyhow::Result<Store> {
+    let store = Store::connect_single(location).await?;
+    if !store.is_ready().await {
+        bail!("the database is not migrated to this version of rampart: run `rampart migrate`");
+    }
+    Ok(store)
+}
+
+/// What the knowledge base knows of the named packages (and its CPE rows with `cpe`), read
+/// from a store.
+async fn knowledge_of_store(
+    store: &Store,
+    names: &[String],
+    cpe: bool,
+) -> anyhow::Result<(ScanSnapshot, Vec<CpeMatchRow>)> {
+    let snapshot = store.scan_snapshot(names).await?;
+    let cpe_rows = if cpe {
+        store.cpe_match_rows().await?
+    } else {
+        Vec::new()
+    };
+    Ok((snapshot, cpe_rows))
+}
+
+/// What the knowledge base of a data directory knows of the named packages: from its scan
+/// index when that is of the database's current state; otherwise the index is written anew
+/// (a knowledge base of at most [`rampart_store::SCAN_INDEX_MAX_ROWS`] rows) and read, or the database is
+/// asked. An index that cannot be written (a read-only directory) only costs time.
+async fn knowledge_of_data_dir(dir: &Path, names: &[String]) -> anyhow::Result<ScanSnapshot> {
+    match snapshot_from_index(dir, names) {
+        IndexedSnapshot::Current(snapshot) => return Ok(snapshot),
+        IndexedSnapshot::Damaged(why) => {
+            eprintln!(
+                "warning: {why} ({}); reading the database instead",
+                dir.join(SCAN_INDEX_FILE).display()
+            );
+        }
+        IndexedSnapshot::Stale => {}
+    }
+    let store = open_store(&DatabaseLocation::SqliteDir(dir.to_path_buf())).await?;
+    let written = store.write_scan_index(dir).await;
+    let snapshot = match written {
+        Ok(Some(_)) => match snapshot_from_index(dir, names) {
+            IndexedSnapshot::Current(snapshot) => Ok(snapshot),
+            // A sync moved the knowledge base on since: the database's word.
+            _ => store.scan_snapshot(names).await,
+        },
+        Ok(None) => store.scan_snapshot(names).await,
+        Err(error) => {
+            if !is_read_only(&error) {
+                eprintln!("warning: cannot write the scan index: {error}");
+            }
+            store.scan_snapshot(names).await
+        }
+    };
+    store.close().await;
+    Ok(snapshot?)
+}
+
+/// Whether an index write failed only because the data directory is not ours to write.
+fn is_read_only(error: &ScanIndexError) -> bool {
+    matches!(error, ScanIndexError::Io(io) if matches!(
+        io.kind(),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+    ))
+}
+
 async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
     let input = read_input(&args.file, args.include_local)?;
     let vex_documents = scan_vex::read_documents(&args.vex)?;
@@ -380,16 +451,6 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
         Some(url) => Some(scan_server::load(url, args.api_key.as_deref(), &components).await?),
         None => None,
     };
-    let store = match &remote {
-        Some(remote) => remote.store.clone(),
-        None => {
-            let store = Store::connect_single(&database(args)?).await?;
-            if !store.is_ready().await {
-                bail!("the database is not migrated to this version of rampart: run `rampart migrate`");
-            }
-            store
-        }
-    };
     // Only the packages the input names are compiled into the index.
     let mut names: Vec<String> = components
         .iter()
@@ -398,15 +459,27 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
         .collect();
     names.sort();
     names.dedup();
-    let snapshot = store.scan_snapshot(&names).await?;
-    let cpe_rows = if args.cpe {
-        store.cpe_match_rows().await?
-    } else {
-        Vec::new()
+    let (snapshot, cpe_rows) = match &remote {
+        Some(remote) => {
+            let knowledge = knowledge_of_store(&remote.store, &names, args.cpe).await;
+            remote.store.close().await;
+            knowledge?
+        }
+        None => match database(args)? {
+            // CPE matching needs the catalogue's rows, which the index does not carry.
+            DatabaseLocation::SqliteDir(dir) if !args.cpe => {
+                (knowledge_of_data_dir(&dir, &names).await?, Vec::new())
+            }
+            location => {
+                let store = open_store(&location).await?;
+                let knowledge = knowledge_of_store(&store, &names, args.cpe).await;
+                store.close().await;
+                knowledge?
+            }
+        },
     };
     let index =
-        rampart_engine::kb_index::index_of_rows(snapshot.kb_version, snapshot.affected, cpe_rows)
-            .await?;
+        rampart_engine::kb_index::compile_rows(snapshot.kb_version, snapshot.affected, cpe_rows);
     let mut matched = match_components(&index, &components, args.cpe);
     // The kind of each matched record, as the index knows it.
     let informational: HashMap<i64, Option<String>> = matched
@@ -420,7 +493,6 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
         })
         .collect();
     let chosen = choose_findings(std::mem::take(&mut matched.matches), &snapshot.references);
-    store.close().await;
     let (views, aliases) = (&snapshot.views, &snapshot.group_identifiers);
 
     let mut findings: Vec<FindingOut> = chosen
@@ -701,12 +773,14 @@ fn finding_rows(findings: &[FindingOut]) -> String {
     let mut out = String::new();
     if !findings.is_empty() {
         for row in &rows {
-            let line: Vec<String> = row
-                .iter()
-                .zip(widths)
-                .map(|(cell, width)| format!("{cell:<width$}"))
-                .collect();
-            out.push_str(line.join("  ").trim_end());
+            let start = out.len();
+            for (cell, width) in row.iter().zip(widths) {
+                out.push_str(cell);
+                let padding = width.saturating_sub(cell.chars().count()) + 2;
+                out.extend(std::iter::repeat_n(' ', padding));
+            }
+            let line_end = start + out[start..].trim_end().len();
+            out.truncate(line_end);
             out.push('\n');
         }
         out.push('\n');

@@ -23,6 +23,7 @@ mod key_cache;
 mod notifications;
 mod products;
 mod sboms;
+mod scan_index;
 mod scan_snapshot;
 mod scans;
 mod severity;
@@ -90,6 +91,10 @@ pub use products::{
 pub use sboms::{
     Analysis, AnalysisStatus, AnalysisSubject, ComponentIdentity, ComponentResolution, NewSbom,
     SbomRecord, StoredComponent, COMPONENT_CHUNK,
+};
+pub use scan_index::{
+    snapshot_from_index, IndexedSnapshot, ScanIndex, ScanIndexError, SCAN_INDEX_FILE,
+    SCAN_INDEX_MAX_ROWS,
 };
 pub use scan_snapshot::ScanSnapshot;
 pub use scans::{NewScan, ScanLimits, ScanMonitor, ScanRecord, ScanRefusal};

@@ -5,17 +5,22 @@ use std::collections::HashMap;
 use crate::findings::{
     sqlite_group_identifiers, sqlite_matched_record_views, sqlite_vulnerability_refs,
 };
-use crate::kb::sqlite_affected_package_rows_named;
+use crate::kb::{sqlite_affected_package_rows, sqlite_affected_package_rows_named};
 use crate::{
-    sqlite_read, AffectedPackageRow, MatchedRecordView, Pool, Store, StoreError, VulnerabilityRef,
+    sqlite_read, with_pool, AffectedPackageRow, MatchedRecordView, Pool, Store, StoreError,
+    VulnerabilityRef,
 };
 
 /// The knowledge base as one scan sees it: the affected-package rows of the named packages,
 /// and for every record among them its reference, its rating and its alias group's
 /// identifiers.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct ScanSnapshot {
     pub kb_version: i64,
+    /// The random stamp the version was bumped with (see migration 0033): a version and a
+    /// stamp name one state of one database.
+    pub kb_stamp: String,
+    /// In the order of their ids.
     pub affected: Vec<AffectedPackageRow>,
     /// By the record's internal id.
     pub references: HashMap<i64, VulnerabilityRef>,
@@ -35,39 +40,79 @@ impl Store {
         &self,
         normalized_names: &[String],
     ) -> Result<ScanSnapshot, StoreError> {
-        let (kb_version, affected, references, views, group_identifiers) = match &self.pool {
-            Pool::Sqlite(pool) => {
-                sqlite_read::read(pool, |connection| {
-                    let transaction = connection.unchecked_transaction()?;
-                    let kb_version = transaction.query_row(
-                        "SELECT version FROM kb_state WHERE id = 1",
-                        [],
-                        |row| row.get(0),
-                    )?;
-                    let affected =
-                        sqlite_affected_package_rows_named(&transaction, normalized_names)?;
+        self.read_scan_snapshot(Some(normalized_names)).await
+    }
+
+    /// A [`ScanSnapshot`] of every package the knowledge base names, for `rampart scan`'s
+    /// index file ([`crate::ScanIndex`]).
+    pub async fn scan_snapshot_all(&self) -> Result<ScanSnapshot, StoreError> {
+        self.read_scan_snapshot(None).await
+    }
+
+    /// The knowledge base's version and the stamp it was bumped with.
+    pub async fn kb_stamp(&self) -> Result<(i64, String), StoreError> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_as("SELECT version, stamp FROM kb_state WHERE id = 1")
+                .fetch_one(pool)
+                .await
+        })?)
+    }
+
+    /// How many affected-package rows the knowledge base holds (what an index of all of it
+    /// would carry).
+    pub async fn affected_package_count(&self) -> Result<i64, StoreError> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM affected_packages")
+                .fetch_one(pool)
+                .await
+        })?)
+    }
+
+    /// The named packages' snapshot, or every package's (`None`).
+    async fn read_scan_snapshot(
+        &self,
+        normalized_names: Option<&[String]>,
+    ) -> Result<ScanSnapshot, StoreError> {
+        let ((kb_version, kb_stamp), affected, references, views, group_identifiers) =
+            match &self.pool {
+                Pool::Sqlite(pool) => {
+                    sqlite_read::read(pool, |connection| {
+                        let transaction = connection.unchecked_transaction()?;
+                        let state = transaction.query_row(
+                            "SELECT version, stamp FROM kb_state WHERE id = 1",
+                            [],
+                            |row| Ok((row.get(0)?, row.get(1)?)),
+                        )?;
+                        let affected = match normalized_names {
+                            Some(names) => sqlite_affected_package_rows_named(&transaction, names)?,
+                            None => sqlite_affected_package_rows(&transaction)?,
+                        };
+                        let records = record_ids(&affected);
+                        let references = sqlite_vulnerability_refs(&transaction, &records)?;
+                        let views = sqlite_matched_record_views(&transaction, &records)?;
+                        let groups = group_ids(&references);
+                        let group_identifiers = sqlite_group_identifiers(&transaction, &groups)?;
+                        transaction.commit()?;
+                        Ok((state, affected, references, views, group_identifiers))
+                    })
+                    .await?
+                }
+                Pool::Postgres(_) => {
+                    let state = self.kb_stamp().await?;
+                    let affected = match normalized_names {
+                        Some(names) => self.affected_package_rows_named(names).await?,
+                        None => self.affected_package_rows().await?,
+                    };
                     let records = record_ids(&affected);
-                    let references = sqlite_vulnerability_refs(&transaction, &records)?;
-                    let views = sqlite_matched_record_views(&transaction, &records)?;
-                    let groups = group_ids(&references);
-                    let group_identifiers = sqlite_group_identifiers(&transaction, &groups)?;
-                    transaction.commit()?;
-                    Ok((kb_version, affected, references, views, group_identifiers))
-                })
-                .await?
-            }
-            Pool::Postgres(_) => {
-                let kb_version = self.kb_version().await?;
-                let affected = self.affected_package_rows_named(normalized_names).await?;
-                let records = record_ids(&affected);
-                let references = self.vulnerability_refs(&records).await?;
-                let views = self.matched_record_views(&records).await?;
-                let group_identifiers = self.group_identifiers(&group_ids(&references)).await?;
-                (kb_version, affected, references, views, group_identifiers)
-            }
-        };
+                    let references = self.vulnerability_refs(&records).await?;
+                    let views = self.matched_record_views(&records).await?;
+                    let group_identifiers = self.group_identifiers(&group_ids(&references)).await?;
+                    (state, affected, references, views, group_identifiers)
+                }
+            };
         Ok(ScanSnapshot {
             kb_version,
+            kb_stamp,
             affected,
             references,
             views,

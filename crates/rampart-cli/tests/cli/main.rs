@@ -11,6 +11,7 @@ mod purl_agreement;
 mod replicas;
 mod sarif_upload;
 mod scan;
+mod scan_index;
 mod scan_reading;
 mod scan_server;
 mod scan_vex;

@@ -384,7 +384,7 @@ fn cargo_audit() -> Option<Command> {
 
 /// A lockfile with a version at every edge of every RustSec range: each `introduced`,
 /// `fixed` and `last_affected` version that is a plain semver version, per crate.
-fn edge_lockfile(osv_dir: &Path) -> String {
+pub(crate) fn edge_lockfile(osv_dir: &Path) -> String {
     let mut packages: BTreeSet<(String, String)> = BTreeSet::new();
     for entry in std::fs::read_dir(osv_dir).unwrap() {
         let path = entry.unwrap().path();

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use rampart_formats::advisory::SeverityBand;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::bulk::{placeholder_list, MAX_PARAMETERS};
 use crate::products::{Page, PageRequest, Tenant};
@@ -48,7 +48,7 @@ pub struct AnalysisOutcome {
 }
 
 /// The identity of a knowledge-base record, for grouping matches.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize, Deserialize)]
 pub struct VulnerabilityRef {
     pub internal_id: i64,
     pub vuln_id: String,
@@ -186,7 +186,7 @@ pub struct ReanalysisPass {
 }
 
 /// The knowledge base's current view of a matched record, rated like a stored finding.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct MatchedRecordView {
     pub internal_id: i64,
     pub vuln_id: String,

@@ -17,4 +17,4 @@ pub use query::{
 };
 pub use records::{EpssPoint, EpssView, ExploitView, KevView};
 
-pub(crate) use query::sqlite_affected_package_rows_named;
+pub(crate) use query::{sqlite_affected_package_rows, sqlite_affected_package_rows_named};

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use rampart_formats::advisory::Advisory;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::records::{with_page_urls, EpssPoint, EpssView, ExploitView, KevView};
 use crate::bulk::{placeholder_list, MAX_PARAMETERS};
@@ -454,7 +454,7 @@ pub struct CatalogProduct {
 }
 
 /// An affected-package row as the match index loads it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize, Deserialize)]
 pub struct AffectedPackageRow {
     pub vulnerability_id: i64,
     pub vuln_id: String,
@@ -473,10 +473,17 @@ pub struct AffectedPackageRow {
 }
 
 /// The columns of [`AffectedPackageRow`], in its fields' order.
-const AFFECTED_PACKAGE_ROWS: &str =
-    "SELECT p.vulnerability_id, v.vuln_id, v.modified, v.withdrawn, v.informational,
-            p.ecosystem, p.name, p.normalized_name, p.purl, p.ranges, p.versions
-     FROM affected_packages p JOIN vulnerabilities v ON v.id = p.vulnerability_id";
+macro_rules! affected_package_rows {
+    () => {
+        "SELECT p.vulnerability_id, v.vuln_id, v.modified, v.withdrawn, v.informational,
+                p.ecosystem, p.name, p.normalized_name, p.purl, p.ranges, p.versions
+         FROM affected_packages p JOIN vulnerabilities v ON v.id = p.vulnerability_id"
+    };
+}
+const AFFECTED_PACKAGE_ROWS: &str = affected_package_rows!();
+
+/// Every row of [`AFFECTED_PACKAGE_ROWS`], in the order of their ids.
+const ALL_AFFECTED_PACKAGE_ROWS: &str = concat!(affected_package_rows!(), " ORDER BY p.id");
 
 /// [`Store::affected_package_rows_named`]' query for `n` names. Anonymous placeholders on
 /// SQLite: numbered ones cost its parser and binder a look-up each through every name before
@@ -504,6 +511,16 @@ pub(crate) fn sqlite_affected_package_rows_named(
         }
     }
     Ok(rows)
+}
+
+/// Every affected-package row on a SQLite connection, in the order of their ids (the order
+/// the named reads give), for `rampart scan`'s index file.
+pub(crate) fn sqlite_affected_package_rows(
+    connection: &rusqlite::Connection,
+) -> rusqlite::Result<Vec<AffectedPackageRow>> {
+    let mut statement = connection.prepare(ALL_AFFECTED_PACKAGE_ROWS)?;
+    let rows = statement.query_map([], AffectedPackageRow::from_sqlite)?;
+    rows.collect()
 }
 
 impl AffectedPackageRow {
@@ -634,17 +651,11 @@ impl Store {
 
     /// Every affected-package row, for building the match index.
     pub async fn affected_package_rows(&self) -> Result<Vec<AffectedPackageRow>, StoreError> {
-        let sql = format!("{AFFECTED_PACKAGE_ROWS} ORDER BY p.id");
         match &self.pool {
-            Pool::Sqlite(pool) => {
-                sqlite_read::read(pool, |connection| {
-                    let mut statement = connection.prepare(&sql)?;
-                    let rows = statement.query_map([], AffectedPackageRow::from_sqlite)?;
-                    rows.collect()
-                })
-                .await
-            }
-            Pool::Postgres(pool) => Ok(sqlx::query_as(&sql).fetch_all(pool).await?),
+            Pool::Sqlite(pool) => sqlite_read::read(pool, sqlite_affected_package_rows).await,
+            Pool::Postgres(pool) => Ok(sqlx::query_as(ALL_AFFECTED_PACKAGE_ROWS)
+                .fetch_all(pool)
+                .await?),
         }
     }
 

@@ -4,9 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::path::Path;
+
 use chrono::{DateTime, Utc};
-use rampart_formats::advisory::parse_osv_json;
-use rampart_store::{ScanSnapshot, Store};
+use rampart_formats::advisory::{parse_osv_json, Advisory};
+use rampart_store::{
+    snapshot_from_index, DatabaseLocation, IndexedSnapshot, ScanSnapshot, Store, SCAN_INDEX_FILE,
+};
 
 use crate::kb_ingest::{kev_and_epss, stores};
 
@@ -98,11 +102,8 @@ fn seen(snapshot: &ScanSnapshot) -> Seen {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_scan_snapshot_holds_what_the_separate_reads_hold_on_both_backends() {
-    let Some(root) = rampart_test_data::root() else {
-        return;
-    };
+/// The RustSec corpus's advisories, in id order.
+fn rustsec(root: &Path) -> Vec<Advisory> {
     let mut advisories = Vec::new();
     for entry in std::fs::read_dir(root.join("rustsec-advisory-db/osv/crates")).unwrap() {
         let path = entry.unwrap().path();
@@ -113,15 +114,34 @@ async fn a_scan_snapshot_holds_what_the_separate_reads_hold_on_both_backends() {
         );
     }
     advisories.sort_by(|a, b| a.id.cmp(&b.id));
-    let (kev, epss) = kev_and_epss(&root);
-    // Every other crate the corpus names, and one it does not.
+    advisories
+}
+
+/// Every crate name the advisories name (lower-cased: crates.io's normal form).
+fn crate_names(advisories: &[Advisory]) -> Vec<String> {
     let names: BTreeSet<String> = advisories
         .iter()
         .flat_map(|a| a.affected.iter().filter_map(|p| p.package.as_ref()))
         .map(|package| package.name.to_lowercase())
         .collect();
-    let mut names: Vec<String> = names.into_iter().step_by(2).collect();
+    names.into_iter().collect()
+}
+
+/// Every other crate the corpus names, and one it does not.
+fn every_other_name(advisories: &[Advisory]) -> Vec<String> {
+    let mut names: Vec<String> = crate_names(advisories).into_iter().step_by(2).collect();
     names.push("no-such-crate-anywhere".into());
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_snapshot_holds_what_the_separate_reads_hold_on_both_backends() {
+    let Some(root) = rampart_test_data::root() else {
+        return;
+    };
+    let advisories = rustsec(&root);
+    let (kev, epss) = kev_and_epss(&root);
+    let names = every_other_name(&advisories);
 
     let mut by_backend = Vec::new();
     for (store, _kept) in stores().await {
@@ -219,4 +239,144 @@ async fn assert_agrees_with_separate_reads(
         store.group_identifiers(&groups).await.unwrap(),
         "{backend:?}"
     );
+}
+
+/// A SQLite store of its own directory, migrated.
+async fn sqlite_store(dir: &Path) -> Store {
+    let store = Store::connect(&DatabaseLocation::SqliteDir(dir.to_path_buf()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+/// The index's snapshot of `names`, which must be current.
+fn indexed(dir: &Path, names: &[String]) -> ScanSnapshot {
+    match snapshot_from_index(dir, names) {
+        IndexedSnapshot::Current(snapshot) => snapshot,
+        other => panic!("the index is not current: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scan_index_gives_what_the_database_gives_until_the_knowledge_base_moves() {
+    let Some(root) = rampart_test_data::root() else {
+        return;
+    };
+    let advisories = rustsec(&root);
+    let (kev, epss) = kev_and_epss(&root);
+    let (last, most) = advisories.split_last().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path()).await;
+    for chunk in most.chunks(500) {
+        store.ingest_advisories("osv", chunk).await.unwrap();
+    }
+    store.ingest_kev(&kev).await.unwrap();
+    store.ingest_epss(&epss).await.unwrap();
+    assert!(matches!(
+        snapshot_from_index(dir.path(), &[]),
+        IndexedSnapshot::Stale
+    ));
+    let rows = store.write_scan_index(dir.path()).await.unwrap().unwrap();
+    assert_eq!(rows as i64, store.affected_package_count().await.unwrap());
+
+    let all = crate_names(&advisories);
+    let every_other = every_other_name(&advisories);
+    let the_rest: Vec<String> = all.iter().skip(1).step_by(2).cloned().collect();
+    let mut name_sets = vec![all.clone(), every_other, the_rest, Vec::new()];
+    name_sets.extend(all.iter().take(40).map(|name| vec![name.clone()]));
+    for names in &name_sets {
+        let expected = store.scan_snapshot(names).await.unwrap();
+        assert_eq!(indexed(dir.path(), names), expected, "{names:?}");
+    }
+    // Not vacuous: the whole corpus's rows, ratings and KEV entries come through.
+    let whole = indexed(dir.path(), &all);
+    assert_eq!(whole.affected.len(), rows);
+    assert!(whole.views.values().any(|view| view.cvss.is_some()));
+    assert!(whole.group_identifiers.values().any(|ids| ids.len() > 1));
+
+    // One more advisory moves the version and draws a new stamp: the index is stale.
+    let before = store.kb_stamp().await.unwrap();
+    store
+        .ingest_advisories("osv", std::slice::from_ref(last))
+        .await
+        .unwrap();
+    let after = store.kb_stamp().await.unwrap();
+    assert!(
+        after.0 > before.0 && after.1 != before.1,
+        "{before:?} → {after:?}"
+    );
+    assert!(matches!(
+        snapshot_from_index(dir.path(), &all),
+        IndexedSnapshot::Stale
+    ));
+    store.write_scan_index(dir.path()).await.unwrap();
+    assert_eq!(
+        indexed(dir.path(), &all),
+        store.scan_snapshot(&all).await.unwrap()
+    );
+
+    // Another database at the same version is another state: the stamp tells them apart.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = sqlite_store(other_dir.path()).await;
+    for chunk in most.chunks(500) {
+        other.ingest_advisories("osv", chunk).await.unwrap();
+    }
+    other.ingest_kev(&kev).await.unwrap();
+    other.ingest_epss(&epss).await.unwrap();
+    other
+        .ingest_advisories("osv", std::slice::from_ref(last))
+        .await
+        .unwrap();
+    assert_eq!(other.kb_version().await.unwrap(), after.0);
+    std::fs::copy(
+        dir.path().join(SCAN_INDEX_FILE),
+        other_dir.path().join(SCAN_INDEX_FILE),
+    )
+    .unwrap();
+    assert!(matches!(
+        snapshot_from_index(other_dir.path(), &all),
+        IndexedSnapshot::Stale
+    ));
+
+    // A damaged file is reported, not read.
+    let path = dir.path().join(SCAN_INDEX_FILE);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x20;
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(matches!(
+        snapshot_from_index(dir.path(), &all),
+        IndexedSnapshot::Damaged(_)
+    ));
+    store.close().await;
+    other.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_knowledge_base_change_draws_a_new_stamp_on_both_backends() {
+    let Some(root) = rampart_test_data::root() else {
+        return;
+    };
+    let advisories = rustsec(&root);
+    let (kev, epss) = kev_and_epss(&root);
+    for (store, _kept) in stores().await {
+        let backend = store.backend();
+        let mut seen = vec![store.kb_stamp().await.unwrap()];
+        store
+            .ingest_advisories("osv", &advisories[..50])
+            .await
+            .unwrap();
+        seen.push(store.kb_stamp().await.unwrap());
+        store.ingest_kev(&kev).await.unwrap();
+        seen.push(store.kb_stamp().await.unwrap());
+        store.ingest_epss(&epss).await.unwrap();
+        seen.push(store.kb_stamp().await.unwrap());
+        for pair in seen.windows(2) {
+            assert!(pair[1].0 > pair[0].0, "{backend:?}: {seen:?}");
+            assert_ne!(pair[1].1, pair[0].1, "{backend:?}: {seen:?}");
+            assert!(pair[1].1.len() >= 16, "{backend:?}: {seen:?}");
+        }
+        store.close().await;
+    }
 }
