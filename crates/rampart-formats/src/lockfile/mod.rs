@@ -36,6 +36,7 @@ mod property_tests;
 mod purl;
 mod requirements;
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -395,8 +396,10 @@ impl Collector {
     pub(crate) fn push(&mut self, package: LockedPackage) -> usize {
         // The purl carries the normalised name, so `PyYAML` and `pyyaml` are one package.
         let key = (package.purl.clone(), package.origin, package.source.clone());
-        match self.index.get(&key) {
-            Some(&at) => {
+        // One hash of the key, not one to look up and another to insert.
+        match self.index.entry(key) {
+            Entry::Occupied(entry) => {
+                let at = *entry.get();
                 let kept = &mut self.packages[at];
                 // Direct if any occurrence is; dev or optional only if every occurrence is.
                 kept.direct = merge(kept.direct, package.direct, |a, b| a || b);
@@ -404,9 +407,9 @@ impl Collector {
                 kept.optional = merge(kept.optional, package.optional, |a, b| a && b);
                 at
             }
-            None => {
+            Entry::Vacant(entry) => {
                 let at = self.packages.len();
-                self.index.insert(key, at);
+                entry.insert(at);
                 self.packages.push(package);
                 at
             }
