@@ -416,6 +416,12 @@ impl Collector {
         }
     }
 
+    /// Makes room for `additional` more packages, when a reader knows how many are coming.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.packages.reserve(additional);
+        self.index.reserve(additional);
+    }
+
     /// Records what an annotation says about the package at `index`; direct wins.
     pub(crate) fn mark_direct(&mut self, index: usize, direct: bool) {
         if let Some(package) = self.packages.get_mut(index) {
