@@ -9,7 +9,7 @@ use std::path::Path;
 use proptest::prelude::*;
 
 use super::super::{Collector, Lockfile, LockfileError, LockfileKind};
-use super::{emit, fast, parse_with_toml};
+use super::{emit, fast, parse_with_toml, ByName, Entry};
 
 fn by_toml(text: &str) -> Result<Lockfile, LockfileError> {
     let mut out = Collector::new(LockfileKind::CargoLock);
@@ -408,6 +408,44 @@ proptest! {
             bytes.truncate(bytes.len() - cut % (bytes.len() + 1) / 4);
         }
         agree(&String::from_utf8_lossy(&bytes))?;
+    }
+
+    /// The name index finds, for every `dependencies` entry, the package the first-match scan
+    /// of the list (the earlier way) found.
+    #[test]
+    fn resolving_by_name_finds_the_first_match_in_file_order(
+        packages in prop::collection::vec((0..4usize, 0..3usize, 0..4usize), 0..24),
+        references in prop::collection::vec((0..5usize, 0..3usize, 0..5usize, 0..3u8), 0..24),
+    ) {
+        let names = ["a", "b", "a-b", "é"];
+        let versions = ["1.0.0", "2.0.0", "1.0.0+x"];
+        let sources = [None, Some("registry+x"), Some("git+y#1"), Some("(odd)")];
+        let entries: Vec<Entry<'_, String>> = packages
+            .iter()
+            .map(|&(name, version, source)| Entry {
+                name: names[name],
+                version: versions[version],
+                source: sources[source],
+                dependencies: &[],
+            })
+            .collect();
+        let by_name = ByName::new(&entries);
+        for (name, version, source, form) in references {
+            let name = names.get(name).copied().unwrap_or("zz");
+            let version = versions[version];
+            let reference = match (form, sources.get(source).copied().flatten()) {
+                (0, _) => name.to_string(),
+                (1, _) | (_, None) => format!("{name} {version}"),
+                (_, Some(source)) => format!("{name} {version} ({source})"),
+            };
+            let mut parts = reference.splitn(3, ' ');
+            let (n, v) = (parts.next().unwrap(), parts.next());
+            let s = parts.next().map(|s| s.trim_start_matches('(').trim_end_matches(')'));
+            let scanned = entries.iter().position(|c| {
+                c.name == n && v.is_none_or(|v| c.version == v) && s.is_none_or(|s| c.source == Some(s))
+            });
+            prop_assert_eq!(by_name.resolve(&reference), scanned, "{}", reference);
+        }
     }
 
     /// Cargo's own spelling is what the fast reader is for: it must not decline it.
