@@ -26,17 +26,15 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use rampart_engine::analysis::{
-    choose_findings, match_components, ComponentMatches, UnmatchedComponents,
-};
+use rampart_engine::analysis::{choose_findings, match_components, UnmatchedComponents};
 use rampart_engine::kb_index::compile_rows;
 use rampart_formats::advisory::SeverityBand;
 use rampart_formats::lockfile::{self, Origin};
 use rampart_formats::{sarif, sbom};
 use rampart_store::{
-    snapshot_from_index, AffectedPackageRow, ComponentIdentity, CpeMatchRow, DatabaseLocation,
-    IndexedSnapshot, MatchedRecordView, NewFinding, ScanIndexError, ScanSnapshot, Store,
-    SCAN_INDEX_FILE,
+    current_index, AffectedPackageRow, ComponentIdentity, CpeMatchRow, DatabaseLocation,
+    IndexState, MatchedRecordView, NewFinding, ScanIndex, ScanIndexError, ScanSnapshot, Store,
+    VulnerabilityRef, SCAN_INDEX_FILE,
 };
 use serde::Serialize;
 
@@ -384,49 +382,73 @@ async fn knowledge_of_store(
     store: &Store,
     names: &[String],
     cpe: bool,
-) -> anyhow::Result<(ScanSnapshot, Vec<CpeMatchRow>)> {
+) -> anyhow::Result<Knowledge> {
     let snapshot = store.scan_snapshot(names).await?;
     let cpe_rows = if cpe {
         store.cpe_match_rows().await?
     } else {
         Vec::new()
     };
-    Ok((snapshot, cpe_rows))
+    Ok(Knowledge::Snapshot(snapshot, cpe_rows))
 }
 
-/// What the knowledge base of a data directory knows of the named packages: from its scan
-/// index when that is of the database's current state; otherwise the index is written anew
-/// (a knowledge base of at most [`rampart_store::SCAN_INDEX_MAX_ROWS`] rows) and read, or the database is
-/// asked. An index that cannot be written (a read-only directory) only costs time.
-async fn knowledge_of_data_dir(dir: &Path, names: &[String]) -> anyhow::Result<ScanSnapshot> {
-    match snapshot_from_index(dir, names) {
-        IndexedSnapshot::Current(snapshot) => return Ok(snapshot),
-        IndexedSnapshot::Damaged(why) => {
+/// Where a scan's knowledge comes from.
+enum Knowledge {
+    /// A data directory's current scan index: each half of the scan decodes its own packages.
+    Index(ScanIndex),
+    /// One snapshot of the named packages read from a store, with its CPE rows (`--cpe`).
+    Snapshot(ScanSnapshot, Vec<CpeMatchRow>),
+}
+
+impl Knowledge {
+    fn kb_version(&self) -> i64 {
+        match self {
+            Knowledge::Index(index) => index.kb_state().0,
+            Knowledge::Snapshot(snapshot, _) => snapshot.kb_version,
+        }
+    }
+}
+
+/// What the knowledge base of a data directory knows: its scan index when that is of the
+/// database's current state (`state`, checked while the input was read); otherwise the index
+/// is written anew (a knowledge base of at most [`rampart_store::SCAN_INDEX_MAX_ROWS`] rows)
+/// and used, or the database is asked for the named packages. An index that cannot be
+/// written only costs time.
+async fn knowledge_of_data_dir(
+    dir: &Path,
+    state: IndexState,
+    names: &[String],
+) -> anyhow::Result<Knowledge> {
+    match state {
+        IndexState::Current(index) => return Ok(Knowledge::Index(index)),
+        IndexState::Damaged(why) => {
             eprintln!(
                 "warning: {why} ({}); reading the database instead",
                 dir.join(SCAN_INDEX_FILE).display()
             );
         }
-        IndexedSnapshot::Stale => {}
+        IndexState::Stale => {}
     }
     let store = open_store(&DatabaseLocation::SqliteDir(dir.to_path_buf())).await?;
-    let written = store.write_scan_index(dir).await;
-    let snapshot = match written {
-        Ok(Some(_)) => match snapshot_from_index(dir, names) {
-            IndexedSnapshot::Current(snapshot) => Ok(snapshot),
-            // A sync moved the knowledge base on since: the database's word.
-            _ => store.scan_snapshot(names).await,
-        },
-        Ok(None) => store.scan_snapshot(names).await,
+    let written = match store.write_scan_index(dir).await {
+        Ok(written) => written.is_some(),
         Err(error) => {
             if !is_read_only(&error) {
                 eprintln!("warning: cannot write the scan index: {error}");
             }
-            store.scan_snapshot(names).await
+            false
         }
     };
+    let knowledge = match written.then(|| current_index(dir)) {
+        Some(IndexState::Current(index)) => Ok(Knowledge::Index(index)),
+        // Not written, or a sync moved the knowledge base on since: the database's word.
+        _ => store
+            .scan_snapshot(names)
+            .await
+            .map(|snapshot| Knowledge::Snapshot(snapshot, Vec::new())),
+    };
     store.close().await;
-    Ok(snapshot?)
+    Ok(knowledge?)
 }
 
 /// Whether an index write failed only because the data directory is not ours to write.
@@ -438,6 +460,16 @@ fn is_read_only(error: &ScanIndexError) -> bool {
 }
 
 async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
+    // A data directory's scan index is opened and checked against the database on a thread
+    // of its own while the input is read (neither needs the other).
+    let location = args.server.is_none().then(|| database(args));
+    let index_state = match &location {
+        Some(Ok(DatabaseLocation::SqliteDir(dir))) if !args.cpe => {
+            let dir = dir.clone();
+            Some(std::thread::spawn(move || current_index(&dir)))
+        }
+        _ => None,
+    };
     let input = read_input(&args.file, args.include_local)?;
     let vex_documents = scan_vex::read_documents(&args.vex)?;
     let components: Vec<ComponentIdentity> = input
@@ -467,16 +499,21 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
     let mut names: Vec<String> = component_names.iter().flatten().cloned().collect();
     names.sort_unstable();
     names.dedup();
-    let (snapshot, cpe_rows) = match &remote {
-        Some(remote) => {
+    let knowledge = match (&remote, location) {
+        (Some(remote), _) => {
             let knowledge = knowledge_of_store(&remote.store, &names, args.cpe).await;
             remote.store.close().await;
             knowledge?
         }
-        None => match database(args)? {
+        (None, location) => match location.expect("a local scan has a location")? {
             // CPE matching needs the catalogue's rows, which the index does not carry.
             DatabaseLocation::SqliteDir(dir) if !args.cpe => {
-                (knowledge_of_data_dir(&dir, &names).await?, Vec::new())
+                let state = index_state
+                    .map(|checking| checking.join())
+                    .transpose()
+                    .map_err(|_| anyhow::anyhow!("the scan index check failed"))?
+                    .unwrap_or(IndexState::Stale);
+                knowledge_of_data_dir(&dir, state, &names).await?
             }
             location => {
                 let store = open_store(&location).await?;
@@ -486,37 +523,14 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
             }
         },
     };
-    let kb_version = snapshot.kb_version;
-    let mut matched = if args.cpe {
-        let index = compile_rows(kb_version, snapshot.affected, cpe_rows);
-        match_components(&index, &components, true)
-    } else {
-        match_in_halves(kb_version, snapshot.affected, components, &component_names)
-    };
-    // The kind of each matched record, as the index knows it.
-    let informational: HashMap<i64, Option<String>> = matched
-        .matches
-        .iter()
-        .map(|(_, m)| {
-            (
-                m.vulnerability_id,
-                m.informational.as_deref().map(str::to_string),
-            )
-        })
-        .collect();
-    let chosen = choose_findings(std::mem::take(&mut matched.matches), &snapshot.references);
-    let (views, aliases) = (&snapshot.views, &snapshot.group_identifiers);
-
-    let mut findings: Vec<FindingOut> = chosen
-        .into_iter()
-        .filter_map(|finding| {
-            let kind = informational
-                .get(&finding.vulnerability_id)
-                .cloned()
-                .flatten();
-            finding_out(finding, kind, &input.packages, views, aliases)
-        })
-        .collect();
+    let kb_version = knowledge.kb_version();
+    let (mut findings, unmatched) = find_in_halves(
+        knowledge,
+        components,
+        &component_names,
+        &input.packages,
+        args.cpe,
+    )?;
     if let Some(remote) = &remote {
         // KEV and EPSS are no part of an OSV record: the server's word for each record.
         for finding in &mut findings {
@@ -548,20 +562,12 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
             Some(kind) => *informational_kinds.entry(kind.clone()).or_insert(0) += 1,
         }
     }
-    // The process ends after the report: freeing what it was made from entry by entry would
-    // only cost time (with the match index, a tenth of a large scan's).
-    std::mem::forget((
-        snapshot.references,
-        snapshot.views,
-        snapshot.group_identifiers,
-        informational,
-    ));
     Ok(Report {
         file: args.file.display().to_string(),
         input: input.kind,
         packages: input.packages.len(),
         skipped: input.skipped.len(),
-        unmatched_components: skipped_with(matched.unmatched, &input.skipped),
+        unmatched_components: skipped_with(unmatched, &input.skipped),
         knowledge_base_version: remote
             .as_ref()
             .map_or(kb_version, |remote| remote.kb_version),
@@ -577,48 +583,165 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
 /// start than it saves.
 const SPLIT_MATCHING_FROM: usize = 256;
 
-/// Compiles the index of the affected rows and matches the components against it, in two
-/// halves on two threads. The halves split by normalised package name: a package's rows and
-/// every component naming it fall in the same half, so each half matches its components
-/// exactly as the whole index would (a component finds only its own package's entries), and
+/// The findings of the components, and the components without a package to look up: in two
+/// halves on two threads, each compiling the index of its packages, matching its components
+/// and choosing their findings. The halves split by normalised package name: a package's rows
+/// and every component naming it fall in the same half, so each half matches its components
+/// exactly as the whole index would (a component finds only its own package's entries);
 /// components without a package (unmatched, with their reasons) stay in the first half, in
 /// their order. Matching by CPE is not split (a CPE may name any package's records).
-fn match_in_halves(
-    kb_version: i64,
-    affected: Vec<AffectedPackageRow>,
+fn find_in_halves(
+    knowledge: Knowledge,
     components: Vec<ComponentIdentity>,
     component_names: &[Option<String>],
-) -> ComponentMatches {
-    let half_of = |name: &str| name.bytes().fold(0u8, |hash, byte| hash ^ byte) & 1;
-    let split = components.len() >= SPLIT_MATCHING_FROM;
-    let (rows_first, rows_second): (Vec<_>, Vec<_>) = affected
-        .into_iter()
-        .partition(|row| !split || half_of(&row.normalized_name) == 0);
+    packages: &[Package],
+    cpe: bool,
+) -> anyhow::Result<(Vec<FindingOut>, UnmatchedComponents)> {
+    let split = components.len() >= SPLIT_MATCHING_FROM && !cpe;
+    let in_first = |name: &str| !split || half_of(name) == 0;
     let (first, second): (Vec<_>, Vec<_>) = components
         .into_iter()
         .zip(component_names)
-        .partition(|(_, name)| !split || name.as_deref().is_none_or(|name| half_of(name) == 0));
+        .partition(|(_, name)| name.as_deref().is_none_or(in_first));
+    let half_names = |half: &[(ComponentIdentity, &Option<String>)]| {
+        let mut names: Vec<String> = half.iter().filter_map(|(_, n)| (*n).clone()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    };
+    let (first_names, second_names) = (half_names(&first), half_names(&second));
     let first: Vec<ComponentIdentity> = first.into_iter().map(|(c, _)| c).collect();
     let second: Vec<ComponentIdentity> = second.into_iter().map(|(c, _)| c).collect();
-    let match_half = |rows: Vec<AffectedPackageRow>, components: &[ComponentIdentity]| {
-        let index = compile_rows(kb_version, rows, Vec::new());
-        let matched = match_components(&index, components, false);
-        // The process ends soon after: freeing the index entry by entry would only cost time.
-        std::mem::forget(index);
-        matched
-    };
-    std::thread::scope(|scope| {
-        let second_half =
-            (!second.is_empty()).then(|| scope.spawn(|| match_half(rows_second, &second)));
-        let mut matched = match_half(rows_first, &first);
-        if let Some(second_half) = second_half {
-            match second_half.join() {
-                Ok(second_matched) => matched.merge(second_matched),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
+    let kb_version = knowledge.kb_version();
+
+    let (first_found, second_found) = match knowledge {
+        Knowledge::Index(index) => {
+            let half = |names: &[String], components: &[ComponentIdentity]| {
+                let snapshot = index.snapshot(names)?;
+                let found = find(
+                    kb_version,
+                    snapshot.affected,
+                    Vec::new(),
+                    false,
+                    components,
+                    packages,
+                    &snapshot.references,
+                    &snapshot.views,
+                    &snapshot.group_identifiers,
+                );
+                // The process ends soon after: freeing these entry by entry would only cost
+                // time.
+                std::mem::forget((
+                    snapshot.references,
+                    snapshot.views,
+                    snapshot.group_identifiers,
+                ));
+                Ok::<_, ScanIndexError>(found)
+            };
+            let (first_found, second_found) = in_two(
+                || half(&first_names, &first),
+                (!second.is_empty()).then_some(|| half(&second_names, &second)),
+            );
+            (first_found?, second_found.transpose()?)
         }
-        matched
+        Knowledge::Snapshot(snapshot, cpe_rows) => {
+            let (first_rows, second_rows): (Vec<_>, Vec<_>) = snapshot
+                .affected
+                .into_iter()
+                .partition(|row| in_first(&row.normalized_name));
+            let (references, views, aliases) = (
+                &snapshot.references,
+                &snapshot.views,
+                &snapshot.group_identifiers,
+            );
+            let half = |rows, cpe_rows, components: &[ComponentIdentity]| {
+                find(
+                    kb_version, rows, cpe_rows, cpe, components, packages, references, views,
+                    aliases,
+                )
+            };
+            let found = in_two(
+                || half(first_rows, cpe_rows, &first),
+                (!second.is_empty()).then_some(|| half(second_rows, Vec::new(), &second)),
+            );
+            std::mem::forget((
+                snapshot.references,
+                snapshot.views,
+                snapshot.group_identifiers,
+            ));
+            found
+        }
+    };
+    let (mut findings, mut unmatched) = first_found;
+    if let Some((second_findings, second_unmatched)) = second_found {
+        findings.extend(second_findings);
+        unmatched.merge(second_unmatched);
+    }
+    Ok((findings, unmatched))
+}
+
+/// Which half of a split scan a normalised package name falls in.
+fn half_of(name: &str) -> u8 {
+    name.bytes().fold(0u8, |hash, byte| hash ^ byte) & 1
+}
+
+/// Runs `first` here and `second`, if any, on a thread beside it.
+fn in_two<A: Send, B: Send>(
+    first: impl FnOnce() -> A,
+    second: Option<impl FnOnce() -> B + Send>,
+) -> (A, Option<B>) {
+    std::thread::scope(|scope| {
+        let second = second.map(|second| scope.spawn(second));
+        let first = first();
+        let second = second.map(|second| match second.join() {
+            Ok(value) => value,
+            Err(panic) => std::panic::resume_unwind(panic),
+        });
+        (first, second)
     })
+}
+
+/// One half's findings: its index compiled, its components matched, one finding chosen per
+/// component and alias group.
+#[allow(clippy::too_many_arguments)]
+fn find(
+    kb_version: i64,
+    rows: Vec<AffectedPackageRow>,
+    cpe_rows: Vec<CpeMatchRow>,
+    cpe: bool,
+    components: &[ComponentIdentity],
+    packages: &[Package],
+    references: &HashMap<i64, VulnerabilityRef>,
+    views: &HashMap<i64, MatchedRecordView>,
+    aliases: &HashMap<i64, Vec<String>>,
+) -> (Vec<FindingOut>, UnmatchedComponents) {
+    let index = compile_rows(kb_version, rows, cpe_rows);
+    let mut matched = match_components(&index, components, cpe);
+    // The kind of each matched record, as the index knows it.
+    let informational: HashMap<i64, Option<String>> = matched
+        .matches
+        .iter()
+        .map(|(_, m)| {
+            (
+                m.vulnerability_id,
+                m.informational.as_deref().map(str::to_string),
+            )
+        })
+        .collect();
+    let chosen = choose_findings(std::mem::take(&mut matched.matches), references);
+    let findings = chosen
+        .into_iter()
+        .filter_map(|finding| {
+            let kind = informational
+                .get(&finding.vulnerability_id)
+                .cloned()
+                .flatten();
+            finding_out(finding, kind, packages, views, aliases)
+        })
+        .collect();
+    // The process ends soon after: freeing the index entry by entry would only cost time.
+    std::mem::forget((index, informational));
+    (findings, matched.unmatched)
 }
 
 /// Applies the `--vex` documents: decisions land on their findings, and suppressed findings

@@ -332,18 +332,6 @@ pub struct ComponentMatches {
     pub unmatched: UnmatchedComponents,
 }
 
-impl ComponentMatches {
-    /// Adds the matches of other components (matched against the same knowledge base).
-    pub fn merge(&mut self, other: ComponentMatches) {
-        self.resolutions.extend(other.resolutions);
-        for (ecosystem, count) in other.ecosystems {
-            *self.ecosystems.entry(ecosystem).or_default() += count;
-        }
-        self.matches.extend(other.matches);
-        self.unmatched.merge(other.unmatched);
-    }
-}
-
 /// Matches components against the index: by purl always; by CPE (NVD configurations, platform
 /// conditions the component cannot show listed in the evidence) when `cpe_matching`. Pure
 /// and CPU-bound.

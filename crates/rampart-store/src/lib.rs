@@ -93,8 +93,7 @@ pub use sboms::{
     SbomRecord, StoredComponent, COMPONENT_CHUNK,
 };
 pub use scan_index::{
-    snapshot_from_index, IndexedSnapshot, ScanIndex, ScanIndexError, SCAN_INDEX_FILE,
-    SCAN_INDEX_MAX_ROWS,
+    current_index, IndexState, ScanIndex, ScanIndexError, SCAN_INDEX_FILE, SCAN_INDEX_MAX_ROWS,
 };
 pub use scan_snapshot::ScanSnapshot;
 pub use scans::{NewScan, ScanLimits, ScanMonitor, ScanRecord, ScanRefusal};

@@ -70,36 +70,34 @@ pub struct ScanIndex {
     entries_start: usize,
 }
 
-/// What a data directory's index can give a scan.
+/// The state of a data directory's index.
 #[derive(Debug)]
-pub enum IndexedSnapshot {
-    /// The index is of the database's current state: the named packages' snapshot.
-    Current(ScanSnapshot),
+pub enum IndexState {
+    /// The index is of the state the database is in now.
+    Current(ScanIndex),
     /// No index, or one of another state of the knowledge base (or of another database).
     Stale,
     /// An index that cannot be read, and why.
     Damaged(String),
 }
 
-/// The named packages' [`ScanSnapshot`] from the index in `data_dir`, when it is of the state
-/// `data_dir/rampart.db` is in now. The database is only asked its version and stamp, on a
-/// read-only connection of its own (no pool, no migration check: an index of the current
-/// stamp was written by a migrated database).
-pub fn snapshot_from_index(data_dir: &Path, normalized_names: &[String]) -> IndexedSnapshot {
+/// The index in `data_dir`, when it is of the state `data_dir/rampart.db` is in now. The
+/// database is only asked its version and stamp, on a read-only connection of its own (no
+/// pool, no migration check: an index of the current stamp was written by a migrated
+/// database).
+pub fn current_index(data_dir: &Path) -> IndexState {
     let index = match ScanIndex::open(&data_dir.join(SCAN_INDEX_FILE)) {
         Ok(Some(index)) => index,
-        Ok(None) => return IndexedSnapshot::Stale,
-        Err(error) => return IndexedSnapshot::Damaged(error.to_string()),
+        Ok(None) => return IndexState::Stale,
+        Err(error) => return IndexState::Damaged(error.to_string()),
     };
     match sqlite_kb_stamp(&data_dir.join("rampart.db")) {
-        Ok(state) if state.0 == index.header.kb_version && state.1 == index.header.kb_stamp => {}
+        Ok(state) if state.0 == index.header.kb_version && state.1 == index.header.kb_stamp => {
+            IndexState::Current(index)
+        }
         // A database this reader cannot ask (older schema, locked, unreadable) is the
         // caller's to open and explain.
-        _ => return IndexedSnapshot::Stale,
-    }
-    match index.snapshot(normalized_names) {
-        Ok(snapshot) => IndexedSnapshot::Current(snapshot),
-        Err(error) => IndexedSnapshot::Damaged(error.to_string()),
+        _ => IndexState::Stale,
     }
 }
 
@@ -114,6 +112,16 @@ fn sqlite_kb_stamp(database: &Path) -> rusqlite::Result<(i64, String)> {
         [],
         |row| Ok((row.get(0)?, row.get(1)?)),
     )
+}
+
+impl std::fmt::Debug for ScanIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScanIndex")
+            .field("kb_version", &self.header.kb_version)
+            .field("kb_stamp", &self.header.kb_stamp)
+            .field("names", &self.header.names)
+            .finish()
+    }
 }
 
 impl ScanIndex {

@@ -9,7 +9,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use rampart_formats::advisory::{parse_osv_json, Advisory};
 use rampart_store::{
-    snapshot_from_index, DatabaseLocation, IndexedSnapshot, ScanSnapshot, Store, SCAN_INDEX_FILE,
+    current_index, DatabaseLocation, IndexState, ScanSnapshot, Store, SCAN_INDEX_FILE,
 };
 
 use crate::kb_ingest::{kev_and_epss, stores};
@@ -252,8 +252,8 @@ async fn sqlite_store(dir: &Path) -> Store {
 
 /// The index's snapshot of `names`, which must be current.
 fn indexed(dir: &Path, names: &[String]) -> ScanSnapshot {
-    match snapshot_from_index(dir, names) {
-        IndexedSnapshot::Current(snapshot) => snapshot,
+    match current_index(dir) {
+        IndexState::Current(index) => index.snapshot(names).unwrap(),
         other => panic!("the index is not current: {other:?}"),
     }
 }
@@ -273,10 +273,7 @@ async fn the_scan_index_gives_what_the_database_gives_until_the_knowledge_base_m
     }
     store.ingest_kev(&kev).await.unwrap();
     store.ingest_epss(&epss).await.unwrap();
-    assert!(matches!(
-        snapshot_from_index(dir.path(), &[]),
-        IndexedSnapshot::Stale
-    ));
+    assert!(matches!(current_index(dir.path()), IndexState::Stale));
     let rows = store.write_scan_index(dir.path()).await.unwrap().unwrap();
     assert_eq!(rows as i64, store.affected_package_count().await.unwrap());
 
@@ -306,10 +303,7 @@ async fn the_scan_index_gives_what_the_database_gives_until_the_knowledge_base_m
         after.0 > before.0 && after.1 != before.1,
         "{before:?} → {after:?}"
     );
-    assert!(matches!(
-        snapshot_from_index(dir.path(), &all),
-        IndexedSnapshot::Stale
-    ));
+    assert!(matches!(current_index(dir.path()), IndexState::Stale));
     store.write_scan_index(dir.path()).await.unwrap();
     assert_eq!(
         indexed(dir.path(), &all),
@@ -334,10 +328,7 @@ async fn the_scan_index_gives_what_the_database_gives_until_the_knowledge_base_m
         other_dir.path().join(SCAN_INDEX_FILE),
     )
     .unwrap();
-    assert!(matches!(
-        snapshot_from_index(other_dir.path(), &all),
-        IndexedSnapshot::Stale
-    ));
+    assert!(matches!(current_index(other_dir.path()), IndexState::Stale));
 
     // A damaged file is reported, not read.
     let path = dir.path().join(SCAN_INDEX_FILE);
@@ -345,10 +336,7 @@ async fn the_scan_index_gives_what_the_database_gives_until_the_knowledge_base_m
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x20;
     std::fs::write(&path, &bytes).unwrap();
-    assert!(matches!(
-        snapshot_from_index(dir.path(), &all),
-        IndexedSnapshot::Damaged(_)
-    ));
+    assert!(matches!(current_index(dir.path()), IndexState::Damaged(_)));
     store.close().await;
     other.close().await;
 }
