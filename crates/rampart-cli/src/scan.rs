@@ -617,25 +617,20 @@ fn find_in_halves(
     let (first_found, second_found) = match knowledge {
         Knowledge::Index(index) => {
             let half = |names: &[String], components: &[ComponentIdentity]| {
-                let snapshot = index.snapshot(names)?;
+                let mut snapshot = index.snapshot(names)?;
+                let rows = std::mem::take(&mut snapshot.affected);
                 let found = find(
                     kb_version,
-                    snapshot.affected,
+                    rows,
                     Vec::new(),
                     false,
                     components,
                     packages,
-                    &snapshot.references,
-                    &snapshot.views,
-                    &snapshot.group_identifiers,
+                    Records::of(&snapshot),
                 );
                 // The process ends soon after: freeing these entry by entry would only cost
                 // time.
-                std::mem::forget((
-                    snapshot.references,
-                    snapshot.views,
-                    snapshot.group_identifiers,
-                ));
+                std::mem::forget(snapshot);
                 Ok::<_, ScanIndexError>(found)
             };
             let (first_found, second_found) = in_two(
@@ -644,31 +639,22 @@ fn find_in_halves(
             );
             (first_found?, second_found.transpose()?)
         }
-        Knowledge::Snapshot(snapshot, cpe_rows) => {
-            let (first_rows, second_rows): (Vec<_>, Vec<_>) = snapshot
-                .affected
-                .into_iter()
-                .partition(|row| in_first(&row.normalized_name));
-            let (references, views, aliases) = (
-                &snapshot.references,
-                &snapshot.views,
-                &snapshot.group_identifiers,
-            );
+        Knowledge::Snapshot(mut snapshot, cpe_rows) => {
+            let (first_rows, second_rows): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut snapshot.affected)
+                    .into_iter()
+                    .partition(|row| in_first(&row.normalized_name));
+            let records = Records::of(&snapshot);
             let half = |rows, cpe_rows, components: &[ComponentIdentity]| {
                 find(
-                    kb_version, rows, cpe_rows, cpe, components, packages, references, views,
-                    aliases,
+                    kb_version, rows, cpe_rows, cpe, components, packages, records,
                 )
             };
             let found = in_two(
                 || half(first_rows, cpe_rows, &first),
                 (!second.is_empty()).then_some(|| half(second_rows, Vec::new(), &second)),
             );
-            std::mem::forget((
-                snapshot.references,
-                snapshot.views,
-                snapshot.group_identifiers,
-            ));
+            std::mem::forget(snapshot);
             found
         }
     };
@@ -701,9 +687,26 @@ fn in_two<A: Send, B: Send>(
     })
 }
 
+/// What a snapshot says of its records, by internal id (aliases by alias group).
+#[derive(Clone, Copy)]
+struct Records<'a> {
+    references: &'a HashMap<i64, VulnerabilityRef>,
+    views: &'a HashMap<i64, MatchedRecordView>,
+    aliases: &'a HashMap<i64, Vec<String>>,
+}
+
+impl<'a> Records<'a> {
+    fn of(snapshot: &'a ScanSnapshot) -> Records<'a> {
+        Records {
+            references: &snapshot.references,
+            views: &snapshot.views,
+            aliases: &snapshot.group_identifiers,
+        }
+    }
+}
+
 /// One half's findings: its index compiled, its components matched, one finding chosen per
 /// component and alias group.
-#[allow(clippy::too_many_arguments)]
 fn find(
     kb_version: i64,
     rows: Vec<AffectedPackageRow>,
@@ -711,9 +714,7 @@ fn find(
     cpe: bool,
     components: &[ComponentIdentity],
     packages: &[Package],
-    references: &HashMap<i64, VulnerabilityRef>,
-    views: &HashMap<i64, MatchedRecordView>,
-    aliases: &HashMap<i64, Vec<String>>,
+    records: Records<'_>,
 ) -> (Vec<FindingOut>, UnmatchedComponents) {
     let index = compile_rows(kb_version, rows, cpe_rows);
     let mut matched = match_components(&index, components, cpe);
@@ -728,7 +729,7 @@ fn find(
             )
         })
         .collect();
-    let chosen = choose_findings(std::mem::take(&mut matched.matches), references);
+    let chosen = choose_findings(std::mem::take(&mut matched.matches), records.references);
     let findings = chosen
         .into_iter()
         .filter_map(|finding| {
@@ -736,7 +737,7 @@ fn find(
                 .get(&finding.vulnerability_id)
                 .cloned()
                 .flatten();
-            finding_out(finding, kind, packages, views, aliases)
+            finding_out(finding, kind, packages, records.views, records.aliases)
         })
         .collect();
     // The process ends soon after: freeing the index entry by entry would only cost time.

@@ -382,9 +382,20 @@ fn cargo_audit() -> Option<Command> {
     None
 }
 
+/// [`edge_lockfile`] of the test data's RustSec advisories, written as `dir/Cargo.lock`.
+pub(crate) fn write_edge_lockfile(dir: &Path, root: &Path) -> PathBuf {
+    let lock = dir.join("Cargo.lock");
+    std::fs::write(
+        &lock,
+        edge_lockfile(&root.join("rustsec-advisory-db/osv/crates")),
+    )
+    .unwrap();
+    lock
+}
+
 /// A lockfile with a version at every edge of every RustSec range: each `introduced`,
 /// `fixed` and `last_affected` version that is a plain semver version, per crate.
-pub(crate) fn edge_lockfile(osv_dir: &Path) -> String {
+fn edge_lockfile(osv_dir: &Path) -> String {
     let mut packages: BTreeSet<(String, String)> = BTreeSet::new();
     for entry in std::fs::read_dir(osv_dir).unwrap() {
         let path = entry.unwrap().path();
@@ -426,12 +437,7 @@ fn the_same_advisories_as_cargo_audit() {
         return;
     };
     let work = tempfile::tempdir().unwrap();
-    let lock = work.path().join("Cargo.lock");
-    std::fs::write(
-        &lock,
-        edge_lockfile(&root.join("rustsec-advisory-db/osv/crates")),
-    )
-    .unwrap();
+    let lock = write_edge_lockfile(work.path(), &root);
 
     let (code, stdout, stderr) = scan(db.path(), &["--json", lock.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
@@ -586,12 +592,7 @@ fn scan_against_postgresql_finds_what_sqlite_finds() {
         .unwrap();
     assert!(output.status.success(), "{output:?}");
     let work = tempfile::tempdir().unwrap();
-    let lock = work.path().join("Cargo.lock");
-    std::fs::write(
-        &lock,
-        edge_lockfile(&root.join("rustsec-advisory-db/osv/crates")),
-    )
-    .unwrap();
+    let lock = write_edge_lockfile(work.path(), &root);
     let lock_arg = lock.to_str().unwrap();
     let (code, from_sqlite, stderr) = scan(sqlite.path(), &["--json", lock_arg]);
     assert_eq!(code, 0, "{stderr}");

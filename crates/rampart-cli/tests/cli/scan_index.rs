@@ -9,7 +9,7 @@ use std::process::Command;
 use rampart_store::SCAN_INDEX_FILE;
 use serde_json::Value;
 
-use crate::scan::{edge_lockfile, rustsec_database, scan};
+use crate::scan::{rustsec_database, scan, write_edge_lockfile};
 
 /// The JSON report of a scan that must succeed (exit 0 or 1), and its standard error.
 fn report(db: &Path, lock: &Path) -> (Value, String) {
@@ -35,12 +35,7 @@ fn the_scan_index_gives_the_database_s_answer_and_follows_its_changes() {
     let index = db.path().join(SCAN_INDEX_FILE);
     assert!(index.is_file(), "rampart import writes the scan index");
     let work = tempfile::tempdir().unwrap();
-    let lock = work.path().join("Cargo.lock");
-    std::fs::write(
-        &lock,
-        edge_lockfile(&root.join("rustsec-advisory-db/osv/crates")),
-    )
-    .unwrap();
+    let lock = write_edge_lockfile(work.path(), &root);
 
     let (from_index, stderr) = report(db.path(), &lock);
     assert_eq!(stderr, "");
