@@ -64,37 +64,79 @@ pub fn diff_findings<'a, E: PartialEq>(
     previous: &'a [PreviousFinding<E>],
     current: &'a [CurrentMatch<E>],
 ) -> FindingDiff<'a, E> {
-    let by_key: HashMap<FindingKey, &PreviousFinding<E>> = previous
-        .iter()
-        .map(|finding| (finding.key, finding))
-        .collect();
-    let mut diff = FindingDiff {
-        new: Vec::new(),
-        reopened: Vec::new(),
-        refreshed: Vec::new(),
-        unchanged: Vec::new(),
-        resolved: Vec::new(),
-    };
-    let mut matched = HashSet::with_capacity(current.len());
-    for found in current {
-        if !matched.insert(found.key) {
-            continue;
-        }
-        match by_key.get(&found.key) {
-            None => diff.new.push(found),
-            Some(before) if before.resolved => diff.reopened.push((before.id, found)),
-            Some(before) if before.evidence != found.evidence => {
-                diff.refreshed.push((before.id, found))
-            }
-            Some(before) => diff.unchanged.push(before.id),
+    let mut differ = FindingDiffer::new(previous);
+    let mut diff = differ.diff(previous, current);
+    diff.resolved = differ.resolved(previous);
+    diff
+}
+
+/// [`diff_findings`] for matches that arrive in parts (an analysis stores each part while it
+/// matches the next): each part's diff, then what was resolved once every part is in. The
+/// parts' `new`, `reopened`, `refreshed` and `unchanged`, concatenated, and
+/// [`FindingDiffer::resolved`] are exactly what [`diff_findings`] gives for all the matches
+/// at once. Every call is given the same previous findings.
+#[derive(Debug, Clone, Default)]
+pub struct FindingDiffer {
+    /// Previous findings by key (their positions).
+    by_key: HashMap<FindingKey, usize>,
+    /// Keys matched so far: a later match of one counts for nothing.
+    matched: HashSet<FindingKey>,
+}
+
+impl FindingDiffer {
+    pub fn new<E>(previous: &[PreviousFinding<E>]) -> FindingDiffer {
+        FindingDiffer {
+            by_key: previous
+                .iter()
+                .enumerate()
+                .map(|(position, finding)| (finding.key, position))
+                .collect(),
+            matched: HashSet::new(),
         }
     }
-    diff.resolved = previous
-        .iter()
-        .filter(|before| !before.resolved && !matched.contains(&before.key))
-        .map(|before| before.id)
-        .collect();
-    diff
+
+    /// The next part's diff (its `resolved` is empty: see [`FindingDiffer::resolved`]).
+    pub fn diff<'a, E: PartialEq>(
+        &mut self,
+        previous: &[PreviousFinding<E>],
+        current: &'a [CurrentMatch<E>],
+    ) -> FindingDiff<'a, E> {
+        let mut diff = FindingDiff {
+            new: Vec::new(),
+            reopened: Vec::new(),
+            refreshed: Vec::new(),
+            unchanged: Vec::new(),
+            resolved: Vec::new(),
+        };
+        self.matched.reserve(current.len());
+        for found in current {
+            if !self.matched.insert(found.key) {
+                continue;
+            }
+            match self
+                .by_key
+                .get(&found.key)
+                .map(|&position| &previous[position])
+            {
+                None => diff.new.push(found),
+                Some(before) if before.resolved => diff.reopened.push((before.id, found)),
+                Some(before) if before.evidence != found.evidence => {
+                    diff.refreshed.push((before.id, found))
+                }
+                Some(before) => diff.unchanged.push(before.id),
+            }
+        }
+        diff
+    }
+
+    /// Open previous findings that no part matched (ids, in the previous findings' order).
+    pub fn resolved<E>(&self, previous: &[PreviousFinding<E>]) -> Vec<i64> {
+        previous
+            .iter()
+            .filter(|before| !before.resolved && !self.matched.contains(&before.key))
+            .map(|before| before.id)
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -242,6 +284,35 @@ mod tests {
             });
         }
         after
+    }
+
+    proptest! {
+        #[test]
+        fn matches_in_parts_diff_as_all_at_once((before, current) in history(), cuts in prop::collection::vec(0usize..25, 0..4)) {
+            let whole = diff_findings(&before, &current);
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(current.len())).collect();
+            cuts.push(0);
+            cuts.push(current.len());
+            cuts.sort_unstable();
+            let mut differ = FindingDiffer::new(&before);
+            let mut parts = FindingDiff {
+                new: Vec::new(),
+                reopened: Vec::new(),
+                refreshed: Vec::new(),
+                unchanged: Vec::new(),
+                resolved: Vec::new(),
+            };
+            for window in cuts.windows(2) {
+                let part = differ.diff(&before, &current[window[0]..window[1]]);
+                prop_assert!(part.resolved.is_empty());
+                parts.new.extend(part.new);
+                parts.reopened.extend(part.reopened);
+                parts.refreshed.extend(part.refreshed);
+                parts.unchanged.extend(part.unchanged);
+            }
+            parts.resolved = differ.resolved(&before);
+            prop_assert_eq!(parts, whole);
+        }
     }
 
     proptest! {

@@ -18,8 +18,8 @@ use rampart_core::match_index::{
 };
 use rampart_core::package_lookup_key;
 use rampart_store::{
-    Analysis, AnalysisOutcome, ComponentIdentity, ComponentResolution, NewFinding, Store,
-    StoreError, VulnerabilityRef,
+    Analysis, AnalysisOutcome, AnalysisPart, AnalysisProgress, ComponentIdentity,
+    ComponentResolution, NewFinding, Store, StoreError, VulnerabilityRef,
 };
 use rampart_versions::cpe::CpeValue;
 use rampart_versions::purl::{OsvPackage, Purl};
@@ -406,17 +406,17 @@ pub fn match_components(
 /// 4. the lowest id.
 ///
 /// Withdrawn records never get here: the index matches nothing of theirs.
-fn representative_rank(
+fn representative_rank<'a>(
     found: &IndexMatch,
-    record: &VulnerabilityRef,
-) -> (bool, bool, bool, bool, Option<DateTime<Utc>>, String) {
+    record: &'a VulnerabilityRef,
+) -> (bool, bool, bool, bool, Option<DateTime<Utc>>, &'a str) {
     (
         found.evidence.matched_by == "cpe",
         record.source == "nvd",
         is_placeholder_id(&record.vuln_id),
         record.published.is_none(),
         record.published,
-        record.vuln_id.clone(),
+        &record.vuln_id,
     )
 }
 
@@ -488,6 +488,58 @@ pub async fn findings_of(
     Ok(choose_findings(matches, &refs))
 }
 
+/// Matches `components` a chunk at a time and sends each chunk's resolutions and findings,
+/// then the summary; an error is sent instead of what follows it. Stops when nobody
+/// receives. The next chunk is matched on another thread while one's findings are chosen.
+async fn produce_parts(
+    store: Store,
+    index: std::sync::Arc<MatchIndex>,
+    components: Vec<ComponentIdentity>,
+    cpe_matching: bool,
+    parts: tokio::sync::mpsc::Sender<Result<AnalysisProgress, StoreError>>,
+) {
+    let components = std::sync::Arc::new(components);
+    let match_chunk = |start: usize| {
+        let end = (start + MATCH_CHUNK).min(components.len());
+        let (index, chunk) = (index.clone(), components.clone());
+        tokio::task::spawn_blocking(move || {
+            match_components(&index, &chunk[start..end], cpe_matching)
+        })
+    };
+    let mut ecosystems: BTreeMap<String, i64> = BTreeMap::new();
+    let mut starts = (0..components.len()).step_by(MATCH_CHUNK);
+    let mut next = starts.next().map(match_chunk);
+    while let Some(matching) = next.take() {
+        let matched = match matching.await {
+            Ok(matched) => matched,
+            Err(error) => {
+                let error = StoreError::Corrupt(format!("analysis task: {error}"));
+                let _ = parts.send(Err(error)).await;
+                return;
+            }
+        };
+        next = starts.next().map(match_chunk);
+        for (ecosystem, count) in matched.ecosystems {
+            *ecosystems.entry(ecosystem).or_default() += count;
+        }
+        let part = match findings_of(&store, matched.matches).await {
+            Ok(findings) => AnalysisPart {
+                resolutions: matched.resolutions,
+                findings,
+            },
+            Err(error) => {
+                let _ = parts.send(Err(error)).await;
+                return;
+            }
+        };
+        if parts.send(Ok(AnalysisProgress::Part(part))).await.is_err() {
+            return;
+        }
+    }
+    let summary = serde_json::json!({ "ecosystems": ecosystems }).to_string();
+    let _ = parts.send(Ok(AnalysisProgress::Done { summary })).await;
+}
+
 /// Analyses one SBOM: brings the index up to the knowledge base's current version if another
 /// replica changed it, matches, and records resolutions, findings and events.
 pub async fn analyse(
@@ -504,32 +556,23 @@ pub async fn analyse(
     let components = store
         .component_identities(analysis.team_id, analysis.sbom_id)
         .await?;
-    let current = index.load();
-    // Components are matched a chunk at a time and each chunk's matches reduced to findings
-    // before the next: a finding is per component, so this is exact, and the matches of a
-    // large SBOM (millions, with their evidence) are never all in memory at once.
-    let components = std::sync::Arc::new(components);
-    let mut resolutions = Vec::with_capacity(components.len());
-    let mut ecosystems: BTreeMap<String, i64> = BTreeMap::new();
-    let mut findings = Vec::new();
-    for start in (0..components.len()).step_by(MATCH_CHUNK) {
-        let end = (start + MATCH_CHUNK).min(components.len());
-        let (index, chunk) = (current.clone(), components.clone());
-        let matched = tokio::task::spawn_blocking(move || {
-            match_components(&index, &chunk[start..end], cpe_matching)
-        })
-        .await
-        .map_err(|e| StoreError::Corrupt(format!("analysis task: {e}")))?;
-        resolutions.extend(matched.resolutions);
-        for (ecosystem, count) in matched.ecosystems {
-            *ecosystems.entry(ecosystem).or_default() += count;
-        }
-        findings.extend(findings_of(store, matched.matches).await?);
-    }
-    let summary = serde_json::json!({ "ecosystems": ecosystems }).to_string();
-    let outcome = store
-        .complete_analysis(analysis, &resolutions, &findings, &summary)
-        .await?;
+    // The analysis is written while it runs: a task matches the components a chunk at a time
+    // and reduces each chunk's matches to findings (exact: a finding is per component), and
+    // the store writes each chunk in the completion's transaction while the next is matched
+    // (on two cores, matching and writing overlap; the matches of a large SBOM, millions
+    // with their evidence, are never all in memory at once).
+    let (sender, mut parts) = tokio::sync::mpsc::channel(2);
+    let producer = tokio::spawn(produce_parts(
+        store.clone(),
+        index.load(),
+        components,
+        cpe_matching,
+        sender,
+    ));
+    let outcome = store.complete_analysis_in_parts(analysis, &mut parts).await;
+    // Nothing more is wanted once the store is done (or gave up).
+    producer.abort();
+    let outcome = outcome?;
     if outcome.is_some() {
         // The SBOM's own analysis (CycloneDX `vulnerabilities[].analysis`) first, then what
         // the product decided before. A failure is logged; the findings are stored either way.

@@ -73,8 +73,9 @@ pub use dispositions::{
 pub use error::StoreError;
 pub use events::{EventFilter, EventRecord, NewEvent};
 pub use findings::{
-    AnalysisOutcome, FindingEvent, FindingFilter, FindingSort, FindingView, MatchedRecordView,
-    NewFinding, ProductFindingSummary, ReanalysisPass, VulnerabilityRef, UNTRIAGED_STATE,
+    AnalysisOutcome, AnalysisPart, AnalysisProgress, FindingEvent, FindingFilter, FindingSort,
+    FindingView, MatchedRecordView, NewFinding, ProductFindingSummary, ReanalysisPass,
+    VulnerabilityRef, UNTRIAGED_STATE,
 };
 pub use identity::{ApiKeyRecord, Bootstrap, Membership, UserKind};
 pub use incidents::{

@@ -12,7 +12,7 @@ use rampart_formats::sbom::{Component, ErrorLocation, License, Relationship, Sbo
 
 use crate::bulk::{multi_row_insert, MAX_PARAMETERS};
 use crate::products::{like_pattern, Page, PageRequest, Tenant};
-use crate::{now, with_pool, Backend, Store, StoreError};
+use crate::{now, with_pool, Backend, Pool, Store, StoreError};
 
 /// Parameters per component row (team and SBOM ids included).
 const COMPONENT_PARAMETERS: usize = 15;
@@ -104,6 +104,10 @@ pub struct StoredComponent {
 const COMPONENT_COLUMNS: &str =
     "id, position, parent_position, bom_ref, name, version, group_name, purl, cpe,
     hashes, licenses, supplier, component_type, scope, ecosystem, package_name";
+
+/// [`Store::component_identities`]' query, the same on both backends.
+const COMPONENT_IDENTITIES: &str = "SELECT id, name, version, purl, cpe FROM sbom_components
+    WHERE sbom_id = $1 AND team_id = $2 ORDER BY position";
 
 /// The identifiers analysis works from.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -649,16 +653,32 @@ impl Store {
         team_id: i64,
         sbom_id: i64,
     ) -> Result<Vec<ComponentIdentity>, StoreError> {
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT id, name, version, purl, cpe FROM sbom_components
-                 WHERE sbom_id = $1 AND team_id = $2 ORDER BY position",
-            )
+        let pool = match &self.pool {
+            // Hundreds of thousands of rows: stepped through SQLite's own API, no row copied
+            // between threads (`sqlite_read`).
+            Pool::Sqlite(pool) => {
+                return crate::sqlite_read::read(pool, |connection| {
+                    let mut statement = connection.prepare(COMPONENT_IDENTITIES)?;
+                    let rows = statement.query_map((sbom_id, team_id), |row| {
+                        Ok(ComponentIdentity {
+                            id: row.get(0)?,
+                            name: row.get(1)?,
+                            version: row.get(2)?,
+                            purl: row.get(3)?,
+                            cpe: row.get(4)?,
+                        })
+                    })?;
+                    rows.collect()
+                })
+                .await
+            }
+            Pool::Postgres(pool) => pool,
+        };
+        Ok(sqlx::query_as(COMPONENT_IDENTITIES)
             .bind(sbom_id)
             .bind(team_id)
             .fetch_all(pool)
-            .await
-        })?)
+            .await?)
     }
 
     /// Marks a running analysis failed with a message for the API.

@@ -1,5 +1,6 @@
 //! Reads of many rows on SQLite, stepped through SQLite's own API (rusqlite over a pooled
-//! connection's handle) on the calling thread.
+//! connection's handle) on the calling thread; and, through the same handle, the writes of
+//! many rows that a transaction makes ([`on_connection`]).
 //!
 //! sqlx runs each SQLite connection on a worker thread and hands every row to the async side
 //! over a channel, copying each column value on the way: about 7 µs a row, which made the
@@ -8,7 +9,7 @@
 //! rows are read where they are used. The SQL is the same text both backends run; only the
 //! decoding of a row is written here, next to the query that selects its columns.
 
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::StoreError;
 
@@ -20,6 +21,18 @@ pub(crate) async fn read<T>(
     read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
 ) -> Result<T, StoreError> {
     let mut connection = pool.acquire().await?;
+    on_connection(&mut connection, read)
+        .await
+        .map_err(StoreError::Database)
+}
+
+/// Runs `work` on this connection's SQLite handle, as [`read`] does, inside whatever
+/// transaction the connection is in (a sqlx transaction's connection: `&mut *tx`). SQLite's
+/// errors come back as `sqlx::Error::Protocol`, with SQLite's message.
+pub(crate) async fn on_connection<T>(
+    connection: &mut SqliteConnection,
+    work: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+) -> Result<T, sqlx::Error> {
     let mut handle = connection.lock_handle().await?;
     let raw = handle.as_raw_handle().as_ptr();
     let run = move || {
@@ -27,7 +40,7 @@ pub(crate) async fn read<T>(
         // dropped, after this call; `from_handle` never closes the connection it borrows, and
         // the borrowed `Connection` (with its prepared statements) is dropped before the lock.
         let connection = unsafe { rusqlite::Connection::from_handle(raw) }?;
-        let result = read(&connection);
+        let result = work(&connection);
         drop(connection);
         result
     };
@@ -36,5 +49,5 @@ pub(crate) async fn read<T>(
         _ => run(),
     };
     drop(handle);
-    result.map_err(|error| StoreError::Database(sqlx::Error::Protocol(error.to_string())))
+    result.map_err(|error| sqlx::Error::Protocol(error.to_string()))
 }

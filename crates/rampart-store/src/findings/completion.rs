@@ -4,10 +4,8 @@
 
 use crate::BeginWrite;
 
-use chrono::{DateTime, Utc};
-use rampart_core::finding_diff::{
-    diff_findings, CurrentMatch, FindingDiff, FindingKey, PreviousFinding,
-};
+use chrono::{DateTime, SecondsFormat, Utc};
+use rampart_core::finding_diff::{CurrentMatch, FindingDiffer, FindingKey, PreviousFinding};
 use rampart_core::EventType;
 use sqlx::{PgConnection, SqliteConnection};
 
@@ -15,7 +13,7 @@ use super::{AnalysisOutcome, NewFinding};
 use crate::bulk::{values_insert, Placeholders, MAX_PARAMETERS};
 use crate::events::{record_events, NewEvent};
 use crate::sboms::{to_i64, Analysis, ComponentResolution, RESOLUTION_CHUNK};
-use crate::{now, with_pool, Backend, Store, StoreError, Tenant};
+use crate::{now, sqlite_read, with_pool, Backend, Store, StoreError, Tenant};
 
 /// Why a finding matched, as stored: an open finding whose evidence changed is rewritten.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -168,26 +166,25 @@ trait CompletionSteps {
     /// False when the analysis is not running any more: then nothing is changed.
     async fn claim_running(&mut self, analysis: &Analysis) -> Result<bool, sqlx::Error>;
 
-    /// Gives each resolved component its package.
-    async fn store_resolutions(
-        &mut self,
-        analysis: &Analysis,
-        resolutions: &[ComponentResolution],
-    ) -> Result<(), sqlx::Error>;
-
     /// Every finding of the SBOM, open or resolved.
     async fn previous_findings(
         &mut self,
         analysis: &Analysis,
     ) -> Result<Vec<StoredFinding>, sqlx::Error>;
 
-    /// Writes `diff`: only this analysis's findings stay new; reopened and refreshed ones
-    /// take their new evidence; gone ones are resolved; new ones are created. Returns the
-    /// events to record, in order.
-    async fn apply_finding_diff(
+    /// Only this analysis's findings stay new: the SBOM's findings are marked not new
+    /// before the new ones are inserted.
+    async fn clear_new(&mut self, analysis: &Analysis) -> Result<(), sqlx::Error>;
+
+    /// Writes what the analysis changed in the SBOM's previous findings: reopened and
+    /// refreshed ones take their new evidence; gone ones are resolved; the open ones were
+    /// seen `at`. Returns the events to record, in order.
+    async fn apply_changes(
         &mut self,
+        reopened: &[Rewrite],
+        refreshed: &[Rewrite],
+        resolved: &[i64],
         analysis: &Analysis,
-        diff: &FindingDiff<'_, Evidence<'_>>,
         at: DateTime<Utc>,
     ) -> Result<Vec<FindingEventRow>, sqlx::Error>;
 
@@ -212,6 +209,182 @@ trait CompletionSteps {
     ) -> Result<i64, sqlx::Error>;
 }
 
+/// Gives each resolved component its package.
+trait StoreResolutions {
+    async fn store_resolutions(
+        &mut self,
+        analysis: &Analysis,
+        resolutions: &[ComponentResolution],
+    ) -> Result<(), sqlx::Error>;
+}
+
+impl StoreResolutions for PgConnection {
+    /// Multi-row `UPDATE … FROM (VALUES …)`s through sqlx.
+    async fn store_resolutions(
+        &mut self,
+        analysis: &Analysis,
+        resolutions: &[ComponentResolution],
+    ) -> Result<(), sqlx::Error> {
+        for chunk in resolutions.chunks(RESOLUTION_CHUNK) {
+            let sql = resolution_update(Backend::Postgres, chunk.len());
+            let mut query = sqlx::query(&sql);
+            for resolution in chunk {
+                query = query
+                    .bind(resolution.component_id)
+                    .bind(resolution.ecosystem.as_str())
+                    .bind(resolution.package_name.as_str())
+                    .bind(resolution.package_key.as_str());
+            }
+            query
+                .bind(analysis.team_id)
+                .bind(analysis.sbom_id)
+                .execute(&mut *self)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+impl StoreResolutions for SqliteConnection {
+    /// A single-row `UPDATE` prepared once and stepped per component through SQLite's own
+    /// API (as [`SQLITE_INSERT_FINDING`], and for the same reasons).
+    async fn store_resolutions(
+        &mut self,
+        analysis: &Analysis,
+        resolutions: &[ComponentResolution],
+    ) -> Result<(), sqlx::Error> {
+        if resolutions.is_empty() {
+            return Ok(());
+        }
+        sqlite_read::on_connection(self, |connection| {
+            let mut statement = connection.prepare(
+                "UPDATE sbom_components SET ecosystem = ?1, package_name = ?2, package_key = ?3
+                 WHERE id = ?4 AND team_id = ?5 AND sbom_id = ?6",
+            )?;
+            statement.raw_bind_parameter(5, analysis.team_id)?;
+            statement.raw_bind_parameter(6, analysis.sbom_id)?;
+            for resolution in resolutions {
+                statement.raw_bind_parameter(1, resolution.ecosystem.as_str())?;
+                statement.raw_bind_parameter(2, resolution.package_name.as_str())?;
+                statement.raw_bind_parameter(3, resolution.package_key.as_str())?;
+                statement.raw_bind_parameter(4, resolution.component_id)?;
+                statement.raw_execute()?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Inserts an analysis's new findings (open, marked new, first and last seen `at`), in
+/// order; returns their ids in the same order.
+trait InsertNewFindings {
+    async fn insert_new_findings(
+        &mut self,
+        analysis: &Analysis,
+        new: &[&CurrentMatch<Evidence<'_>>],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<i64>, sqlx::Error>;
+}
+
+impl InsertNewFindings for PgConnection {
+    /// Multi-row `INSERT … RETURNING id`s through sqlx; what every new finding shares is bound
+    /// once per statement, the rows carry only their own columns.
+    async fn insert_new_findings(
+        &mut self,
+        analysis: &Analysis,
+        new: &[&CurrentMatch<Evidence<'_>>],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<i64>, sqlx::Error> {
+        const FINDING_PARAMETERS: usize = 8;
+        let mut ids = Vec::with_capacity(new.len());
+        for chunk in new.chunks((MAX_PARAMETERS - 5) / FINDING_PARAMETERS) {
+            let sql = values_insert(
+                Backend::Postgres,
+                "INSERT INTO findings (team_id, release_id, sbom_id, first_seen_at,
+                    last_seen_at, is_new, resolved_at, component_id, group_id,
+                    vulnerability_id, matched_by, identifier, detail, range_index,
+                    fixed_versions)",
+                &["", "", "", "", "", "TRUE", "NULL"],
+                chunk.len(),
+                FINDING_PARAMETERS,
+            ) + " RETURNING id";
+            let mut query = sqlx::query_scalar::<_, i64>(&sql)
+                .bind(analysis.team_id)
+                .bind(analysis.release_id)
+                .bind(analysis.sbom_id)
+                .bind(at)
+                .bind(at);
+            for found in chunk {
+                let evidence = &found.evidence;
+                query = query
+                    .bind(found.key.component_id)
+                    .bind(found.key.group_id)
+                    .bind(evidence.vulnerability_id)
+                    .bind(evidence.matched_by)
+                    .bind(evidence.identifier)
+                    .bind(evidence.detail)
+                    .bind(evidence.range_index)
+                    .bind(evidence.fixed_versions);
+            }
+            ids.extend(query.fetch_all(&mut *self).await?);
+        }
+        Ok(ids)
+    }
+}
+
+/// One new finding: a single-row `INSERT` without `RETURNING`. SQLite opens a statement
+/// journal (a copy of every page the statement changes, to undo it alone) for a statement
+/// that writes several rows (a multi-row `VALUES`, or `RETURNING`, which SQLite runs as a
+/// trigger) and may abort (the findings' foreign keys, declared immediate, always may): in
+/// the profile of the 1.19 M-finding SBOM that journal was a third of the insert's time, and
+/// sqlx's binding and worker thread another third (BENCHMARKS.md, SBOM analysis). The
+/// shared values stay bound from one row to the next; the id is the connection's last rowid.
+const SQLITE_INSERT_FINDING: &str = "INSERT INTO findings (team_id, release_id, sbom_id,
+        first_seen_at, last_seen_at, is_new, resolved_at, component_id, group_id,
+        vulnerability_id, matched_by, identifier, detail, range_index, fixed_versions)
+    VALUES (?1, ?2, ?3, ?4, ?4, TRUE, NULL, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+
+impl InsertNewFindings for SqliteConnection {
+    /// [`SQLITE_INSERT_FINDING`] prepared once and stepped per finding through SQLite's own
+    /// API on this connection (its transaction's), on the calling thread.
+    async fn insert_new_findings(
+        &mut self,
+        analysis: &Analysis,
+        new: &[&CurrentMatch<Evidence<'_>>],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<i64>, sqlx::Error> {
+        if new.is_empty() {
+            return Ok(Vec::new());
+        }
+        // As sqlx writes a `DateTime<Utc>` on SQLite.
+        let at = at.to_rfc3339_opts(SecondsFormat::AutoSi, false);
+        sqlite_read::on_connection(self, |connection| {
+            let mut statement = connection.prepare(SQLITE_INSERT_FINDING)?;
+            statement.raw_bind_parameter(1, analysis.team_id)?;
+            statement.raw_bind_parameter(2, analysis.release_id)?;
+            statement.raw_bind_parameter(3, analysis.sbom_id)?;
+            statement.raw_bind_parameter(4, at.as_str())?;
+            let mut ids = Vec::with_capacity(new.len());
+            for found in new {
+                let evidence = &found.evidence;
+                statement.raw_bind_parameter(5, found.key.component_id)?;
+                statement.raw_bind_parameter(6, found.key.group_id)?;
+                statement.raw_bind_parameter(7, evidence.vulnerability_id)?;
+                statement.raw_bind_parameter(8, evidence.matched_by)?;
+                statement.raw_bind_parameter(9, evidence.identifier)?;
+                statement.raw_bind_parameter(10, evidence.detail)?;
+                statement.raw_bind_parameter(11, evidence.range_index)?;
+                statement.raw_bind_parameter(12, evidence.fixed_versions)?;
+                statement.raw_execute()?;
+                ids.push(connection.last_insert_rowid());
+            }
+            Ok(ids)
+        })
+        .await
+    }
+}
+
 /// [`CompletionSteps`] for one backend's connection: the same SQL, compiled per backend.
 macro_rules! completion_steps {
     ($connection:ty, $backend:expr) => {
@@ -230,30 +403,6 @@ macro_rules! completion_steps {
                 Ok(running.is_some())
             }
 
-            async fn store_resolutions(
-                &mut self,
-                analysis: &Analysis,
-                resolutions: &[ComponentResolution],
-            ) -> Result<(), sqlx::Error> {
-                for chunk in resolutions.chunks(RESOLUTION_CHUNK) {
-                    let sql = resolution_update($backend, chunk.len());
-                    let mut query = sqlx::query(&sql);
-                    for resolution in chunk {
-                        query = query
-                            .bind(resolution.component_id)
-                            .bind(resolution.ecosystem.as_str())
-                            .bind(resolution.package_name.as_str())
-                            .bind(resolution.package_key.as_str());
-                    }
-                    query
-                        .bind(analysis.team_id)
-                        .bind(analysis.sbom_id)
-                        .execute(&mut *self)
-                        .await?;
-                }
-                Ok(())
-            }
-
             async fn previous_findings(
                 &mut self,
                 analysis: &Analysis,
@@ -269,42 +418,47 @@ macro_rules! completion_steps {
                 .await
             }
 
-            async fn apply_finding_diff(
-                &mut self,
-                analysis: &Analysis,
-                diff: &FindingDiff<'_, Evidence<'_>>,
-                at: DateTime<Utc>,
-            ) -> Result<Vec<FindingEventRow>, sqlx::Error> {
+            async fn clear_new(&mut self, analysis: &Analysis) -> Result<(), sqlx::Error> {
                 sqlx::query("UPDATE findings SET is_new = FALSE WHERE sbom_id = $1 AND is_new")
                     .bind(analysis.sbom_id)
                     .execute(&mut *self)
                     .await?;
+                Ok(())
+            }
+
+            async fn apply_changes(
+                &mut self,
+                reopened: &[Rewrite],
+                refreshed: &[Rewrite],
+                resolved: &[i64],
+                analysis: &Analysis,
+                at: DateTime<Utc>,
+            ) -> Result<Vec<FindingEventRow>, sqlx::Error> {
                 let mut events = Vec::new();
-                let reopened = diff.reopened.iter().map(|change| (change, true));
-                let refreshed = diff.refreshed.iter().map(|change| (change, false));
-                for ((finding_id, found), is_new) in reopened.chain(refreshed) {
-                    let evidence = &found.evidence;
+                let reopened = reopened.iter().map(|change| (change, true));
+                let refreshed = refreshed.iter().map(|change| (change, false));
+                for (change, is_new) in reopened.chain(refreshed) {
                     sqlx::query(
                         "UPDATE findings SET vulnerability_id = $2, matched_by = $3,
                             identifier = $4, detail = $5, range_index = $6,
                             fixed_versions = $7, is_new = $8, resolved_at = NULL
                          WHERE id = $1",
                     )
-                    .bind(finding_id)
-                    .bind(evidence.vulnerability_id)
-                    .bind(evidence.matched_by)
-                    .bind(evidence.identifier)
-                    .bind(evidence.detail)
-                    .bind(evidence.range_index)
-                    .bind(evidence.fixed_versions)
+                    .bind(change.finding_id)
+                    .bind(change.vulnerability_id)
+                    .bind(change.matched_by.as_str())
+                    .bind(change.identifier.as_str())
+                    .bind(change.detail.as_str())
+                    .bind(change.range_index)
+                    .bind(change.fixed_versions.as_str())
                     .bind(is_new)
                     .execute(&mut *self)
                     .await?;
                     if is_new {
-                        events.push((FINDING_NEW, *finding_id));
+                        events.push((FINDING_NEW, change.finding_id));
                     }
                 }
-                for finding_id in &diff.resolved {
+                for finding_id in resolved {
                     sqlx::query("UPDATE findings SET resolved_at = $2 WHERE id = $1")
                         .bind(finding_id)
                         .bind(at)
@@ -312,49 +466,15 @@ macro_rules! completion_steps {
                         .await?;
                     events.push((FINDING_RESOLVED, *finding_id));
                 }
+                // The findings inserted by this analysis were seen `at` already.
                 sqlx::query(
-                    "UPDATE findings SET last_seen_at = $2 WHERE sbom_id = $1 AND resolved_at IS NULL",
+                    "UPDATE findings SET last_seen_at = $2
+                     WHERE sbom_id = $1 AND resolved_at IS NULL AND last_seen_at <> $2",
                 )
                 .bind(analysis.sbom_id)
                 .bind(at)
                 .execute(&mut *self)
                 .await?;
-
-                // What every new finding shares is bound once per statement; the rows carry
-                // only their own columns.
-                const FINDING_PARAMETERS: usize = 8;
-                for chunk in diff.new.chunks((MAX_PARAMETERS - 5) / FINDING_PARAMETERS) {
-                    let sql = values_insert(
-                        $backend,
-                        "INSERT INTO findings (team_id, release_id, sbom_id, first_seen_at,
-                            last_seen_at, is_new, resolved_at, component_id, group_id,
-                            vulnerability_id, matched_by, identifier, detail, range_index,
-                            fixed_versions)",
-                        &["", "", "", "", "", "TRUE", "NULL"],
-                        chunk.len(),
-                        FINDING_PARAMETERS,
-                    ) + " RETURNING id";
-                    let mut query = sqlx::query_scalar::<_, i64>(&sql)
-                        .bind(analysis.team_id)
-                        .bind(analysis.release_id)
-                        .bind(analysis.sbom_id)
-                        .bind(at)
-                        .bind(at);
-                    for found in chunk {
-                        let evidence = &found.evidence;
-                        query = query
-                            .bind(found.key.component_id)
-                            .bind(found.key.group_id)
-                            .bind(evidence.vulnerability_id)
-                            .bind(evidence.matched_by)
-                            .bind(evidence.identifier)
-                            .bind(evidence.detail)
-                            .bind(evidence.range_index)
-                            .bind(evidence.fixed_versions);
-                    }
-                    let ids = query.fetch_all(&mut *self).await?;
-                    events.extend(ids.into_iter().map(|id| (FINDING_NEW, id)));
-                }
                 Ok(events)
             }
 
@@ -452,6 +572,48 @@ macro_rules! completion_steps {
 completion_steps!(SqliteConnection, Backend::Sqlite);
 completion_steps!(PgConnection, Backend::Postgres);
 
+/// A part of an analysis's result: components it resolved and the findings they gave.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AnalysisPart {
+    pub resolutions: Vec<ComponentResolution>,
+    pub findings: Vec<NewFinding>,
+}
+
+/// What a running analysis hands [`Store::complete_analysis_in_parts`]: parts, then the
+/// summary, which ends it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnalysisProgress {
+    Part(AnalysisPart),
+    Done { summary: String },
+}
+
+/// A previous finding matched again, with its new evidence.
+#[derive(Debug, Clone, PartialEq)]
+struct Rewrite {
+    finding_id: i64,
+    vulnerability_id: i64,
+    matched_by: String,
+    identifier: String,
+    detail: String,
+    range_index: Option<i64>,
+    fixed_versions: String,
+}
+
+impl Rewrite {
+    fn of(finding_id: i64, found: &CurrentMatch<Evidence<'_>>) -> Rewrite {
+        let evidence = &found.evidence;
+        Rewrite {
+            finding_id,
+            vulnerability_id: evidence.vulnerability_id,
+            matched_by: evidence.matched_by.to_string(),
+            identifier: evidence.identifier.to_string(),
+            detail: evidence.detail.to_string(),
+            range_index: evidence.range_index,
+            fixed_versions: evidence.fixed_versions.to_string(),
+        }
+    }
+}
+
 impl Store {
     /// Records a finished analysis in one transaction: each resolved component's package; the
     /// findings (new ones inserted and marked new, ones still matched refreshed, ones no
@@ -465,40 +627,109 @@ impl Store {
         findings: &[NewFinding],
         summary: &str,
     ) -> Result<Option<AnalysisOutcome>, StoreError> {
+        let (sender, mut parts) = tokio::sync::mpsc::channel(2);
+        let part = AnalysisPart {
+            resolutions: resolutions.to_vec(),
+            findings: findings.to_vec(),
+        };
+        let summary = summary.to_string();
+        for progress in [
+            AnalysisProgress::Part(part),
+            AnalysisProgress::Done { summary },
+        ] {
+            // Room for both: the channel holds two.
+            if sender.try_send(Ok(progress)).is_err() {
+                return Err(StoreError::Corrupt("analysis parts not queued".into()));
+            }
+        }
+        self.complete_analysis_in_parts(analysis, &mut parts).await
+    }
+
+    /// [`Store::complete_analysis`] for an analysis that sends its result in parts while it
+    /// runs: the transaction starts at once, and each part's components and new findings are
+    /// written as it arrives, while the analysis works out the next (BENCHMARKS.md, SBOM
+    /// analysis). What was resolved, the events and the counts follow the summary. An error
+    /// received, or the channel closed before the summary, rolls everything back.
+    ///
+    /// Matches of one key (component and alias group) count once, the first, across parts
+    /// as within one. The findings and the events are exactly those of one call with every
+    /// part at once (finding ids in the parts' order).
+    pub async fn complete_analysis_in_parts(
+        &self,
+        analysis: &Analysis,
+        parts: &mut tokio::sync::mpsc::Receiver<Result<AnalysisProgress, StoreError>>,
+    ) -> Result<Option<AnalysisOutcome>, StoreError> {
         let at = now();
-        let fixed_versions: Vec<String> = findings
-            .iter()
-            .map(|finding| {
-                serde_json::to_string(&finding.fixed_versions).unwrap_or_else(|_| "[]".to_string())
-            })
-            .collect();
-        let matches: Vec<CurrentMatch<Evidence<'_>>> = findings
-            .iter()
-            .zip(&fixed_versions)
-            .map(|(finding, fixed)| current_match(finding, fixed))
-            .collect();
         let outcome = with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             if !tx.claim_running(analysis).await? {
                 return Ok(None);
             }
-            tx.store_resolutions(analysis, resolutions).await?;
             let stored = tx.previous_findings(analysis).await?;
             let previous: Vec<_> = stored.iter().map(StoredFinding::as_previous).collect();
-            let diff = diff_findings(&previous, &matches);
-            let events = tx.apply_finding_diff(analysis, &diff, at).await?;
-            let new_findings = to_i64(diff.new_count());
+            let mut differ = FindingDiffer::new(&previous);
+            tx.clear_new(analysis).await?;
+            let (mut reopened, mut refreshed) = (Vec::new(), Vec::new());
+            let mut new_ids = Vec::new();
+            let mut resolved_components = 0;
+            let summary = loop {
+                let part = match parts.recv().await {
+                    Some(Ok(AnalysisProgress::Part(part))) => part,
+                    Some(Ok(AnalysisProgress::Done { summary })) => break summary,
+                    Some(Err(error)) => return Err(error),
+                    None => {
+                        return Err(StoreError::Corrupt(
+                            "the analysis stopped before its summary".into(),
+                        ))
+                    }
+                };
+                tx.store_resolutions(analysis, &part.resolutions).await?;
+                resolved_components += part.resolutions.len();
+                let fixed_versions: Vec<String> = part
+                    .findings
+                    .iter()
+                    .map(|finding| {
+                        serde_json::to_string(&finding.fixed_versions)
+                            .unwrap_or_else(|_| "[]".to_string())
+                    })
+                    .collect();
+                let matches: Vec<CurrentMatch<Evidence<'_>>> = part
+                    .findings
+                    .iter()
+                    .zip(&fixed_versions)
+                    .map(|(finding, fixed)| current_match(finding, fixed))
+                    .collect();
+                let diff = differ.diff(&previous, &matches);
+                new_ids.extend(tx.insert_new_findings(analysis, &diff.new, at).await?);
+                reopened.extend(diff.reopened.iter().map(|(id, found)| Rewrite::of(*id, found)));
+                refreshed.extend(diff.refreshed.iter().map(|(id, found)| Rewrite::of(*id, found)));
+            };
+            let resolved = differ.resolved(&previous);
+            let mut events = if previous.is_empty() {
+                Vec::new()
+            } else {
+                tx.apply_changes(&reopened, &refreshed, &resolved, analysis, at).await?
+            };
+            events.extend(new_ids.iter().map(|id| (FINDING_NEW, *id)));
+            let new_count = new_ids.len() + reopened.len();
+            let new_findings = to_i64(new_count);
             let open = tx
-                .record_completion(analysis, to_i64(resolutions.len()), new_findings, summary, at)
+                .record_completion(
+                    analysis,
+                    to_i64(resolved_components),
+                    new_findings,
+                    &summary,
+                    now(),
+                )
                 .await?;
             let outcome = AnalysisOutcome {
                 findings: open,
                 new_findings,
-                resolved: to_i64(diff.resolved.len()),
+                resolved: to_i64(resolved.len()),
             };
             tx.record_finding_events(analysis, &events, &outcome, at).await?;
             tx.commit().await?;
-            self.after_bulk_write(diff.new_count(), &["findings", "sbom_components", "events"])
+            self.after_bulk_write(new_count, &["findings", "sbom_components", "events"])
                 .await;
             Some(outcome)
         });

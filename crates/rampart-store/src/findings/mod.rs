@@ -19,6 +19,7 @@ use crate::severity::band_of_cvss;
 use crate::{sqlite_read, with_pool, Backend, Pool, Store, StoreError};
 
 mod completion;
+pub use completion::{AnalysisPart, AnalysisProgress};
 mod reanalysis;
 
 /// A match the analysis made, one per component and alias group.
