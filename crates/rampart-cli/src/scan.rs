@@ -20,6 +20,8 @@
 //! (unreadable or unparseable file or VEX document, no database, a server that refused or
 //! could not be reached).
 
+use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -198,8 +200,9 @@ struct FindingOut {
     detail: String,
     fixed_versions: Vec<String>,
     /// The decision of a `--vex` document about this finding.
+    /// Boxed: most findings have none, and findings are moved while they are sorted.
     #[serde(skip_serializing_if = "Option::is_none")]
-    vex: Option<scan_vex::VexDecision>,
+    vex: Option<Box<scan_vex::VexDecision>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -546,14 +549,9 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
         let (report, suppressed) = apply_vex(&vex_documents, &input, &mut findings);
         (Some(report), args.include_suppressed.then_some(suppressed))
     };
-    // Vulnerabilities first, then informational findings; each by severity.
-    findings.sort_by(|a, b| {
-        a.kind
-            .cmp(&b.kind)
-            .then_with(|| b.severity.cmp(&a.severity))
-            .then_with(|| a.package.name.cmp(&b.package.name))
-            .then_with(|| a.id.cmp(&b.id))
-    });
+    // The halves came sorted and were merged in order, so this finds one sorted run (a pass
+    // of comparisons); it stays so that the report's order never rests on that.
+    findings.sort_by(report_order);
     let mut by_severity = BTreeMap::new();
     let mut informational_kinds = BTreeMap::new();
     for finding in &findings {
@@ -562,7 +560,7 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
             Some(kind) => *informational_kinds.entry(kind.clone()).or_insert(0) += 1,
         }
     }
-    Ok(Report {
+    let report = Report {
         file: args.file.display().to_string(),
         input: input.kind,
         packages: input.packages.len(),
@@ -576,7 +574,10 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
         informational: informational_kinds,
         vex,
         suppressed_findings,
-    })
+    };
+    // The process ends soon after: freeing the input package by package would only cost time.
+    std::mem::forget(input.packages);
+    Ok(report)
 }
 
 /// Fewer components than this are matched on one thread: a second one would cost more to
@@ -658,12 +659,57 @@ fn find_in_halves(
             found
         }
     };
+    // The process ends soon after: freeing the components one by one would only cost time.
+    std::mem::forget((first, second));
     let (mut findings, mut unmatched) = first_found;
     if let Some((second_findings, second_unmatched)) = second_found {
-        findings.extend(second_findings);
+        findings = merged(findings, second_findings);
         unmatched.merge(second_unmatched);
     }
     Ok((findings, unmatched))
+}
+
+/// The report's order: vulnerabilities first, then informational findings; each by severity
+/// (highest first), package name and identifier.
+fn report_order(a: &FindingOut, b: &FindingOut) -> Ordering {
+    a.kind
+        .cmp(&b.kind)
+        .then_with(|| b.severity.cmp(&a.severity))
+        .then_with(|| a.package.name.cmp(&b.package.name))
+        .then_with(|| a.id.cmp(&b.id))
+}
+
+/// `findings` stably sorted in report order, each moved once: a finding is a few hundred
+/// bytes, and sorting the findings themselves would move each a dozen times.
+fn sorted(findings: Vec<FindingOut>) -> Vec<FindingOut> {
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|&a, &b| report_order(&findings[a], &findings[b]));
+    let mut slots: Vec<Option<FindingOut>> = findings.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .map(|position| slots[position].take().expect("each position once"))
+        .collect()
+}
+
+/// Two lists in report order merged into one in report order. On a tie the first list's
+/// finding comes first, where a stable sort of the first list followed by the second puts it.
+fn merged(first: Vec<FindingOut>, second: Vec<FindingOut>) -> Vec<FindingOut> {
+    let mut out = Vec::with_capacity(first.len() + second.len());
+    let (mut first, mut second) = (first.into_iter().peekable(), second.into_iter().peekable());
+    loop {
+        let from_first = match (first.peek(), second.peek()) {
+            (Some(a), Some(b)) => report_order(a, b) != Ordering::Greater,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return out,
+        };
+        let next = if from_first {
+            first.next()
+        } else {
+            second.next()
+        };
+        out.extend(next);
+    }
 }
 
 /// Which half of a split scan a normalised package name falls in.
@@ -705,8 +751,8 @@ impl<'a> Records<'a> {
     }
 }
 
-/// One half's findings: its index compiled, its components matched, one finding chosen per
-/// component and alias group.
+/// One half's findings in report order: its index compiled, its components matched, one
+/// finding chosen per component and alias group.
 fn find(
     kb_version: i64,
     rows: Vec<AffectedPackageRow>,
@@ -742,7 +788,7 @@ fn find(
         .collect();
     // The process ends soon after: freeing the index entry by entry would only cost time.
     std::mem::forget((index, informational));
-    (findings, matched.unmatched)
+    (sorted(findings), matched.unmatched)
 }
 
 /// Applies the `--vex` documents: decisions land on their findings, and suppressed findings
@@ -783,7 +829,7 @@ fn apply_vex(
     let mut kept = Vec::with_capacity(findings.len());
     let mut suppressed = Vec::new();
     for (position, mut finding) in std::mem::take(findings).into_iter().enumerate() {
-        finding.vex = decisions.remove(&position);
+        finding.vex = decisions.remove(&position).map(Box::new);
         if finding.vex.as_ref().is_some_and(|d| d.suppressed) {
             suppressed.push(finding);
         } else {
@@ -923,61 +969,72 @@ fn table(report: &Report) -> String {
 
 /// The findings as an aligned table with a header (nothing when there are none).
 fn finding_rows(findings: &[FindingOut]) -> String {
-    let mut rows: Vec<[String; 6]> = vec![[
-        "SEVERITY".into(),
-        "KIND".into(),
-        "VULNERABILITY".into(),
-        "PACKAGE".into(),
-        "VERSION".into(),
-        "FIXED IN".into(),
-    ]];
-    for finding in findings {
-        rows.push([
-            finding.severity.as_str().to_string(),
-            match &finding.informational {
-                Some(kind) => format!("informational ({kind})"),
-                None => "vulnerability".into(),
-            },
-            if finding.kev {
-                format!("{} (KEV)", finding.id)
-            } else {
-                finding.id.clone()
-            },
-            finding.package.name.clone(),
-            finding
-                .package
-                .version
-                .clone()
-                .unwrap_or_else(|| "-".into()),
-            if finding.fixed_versions.is_empty() {
-                "-".into()
-            } else {
-                finding.fixed_versions.join(", ")
-            },
-        ]);
+    if findings.is_empty() {
+        return String::new();
     }
+    let header = [
+        "SEVERITY",
+        "KIND",
+        "VULNERABILITY",
+        "PACKAGE",
+        "VERSION",
+        "FIXED IN",
+    ]
+    .map(Cow::Borrowed);
+    // Cells borrow what they show; only the ones that combine texts are built.
+    let rows: Vec<[Cow<'_, str>; 6]> = std::iter::once(header)
+        .chain(findings.iter().map(|finding| {
+            [
+                Cow::Borrowed(finding.severity.as_str()),
+                match &finding.informational {
+                    Some(kind) => Cow::Owned(format!("informational ({kind})")),
+                    None => Cow::Borrowed("vulnerability"),
+                },
+                if finding.kev {
+                    Cow::Owned(format!("{} (KEV)", finding.id))
+                } else {
+                    Cow::Borrowed(finding.id.as_str())
+                },
+                Cow::Borrowed(finding.package.name.as_str()),
+                Cow::Borrowed(finding.package.version.as_deref().unwrap_or("-")),
+                match finding.fixed_versions.as_slice() {
+                    [] => Cow::Borrowed("-"),
+                    [version] => Cow::Borrowed(version.as_str()),
+                    versions => Cow::Owned(versions.join(", ")),
+                },
+            ]
+        }))
+        .collect();
     let mut widths = [0usize; 6];
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let mut out = String::new();
-    if !findings.is_empty() {
-        for row in &rows {
-            let start = out.len();
-            for (cell, width) in row.iter().zip(widths) {
-                out.push_str(cell);
-                let padding = width.saturating_sub(cell.chars().count()) + 2;
-                out.extend(std::iter::repeat_n(' ', padding));
-            }
-            let line_end = start + out[start..].trim_end().len();
-            out.truncate(line_end);
-            out.push('\n');
+    let line_len: usize = widths.iter().map(|width| width + 2).sum();
+    let mut out = String::with_capacity(rows.len() * line_len + 1);
+    for row in &rows {
+        let start = out.len();
+        for (cell, width) in row.iter().zip(widths) {
+            out.push_str(cell);
+            push_spaces(&mut out, width.saturating_sub(cell.chars().count()) + 2);
         }
+        let line_end = start + out[start..].trim_end().len();
+        out.truncate(line_end);
         out.push('\n');
     }
+    out.push('\n');
     out
+}
+
+/// Appends `count` spaces.
+fn push_spaces(out: &mut String, mut count: usize) {
+    const SPACES: &str = "                                                                ";
+    while count > 0 {
+        let chunk = count.min(SPACES.len());
+        out.push_str(&SPACES[..chunk]);
+        count -= chunk;
+    }
 }
 
 /// SARIF 2.1.0 (`rampart_formats::sarif`): one rule per vulnerability, one result per
@@ -1008,4 +1065,105 @@ fn sarif(report: &Report) -> sarif::SarifLog {
         &report.file,
         &findings,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(component: i64, name: &str, id: &str, severity: Severity) -> FindingOut {
+        FindingOut {
+            component,
+            id: id.into(),
+            aliases: Vec::new(),
+            summary: None,
+            kind: Kind::Vulnerability,
+            informational: None,
+            severity,
+            cvss_score: None,
+            epss: None,
+            kev: false,
+            source: "osv".into(),
+            package: PackageOut {
+                name: name.into(),
+                version: Some("1.0.0".into()),
+                purl: None,
+                cpe: None,
+            },
+            matched_by: "purl".into(),
+            identifier: String::new(),
+            detail: String::new(),
+            fixed_versions: Vec::new(),
+            vex: None,
+        }
+    }
+
+    /// Sorting each half and merging the halves gives what one stable sort of the first half
+    /// followed by the second gives, ties included (told apart by `component`).
+    #[test]
+    fn halves_sorted_and_merged_are_the_whole_stably_sorted() {
+        let severities = [
+            Severity::Unknown,
+            Severity::Low,
+            Severity::High,
+            Severity::Critical,
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |below: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % below
+        };
+        for round in 0..200 {
+            let len = next(40) as i64;
+            let all: Vec<FindingOut> = (0..len)
+                .map(|component| {
+                    let mut f = finding(
+                        component,
+                        ["a", "b", "c", "dd", "e"][next(5) as usize],
+                        ["RUSTSEC-1", "RUSTSEC-2", "GHSA-x"][next(3) as usize],
+                        severities[next(4) as usize],
+                    );
+                    if next(4) == 0 {
+                        f.kind = Kind::Informational;
+                    }
+                    f
+                })
+                .collect();
+            let in_first = |f: &FindingOut| half_of(&f.package.name) == 0;
+            let order = |list: &[FindingOut]| list.iter().map(|f| f.component).collect::<Vec<_>>();
+            let mut expected: Vec<&FindingOut> = all
+                .iter()
+                .filter(|f| in_first(f))
+                .chain(all.iter().filter(|f| !in_first(f)))
+                .collect();
+            expected.sort_by(|a, b| report_order(a, b));
+            let expected: Vec<i64> = expected.iter().map(|f| f.component).collect();
+            let (first, second): (Vec<_>, Vec<_>) = all.into_iter().partition(in_first);
+            let got = merged(sorted(first), sorted(second));
+            assert_eq!(order(&got), expected, "round {round}");
+        }
+    }
+
+    #[test]
+    fn the_table_aligns_every_cell_and_trims_each_line() {
+        let mut kev = finding(0, "héllo", "CVE-2024-1", Severity::Critical);
+        kev.kev = true;
+        kev.fixed_versions = vec!["1.2.3".into(), "2.0.1".into()];
+        let mut notice = finding(1, "b", "RUSTSEC-2024-0001", Severity::Unknown);
+        notice.kind = Kind::Informational;
+        notice.informational = Some("unmaintained".into());
+        notice.package.version = None;
+        let mut fixed_once = finding(2, "c", "GHSA-1", Severity::Low);
+        fixed_once.fixed_versions = vec!["0.9".into()];
+        assert_eq!(
+            finding_rows(&[kev, notice, fixed_once]),
+            "SEVERITY  KIND                          VULNERABILITY      PACKAGE  VERSION  FIXED IN\n\
+             critical  vulnerability                 CVE-2024-1 (KEV)   héllo    1.0.0    1.2.3, 2.0.1\n\
+             unknown   informational (unmaintained)  RUSTSEC-2024-0001  b        -        -\n\
+             low       vulnerability                 GHSA-1             c        1.0.0    0.9\n\n"
+        );
+        assert_eq!(finding_rows(&[]), "");
+    }
 }
