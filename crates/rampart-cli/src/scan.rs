@@ -28,7 +28,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use rampart_engine::analysis::{choose_findings, match_components, UnmatchedComponents};
+use rampart_engine::analysis::{
+    choose_findings, match_resolved, resolve_purl, ResolvedPurl, UnmatchedComponents,
+};
 use rampart_engine::kb_index::compile_rows;
 use rampart_formats::advisory::SeverityBand;
 use rampart_formats::lockfile::{self, Origin};
@@ -415,12 +417,12 @@ impl Knowledge {
 /// What the knowledge base of a data directory knows: its scan index when that is of the
 /// database's current state (`state`, checked while the input was read); otherwise the index
 /// is written anew (a knowledge base of at most [`rampart_store::SCAN_INDEX_MAX_ROWS`] rows)
-/// and used, or the database is asked for the named packages. An index that cannot be
+/// and used, or the database is asked for the packages `names` gives. An index that cannot be
 /// written only costs time.
 async fn knowledge_of_data_dir(
     dir: &Path,
     state: IndexState,
-    names: &[String],
+    names: impl FnOnce() -> Vec<String>,
 ) -> anyhow::Result<Knowledge> {
     match state {
         IndexState::Current(index) => return Ok(Knowledge::Index(index)),
@@ -446,7 +448,7 @@ async fn knowledge_of_data_dir(
         Some(IndexState::Current(index)) => Ok(Knowledge::Index(index)),
         // Not written, or a sync moved the knowledge base on since: the database's word.
         _ => store
-            .scan_snapshot(names)
+            .scan_snapshot(&names())
             .await
             .map(|snapshot| Knowledge::Snapshot(snapshot, Vec::new())),
     };
@@ -491,20 +493,11 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
         Some(url) => Some(scan_server::load(url, args.api_key.as_deref(), &components).await?),
         None => None,
     };
-    // Only the packages the input names are compiled into the index.
-    let component_names: Vec<Option<String>> = components
-        .iter()
-        .map(|component| {
-            let (ecosystem, name) = rampart_engine::analysis::resolve(component)?;
-            Some(rampart_core::normalize_package_name(&ecosystem, &name))
-        })
-        .collect();
-    let mut names: Vec<String> = component_names.iter().flatten().cloned().collect();
-    names.sort_unstable();
-    names.dedup();
+    // Only the packages the input names are read from a database (an index needs no list).
+    let names = || package_names(&resolve_all(&components));
     let knowledge = match (&remote, location) {
         (Some(remote), _) => {
-            let knowledge = knowledge_of_store(&remote.store, &names, args.cpe).await;
+            let knowledge = knowledge_of_store(&remote.store, &names(), args.cpe).await;
             remote.store.close().await;
             knowledge?
         }
@@ -516,24 +509,21 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
                     .transpose()
                     .map_err(|_| anyhow::anyhow!("the scan index check failed"))?
                     .unwrap_or(IndexState::Stale);
-                knowledge_of_data_dir(&dir, state, &names).await?
+                knowledge_of_data_dir(&dir, state, names).await?
             }
             location => {
                 let store = open_store(&location).await?;
-                let knowledge = knowledge_of_store(&store, &names, args.cpe).await;
+                let knowledge = knowledge_of_store(&store, &names(), args.cpe).await;
                 store.close().await;
                 knowledge?
             }
         },
     };
     let kb_version = knowledge.kb_version();
-    let (mut findings, unmatched) = find_in_halves(
-        knowledge,
-        components,
-        &component_names,
-        &input.packages,
-        args.cpe,
-    )?;
+    let (mut findings, unmatched) =
+        find_in_halves(&knowledge, &components, &input.packages, args.cpe)?;
+    // The process ends soon after: freeing these entry by entry would only cost time.
+    std::mem::forget((knowledge, components));
     if let Some(remote) = &remote {
         // KEV and EPSS are no part of an OSV record: the server's word for each record.
         for finding in &mut findings {
@@ -584,89 +574,114 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
 /// start than it saves.
 const SPLIT_MATCHING_FROM: usize = 256;
 
-/// The findings of the components, and the components without a package to look up: in two
-/// halves on two threads, each compiling the index of its packages, matching its components
-/// and choosing their findings. The halves split by normalised package name: a package's rows
-/// and every component naming it fall in the same half, so each half matches its components
-/// exactly as the whole index would (a component finds only its own package's entries);
-/// components without a package (unmatched, with their reasons) stay in the first half, in
-/// their order. Matching by CPE is not split (a CPE may name any package's records).
+/// Each component's purl resolved to the package it names, or why it names none.
+fn resolve_all(components: &[ComponentIdentity]) -> Vec<ResolvedPurl> {
+    components
+        .iter()
+        .map(|component| resolve_purl(component.purl.as_deref()))
+        .collect()
+}
+
+/// The normalised names of the packages resolved purls name, sorted, each once.
+fn package_names(resolved: &[ResolvedPurl]) -> Vec<String> {
+    let mut names: Vec<String> = resolved
+        .iter()
+        .flatten()
+        .map(|(_, package)| {
+            rampart_core::normalize_package_name(&package.ecosystem.to_string(), &package.name)
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// The findings of the components, in report order, and the components without a package to
+/// look up: in two halves on two threads, the first and the second half of the components.
+/// Each half resolves its components' purls, takes the knowledge of the packages they name,
+/// compiles its index, matches and chooses its findings, exactly as the whole would for those
+/// components (a component finds only its own package's entries, and findings are per
+/// component); a package named in both halves is compiled by both. The halves' findings are
+/// merged in order, and in each list the first half's come first, as they would from the
+/// whole. Matching by CPE is not split (a CPE may name any package's records).
 fn find_in_halves(
-    knowledge: Knowledge,
-    components: Vec<ComponentIdentity>,
-    component_names: &[Option<String>],
+    knowledge: &Knowledge,
+    components: &[ComponentIdentity],
     packages: &[Package],
     cpe: bool,
 ) -> anyhow::Result<(Vec<FindingOut>, UnmatchedComponents)> {
     let split = components.len() >= SPLIT_MATCHING_FROM && !cpe;
-    let in_first = |name: &str| !split || half_of(name) == 0;
-    let (first, second): (Vec<_>, Vec<_>) = components
-        .into_iter()
-        .zip(component_names)
-        .partition(|(_, name)| name.as_deref().is_none_or(in_first));
-    let half_names = |half: &[(ComponentIdentity, &Option<String>)]| {
-        let mut names: Vec<String> = half.iter().filter_map(|(_, n)| (*n).clone()).collect();
-        names.sort_unstable();
-        names.dedup();
-        names
-    };
-    let (first_names, second_names) = (half_names(&first), half_names(&second));
-    let first: Vec<ComponentIdentity> = first.into_iter().map(|(c, _)| c).collect();
-    let second: Vec<ComponentIdentity> = second.into_iter().map(|(c, _)| c).collect();
+    let (first, second) = components.split_at(if split {
+        components.len().div_ceil(2)
+    } else {
+        components.len()
+    });
     let kb_version = knowledge.kb_version();
-
-    let (first_found, second_found) = match knowledge {
-        Knowledge::Index(index) => {
-            let half = |names: &[String], components: &[ComponentIdentity]| {
-                let mut snapshot = index.snapshot(names)?;
+    let half = |components: &[ComponentIdentity]| {
+        let resolved = resolve_all(components);
+        let names = package_names(&resolved);
+        let found = match knowledge {
+            Knowledge::Index(index) => {
+                let mut snapshot = index.snapshot(&names)?;
                 let rows = std::mem::take(&mut snapshot.affected);
                 let found = find(
                     kb_version,
-                    rows,
-                    Vec::new(),
-                    false,
+                    (rows, Vec::new(), false),
                     components,
+                    resolved,
                     packages,
                     Records::of(&snapshot),
                 );
                 // The process ends soon after: freeing these entry by entry would only cost
                 // time.
                 std::mem::forget(snapshot);
-                Ok::<_, ScanIndexError>(found)
-            };
-            let (first_found, second_found) = in_two(
-                || half(&first_names, &first),
-                (!second.is_empty()).then_some(|| half(&second_names, &second)),
-            );
-            (first_found?, second_found.transpose()?)
-        }
-        Knowledge::Snapshot(mut snapshot, cpe_rows) => {
-            let (first_rows, second_rows): (Vec<_>, Vec<_>) =
-                std::mem::take(&mut snapshot.affected)
-                    .into_iter()
-                    .partition(|row| in_first(&row.normalized_name));
-            let records = Records::of(&snapshot);
-            let half = |rows, cpe_rows, components: &[ComponentIdentity]| {
+                found
+            }
+            Knowledge::Snapshot(snapshot, cpe_rows) => {
+                let rows = snapshot
+                    .affected
+                    .iter()
+                    .filter(|row| names.binary_search(&row.normalized_name).is_ok())
+                    .cloned()
+                    .collect();
                 find(
-                    kb_version, rows, cpe_rows, cpe, components, packages, records,
+                    kb_version,
+                    (rows, cpe_rows.clone(), cpe),
+                    components,
+                    resolved,
+                    packages,
+                    Records::of(snapshot),
                 )
-            };
-            let found = in_two(
-                || half(first_rows, cpe_rows, &first),
-                (!second.is_empty()).then_some(|| half(second_rows, Vec::new(), &second)),
-            );
-            std::mem::forget(snapshot);
-            found
-        }
+            }
+        };
+        Ok::<_, ScanIndexError>(found)
     };
-    // The process ends soon after: freeing the components one by one would only cost time.
-    std::mem::forget((first, second));
-    let (mut findings, mut unmatched) = first_found;
-    if let Some((second_findings, second_unmatched)) = second_found {
+    let (first_found, second_found) = in_two(
+        || half(first),
+        (!second.is_empty()).then_some(|| half(second)),
+    );
+    let (mut findings, mut unmatched) = first_found?;
+    if let Some((second_findings, second_unmatched)) = second_found.transpose()? {
         findings = merged(findings, second_findings);
         unmatched.merge(second_unmatched);
     }
     Ok((findings, unmatched))
+}
+
+/// Runs `first` here and `second`, if any, on a thread beside it.
+fn in_two<A: Send, B: Send>(
+    first: impl FnOnce() -> A,
+    second: Option<impl FnOnce() -> B + Send>,
+) -> (A, Option<B>) {
+    std::thread::scope(|scope| {
+        let second = second.map(|second| scope.spawn(second));
+        let first = first();
+        let second = second.map(|second| match second.join() {
+            Ok(value) => value,
+            Err(panic) => std::panic::resume_unwind(panic),
+        });
+        (first, second)
+    })
 }
 
 /// The report's order: vulnerabilities first, then informational findings; each by severity
@@ -712,27 +727,6 @@ fn merged(first: Vec<FindingOut>, second: Vec<FindingOut>) -> Vec<FindingOut> {
     }
 }
 
-/// Which half of a split scan a normalised package name falls in.
-fn half_of(name: &str) -> u8 {
-    name.bytes().fold(0u8, |hash, byte| hash ^ byte) & 1
-}
-
-/// Runs `first` here and `second`, if any, on a thread beside it.
-fn in_two<A: Send, B: Send>(
-    first: impl FnOnce() -> A,
-    second: Option<impl FnOnce() -> B + Send>,
-) -> (A, Option<B>) {
-    std::thread::scope(|scope| {
-        let second = second.map(|second| scope.spawn(second));
-        let first = first();
-        let second = second.map(|second| match second.join() {
-            Ok(value) => value,
-            Err(panic) => std::panic::resume_unwind(panic),
-        });
-        (first, second)
-    })
-}
-
 /// What a snapshot says of its records, by internal id (aliases by alias group).
 #[derive(Clone, Copy)]
 struct Records<'a> {
@@ -755,15 +749,14 @@ impl<'a> Records<'a> {
 /// finding chosen per component and alias group.
 fn find(
     kb_version: i64,
-    rows: Vec<AffectedPackageRow>,
-    cpe_rows: Vec<CpeMatchRow>,
-    cpe: bool,
+    (rows, cpe_rows, cpe): (Vec<AffectedPackageRow>, Vec<CpeMatchRow>, bool),
     components: &[ComponentIdentity],
+    resolved: Vec<ResolvedPurl>,
     packages: &[Package],
     records: Records<'_>,
 ) -> (Vec<FindingOut>, UnmatchedComponents) {
     let index = compile_rows(kb_version, rows, cpe_rows);
-    let mut matched = match_components(&index, components, cpe);
+    let mut matched = match_resolved(&index, components, resolved, cpe);
     // The kind of each matched record, as the index knows it.
     let informational: HashMap<i64, Option<String>> = matched
         .matches
@@ -1098,8 +1091,8 @@ mod tests {
         }
     }
 
-    /// Sorting each half and merging the halves gives what one stable sort of the first half
-    /// followed by the second gives, ties included (told apart by `component`).
+    /// Sorting each half and merging the halves gives what one stable sort of the whole gives,
+    /// ties included (told apart by `component`): the halves' ties keep the input's order.
     #[test]
     fn halves_sorted_and_merged_are_the_whole_stably_sorted() {
         let severities = [
@@ -1131,16 +1124,12 @@ mod tests {
                     f
                 })
                 .collect();
-            let in_first = |f: &FindingOut| half_of(&f.package.name) == 0;
             let order = |list: &[FindingOut]| list.iter().map(|f| f.component).collect::<Vec<_>>();
-            let mut expected: Vec<&FindingOut> = all
-                .iter()
-                .filter(|f| in_first(f))
-                .chain(all.iter().filter(|f| !in_first(f)))
-                .collect();
+            let mut expected: Vec<&FindingOut> = all.iter().collect();
             expected.sort_by(|a, b| report_order(a, b));
             let expected: Vec<i64> = expected.iter().map(|f| f.component).collect();
-            let (first, second): (Vec<_>, Vec<_>) = all.into_iter().partition(in_first);
+            let mut first = all;
+            let second = first.split_off(next(len as u64 + 1) as usize);
             let got = merged(sorted(first), sorted(second));
             assert_eq!(order(&got), expected, "round {round}");
         }

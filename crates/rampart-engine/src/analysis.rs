@@ -340,10 +340,27 @@ pub fn match_components(
     components: &[ComponentIdentity],
     cpe_matching: bool,
 ) -> ComponentMatches {
+    let resolved = components
+        .iter()
+        .map(|component| resolve_purl(component.purl.as_deref()));
+    match_resolved(index, components, resolved, cpe_matching)
+}
+
+/// What [`resolve_purl`] says of a component's purl.
+pub type ResolvedPurl = Result<(Purl, OsvPackage), (UnmatchedReason, String)>;
+
+/// [`match_components`] of components whose purls are resolved already (`resolved`, one per
+/// component in their order), for a caller that needed their packages first.
+pub fn match_resolved(
+    index: &MatchIndex,
+    components: &[ComponentIdentity],
+    resolved: impl IntoIterator<Item = ResolvedPurl>,
+    cpe_matching: bool,
+) -> ComponentMatches {
     let mut out = ComponentMatches::default();
-    for component in components {
+    for (component, resolved) in components.iter().zip(resolved) {
         let purl_text = component.purl.as_deref().unwrap_or_default();
-        match resolve_purl(component.purl.as_deref()) {
+        match resolved {
             Err((reason, detail)) => note_unmatched(
                 &mut out.unmatched,
                 reason,
