@@ -29,7 +29,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use rampart_engine::analysis::{
-    choose_findings, match_resolved, resolve_purl, ResolvedPurl, UnmatchedComponents,
+    choose_findings, match_components, match_resolved, resolve_purl, ResolvedPurl,
+    UnmatchedComponents,
 };
 use rampart_engine::kb_index::compile_rows;
 use rampart_formats::advisory::SeverityBand;
@@ -521,9 +522,9 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
     };
     let kb_version = knowledge.kb_version();
     let (mut findings, unmatched) =
-        find_in_halves(&knowledge, &components, &input.packages, args.cpe)?;
-    // The process ends soon after: freeing these entry by entry would only cost time.
-    std::mem::forget((knowledge, components));
+        find_in_halves(&knowledge, components, &input.packages, args.cpe)?;
+    // The process ends soon after: freeing it entry by entry would only cost time.
+    std::mem::forget(knowledge);
     if let Some(remote) = &remote {
         // KEV and EPSS are no part of an OSV record: the server's word for each record.
         for finding in &mut findings {
@@ -597,29 +598,33 @@ fn package_names(resolved: &[ResolvedPurl]) -> Vec<String> {
 }
 
 /// The findings of the components, in report order, and the components without a package to
-/// look up: in two halves on two threads, the first and the second half of the components.
-/// Each half resolves its components' purls, takes the knowledge of the packages they name,
-/// compiles its index, matches and chooses its findings, exactly as the whole would for those
-/// components (a component finds only its own package's entries, and findings are per
-/// component); a package named in both halves is compiled by both. The halves' findings are
-/// merged in order, and in each list the first half's come first, as they would from the
-/// whole. Matching by CPE is not split (a CPE may name any package's records).
+/// look up: in two halves on two threads, split by package name. Each half resolves its
+/// components' purls, takes the knowledge of the packages they name, compiles its index,
+/// matches and chooses its findings, exactly as the whole would for those components (a
+/// component finds only its own package's entries, and findings are per component). The
+/// halves' findings are merged in report order; a package's findings all come from one half,
+/// so ties keep the input's order. Matching by CPE is not split (a CPE may name any package's
+/// records).
 fn find_in_halves(
     knowledge: &Knowledge,
-    components: &[ComponentIdentity],
+    components: Vec<ComponentIdentity>,
     packages: &[Package],
     cpe: bool,
 ) -> anyhow::Result<(Vec<FindingOut>, UnmatchedComponents)> {
     let split = components.len() >= SPLIT_MATCHING_FROM && !cpe;
-    let (first, second) = components.split_at(if split {
-        components.len().div_ceil(2)
-    } else {
-        components.len()
-    });
+    let (first, second): (Vec<_>, Vec<_>) = components
+        .into_iter()
+        .partition(|component| !split || half_of(&component.name) == 0);
     let kb_version = knowledge.kb_version();
     let half = |components: &[ComponentIdentity]| {
         let resolved = resolve_all(components);
         let names = package_names(&resolved);
+        let unresolved: Vec<i64> = components
+            .iter()
+            .zip(&resolved)
+            .filter(|(_, resolved)| resolved.is_err())
+            .map(|(component, _)| component.id)
+            .collect();
         let found = match knowledge {
             Knowledge::Index(index) => {
                 let mut snapshot = index.snapshot(&names)?;
@@ -654,18 +659,49 @@ fn find_in_halves(
                 )
             }
         };
-        Ok::<_, ScanIndexError>(found)
+        Ok::<_, ScanIndexError>((found, unresolved))
     };
     let (first_found, second_found) = in_two(
-        || half(first),
-        (!second.is_empty()).then_some(|| half(second)),
+        || half(&first),
+        (!second.is_empty()).then_some(|| half(&second)),
     );
-    let (mut findings, mut unmatched) = first_found?;
-    if let Some((second_findings, second_unmatched)) = second_found.transpose()? {
+    let ((mut findings, mut unmatched), first_unresolved) = first_found?;
+    if let Some(((second_findings, second_unmatched), second_unresolved)) =
+        second_found.transpose()?
+    {
         findings = merged(findings, second_findings);
-        unmatched.merge(second_unmatched);
+        if first_unresolved.is_empty() || second_unresolved.is_empty() {
+            unmatched.merge(second_unmatched);
+        } else {
+            // Both halves noted components without a package: noted again in the input's
+            // order, so that the examples are the ones the whole would give.
+            let mut unresolved: Vec<ComponentIdentity> = first
+                .iter()
+                .filter(|c| first_unresolved.binary_search(&c.id).is_ok())
+                .chain(
+                    second
+                        .iter()
+                        .filter(|c| second_unresolved.binary_search(&c.id).is_ok()),
+                )
+                .cloned()
+                .collect();
+            unresolved.sort_unstable_by_key(|component| component.id);
+            unmatched = match_components(
+                &compile_rows(kb_version, Vec::new(), Vec::new()),
+                &unresolved,
+                false,
+            )
+            .unmatched;
+        }
     }
+    // The process ends soon after: freeing the components one by one would only cost time.
+    std::mem::forget((first, second));
     Ok((findings, unmatched))
+}
+
+/// Which half of a split scan a package name falls in.
+fn half_of(name: &str) -> u8 {
+    name.bytes().fold(0u8, |hash, byte| hash ^ byte) & 1
 }
 
 /// Runs `first` here and `second`, if any, on a thread beside it.
@@ -1092,7 +1128,7 @@ mod tests {
     }
 
     /// Sorting each half and merging the halves gives what one stable sort of the whole gives,
-    /// ties included (told apart by `component`): the halves' ties keep the input's order.
+    /// ties included (told apart by `component`).
     #[test]
     fn halves_sorted_and_merged_are_the_whole_stably_sorted() {
         let severities = [
@@ -1128,8 +1164,8 @@ mod tests {
             let mut expected: Vec<&FindingOut> = all.iter().collect();
             expected.sort_by(|a, b| report_order(a, b));
             let expected: Vec<i64> = expected.iter().map(|f| f.component).collect();
-            let mut first = all;
-            let second = first.split_off(next(len as u64 + 1) as usize);
+            let (first, second): (Vec<_>, Vec<_>) =
+                all.into_iter().partition(|f| half_of(&f.package.name) == 0);
             let got = merged(sorted(first), sorted(second));
             assert_eq!(order(&got), expected, "round {round}");
         }
