@@ -746,15 +746,27 @@ impl MatchIndex {
         version: Option<&str>,
     ) -> Option<Vec<IndexMatch>> {
         let package = parsed.osv_package()?;
+        Some(self.query_osv_package(parsed, &package, purl, version))
+    }
+
+    /// [`MatchIndex::query_parsed_purl`] with the purl's OSV package already taken from it
+    /// (`package` is `parsed.osv_package()`).
+    pub fn query_osv_package(
+        &self,
+        parsed: &rampart_versions::Purl,
+        package: &rampart_versions::purl::OsvPackage,
+        purl: &str,
+        version: Option<&str>,
+    ) -> Vec<IndexMatch> {
         let purl_version = parsed.osv_version();
         let version = version.or(purl_version.as_deref());
-        Some(self.query(
+        self.query(
             &package.ecosystem.to_string(),
             &package.name,
             version,
             "purl",
             || purl.to_string(),
-        ))
+        )
     }
 
     fn query(

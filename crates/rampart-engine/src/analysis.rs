@@ -374,6 +374,14 @@ pub fn match_resolved(
                 &detail,
             ),
             Ok((purl, package)) => {
+                let version = if purl.version().is_some() {
+                    None
+                } else {
+                    component.version.as_deref()
+                };
+                let found = index.query_osv_package(&purl, &package, purl_text, version);
+                out.matches
+                    .extend(found.into_iter().map(|m| (component.id, m)));
                 let ecosystem = package.ecosystem.to_string();
                 *out.ecosystems.entry(ecosystem.clone()).or_default() += 1;
                 out.resolutions.push(ComponentResolution {
@@ -382,15 +390,6 @@ pub fn match_resolved(
                     ecosystem,
                     package_name: package.name,
                 });
-                let version = if purl.version().is_some() {
-                    None
-                } else {
-                    component.version.as_deref()
-                };
-                if let Some(found) = index.query_parsed_purl(&purl, purl_text, version) {
-                    out.matches
-                        .extend(found.into_iter().map(|m| (component.id, m)));
-                }
             }
         }
         if cpe_matching {
