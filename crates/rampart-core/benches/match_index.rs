@@ -5,6 +5,7 @@
 //!
 //! ```sh
 //! cargo bench -p rampart-core --bench match_index
+//! MATCH_INDEX_SCALE=500000 cargo bench -p rampart-core --bench match_index   # the scale run's
 //! ```
 //!
 //! The records are parsed first (they are not part of the index); the live heap is read
@@ -98,7 +99,10 @@ fn main() {
         return;
     };
     let mut advisories = Vec::new();
+    // Where the scale run's corpora (PyPA and RustSec) start and end in `advisories`.
+    let mut scale_corpora = Vec::new();
     for corpus in CORPORA {
+        let start = advisories.len();
         let mut paths = Vec::new();
         files(&root.join(corpus), &mut paths);
         for path in paths {
@@ -115,6 +119,20 @@ fn main() {
                 advisories.extend(report.records);
             }
         }
+        if *corpus != "osv-oss-fuzz-vulns" {
+            scale_corpora.push(start..advisories.len());
+        }
+    }
+    if let Some(scale) = std::env::var("MATCH_INDEX_SCALE")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        let base: Vec<&Advisory> = scale_corpora
+            .into_iter()
+            .flat_map(|range| &advisories[range])
+            .collect();
+        scaled(&base, scale);
+        return;
     }
     let before = LIVE.load(Ordering::Relaxed);
     let index = MatchIndex::build(1, inputs(&advisories), std::iter::empty());
@@ -172,6 +190,77 @@ fn main() {
         bytes / ranges_only.stats().affected_entries.max(1) as f64
     );
 }
+/// The scale run's knowledge base (BENCHMARKS.md, "Scale run"): the PyPA and RustSec records
+/// copied until there are `advisories` of them, copy `k` with `-s<k>` after every id and
+/// package name (copy 0 the originals), so that copies share no package; indexed as one. Its
+/// heap per range is the exact in-memory figure of issue 21's "index ≤ 1 KB per affected
+/// range" at that scale. The copies are made as the build consumes them.
+fn scaled(base: &[&Advisory], advisories: usize) {
+    scaled_index(base, advisories, true);
+    scaled_index(base, advisories, false);
+}
+
+/// [`scaled`]'s index, with the entries' explicit `versions` lists or without them (what the
+/// ranges and the rest cost).
+fn scaled_index(base: &[&Advisory], advisories: usize, with_versions: bool) {
+    let copies = advisories.div_ceil(base.len().max(1));
+    let inputs = (0..copies).flat_map(|copy| {
+        let suffix = move |text: &str| match copy {
+            0 => text.to_string(),
+            k => format!("{text}-s{k}"),
+        };
+        base.iter()
+            .enumerate()
+            .take(advisories - copy * base.len())
+            .flat_map(move |(index, advisory)| {
+                advisory.affected.iter().filter_map(move |affected| {
+                    let package = affected.package.as_ref()?;
+                    Some(AffectedInput {
+                        vulnerability_id: (copy * base.len() + index) as i64,
+                        vuln_id: suffix(&advisory.id),
+                        modified: advisory.modified,
+                        withdrawn: advisory.withdrawn.is_some(),
+                        informational: advisory.informational(),
+                        ecosystem: package.ecosystem.clone(),
+                        name: suffix(&package.name),
+                        ranges: affected.ranges.clone(),
+                        versions: if with_versions {
+                            affected.versions.clone()
+                        } else {
+                            Vec::new()
+                        },
+                    })
+                })
+            })
+    });
+    let before = LIVE.load(Ordering::Relaxed);
+    let started = std::time::Instant::now();
+    let index = MatchIndex::build(1, inputs, std::iter::empty());
+    let elapsed = started.elapsed();
+    let bytes = (LIVE.load(Ordering::Relaxed) - before).max(0) as f64;
+    let stats = index.stats();
+    println!(
+        "scale{}: {advisories} advisories ({} base records, {copies} copies); index: {} packages, {} affected entries, {} ranges; built in {:.1} s",
+        if with_versions { "" } else { " without the versions lists" },
+        base.len(),
+        stats.packages,
+        stats.affected_entries,
+        stats.ranges,
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "scale{}: index heap {:.1} MiB: {:.0} bytes per affected entry, {:.0} bytes per range",
+        if with_versions {
+            ""
+        } else {
+            " without the versions lists"
+        },
+        bytes / (1024.0 * 1024.0),
+        bytes / stats.affected_entries.max(1) as f64,
+        bytes / stats.ranges.max(1) as f64
+    );
+}
+
 /// Lookup time: 10,000 purls of real (package, listed version) pairs of the PyPI and
 /// crates.io records, every one an affected version (the worst case: ~3 matches each, each
 /// with its evidence and fixed versions), looked up one by one as an SBOM analysis does;

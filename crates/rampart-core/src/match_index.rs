@@ -120,7 +120,9 @@ struct IndexedPackage {
     /// each probe, so the parsed versions need not be kept).
     class_members: Box<[u32]>,
     class_starts: Box<[u32]>,
-    entries: Vec<IndexedAffected>,
+    /// Boxed, so exactly as long as it is: collected from the build's inputs in place, a
+    /// `Vec` would keep the inputs' larger allocation.
+    entries: Box<[IndexedAffected]>,
 }
 
 /// A version asked about, as far as one package's lookup needed to read it.
@@ -639,7 +641,8 @@ fn build_package(
                 listed,
             }
         })
-        .collect();
+        .collect::<Vec<_>>()
+        .into_boxed_slice();
     IndexedPackage {
         scheme,
         listed_texts,
