@@ -232,7 +232,6 @@ struct Report {
 }
 
 pub fn run(args: ScanArgs) -> ExitCode {
-    keep_freed_memory();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -281,21 +280,6 @@ pub fn run(args: ScanArgs) -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::from(2)
         }
-    }
-}
-
-/// A scan is one short process that allocates in steps, each freeing what the next could
-/// use: glibc's allocator is told to keep freed memory (no trimming, no mapping of its own per
-/// large block, one arena for both halves' threads) so that later steps reuse it instead of
-/// the kernel handing out fresh pages, each faulted in and zeroed (about 8 % of a worst-case
-/// scan's CPU time, BENCHMARKS.md). Called before any thread starts.
-fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets parameters of the process's allocator, before other threads.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
     }
 }
 
