@@ -37,9 +37,9 @@ use rampart_formats::advisory::SeverityBand;
 use rampart_formats::lockfile::{self, Origin};
 use rampart_formats::{sarif, sbom};
 use rampart_store::{
-    current_index, AffectedPackageRow, ComponentIdentity, CpeMatchRow, DatabaseLocation,
-    IndexState, MatchedRecordView, NewFinding, ScanIndex, ScanIndexError, ScanSnapshot, Store,
-    VulnerabilityRef, SCAN_INDEX_FILE,
+    current_index, database_kb_state, AffectedPackageRow, ComponentIdentity, CpeMatchRow,
+    DatabaseLocation, IndexState, MatchedRecordView, NewFinding, ScanIndex, ScanIndexError,
+    ScanSnapshot, Store, VulnerabilityRef, SCAN_INDEX_FILE,
 };
 use serde::Serialize;
 
@@ -466,19 +466,21 @@ fn is_read_only(error: &ScanIndexError) -> bool {
 }
 
 async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
-    // A data directory's scan index is opened and checked against the database on a thread
-    // of its own while the input is read (neither needs the other).
+    // A data directory's knowledge-base state is read from its database on a thread of its
+    // own while the input is read and matched against the scan index: the findings stand only
+    // if the index turns out to be of that state (neither needs the other until then, and the
+    // thread's start can take milliseconds on a virtual machine whose other CPU is asleep).
     let location = args.server.is_none().then(|| database(args));
-    let index_state = match &location {
+    let kb_state = match &location {
         Some(Ok(DatabaseLocation::SqliteDir(dir))) if !args.cpe => {
             let dir = dir.clone();
-            Some(std::thread::spawn(move || current_index(&dir)))
+            Some(std::thread::spawn(move || database_kb_state(&dir)))
         }
         _ => None,
     };
     let input = read_input(&args.file, args.include_local)?;
     let vex_documents = scan_vex::read_documents(&args.vex)?;
-    let components: Vec<ComponentIdentity> = input
+    let mut components: Vec<ComponentIdentity> = input
         .packages
         .iter()
         .enumerate()
@@ -495,36 +497,68 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
         None => None,
     };
     // Only the packages the input names are read from a database (an index needs no list).
-    let names = || package_names(&resolve_all(&components));
-    let knowledge = match (&remote, location) {
+    let names = |components: &[ComponentIdentity]| package_names(&resolve_all(components));
+    let packages = &input.packages;
+    let (knowledge, (mut findings, unmatched)) = match (&remote, location) {
         (Some(remote), _) => {
-            let knowledge = knowledge_of_store(&remote.store, &names(), args.cpe).await;
+            let knowledge = knowledge_of_store(&remote.store, &names(&components), args.cpe).await;
             remote.store.close().await;
-            knowledge?
+            let knowledge = knowledge?;
+            let found = find_in_halves(&knowledge, &mut components, packages, args.cpe)?;
+            (knowledge, found)
         }
         (None, location) => match location.expect("a local scan has a location")? {
             // CPE matching needs the catalogue's rows, which the index does not carry.
             DatabaseLocation::SqliteDir(dir) if !args.cpe => {
-                let state = index_state
-                    .map(|checking| checking.join())
-                    .transpose()
-                    .map_err(|_| anyhow::anyhow!("the scan index check failed"))?
-                    .unwrap_or(IndexState::Stale);
-                knowledge_of_data_dir(&dir, state, names).await?
+                let speculated = match ScanIndex::open(&dir.join(SCAN_INDEX_FILE)) {
+                    Ok(Some(index)) => {
+                        let knowledge = Knowledge::Index(index);
+                        match find_in_halves(&knowledge, &mut components, packages, false) {
+                            Err(error) => Err(IndexState::Damaged(format!("{error:#}"))),
+                            Ok(found) => {
+                                let state = kb_state
+                                    .map(|reading| reading.join())
+                                    .transpose()
+                                    .map_err(|_| {
+                                        anyhow::anyhow!("reading the knowledge base's state failed")
+                                    })?
+                                    .flatten();
+                                match &knowledge {
+                                    Knowledge::Index(index) if index.is_of(state.as_ref()) => {
+                                        Ok((knowledge, found))
+                                    }
+                                    // Of another state: its findings are not the answer.
+                                    _ => Err(IndexState::Stale),
+                                }
+                            }
+                        }
+                    }
+                    Ok(None) => Err(IndexState::Stale),
+                    Err(error) => Err(IndexState::Damaged(error.to_string())),
+                };
+                match speculated {
+                    Ok(answer) => answer,
+                    Err(state) => {
+                        let knowledge =
+                            knowledge_of_data_dir(&dir, state, || names(&components)).await?;
+                        let found = find_in_halves(&knowledge, &mut components, packages, false)?;
+                        (knowledge, found)
+                    }
+                }
             }
             location => {
                 let store = open_store(&location).await?;
-                let knowledge = knowledge_of_store(&store, &names(), args.cpe).await;
+                let knowledge = knowledge_of_store(&store, &names(&components), args.cpe).await;
                 store.close().await;
-                knowledge?
+                let knowledge = knowledge?;
+                let found = find_in_halves(&knowledge, &mut components, packages, args.cpe)?;
+                (knowledge, found)
             }
         },
     };
     let kb_version = knowledge.kb_version();
-    let (mut findings, unmatched) =
-        find_in_halves(&knowledge, components, &input.packages, args.cpe)?;
-    // The process ends soon after: freeing it entry by entry would only cost time.
-    std::mem::forget(knowledge);
+    // The process ends soon after: freeing these entry by entry would only cost time.
+    std::mem::forget((knowledge, components));
     if let Some(remote) = &remote {
         // KEV and EPSS are no part of an OSV record: the server's word for each record.
         for finding in &mut findings {
@@ -607,14 +641,20 @@ fn package_names(resolved: &[ResolvedPurl]) -> Vec<String> {
 /// records).
 fn find_in_halves(
     knowledge: &Knowledge,
-    components: Vec<ComponentIdentity>,
+    components: &mut [ComponentIdentity],
     packages: &[Package],
     cpe: bool,
 ) -> anyhow::Result<(Vec<FindingOut>, UnmatchedComponents)> {
     let split = components.len() >= SPLIT_MATCHING_FROM && !cpe;
-    let (first, second): (Vec<_>, Vec<_>) = components
-        .into_iter()
-        .partition(|component| !split || half_of(&component.name) == 0);
+    // The first half's components first, each half's in the input's order (a stable sort).
+    if split {
+        components.sort_by_key(|component| half_of(&component.name));
+    }
+    let first_len = components
+        .iter()
+        .take_while(|component| !split || half_of(&component.name) == 0)
+        .count();
+    let (first, second) = components.split_at(first_len);
     let kb_version = knowledge.kb_version();
     let half = |components: &[ComponentIdentity]| {
         let resolved = resolve_all(components);
@@ -662,8 +702,8 @@ fn find_in_halves(
         Ok::<_, ScanIndexError>((found, unresolved))
     };
     let (first_found, second_found) = in_two(
-        || half(&first),
-        (!second.is_empty()).then_some(|| half(&second)),
+        || half(first),
+        (!second.is_empty()).then_some(|| half(second)),
     );
     let ((mut findings, mut unmatched), first_unresolved) = first_found?;
     if let Some(((second_findings, second_unmatched), second_unresolved)) =
@@ -694,8 +734,6 @@ fn find_in_halves(
             .unmatched;
         }
     }
-    // The process ends soon after: freeing the components one by one would only cost time.
-    std::mem::forget((first, second));
     Ok((findings, unmatched))
 }
 

@@ -94,7 +94,8 @@ pub use sboms::{
     SbomRecord, StoredComponent, COMPONENT_CHUNK,
 };
 pub use scan_index::{
-    current_index, IndexState, ScanIndex, ScanIndexError, SCAN_INDEX_FILE, SCAN_INDEX_MAX_ROWS,
+    current_index, database_kb_state, IndexState, ScanIndex, ScanIndexError, SCAN_INDEX_FILE,
+    SCAN_INDEX_MAX_ROWS,
 };
 pub use scan_snapshot::ScanSnapshot;
 pub use scans::{NewScan, ScanLimits, ScanMonitor, ScanRecord, ScanRefusal};

@@ -91,14 +91,18 @@ pub fn current_index(data_dir: &Path) -> IndexState {
         Ok(None) => return IndexState::Stale,
         Err(error) => return IndexState::Damaged(error.to_string()),
     };
-    match sqlite_kb_stamp(&data_dir.join("rampart.db")) {
-        Ok(state) if state.0 == index.header.kb_version && state.1 == index.header.kb_stamp => {
-            IndexState::Current(index)
-        }
-        // A database this reader cannot ask (older schema, locked, unreadable) is the
-        // caller's to open and explain.
-        _ => IndexState::Stale,
+    if index.is_of(database_kb_state(data_dir).as_ref()) {
+        IndexState::Current(index)
+    } else {
+        IndexState::Stale
     }
+}
+
+/// The knowledge base's version and stamp in `data_dir/rampart.db`, read on a read-only
+/// connection of its own; `None` from a database this reader cannot ask (older schema,
+/// locked, unreadable), which is the caller's to open and explain.
+pub fn database_kb_state(data_dir: &Path) -> Option<(i64, String)> {
+    sqlite_kb_stamp(&data_dir.join("rampart.db")).ok()
 }
 
 /// The knowledge base's version and stamp, read from a SQLite file opened read-only.
@@ -180,6 +184,14 @@ impl ScanIndex {
     }
 
     /// The knowledge-base version and stamp the index was written from.
+    /// Whether the index was written from this state of the knowledge base (`None`: one
+    /// that could not be read, of which no index is).
+    pub fn is_of(&self, state: Option<&(i64, String)>) -> bool {
+        state.is_some_and(|(version, stamp)| {
+            *version == self.header.kb_version && *stamp == self.header.kb_stamp
+        })
+    }
+
     pub fn kb_state(&self) -> (i64, &str) {
         (self.header.kb_version, &self.header.kb_stamp)
     }
