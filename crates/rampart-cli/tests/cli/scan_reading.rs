@@ -4,13 +4,11 @@
 
 use std::process::Command;
 
-#[test]
-fn go_stdlib_is_matched_and_unresolved_components_are_counted_with_reasons() {
-    let Some(root) = rampart_test_data::root() else {
-        return;
-    };
+/// A data directory holding GO-2024-2963 (stdlib before 1.21.12, and 1.22.0-0 to 1.22.5);
+/// `None` without the test data.
+fn go_stdlib_record() -> Option<tempfile::TempDir> {
+    let root = rampart_test_data::root()?;
     let db = tempfile::tempdir().unwrap();
-    // GO-2024-2963: stdlib before 1.21.12 (and 1.22.0-0 to 1.22.5).
     let record = root.join("peer-tests/osv-schema/tools/osv-linter/testdata/GO-2024-2963.json");
     let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
         .args(["import", "--quiet", "--type", "osv", "--data-dir"])
@@ -19,6 +17,14 @@ fn go_stdlib_is_matched_and_unresolved_components_are_counted_with_reasons() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
+    Some(db)
+}
+
+#[test]
+fn go_stdlib_is_matched_and_unresolved_components_are_counted_with_reasons() {
+    let Some(db) = go_stdlib_record() else {
+        return;
+    };
     let work = tempfile::tempdir().unwrap();
     let sbom = work.path().join("image.cdx.json");
     std::fs::write(
@@ -77,18 +83,9 @@ fn go_stdlib_is_matched_and_unresolved_components_are_counted_with_reasons() {
 /// examples in the input's order, although both halves hold components without a package.
 #[test]
 fn a_scan_split_in_two_reports_unmatched_components_in_the_input_order() {
-    let Some(root) = rampart_test_data::root() else {
+    let Some(db) = go_stdlib_record() else {
         return;
     };
-    let db = tempfile::tempdir().unwrap();
-    let record = root.join("peer-tests/osv-schema/tools/osv-linter/testdata/GO-2024-2963.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(["import", "--quiet", "--type", "osv", "--data-dir"])
-        .arg(db.path())
-        .arg(record)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
 
     let mut components = Vec::new();
     let (mut no_identifier, mut no_ecosystem) = (Vec::new(), Vec::new());
