@@ -650,10 +650,11 @@ fn find_in_halves(
     if split {
         components.sort_by_key(|component| half_of(&component.name));
     }
-    let first_len = components
-        .iter()
-        .take_while(|component| !split || half_of(&component.name) == 0)
-        .count();
+    let first_len = if split {
+        components.partition_point(|component| half_of(&component.name) == 0)
+    } else {
+        components.len()
+    };
     let (first, second) = components.split_at(first_len);
     let kb_version = knowledge.kb_version();
     let half = |components: &[ComponentIdentity]| {

@@ -20,6 +20,18 @@ fn go_stdlib_record() -> Option<tempfile::TempDir> {
     Some(db)
 }
 
+/// `rampart scan --json` of `sbom` against the data directory `db`, which exits 0.
+fn scan_json(db: &std::path::Path, sbom: &std::path::Path) -> serde_json::Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["scan", "--json", "--db"])
+        .arg(db)
+        .arg(sbom)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 #[test]
 fn go_stdlib_is_matched_and_unresolved_components_are_counted_with_reasons() {
     let Some(db) = go_stdlib_record() else {
@@ -64,13 +76,7 @@ fn go_stdlib_is_matched_and_unresolved_components_are_counted_with_reasons() {
         "{summary}"
     );
 
-    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(["scan", "--json", "--db"])
-        .arg(db.path())
-        .arg(&sbom)
-        .output()
-        .unwrap();
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = scan_json(db.path(), &sbom);
     assert_eq!(report["unmatched_components"]["count"], 2);
     assert_eq!(
         report["unmatched_components"]["reasons"][1]["examples"],
@@ -111,14 +117,7 @@ fn a_scan_split_in_two_reports_unmatched_components_in_the_input_order() {
         "bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": components
     });
     std::fs::write(&sbom, document.to_string()).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(["scan", "--json", "--db"])
-        .arg(db.path())
-        .arg(&sbom)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = scan_json(db.path(), &sbom);
     let findings = report["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 1, "{findings:?}");
     assert_eq!(findings[0]["id"], "GO-2024-2963");
