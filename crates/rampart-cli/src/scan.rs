@@ -490,6 +490,7 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
             version: p.version.clone(),
             purl: p.purl.clone(),
             cpe: p.cpe.clone(),
+            package: None,
         })
         .collect();
     let remote = match &args.server {

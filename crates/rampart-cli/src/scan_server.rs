@@ -276,6 +276,7 @@ mod tests {
             version: version.map(str::to_string),
             purl: purl.map(str::to_string),
             cpe: None,
+            package: None,
         };
         assert_eq!(
             query_of(&component(Some("pkg:cargo/smallvec"), Some("0.6.0"))),

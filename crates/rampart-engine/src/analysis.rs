@@ -18,7 +18,7 @@ use rampart_core::match_index::{
 };
 use rampart_core::package_lookup_key;
 use rampart_store::{
-    Analysis, AnalysisOutcome, AnalysisPart, AnalysisProgress, ComponentIdentity,
+    Analysis, AnalysisOutcome, AnalysisPart, AnalysisProgress, ComponentIdentity, ComponentPackage,
     ComponentResolution, NewFinding, Store, StoreError, VulnerabilityRef,
 };
 use rampart_versions::cpe::CpeValue;
@@ -268,28 +268,44 @@ fn component_label(name: &str, version: Option<&str>) -> String {
     }
 }
 
-/// Tallies the components whose package cannot be determined, the same way
-/// [`match_components`] resolves them: by purl, and by CPE when `cpe_matching`.
-pub fn unmatched_components<'a>(
+/// The package a resolved purl names, as it is stored with its component.
+pub fn component_package(package: OsvPackage) -> ComponentPackage {
+    let ecosystem = package.ecosystem.to_string();
+    ComponentPackage {
+        package_key: package_lookup_key(&ecosystem, &package.name),
+        ecosystem,
+        package_name: package.name,
+    }
+}
+
+/// The package each component's purl names (`None` where it names none), and the components
+/// whose package cannot be determined tallied by reason, the same way [`match_components`]
+/// resolves them: by purl, and by CPE when `cpe_matching`.
+pub fn component_packages<'a>(
     components: impl IntoIterator<Item = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>)>,
     cpe_matching: bool,
-) -> UnmatchedComponents {
-    let mut out = UnmatchedComponents::default();
+) -> (Vec<Option<ComponentPackage>>, UnmatchedComponents) {
+    let mut packages = Vec::new();
+    let mut unmatched = UnmatchedComponents::default();
     for (name, version, purl, cpe) in components {
-        if let Err((reason, detail)) = resolve_purl(purl) {
-            let cpe = cpe.map(str::trim).filter(|c| !c.is_empty());
-            note_unmatched(
-                &mut out,
-                reason,
-                cpe,
-                cpe_matching,
-                &component_label(name, version),
-                &detail,
-            );
+        match resolve_purl(purl) {
+            Ok((_, package)) => packages.push(Some(component_package(package))),
+            Err((reason, detail)) => {
+                packages.push(None);
+                let cpe = cpe.map(str::trim).filter(|c| !c.is_empty());
+                note_unmatched(
+                    &mut unmatched,
+                    reason,
+                    cpe,
+                    cpe_matching,
+                    &component_label(name, version),
+                    &detail,
+                );
+            }
         }
     }
-    out.sort();
-    out
+    unmatched.sort();
+    (packages, unmatched)
 }
 
 /// Counts a component whose purl gave no package, unless its CPE will be looked up.
@@ -323,6 +339,9 @@ fn component_cpe(component: &ComponentIdentity) -> Option<Cpe> {
 /// What matching an SBOM's components produced.
 #[derive(Debug, Default)]
 pub struct ComponentMatches {
+    /// Components whose package was determined.
+    pub resolved: usize,
+    /// Those of them whose package differs from the one stored with them.
     pub resolutions: Vec<ComponentResolution>,
     /// Resolved components per OSV ecosystem.
     pub ecosystems: BTreeMap<String, i64>,
@@ -382,14 +401,15 @@ pub fn match_resolved(
                 let found = index.query_osv_package(&purl, &package, purl_text, version);
                 out.matches
                     .extend(found.into_iter().map(|m| (component.id, m)));
-                let ecosystem = package.ecosystem.to_string();
-                *out.ecosystems.entry(ecosystem.clone()).or_default() += 1;
-                out.resolutions.push(ComponentResolution {
-                    component_id: component.id,
-                    package_key: package_lookup_key(&ecosystem, &package.name),
-                    ecosystem,
-                    package_name: package.name,
-                });
+                let package = component_package(package);
+                *out.ecosystems.entry(package.ecosystem.clone()).or_default() += 1;
+                out.resolved += 1;
+                if component.package.as_ref() != Some(&package) {
+                    out.resolutions.push(ComponentResolution {
+                        component_id: component.id,
+                        package,
+                    });
+                }
             }
         }
         if cpe_matching {
@@ -540,6 +560,7 @@ async fn produce_parts(
         }
         let part = match findings_of(&store, matched.matches).await {
             Ok(findings) => AnalysisPart {
+                resolved: matched.resolved,
                 resolutions: matched.resolutions,
                 findings,
             },
@@ -614,4 +635,81 @@ pub async fn analyse(
         }
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn component(
+        id: i64,
+        purl: Option<&str>,
+        package: Option<ComponentPackage>,
+    ) -> ComponentIdentity {
+        ComponentIdentity {
+            id,
+            name: "x".into(),
+            version: None,
+            purl: purl.map(str::to_string),
+            cpe: None,
+            package,
+        }
+    }
+
+    #[test]
+    fn the_packages_an_upload_stores_are_those_analysis_resolves() {
+        let purls = [
+            Some("pkg:pypi/Django@4.2.0"),
+            Some("pkg:npm/%40babel/core@7.0.0"),
+            Some("pkg:generic/thing@1"),
+            None,
+        ];
+        let (packages, unmatched) =
+            component_packages(purls.iter().map(|purl| ("x", None, *purl, None)), false);
+        assert_eq!(packages.len(), purls.len(), "one per component, in order");
+        let django = packages[0].clone().unwrap();
+        assert_eq!(django.ecosystem, "PyPI");
+        assert_eq!(
+            django.package_key,
+            package_lookup_key("PyPI", &django.package_name)
+        );
+        assert_eq!(packages[1].as_ref().unwrap().package_name, "@babel/core");
+        assert_eq!(packages[2..], [None, None]);
+        assert_eq!(unmatched.count, 2, "{unmatched:?}");
+
+        // Analysis counts every resolved component but rewrites only a package that differs
+        // from the one stored.
+        let components: Vec<_> = purls
+            .iter()
+            .zip(&packages)
+            .enumerate()
+            .map(|(i, (purl, package))| component(i as i64, *purl, package.clone()))
+            .collect();
+        let matched = match_components(&MatchIndex::empty(), &components, false);
+        assert_eq!(matched.resolved, 2);
+        assert!(matched.resolutions.is_empty(), "{:?}", matched.resolutions);
+
+        let stale = ComponentPackage {
+            package_name: "an older spelling".into(),
+            ..django
+        };
+        let components = [
+            component(7, purls[0], Some(stale)),
+            component(8, purls[1], None),
+        ];
+        let matched = match_components(&MatchIndex::empty(), &components, false);
+        assert_eq!(matched.resolved, 2);
+        let rewritten: Vec<_> = matched
+            .resolutions
+            .iter()
+            .map(|r| (r.component_id, &r.package))
+            .collect();
+        assert_eq!(
+            rewritten,
+            [
+                (7, packages[0].as_ref().unwrap()),
+                (8, packages[1].as_ref().unwrap())
+            ]
+        );
+    }
 }

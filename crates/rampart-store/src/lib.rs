@@ -90,8 +90,8 @@ pub use products::{
     Tenant, RELEASE_STATUSES,
 };
 pub use sboms::{
-    Analysis, AnalysisStatus, AnalysisSubject, ComponentIdentity, ComponentResolution, NewSbom,
-    SbomRecord, StoredComponent, COMPONENT_CHUNK,
+    Analysis, AnalysisStatus, AnalysisSubject, ComponentIdentity, ComponentPackage,
+    ComponentResolution, NewSbom, SbomRecord, StoredComponent, COMPONENT_CHUNK,
 };
 pub use scan_index::{
     current_index, database_kb_state, IndexState, ScanIndex, ScanIndexError, SCAN_INDEX_FILE,

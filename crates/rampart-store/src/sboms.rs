@@ -15,7 +15,7 @@ use crate::products::{like_pattern, Page, PageRequest, Tenant};
 use crate::{now, with_pool, Backend, Pool, Store, StoreError};
 
 /// Parameters per component row (team and SBOM ids included).
-const COMPONENT_PARAMETERS: usize = 15;
+const COMPONENT_PARAMETERS: usize = 18;
 const DEPENDENCY_PARAMETERS: usize = 5;
 /// Rows per component INSERT.
 pub const COMPONENT_CHUNK: usize = MAX_PARAMETERS / COMPONENT_PARAMETERS;
@@ -39,6 +39,9 @@ pub struct NewSbom<'a> {
     /// JSON: the components that name no package to look up, by reason (the server's
     /// `UnmatchedComponents`).
     pub unmatched_components: Option<&'a str>,
+    /// The package each component's purl names, in the components' order (`None` for one that
+    /// names none); empty when the caller did not resolve them (analysis does).
+    pub packages: &'a [Option<ComponentPackage>],
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -106,29 +109,71 @@ const COMPONENT_COLUMNS: &str =
     hashes, licenses, supplier, component_type, scope, ecosystem, package_name";
 
 /// [`Store::component_identities`]' query, the same on both backends.
-const COMPONENT_IDENTITIES: &str = "SELECT id, name, version, purl, cpe FROM sbom_components
-    WHERE sbom_id = $1 AND team_id = $2 ORDER BY position";
+const COMPONENT_IDENTITIES: &str = "SELECT id, name, version, purl, cpe, ecosystem, package_name,
+    package_key FROM sbom_components WHERE sbom_id = $1 AND team_id = $2 ORDER BY position";
 
 /// The identifiers analysis works from.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ComponentIdentity {
     pub id: i64,
     pub name: String,
     pub version: Option<String>,
     pub purl: Option<String>,
     pub cpe: Option<String>,
+    /// The package stored for it (at upload, or by an earlier analysis); `None` when none is.
+    pub package: Option<ComponentPackage>,
 }
 
-/// What analysis found out about one component.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ComponentResolution {
-    pub component_id: i64,
+/// A row of [`COMPONENT_IDENTITIES`].
+#[derive(sqlx::FromRow)]
+struct ComponentIdentityRow {
+    id: i64,
+    name: String,
+    version: Option<String>,
+    purl: Option<String>,
+    cpe: Option<String>,
+    ecosystem: Option<String>,
+    package_name: Option<String>,
+    package_key: Option<String>,
+}
+
+impl From<ComponentIdentityRow> for ComponentIdentity {
+    fn from(row: ComponentIdentityRow) -> Self {
+        let package = match (row.ecosystem, row.package_name, row.package_key) {
+            (Some(ecosystem), Some(package_name), Some(package_key)) => Some(ComponentPackage {
+                ecosystem,
+                package_name,
+                package_key,
+            }),
+            _ => None,
+        };
+        ComponentIdentity {
+            id: row.id,
+            name: row.name,
+            version: row.version,
+            purl: row.purl,
+            cpe: row.cpe,
+            package,
+        }
+    }
+}
+
+/// The package a component's purl names, as analysis looks it up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentPackage {
     /// OSV ecosystem name (`npm`, `Maven`, `PyPI`, …).
     pub ecosystem: String,
     /// The package name in that ecosystem (`org.apache:commons-text`, `@babel/core`).
     pub package_name: String,
     /// `lower(base ecosystem)/normalised name`: what re-analysis looks components up by.
     pub package_key: String,
+}
+
+/// What analysis found out about one component, where it differs from what is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentResolution {
+    pub component_id: i64,
+    pub package: ComponentPackage,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,7 +287,8 @@ pub(crate) const ANALYSIS_COLUMNS: &str =
 
 const COMPONENT_INSERT_HEAD: &str =
     "INSERT INTO sbom_components (team_id, sbom_id, position, parent_position, bom_ref,
-    name, version, group_name, purl, cpe, hashes, licenses, supplier, component_type, scope)";
+    name, version, group_name, purl, cpe, hashes, licenses, supplier, component_type, scope,
+    ecosystem, package_name, package_key)";
 const DEPENDENCY_INSERT_HEAD: &str =
     "INSERT INTO sbom_dependencies (team_id, sbom_id, from_ref, to_ref, relationship)";
 
@@ -383,6 +429,7 @@ impl Store {
                 let sql = multi_row_insert(backend, COMPONENT_INSERT_HEAD, chunk.len(), COMPONENT_PARAMETERS);
                 let mut query = sqlx::query(&sql);
                 for (offset, (component, (hashes, licenses))) in chunk.iter().zip(&json).enumerate() {
+                    let package = new.packages.get(first_position + offset).and_then(Option::as_ref);
                     query = query
                         .bind(team_id)
                         .bind(record.id)
@@ -398,7 +445,10 @@ impl Store {
                         .bind(licenses.as_str())
                         .bind(component.supplier.as_deref())
                         .bind(component.component_type.as_deref())
-                        .bind(component.scope.as_deref());
+                        .bind(component.scope.as_deref())
+                        .bind(package.map(|p| p.ecosystem.as_str()))
+                        .bind(package.map(|p| p.package_name.as_str()))
+                        .bind(package.map(|p| p.package_key.as_str()));
                 }
                 query.execute(&mut *tx).await?;
             }
@@ -660,13 +710,16 @@ impl Store {
                 return crate::sqlite_read::read(pool, |connection| {
                     let mut statement = connection.prepare(COMPONENT_IDENTITIES)?;
                     let rows = statement.query_map((sbom_id, team_id), |row| {
-                        Ok(ComponentIdentity {
+                        Ok(ComponentIdentity::from(ComponentIdentityRow {
                             id: row.get(0)?,
                             name: row.get(1)?,
                             version: row.get(2)?,
                             purl: row.get(3)?,
                             cpe: row.get(4)?,
-                        })
+                            ecosystem: row.get(5)?,
+                            package_name: row.get(6)?,
+                            package_key: row.get(7)?,
+                        }))
                     })?;
                     rows.collect()
                 })
@@ -674,11 +727,12 @@ impl Store {
             }
             Pool::Postgres(pool) => pool,
         };
-        Ok(sqlx::query_as(COMPONENT_IDENTITIES)
+        let rows: Vec<ComponentIdentityRow> = sqlx::query_as(COMPONENT_IDENTITIES)
             .bind(sbom_id)
             .bind(team_id)
             .fetch_all(pool)
-            .await?)
+            .await?;
+        Ok(rows.into_iter().map(ComponentIdentity::from).collect())
     }
 
     /// Marks a running analysis failed with a message for the API.

@@ -70,7 +70,7 @@ pub async fn wait_for_analysis(
     let mut interval = Duration::from_millis(20);
     while !analysis.status.is_finished() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(interval).await;
-        interval = (interval * 2).min(Duration::from_millis(250));
+        interval = (interval * 2).min(Duration::from_millis(100));
         match engine.store.analysis(team_id, analysis.id).await? {
             Some(latest) => analysis = latest,
             // Deleted with its SBOM meanwhile: report what we last saw.

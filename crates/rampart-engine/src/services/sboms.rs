@@ -8,13 +8,13 @@ use bytes::Bytes;
 use rampart_core::{PageRequest, Scope};
 use rampart_formats::sbom::{self, DocumentFormat, Sbom};
 use rampart_store::{
-    Analysis, AnalysisStatus, FindingFilter, FindingSort, NewSbom, Page, SbomRecord,
-    StoredComponent,
+    Analysis, AnalysisStatus, ComponentPackage, FindingFilter, FindingSort, NewSbom, Page,
+    SbomRecord, StoredComponent,
 };
 use sha2::{Digest, Sha256};
 
 use crate::actor::{Actor, RequestOrigin};
-use crate::analysis::unmatched_components;
+use crate::analysis::component_packages;
 use crate::error::{ErrorCode, ServiceError};
 use crate::services::analyses::wait_for_analysis;
 use crate::services::findings::{finding_page, FindingPage};
@@ -67,6 +67,8 @@ struct Parsed {
     sha256: String,
     /// [`crate::analysis::UnmatchedComponents`] as JSON.
     unmatched_json: String,
+    /// The package each component's purl names, stored with it.
+    packages: Vec<Option<ComponentPackage>>,
 }
 
 /// Detects, parses, hashes and notes the components without a package, off the async
@@ -83,7 +85,7 @@ async fn parse_document(bytes: Bytes, cpe_matching: bool) -> Result<(Bytes, Pars
             ServiceError::new(ErrorCode::InvalidSbom, format!("invalid SBOM: {error}"))
         })?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
-        let unmatched = unmatched_components(
+        let (packages, unmatched) = component_packages(
             parsed.components.iter().map(|c| {
                 (
                     c.name.as_str(),
@@ -102,6 +104,7 @@ async fn parse_document(bytes: Bytes, cpe_matching: bool) -> Result<(Bytes, Pars
                 sbom: parsed,
                 sha256,
                 unmatched_json,
+                packages,
             },
         ))
     })
@@ -171,6 +174,7 @@ where
         uploaded_by: &actor.user_email,
         sbom: &parsed.sbom,
         unmatched_components: Some(&parsed.unmatched_json),
+        packages: &parsed.packages,
     };
     let event = actor
         .audit(origin, "sbom.upload")

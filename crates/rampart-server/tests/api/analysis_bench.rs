@@ -117,6 +117,7 @@ fn components(pool: &[(String, String, String)], n: usize) -> Vec<ComponentIdent
                 version: Some(version.clone()),
                 purl: Some(purl.clone()),
                 cpe: None,
+                package: None,
             }
         })
         .collect()

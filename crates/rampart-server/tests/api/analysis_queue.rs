@@ -60,6 +60,7 @@ async fn exercise(location: DatabaseLocation) {
         uploaded_by: "queue@localhost",
         sbom: &parsed,
         unmatched_components: None,
+        packages: &[],
     };
     let (_, queued) = store
         .create_sbom(team_id, &new, &system_event(team_id))

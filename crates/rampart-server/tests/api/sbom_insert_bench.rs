@@ -121,6 +121,7 @@ async fn measure(location: DatabaseLocation, label: &str) {
                     uploaded_by: "bench",
                     sbom: &sbom,
                     unmatched_components: None,
+                    packages: &[],
                 },
                 &system_event(team_id),
             )

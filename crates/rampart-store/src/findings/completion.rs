@@ -84,6 +84,13 @@ fn current_match<'a>(
     }
 }
 
+/// What every event of an analysis says of its SBOM: its product, and whether it is test data.
+#[derive(Debug, Clone, Copy)]
+struct EventSubject {
+    product_id: i64,
+    is_test: bool,
+}
+
 /// An event to record: its kind and the finding it is about.
 type FindingEventRow = (EventType, i64);
 
@@ -93,6 +100,8 @@ const FINDING_RESOLVED: EventType = EventType::FindingResolved;
 /// Records one event of kind `$2` per finding id of the JSON array `$9` (in its order), each
 /// with what a receiver needs: the subject's ids, the vulnerability and the component. The
 /// same data on both backends; a test-mode event is never delivered, so it is born dispatched.
+/// On SQLite the `CROSS JOIN` keeps the array the outer loop, so the rows come in its order
+/// without an `ORDER BY`, which sorted a million events' data in a temporary B-tree first.
 fn finding_events_insert(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => {
@@ -107,8 +116,7 @@ fn finding_events_insert(backend: Backend) -> &'static str {
              CROSS JOIN findings f ON f.id = e.value
              LEFT JOIN vulnerabilities v ON v.id = f.vulnerability_id
              LEFT JOIN sbom_components c ON c.id = f.component_id
-             WHERE f.sbom_id = $6 AND f.team_id = $1
-             ORDER BY e.key"
+             WHERE f.sbom_id = $6 AND f.team_id = $1"
         }
         Backend::Postgres => {
             "INSERT INTO events (team_id, type, test_mode, data, created_at, dispatched)
@@ -188,12 +196,24 @@ trait CompletionSteps {
         at: DateTime<Utc>,
     ) -> Result<Vec<FindingEventRow>, sqlx::Error>;
 
+    /// What every event of the analysis says of its SBOM's product and test mode.
+    async fn event_subject(&mut self, analysis: &Analysis) -> Result<EventSubject, sqlx::Error>;
+
     /// Records `events` in the event stream with what a receiver needs to know of each
-    /// finding, and `finding.reanalysed` when the analysis was not the upload's.
+    /// finding.
     async fn record_finding_events(
         &mut self,
         analysis: &Analysis,
+        subject: &EventSubject,
         events: &[FindingEventRow],
+        at: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error>;
+
+    /// Records `finding.reanalysed` with the outcome, when the analysis was not the upload's.
+    async fn record_reanalysed(
+        &mut self,
+        analysis: &Analysis,
+        subject: &EventSubject,
         outcome: &AnalysisOutcome,
         at: DateTime<Utc>,
     ) -> Result<(), sqlx::Error>;
@@ -231,9 +251,9 @@ impl StoreResolutions for PgConnection {
             for resolution in chunk {
                 query = query
                     .bind(resolution.component_id)
-                    .bind(resolution.ecosystem.as_str())
-                    .bind(resolution.package_name.as_str())
-                    .bind(resolution.package_key.as_str());
+                    .bind(resolution.package.ecosystem.as_str())
+                    .bind(resolution.package.package_name.as_str())
+                    .bind(resolution.package.package_key.as_str());
             }
             query
                 .bind(analysis.team_id)
@@ -264,9 +284,10 @@ impl StoreResolutions for SqliteConnection {
             statement.raw_bind_parameter(5, analysis.team_id)?;
             statement.raw_bind_parameter(6, analysis.sbom_id)?;
             for resolution in resolutions {
-                statement.raw_bind_parameter(1, resolution.ecosystem.as_str())?;
-                statement.raw_bind_parameter(2, resolution.package_name.as_str())?;
-                statement.raw_bind_parameter(3, resolution.package_key.as_str())?;
+                let package = &resolution.package;
+                statement.raw_bind_parameter(1, package.ecosystem.as_str())?;
+                statement.raw_bind_parameter(2, package.package_name.as_str())?;
+                statement.raw_bind_parameter(3, package.package_key.as_str())?;
                 statement.raw_bind_parameter(4, resolution.component_id)?;
                 statement.raw_execute()?;
             }
@@ -478,17 +499,10 @@ macro_rules! completion_steps {
                 Ok(events)
             }
 
-            async fn record_finding_events(
+            async fn event_subject(
                 &mut self,
                 analysis: &Analysis,
-                events: &[FindingEventRow],
-                outcome: &AnalysisOutcome,
-                at: DateTime<Utc>,
-            ) -> Result<(), sqlx::Error> {
-                let reanalysed = analysis.reason != "upload";
-                if events.is_empty() && !reanalysed {
-                    return Ok(());
-                }
+            ) -> Result<EventSubject, sqlx::Error> {
                 let (product_id, is_test): (i64, bool) = sqlx::query_as(
                     "SELECT r.product_id, s.is_test FROM sboms s JOIN releases r ON r.id = s.release_id
                      WHERE s.id = $1",
@@ -496,6 +510,17 @@ macro_rules! completion_steps {
                 .bind(analysis.sbom_id)
                 .fetch_one(&mut *self)
                 .await?;
+                Ok(EventSubject { product_id, is_test })
+            }
+
+            async fn record_finding_events(
+                &mut self,
+                analysis: &Analysis,
+                subject: &EventSubject,
+                events: &[FindingEventRow],
+                at: DateTime<Utc>,
+            ) -> Result<(), sqlx::Error> {
+                let EventSubject { product_id, is_test } = *subject;
                 // Each run of one kind is one statement that builds its events' data in the
                 // database: a million findings need no round trip of their details.
                 let sql = finding_events_insert($backend);
@@ -517,7 +542,18 @@ macro_rules! completion_steps {
                         .execute(&mut *self)
                         .await?;
                 }
-                if reanalysed {
+                Ok(())
+            }
+
+            async fn record_reanalysed(
+                &mut self,
+                analysis: &Analysis,
+                subject: &EventSubject,
+                outcome: &AnalysisOutcome,
+                at: DateTime<Utc>,
+            ) -> Result<(), sqlx::Error> {
+                let EventSubject { product_id, is_test } = *subject;
+                if analysis.reason != "upload" {
                     let tenant = Tenant { team_id: analysis.team_id, test: is_test };
                     let data = serde_json::json!({
                         "release_id": analysis.release_id,
@@ -575,6 +611,10 @@ completion_steps!(PgConnection, Backend::Postgres);
 /// A part of an analysis's result: components it resolved and the findings they gave.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AnalysisPart {
+    /// Components of the part whose package was determined (the analysis's resolved count).
+    pub resolved: usize,
+    /// Those whose package differs from the one stored (none for a fresh upload: its
+    /// packages are stored with it).
     pub resolutions: Vec<ComponentResolution>,
     pub findings: Vec<NewFinding>,
 }
@@ -629,6 +669,7 @@ impl Store {
     ) -> Result<Option<AnalysisOutcome>, StoreError> {
         let (sender, mut parts) = tokio::sync::mpsc::channel(2);
         let part = AnalysisPart {
+            resolved: resolutions.len(),
             resolutions: resolutions.to_vec(),
             findings: findings.to_vec(),
         };
@@ -646,14 +687,15 @@ impl Store {
     }
 
     /// [`Store::complete_analysis`] for an analysis that sends its result in parts while it
-    /// runs: the transaction starts at once, and each part's components and new findings are
-    /// written as it arrives, while the analysis works out the next (BENCHMARKS.md, SBOM
-    /// analysis). What was resolved, the events and the counts follow the summary. An error
-    /// received, or the channel closed before the summary, rolls everything back.
+    /// runs: the transaction starts at once, and each part's components and new findings
+    /// with their `finding.new` events are written as it arrives, while the analysis works
+    /// out the next (BENCHMARKS.md, SBOM analysis). What was reopened and resolved, their
+    /// events and the counts follow the summary. An error received, or the channel closed
+    /// before the summary, rolls everything back.
     ///
     /// Matches of one key (component and alias group) count once, the first, across parts
-    /// as within one. The findings and the events are exactly those of one call with every
-    /// part at once (finding ids in the parts' order).
+    /// as within one. The findings, and the events of each kind, are those of one call with
+    /// every part at once.
     pub async fn complete_analysis_in_parts(
         &self,
         analysis: &Analysis,
@@ -668,9 +710,10 @@ impl Store {
             let stored = tx.previous_findings(analysis).await?;
             let previous: Vec<_> = stored.iter().map(StoredFinding::as_previous).collect();
             let mut differ = FindingDiffer::new(&previous);
+            let subject = tx.event_subject(analysis).await?;
             tx.clear_new(analysis).await?;
             let (mut reopened, mut refreshed) = (Vec::new(), Vec::new());
-            let mut new_ids = Vec::new();
+            let mut inserted = 0;
             let mut resolved_components = 0;
             let summary = loop {
                 let part = match parts.recv().await {
@@ -684,7 +727,7 @@ impl Store {
                     }
                 };
                 tx.store_resolutions(analysis, &part.resolutions).await?;
-                resolved_components += part.resolutions.len();
+                resolved_components += part.resolved;
                 let fixed_versions: Vec<String> = part
                     .findings
                     .iter()
@@ -700,18 +743,23 @@ impl Store {
                     .map(|(finding, fixed)| current_match(finding, fixed))
                     .collect();
                 let diff = differ.diff(&previous, &matches);
-                new_ids.extend(tx.insert_new_findings(analysis, &diff.new, at).await?);
+                let new_ids = tx.insert_new_findings(analysis, &diff.new, at).await?;
+                inserted += new_ids.len();
+                // Their events at once, while their findings and components are still in
+                // SQLite's cache (read back at the end, a million of them took seconds).
+                let events: Vec<FindingEventRow> =
+                    new_ids.iter().map(|id| (FINDING_NEW, *id)).collect();
+                tx.record_finding_events(analysis, &subject, &events, at).await?;
                 reopened.extend(diff.reopened.iter().map(|(id, found)| Rewrite::of(*id, found)));
                 refreshed.extend(diff.refreshed.iter().map(|(id, found)| Rewrite::of(*id, found)));
             };
             let resolved = differ.resolved(&previous);
-            let mut events = if previous.is_empty() {
+            let events = if previous.is_empty() {
                 Vec::new()
             } else {
                 tx.apply_changes(&reopened, &refreshed, &resolved, analysis, at).await?
             };
-            events.extend(new_ids.iter().map(|id| (FINDING_NEW, *id)));
-            let new_count = new_ids.len() + reopened.len();
+            let new_count = inserted + reopened.len();
             let new_findings = to_i64(new_count);
             let open = tx
                 .record_completion(
@@ -727,8 +775,10 @@ impl Store {
                 new_findings,
                 resolved: to_i64(resolved.len()),
             };
-            tx.record_finding_events(analysis, &events, &outcome, at).await?;
+            tx.record_finding_events(analysis, &subject, &events, at).await?;
+            tx.record_reanalysed(analysis, &subject, &outcome, at).await?;
             tx.commit().await?;
+            let new_count = usize::try_from(outcome.new_findings).unwrap_or(usize::MAX);
             self.after_bulk_write(new_count, &["findings", "sbom_components", "events"])
                 .await;
             Some(outcome)
