@@ -339,9 +339,7 @@ fn component_cpe(component: &ComponentIdentity) -> Option<Cpe> {
 /// What matching an SBOM's components produced.
 #[derive(Debug, Default)]
 pub struct ComponentMatches {
-    /// Components whose package was determined.
-    pub resolved: usize,
-    /// Those of them whose package differs from the one stored with them.
+    /// Resolved components whose package differs from the one stored with them.
     pub resolutions: Vec<ComponentResolution>,
     /// Resolved components per OSV ecosystem.
     pub ecosystems: BTreeMap<String, i64>,
@@ -403,7 +401,6 @@ pub fn match_resolved(
                     .extend(found.into_iter().map(|m| (component.id, m)));
                 let package = component_package(package);
                 *out.ecosystems.entry(package.ecosystem.clone()).or_default() += 1;
-                out.resolved += 1;
                 if component.package.as_ref() != Some(&package) {
                     out.resolutions.push(ComponentResolution {
                         component_id: component.id,
@@ -555,12 +552,14 @@ async fn produce_parts(
             }
         };
         next = starts.next().map(match_chunk);
+        let mut resolved = 0;
         for (ecosystem, count) in matched.ecosystems {
+            resolved += usize::try_from(count).unwrap_or(0);
             *ecosystems.entry(ecosystem).or_default() += count;
         }
         let part = match findings_of(&store, matched.matches).await {
             Ok(findings) => AnalysisPart {
-                resolved: matched.resolved,
+                resolved,
                 resolutions: matched.resolutions,
                 findings,
             },
@@ -686,7 +685,7 @@ mod tests {
             .map(|(i, (purl, package))| component(i as i64, *purl, package.clone()))
             .collect();
         let matched = match_components(&MatchIndex::empty(), &components, false);
-        assert_eq!(matched.resolved, 2);
+        assert_eq!(matched.ecosystems.values().sum::<i64>(), 2);
         assert!(matched.resolutions.is_empty(), "{:?}", matched.resolutions);
 
         let stale = ComponentPackage {
@@ -698,7 +697,7 @@ mod tests {
             component(8, purls[1], None),
         ];
         let matched = match_components(&MatchIndex::empty(), &components, false);
-        assert_eq!(matched.resolved, 2);
+        assert_eq!(matched.ecosystems.values().sum::<i64>(), 2);
         let rewritten: Vec<_> = matched
             .resolutions
             .iter()
