@@ -285,11 +285,13 @@ pub fn component_packages<'a>(
     components: impl IntoIterator<Item = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>)>,
     cpe_matching: bool,
 ) -> (Vec<Option<ComponentPackage>>, UnmatchedComponents) {
-    let mut packages = Vec::new();
+    let components: Vec<_> = components.into_iter().collect();
+    let resolved = resolve_purls(components.iter().map(|(_, _, purl, _)| *purl).collect());
+    let mut packages = Vec::with_capacity(components.len());
     let mut unmatched = UnmatchedComponents::default();
-    for (name, version, purl, cpe) in components {
-        match resolve_purl(purl) {
-            Ok((_, package)) => packages.push(Some(component_package(package))),
+    for ((name, version, _, cpe), resolved) in components.into_iter().zip(resolved) {
+        match resolved {
+            Ok(package) => packages.push(Some(package)),
             Err((reason, detail)) => {
                 packages.push(None);
                 let cpe = cpe.map(str::trim).filter(|c| !c.is_empty());
@@ -306,6 +308,33 @@ pub fn component_packages<'a>(
     }
     unmatched.sort();
     (packages, unmatched)
+}
+
+/// [`resolve_purl`] of each purl, as the stored package, in order. A large SBOM's purls are
+/// split between two threads: parsing 300,000 of them is 0.4 s of an upload.
+fn resolve_purls(
+    purls: Vec<Option<&str>>,
+) -> Vec<Result<ComponentPackage, (UnmatchedReason, String)>> {
+    const ALONE: usize = 10_000;
+    let resolve = |purls: &[Option<&str>]| -> Vec<_> {
+        purls
+            .iter()
+            .map(|purl| resolve_purl(*purl).map(|(_, package)| component_package(package)))
+            .collect()
+    };
+    if purls.len() < ALONE {
+        return resolve(&purls);
+    }
+    let (first, second) = purls.split_at(purls.len() / 2);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| resolve(second));
+        let mut resolved = resolve(first);
+        match other.join() {
+            Ok(rest) => resolved.extend(rest),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        resolved
+    })
 }
 
 /// Counts a component whose purl gave no package, unless its CPE will be looked up.
@@ -558,11 +587,7 @@ async fn produce_parts(
             *ecosystems.entry(ecosystem).or_default() += count;
         }
         let part = match findings_of(&store, matched.matches).await {
-            Ok(findings) => AnalysisPart {
-                resolved,
-                resolutions: matched.resolutions,
-                findings,
-            },
+            Ok(findings) => AnalysisPart::new(resolved, matched.resolutions, findings),
             Err(error) => {
                 let _ = parts.send(Err(error)).await;
                 return;

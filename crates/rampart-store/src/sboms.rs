@@ -1,8 +1,8 @@
 //! SBOMs: the uploaded document kept verbatim, its parsed components and dependency edges,
 //! and the analysis job an upload queues, all written in one transaction.
 //!
-//! Components go in with multi-row INSERTs, chunked so one statement stays under SQLite's
-//! 32,766 bound parameters (PostgreSQL allows 65,535).
+//! Components go in one row per statement through SQLite's own API on SQLite, with multi-row
+//! INSERTs chunked under the bound-parameter limit on PostgreSQL ([`InsertComponents`]).
 
 use crate::BeginWrite;
 use std::time::Duration;
@@ -314,6 +314,122 @@ fn licenses_json(component: &Component) -> String {
     serde_json::Value::Array(licenses).to_string()
 }
 
+/// Inserts an upload's components (position, parent, identity, hashes and licences as JSON,
+/// the package its purl names), in document order.
+trait InsertComponents {
+    async fn insert_components(
+        &mut self,
+        team_id: i64,
+        sbom_id: i64,
+        new: &NewSbom<'_>,
+    ) -> Result<(), sqlx::Error>;
+}
+
+impl InsertComponents for sqlx::PgConnection {
+    /// Multi-row `INSERT`s through sqlx, chunked under the bound-parameter limit.
+    async fn insert_components(
+        &mut self,
+        team_id: i64,
+        sbom_id: i64,
+        new: &NewSbom<'_>,
+    ) -> Result<(), sqlx::Error> {
+        let sbom = new.sbom;
+        for (chunk_index, chunk) in sbom.components.chunks(COMPONENT_CHUNK).enumerate() {
+            let first_position = chunk_index * COMPONENT_CHUNK;
+            let json: Vec<(String, String)> = chunk
+                .iter()
+                .map(|c| (hashes_json(c), licenses_json(c)))
+                .collect();
+            let sql = multi_row_insert(
+                Backend::Postgres,
+                COMPONENT_INSERT_HEAD,
+                chunk.len(),
+                COMPONENT_PARAMETERS,
+            );
+            let mut query = sqlx::query(&sql);
+            for (offset, (component, (hashes, licenses))) in chunk.iter().zip(&json).enumerate() {
+                let package = new
+                    .packages
+                    .get(first_position + offset)
+                    .and_then(Option::as_ref);
+                query = query
+                    .bind(team_id)
+                    .bind(sbom_id)
+                    .bind(to_i64(first_position + offset))
+                    .bind(component.parent.map(to_i64))
+                    .bind(component.bom_ref.as_deref())
+                    .bind(component.name.as_str())
+                    .bind(component.version.as_deref())
+                    .bind(component.group.as_deref())
+                    .bind(component.purl.as_deref())
+                    .bind(component.cpe.as_deref())
+                    .bind(hashes.as_str())
+                    .bind(licenses.as_str())
+                    .bind(component.supplier.as_deref())
+                    .bind(component.component_type.as_deref())
+                    .bind(component.scope.as_deref())
+                    .bind(package.map(|p| p.ecosystem.as_str()))
+                    .bind(package.map(|p| p.package_name.as_str()))
+                    .bind(package.map(|p| p.package_key.as_str()));
+            }
+            query.execute(&mut *self).await?;
+        }
+        Ok(())
+    }
+}
+
+/// One component: a single-row `INSERT` stepped per component through SQLite's own API. A
+/// multi-row `INSERT` through sqlx copied every value twice on its way (to sqlx's connection
+/// thread, then into SQLite) and made SQLite keep a statement journal (the SBOM foreign key
+/// may abort the statement): the upload of 300,000 components took 1.1–1.3 s to store them
+/// (BENCHMARKS.md, SBOM analysis).
+const SQLITE_INSERT_COMPONENT: &str = "INSERT INTO sbom_components (team_id, sbom_id, position,
+        parent_position, bom_ref, name, version, group_name, purl, cpe, hashes, licenses,
+        supplier, component_type, scope, ecosystem, package_name, package_key)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+
+impl InsertComponents for sqlx::SqliteConnection {
+    /// [`SQLITE_INSERT_COMPONENT`] prepared once and stepped per component on this connection
+    /// (its transaction's), on the calling thread.
+    async fn insert_components(
+        &mut self,
+        team_id: i64,
+        sbom_id: i64,
+        new: &NewSbom<'_>,
+    ) -> Result<(), sqlx::Error> {
+        if new.sbom.components.is_empty() {
+            return Ok(());
+        }
+        crate::sqlite_read::on_connection(self, |connection| {
+            let mut statement = connection.prepare(SQLITE_INSERT_COMPONENT)?;
+            statement.raw_bind_parameter(1, team_id)?;
+            statement.raw_bind_parameter(2, sbom_id)?;
+            for (position, component) in new.sbom.components.iter().enumerate() {
+                let package = new.packages.get(position).and_then(Option::as_ref);
+                statement.raw_bind_parameter(3, to_i64(position))?;
+                statement.raw_bind_parameter(4, component.parent.map(to_i64))?;
+                statement.raw_bind_parameter(5, component.bom_ref.as_deref())?;
+                statement.raw_bind_parameter(6, component.name.as_str())?;
+                statement.raw_bind_parameter(7, component.version.as_deref())?;
+                statement.raw_bind_parameter(8, component.group.as_deref())?;
+                statement.raw_bind_parameter(9, component.purl.as_deref())?;
+                statement.raw_bind_parameter(10, component.cpe.as_deref())?;
+                statement.raw_bind_parameter(11, hashes_json(component))?;
+                statement.raw_bind_parameter(12, licenses_json(component))?;
+                statement.raw_bind_parameter(13, component.supplier.as_deref())?;
+                statement.raw_bind_parameter(14, component.component_type.as_deref())?;
+                statement.raw_bind_parameter(15, component.scope.as_deref())?;
+                statement.raw_bind_parameter(16, package.map(|p| p.ecosystem.as_str()))?;
+                statement.raw_bind_parameter(17, package.map(|p| p.package_name.as_str()))?;
+                statement.raw_bind_parameter(18, package.map(|p| p.package_key.as_str()))?;
+                statement.raw_execute()?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
 /// The document's warnings as stored: one object per warning, with its location.
 fn warnings_json(sbom: &Sbom) -> String {
     let warnings: Vec<serde_json::Value> = sbom
@@ -420,38 +536,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
 
-            for (chunk_index, chunk) in sbom.components.chunks(COMPONENT_CHUNK).enumerate() {
-                let first_position = chunk_index * COMPONENT_CHUNK;
-                let json: Vec<(String, String)> = chunk
-                    .iter()
-                    .map(|c| (hashes_json(c), licenses_json(c)))
-                    .collect();
-                let sql = multi_row_insert(backend, COMPONENT_INSERT_HEAD, chunk.len(), COMPONENT_PARAMETERS);
-                let mut query = sqlx::query(&sql);
-                for (offset, (component, (hashes, licenses))) in chunk.iter().zip(&json).enumerate() {
-                    let package = new.packages.get(first_position + offset).and_then(Option::as_ref);
-                    query = query
-                        .bind(team_id)
-                        .bind(record.id)
-                        .bind(to_i64(first_position + offset))
-                        .bind(component.parent.map(to_i64))
-                        .bind(component.bom_ref.as_deref())
-                        .bind(component.name.as_str())
-                        .bind(component.version.as_deref())
-                        .bind(component.group.as_deref())
-                        .bind(component.purl.as_deref())
-                        .bind(component.cpe.as_deref())
-                        .bind(hashes.as_str())
-                        .bind(licenses.as_str())
-                        .bind(component.supplier.as_deref())
-                        .bind(component.component_type.as_deref())
-                        .bind(component.scope.as_deref())
-                        .bind(package.map(|p| p.ecosystem.as_str()))
-                        .bind(package.map(|p| p.package_name.as_str()))
-                        .bind(package.map(|p| p.package_key.as_str()));
-                }
-                query.execute(&mut *tx).await?;
-            }
+            (*tx).insert_components(team_id, record.id, new).await?;
 
             for chunk in sbom.dependencies.chunks(DEPENDENCY_CHUNK) {
                 let sql = multi_row_insert(backend, DEPENDENCY_INSERT_HEAD, chunk.len(), DEPENDENCY_PARAMETERS);

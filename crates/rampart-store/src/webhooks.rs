@@ -94,6 +94,34 @@ fn split_types(text: &str) -> Vec<String> {
     text.split_whitespace().map(str::to_string).collect()
 }
 
+/// Whether an endpoint whose type filter is `types` receives events of `event_type`: an
+/// empty filter admits every type.
+fn admits(types: &[String], event_type: &str) -> bool {
+    types.is_empty() || types.iter().any(|t| t == event_type)
+}
+
+/// The type filters of team `$1`'s endpoints that receive deliveries (enabled, not test): an
+/// event of a type none admits will never be delivered ([`EndpointFilters`]).
+pub(crate) const TEAM_ENDPOINT_FILTERS: &str =
+    "SELECT event_types FROM webhook_endpoints WHERE team_id = $1 AND enabled AND NOT is_test";
+
+/// The type filters of a team's receiving endpoints ([`TEAM_ENDPOINT_FILTERS`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EndpointFilters(Vec<Vec<String>>);
+
+impl EndpointFilters {
+    pub(crate) fn new(filters: &[String]) -> EndpointFilters {
+        EndpointFilters(filters.iter().map(|types| split_types(types)).collect())
+    }
+
+    /// Whether some endpoint would receive an event of `event_type`.
+    pub(crate) fn any_admits(&self, event_type: EventType) -> bool {
+        self.0
+            .iter()
+            .any(|types| admits(types, event_type.as_str()))
+    }
+}
+
 const ENDPOINT_COLUMNS: &str = "id, team_id, is_test, url, description, event_types, enabled,
     secret_ciphertext, previous_secret_ciphertext, previous_secret_expires_at, secret_rotated_at,
     disabled_reason, disabled_at, failing_since, created_by, created_at, updated_at";
@@ -733,7 +761,7 @@ impl Store {
                 };
                 for team in teams {
                     for (endpoint_id, types, endpoint_created) in by_team.get(&team).into_iter().flatten() {
-                        let wanted = types.is_empty() || types.iter().any(|t| t == event_type);
+                        let wanted = admits(types, event_type);
                         if wanted && endpoint_created <= created_at {
                             rows.push((team, *endpoint_id, *event_id));
                         }

@@ -184,8 +184,10 @@ where
         .create_sbom(actor.tenant(), &new, &event)
         .await?
         .ok_or_else(|| ServiceError::not_found("release"))?;
-    drop(parsed);
     engine.analysis_queued.notify_one();
+    // Freeing a large document's parse takes a while: not on this thread, where the woken
+    // worker waits its turn.
+    tokio::task::spawn_blocking(move || drop(parsed));
     let mut findings = None;
     if upload.wait {
         analysis = wait_for_analysis(engine, actor.team_id, analysis).await?;

@@ -376,6 +376,36 @@ backend_tests! {
         assert_eq!(finding["vulnerability"]["source"], "nvd");
     }
 
+    async fn finding_ids_are_never_reused(app) {
+        load_knowledge_base(&app).await;
+        let (_, release_id) = release(&app, "ids").await;
+        let finding_ids = |uploaded: &Value| -> Vec<i64> {
+            let mut ids: Vec<i64> = uploaded["findings"].as_array().unwrap().iter()
+                .map(|f| f["id"].as_i64().unwrap()).collect();
+            ids.sort_unstable();
+            ids
+        };
+        let first = upload_and_wait(&app, release_id, edge_sbom()).await;
+        let first_ids = finding_ids(&first);
+        assert_eq!(first_ids.len(), 3, "{first}");
+        // The SBOM with the newest findings goes: a new id must not take a deleted one's place
+        // (events and webhook receivers name findings by id).
+        let sbom_id = first["sbom"]["id"].as_i64().unwrap();
+        let response = app.request(reqwest::Method::DELETE, &format!("/api/v1/sboms/{sbom_id}"))
+            .send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        let second = upload_and_wait(&app, release_id, edge_sbom()).await;
+        let second_ids = finding_ids(&second);
+        assert_eq!(second_ids.len(), 3, "{second}");
+        assert!(second_ids[0] > *first_ids.last().unwrap(), "{first_ids:?} then {second_ids:?}");
+        let events: Value = json_of(
+            app.get("/api/v1/finding-events").send().await.unwrap(), StatusCode::OK).await;
+        let mut named: Vec<i64> = events.as_array().unwrap().iter()
+            .map(|e| e["finding_id"].as_i64().unwrap()).collect();
+        named.sort_unstable();
+        assert_eq!(named, [first_ids, second_ids].concat(), "{events}");
+    }
+
     async fn knowledge_base_changes_reanalyse_only_the_sboms_they_touch(app) {
         let store = load_knowledge_base(&app).await;
         let team = team_id(&app).await;

@@ -123,6 +123,25 @@ impl Receiver {
 }
 
 /// Fast delivery for tests: loopback targets allowed, short polls and retries, no jitter.
+/// One `COUNT(*)` on the app's database directly (the outbox's state is not in the API).
+async fn count_sql(app: &TestApp, sql: &str) -> i64 {
+    match &app.config.database {
+        rampart_store::DatabaseLocation::SqliteDir(dir) => {
+            let url = format!("sqlite://{}", dir.join("rampart.db").display());
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            let count = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            count
+        }
+        rampart_store::DatabaseLocation::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            let count = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            count
+        }
+    }
+}
+
 pub fn fast_webhooks(config: &mut ServerConfig) {
     config.webhooks.outbound.allow_private_targets = true;
     config.webhooks.poll_interval = Duration::from_millis(25);
@@ -384,6 +403,25 @@ backend_tests! {
         let failed = wait_delivery(&app, &app.admin_key, id, queued["delivery_id"].as_i64().unwrap(), 30, |d| d["status"] == "failed").await;
         assert_eq!(failed["attempts"], 3, "{failed}");
         assert_eq!(failed["last_status_code"], 500);
+    }
+
+    #[configure(|c| c.webhooks.deliver = false)]
+    async fn finding_events_no_endpoint_admits_are_born_dispatched(app) {
+        crate::events::load_lodash_advisory(&app).await;
+        let (session, _) = app.user_on_plan("born@example.com", "pro").await;
+        // Another team's endpoint for every type, and this team's for another type only.
+        create_endpoint(&app, &app.admin_key, json!({"url": "https://93.184.215.14/all"})).await;
+        create_endpoint(&app, &session, json!({"url": "https://93.184.215.14/vex", "event_types": ["vex.published"]})).await;
+        let all = "SELECT COUNT(*) FROM events WHERE type = 'finding.new'";
+        let undispatched = "SELECT COUNT(*) FROM events WHERE type = 'finding.new' AND NOT dispatched";
+        crate::events::analysed_sbom(&app, &session, "unwatched").await;
+        assert_eq!(count_sql(&app, all).await, 1);
+        assert_eq!(count_sql(&app, undispatched).await, 0, "nothing to fan out");
+
+        create_endpoint(&app, &session, json!({"url": "https://93.184.215.14/new", "event_types": ["finding.new"]})).await;
+        crate::events::analysed_sbom(&app, &session, "watched").await;
+        assert_eq!(count_sql(&app, all).await, 2);
+        assert_eq!(count_sql(&app, undispatched).await, 1, "the new endpoint wants it");
     }
 
     #[configure(fast_webhooks)]

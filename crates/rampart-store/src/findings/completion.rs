@@ -13,6 +13,7 @@ use super::{AnalysisOutcome, NewFinding};
 use crate::bulk::{values_insert, Placeholders, MAX_PARAMETERS};
 use crate::events::{record_events, NewEvent};
 use crate::sboms::{to_i64, Analysis, ComponentResolution, RESOLUTION_CHUNK};
+use crate::webhooks::{EndpointFilters, TEAM_ENDPOINT_FILTERS};
 use crate::{now, sqlite_read, with_pool, Backend, Store, StoreError, Tenant};
 
 /// Why a finding matched, as stored: an open finding whose evidence changed is rewritten.
@@ -84,11 +85,24 @@ fn current_match<'a>(
     }
 }
 
-/// What every event of an analysis says of its SBOM: its product, and whether it is test data.
-#[derive(Debug, Clone, Copy)]
+/// What every event of an analysis says of its SBOM (its product, whether it is test data),
+/// and who would receive its events.
+#[derive(Debug, Clone)]
 struct EventSubject {
     product_id: i64,
     is_test: bool,
+    /// The team's webhook endpoints' type filters, read in the completion's transaction.
+    endpoints: EndpointFilters,
+}
+
+impl EventSubject {
+    /// Whether events of `event_type` are born dispatched: a test-mode event is never
+    /// delivered, and the worker fans an event out only to endpoints that existed when it
+    /// happened, so one no endpoint admits now has nothing to fan out. A large analysis's
+    /// million `finding.new` events then skip the undispatched index and the worker's pass.
+    fn born_dispatched(&self, event_type: EventType) -> bool {
+        self.is_test || !self.endpoints.any_admits(event_type)
+    }
 }
 
 /// An event to record: its kind and the finding it is about.
@@ -99,7 +113,7 @@ const FINDING_RESOLVED: EventType = EventType::FindingResolved;
 
 /// Records one event of kind `$2` per finding id of the JSON array `$9` (in its order), each
 /// with what a receiver needs: the subject's ids, the vulnerability and the component. The
-/// same data on both backends; a test-mode event is never delivered, so it is born dispatched.
+/// same data on both backends; `$10`: born dispatched ([`EventSubject::born_dispatched`]).
 /// On SQLite the `CROSS JOIN` keeps the array the outer loop, so the rows come in its order
 /// without an `ORDER BY`, which sorted a million events' data in a temporary B-tree first.
 fn finding_events_insert(backend: Backend) -> &'static str {
@@ -111,7 +125,7 @@ fn finding_events_insert(backend: Backend) -> &'static str {
                      'analysis_id', $7, 'finding_id', f.id, 'vulnerability_id', v.vuln_id,
                      'component', json_object('name', c.name, 'version', c.version,
                          'purl', c.purl)),
-                 $8, $3
+                 $8, $10
              FROM json_each($9) AS e
              CROSS JOIN findings f ON f.id = e.value
              LEFT JOIN vulnerabilities v ON v.id = f.vulnerability_id
@@ -126,7 +140,7 @@ fn finding_events_insert(backend: Backend) -> &'static str {
                      'vulnerability_id', v.vuln_id,
                      'component', jsonb_build_object('name', c.name, 'version', c.version,
                          'purl', c.purl))::TEXT,
-                 $8, $3
+                 $8, $10
              FROM jsonb_array_elements_text($9::JSONB) WITH ORDINALITY AS e (id, position)
              JOIN findings f ON f.id = e.id::BIGINT
              LEFT JOIN vulnerabilities v ON v.id = f.vulnerability_id
@@ -218,12 +232,14 @@ trait CompletionSteps {
         at: DateTime<Utc>,
     ) -> Result<(), sqlx::Error>;
 
-    /// Marks the analysis completed with its counts; returns the SBOM's open findings.
+    /// Marks the analysis completed with its counts; returns the SBOM's open findings
+    /// (`known_open` when the caller knows them, counted otherwise).
     async fn record_completion(
         &mut self,
         analysis: &Analysis,
         resolved_components: i64,
         new_findings: i64,
+        known_open: Option<i64>,
         summary: &str,
         at: DateTime<Utc>,
     ) -> Result<i64, sqlx::Error>;
@@ -360,11 +376,22 @@ impl InsertNewFindings for PgConnection {
 /// trigger) and may abort (the findings' foreign keys, declared immediate, always may): in
 /// the profile of the 1.19 M-finding SBOM that journal was a third of the insert's time, and
 /// sqlx's binding and worker thread another third (BENCHMARKS.md, SBOM analysis). The
-/// shared values stay bound from one row to the next; the id is the connection's last rowid.
+/// shared values stay bound from one row to the next. The id is given, not chosen by SQLite:
+/// the table has no `AUTOINCREMENT` (which made every execution read and rewrite its
+/// `sqlite_sequence` row), and ids are never reused, so they continue the high-water mark in
+/// `id_watermarks` (migration 0036), advanced once per batch.
 const SQLITE_INSERT_FINDING: &str = "INSERT INTO findings (team_id, release_id, sbom_id,
         first_seen_at, last_seen_at, is_new, resolved_at, component_id, group_id,
-        vulnerability_id, matched_by, identifier, detail, range_index, fixed_versions)
-    VALUES (?1, ?2, ?3, ?4, ?4, TRUE, NULL, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+        vulnerability_id, matched_by, identifier, detail, range_index, fixed_versions, id)
+    VALUES (?1, ?2, ?3, ?4, ?4, TRUE, NULL, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
+/// The largest finding id ever given (deleted findings' included).
+const SQLITE_LAST_FINDING_ID: &str =
+    "SELECT MAX(last_id, COALESCE((SELECT MAX(id) FROM findings), 0))
+    FROM id_watermarks WHERE table_name = 'findings'";
+
+const SQLITE_ADVANCE_FINDING_ID: &str =
+    "UPDATE id_watermarks SET last_id = ?1 WHERE table_name = 'findings'";
 
 impl InsertNewFindings for SqliteConnection {
     /// [`SQLITE_INSERT_FINDING`] prepared once and stepped per finding through SQLite's own
@@ -386,9 +413,13 @@ impl InsertNewFindings for SqliteConnection {
             statement.raw_bind_parameter(2, analysis.release_id)?;
             statement.raw_bind_parameter(3, analysis.sbom_id)?;
             statement.raw_bind_parameter(4, at.as_str())?;
+            let mut last_id: i64 =
+                connection.query_row(SQLITE_LAST_FINDING_ID, [], |row| row.get(0))?;
             let mut ids = Vec::with_capacity(new.len());
             for found in new {
                 let evidence = &found.evidence;
+                last_id += 1;
+                statement.raw_bind_parameter(13, last_id)?;
                 statement.raw_bind_parameter(5, found.key.component_id)?;
                 statement.raw_bind_parameter(6, found.key.group_id)?;
                 statement.raw_bind_parameter(7, evidence.vulnerability_id)?;
@@ -398,8 +429,9 @@ impl InsertNewFindings for SqliteConnection {
                 statement.raw_bind_parameter(11, evidence.range_index)?;
                 statement.raw_bind_parameter(12, evidence.fixed_versions)?;
                 statement.raw_execute()?;
-                ids.push(connection.last_insert_rowid());
+                ids.push(last_id);
             }
+            connection.execute(SQLITE_ADVANCE_FINDING_ID, [last_id])?;
             Ok(ids)
         })
         .await
@@ -510,7 +542,12 @@ macro_rules! completion_steps {
                 .bind(analysis.sbom_id)
                 .fetch_one(&mut *self)
                 .await?;
-                Ok(EventSubject { product_id, is_test })
+                let filters: Vec<String> = sqlx::query_scalar(TEAM_ENDPOINT_FILTERS)
+                    .bind(analysis.team_id)
+                    .fetch_all(&mut *self)
+                    .await?;
+                let endpoints = EndpointFilters::new(&filters);
+                Ok(EventSubject { product_id, is_test, endpoints })
             }
 
             async fn record_finding_events(
@@ -520,7 +557,7 @@ macro_rules! completion_steps {
                 events: &[FindingEventRow],
                 at: DateTime<Utc>,
             ) -> Result<(), sqlx::Error> {
-                let EventSubject { product_id, is_test } = *subject;
+                let EventSubject { product_id, is_test, .. } = *subject;
                 // Each run of one kind is one statement that builds its events' data in the
                 // database: a million findings need no round trip of their details.
                 let sql = finding_events_insert($backend);
@@ -539,6 +576,7 @@ macro_rules! completion_steps {
                         .bind(analysis.id)
                         .bind(at)
                         .bind(ids)
+                        .bind(subject.born_dispatched(run[0].0))
                         .execute(&mut *self)
                         .await?;
                 }
@@ -552,7 +590,7 @@ macro_rules! completion_steps {
                 outcome: &AnalysisOutcome,
                 at: DateTime<Utc>,
             ) -> Result<(), sqlx::Error> {
-                let EventSubject { product_id, is_test } = *subject;
+                let EventSubject { product_id, is_test, .. } = *subject;
                 if analysis.reason != "upload" {
                     let tenant = Tenant { team_id: analysis.team_id, test: is_test };
                     let data = serde_json::json!({
@@ -576,15 +614,21 @@ macro_rules! completion_steps {
                 analysis: &Analysis,
                 resolved_components: i64,
                 new_findings: i64,
+                known_open: Option<i64>,
                 summary: &str,
                 at: DateTime<Utc>,
             ) -> Result<i64, sqlx::Error> {
-                let open: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM findings WHERE sbom_id = $1 AND resolved_at IS NULL",
-                )
-                .bind(analysis.sbom_id)
-                .fetch_one(&mut *self)
-                .await?;
+                let open: i64 = match known_open {
+                    Some(open) => open,
+                    None => {
+                        sqlx::query_scalar(
+                            "SELECT COUNT(*) FROM findings WHERE sbom_id = $1 AND resolved_at IS NULL",
+                        )
+                        .bind(analysis.sbom_id)
+                        .fetch_one(&mut *self)
+                        .await?
+                    }
+                };
                 sqlx::query(
                     "UPDATE analyses SET status = 'completed', finished_at = $2,
                         lease_expires_at = NULL, resolved_count = $3, summary = $4, error = NULL,
@@ -617,6 +661,31 @@ pub struct AnalysisPart {
     /// packages are stored with it).
     pub resolutions: Vec<ComponentResolution>,
     pub findings: Vec<NewFinding>,
+    /// Each finding's fixed versions as the column keeps them (a JSON array), in order:
+    /// spelled by [`AnalysisPart::new`], on the analysis's side, so the writer (a large
+    /// analysis's critical path) takes them as they are.
+    fixed_versions: Vec<String>,
+}
+
+impl AnalysisPart {
+    pub fn new(
+        resolved: usize,
+        resolutions: Vec<ComponentResolution>,
+        findings: Vec<NewFinding>,
+    ) -> AnalysisPart {
+        let fixed_versions = findings
+            .iter()
+            .map(|finding| {
+                serde_json::to_string(&finding.fixed_versions).unwrap_or_else(|_| "[]".to_string())
+            })
+            .collect();
+        AnalysisPart {
+            resolved,
+            resolutions,
+            findings,
+            fixed_versions,
+        }
+    }
 }
 
 /// What a running analysis hands [`Store::complete_analysis_in_parts`]: parts, then the
@@ -668,11 +737,7 @@ impl Store {
         summary: &str,
     ) -> Result<Option<AnalysisOutcome>, StoreError> {
         let (sender, mut parts) = tokio::sync::mpsc::channel(2);
-        let part = AnalysisPart {
-            resolved: resolutions.len(),
-            resolutions: resolutions.to_vec(),
-            findings: findings.to_vec(),
-        };
+        let part = AnalysisPart::new(resolutions.len(), resolutions.to_vec(), findings.to_vec());
         let summary = summary.to_string();
         for progress in [
             AnalysisProgress::Part(part),
@@ -728,18 +793,10 @@ impl Store {
                 };
                 tx.store_resolutions(analysis, &part.resolutions).await?;
                 resolved_components += part.resolved;
-                let fixed_versions: Vec<String> = part
-                    .findings
-                    .iter()
-                    .map(|finding| {
-                        serde_json::to_string(&finding.fixed_versions)
-                            .unwrap_or_else(|_| "[]".to_string())
-                    })
-                    .collect();
                 let matches: Vec<CurrentMatch<Evidence<'_>>> = part
                     .findings
                     .iter()
-                    .zip(&fixed_versions)
+                    .zip(&part.fixed_versions)
                     .map(|(finding, fixed)| current_match(finding, fixed))
                     .collect();
                 let diff = differ.diff(&previous, &matches);
@@ -752,6 +809,11 @@ impl Store {
                 tx.record_finding_events(analysis, &subject, &events, at).await?;
                 reopened.extend(diff.reopened.iter().map(|(id, found)| Rewrite::of(*id, found)));
                 refreshed.extend(diff.refreshed.iter().map(|(id, found)| Rewrite::of(*id, found)));
+                drop(diff);
+                drop(matches);
+                // Freeing a part's findings (four strings each) is a third of a second of a
+                // million: not on the writer's thread, the analysis's critical path.
+                tokio::task::spawn_blocking(move || drop(part));
             };
             let resolved = differ.resolved(&previous);
             let events = if previous.is_empty() {
@@ -766,6 +828,9 @@ impl Store {
                     analysis,
                     to_i64(resolved_components),
                     new_findings,
+                    // A first analysis's findings are the ones it inserted, all open (counting
+                    // a million of them again read every row).
+                    previous.is_empty().then_some(new_findings),
                     &summary,
                     now(),
                 )
