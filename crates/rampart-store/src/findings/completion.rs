@@ -652,18 +652,19 @@ macro_rules! completion_steps {
 completion_steps!(SqliteConnection, Backend::Sqlite);
 completion_steps!(PgConnection, Backend::Postgres);
 
-/// A part of an analysis's result: components it resolved and the findings they gave.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// A part of an analysis's result: components it resolved and the findings they gave. Built
+/// by [`AnalysisPart::new`] only, so each finding has its spelled fixed versions.
+#[derive(Debug, Clone, PartialEq)]
 pub struct AnalysisPart {
     /// Components of the part whose package was determined (the analysis's resolved count).
-    pub resolved: usize,
+    resolved: usize,
     /// Those whose package differs from the one stored (none for a fresh upload: its
     /// packages are stored with it).
-    pub resolutions: Vec<ComponentResolution>,
-    pub findings: Vec<NewFinding>,
+    resolutions: Vec<ComponentResolution>,
+    findings: Vec<NewFinding>,
     /// Each finding's fixed versions as the column keeps them (a JSON array), in order:
-    /// spelled by [`AnalysisPart::new`], on the analysis's side, so the writer (a large
-    /// analysis's critical path) takes them as they are.
+    /// spelled on the analysis's side, so the writer (a large analysis's critical path)
+    /// takes them as they are.
     fixed_versions: Vec<String>,
 }
 
