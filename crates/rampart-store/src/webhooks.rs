@@ -106,7 +106,7 @@ pub(crate) const TEAM_ENDPOINT_FILTERS: &str =
     "SELECT event_types FROM webhook_endpoints WHERE team_id = $1 AND enabled AND NOT is_test";
 
 /// The type filters of a team's receiving endpoints ([`TEAM_ENDPOINT_FILTERS`]).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct EndpointFilters(Vec<Vec<String>>);
 
 impl EndpointFilters {
