@@ -15,7 +15,7 @@ use rampart_formats::advisory::CveRecord;
 use serde::Serialize;
 
 use crate::audit::insert_audit;
-use crate::bulk::Bulk;
+use crate::bulk::{id_lists, Bulk};
 use crate::products::{Page, PageRequest, Tenant};
 use crate::{now, with_pool, AuditEvent, IngestStats, Store, StoreError};
 
@@ -201,19 +201,6 @@ macro_rules! record_alert_event {
             Err(error) => Err(error),
         }
     }};
-}
-
-/// `a IN (1,2,3)` chunks of integer ids (stored ids, never input: inlined).
-fn id_lists(ids: &[i64]) -> Vec<String> {
-    ids.chunks(5_000)
-        .map(|chunk| {
-            chunk
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .collect()
 }
 
 /// The `alert.matched` event's `data`.

@@ -510,3 +510,16 @@ pub(crate) fn placeholder_list(backend: Backend, n: usize) -> String {
     }
     list
 }
+
+/// `a IN (1,2,3)` chunks of integer ids (stored ids, never input: inlined).
+pub(crate) fn id_lists(ids: &[i64]) -> Vec<String> {
+    ids.chunks(5_000)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect()
+}

@@ -461,5 +461,25 @@ backend_tests! {
         assert_eq!(events.as_array().unwrap().len(), 2, "{events}");
         assert_eq!(events[1]["kind"], "finding.resolved");
         assert_eq!(store.analyses_of_sbom(team, untouched_sbom).await.unwrap().len(), 1);
+
+        // A record moves off lodash: no component names its new package, so only the open
+        // finding of its alias group leads back to the SBOM, which resolves it.
+        let moving = osv("GHSA-lodash-0003", &[], "2024-04-01T00:00:00Z", json!({
+            "package": {"ecosystem": "npm", "name": "lodash"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "4.0.0"}, {"fixed": "4.17.21"}]}],
+        }), MEDIUM);
+        ingest_osv(&store, std::slice::from_ref(&moving)).await;
+        let analyses = wait_for_reanalysis(&store, team, touched_sbom, 3).await;
+        assert_eq!(analyses.last().unwrap().findings_count, Some(4));
+        let mut moved = moving.clone();
+        moved["modified"] = json!("2024-05-01T00:00:00Z");
+        moved["affected"][0]["package"]["name"] = json!("lodash-renamed-elsewhere");
+        ingest_osv(&store, &[moved]).await;
+        let analyses = wait_for_reanalysis(&store, team, touched_sbom, 4).await;
+        assert_eq!(analyses.last().unwrap().reason, "knowledge_base");
+        assert_eq!(analyses.last().unwrap().findings_count, Some(3));
+        let page = vulnerabilities(&app, touched_release, "").await;
+        assert!(!ids(&page).iter().any(|(id, _)| id == "GHSA-lodash-0003"), "{page}");
+        assert_eq!(store.analyses_of_sbom(team, untouched_sbom).await.unwrap().len(), 1);
     }
 }

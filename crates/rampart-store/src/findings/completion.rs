@@ -10,7 +10,7 @@ use rampart_core::EventType;
 use sqlx::{PgConnection, SqliteConnection};
 
 use super::{AnalysisOutcome, NewFinding};
-use crate::bulk::{values_insert, Placeholders, MAX_PARAMETERS};
+use crate::bulk::{values_insert, Bulk, Column, Placeholders, MAX_PARAMETERS};
 use crate::events::{record_events, NewEvent};
 use crate::sboms::{to_i64, Analysis, ComponentResolution, RESOLUTION_CHUNK};
 use crate::webhooks::{EndpointFilters, TEAM_ENDPOINT_FILTERS};
@@ -209,6 +209,13 @@ trait CompletionSteps {
         analysis: &Analysis,
         at: DateTime<Utc>,
     ) -> Result<Vec<FindingEventRow>, sqlx::Error>;
+
+    /// Makes `groups` (sorted, distinct) the alias groups the SBOM has open findings of.
+    async fn replace_open_groups(
+        &mut self,
+        analysis: &Analysis,
+        groups: &[i64],
+    ) -> Result<(), sqlx::Error>;
 
     /// What every event of the analysis says of its SBOM's product and test mode.
     async fn event_subject(&mut self, analysis: &Analysis) -> Result<EventSubject, sqlx::Error>;
@@ -531,6 +538,26 @@ macro_rules! completion_steps {
                 Ok(events)
             }
 
+            async fn replace_open_groups(
+                &mut self,
+                analysis: &Analysis,
+                groups: &[i64],
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query("DELETE FROM sbom_open_groups WHERE sbom_id = $1")
+                    .bind(analysis.sbom_id)
+                    .execute(&mut *self)
+                    .await?;
+                self.insert_columns(
+                    "INSERT INTO sbom_open_groups (group_id, sbom_id)",
+                    &[
+                        Column::Int(groups.to_vec()),
+                        Column::Int(vec![analysis.sbom_id; groups.len()]),
+                    ],
+                    "",
+                )
+                .await
+            }
+
             async fn event_subject(
                 &mut self,
                 analysis: &Analysis,
@@ -781,6 +808,8 @@ impl Store {
             let (mut reopened, mut refreshed) = (Vec::new(), Vec::new());
             let mut inserted = 0;
             let mut resolved_components = 0;
+            // Every match is an open finding once the analysis completes.
+            let mut open_groups = std::collections::HashSet::new();
             let summary = loop {
                 let part = match parts.recv().await {
                     Some(Ok(AnalysisProgress::Part(part))) => part,
@@ -794,6 +823,7 @@ impl Store {
                 };
                 tx.store_resolutions(analysis, &part.resolutions).await?;
                 resolved_components += part.resolved;
+                open_groups.extend(part.findings.iter().map(|finding| finding.group_id));
                 let matches: Vec<CurrentMatch<Evidence<'_>>> = part
                     .findings
                     .iter()
@@ -817,6 +847,9 @@ impl Store {
                 tokio::task::spawn_blocking(move || drop(part));
             };
             let resolved = differ.resolved(&previous);
+            let mut open_groups: Vec<i64> = open_groups.into_iter().collect();
+            open_groups.sort_unstable();
+            tx.replace_open_groups(analysis, &open_groups).await?;
             let events = if previous.is_empty() {
                 Vec::new()
             } else {

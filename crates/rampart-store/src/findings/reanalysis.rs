@@ -124,8 +124,8 @@ macro_rules! reanalysis_steps {
                 to: i64,
             ) -> Result<Vec<i64>, sqlx::Error> {
                 sqlx::query_scalar(
-                    "SELECT DISTINCT f.sbom_id FROM findings f
-                     WHERE f.resolved_at IS NULL AND f.group_id IN (
+                    "SELECT DISTINCT o.sbom_id FROM sbom_open_groups o
+                     WHERE o.group_id IN (
                         SELECT v.group_id FROM vulnerabilities v
                         WHERE v.changed_in_kb_version > $1 AND v.changed_in_kb_version <= $2)",
                 )

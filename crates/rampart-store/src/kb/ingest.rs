@@ -16,7 +16,7 @@ use serde::Serialize;
 use sqlx::FromRow;
 
 use super::records::{EpssView, KevView};
-use crate::bulk::{Bulk, Column};
+use crate::bulk::{id_lists, Bulk, Column};
 use crate::events::{record_events, NewEvent};
 use crate::{now, with_pool, Store, StoreError, Tenant};
 
@@ -619,6 +619,70 @@ async fn refresh_group_ratings<C: Bulk>(conn: &mut C, groups: &[i64]) -> Result<
     conn.execute_for_ids(GROUP_RATINGS, &groups).await
 }
 
+/// An open finding in the alias group of a CVE newly listed in KEV.
+#[derive(Debug, FromRow)]
+struct KevFinding {
+    id: i64,
+    group_id: i64,
+    team_id: i64,
+    release_id: i64,
+    sbom_id: i64,
+    is_test: bool,
+    vuln_id: String,
+}
+
+/// One `finding.kev_added` per newly listed CVE (in listing order) and open finding of its
+/// alias group (in id order); `group_of` maps a CVE to its group.
+fn kev_added_events(
+    newly_listed: &[(&str, KevView)],
+    group_of: &[(String, i64)],
+    mut open: Vec<KevFinding>,
+) -> Vec<NewEvent> {
+    open.sort_unstable_by_key(|finding| finding.id);
+    let mut open_of_group: HashMap<i64, Vec<&KevFinding>> = HashMap::new();
+    for finding in &open {
+        open_of_group
+            .entry(finding.group_id)
+            .or_default()
+            .push(finding);
+    }
+    let group_of: HashMap<&str, i64> = group_of
+        .iter()
+        .map(|(alias, group)| (alias.as_str(), *group))
+        .collect();
+    let mut events = Vec::new();
+    for (cve_id, kev) in newly_listed {
+        let Some(findings) = group_of
+            .get(cve_id)
+            .and_then(|group| open_of_group.get(group))
+        else {
+            continue;
+        };
+        for finding in findings {
+            let data = serde_json::json!({
+                "finding_id": finding.id,
+                "release_id": finding.release_id,
+                "sbom_id": finding.sbom_id,
+                "vulnerability_id": finding.vuln_id,
+                "cve_id": cve_id,
+                "kev": {
+                    "vulnerability_name": kev.vulnerability_name,
+                    "date_added": kev.date_added,
+                    "due_date": kev.due_date,
+                    "required_action": kev.required_action,
+                    "known_ransomware_campaign_use": kev.known_ransomware_campaign_use,
+                },
+            });
+            let tenant = Tenant {
+                team_id: finding.team_id,
+                test: finding.is_test,
+            };
+            events.push(NewEvent::team(tenant, EventType::FindingKevAdded, data));
+        }
+    }
+    events
+}
+
 /// [`refresh_group_ratings`] of the groups these CVE ids (KEV or EPSS entries) belong to.
 async fn refresh_ratings_of_cves<C: Bulk>(conn: &mut C, cve_ids: &[&str]) -> Result<(), sqlx::Error>
 where
@@ -909,8 +973,8 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             let mut stats = IngestStats::default();
-            let mut events = Vec::new();
             let mut changed: Vec<&str> = Vec::new();
+            let mut newly_listed: Vec<(&str, KevView)> = Vec::new();
             for entry in batch {
                 let cve_id = entry.cve_id.trim();
                 if cve_id.is_empty() {
@@ -945,38 +1009,7 @@ impl Store {
                     }
                 };
                 if listed {
-                    let open: Vec<(i64, i64, i64, i64, bool, String)> = sqlx::query_as(
-                        "SELECT f.id, f.team_id, f.release_id, f.sbom_id, s.is_test, v.vuln_id
-                         FROM findings f
-                         JOIN sboms s ON s.id = f.sbom_id
-                         JOIN vulnerabilities v ON v.id = f.vulnerability_id
-                         WHERE f.resolved_at IS NULL
-                           AND f.group_id IN (SELECT group_id FROM vuln_aliases WHERE alias = $1)",
-                    )
-                    .bind(cve_id)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    for (finding_id, team_id, release_id, sbom_id, test, vuln_id) in open {
-                        let data = serde_json::json!({
-                            "finding_id": finding_id,
-                            "release_id": release_id,
-                            "sbom_id": sbom_id,
-                            "vulnerability_id": vuln_id,
-                            "cve_id": cve_id,
-                            "kev": {
-                                "vulnerability_name": fresh.entry.vulnerability_name,
-                                "date_added": fresh.entry.date_added,
-                                "due_date": fresh.entry.due_date,
-                                "required_action": fresh.entry.required_action,
-                                "known_ransomware_campaign_use": fresh.entry.known_ransomware_campaign_use,
-                            },
-                        });
-                        events.push(NewEvent::team(
-                            Tenant { team_id, test },
-                            EventType::FindingKevAdded,
-                            data,
-                        ));
-                    }
+                    newly_listed.push((cve_id, fresh.entry.clone()));
                 }
                 sqlx::query(
                     "INSERT INTO kev_entries (cve_id, vendor_project, product, vulnerability_name,
@@ -1008,6 +1041,38 @@ impl Store {
                 changed.push(cve_id);
             }
             refresh_ratings_of_cves(&mut *tx, &changed).await?;
+            // The open findings of the newly listed CVEs' alias groups: the SBOMs that have
+            // any come from sbom_open_groups, then each SBOM's findings are read once.
+            let listed_cves: Vec<&str> = newly_listed.iter().map(|(cve_id, _)| *cve_id).collect();
+            let group_of: Vec<(String, i64)> = tx
+                .select_in("SELECT alias, group_id FROM vuln_aliases WHERE alias", &listed_cves)
+                .await?;
+            let groups: BTreeSet<i64> = group_of.iter().map(|(_, group)| *group).collect();
+            let groups: Vec<i64> = groups.into_iter().collect();
+            let mut open: Vec<KevFinding> = Vec::new();
+            for list in id_lists(&groups) {
+                let sboms: Vec<i64> = sqlx::query_scalar(&format!(
+                    "SELECT DISTINCT sbom_id FROM sbom_open_groups WHERE group_id IN ({list})"
+                ))
+                .fetch_all(&mut *tx)
+                .await?;
+                let findings_of_sbom = format!(
+                    "SELECT f.id, f.group_id, f.team_id, f.release_id, f.sbom_id, s.is_test,
+                        v.vuln_id
+                     FROM findings f
+                     JOIN sboms s ON s.id = f.sbom_id
+                     JOIN vulnerabilities v ON v.id = f.vulnerability_id
+                     WHERE f.sbom_id = $1 AND f.resolved_at IS NULL AND f.group_id IN ({list})"
+                );
+                for sbom_id in sboms {
+                    let found: Vec<KevFinding> = sqlx::query_as(&findings_of_sbom)
+                        .bind(sbom_id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    open.extend(found);
+                }
+            }
+            let events = kev_added_events(&newly_listed, &group_of, open);
             record_events(&mut *tx, &events, now()).await?;
             finish(tx, stats).await
         })
