@@ -641,7 +641,10 @@ impl Store {
                 product_id,
             ),
             TriageWithin::Release(release_id) => ("f.release_id = $2", release_id),
-            TriageWithin::Sbom(sbom_id) => ("f.sbom_id = $2", sbom_id),
+            TriageWithin::Sbom(sbom_id) => (
+                "f.release_id = (SELECT release_id FROM sboms WHERE id = $2) AND f.sbom_id = $2",
+                sbom_id,
+            ),
         };
         let sql = format!(
             "{TRIAGE_FINDING_SELECT}

@@ -470,19 +470,24 @@ macro_rules! completion_steps {
                 sqlx::query_as(
                     "SELECT id, component_id, group_id, resolved_at, vulnerability_id, matched_by,
                         identifier, detail, range_index, fixed_versions
-                     FROM findings WHERE sbom_id = $1 AND team_id = $2",
+                     FROM findings WHERE release_id = $3 AND sbom_id = $1 AND team_id = $2",
                 )
                 .bind(analysis.sbom_id)
                 .bind(analysis.team_id)
+                .bind(analysis.release_id)
                 .fetch_all(&mut *self)
                 .await
             }
 
             async fn clear_new(&mut self, analysis: &Analysis) -> Result<(), sqlx::Error> {
-                sqlx::query("UPDATE findings SET is_new = FALSE WHERE sbom_id = $1 AND is_new")
-                    .bind(analysis.sbom_id)
-                    .execute(&mut *self)
-                    .await?;
+                sqlx::query(
+                    "UPDATE findings SET is_new = FALSE
+                     WHERE release_id = $2 AND sbom_id = $1 AND is_new",
+                )
+                .bind(analysis.sbom_id)
+                .bind(analysis.release_id)
+                .execute(&mut *self)
+                .await?;
                 Ok(())
             }
 
@@ -529,10 +534,12 @@ macro_rules! completion_steps {
                 // The findings inserted by this analysis were seen `at` already.
                 sqlx::query(
                     "UPDATE findings SET last_seen_at = $2
-                     WHERE sbom_id = $1 AND resolved_at IS NULL AND last_seen_at <> $2",
+                     WHERE release_id = $3 AND sbom_id = $1 AND resolved_at IS NULL
+                        AND last_seen_at <> $2",
                 )
                 .bind(analysis.sbom_id)
                 .bind(at)
+                .bind(analysis.release_id)
                 .execute(&mut *self)
                 .await?;
                 Ok(events)
@@ -649,9 +656,11 @@ macro_rules! completion_steps {
                     Some(open) => open,
                     None => {
                         sqlx::query_scalar(
-                            "SELECT COUNT(*) FROM findings WHERE sbom_id = $1 AND resolved_at IS NULL",
+                            "SELECT COUNT(*) FROM findings
+                             WHERE release_id = $2 AND sbom_id = $1 AND resolved_at IS NULL",
                         )
                         .bind(analysis.sbom_id)
+                        .bind(analysis.release_id)
                         .fetch_one(&mut *self)
                         .await?
                     }

@@ -1051,8 +1051,10 @@ impl Store {
             let groups: Vec<i64> = groups.into_iter().collect();
             let mut open: Vec<KevFinding> = Vec::new();
             for list in id_lists(&groups) {
-                let sboms: Vec<i64> = sqlx::query_scalar(&format!(
-                    "SELECT DISTINCT sbom_id FROM sbom_open_groups WHERE group_id IN ({list})"
+                let sboms: Vec<(i64, i64)> = sqlx::query_as(&format!(
+                    "SELECT DISTINCT o.sbom_id, s.release_id FROM sbom_open_groups o
+                     JOIN sboms s ON s.id = o.sbom_id
+                     WHERE o.group_id IN ({list})"
                 ))
                 .fetch_all(&mut *tx)
                 .await?;
@@ -1062,11 +1064,13 @@ impl Store {
                      FROM findings f
                      JOIN sboms s ON s.id = f.sbom_id
                      JOIN vulnerabilities v ON v.id = f.vulnerability_id
-                     WHERE f.sbom_id = $1 AND f.resolved_at IS NULL AND f.group_id IN ({list})"
+                     WHERE f.release_id = $2 AND f.sbom_id = $1 AND f.resolved_at IS NULL
+                        AND f.group_id IN ({list})"
                 );
-                for sbom_id in sboms {
+                for (sbom_id, release_id) in sboms {
                     let found: Vec<KevFinding> = sqlx::query_as(&findings_of_sbom)
                         .bind(sbom_id)
+                        .bind(release_id)
                         .fetch_all(&mut *tx)
                         .await?;
                     open.extend(found);
