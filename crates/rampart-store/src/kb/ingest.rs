@@ -1315,7 +1315,69 @@ impl ExploitRow {
 
 #[cfg(test)]
 mod tests {
-    use super::cpe_components;
+    use super::{cpe_components, kev_added_events, KevFinding, KevView};
+
+    fn kev(cve_id: &str) -> KevView {
+        KevView {
+            cve_id: cve_id.to_string(),
+            vendor_project: "v".into(),
+            product: "p".into(),
+            vulnerability_name: format!("{cve_id} name"),
+            date_added: chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+            short_description: "d".into(),
+            required_action: "patch".into(),
+            due_date: None,
+            known_ransomware_campaign_use: false,
+            notes: String::new(),
+        }
+    }
+
+    fn open(id: i64, group_id: i64, team_id: i64) -> KevFinding {
+        KevFinding {
+            id,
+            group_id,
+            team_id,
+            release_id: 10 + team_id,
+            sbom_id: 100 + team_id,
+            is_test: false,
+            vuln_id: format!("GHSA-{group_id}"),
+        }
+    }
+
+    #[test]
+    fn kev_events_name_each_listed_cve_and_each_open_finding_of_its_group() {
+        // CVE-1 and CVE-2 share group 7; CVE-3 has no group; group 8's CVE was not listed.
+        let listed = [
+            ("CVE-2", kev("CVE-2")),
+            ("CVE-3", kev("CVE-3")),
+            ("CVE-1", kev("CVE-1")),
+        ];
+        let group_of = [("CVE-1".to_string(), 7), ("CVE-2".to_string(), 7)];
+        let found = vec![open(5, 7, 2), open(3, 7, 1), open(4, 8, 1)];
+        let events = kev_added_events(&listed, &group_of, found);
+        let named: Vec<(String, i64, i64)> = events
+            .iter()
+            .map(|event| {
+                (
+                    event.data["cve_id"].as_str().unwrap().to_string(),
+                    event.data["finding_id"].as_i64().unwrap(),
+                    event.team_id.unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("CVE-2".to_string(), 3, 1),
+                ("CVE-2".to_string(), 5, 2),
+                ("CVE-1".to_string(), 3, 1),
+                ("CVE-1".to_string(), 5, 2),
+            ]
+        );
+        assert_eq!(events[0].data["kev"]["vulnerability_name"], "CVE-2 name");
+        assert_eq!(events[0].data["sbom_id"], 101);
+        assert_eq!(events[0].data["vulnerability_id"], "GHSA-7");
+    }
 
     #[test]
     fn cpe_components_respect_escapes() {
