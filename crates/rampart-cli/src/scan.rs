@@ -28,6 +28,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
+use rampart_core::match_index::AffectedInput;
 use rampart_engine::analysis::{
     choose_findings, match_components, match_resolved, resolve_purl, ResolvedPurl,
     UnmatchedComponents,
@@ -37,9 +38,9 @@ use rampart_formats::advisory::SeverityBand;
 use rampart_formats::lockfile::{self, Origin};
 use rampart_formats::{sarif, sbom};
 use rampart_store::{
-    current_index, database_kb_state, AffectedPackageRow, ComponentIdentity, CpeMatchRow,
-    DatabaseLocation, IndexState, MatchedRecordView, NewFinding, ScanIndex, ScanIndexError,
-    ScanSnapshot, Store, VulnerabilityRef, SCAN_INDEX_FILE,
+    current_index, database_kb_state, ComponentIdentity, CpeMatchRow, DatabaseLocation, IndexState,
+    MatchedRecordView, NewFinding, ScanIndex, ScanIndexError, ScanSnapshot, Store,
+    VulnerabilityRef, SCAN_INDEX_FILE,
 };
 use serde::Serialize;
 
@@ -690,6 +691,7 @@ fn find_in_halves(
                     .iter()
                     .filter(|row| names.binary_search(&row.normalized_name).is_ok())
                     .cloned()
+                    .map(AffectedInput::from)
                     .collect();
                 find(
                     kb_version,
@@ -729,7 +731,7 @@ fn find_in_halves(
                 .collect();
             unresolved.sort_unstable_by_key(|component| component.id);
             unmatched = match_components(
-                &compile_rows(kb_version, Vec::new(), Vec::new()),
+                &compile_rows(kb_version, Vec::<AffectedInput>::new(), Vec::new()),
                 &unresolved,
                 false,
             )
@@ -812,7 +814,7 @@ struct Records<'a> {
 }
 
 impl<'a> Records<'a> {
-    fn of(snapshot: &'a ScanSnapshot) -> Records<'a> {
+    fn of<Row>(snapshot: &'a ScanSnapshot<Row>) -> Records<'a> {
         Records {
             references: &snapshot.references,
             views: &snapshot.views,
@@ -825,7 +827,7 @@ impl<'a> Records<'a> {
 /// finding chosen per component and alias group.
 fn find(
     kb_version: i64,
-    (rows, cpe_rows, cpe): (Vec<AffectedPackageRow>, Vec<CpeMatchRow>, bool),
+    (rows, cpe_rows, cpe): (Vec<AffectedInput>, Vec<CpeMatchRow>, bool),
     components: &[ComponentIdentity],
     resolved: Vec<ResolvedPurl>,
     packages: &[Package],

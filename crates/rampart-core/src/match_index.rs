@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::package_name::package_lookup_key;
 
 /// One `affected[]` entry of a stored record, as the index is built from it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AffectedInput {
     pub vulnerability_id: i64,
     pub vuln_id: String,

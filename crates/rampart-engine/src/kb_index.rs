@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use rampart_core::match_index::{AffectedInput, CpeInput, MatchIndex, MatchIndexHandle};
-use rampart_formats::advisory::{AffectedRange, CpeOperator};
+use rampart_formats::advisory::CpeOperator;
 use rampart_store::{AffectedPackageRow, CpeMatchRow, Store, StoreError};
 
 /// How often replicas check whether the knowledge base changed (one cheap query).
@@ -41,26 +41,17 @@ pub async fn index_of_rows(
         .map_err(|e| StoreError::Corrupt(format!("index build task failed: {e}")))
 }
 
-/// Compiles an index of these rows on the calling thread. A one-off scan passes the rows of
-/// just the packages it names ([`rampart_store::ScanSnapshot`]) and has nothing else to do
-/// meanwhile: a thread of its own would only cost its start and a fresh allocator arena,
-/// every page of which faults in (a tenth of a worst-case scan's time).
+/// Compiles an index of these rows (stored rows, or the scan index's ready inputs) on the
+/// calling thread. A one-off scan passes the rows of just the packages it names
+/// ([`rampart_store::ScanSnapshot`]) and has nothing else to do meanwhile: a thread of its own
+/// would only cost its start and a fresh allocator arena, every page of which faults in (a
+/// tenth of a worst-case scan's time).
 pub fn compile_rows(
     version: i64,
-    affected: Vec<AffectedPackageRow>,
+    affected: impl IntoIterator<Item = impl Into<AffectedInput>>,
     cpe: Vec<CpeMatchRow>,
 ) -> MatchIndex {
-    let affected = affected.into_iter().map(|row| AffectedInput {
-        vulnerability_id: row.vulnerability_id,
-        vuln_id: row.vuln_id,
-        modified: row.modified,
-        withdrawn: row.withdrawn.is_some(),
-        informational: row.informational,
-        ranges: serde_json::from_str::<Vec<AffectedRange>>(&row.ranges).unwrap_or_default(),
-        versions: serde_json::from_str::<Vec<String>>(&row.versions).unwrap_or_default(),
-        ecosystem: row.ecosystem,
-        name: row.name,
-    });
+    let affected = affected.into_iter().map(Into::into);
     let cpe = cpe.into_iter().map(|row| CpeInput {
         vulnerability_id: row.vulnerability_id,
         product_id: row.product_id,

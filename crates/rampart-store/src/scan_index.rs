@@ -13,21 +13,28 @@
 //! Layout, integers little-endian:
 //! `MAGIC` · crc32 of everything after it (u32) · header length (u64) · postcard [`Header`] ·
 //! one (name end, entry end) pair of u64 per package name, names sorted · the names' bytes ·
-//! one postcard [`Entry`] per name.
+//! one postcard [`Entry`] per name. An entry holds its rows as the match index takes them
+//! (ranges and listed versions decoded, times as integers): a scan decodes them and compiles
+//! them, and parses no JSON and no date.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
+use chrono::{DateTime, Utc};
+use rampart_core::match_index::AffectedInput;
+use rampart_formats::advisory::AffectedRange;
 use serde::{Deserialize, Serialize};
 
-use crate::{AffectedPackageRow, MatchedRecordView, ScanSnapshot, StoreError, VulnerabilityRef};
+use crate::{MatchedRecordView, ScanSnapshot, StoreError, VulnerabilityRef};
 
 /// The index file's name inside a data directory.
 pub const SCAN_INDEX_FILE: &str = "scan-index";
 
-const MAGIC: &[u8; 8] = b"RMPSCAN\x01";
+/// The file's kind and format version: an index of another version (an older rampart's) is
+/// stale, and the next scan writes it anew.
+const MAGIC: &[u8; 8] = b"RMPSCAN\x02";
 /// MAGIC, the checksum and the header's length.
 const PREFIX_LEN: usize = MAGIC.len() + 4 + 8;
 /// One name's (name end, entry end).
@@ -54,10 +61,108 @@ struct Header {
 /// positions in the whole knowledge base's id order, and the records among them.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Entry {
-    affected: Vec<(u64, AffectedPackageRow)>,
-    references: Vec<VulnerabilityRef>,
+    affected: Vec<(u64, IndexedInput)>,
+    references: Vec<IndexedReference>,
     views: Vec<MatchedRecordView>,
     group_identifiers: Vec<(i64, Vec<String>)>,
+}
+
+/// An [`AffectedInput`] as the file holds it. Its ranges never carry `database_specific`
+/// (which [`AffectedInput::from`] drops), so postcard can read them back.
+#[derive(Debug, Serialize, Deserialize)]
+struct IndexedInput {
+    vulnerability_id: i64,
+    vuln_id: String,
+    modified: Timestamp,
+    withdrawn: bool,
+    informational: Option<String>,
+    ecosystem: String,
+    name: String,
+    ranges: Vec<AffectedRange>,
+    versions: Vec<String>,
+}
+
+/// A [`VulnerabilityRef`] as the file holds it.
+#[derive(Debug, Serialize, Deserialize)]
+struct IndexedReference {
+    internal_id: i64,
+    vuln_id: String,
+    group_id: i64,
+    source: String,
+    published: Option<Timestamp>,
+}
+
+/// A time as seconds and nanoseconds since the epoch: exact, and read without parsing text.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Timestamp(i64, u32);
+
+impl From<DateTime<Utc>> for Timestamp {
+    fn from(time: DateTime<Utc>) -> Self {
+        Timestamp(time.timestamp(), time.timestamp_subsec_nanos())
+    }
+}
+
+impl Timestamp {
+    fn time(self) -> Result<DateTime<Utc>, ScanIndexError> {
+        DateTime::from_timestamp(self.0, self.1)
+            .ok_or_else(|| ScanIndexError::Damaged(format!("a time out of range: {self:?}")))
+    }
+}
+
+impl From<AffectedInput> for IndexedInput {
+    fn from(input: AffectedInput) -> Self {
+        IndexedInput {
+            vulnerability_id: input.vulnerability_id,
+            vuln_id: input.vuln_id,
+            modified: input.modified.into(),
+            withdrawn: input.withdrawn,
+            informational: input.informational,
+            ecosystem: input.ecosystem,
+            name: input.name,
+            ranges: input.ranges,
+            versions: input.versions,
+        }
+    }
+}
+
+impl IndexedInput {
+    fn into_input(self) -> Result<AffectedInput, ScanIndexError> {
+        Ok(AffectedInput {
+            vulnerability_id: self.vulnerability_id,
+            vuln_id: self.vuln_id,
+            modified: self.modified.time()?,
+            withdrawn: self.withdrawn,
+            informational: self.informational,
+            ecosystem: self.ecosystem,
+            name: self.name,
+            ranges: self.ranges,
+            versions: self.versions,
+        })
+    }
+}
+
+impl From<&VulnerabilityRef> for IndexedReference {
+    fn from(reference: &VulnerabilityRef) -> Self {
+        IndexedReference {
+            internal_id: reference.internal_id,
+            vuln_id: reference.vuln_id.clone(),
+            group_id: reference.group_id,
+            source: reference.source.clone(),
+            published: reference.published.map(Timestamp::from),
+        }
+    }
+}
+
+impl IndexedReference {
+    fn into_reference(self) -> Result<VulnerabilityRef, ScanIndexError> {
+        Ok(VulnerabilityRef {
+            internal_id: self.internal_id,
+            vuln_id: self.vuln_id,
+            group_id: self.group_id,
+            source: self.source,
+            published: self.published.map(Timestamp::time).transpose()?,
+        })
+    }
 }
 
 /// An open, checked index file.
@@ -139,6 +244,11 @@ impl ScanIndex {
         // SAFETY: the index is only ever replaced by renaming a new file over it (`write`),
         // never written in place, so the mapped bytes do not change under the reader.
         let map = unsafe { memmap2::Mmap::map(&file) }?;
+        let kind = &MAGIC[..MAGIC.len() - 1];
+        if map.len() >= MAGIC.len() && map.starts_with(kind) && !map.starts_with(MAGIC) {
+            // Another version's index: as good as none.
+            return Ok(None);
+        }
         Self::from_map(map).map(Some)
     }
 
@@ -251,8 +361,12 @@ impl ScanIndex {
         Ok(None)
     }
 
-    /// What [`crate::Store::scan_snapshot`] reads for these names, from the index.
-    pub fn snapshot(&self, normalized_names: &[String]) -> Result<ScanSnapshot, ScanIndexError> {
+    /// What [`crate::Store::scan_snapshot`] reads for these names, from the index, with the
+    /// rows ready for the match index.
+    pub fn snapshot(
+        &self,
+        normalized_names: &[String],
+    ) -> Result<ScanSnapshot<AffectedInput>, ScanIndexError> {
         let mut snapshot = ScanSnapshot {
             kb_version: self.header.kb_version,
             kb_stamp: self.header.kb_stamp.clone(),
@@ -266,8 +380,11 @@ impl ScanIndex {
             let Some(entry) = self.entry(name)? else {
                 continue;
             };
-            affected.extend(entry.affected);
+            for (position, input) in entry.affected {
+                affected.push((position, input.into_input()?));
+            }
             for reference in entry.references {
+                let reference = reference.into_reference()?;
                 snapshot.references.insert(reference.internal_id, reference);
             }
             for view in entry.views {
@@ -276,7 +393,7 @@ impl ScanIndex {
             snapshot.group_identifiers.extend(entry.group_identifiers);
         }
         affected.sort_unstable_by_key(|(position, _)| *position);
-        snapshot.affected = affected.into_iter().map(|(_, row)| row).collect();
+        snapshot.affected = affected.into_iter().map(|(_, input)| input).collect();
         Ok(snapshot)
     }
 
@@ -287,7 +404,8 @@ impl ScanIndex {
         let mut entries: BTreeMap<&str, Entry> = BTreeMap::new();
         for (position, row) in all.affected.iter().enumerate() {
             let entry = entries.entry(row.normalized_name.as_str()).or_default();
-            entry.affected.push((position as u64, row.clone()));
+            let input = AffectedInput::from(row.clone());
+            entry.affected.push((position as u64, input.into()));
         }
         for entry in entries.values_mut() {
             let mut records: Vec<i64> = entry
@@ -299,7 +417,7 @@ impl ScanIndex {
             records.dedup();
             entry.references = records
                 .iter()
-                .filter_map(|id| all.references.get(id).cloned())
+                .filter_map(|id| all.references.get(id).map(IndexedReference::from))
                 .collect();
             entry.views = records
                 .iter()
@@ -380,6 +498,7 @@ impl crate::Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::AffectedPackageRow;
     use chrono::TimeZone;
     use std::collections::HashMap;
 
@@ -391,19 +510,21 @@ mod tests {
         AffectedPackageRow {
             vulnerability_id: id,
             vuln_id: format!("RUSTSEC-2020-{id:04}"),
+            // Nanoseconds too: the index keeps times exact.
             modified: chrono::Utc
-                .timestamp_opt(1_600_000_000 + i64::from(position), 0)
+                .timestamp_opt(1_600_000_000 + i64::from(position), 123_456_789)
                 .unwrap(),
-            withdrawn: None,
+            withdrawn: (id == 5).then(|| chrono::Utc.timestamp_opt(1_700_000_000, 0).unwrap()),
             informational: (id % 3 == 0).then(|| "unmaintained".to_string()),
             ecosystem: "crates.io".into(),
             name: name.to_uppercase(),
             normalized_name: name.into(),
             purl: Some(format!("pkg:cargo/{name}")),
+            // As ingest stores them; `database_specific` is not kept in the index.
             ranges: format!(
-                r#"[{{"type":"SEMVER","events":[{{"introduced":"0"}},{{"fixed":"1.{position}.0"}}]}}]"#
+                r#"[{{"kind":"SEMVER","repo":null,"events":[{{"introduced":"0"}},{{"fixed":"1.{position}.0"}}],"database_specific":{{"source":"x"}}}},{{"kind":"GIT","repo":"https://g/{name}","events":[{{"introduced":"abc"}}],"database_specific":null}}]"#
             ),
-            versions: "[]".into(),
+            versions: format!(r#"["0.{position}.1","0.{position}.2"]"#),
         }
     }
 
@@ -413,7 +534,8 @@ mod tests {
             vuln_id: format!("RUSTSEC-2020-{id:04}"),
             group_id: id / 2,
             source: "osv".into(),
-            published: None,
+            published: (id % 2 == 1)
+                .then(|| chrono::Utc.timestamp_opt(1_500_000_000 + id, 987).unwrap()),
         }
     }
 
@@ -461,8 +583,9 @@ mod tests {
         }
     }
 
-    /// What a database read of `names` gives, computed from the whole snapshot.
-    fn expected(all: &ScanSnapshot, names: &[&str]) -> ScanSnapshot {
+    /// What a database read of `names` gives, computed from the whole snapshot, with its rows
+    /// as the index gives them.
+    fn expected(all: &ScanSnapshot, names: &[&str]) -> ScanSnapshot<AffectedInput> {
         let affected: Vec<AffectedPackageRow> = all
             .affected
             .iter()
@@ -495,6 +618,7 @@ mod tests {
                 .map(|(group, ids)| (*group, ids.clone()))
                 .collect(),
         }
+        .into_inputs()
     }
 
     fn written(all: &ScanSnapshot) -> (tempfile::TempDir, std::path::PathBuf) {
@@ -526,6 +650,28 @@ mod tests {
         // Repeated names are one name.
         let twice = vec!["c".to_string(), "a".to_string(), "c".to_string()];
         assert_eq!(index.snapshot(&twice).unwrap(), expected(&all, &["a", "c"]));
+        // Not vacuous: the rows' ranges, listed versions and exact times come back.
+        let every: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let read = index.snapshot(&every).unwrap();
+        assert_eq!(read.affected.len(), all.affected.len());
+        for (input, row) in read.affected.iter().zip(&all.affected) {
+            assert_eq!(input.ranges.len(), 2, "{input:?}");
+            assert_eq!(input.ranges[0].events.len(), 2, "{input:?}");
+            assert!(input.ranges.iter().all(|r| r.database_specific.is_none()));
+            assert_eq!(input.versions.len(), 2, "{input:?}");
+            assert_eq!(input.modified, row.modified);
+            assert_eq!(input.withdrawn, row.withdrawn.is_some());
+        }
+        assert!(read.references.values().any(|r| r.published.is_some()));
+    }
+
+    #[test]
+    fn an_index_of_another_format_version_is_stale_not_damaged() {
+        let (_dir, path) = written(&whole());
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[MAGIC.len() - 1] = 0x01;
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(ScanIndex::open(&path).unwrap().is_none());
     }
 
     #[test]
@@ -537,7 +683,10 @@ mod tests {
         };
         let (_dir, path) = written(&all);
         let index = ScanIndex::open(&path).unwrap().unwrap();
-        assert_eq!(index.snapshot(&["a".to_string()]).unwrap(), all);
+        assert_eq!(
+            index.snapshot(&["a".to_string()]).unwrap(),
+            all.into_inputs()
+        );
     }
 
     #[test]
@@ -558,6 +707,8 @@ mod tests {
             std::fs::write(&path, bytes).unwrap();
             match ScanIndex::open(&path) {
                 Err(ScanIndexError::Damaged(_)) => {}
+                // The format's version byte changed: another version's index, never read.
+                Ok(None) if bytes.len() == good.len() && bytes[MAGIC.len() - 1] != MAGIC[7] => {}
                 Ok(index) => panic!(
                     "{what}: opened as {:?}",
                     index.map(|i| i.snapshot(&names).map(|s| s.affected.len()))

@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use rampart_core::match_index::AffectedInput;
+
 use crate::findings::{
     sqlite_group_identifiers, sqlite_matched_record_views, sqlite_vulnerability_refs,
 };
@@ -13,21 +15,49 @@ use crate::{
 
 /// The knowledge base as one scan sees it: the affected-package rows of the named packages,
 /// and for every record among them its reference, its rating and its alias group's
-/// identifiers.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct ScanSnapshot {
+/// identifiers. Read from the database, the rows are stored rows; from the scan index
+/// ([`crate::ScanIndex`]), they are ready for the match index ([`AffectedInput`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanSnapshot<Row = AffectedPackageRow> {
     pub kb_version: i64,
     /// The random stamp the version was bumped with (see migration 0033): a version and a
     /// stamp name one state of one database.
     pub kb_stamp: String,
     /// In the order of their ids.
-    pub affected: Vec<AffectedPackageRow>,
+    pub affected: Vec<Row>,
     /// By the record's internal id.
     pub references: HashMap<i64, VulnerabilityRef>,
     /// By the record's internal id.
     pub views: HashMap<i64, MatchedRecordView>,
     /// Sorted identifiers by alias group.
     pub group_identifiers: HashMap<i64, Vec<String>>,
+}
+
+impl<Row> Default for ScanSnapshot<Row> {
+    fn default() -> Self {
+        ScanSnapshot {
+            kb_version: 0,
+            kb_stamp: String::new(),
+            affected: Vec::new(),
+            references: HashMap::new(),
+            views: HashMap::new(),
+            group_identifiers: HashMap::new(),
+        }
+    }
+}
+
+impl ScanSnapshot {
+    /// The same snapshot with its rows as the match index takes them.
+    pub fn into_inputs(self) -> ScanSnapshot<AffectedInput> {
+        ScanSnapshot {
+            kb_version: self.kb_version,
+            kb_stamp: self.kb_stamp,
+            affected: self.affected.into_iter().map(AffectedInput::from).collect(),
+            references: self.references,
+            views: self.views,
+            group_identifiers: self.group_identifiers,
+        }
+    }
 }
 
 impl Store {

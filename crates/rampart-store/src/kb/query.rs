@@ -1,7 +1,8 @@
 //! Reading the knowledge base: alias groups, records, enrichment (KEV, EPSS, exploits).
 
 use chrono::{DateTime, Utc};
-use rampart_formats::advisory::Advisory;
+use rampart_core::match_index::AffectedInput;
+use rampart_formats::advisory::{Advisory, AffectedRange};
 use serde::{Deserialize, Serialize};
 
 use super::records::{with_page_urls, EpssPoint, EpssView, ExploitView, KevView};
@@ -470,6 +471,30 @@ pub struct AffectedPackageRow {
     pub ranges: String,
     /// JSON of `Vec<String>`.
     pub versions: String,
+}
+
+/// The row as the match index takes it: its ranges and listed versions read from their JSON
+/// (stored by us, so unreadable JSON only comes from a damaged database, and reads as none). A
+/// range's `database_specific` is not kept: matching never reads it.
+impl From<AffectedPackageRow> for AffectedInput {
+    fn from(row: AffectedPackageRow) -> AffectedInput {
+        let mut ranges =
+            serde_json::from_str::<Vec<AffectedRange>>(&row.ranges).unwrap_or_default();
+        for range in &mut ranges {
+            range.database_specific = None;
+        }
+        AffectedInput {
+            vulnerability_id: row.vulnerability_id,
+            vuln_id: row.vuln_id,
+            modified: row.modified,
+            withdrawn: row.withdrawn.is_some(),
+            informational: row.informational,
+            ranges,
+            versions: serde_json::from_str::<Vec<String>>(&row.versions).unwrap_or_default(),
+            ecosystem: row.ecosystem,
+            name: row.name,
+        }
+    }
 }
 
 /// The columns of [`AffectedPackageRow`], in its fields' order.

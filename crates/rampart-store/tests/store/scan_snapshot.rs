@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use rampart_core::match_index::AffectedInput;
 use rampart_formats::advisory::{parse_osv_json, Advisory};
 use rampart_store::{
     current_index, DatabaseLocation, IndexState, ScanSnapshot, Store, SCAN_INDEX_FILE,
@@ -251,7 +252,7 @@ async fn sqlite_store(dir: &Path) -> Store {
 }
 
 /// The index's snapshot of `names`, which must be current.
-fn indexed(dir: &Path, names: &[String]) -> ScanSnapshot {
+fn indexed(dir: &Path, names: &[String]) -> ScanSnapshot<AffectedInput> {
     match current_index(dir) {
         IndexState::Current(index) => index.snapshot(names).unwrap(),
         other => panic!("the index is not current: {other:?}"),
@@ -283,7 +284,7 @@ async fn the_scan_index_gives_what_the_database_gives_until_the_knowledge_base_m
     let mut name_sets = vec![all.clone(), every_other, the_rest, Vec::new()];
     name_sets.extend(all.iter().take(40).map(|name| vec![name.clone()]));
     for names in &name_sets {
-        let expected = store.scan_snapshot(names).await.unwrap();
+        let expected = store.scan_snapshot(names).await.unwrap().into_inputs();
         assert_eq!(indexed(dir.path(), names), expected, "{names:?}");
     }
     // Not vacuous: the whole corpus's rows, ratings and KEV entries come through.
@@ -307,7 +308,7 @@ async fn the_scan_index_gives_what_the_database_gives_until_the_knowledge_base_m
     store.write_scan_index(dir.path()).await.unwrap();
     assert_eq!(
         indexed(dir.path(), &all),
-        store.scan_snapshot(&all).await.unwrap()
+        store.scan_snapshot(&all).await.unwrap().into_inputs()
     );
 
     // Another database at the same version is another state: the stamp tells them apart.
