@@ -539,6 +539,16 @@ fn compile(ecosystem: &str, input: &AffectedInput) -> Option<CompiledAffected> {
     CompiledAffected::compile(&ecosystem, ranges, Vec::new()).ok()
 }
 
+/// The one shared copy of `text` (made on first sight; looked up without a copy after).
+fn interned(shared: &mut HashMap<String, Arc<str>>, text: &str) -> Arc<str> {
+    if let Some(existing) = shared.get(text) {
+        return existing.clone();
+    }
+    let new: Arc<str> = Arc::from(text);
+    shared.insert(text.to_string(), new.clone());
+    new
+}
+
 /// Builds one package's entry list from its inputs: compiles each entry's ranges and keeps
 /// the listed version texts once, with their equality classes under the scheme.
 fn build_package(
@@ -585,14 +595,8 @@ fn build_package(
     let entries = inputs
         .into_iter()
         .map(|input| {
-            let vuln_id = ids
-                .entry(input.vuln_id.clone())
-                .or_insert_with(|| Arc::from(input.vuln_id.as_str()))
-                .clone();
-            let ecosystem = ecosystems
-                .entry(input.ecosystem.clone())
-                .or_insert_with(|| Arc::from(input.ecosystem.as_str()))
-                .clone();
+            let vuln_id = interned(ids, input.vuln_id.as_str());
+            let ecosystem = interned(ecosystems, input.ecosystem.as_str());
             stats.affected_entries += 1;
             stats.ranges += input.ranges.len();
             let ranges = match compile(&input.ecosystem, &input) {

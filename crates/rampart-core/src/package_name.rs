@@ -11,23 +11,29 @@
 /// (`github.com/Sirupsen/logrus`). Everything else (Maven coordinates, RubyGems, distros) is
 /// case-sensitive and kept as written.
 pub fn normalize_package_name(ecosystem: &str, name: &str) -> String {
+    let mut normalized = String::with_capacity(name.len());
+    push_normalized_name(&mut normalized, ecosystem, name);
+    normalized
+}
+
+/// [`normalize_package_name`] appended to `out`.
+fn push_normalized_name(out: &mut String, ecosystem: &str, name: &str) {
     let base = ecosystem.split(':').next().unwrap_or(ecosystem).trim();
     let name = name.trim();
     if base.eq_ignore_ascii_case("PyPI") {
-        let mut normalized = String::with_capacity(name.len());
         let mut in_separator = false;
         for c in name.chars() {
             if matches!(c, '-' | '_' | '.') {
                 if !in_separator {
-                    normalized.push('-');
+                    out.push('-');
                 }
                 in_separator = true;
             } else {
-                normalized.extend(c.to_lowercase());
+                out.extend(c.to_lowercase());
                 in_separator = false;
             }
         }
-        return normalized;
+        return;
     }
     const CASE_INSENSITIVE: [&str; 7] =
         ["crates.io", "NuGet", "Packagist", "npm", "Hex", "Pub", "Go"];
@@ -35,21 +41,35 @@ pub fn normalize_package_name(ecosystem: &str, name: &str) -> String {
         .iter()
         .any(|known| base.eq_ignore_ascii_case(known))
     {
-        return name.to_lowercase();
+        push_lowercase(out, name);
+    } else {
+        out.push_str(name);
     }
-    name.to_string()
+}
+
+/// `text` lower-cased, appended to `out` (ASCII in place; anything else as
+/// [`str::to_lowercase`] spells it, final sigma included).
+fn push_lowercase(out: &mut String, text: &str) {
+    if text.is_ascii() {
+        let start = out.len();
+        out.push_str(text);
+        out[start..].make_ascii_lowercase();
+    } else {
+        out.push_str(&text.to_lowercase());
+    }
 }
 
 /// `lower(base ecosystem)/normalised name`: one string that two spellings of the same
 /// package share (`PyPI:3.11`/`Zope_Interface` and `pypi`/`zope.interface`), for lookups in
-/// the store and the match index.
+/// the store and the match index. Built in one allocation: the match index makes one per
+/// affected row and per query.
 pub fn package_lookup_key(ecosystem: &str, name: &str) -> String {
     let base = ecosystem.split(':').next().unwrap_or(ecosystem).trim();
-    format!(
-        "{}/{}",
-        base.to_lowercase(),
-        normalize_package_name(ecosystem, name)
-    )
+    let mut key = String::with_capacity(base.len() + 1 + name.len());
+    push_lowercase(&mut key, base);
+    key.push('/');
+    push_normalized_name(&mut key, ecosystem, name);
+    key
 }
 
 /// The canonical spelling of an ecosystem's base name for lookups: case-insensitive match
@@ -69,6 +89,26 @@ mod tests {
             "zope-interface"
         );
         assert_eq!(normalize_package_name("PyPI", "a__b-.c"), "a-b-c");
+    }
+
+    #[test]
+    fn lookup_keys_join_the_lower_cased_base_ecosystem_and_the_normalised_name() {
+        assert_eq!(
+            package_lookup_key("PyPI:3.11", " Zope_Interface "),
+            "pypi/zope-interface"
+        );
+        assert_eq!(package_lookup_key("crates.io", "Serde"), "crates.io/serde");
+        assert_eq!(
+            package_lookup_key("Maven", "org.Foo:Bar"),
+            "maven/org.Foo:Bar"
+        );
+        // Non-ASCII names fold as `str::to_lowercase` does, final sigma included.
+        assert_eq!(package_lookup_key("npm", "ΟΔΟΣ"), "npm/οδος");
+        assert_eq!(
+            package_lookup_key("npm", "ΟΔΟΣ"),
+            format!("npm/{}", "ΟΔΟΣ".to_lowercase())
+        );
+        assert_eq!(package_lookup_key("Ubuntu:22.04", "Ä"), "ubuntu/Ä");
     }
 
     #[test]
