@@ -761,7 +761,13 @@ fn half_of(name: &str) -> u8 {
     name.bytes().fold(0u8, |hash, byte| hash ^ byte) & 1
 }
 
-/// Runs `first` here and `second`, if any, on a thread beside it.
+/// How long the calling thread waits awake for the other half before it sleeps in `join`.
+const AWAKE_WAIT: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// Runs `first` here and `second`, if any, on a thread beside it. Done with its own half,
+/// this thread waits for the other awake (spinning, at most [`AWAKE_WAIT`]) rather than
+/// asleep: on a virtual machine a vCPU that has slept for more than a fraction of a
+/// millisecond can take a millisecond or more to be scheduled again.
 fn in_two<A: Send, B: Send>(
     first: impl FnOnce() -> A,
     second: Option<impl FnOnce() -> B + Send>,
@@ -769,6 +775,12 @@ fn in_two<A: Send, B: Send>(
     std::thread::scope(|scope| {
         let second = second.map(|second| scope.spawn(second));
         let first = first();
+        if let Some(second) = &second {
+            let started = std::time::Instant::now();
+            while !second.is_finished() && started.elapsed() < AWAKE_WAIT {
+                std::hint::spin_loop();
+            }
+        }
         let second = second.map(|second| match second.join() {
             Ok(value) => value,
             Err(panic) => std::panic::resume_unwind(panic),
