@@ -25,6 +25,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{self, AtomicBool};
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
@@ -486,11 +487,21 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
     // own while the input is read and matched against the scan index: the findings stand only
     // if the index turns out to be of that state (neither needs the other until then, and the
     // thread's start can take milliseconds on a virtual machine whose other CPU is asleep).
+    // Done, it waits awake for the halves to split (see `HALVES_STARTED`).
     let location = args.server.is_none().then(|| database(args));
     let kb_state = match &location {
         Some(Ok(DatabaseLocation::SqliteDir(dir))) if !args.cpe => {
             let dir = dir.clone();
-            Some(std::thread::spawn(move || database_kb_state(&dir)))
+            Some(std::thread::spawn(move || {
+                let state = database_kb_state(&dir);
+                let started = std::time::Instant::now();
+                while !HALVES_STARTED.load(atomic::Ordering::Relaxed)
+                    && started.elapsed() < AWAKE_WAIT
+                {
+                    std::hint::spin_loop();
+                }
+                state
+            }))
         }
         _ => None,
     };
@@ -761,6 +772,12 @@ fn half_of(name: &str) -> u8 {
     name.bytes().fold(0u8, |hash, byte| hash ^ byte) & 1
 }
 
+/// Set when the halves split: until then the thread that read the knowledge base's state
+/// stays awake (at most [`AWAKE_WAIT`]), so that the second half's thread starts on a vCPU
+/// that is running, not one the host has to schedule again (a scan per process: once set,
+/// it stays set, which only costs a later scan that wait).
+static HALVES_STARTED: AtomicBool = AtomicBool::new(false);
+
 /// How long the calling thread waits awake for the other half before it sleeps in `join`.
 const AWAKE_WAIT: std::time::Duration = std::time::Duration::from_millis(25);
 
@@ -773,6 +790,7 @@ fn in_two<A: Send, B: Send>(
     second: Option<impl FnOnce() -> B + Send>,
 ) -> (A, Option<B>) {
     std::thread::scope(|scope| {
+        HALVES_STARTED.store(true, atomic::Ordering::Relaxed);
         let second = second.map(|second| scope.spawn(second));
         let first = first();
         if let Some(second) = &second {
