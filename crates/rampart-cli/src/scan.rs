@@ -507,10 +507,10 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
     };
     let input = read_input(&args.file, args.include_local)?;
     let vex_documents = scan_vex::read_documents(&args.vex)?;
-    let mut components: Vec<ComponentIdentity> = input
-        .packages
-        .iter()
-        .enumerate()
+    // Each component's id is its place in the input; they are listed in the order the
+    // halves take them (see `find_in_halves`), which spares moving them there.
+    let mut components: Vec<ComponentIdentity> = in_halves_order(&input.packages, args.cpe)
+        .into_iter()
         .map(|(i, p)| ComponentIdentity {
             id: i as i64,
             name: p.name.clone(),
@@ -673,8 +673,9 @@ fn find_in_halves(
     packages: &[Package],
     cpe: bool,
 ) -> anyhow::Result<(Vec<FindingOut>, UnmatchedComponents)> {
-    let split = components.len() >= SPLIT_MATCHING_FROM && !cpe;
-    // The first half's components first, each half's in the input's order (a stable sort).
+    let split = splits(components.len(), cpe);
+    // The first half's components first, each half's in the input's order (a stable sort;
+    // one pass over components listed by `in_halves_order`).
     if split {
         components.sort_by_key(|component| half_of(&component.name));
     }
@@ -765,6 +766,24 @@ fn find_in_halves(
         }
     }
     Ok((findings, unmatched))
+}
+
+/// Whether a scan of `components` components matches them in two halves.
+fn splits(components: usize, cpe: bool) -> bool {
+    components >= SPLIT_MATCHING_FROM && !cpe
+}
+
+/// The input's packages with their places, in the order `find_in_halves` takes them: when it
+/// splits, the first half's then the second's, each in the input's order; otherwise as given.
+fn in_halves_order(packages: &[Package], cpe: bool) -> Vec<(usize, &Package)> {
+    let numbered = packages.iter().enumerate();
+    if !splits(packages.len(), cpe) {
+        return numbered.collect();
+    }
+    let (mut first, second): (Vec<_>, Vec<_>) =
+        numbered.partition(|(_, package)| half_of(&package.name) == 0);
+    first.extend(second);
+    first
 }
 
 /// Which half of a split scan a package name falls in.
