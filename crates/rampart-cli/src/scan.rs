@@ -26,6 +26,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{self, AtomicBool};
+use std::sync::{mpsc, Arc, Mutex};
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
@@ -483,28 +484,21 @@ fn is_read_only(error: &ScanIndexError) -> bool {
 }
 
 async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
-    // A data directory's knowledge-base state is read from its database on a thread of its
-    // own while the input is read and matched against the scan index: the findings stand only
-    // if the index turns out to be of that state (neither needs the other until then, and the
-    // thread's start can take milliseconds on a virtual machine whose other CPU is asleep).
-    // Done, it waits awake for the halves to split (see `HALVES_STARTED`).
+    // A data directory's knowledge-base state is read from its database on the spare thread
+    // while the input is read and matched against the scan index: the findings stand only if
+    // the index turns out to be of that state (neither needs the other until then). The
+    // thread, started now, is running when the second half is handed to it.
     let location = args.server.is_none().then(|| database(args));
-    let kb_state = match &location {
+    let (state_sender, kb_state) = mpsc::sync_channel(1);
+    let spare = Spare::start(match &location {
         Some(Ok(DatabaseLocation::SqliteDir(dir))) if !args.cpe => {
             let dir = dir.clone();
-            Some(std::thread::spawn(move || {
-                let state = database_kb_state(&dir);
-                let started = std::time::Instant::now();
-                while !HALVES_STARTED.load(atomic::Ordering::Relaxed)
-                    && started.elapsed() < AWAKE_WAIT
-                {
-                    std::hint::spin_loop();
-                }
-                state
-            }))
+            Some(move || {
+                let _ = state_sender.send(database_kb_state(&dir));
+            })
         }
         _ => None,
-    };
+    });
     let input = read_input(&args.file, args.include_local)?;
     let vex_documents = scan_vex::read_documents(&args.vex)?;
     // Each component's id is its place in the input; they are listed in the order the
@@ -526,13 +520,12 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
     };
     // Only the packages the input names are read from a database (an index needs no list).
     let names = |components: &[ComponentIdentity]| package_names(&resolve_all(components));
-    let packages = &input.packages;
     let (knowledge, (mut findings, unmatched)) = match (&remote, location) {
         (Some(remote), _) => {
             let knowledge = knowledge_of_store(&remote.store, &names(&components), args.cpe).await;
             remote.store.close().await;
-            let knowledge = knowledge?;
-            let found = find_in_halves(&knowledge, &mut components, packages, args.cpe)?;
+            let knowledge = Arc::new(knowledge?);
+            let found = find_in_halves(&knowledge, &mut components, args.cpe, &spare)?;
             (knowledge, found)
         }
         (None, location) => match location.expect("a local scan has a location")? {
@@ -540,18 +533,14 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
             DatabaseLocation::SqliteDir(dir) if !args.cpe => {
                 let speculated = match ScanIndex::open(&dir.join(SCAN_INDEX_FILE)) {
                     Ok(Some(index)) => {
-                        let knowledge = Knowledge::Index(index);
-                        match find_in_halves(&knowledge, &mut components, packages, false) {
+                        let knowledge = Arc::new(Knowledge::Index(index));
+                        match find_in_halves(&knowledge, &mut components, false, &spare) {
                             Err(error) => Err(IndexState::Damaged(format!("{error:#}"))),
                             Ok(found) => {
-                                let state = kb_state
-                                    .map(|reading| reading.join())
-                                    .transpose()
-                                    .map_err(|_| {
-                                        anyhow::anyhow!("reading the knowledge base's state failed")
-                                    })?
-                                    .flatten();
-                                match &knowledge {
+                                let state = kb_state.recv().map_err(|_| {
+                                    anyhow::anyhow!("reading the knowledge base's state failed")
+                                })?;
+                                match &*knowledge {
                                     Knowledge::Index(index) if index.is_of(state.as_ref()) => {
                                         Ok((knowledge, found))
                                     }
@@ -567,9 +556,10 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
                 match speculated {
                     Ok(answer) => answer,
                     Err(state) => {
-                        let knowledge =
-                            knowledge_of_data_dir(&dir, state, || names(&components)).await?;
-                        let found = find_in_halves(&knowledge, &mut components, packages, false)?;
+                        let knowledge = Arc::new(
+                            knowledge_of_data_dir(&dir, state, || names(&components)).await?,
+                        );
+                        let found = find_in_halves(&knowledge, &mut components, false, &spare)?;
                         (knowledge, found)
                     }
                 }
@@ -578,12 +568,13 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
                 let store = open_store(&location).await?;
                 let knowledge = knowledge_of_store(&store, &names(&components), args.cpe).await;
                 store.close().await;
-                let knowledge = knowledge?;
-                let found = find_in_halves(&knowledge, &mut components, packages, args.cpe)?;
+                let knowledge = Arc::new(knowledge?);
+                let found = find_in_halves(&knowledge, &mut components, args.cpe, &spare)?;
                 (knowledge, found)
             }
         },
     };
+    spare.finish();
     let kb_version = knowledge.kb_version();
     // The process ends soon after: freeing these entry by entry would only cost time.
     std::mem::forget((knowledge, components));
@@ -660,18 +651,18 @@ fn package_names(resolved: &[ResolvedPurl]) -> Vec<String> {
 }
 
 /// The findings of the components, in report order, and the components without a package to
-/// look up: in two halves on two threads, split by package name. Each half resolves its
-/// components' purls, takes the knowledge of the packages they name, compiles its index,
-/// matches and chooses its findings, exactly as the whole would for those components (a
-/// component finds only its own package's entries, and findings are per component). The
-/// halves' findings are merged in report order; a package's findings all come from one half,
-/// so ties keep the input's order. Matching by CPE is not split (a CPE may name any package's
-/// records).
+/// look up: in two halves, the second on the spare thread, split by package name. Each half
+/// resolves its components' purls, takes the knowledge of the packages they name, compiles
+/// its index, matches and chooses its findings, exactly as the whole would for those
+/// components (a component finds only its own package's entries, and findings are per
+/// component). The halves' findings are merged in report order; a package's findings all
+/// come from one half, so ties keep the input's order. Matching by CPE is not split (a CPE may
+/// name any package's records). `components` are left in the order the halves took them.
 fn find_in_halves(
-    knowledge: &Knowledge,
-    components: &mut [ComponentIdentity],
-    packages: &[Package],
+    knowledge: &Arc<Knowledge>,
+    components: &mut Vec<ComponentIdentity>,
     cpe: bool,
+    spare: &Spare,
 ) -> anyhow::Result<(Vec<FindingOut>, UnmatchedComponents)> {
     let split = splits(components.len(), cpe);
     // The first half's components first, each half's in the input's order (a stable sort;
@@ -684,62 +675,22 @@ fn find_in_halves(
     } else {
         components.len()
     };
-    let (first, second) = components.split_at(first_len);
-    let kb_version = knowledge.kb_version();
-    let half = |components: &[ComponentIdentity]| {
-        let resolved = resolve_all(components);
-        let names = package_names(&resolved);
-        let unresolved: Vec<i64> = components
-            .iter()
-            .zip(&resolved)
-            .filter(|(_, resolved)| resolved.is_err())
-            .map(|(component, _)| component.id)
-            .collect();
-        let found = match knowledge {
-            Knowledge::Index(index) => {
-                let mut snapshot = index.snapshot(&names)?;
-                let rows = std::mem::take(&mut snapshot.affected);
-                let found = find(
-                    kb_version,
-                    (rows, Vec::new(), false),
-                    components,
-                    resolved,
-                    packages,
-                    Records::of(&snapshot),
-                );
-                // The process ends soon after: freeing these entry by entry would only cost
-                // time.
-                std::mem::forget(snapshot);
-                found
-            }
-            Knowledge::Snapshot(snapshot, cpe_rows) => {
-                let rows = snapshot
-                    .affected
-                    .iter()
-                    .filter(|row| names.binary_search(&row.normalized_name).is_ok())
-                    .cloned()
-                    .map(AffectedInput::from)
-                    .collect();
-                find(
-                    kb_version,
-                    (rows, cpe_rows.clone(), cpe),
-                    components,
-                    resolved,
-                    packages,
-                    Records::of(snapshot),
-                )
-            }
-        };
-        Ok::<_, ScanIndexError>((found, unresolved))
-    };
-    let (first_found, second_found) = in_two(
-        || half(first),
-        (!second.is_empty()).then_some(|| half(second)),
-    );
+    let second = components.split_off(first_len);
+    let second_half = (!second.is_empty()).then(|| {
+        let knowledge = Arc::clone(knowledge);
+        move || {
+            let found = find_half(&knowledge, &second, cpe);
+            (found, second)
+        }
+    });
+    let (first_found, second_found) =
+        in_two(|| find_half(knowledge, components, cpe), second_half, spare);
     let ((mut findings, mut unmatched), first_unresolved) = first_found?;
-    if let Some(((second_findings, second_unmatched), second_unresolved)) =
-        second_found.transpose()?
-    {
+    if let Some((second_found, second)) = second_found {
+        let first_len = components.len();
+        components.extend(second);
+        let (first, second) = components.split_at(first_len);
+        let ((second_findings, second_unmatched), second_unresolved) = second_found?;
         findings = merged(findings, second_findings);
         if first_unresolved.is_empty() || second_unresolved.is_empty() {
             unmatched.merge(second_unmatched);
@@ -758,7 +709,11 @@ fn find_in_halves(
                 .collect();
             unresolved.sort_unstable_by_key(|component| component.id);
             unmatched = match_components(
-                &compile_rows(kb_version, Vec::<AffectedInput>::new(), Vec::new()),
+                &compile_rows(
+                    knowledge.kb_version(),
+                    Vec::<AffectedInput>::new(),
+                    Vec::new(),
+                ),
                 &unresolved,
                 false,
             )
@@ -766,6 +721,60 @@ fn find_in_halves(
         }
     }
     Ok((findings, unmatched))
+}
+
+/// One half's findings and the components it found without a package to look up (by id).
+type HalfFound = ((Vec<FindingOut>, UnmatchedComponents), Vec<i64>);
+
+/// One half of [`find_in_halves`]: `components` in the input's order.
+fn find_half(
+    knowledge: &Knowledge,
+    components: &[ComponentIdentity],
+    cpe: bool,
+) -> Result<HalfFound, ScanIndexError> {
+    let kb_version = knowledge.kb_version();
+    let resolved = resolve_all(components);
+    let names = package_names(&resolved);
+    let unresolved: Vec<i64> = components
+        .iter()
+        .zip(&resolved)
+        .filter(|(_, resolved)| resolved.is_err())
+        .map(|(component, _)| component.id)
+        .collect();
+    let found = match knowledge {
+        Knowledge::Index(index) => {
+            let mut snapshot = index.snapshot(&names)?;
+            let rows = std::mem::take(&mut snapshot.affected);
+            let found = find(
+                kb_version,
+                (rows, Vec::new(), false),
+                components,
+                resolved,
+                Records::of(&snapshot),
+            );
+            // The process ends soon after: freeing these entry by entry would only cost
+            // time.
+            std::mem::forget(snapshot);
+            found
+        }
+        Knowledge::Snapshot(snapshot, cpe_rows) => {
+            let rows = snapshot
+                .affected
+                .iter()
+                .filter(|row| names.binary_search(&row.normalized_name).is_ok())
+                .cloned()
+                .map(AffectedInput::from)
+                .collect();
+            find(
+                kb_version,
+                (rows, cpe_rows.clone(), cpe),
+                components,
+                resolved,
+                Records::of(snapshot),
+            )
+        }
+    };
+    Ok((found, unresolved))
 }
 
 /// Whether a scan of `components` components matches them in two halves.
@@ -791,39 +800,149 @@ fn half_of(name: &str) -> u8 {
     name.bytes().fold(0u8, |hash, byte| hash ^ byte) & 1
 }
 
-/// Set when the halves split: until then the thread that read the knowledge base's state
-/// stays awake (at most [`AWAKE_WAIT`]), so that the second half's thread starts on a vCPU
-/// that is running, not one the host has to schedule again (a scan per process: once set,
-/// it stays set, which only costs a later scan that wait).
-static HALVES_STARTED: AtomicBool = AtomicBool::new(false);
-
-/// How long the calling thread waits awake for the other half before it sleeps in `join`.
+/// How long a thread waits awake (spinning) for the other before it sleeps: on a virtual
+/// machine a vCPU that has slept for more than a fraction of a millisecond can take a
+/// millisecond or more to be scheduled again.
 const AWAKE_WAIT: std::time::Duration = std::time::Duration::from_millis(25);
 
-/// Runs `first` here and `second`, if any, on a thread beside it. Done with its own half,
-/// this thread waits for the other awake (spinning, at most [`AWAKE_WAIT`]) rather than
-/// asleep: on a virtual machine a vCPU that has slept for more than a fraction of a
-/// millisecond can take a millisecond or more to be scheduled again.
-fn in_two<A: Send, B: Send>(
-    first: impl FnOnce() -> A,
-    second: Option<impl FnOnce() -> B + Send>,
-) -> (A, Option<B>) {
-    std::thread::scope(|scope| {
-        HALVES_STARTED.store(true, atomic::Ordering::Relaxed);
-        let second = second.map(|second| scope.spawn(second));
-        let first = first();
-        if let Some(second) = &second {
-            let started = std::time::Instant::now();
-            while !second.is_finished() && started.elapsed() < AWAKE_WAIT {
+/// A work item for the [`Spare`] thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A second thread, started before its work is known so that it is running when work comes
+/// (starting a thread costs from a tenth of a millisecond to several on a virtual machine whose
+/// other vCPU sleeps). It does its first task, then the jobs handed to it, waiting for them
+/// awake (at most [`AWAKE_WAIT`] at a time, then asleep) until the spare is finished. Without
+/// a first task it starts with the first job.
+struct Spare {
+    shared: Arc<SpareShared>,
+    thread: std::cell::OnceCell<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct SpareShared {
+    job: Mutex<Option<Job>>,
+    finished: AtomicBool,
+}
+
+impl Spare {
+    fn start(first: Option<impl FnOnce() + Send + 'static>) -> Spare {
+        let spare = Spare {
+            shared: Arc::default(),
+            thread: std::cell::OnceCell::new(),
+        };
+        if let Some(first) = first {
+            spare.thread_with(first);
+        }
+        spare
+    }
+
+    /// The thread, started with `first` unless it runs already.
+    fn thread_with(&self, first: impl FnOnce() + Send + 'static) -> &std::thread::Thread {
+        self.thread
+            .get_or_init(|| {
+                let shared = Arc::clone(&self.shared);
+                std::thread::spawn(move || {
+                    first();
+                    shared.serve();
+                })
+            })
+            .thread()
+    }
+
+    /// Hands `job` over; whichever of the spare thread and [`Spare::take_back`] comes first
+    /// runs it.
+    fn hand(&self, job: Job) {
+        *self.shared.job.lock().unwrap_or_else(|e| e.into_inner()) = Some(job);
+        self.thread_with(|| {}).unpark();
+    }
+
+    /// The job handed over, if the spare thread has not started it (still busy with its first
+    /// task): the caller runs it itself.
+    fn take_back(&self) -> Option<Job> {
+        self.shared.take_job()
+    }
+
+    /// Lets the thread end once its work is done.
+    fn finish(&self) {
+        self.shared.finished.store(true, atomic::Ordering::Release);
+        if let Some(thread) = self.thread.get() {
+            thread.thread().unpark();
+        }
+    }
+}
+
+impl SpareShared {
+    fn take_job(&self) -> Option<Job> {
+        self.job.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Runs the jobs handed over until the spare is finished.
+    fn serve(&self) {
+        let mut since = std::time::Instant::now();
+        loop {
+            if let Some(job) = self.take_job() {
+                job();
+                since = std::time::Instant::now();
+            } else if self.finished.load(atomic::Ordering::Acquire) {
+                return;
+            } else if since.elapsed() < AWAKE_WAIT {
                 std::hint::spin_loop();
+            } else {
+                std::thread::park();
             }
         }
-        let second = second.map(|second| match second.join() {
-            Ok(value) => value,
-            Err(panic) => std::panic::resume_unwind(panic),
-        });
-        (first, second)
-    })
+    }
+}
+
+impl Drop for Spare {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// Runs `first` here and `second`, if any, on the spare thread (or here, after `first`, when
+/// the spare is still busy with its own first task). Waits for the second awake (spinning, at
+/// most [`AWAKE_WAIT`]) rather than asleep.
+fn in_two<A, B: Send + 'static>(
+    first: impl FnOnce() -> A,
+    second: Option<impl FnOnce() -> B + Send + 'static>,
+    spare: &Spare,
+) -> (A, Option<B>) {
+    let Some(second) = second else {
+        return (first(), None);
+    };
+    let (sender, receiver) = mpsc::sync_channel(1);
+    spare.hand(Box::new(move || {
+        // A panic on the spare thread ends it without a value: see below.
+        let _ = sender.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+            second,
+        )));
+    }));
+    let first = first();
+    if let Some(job) = spare.take_back() {
+        job();
+    }
+    let started = std::time::Instant::now();
+    let second = loop {
+        match receiver.try_recv() {
+            Ok(second) => break second,
+            Err(mpsc::TryRecvError::Empty) if started.elapsed() < AWAKE_WAIT => {
+                std::hint::spin_loop()
+            }
+            Err(mpsc::TryRecvError::Empty) => {
+                break receiver
+                    .recv()
+                    .expect("the spare thread sends the second half's result")
+            }
+            Err(mpsc::TryRecvError::Disconnected) => {
+                unreachable!("the second half's job sends its result before it ends")
+            }
+        }
+    };
+    match second {
+        Ok(second) => (first, Some(second)),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
 }
 
 /// The report's order: vulnerabilities first, then informational findings; each by severity
@@ -894,7 +1013,6 @@ fn find(
     (rows, cpe_rows, cpe): (Vec<AffectedInput>, Vec<CpeMatchRow>, bool),
     components: &[ComponentIdentity],
     resolved: Vec<ResolvedPurl>,
-    packages: &[Package],
     records: Records<'_>,
 ) -> (Vec<FindingOut>, UnmatchedComponents) {
     let index = compile_rows(kb_version, rows, cpe_rows);
@@ -918,7 +1036,7 @@ fn find(
                 .get(&finding.vulnerability_id)
                 .cloned()
                 .flatten();
-            finding_out(finding, kind, packages, records.views, records.aliases)
+            finding_out(finding, kind, components, records.views, records.aliases)
         })
         .collect();
     // The process ends soon after: freeing the index entry by entry would only cost time.
@@ -999,12 +1117,16 @@ fn skipped_with(mut unmatched: UnmatchedComponents, skipped: &[String]) -> Unmat
 fn finding_out(
     finding: NewFinding,
     informational: Option<String>,
-    packages: &[Package],
+    components: &[ComponentIdentity],
     views: &HashMap<i64, MatchedRecordView>,
     aliases: &HashMap<i64, Vec<String>>,
 ) -> Option<FindingOut> {
     let view = views.get(&finding.vulnerability_id)?;
-    let package = packages.get(usize::try_from(finding.component_id).ok()?)?;
+    // A half's components are in the input's order: ascending ids.
+    let package = components
+        .binary_search_by_key(&finding.component_id, |component| component.id)
+        .ok()
+        .map(|at| &components[at])?;
     Some(FindingOut {
         component: finding.component_id,
         id: view.vuln_id.clone(),

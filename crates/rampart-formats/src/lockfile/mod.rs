@@ -36,9 +36,10 @@ mod property_tests;
 mod purl;
 mod requirements;
 
-use std::collections::hash_map::Entry;
-use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
+
+use hashbrown::hash_table::{Entry, HashTable};
 
 /// OSV ecosystem names, as advisories spell them.
 pub const CRATES_IO: &str = "crates.io";
@@ -370,9 +371,18 @@ pub fn parse_lockfile(kind: LockfileKind, bytes: &[u8]) -> Result<Lockfile, Lock
 pub(crate) struct Collector {
     kind: LockfileKind,
     packages: Vec<LockedPackage>,
-    index: HashMap<(String, Origin, Option<String>), usize>,
+    /// Where each package is in `packages`, by (purl, origin, source): hashed from the kept
+    /// package, so no key is copied.
+    index: HashTable<usize>,
+    hasher: RandomState,
     skipped: Vec<Skipped>,
     includes: Vec<String>,
+}
+
+/// What makes two occurrences one package: the purl carries the normalised name, so `PyYAML`
+/// and `pyyaml` are one package.
+fn dedup_key(package: &LockedPackage) -> (&str, Origin, Option<&str>) {
+    (&package.purl, package.origin, package.source.as_deref())
 }
 
 impl Collector {
@@ -380,7 +390,8 @@ impl Collector {
         Collector {
             kind,
             packages: Vec::new(),
-            index: HashMap::new(),
+            index: HashTable::new(),
+            hasher: RandomState::new(),
             skipped: Vec::new(),
             includes: Vec::new(),
         }
@@ -394,13 +405,23 @@ impl Collector {
 
     /// Adds a package, or merges it into an earlier one; returns the index it is kept at.
     pub(crate) fn push(&mut self, package: LockedPackage) -> usize {
-        // The purl carries the normalised name, so `PyYAML` and `pyyaml` are one package.
-        let key = (package.purl.clone(), package.origin, package.source.clone());
+        let key = dedup_key;
+        let Collector {
+            packages,
+            index,
+            hasher,
+            ..
+        } = self;
         // One hash of the key, not one to look up and another to insert.
-        match self.index.entry(key) {
+        let hash = hasher.hash_one(key(&package));
+        match index.entry(
+            hash,
+            |&at| key(&packages[at]) == key(&package),
+            |&at| hasher.hash_one(key(&packages[at])),
+        ) {
             Entry::Occupied(entry) => {
                 let at = *entry.get();
-                let kept = &mut self.packages[at];
+                let kept = &mut packages[at];
                 // Direct if any occurrence is; dev or optional only if every occurrence is.
                 kept.direct = merge(kept.direct, package.direct, |a, b| a || b);
                 kept.dev = merge(kept.dev, package.dev, |a, b| a && b);
@@ -408,9 +429,9 @@ impl Collector {
                 at
             }
             Entry::Vacant(entry) => {
-                let at = self.packages.len();
+                let at = packages.len();
                 entry.insert(at);
-                self.packages.push(package);
+                packages.push(package);
                 at
             }
         }
@@ -419,7 +440,13 @@ impl Collector {
     /// Makes room for `additional` more packages, when a reader knows how many are coming.
     pub(crate) fn reserve(&mut self, additional: usize) {
         self.packages.reserve(additional);
-        self.index.reserve(additional);
+        let Collector {
+            packages,
+            index,
+            hasher,
+            ..
+        } = self;
+        index.reserve(additional, |&at| hasher.hash_one(dedup_key(&packages[at])));
     }
 
     /// Records what an annotation says about the package at `index`; direct wins.
