@@ -499,19 +499,24 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
         }
         _ => None,
     });
-    let input = read_input(&args.file, args.include_local)?;
+    let mut input = read_input(&args.file, args.include_local)?;
     let vex_documents = scan_vex::read_documents(&args.vex)?;
     // Each component's id is its place in the input; they are listed in the order the
-    // halves take them (see `find_in_halves`), which spares moving them there.
+    // halves take them (see `find_in_halves`), which spares moving them there. They take the
+    // packages' texts (a copy of each would cost more than all the matching of some): from
+    // here the input's packages keep only their places and `bom-ref`s.
     let mut components: Vec<ComponentIdentity> = in_halves_order(&input.packages, args.cpe)
         .into_iter()
-        .map(|(i, p)| ComponentIdentity {
-            id: i as i64,
-            name: p.name.clone(),
-            version: p.version.clone(),
-            purl: p.purl.clone(),
-            cpe: p.cpe.clone(),
-            package: None,
+        .map(|i| {
+            let package = &mut input.packages[i];
+            ComponentIdentity {
+                id: i as i64,
+                name: std::mem::take(&mut package.name),
+                version: package.version.take(),
+                purl: package.purl.take(),
+                cpe: package.cpe.take(),
+                package: None,
+            }
         })
         .collect();
     let remote = match &args.server {
@@ -577,7 +582,7 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
     spare.finish();
     let kb_version = knowledge.kb_version();
     // The process ends soon after: freeing these entry by entry would only cost time.
-    std::mem::forget((knowledge, components));
+    std::mem::forget(knowledge);
     if let Some(remote) = &remote {
         // KEV and EPSS are no part of an OSV record: the server's word for each record.
         for finding in &mut findings {
@@ -588,9 +593,11 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
         }
     }
     let (vex, suppressed_findings) = if args.vex.is_empty() {
+        // The process ends soon after: freeing them one by one would only cost time.
+        std::mem::forget(components);
         (None, None)
     } else {
-        let (report, suppressed) = apply_vex(&vex_documents, &input, &mut findings);
+        let (report, suppressed) = apply_vex(&vex_documents, &input, components, &mut findings);
         (Some(report), args.include_suppressed.then_some(suppressed))
     };
     // The halves came sorted and were merged in order, so this finds one sorted run (a pass
@@ -782,15 +789,14 @@ fn splits(components: usize, cpe: bool) -> bool {
     components >= SPLIT_MATCHING_FROM && !cpe
 }
 
-/// The input's packages with their places, in the order `find_in_halves` takes them: when it
+/// The places of the input's packages in the order `find_in_halves` takes them: when it
 /// splits, the first half's then the second's, each in the input's order; otherwise as given.
-fn in_halves_order(packages: &[Package], cpe: bool) -> Vec<(usize, &Package)> {
-    let numbered = packages.iter().enumerate();
+fn in_halves_order(packages: &[Package], cpe: bool) -> Vec<usize> {
     if !splits(packages.len(), cpe) {
-        return numbered.collect();
+        return (0..packages.len()).collect();
     }
-    let (mut first, second): (Vec<_>, Vec<_>) =
-        numbered.partition(|(_, package)| half_of(&package.name) == 0);
+    let (mut first, second): (Vec<usize>, Vec<usize>) =
+        (0..packages.len()).partition(|&i| half_of(&packages[i].name) == 0);
     first.extend(second);
     first
 }
@@ -1044,28 +1050,32 @@ fn find(
     (sorted(findings), matched.unmatched)
 }
 
-/// Applies the `--vex` documents: decisions land on their findings, and suppressed findings
+/// Applies the `--vex` documents (`components`: the input's, each with its id; `input`'s
+/// packages keep their `bom-ref`s): decisions land on their findings, and suppressed findings
 /// move out of `findings` (returned, for --include-suppressed).
 fn apply_vex(
     documents: &[scan_vex::LoadedVex],
     input: &Input,
+    mut components: Vec<ComponentIdentity>,
     findings: &mut Vec<FindingOut>,
 ) -> (scan_vex::VexReport, Vec<FindingOut>) {
     use rampart_core::vex_match::{Release, ReleaseComponent, ReleaseFinding};
+    components.sort_unstable_by_key(|component| component.id);
     let release = Release {
         identities: input.identities.clone(),
         bom_serial_numbers: input.serial_number.iter().cloned().collect(),
-        components: input
-            .packages
-            .iter()
-            .enumerate()
-            .map(|(id, p)| ReleaseComponent {
-                id: id as i64,
-                name: p.name.clone(),
-                version: p.version.clone(),
-                purl: p.purl.clone(),
-                cpe: p.cpe.clone(),
-                bom_ref: p.bom_ref.clone(),
+        components: components
+            .into_iter()
+            .map(|c| ReleaseComponent {
+                id: c.id,
+                name: c.name,
+                version: c.version,
+                purl: c.purl,
+                cpe: c.cpe,
+                bom_ref: usize::try_from(c.id)
+                    .ok()
+                    .and_then(|at| input.packages.get(at))
+                    .and_then(|p| p.bom_ref.clone()),
             })
             .collect(),
         findings: findings
