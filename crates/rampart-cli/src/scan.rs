@@ -25,8 +25,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{self, AtomicBool};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
@@ -47,6 +46,7 @@ use rampart_store::{
 use serde::Serialize;
 
 use crate::config::DatabaseArgs;
+use crate::spare::{in_two, Spare};
 use crate::{scan_server, scan_vex};
 
 #[derive(Args, Debug)]
@@ -234,7 +234,8 @@ struct Report {
     suppressed_findings: Option<Vec<FindingOut>>,
 }
 
-pub fn run(args: ScanArgs) -> ExitCode {
+/// `spare`: the thread the scan's second half runs on (see `crate::spare`).
+pub fn run(args: ScanArgs, spare: Spare) -> ExitCode {
     keep_large_blocks_in_the_heap();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -246,7 +247,7 @@ pub fn run(args: ScanArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(scan(&args)) {
+    match runtime.block_on(scan(&args, &spare)) {
         Ok(report) => {
             let output = if args.sarif {
                 serde_json::to_string_pretty(&sarif(&report)).map(|s| s + "\n")
@@ -483,22 +484,21 @@ fn is_read_only(error: &ScanIndexError) -> bool {
     ))
 }
 
-async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
+async fn scan(args: &ScanArgs, spare: &Spare) -> anyhow::Result<Report> {
     // A data directory's knowledge-base state is read from its database on the spare thread
     // while the input is read and matched against the scan index: the findings stand only if
     // the index turns out to be of that state (neither needs the other until then). The
     // thread, started now, is running when the second half is handed to it.
     let location = args.server.is_none().then(|| database(args));
     let (state_sender, kb_state) = mpsc::sync_channel(1);
-    let spare = Spare::start(match &location {
-        Some(Ok(DatabaseLocation::SqliteDir(dir))) if !args.cpe => {
+    if let Some(Ok(DatabaseLocation::SqliteDir(dir))) = &location {
+        if !args.cpe {
             let dir = dir.clone();
-            Some(move || {
+            spare.hand(Box::new(move || {
                 let _ = state_sender.send(database_kb_state(&dir));
-            })
+            }));
         }
-        _ => None,
-    });
+    }
     let mut input = read_input(&args.file, args.include_local)?;
     let vex_documents = scan_vex::read_documents(&args.vex)?;
     // Each component's id is its place in the input; they are listed in the order the
@@ -530,7 +530,7 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
             let knowledge = knowledge_of_store(&remote.store, &names(&components), args.cpe).await;
             remote.store.close().await;
             let knowledge = Arc::new(knowledge?);
-            let found = find_in_halves(&knowledge, &mut components, args.cpe, &spare)?;
+            let found = find_in_halves(&knowledge, &mut components, args.cpe, spare)?;
             (knowledge, found)
         }
         (None, location) => match location.expect("a local scan has a location")? {
@@ -539,7 +539,7 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
                 let speculated = match ScanIndex::open(&dir.join(SCAN_INDEX_FILE)) {
                     Ok(Some(index)) => {
                         let knowledge = Arc::new(Knowledge::Index(index));
-                        match find_in_halves(&knowledge, &mut components, false, &spare) {
+                        match find_in_halves(&knowledge, &mut components, false, spare) {
                             Err(error) => Err(IndexState::Damaged(format!("{error:#}"))),
                             Ok(found) => {
                                 let state = kb_state.recv().map_err(|_| {
@@ -564,7 +564,7 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
                         let knowledge = Arc::new(
                             knowledge_of_data_dir(&dir, state, || names(&components)).await?,
                         );
-                        let found = find_in_halves(&knowledge, &mut components, false, &spare)?;
+                        let found = find_in_halves(&knowledge, &mut components, false, spare)?;
                         (knowledge, found)
                     }
                 }
@@ -574,11 +574,12 @@ async fn scan(args: &ScanArgs) -> anyhow::Result<Report> {
                 let knowledge = knowledge_of_store(&store, &names(&components), args.cpe).await;
                 store.close().await;
                 let knowledge = Arc::new(knowledge?);
-                let found = find_in_halves(&knowledge, &mut components, args.cpe, &spare)?;
+                let found = find_in_halves(&knowledge, &mut components, args.cpe, spare)?;
                 (knowledge, found)
             }
         },
     };
+    // No more work for the spare thread: it ends instead of waiting.
     spare.finish();
     let kb_version = knowledge.kb_version();
     // The process ends soon after: freeing these entry by entry would only cost time.
@@ -804,151 +805,6 @@ fn in_halves_order(packages: &[Package], cpe: bool) -> Vec<usize> {
 /// Which half of a split scan a package name falls in.
 fn half_of(name: &str) -> u8 {
     name.bytes().fold(0u8, |hash, byte| hash ^ byte) & 1
-}
-
-/// How long a thread waits awake (spinning) for the other before it sleeps: on a virtual
-/// machine a vCPU that has slept for more than a fraction of a millisecond can take a
-/// millisecond or more to be scheduled again.
-const AWAKE_WAIT: std::time::Duration = std::time::Duration::from_millis(25);
-
-/// A work item for the [`Spare`] thread.
-type Job = Box<dyn FnOnce() + Send>;
-
-/// A second thread, started before its work is known so that it is running when work comes
-/// (starting a thread costs from a tenth of a millisecond to several on a virtual machine whose
-/// other vCPU sleeps). It does its first task, then the jobs handed to it, waiting for them
-/// awake (at most [`AWAKE_WAIT`] at a time, then asleep) until the spare is finished. Without
-/// a first task it starts with the first job.
-struct Spare {
-    shared: Arc<SpareShared>,
-    thread: std::cell::OnceCell<std::thread::JoinHandle<()>>,
-}
-
-#[derive(Default)]
-struct SpareShared {
-    job: Mutex<Option<Job>>,
-    finished: AtomicBool,
-}
-
-impl Spare {
-    fn start(first: Option<impl FnOnce() + Send + 'static>) -> Spare {
-        let spare = Spare {
-            shared: Arc::default(),
-            thread: std::cell::OnceCell::new(),
-        };
-        if let Some(first) = first {
-            spare.thread_with(first);
-        }
-        spare
-    }
-
-    /// The thread, started with `first` unless it runs already.
-    fn thread_with(&self, first: impl FnOnce() + Send + 'static) -> &std::thread::Thread {
-        self.thread
-            .get_or_init(|| {
-                let shared = Arc::clone(&self.shared);
-                std::thread::spawn(move || {
-                    first();
-                    shared.serve();
-                })
-            })
-            .thread()
-    }
-
-    /// Hands `job` over; whichever of the spare thread and [`Spare::take_back`] comes first
-    /// runs it.
-    fn hand(&self, job: Job) {
-        *self.shared.job.lock().unwrap_or_else(|e| e.into_inner()) = Some(job);
-        self.thread_with(|| {}).unpark();
-    }
-
-    /// The job handed over, if the spare thread has not started it (still busy with its first
-    /// task): the caller runs it itself.
-    fn take_back(&self) -> Option<Job> {
-        self.shared.take_job()
-    }
-
-    /// Lets the thread end once its work is done.
-    fn finish(&self) {
-        self.shared.finished.store(true, atomic::Ordering::Release);
-        if let Some(thread) = self.thread.get() {
-            thread.thread().unpark();
-        }
-    }
-}
-
-impl SpareShared {
-    fn take_job(&self) -> Option<Job> {
-        self.job.lock().unwrap_or_else(|e| e.into_inner()).take()
-    }
-
-    /// Runs the jobs handed over until the spare is finished.
-    fn serve(&self) {
-        let mut since = std::time::Instant::now();
-        loop {
-            if let Some(job) = self.take_job() {
-                job();
-                since = std::time::Instant::now();
-            } else if self.finished.load(atomic::Ordering::Acquire) {
-                return;
-            } else if since.elapsed() < AWAKE_WAIT {
-                std::hint::spin_loop();
-            } else {
-                std::thread::park();
-            }
-        }
-    }
-}
-
-impl Drop for Spare {
-    fn drop(&mut self) {
-        self.finish();
-    }
-}
-
-/// Runs `first` here and `second`, if any, on the spare thread (or here, after `first`, when
-/// the spare is still busy with its own first task). Waits for the second awake (spinning, at
-/// most [`AWAKE_WAIT`]) rather than asleep.
-fn in_two<A, B: Send + 'static>(
-    first: impl FnOnce() -> A,
-    second: Option<impl FnOnce() -> B + Send + 'static>,
-    spare: &Spare,
-) -> (A, Option<B>) {
-    let Some(second) = second else {
-        return (first(), None);
-    };
-    let (sender, receiver) = mpsc::sync_channel(1);
-    spare.hand(Box::new(move || {
-        // A panic on the spare thread ends it without a value: see below.
-        let _ = sender.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-            second,
-        )));
-    }));
-    let first = first();
-    if let Some(job) = spare.take_back() {
-        job();
-    }
-    let started = std::time::Instant::now();
-    let second = loop {
-        match receiver.try_recv() {
-            Ok(second) => break second,
-            Err(mpsc::TryRecvError::Empty) if started.elapsed() < AWAKE_WAIT => {
-                std::hint::spin_loop()
-            }
-            Err(mpsc::TryRecvError::Empty) => {
-                break receiver
-                    .recv()
-                    .expect("the spare thread sends the second half's result")
-            }
-            Err(mpsc::TryRecvError::Disconnected) => {
-                unreachable!("the second half's job sends its result before it ends")
-            }
-        }
-    };
-    match second {
-        Ok(second) => (first, Some(second)),
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
 }
 
 /// The report's order: vulnerabilities first, then informational findings; each by severity
