@@ -1,7 +1,7 @@
 //! A second thread for `rampart scan`, started before its work is known: on a virtual machine
 //! whose other vCPU sleeps, starting a thread takes from a tenth of a millisecond to several,
 //! and a scan's whole matching takes a few. `main` starts it before it reads the command line;
-//! the scan hands it the knowledge base's state read, then the second half of the matching.
+//! the scan hands it the knowledge base's state read, then a share of the matching.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -131,7 +131,7 @@ pub fn in_two<A, B: Send + 'static>(
             // The job sends before it ends, whichever thread runs it.
             Err(_) => match receiver.recv() {
                 Ok(second) => break second,
-                Err(_) => unreachable!("the second half's job sends its result"),
+                Err(_) => unreachable!("the second's job sends its result"),
             },
         }
     };

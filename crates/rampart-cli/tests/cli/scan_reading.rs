@@ -84,11 +84,11 @@ fn go_stdlib_is_matched_and_unresolved_components_are_counted_with_reasons() {
     );
 }
 
-/// A scan large enough to be matched in two halves (split by package name) reports what one
+/// A scan large enough to be matched in parts (split by package name) reports what one
 /// pass over the input would: the finding, and per reason the count and the first five
-/// examples in the input's order, although both halves hold components without a package.
+/// examples in the input's order, although several parts hold components without a package.
 #[test]
-fn a_scan_split_in_two_reports_unmatched_components_in_the_input_order() {
+fn a_scan_split_in_parts_reports_unmatched_components_in_the_input_order() {
     let Some(db) = go_stdlib_record() else {
         return;
     };
