@@ -70,8 +70,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // A scan's second thread starts before the command line is read: its start can take a
-    // millisecond on a virtual machine, as long as reading the command line (see `spare`).
+    // A scan's second thread is started before the command line is read, so that its start
+    // (a millisecond or more on a virtual machine whose other vCPU sleeps) overlaps that.
     let spare = (std::env::args_os().nth(1).as_deref() == Some(std::ffi::OsStr::new("scan")))
         .then(spare::Spare::started);
     let cli = Cli::parse();

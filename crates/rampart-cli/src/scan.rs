@@ -722,25 +722,27 @@ fn find_in_parts(
     *components = all;
     let mut lists = Vec::with_capacity(found.len());
     let mut unmatched = UnmatchedComponents::default();
-    let mut unresolved = Vec::new();
-    let mut parts_with_unresolved = 0;
+    let mut unresolved_by_part = Vec::new();
     for (part, part_found) in found {
         let ((part_findings, part_unmatched), part_unresolved) = part_found?;
         lists.push(part_findings);
         unmatched.merge(part_unmatched);
         if !part_unresolved.is_empty() {
-            parts_with_unresolved += 1;
-            unresolved.extend(
-                components[parts[part].clone()]
-                    .iter()
-                    .filter(|c| part_unresolved.binary_search(&c.id).is_ok())
-                    .cloned(),
-            );
+            unresolved_by_part.push((part, part_unresolved));
         }
     }
-    if parts_with_unresolved > 1 {
+    if unresolved_by_part.len() > 1 {
         // Several parts noted components without a package: noted again in the input's
         // order, so that the examples are the ones the whole would give.
+        let mut unresolved: Vec<ComponentIdentity> = unresolved_by_part
+            .iter()
+            .flat_map(|(part, ids)| {
+                components[parts[*part].clone()]
+                    .iter()
+                    .filter(|c| ids.binary_search(&c.id).is_ok())
+            })
+            .cloned()
+            .collect();
         unresolved.sort_unstable_by_key(|component| component.id);
         unmatched = match_components(
             &compile_rows(

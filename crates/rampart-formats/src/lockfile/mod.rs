@@ -405,7 +405,6 @@ impl Collector {
 
     /// Adds a package, or merges it into an earlier one; returns the index it is kept at.
     pub(crate) fn push(&mut self, package: LockedPackage) -> usize {
-        let key = dedup_key;
         let Collector {
             packages,
             index,
@@ -413,11 +412,11 @@ impl Collector {
             ..
         } = self;
         // One hash of the key, not one to look up and another to insert.
-        let hash = hasher.hash_one(key(&package));
+        let hash = hasher.hash_one(dedup_key(&package));
         match index.entry(
             hash,
-            |&at| key(&packages[at]) == key(&package),
-            |&at| hasher.hash_one(key(&packages[at])),
+            |&at| dedup_key(&packages[at]) == dedup_key(&package),
+            |&at| hasher.hash_one(dedup_key(&packages[at])),
         ) {
             Entry::Occupied(entry) => {
                 let at = *entry.get();
